@@ -1,0 +1,140 @@
+"""Email addresses and phone numbers."""
+
+import re
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
+from urllib.parse import unquote
+
+import phonenumbers
+from phonenumbers import Leniency, NumberParseException, PhoneNumberFormat, PhoneNumberMatcher
+
+from scrapersky.metadata.structured import as_list, iter_nodes
+
+if TYPE_CHECKING:
+    from scrapersky.metadata.document import Page
+
+MAX_EMAILS = 20
+MAX_PHONES = 10
+# Phone matching is the slowest step; text past this point is mostly boilerplate.
+_MAX_PHONE_TEXT = 200_000
+
+_EMAIL = re.compile(
+    r"(?<![\w.%+-])[a-z0-9][a-z0-9._%+-]{0,63}@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}(?![\w-])",
+    re.IGNORECASE,
+)
+_VALID_EMAIL = re.compile(
+    r"^[a-z0-9](?:[a-z0-9._%+-]{0,62}[a-z0-9_%+-])?@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}$"
+)
+# "Domains" that are really file names: logo@2x.png, jquery@3.7.1.min.js.
+_FILE_SUFFIXES = frozenset(
+    {"avif", "bmp", "css", "gif", "heic", "ico", "jpeg", "jpg", "js", "json", "map", "mp3", "mp4", "pdf",
+     "png", "svg", "tif", "tiff", "ts", "webm", "webp", "woff", "woff2", "xml"}
+)
+_RESERVED_SUFFIXES = frozenset({"example", "invalid", "local", "localhost", "test"})
+_PLACEHOLDER_DOMAINS = frozenset(
+    {"domain.com", "email.com", "example.com", "example.net", "example.org", "mydomain.com",
+     "yourcompany.com", "yourdomain.com", "yoursite.com", "yourwebsite.com"}
+)
+_PLACEHOLDER_LOCALS = frozenset(
+    {"email", "name", "user", "username", "you", "your", "your-email", "your.email", "your.name",
+     "youremail", "yourname", "someone", "firstname.lastname", "john.doe", "johndoe", "jane.doe"}
+)
+# Error-reporting ingest addresses embedded in scripts (Sentry, Wix).
+_INGEST_DOMAINS = ("sentry.io", "sentry-next.wixpress.com", "sentry.wixpress.com", "wixpress.com")
+_CLOUDFLARE_PATH = "/cdn-cgi/l/email-protection#"
+
+
+def clean_email(raw: str) -> str | None:
+    """A lowercase address, or None for placeholders, file names and
+    machine addresses."""
+    email = unquote(raw).strip().lower().removeprefix("mailto:").split("?")[0].strip()
+    if not _VALID_EMAIL.match(email) or ".." in email:
+        return None
+    local, _, domain = email.partition("@")
+    suffix = domain.rsplit(".", 1)[-1]
+    if suffix in _FILE_SUFFIXES or suffix in _RESERVED_SUFFIXES:
+        return None
+    if domain in _PLACEHOLDER_DOMAINS or local in _PLACEHOLDER_LOCALS:
+        return None
+    if any(domain == ingest or domain.endswith("." + ingest) for ingest in _INGEST_DOMAINS):
+        return None
+    return email
+
+
+def decode_cloudflare_email(encoded: str) -> str | None:
+    """Undo Cloudflare's email obfuscation: hex bytes XORed with the first."""
+    try:
+        data = bytes.fromhex(encoded.strip())
+    except ValueError:
+        return None
+    if len(data) < 2:
+        return None
+    key = data[0]
+    return bytes(byte ^ key for byte in data[1:]).decode("utf-8", "replace")
+
+
+def _email_candidates(page: "Page") -> Iterator[str]:
+    for element in page.root.iter("a", "area"):
+        href = (element.get("href") or "").strip()
+        if href[:7].lower() == "mailto:":
+            yield from href[7:].split("?")[0].split(",")
+        elif _CLOUDFLARE_PATH in href:
+            decoded = decode_cloudflare_email(href.split(_CLOUDFLARE_PATH, 1)[1])
+            if decoded:
+                yield decoded
+    for element in page.root.xpath("//*[@data-cfemail]"):
+        decoded = decode_cloudflare_email(element.get("data-cfemail"))
+        if decoded:
+            yield decoded
+    for node in iter_nodes(page.json_ld):
+        yield from (value for value in as_list(node.get("email")) if isinstance(value, str))
+    yield from _EMAIL.findall(page.visible_text)
+
+
+def _first_unique(values: Iterable[str | None], limit: int) -> list[str]:
+    found: dict[str, None] = {}
+    for value in values:
+        if value and value not in found:
+            found[value] = None
+            if len(found) == limit:
+                break
+    return list(found)
+
+
+def emails(page: "Page") -> list[str]:
+    """Addresses from mailto links, Cloudflare-protected links, JSON-LD and
+    the visible text, in that order; deduplicated, at most MAX_EMAILS."""
+    return _first_unique((clean_email(raw) for raw in _email_candidates(page)), MAX_EMAILS)
+
+
+def parse_phone(raw: str, region: str) -> str | None:
+    """E.164 form of `raw` when it is a valid number; national formats are
+    read as numbers of `region`."""
+    try:
+        number = phonenumbers.parse(raw, region)
+    except NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+
+
+def _phone_candidates(page: "Page", region: str) -> Iterator[str | None]:
+    for element in page.root.iter("a", "area"):
+        href = (element.get("href") or "").strip()
+        scheme, _, number = href.partition(":")
+        if scheme.lower() in ("tel", "callto") and number:
+            yield parse_phone(unquote(number).split(";")[0], region)
+    for node in iter_nodes(page.json_ld):
+        for value in as_list(node.get("telephone")):
+            if isinstance(value, str):
+                yield parse_phone(value, region)
+    text = page.visible_text[:_MAX_PHONE_TEXT]
+    for match in PhoneNumberMatcher(text, region, leniency=Leniency.VALID):
+        yield phonenumbers.format_number(match.number, PhoneNumberFormat.E164)
+
+
+def phones(page: "Page", region: str) -> list[str]:
+    """Valid numbers from tel links, JSON-LD and the visible text, in E.164,
+    deduplicated, at most MAX_PHONES."""
+    return _first_unique(_phone_candidates(page, region), MAX_PHONES)

@@ -1,0 +1,127 @@
+"""Visible text and the text fields: title, description, language."""
+
+import html
+import re
+from typing import TYPE_CHECKING
+
+from lxml.html import HtmlElement
+
+if TYPE_CHECKING:
+    from scrapersky.metadata.document import Page
+
+MAX_TITLE_LENGTH = 500
+MAX_DESCRIPTION_LENGTH = 2000
+
+# Subtrees whose text a visitor never reads.
+_HIDDEN_TAGS = frozenset(
+    {"head", "script", "style", "noscript", "template", "svg", "math", "iframe", "object", "canvas", "select"}
+)
+# Elements that break a line, so text from neighbouring blocks never runs together.
+_BLOCK_TAGS = frozenset(
+    {
+        "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "fieldset",
+        "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header",
+        "hr", "li", "main", "nav", "ol", "p", "pre", "section", "table", "td", "th", "tr", "ul",
+    }
+)
+_LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{1,8})*$", re.IGNORECASE)
+_MAX_LANGUAGE_LENGTH = 35
+
+
+def clean_text(value: str | None, limit: int = MAX_DESCRIPTION_LENGTH) -> str | None:
+    """Entities decoded (pages often escape twice), whitespace collapsed,
+    cut to `limit` characters; None when nothing is left."""
+    if not value:
+        return None
+    text = " ".join(html.unescape(value).split())
+    return text[:limit].rstrip() or None
+
+
+def visible_text(root: HtmlElement) -> str:
+    """The body's readable text, one line per block element."""
+    body = root.find("body")
+    start = body if body is not None else root
+    parts: list[str] = []
+    # Iterative walk: generated pages nest deeper than Python's recursion limit.
+    stack: list[HtmlElement | str] = [start]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            parts.append(item)
+            continue
+        tag = item.tag
+        if not isinstance(tag, str) or tag in _HIDDEN_TAGS or item.get("hidden") is not None:
+            continue
+        block = tag in _BLOCK_TAGS
+        if block:
+            parts.append("\n")
+            stack.append("\n")
+        if item.text:
+            parts.append(item.text)
+        for child in reversed(item):
+            if child.tail:
+                stack.append(child.tail)
+            stack.append(child)
+    return "".join(parts)
+
+
+def _first_clean(values: list[str], limit: int) -> str | None:
+    for value in values:
+        text = clean_text(value, limit)
+        if text:
+            return text
+    return None
+
+
+def title(page: "Page") -> str | None:
+    """`<title>`, then og:title, then twitter:title."""
+    titles = [element.text_content() for element in page.root.xpath("//title[not(ancestor::svg)]")]
+    return _first_clean(
+        titles + page.meta_values("og:title") + page.meta_values("twitter:title"), MAX_TITLE_LENGTH
+    )
+
+
+def description(page: "Page") -> str | None:
+    """Meta description, then og:description, then twitter:description."""
+    return _first_clean(
+        page.meta_values("description")
+        + page.meta_values("og:description")
+        + page.meta_values("twitter:description"),
+        MAX_DESCRIPTION_LENGTH,
+    )
+
+
+def normalize_language(value: str | None) -> str | None:
+    """A BCP 47 tag in canonical case (`en-GB`, `zh-Hant-TW`); the first
+    of a comma-separated list; None when it is not a language tag."""
+    if not value:
+        return None
+    tag = value.split(",")[0].split(";")[0].strip().replace("_", "-")
+    if not tag or len(tag) > _MAX_LANGUAGE_LENGTH or not _LANGUAGE_TAG.match(tag):
+        return None
+    primary, *rest = tag.split("-")
+    subtags = [primary.lower()]
+    for subtag in rest:
+        if len(subtag) == 2 and subtag.isalpha():
+            subtags.append(subtag.upper())
+        elif len(subtag) == 4 and subtag.isalpha():
+            subtags.append(subtag.title())
+        else:
+            subtags.append(subtag.lower())
+    return "-".join(subtags)
+
+
+def language(page: "Page") -> str | None:
+    """`<html lang>`, then the content-language meta, then the HTTP header."""
+    candidates = [page.root.get("lang"), page.root.get("xml:lang")]
+    candidates += page.meta_values("content-language")
+    candidates.append(page.headers.get("content-language"))
+    for candidate in candidates:
+        tag = normalize_language(candidate)
+        if tag:
+            return tag
+    return None
+
+
+def word_count(text: str) -> int:
+    return len(text.split())
