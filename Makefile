@@ -1,0 +1,42 @@
+# Two commands for a fresh machine (Python 3.11+, make, apt):
+#   make crawl DOMAIN=example.com   set up, then scan one domain into ./scrapersky.db
+#   make test                       set up, then run the whole test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DOMAIN ?= example.com
+PYTEST_ARGS ?=
+
+.PHONY: setup crawl test chromium bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt setup.py | $(BIN)/python
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+setup: $(VENV)/.installed
+
+# Debian's Chromium for rendered pages (never `playwright install`); skipped without root or apt.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "chromium could not be installed: rendering tests will skip"; \
+	  else echo "chromium not installed and no root/apt: rendering tests will skip"; fi; }
+
+crawl: setup
+	$(BIN)/scrapy crawl sitemap -a domain=$(DOMAIN)
+	$(BIN)/scrapy status
+
+test: setup chromium
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis scrapersky.db*

@@ -1,0 +1,73 @@
+"""Spider arguments of `scrapy crawl sitemap`, checked before anything runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scrapersky.config import ConfigError, to_int, to_tenant
+from scrapersky.domains import InvalidDomain, standardize_domain
+from scrapersky.scan import ScanOptions
+
+RENDER_MODES = ("auto", "always", "never")
+SOURCES = ("domain", "domains", "domains_file", "batch_id", "job_id")
+MAX_DOMAINS_FILE = 50 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class RunArguments:
+    tenant_id: str
+    options: ScanOptions
+    domains: list[str] | None = None  # raw names for a run given its domains directly
+    batch_id: str | None = None
+    job_id: str | None = None
+    run_id: str | None = None  # Scrapyd's job id (`_job`), when run by Scrapyd
+
+
+def read_domain_list(text: str) -> list[str]:
+    """One domain per line (or comma separated); comments (#) and blanks skipped."""
+    names = []
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        names.extend(part.strip() for part in line.split(",") if part.strip())
+    return names
+
+
+def parse_run_arguments(args: dict[str, Any], default_tenant: str) -> RunArguments:
+    given = [name for name in SOURCES if args.get(name) not in (None, "")]
+    if len(given) != 1:
+        raise ConfigError(f"give exactly one of -a {', -a '.join(SOURCES)} (got {len(given)})")
+    source = given[0]
+    tenant = to_tenant(args.get("tenant_id") or default_tenant)
+    max_pages = to_int(args.get("max_pages", 0), "max_pages", minimum=0)
+    render = str(args.get("render", "auto")).strip().lower()
+    if render not in RENDER_MODES:
+        raise ConfigError(f"render must be one of {', '.join(RENDER_MODES)}, got {render!r}")
+    options = ScanOptions(max_pages=max_pages, render=render)
+    run_id = args.get("_job") or None
+    if source == "domain":
+        try:
+            return RunArguments(tenant, options, domains=[standardize_domain(str(args["domain"]))], run_id=run_id)
+        except InvalidDomain as exc:
+            raise ConfigError(str(exc)) from None
+    if source == "domains":
+        names = read_domain_list(str(args["domains"]))
+    elif source == "domains_file":
+        names = read_domain_list(_read_file(str(args["domains_file"])))
+    else:
+        return RunArguments(tenant, options, batch_id=str(args.get("batch_id") or "") or None,
+                            job_id=str(args.get("job_id") or "") or None, run_id=run_id)
+    if not names:
+        raise ConfigError(f"{source}: no domains given")
+    return RunArguments(tenant, options, domains=names, run_id=run_id)
+
+
+def _read_file(path: str) -> str:
+    file = Path(path)
+    try:
+        if file.stat().st_size > MAX_DOMAINS_FILE:
+            raise ConfigError(f"domains_file {path}: larger than {MAX_DOMAINS_FILE // (1024 * 1024)} MiB")
+        return file.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise ConfigError(f"domains_file {path}: {exc.strerror or exc}") from None

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import sys
+
+from scrapy.commands.crawl import Command as ScrapyCrawl
+from scrapy.exceptions import UsageError
+
+from scrapersky.arguments import parse_run_arguments
+from scrapersky.config import ConfigError
+from scrapersky.db.schema import ensure_schema
+
+
+class Command(ScrapyCrawl):
+    """`scrapy crawl`, plus: bad arguments or database settings give a one-line error and exit 2
+    before anything runs, and the exit code is 1 when any scan of the run failed."""
+
+    def run(self, args: list[str], opts) -> None:
+        if len(args) != 1:
+            raise UsageError("give exactly one spider name")
+        settings = self.settings
+        try:
+            if args[0] == "sitemap":
+                parse_run_arguments(opts.spargs, settings.get("SCRAPERSKY_DEFAULT_TENANT"))
+            ensure_schema(settings.get("DATABASE_URL"))
+        except ConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            self.exitcode = 2
+            return
+        assert self.crawler_process
+        crawler = self._create_crawler(args[0])
+        self.crawler_process.crawl(crawler, **opts.spargs)
+        self.crawler_process.start()
+        if self.crawler_process.bootstrap_failed:
+            self.exitcode = 1
+            return
+        outcome = getattr(crawler.spider, "outcome", {})
+        if outcome.get("failed") or crawler.stats.get_value("scrapersky/store/lost_rows"):
+            self.exitcode = 1

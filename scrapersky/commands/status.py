@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from scrapy.commands import ScrapyCommand
+from scrapy.exceptions import UsageError
+
+from scrapersky.config import ConfigError, to_tenant
+from scrapersky.db import jobs
+from scrapersky.db.schema import ensure_schema, first_line
+from scrapersky.views import batch_view, job_view
+
+
+class Command(ScrapyCommand):
+    requires_project = True
+    default_settings = {"LOG_ENABLED": False}
+
+    def syntax(self) -> str:
+        return "[ID] [--json] [--tenant-id UUID]"
+
+    def short_desc(self) -> str:
+        return "Show a job or batch (integer id, public id or Scrapyd run id), or the latest ones"
+
+    def add_options(self, parser) -> None:
+        super().add_options(parser)
+        parser.add_argument("--json", action="store_true", help="machine-readable output")
+        parser.add_argument("--tenant-id", default=None, help="only this tenant's jobs and batches")
+        parser.add_argument("--limit", type=int, default=10, help="how many of the latest to list")
+
+    def run(self, args: list[str], opts) -> None:
+        if len(args) > 1:
+            raise UsageError("give at most one id")
+        settings = self.settings
+        url = settings.get("DATABASE_URL")
+        try:
+            tenant = to_tenant(opts.tenant_id) if opts.tenant_id else None
+            ensure_schema(url)
+            # Looking is enough to end jobs whose process died.
+            jobs.reap_stale(url, settings.getfloat("SCRAPERSKY_STALE_AFTER"), settings.getint("SCRAPERSKY_MAX_ATTEMPTS"))
+            found = self._lookup(url, args[0], tenant) if args else self._latest(url, opts.limit, tenant)
+        except ConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            self.exitcode = 2
+            return
+        except Exception as exc:
+            print(f"error: {first_line(exc)}", file=sys.stderr)
+            self.exitcode = 1
+            return
+        if found is None:
+            print(f"error: no job or batch with id {args[0]!r}", file=sys.stderr)
+            self.exitcode = 1
+            return
+        if opts.json:
+            print(json.dumps(found, indent=2, default=str))
+        else:
+            _show(found)
+
+    def _lookup(self, url: str, ident: str, tenant: str | None) -> dict[str, Any] | None:
+        batch = jobs.find_batch(url, ident, tenant)
+        if batch is not None and (batch.batch_id == ident or not ident.isdigit()):
+            return {"batch": batch_view(batch, jobs.batch_jobs(url, batch.id))}
+        found = jobs.find_jobs(url, ident, tenant)
+        if len(found) == 1:
+            return {"job": job_view(found[0])}
+        if found:
+            return {"jobs": [job_view(j) for j in found]}
+        if batch is not None:
+            return {"batch": batch_view(batch, jobs.batch_jobs(url, batch.id))}
+        return None
+
+    def _latest(self, url: str, limit: int, tenant: str | None) -> dict[str, Any]:
+        latest_jobs, latest_batches = jobs.latest(url, limit, tenant)
+        return {"jobs": [job_view(j) for j in latest_jobs], "batches": [batch_view(b) for b in latest_batches]}
+
+
+def _show(found: dict[str, Any]) -> None:
+    console = Console()
+    if "job" in found:
+        table = Table(title=f"job {found['job']['job_id']}", show_header=False)
+        for key, value in found["job"].items():
+            if key not in {"stats"}:
+                table.add_row(key, _cell(value))
+        console.print(table)
+        return
+    if "batch" in found:
+        batch = found["batch"]
+        table = Table(title=f"batch {batch['batch_id']}", show_header=False)
+        for key, value in batch.items():
+            if key != "jobs":
+                table.add_row(key, _cell(value))
+        table.add_row("progress bar", ProgressBar(total=1.0, completed=batch["progress"], width=40))
+        console.print(table)
+        found = {"jobs": batch.get("jobs", [])}
+    if found.get("batches"):
+        table = Table(title="latest batches")
+        for column in ("id", "batch_id", "status", "total", "complete", "failed", "progress"):
+            table.add_column(column)
+        for b in found["batches"]:
+            table.add_row(str(b["id"]), b["batch_id"], b["status"], str(b["total_domains"]),
+                          str(b["completed_domains"]), str(b["failed_domains"]), f"{b['progress']:.0%}")
+        console.print(table)
+    table = Table(title="jobs")
+    for column in ("id", "job_id", "domain", "status", "progress", "urls", "error"):
+        table.add_column(column)
+    for j in found.get("jobs", []):
+        urls = (j.get("result_data") or {}).get("urls_listed", "")
+        table.add_row(str(j["id"]), j["job_id"], j["domain"], j["status"], f"{j['progress']:.0%}", str(urls),
+                      (j.get("error") or "")[:80])
+    console.print(table)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, default=str)[:200]
+    return "" if value is None else str(value)

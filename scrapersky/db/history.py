@@ -1,0 +1,39 @@
+"""What earlier scans stored about a domain, for conditional requests on a rescan."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import aliased
+
+from scrapersky.db.engine import session_scope
+from scrapersky.db.models import Domain, SitemapFile
+
+
+def sitemap_validators(url: str, tenant_id: str, domain: str) -> dict[str, dict[str, Any]]:
+    """Per sitemap URL: stored ETag / Last-Modified, URL count and (for indexes) children."""
+    child = aliased(SitemapFile)
+    with session_scope(url) as session:
+        files = session.execute(
+            select(SitemapFile.id, SitemapFile.url, SitemapFile.etag, SitemapFile.last_modified,
+                   SitemapFile.url_count, SitemapFile.sitemap_type)
+            .join(Domain, Domain.id == SitemapFile.domain_id)
+            .where(Domain.tenant_id == tenant_id, Domain.domain == domain,
+                   SitemapFile.status_code.in_((200, 304)), SitemapFile.sitemap_type.is_not(None))
+        ).all()
+        ids = {row.id: row.url for row in files}
+        children: dict[str, list[str]] = {}
+        if ids:
+            for parent_id, child_url in session.execute(
+                select(child.parent_id, child.url).where(child.parent_id.in_(list(ids)))
+            ):
+                children.setdefault(ids[parent_id], []).append(child_url)
+    return {
+        row.url: {
+            "etag": row.etag, "last_modified": row.last_modified, "url_count": row.url_count,
+            "children": children.get(row.url, []),
+        }
+        for row in files
+        if row.etag or row.last_modified
+    }

@@ -1,0 +1,282 @@
+"""Job and batch records: creation, claiming, heartbeats and endings.
+
+Every state change is one transaction; a batch's counters move in the same transaction as the
+job they count, so they never drift from the job rows.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from scrapersky.db.engine import session_scope
+from scrapersky.db.models import BatchJob, Domain, Job
+from scrapersky.domains import InvalidDomain, standardize_domain
+
+ACTIVE = ("pending", "running")
+STALE_REASON = "stale: process died"
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_public_id() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    """What a run needs to scan one claimed job."""
+
+    id: int
+    job_id: str
+    tenant_id: str
+    domain: str  # standardized
+    batch_id: int | None
+    options: dict[str, Any]
+
+
+def _job_rows(tenant_id: str, raw_domains: Iterable[str], options: dict, **fields) -> list[Job]:
+    jobs, seen = [], set()
+    for raw in raw_domains:
+        job = Job(job_id=new_public_id(), tenant_id=tenant_id, domain=raw, options=options, **fields)
+        try:
+            clean = standardize_domain(raw)
+        except InvalidDomain as exc:
+            job.status, job.error, job.finished_at = "failed", str(exc), now()
+        else:
+            if clean in seen:
+                continue
+            seen.add(clean)
+            job.domain = clean
+            job.status = "pending"
+        jobs.append(job)
+    return jobs
+
+
+def create_jobs(url: str, tenant_id: str, raw_domains: Sequence[str], *, run_id: str, options: dict) -> list[Job]:
+    """Jobs of one run given its domains directly; invalid domains become failed jobs."""
+    with session_scope(url) as session:
+        jobs = _job_rows(tenant_id, raw_domains, options, run_id=run_id)
+        session.add_all(jobs)
+    return jobs
+
+
+def create_batch(url: str, tenant_id: str, raw_domains: Sequence[str], options: dict) -> BatchJob:
+    """A batch and all its jobs, created up front: its domain list is its pending jobs."""
+    with session_scope(url) as session:
+        batch = BatchJob(batch_id=new_public_id(), tenant_id=tenant_id, status="pending", options=options)
+        session.add(batch)
+        session.flush()
+        jobs = _job_rows(tenant_id, raw_domains, options, batch_id=batch.id)
+        session.add_all(jobs)
+        batch.total_domains = len(jobs)
+        batch.failed_domains = sum(1 for j in jobs if j.status == "failed")
+        batch.progress = batch.failed_domains / batch.total_domains if jobs else 1.0
+        if batch.failed_domains == batch.total_domains:
+            batch.status, batch.end_time = "failed", now()
+            batch.error = "no valid domain" if jobs else "no domains"
+    return batch
+
+
+def claim_next(url: str, *, run_id: str, batch_id: int | None = None, job_ids: Sequence[int] | None = None,
+               public_job_id: str | None = None) -> ClaimedJob | None:
+    """Take one pending job (of a batch, or of the given ids) for this run, or None when none is left."""
+    with session_scope(url) as session:
+        query = select(Job).where(Job.status == "pending").order_by(Job.id).limit(1)
+        if batch_id is not None:
+            query = query.where(Job.batch_id == batch_id)
+        if job_ids is not None:
+            query = query.where(Job.id.in_(job_ids))
+        if public_job_id is not None:
+            query = query.where(Job.job_id == public_job_id)
+        if session.bind.dialect.name == "postgresql":
+            # Runs on many machines share a batch: each skips rows another run is claiming.
+            query = query.with_for_update(skip_locked=True)
+        job = session.scalars(query).first()
+        if job is None:
+            return None
+        stamp = now()
+        job.status, job.run_id, job.attempts = "running", run_id, job.attempts + 1
+        job.started_at = job.heartbeat_at = stamp
+        job.error = None
+        if job.batch_id is not None:
+            session.execute(
+                update(BatchJob)
+                .where(BatchJob.id == job.batch_id, BatchJob.status == "pending")
+                .values(status="running", start_time=stamp)
+            )
+        return ClaimedJob(job.id, job.job_id, job.tenant_id, job.domain, job.batch_id, dict(job.options or {}))
+
+
+def heartbeat(url: str, progress: dict[int, float]) -> None:
+    if not progress:
+        return
+    stamp = now()
+    with session_scope(url) as session:
+        for job_pk, value in progress.items():
+            session.execute(
+                update(Job)
+                .where(Job.id == job_pk, Job.status == "running")
+                .values(heartbeat_at=stamp, progress=round(min(max(value, 0.0), 1.0), 4))
+            )
+
+
+def finish_job(url: str, job_pk: int, status: str, *, error: str | None = None,
+               result_data: dict | None = None, stats: dict | None = None) -> bool:
+    """End a running job; returns False if it was not running (already ended elsewhere)."""
+    with session_scope(url) as session:
+        return _finish(session, job_pk, status, error=error, result_data=result_data, stats=stats)
+
+
+def _finish(session: Session, job_pk: int, status: str, *, error: str | None,
+            result_data: dict | None = None, stats: dict | None = None, from_status: str = "running") -> bool:
+    job = session.get(Job, job_pk, with_for_update=True)
+    if job is None or job.status != from_status:
+        return False
+    domain_id = session.scalar(
+        select(Domain.id).where(Domain.tenant_id == job.tenant_id, Domain.domain == job.domain)
+    )
+    job.status, job.error, job.finished_at = status, error, now()
+    job.domain_id = domain_id
+    job.progress = 1.0 if status == "complete" else job.progress
+    if result_data is not None:
+        job.result_data = result_data
+    if stats is not None:
+        job.stats = stats
+    if job.batch_id is not None:
+        _count(session, job.batch_id, status)
+    return True
+
+
+def _count(session: Session, batch_pk: int, status: str) -> None:
+    done = 1 if status == "complete" else 0
+    failed = 1 if status == "failed" else 0
+    session.execute(
+        update(BatchJob)
+        .where(BatchJob.id == batch_pk)
+        .values(
+            completed_domains=BatchJob.completed_domains + done,
+            failed_domains=BatchJob.failed_domains + failed,
+            updated_at=now(),
+        )
+    )
+    session.flush()
+    session.expire_all()
+    batch = session.get(BatchJob, batch_pk)
+    ended = session.scalar(
+        select(func.count()).select_from(Job).where(Job.batch_id == batch_pk, Job.status.notin_(ACTIVE))
+    )
+    batch.progress = round(ended / batch.total_domains, 4) if batch.total_domains else 1.0
+    if ended >= batch.total_domains and batch.status in ACTIVE:
+        if batch.completed_domains == batch.total_domains:
+            batch.status = "complete"
+        elif batch.completed_domains == 0:
+            batch.status = "failed"
+        else:
+            batch.status = "partial"
+        batch.end_time = now()
+
+
+def reap_stale(url: str, stale_after: float, max_attempts: int) -> dict[str, int]:
+    """Running jobs whose heartbeat stopped: requeue batch jobs with attempts left, fail the rest."""
+    cutoff = now() - timedelta(seconds=stale_after)
+    counts = {"requeued": 0, "failed": 0}
+    with session_scope(url) as session:
+        stale = session.scalars(
+            select(Job).where(
+                Job.status == "running",
+                or_(Job.heartbeat_at < cutoff, Job.heartbeat_at.is_(None) & (Job.started_at < cutoff)),
+            )
+        ).all()
+        for job in stale:
+            if job.batch_id is not None and job.attempts < max_attempts:
+                requeued = session.execute(
+                    update(Job)
+                    .where(Job.id == job.id, Job.status == "running")
+                    .values(status="pending", run_id=None, error=f"requeued after attempt {job.attempts}: {STALE_REASON}")
+                ).rowcount
+                counts["requeued"] += requeued
+            elif _finish(session, job.id, "failed", error=STALE_REASON):
+                counts["failed"] += 1
+    return counts
+
+
+def end_run(url: str, run_id: str, status: str, error: str) -> int:
+    """End every job of a run that is still pending or running (shutdown, cancel, crash)."""
+    ended = 0
+    with session_scope(url) as session:
+        ids = session.scalars(select(Job.id).where(Job.run_id == run_id, Job.status.in_(ACTIVE))).all()
+        for job_pk in ids:
+            current = session.scalar(select(Job.status).where(Job.id == job_pk))
+            ended += _finish(session, job_pk, status, error=error, from_status=current)
+    return ended
+
+
+def cancel_batch(url: str, batch_pk: int, reason: str = "cancelled") -> int:
+    with session_scope(url) as session:
+        ids = session.scalars(select(Job.id).where(Job.batch_id == batch_pk, Job.status == "pending")).all()
+        for job_pk in ids:
+            _finish(session, job_pk, "cancelled", error=reason, from_status="pending")
+        session.execute(
+            update(BatchJob).where(BatchJob.id == batch_pk, BatchJob.status.in_(ACTIVE))
+            .values(status="cancelled", error=reason, end_time=now())
+        )
+    return len(ids)
+
+
+def _by_any_id(model, public_column, ident: str | int):
+    text = str(ident).strip()
+    conditions = [public_column == text]
+    if text.isdigit():
+        conditions.append(model.id == int(text))
+    if model is Job:
+        conditions.append(Job.run_id == text)
+    return select(model).where(or_(*conditions)).order_by(model.id.desc())
+
+
+def find_jobs(url: str, ident: str | int, tenant_id: str | None = None) -> list[Job]:
+    """Jobs matching an integer id, a public job id or a Scrapyd run id."""
+    with session_scope(url) as session:
+        query = _by_any_id(Job, Job.job_id, ident)
+        if tenant_id:
+            query = query.where(Job.tenant_id == tenant_id)
+        return list(session.scalars(query).all())
+
+
+def find_batch(url: str, ident: str | int, tenant_id: str | None = None) -> BatchJob | None:
+    with session_scope(url) as session:
+        query = _by_any_id(BatchJob, BatchJob.batch_id, ident)
+        if tenant_id:
+            query = query.where(BatchJob.tenant_id == tenant_id)
+        return session.scalars(query).first()
+
+
+def batch_jobs(url: str, batch_pk: int) -> list[Job]:
+    with session_scope(url) as session:
+        return list(session.scalars(select(Job).where(Job.batch_id == batch_pk).order_by(Job.id)).all())
+
+
+def latest(url: str, limit: int = 10, tenant_id: str | None = None) -> tuple[list[Job], list[BatchJob]]:
+    with session_scope(url) as session:
+        jobs = select(Job).order_by(Job.id.desc()).limit(limit)
+        batches = select(BatchJob).order_by(BatchJob.id.desc()).limit(limit)
+        if tenant_id:
+            jobs, batches = jobs.where(Job.tenant_id == tenant_id), batches.where(BatchJob.tenant_id == tenant_id)
+        return list(session.scalars(jobs).all()), list(session.scalars(batches).all())
+
+
+def pending_count(url: str, batch_pk: int) -> int:
+    with session_scope(url) as session:
+        return session.scalar(
+            select(func.count()).select_from(Job).where(Job.batch_id == batch_pk, Job.status.in_(ACTIVE))
+        )
+
+

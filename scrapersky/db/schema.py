@@ -1,0 +1,69 @@
+"""Schema version checks and Alembic upgrades."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from scrapersky.config import ConfigError
+from scrapersky.db.engine import get_engine
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def alembic_config(url: str) -> Config:
+    if not (MIGRATIONS / "env.py").exists():
+        raise ConfigError(f"migrations directory not found at {MIGRATIONS}")
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["database_url"] = url
+    return config
+
+
+def head_revision(url: str) -> str | None:
+    return ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+
+
+def current_revision(url: str) -> str | None:
+    with get_engine(url).connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(url: str) -> tuple[str | None, str | None]:
+    """Bring the schema to head; returns (before, after) revisions."""
+    before = current_revision(url)
+    command.upgrade(alembic_config(url), "head")
+    return before, current_revision(url)
+
+
+def ensure_schema(url: str) -> None:
+    """Make sure the schema is current before a run uses the database.
+
+    SQLite databases migrate themselves so the first crawl just works; PostgreSQL is shared
+    by many nodes and is migrated on purpose with `scrapy migrate`.
+    """
+    try:
+        current = current_revision(url)
+    except OperationalError as exc:
+        raise ConfigError(f"database unreachable: {first_line(exc)}") from None
+    except SQLAlchemyError as exc:
+        raise ConfigError(f"database error: {first_line(exc)}") from None
+    head = head_revision(url)
+    if current == head:
+        return
+    if url.startswith("sqlite"):
+        upgrade(url)
+        return
+    raise ConfigError(
+        f"database schema is at {current or 'nothing'}, expected {head}: run `scrapy migrate`"
+    )
+
+
+def first_line(exc: Exception) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

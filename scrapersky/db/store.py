@@ -1,0 +1,107 @@
+"""One flush of scan results: everything buffered is written in a single transaction."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+
+from scrapersky.db import bulk
+from scrapersky.db.engine import get_engine
+from scrapersky.db.models import Page, SitemapFile
+from scrapersky.items import PageBatchItem, PageItem, SitemapFileItem
+
+DomainKey = tuple[str, str]
+DOMAIN_COLUMNS = (
+    "title", "description", "language", "favicon_url", "logo_url", "is_wordpress", "wordpress_version",
+    "has_elementor", "tech_stack", "email_addresses", "phone_numbers", "facebook_url", "twitter_url",
+    "linkedin_url", "instagram_url", "youtube_url", "tiktok_url", "structured_data",
+)
+
+
+@dataclass
+class StoreBatch:
+    # (tenant, domain, url) → (sitemap_url, row): keyed so a URL listed twice is written once.
+    pages: dict[tuple[str, str, str], tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    files: list[tuple[DomainKey, dict[str, Any]]] = field(default_factory=list)
+    fetches: list[tuple[DomainKey, dict[str, Any]]] = field(default_factory=list)
+    domains: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return len(self.pages)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.pages or self.files or self.fetches or self.domains)
+
+    def add_pages(self, item: PageBatchItem) -> None:
+        tenant, domain, sitemap_url = item.tenant_id, item.domain, item.sitemap_url
+        pages = self.pages
+        for row in item.pages:
+            pages[(tenant, domain, row["url"])] = (sitemap_url, row)
+
+    def add_file(self, item: SitemapFileItem) -> None:
+        values = asdict(item)
+        self.files.append(((values.pop("tenant_id"), values.pop("domain")), values))
+
+    def add_fetch(self, item: PageItem) -> None:
+        values = asdict(item)
+        self.fetches.append(((values.pop("tenant_id"), values.pop("domain")), values))
+
+    def add_domain(self, values: dict[str, Any]) -> None:
+        self.domains.append(values)
+
+    def domain_keys(self) -> set[DomainKey]:
+        keys = {(t, d) for t, d, _ in self.pages}
+        keys.update(key for key, _ in self.files)
+        keys.update(key for key, _ in self.fetches)
+        keys.update((v["tenant_id"], v["domain"]) for v in self.domains)
+        return keys
+
+
+def write_batch(url: str, batch: StoreBatch, id_cache: dict[DomainKey, int]) -> int:
+    """Write a batch in one transaction; returns how many page rows were inserted or changed."""
+    with get_engine(url).begin() as connection:
+        missing = batch.domain_keys() - id_cache.keys()
+        found = bulk.domain_ids(connection, missing)
+        ids = {**id_cache, **found}
+        bulk.ensure_sitemap_files(
+            connection, {(ids[(t, d)], sitemap_url) for (t, d, _), (sitemap_url, _) in batch.pages.items()}
+        )
+        for key, values in batch.files:
+            bulk.upsert_sitemap_file(connection, ids[key], values)
+        encode = bulk.encode_json
+        changed = bulk.upsert_listed_pages(connection, [
+            (ids[(t, d)], sitemap_url, page_url, row["lastmod"], row["changefreq"], row["priority"],
+             encode(row["alternates"]), encode(row["images"]), encode(row["news"]))
+            for (t, d, page_url), (sitemap_url, row) in batch.pages.items()
+        ])
+        for key, values in batch.fetches:
+            bulk.upsert_page_fetches(connection, ids[key], [values])
+        for values in batch.domains:
+            domain_id = ids[(values["tenant_id"], values["domain"])]
+            bulk.upsert_domain(connection, domain_id, _domain_values(connection, domain_id, values))
+    id_cache.update(found)  # only after the commit: a rolled-back insert leaves no id behind
+    return changed
+
+
+def _domain_values(connection, domain_id: int, item: dict[str, Any]) -> dict[str, Any]:
+    metadata = item["metadata"]
+    values = {column: metadata.get(column) for column in DOMAIN_COLUMNS if column in metadata}
+    values["is_wordpress"] = bool(metadata.get("is_wordpress"))
+    values["has_elementor"] = bool(metadata.get("has_elementor"))
+    # Counts come from the stored rows, so they are true whatever the scan saw twice.
+    values["sitemap_urls"] = connection.scalar(select(func.count()).select_from(Page).where(Page.domain_id == domain_id))
+    values["total_sitemaps"] = connection.scalar(
+        select(func.count()).select_from(SitemapFile)
+        .where(SitemapFile.domain_id == domain_id, SitemapFile.sitemap_type.is_not(None))
+    )
+    values.update(
+        status=item["status"], last_scan=item["last_scan"], last_error=item["last_error"],
+        domain_metadata=metadata,
+    )
+    return values
+
+

@@ -1,0 +1,47 @@
+"""Feed exporters that write one line per listed URL and per domain, as a Scrapy user expects,
+whatever chunking the spider uses to carry URLs cheaply."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scrapy import exporters
+
+from scrapersky.items import DomainItem, PageBatchItem, PageItem, SitemapFileItem
+
+
+def feed_rows(item: Any):
+    if isinstance(item, PageBatchItem):
+        for row in item.pages:
+            yield {"type": "page", "domain": item.domain, "sitemap_url": item.sitemap_url, **row}
+    elif isinstance(item, DomainItem):
+        metadata = {k: v for k, v in item.metadata.items() if k not in {"structured_data", "scan"}}
+        yield {"type": "domain", "domain": item.domain, "tenant_id": item.tenant_id, "status": item.status,
+               "sitemap_urls": item.sitemap_urls, "total_sitemaps": item.total_sitemaps,
+               "last_error": item.last_error, **metadata}
+    elif isinstance(item, (SitemapFileItem, PageItem)):
+        return  # bookkeeping of files and fetches: stored, not a listed URL
+    else:
+        yield item
+
+
+class _Expanding:
+    def export_item(self, item: Any) -> None:
+        for row in feed_rows(item):
+            super().export_item(row)
+
+
+class JsonItemExporter(_Expanding, exporters.JsonItemExporter):
+    pass
+
+
+class JsonLinesItemExporter(_Expanding, exporters.JsonLinesItemExporter):
+    pass
+
+
+class CsvItemExporter(_Expanding, exporters.CsvItemExporter):
+    pass
+
+
+class XmlItemExporter(_Expanding, exporters.XmlItemExporter):
+    pass

@@ -1,0 +1,109 @@
+"""JobLifecycle: keeps the jobs and batch_jobs rows true to what a run is doing."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from scrapy import signals
+from twisted.internet import task, threads
+
+from scrapersky import signals as scan_signals
+from scrapersky.db import jobs
+from scrapersky.items import DomainItem
+from scrapersky.normalize import json_safe
+from scrapersky.scan import Scan
+
+logger = logging.getLogger(__name__)
+CANCEL_REASONS = {"shutdown", "cancelled"}
+
+
+class JobLifecycle:
+    def __init__(self, crawler) -> None:
+        settings = crawler.settings
+        self.crawler = crawler
+        self.url = settings.get("DATABASE_URL")
+        self.stale_after = settings.getfloat("SCRAPERSKY_STALE_AFTER")
+        self.max_attempts = settings.getint("SCRAPERSKY_MAX_ATTEMPTS")
+        # Several heartbeats fit in the stale window, and never more than one every 10 s.
+        self.interval = min(max(self.stale_after / 4, 0.5), 10.0)
+        self.live: dict[str, Scan] = {}
+        self.beat: task.LoopingCall | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        ext = cls(crawler)
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(ext.item_scraped, signal=signals.item_scraped)
+        crawler.signals.connect(ext.item_error, signal=signals.item_error)
+        crawler.signals.connect(ext.item_dropped, signal=signals.item_dropped)
+        crawler.signals.connect(ext.spider_error, signal=signals.spider_error)
+        crawler.signals.connect(ext.scan_started, signal=scan_signals.scan_started)
+        return ext
+
+    async def spider_opened(self, spider) -> None:
+        reaped = await asyncio.to_thread(jobs.reap_stale, self.url, self.stale_after, self.max_attempts)
+        if any(reaped.values()):
+            logger.warning("stale jobs: %(failed)d failed, %(requeued)d requeued", reaped)
+        self.beat = task.LoopingCall(self._heartbeat)
+        self.beat.start(self.interval, now=False)
+
+    def scan_started(self, scan: Scan) -> None:
+        self.live[scan.job.job_id] = scan
+
+    async def item_scraped(self, item: Any, spider) -> None:
+        if isinstance(item, DomainItem):
+            await self._finish(item, item.status, item.last_error if item.status == "failed" else None)
+
+    async def item_error(self, item: Any, response, spider, failure) -> None:
+        if isinstance(item, DomainItem):
+            await self._finish(item, "failed", f"storing results failed: {failure.getErrorMessage()}"[:2000])
+
+    async def item_dropped(self, item: Any, response, exception, spider) -> None:
+        if isinstance(item, DomainItem):
+            await self._finish(item, "failed", f"result dropped: {exception}"[:2000])
+
+    def spider_error(self, failure, response, spider) -> None:
+        scan = getattr(response, "meta", {}).get("scan") if response is not None else None
+        if scan is not None:
+            scan.notes.append(f"spider error: {failure.getErrorMessage()}"[:300])
+
+    async def spider_closed(self, spider, reason: str) -> None:
+        if self.beat is not None and self.beat.running:
+            self.beat.stop()
+        status = "cancelled" if reason in CANCEL_REASONS else "failed"
+        error = f"run ended ({reason}) before the scan finished"
+        run_id = getattr(spider, "run_id", None)
+        if run_id:
+            ended = await asyncio.to_thread(jobs.end_run, self.url, run_id, status, error)
+            if ended:
+                logger.warning("%d unfinished jobs of run %s marked %s", ended, run_id, status)
+                spider.outcome["failed"] += ended
+
+    async def _finish(self, item: DomainItem, status: str, error: str | None) -> None:
+        scan = self.live.pop(item.job_id, None)
+        if scan is None:
+            return
+        stats = json_safe({**(self.crawler.stats.get_stats() or {}), "scan": scan.result()})
+        if status == "failed":
+            self.crawler.stats.inc_value("scrapersky/jobs/failed")
+        else:
+            self.crawler.stats.inc_value("scrapersky/jobs/complete")
+        try:
+            await asyncio.to_thread(
+                jobs.finish_job, self.url, scan.job.id, status, error=error, result_data=scan.result(), stats=stats
+            )
+        except Exception as exc:  # the reaper ends the job later; the run still reports failure
+            self.crawler.stats.inc_value("scrapersky/jobs/unrecorded")
+            logger.error("could not record the end of job %s: %s", scan.job.job_id, exc)
+
+    def _heartbeat(self):
+        progress = {scan.job.id: scan.progress() for scan in self.live.values()}
+        if not progress:
+            return None
+        d = threads.deferToThread(jobs.heartbeat, self.url, progress)
+        # A missed heartbeat is not fatal; returning None keeps the LoopingCall alive.
+        d.addErrback(lambda failure: logger.warning("heartbeat failed: %s", failure.getErrorMessage()))
+        return d

@@ -1,0 +1,71 @@
+"""Items the sitemap spider produces.
+
+Listed URLs travel in `PageBatchItem`s of a few thousand rows: Scrapy spends ~40 µs per item,
+so one item per URL would cost more than parsing and storing them. Feed exports still get one
+line per URL (see `scrapersky.exporters`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass
+class DomainItem:
+    """A domain's scan result: one per scan, produced when the scan ends."""
+
+    tenant_id: str
+    domain: str
+    status: str  # "complete" | "failed"
+    last_scan: datetime
+    last_error: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)  # scrapersky.metadata.extract_metadata()
+    sitemap_urls: int = 0
+    total_sitemaps: int = 0
+    job_id: str | None = None
+
+
+@dataclass
+class SitemapFileItem:
+    tenant_id: str
+    domain: str
+    url: str
+    discovery_method: str  # robots_txt | well_known | sitemap_index | html_link
+    parent_url: str | None = None
+    sitemap_type: str | None = None  # index | urlset | text | rss | atom
+    url_count: int = 0
+    size_bytes: int = 0
+    is_gzipped: bool = False
+    status_code: int | None = None
+    error_message: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    fetched_at: datetime | None = None
+    # True for a 304 answer: the stored listing is current and must be kept as it is.
+    unchanged: bool = False
+
+
+@dataclass
+class PageBatchItem:
+    """Up to SCRAPERSKY_PAGE_CHUNK listed URLs of one sitemap file, as plain row dicts
+    with keys url, lastmod, changefreq, priority, alternates, images, news."""
+
+    tenant_id: str
+    domain: str
+    sitemap_url: str
+    pages: list[dict[str, Any]]
+
+
+@dataclass
+class PageItem:
+    """A listed page that was actually fetched (max_pages)."""
+
+    tenant_id: str
+    domain: str
+    url: str
+    status_code: int | None
+    title: str | None = None
+    description: str | None = None
+    fetched_at: datetime | None = None

@@ -1,0 +1,82 @@
+"""Field normalization applied by NormalizePipeline: pure functions over plain data."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+from datetime import date, datetime
+from typing import Any
+
+MAX_URL = 2048  # longer URLs are dropped (and counted): no index can hold them usefully
+CHANGEFREQS = {"always", "hourly", "daily", "weekly", "monthly", "yearly", "never"}
+_SPACE = re.compile(r"\s+")
+
+
+def short_text(value: str | None, limit: int) -> str | None:
+    if value is None:
+        return None
+    text = _SPACE.sub(" ", str(value)).strip()
+    return text[:limit] or None
+
+
+def normalize_page_rows(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], Counter]:
+    """Keep rows with a usable absolute http(s) URL; clamp the rest of the fields."""
+    kept, dropped = [], Counter()
+    for row in rows:
+        url = row.get("url")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            dropped["not_http"] += 1
+            continue
+        if len(url) > MAX_URL:
+            dropped["too_long"] += 1
+            continue
+        priority = row.get("priority")
+        if priority is not None and not (isinstance(priority, float) and 0.0 <= priority <= 1.0):
+            row["priority"] = None
+        if row.get("changefreq") not in CHANGEFREQS:
+            row["changefreq"] = None
+        kept.append(row)
+    return kept, dropped
+
+
+LIST_CAPS = {"email_addresses": 20, "phone_numbers": 10}
+TEXT_CAPS = {"title": 1000, "description": 2000, "language": 35, "wordpress_version": 32}
+URL_FIELDS = ("favicon_url", "logo_url", "facebook_url", "twitter_url", "linkedin_url", "instagram_url",
+              "youtube_url", "tiktok_url")
+
+
+def normalize_domain_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
+    out = dict(metadata)
+    for name, limit in TEXT_CAPS.items():
+        if name in out:
+            out[name] = short_text(out[name], limit)
+    if out.get("language"):
+        out["language"] = out["language"].lower()
+    for name in URL_FIELDS:
+        value = out.get(name)
+        if value is not None and (not isinstance(value, str) or len(value) > MAX_URL
+                                  or not value.startswith(("http://", "https://"))):
+            out[name] = None
+    for name, cap in LIST_CAPS.items():
+        values = out.get(name) or []
+        seen = dict.fromkeys(str(v).strip().lower() if name == "email_addresses" else str(v).strip()
+                             for v in values if v)
+        out[name] = list(seen)[:cap]
+    return json_safe(out)
+
+
+def json_safe(value: Any) -> Any:
+    """Make a value storable in a JSON column (dates as ISO text, no NaN, str keys)."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return json.loads(json.dumps(value, default=str))

@@ -1,0 +1,132 @@
+"""Item pipelines: normalize every field, then store in batched upserts off the reactor thread."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from itemadapter import ItemAdapter
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from scrapersky.db.store import StoreBatch, write_batch
+from scrapersky.items import DomainItem, PageBatchItem, PageItem, SitemapFileItem
+from scrapersky.normalize import normalize_domain_metadata, normalize_page_rows, short_text
+
+logger = logging.getLogger(__name__)
+
+
+class NormalizePipeline:
+    def __init__(self, stats) -> None:
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler.stats)
+
+    def process_item(self, item: Any) -> Any:
+        if isinstance(item, PageBatchItem):
+            item.pages, dropped = normalize_page_rows(item.pages)
+            for reason, count in dropped.items():
+                self.stats.inc_value(f"scrapersky/dropped_urls/{reason}", count)
+        elif isinstance(item, DomainItem):
+            item.metadata = normalize_domain_metadata(item.metadata)
+            item.last_error = short_text(item.last_error, 2000)
+        elif isinstance(item, SitemapFileItem):
+            item.error_message = short_text(item.error_message, 500)
+        elif isinstance(item, PageItem):
+            item.title = short_text(item.title, 1000)
+            item.description = short_text(item.description, 2000)
+        return item
+
+
+class StoreError(RuntimeError):
+    """The database stayed unreachable through every retry."""
+
+
+class StorePipeline:
+    """Buffer rows and write them in bulk; a scan's DomainItem flushes everything before it.
+
+    Writes run in a thread while the spider keeps parsing; the lock keeps one write in
+    flight, which is also the backpressure when the database is slower than parsing.
+    """
+
+    def __init__(self, url: str, buffer_rows: int, retries: int, stats) -> None:
+        self.url = url
+        self.buffer_rows = buffer_rows
+        self.retries = retries
+        self.stats = stats
+        self.batch = StoreBatch()
+        self.lock = asyncio.Lock()
+        self.domain_ids: dict[tuple[str, str], int] = {}
+        self.lost: dict[tuple[str, str], str] = {}  # domains whose rows could not be written
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        settings = crawler.settings
+        return cls(settings.get("DATABASE_URL"), settings.getint("SCRAPERSKY_STORE_BUFFER"),
+                   settings.getint("SCRAPERSKY_STORE_RETRIES"), crawler.stats)
+
+    async def process_item(self, item: Any) -> Any:
+        if isinstance(item, PageBatchItem):
+            self.batch.add_pages(item)
+            if self.batch.rows >= self.buffer_rows:
+                await self.flush()
+        elif isinstance(item, SitemapFileItem):
+            self.batch.add_file(item)
+        elif isinstance(item, PageItem):
+            self.batch.add_fetch(item)
+        elif isinstance(item, DomainItem):
+            key = (item.tenant_id, item.domain)
+            try:
+                await self.flush()
+            finally:
+                if key in self.lost:
+                    item.status, item.last_error = "failed", self.lost.pop(key)
+            self.batch.add_domain(ItemAdapter(item).asdict())
+            await self.flush()
+        return item
+
+    async def close_spider(self) -> None:
+        await self.flush()
+
+    async def flush(self) -> None:
+        async with self.lock:
+            batch, self.batch = self.batch, StoreBatch()
+            if batch.empty:
+                return
+            try:
+                await self._write_with_retries(batch)
+            except StoreError as exc:
+                for key in batch.domain_keys():
+                    self.lost.setdefault(key, str(exc))
+                self.stats.inc_value("scrapersky/store/lost_rows", batch.rows)
+                raise
+
+    async def _write_with_retries(self, batch: StoreBatch) -> None:
+        delay = 0.5
+        for attempt in range(self.retries + 1):
+            started = time.monotonic()
+            try:
+                written = await asyncio.to_thread(write_batch, self.url, batch, self.domain_ids)
+            except (OperationalError, DBAPIError) as exc:
+                reason = _first_line(exc)
+                self.stats.inc_value("scrapersky/store/retries")
+                if attempt == self.retries:
+                    raise StoreError(f"database write failed after {attempt + 1} attempts: {reason}") from exc
+                logger.warning("database write failed (%s); retrying in %.1fs", reason, delay)
+                self.domain_ids.clear()  # ids may be gone if the transaction that made them was lost
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 15.0)
+                continue
+            self.stats.inc_value("scrapersky/store/page_rows", batch.rows)
+            self.stats.inc_value("scrapersky/store/page_rows_changed", written)
+            self.stats.inc_value("scrapersky/store/flushes")
+            self.stats.max_value("scrapersky/store/max_flush_seconds", round(time.monotonic() - started, 3))
+            return
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__

@@ -1,0 +1,71 @@
+"""JavaScript rendering with scrapy-playwright and a system Chromium, switched on only when one exists."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from typing import Any
+from urllib.parse import urlsplit
+
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "chrome")
+HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
+
+
+def find_chromium(configured: str | None) -> str | None:
+    if configured:
+        return configured if os.access(configured, os.X_OK) else shutil.which(configured)
+    for name in CHROMIUM_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def proxy_option(environ: dict[str, str]) -> dict[str, Any] | None:
+    """Chromium ignores http_proxy: hand the same proxy to the browser explicitly."""
+    proxy = environ.get("http_proxy") or environ.get("HTTP_PROXY") or environ.get("https_proxy") \
+        or environ.get("HTTPS_PROXY")
+    if not proxy:
+        return None
+    parts = urlsplit(proxy)
+    option: dict[str, Any] = {"server": f"{parts.scheme or 'http'}://{parts.hostname}:{parts.port or 80}"}
+    if parts.username:
+        option["username"], option["password"] = parts.username, parts.password or ""
+    bypass = environ.get("no_proxy") or environ.get("NO_PROXY")
+    if bypass:
+        option["bypass"] = bypass
+    return option
+
+
+def wants_render(mode: str, metadata: dict[str, Any]) -> bool:
+    """`always` renders; `auto` renders only pages whose static HTML has no title or no visible text."""
+    return mode == "always" or (mode == "auto" and bool(metadata.get("needs_render")))
+
+
+class RenderingAddon:
+    """Load the Playwright download handler only when a Chromium executable is available,
+    so runs on machines without a browser keep working (and simply never render)."""
+
+    def update_settings(self, settings) -> None:
+        executable = find_chromium(settings.get("SCRAPERSKY_CHROMIUM"))
+        settings.set("SCRAPERSKY_RENDERING", bool(executable), priority="addon")
+        if not executable:
+            return
+        handlers = dict(settings.getdict("DOWNLOAD_HANDLERS"))
+        handlers.update({"http": HANDLER, "https": HANDLER})
+        settings.set("DOWNLOAD_HANDLERS", handlers, priority="addon")
+        launch: dict[str, Any] = {
+            "executable_path": executable,
+            "headless": True,
+            "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync", "--no-first-run"],
+        }
+        proxy = proxy_option(dict(os.environ))
+        if proxy:
+            launch["proxy"] = proxy
+        settings.set("PLAYWRIGHT_LAUNCH_OPTIONS", launch, priority="addon")
+        settings.set("PLAYWRIGHT_BROWSER_TYPE", "chromium", priority="addon")
+        # Bounded browser memory: few contexts, few pages each, closed after use.
+        settings.set("PLAYWRIGHT_MAX_CONTEXTS", 2, priority="addon")
+        settings.set("PLAYWRIGHT_MAX_PAGES_PER_CONTEXT", 4, priority="addon")
+        settings.set("PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT", 30000, priority="addon")

@@ -1,0 +1,83 @@
+"""Scrapy settings for ScraperSky.
+
+Every ScraperSky setting below may also be given as an environment variable of the same
+name; `-s NAME=VALUE` on the command line wins over both.
+"""
+
+from scrapersky.config import env, to_bool
+
+BOT_NAME = "scrapersky"
+SPIDER_MODULES = ["scrapersky.spiders"]
+NEWSPIDER_MODULE = "scrapersky.spiders"
+COMMANDS_MODULE = "scrapersky.commands"
+
+# --- ScraperSky -------------------------------------------------------------------------
+DATABASE_URL = env("DATABASE_URL", "sqlite:///scrapersky.db")
+SCRAPERSKY_DEFAULT_TENANT = env("SCRAPERSKY_DEFAULT_TENANT", "550e8400-e29b-41d4-a716-446655440000")
+SCRAPERSKY_SCHEMES = env("SCRAPERSKY_SCHEMES", "https,http")
+SCRAPERSKY_ALLOW_PRIVATE_NETWORKS = to_bool(env("SCRAPERSKY_ALLOW_PRIVATE_NETWORKS", "false"))
+SCRAPERSKY_CHROMIUM = env("SCRAPERSKY_CHROMIUM", "")  # empty: look for chromium on PATH
+SCRAPERSKY_STALE_AFTER = int(env("SCRAPERSKY_STALE_AFTER", "300"))
+SCRAPERSKY_MAX_ATTEMPTS = int(env("SCRAPERSKY_MAX_ATTEMPTS", "3"))
+SCRAPERSKY_CONTACT_URL = env("SCRAPERSKY_CONTACT_URL", "https://github.com/scrapersky/scrapersky")
+# How many domains one run scans at the same time.
+SCRAPERSKY_CONCURRENT_SCANS = int(env("SCRAPERSKY_CONCURRENT_SCANS", "16"))
+# Sitemap index recursion depth (robots.txt → index → index → ... → urlset).
+SCRAPERSKY_SITEMAP_MAX_DEPTH = int(env("SCRAPERSKY_SITEMAP_MAX_DEPTH", "5"))
+# Cap on a sitemap's decompressed size: a gzip bomb stops here.
+SCRAPERSKY_SITEMAP_MAX_BYTES = int(env("SCRAPERSKY_SITEMAP_MAX_BYTES", str(100 * 1024 * 1024)))
+# Listed URLs travel through Scrapy in chunks of this many, never one item each.
+SCRAPERSKY_PAGE_CHUNK = int(env("SCRAPERSKY_PAGE_CHUNK", "5000"))
+# Page rows buffered by the store pipeline before a bulk write.
+SCRAPERSKY_STORE_BUFFER = int(env("SCRAPERSKY_STORE_BUFFER", "50000"))
+SCRAPERSKY_STORE_RETRIES = int(env("SCRAPERSKY_STORE_RETRIES", "8"))
+SCRAPYD_URLS = env("SCRAPYD_URLS", "http://127.0.0.1:6800")
+SCRAPYD_USERNAME = env("SCRAPYD_USERNAME", "")
+SCRAPYD_PASSWORD = env("SCRAPYD_PASSWORD", "")
+
+# --- Politeness -------------------------------------------------------------------------
+ROBOTSTXT_OBEY = to_bool(env("ROBOTSTXT_OBEY", "true"))
+USER_AGENT = f"ScraperSky/1.0 (+{SCRAPERSKY_CONTACT_URL})"
+AUTOTHROTTLE_ENABLED = to_bool(env("AUTOTHROTTLE_ENABLED", "true"))
+AUTOTHROTTLE_START_DELAY = 0.25
+AUTOTHROTTLE_MAX_DELAY = 10.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 4.0
+CONCURRENT_REQUESTS = 64
+CONCURRENT_REQUESTS_PER_DOMAIN = 8
+DOWNLOAD_TIMEOUT = 30
+DNS_TIMEOUT = 15
+RETRY_TIMES = 1
+REDIRECT_MAX_TIMES = 5
+# Compressed transfer cap; the decompressed cap is SCRAPERSKY_SITEMAP_MAX_BYTES.
+DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 0
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = env("LOG_LEVEL", "INFO")
+
+# --- Components -------------------------------------------------------------------------
+DOWNLOADER_MIDDLEWARES = {
+    # robots.txt is fetched once by the spider (it is also where sitemaps are found) and
+    # obeyed by RobotsRulesMiddleware, so Scrapy's own middleware would only fetch it twice.
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "scrapersky.middlewares.PrivateNetworkGuard": 50,
+    "scrapersky.middlewares.RobotsRulesMiddleware": 100,
+}
+ITEM_PIPELINES = {
+    "scrapersky.pipelines.NormalizePipeline": 100,
+    "scrapersky.pipelines.StorePipeline": 300,
+}
+EXTENSIONS = {
+    "scrapersky.extensions.JobLifecycle": 100,
+}
+ADDONS = {
+    "scrapersky.rendering.RenderingAddon": 0,
+}
+FEED_EXPORTERS = {
+    "json": "scrapersky.exporters.JsonItemExporter",
+    "jsonlines": "scrapersky.exporters.JsonLinesItemExporter",
+    "jsonl": "scrapersky.exporters.JsonLinesItemExporter",
+    "jl": "scrapersky.exporters.JsonLinesItemExporter",
+    "csv": "scrapersky.exporters.CsvItemExporter",
+    "xml": "scrapersky.exporters.XmlItemExporter",
+}
+FEED_EXPORT_ENCODING = "utf-8"

@@ -1,0 +1,339 @@
+"""The `sitemap` spider: orchestrates a domain's scan; parsing, metadata and storage live elsewhere."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from protego import Protego
+from scrapy import Request, Spider
+from scrapy.http import Response
+from twisted.python.failure import Failure
+
+from scrapersky import signals
+from scrapersky.arguments import RunArguments, parse_run_arguments
+from scrapersky.db import history, jobs
+from scrapersky.items import DomainItem, PageBatchItem, PageItem, SitemapFileItem
+from scrapersky.metadata import extract_metadata, extract_page_summary
+from scrapersky.rendering import wants_render
+from scrapersky.scan import Scan, ScanOptions
+from scrapersky.sitemaps import WELL_KNOWN_PATHS, PageEntry, SitemapRef, open_sitemap, sitemaps_from_html, sitemaps_from_robots
+
+DECLARED = ("robots_txt", "sitemap_index", "html_link")  # a failure of these is worth recording
+
+
+class SitemapSpider(Spider):
+    name = "sitemap"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Scrapyd passes extra arguments (_job, _version, …): keep them all, check them in from_crawler.
+        super().__init__(*args, **kwargs)
+        self.arguments = kwargs
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        settings = crawler.settings
+        spider.run: RunArguments = parse_run_arguments(kwargs, settings.get("SCRAPERSKY_DEFAULT_TENANT"))
+        spider.run_id = spider.run.run_id or f"local-{uuid.uuid4().hex[:12]}"
+        spider.database_url = settings.get("DATABASE_URL")
+        spider.schemes = [s.strip() for s in settings.get("SCRAPERSKY_SCHEMES").split(",") if s.strip()]
+        spider.max_depth = settings.getint("SCRAPERSKY_SITEMAP_MAX_DEPTH")
+        spider.max_bytes = settings.getint("SCRAPERSKY_SITEMAP_MAX_BYTES")
+        spider.chunk = settings.getint("SCRAPERSKY_PAGE_CHUNK")
+        spider.rendering = settings.getbool("SCRAPERSKY_RENDERING")
+        spider.slots = asyncio.Semaphore(settings.getint("SCRAPERSKY_CONCURRENT_SCANS"))
+        spider.outcome = {"complete": 0, "failed": 0}
+        return spider
+
+    # --- jobs ---------------------------------------------------------------------------
+
+    async def start(self):
+        run = self.run
+        job_ids = None
+        if run.domains is not None:
+            created = await asyncio.to_thread(
+                jobs.create_jobs, self.database_url, run.tenant_id, run.domains,
+                run_id=self.run_id, options={"max_pages": run.options.max_pages, "render": run.options.render},
+            )
+            self.outcome["failed"] += sum(1 for job in created if job.status == "failed")
+            for job in created:
+                if job.status == "failed":
+                    self.logger.error("%s: %s", job.domain, job.error)
+            job_ids = [job.id for job in created]
+        batch_pk = None
+        if run.batch_id is not None:
+            batch = await asyncio.to_thread(jobs.find_batch, self.database_url, run.batch_id)
+            if batch is None:
+                self.logger.error("unknown batch %s", run.batch_id)
+                self.outcome["failed"] += 1
+                return
+            batch_pk = batch.id
+        while True:
+            await self.slots.acquire()
+            claimed = await asyncio.to_thread(
+                jobs.claim_next, self.database_url, run_id=self.run_id, batch_id=batch_pk,
+                job_ids=job_ids, public_job_id=run.job_id,
+            )
+            if claimed is None:
+                self.slots.release()
+                return
+            scan = Scan(job=claimed, options=ScanOptions.merge(run.options, claimed.options), schemes=list(self.schemes))
+            scan.validators = await asyncio.to_thread(
+                history.sitemap_validators, self.database_url, claimed.tenant_id, claimed.domain
+            )
+            self.crawler.signals.send_catch_log(signals.scan_started, scan=scan)
+            yield self._robots_request(scan)
+
+    # --- requests -----------------------------------------------------------------------
+
+    def _request(self, scan: Scan, url: str, step: str, **meta: Any) -> Request:
+        scan.pending += 1
+        headers = meta.pop("headers", None)
+        return Request(
+            url, callback=self._dispatch, errback=self._dispatch_error, dont_filter=True, headers=headers,
+            meta={"scan": scan, "step": step, "handle_httpstatus_all": True, **meta},
+        )
+
+    def _robots_request(self, scan: Scan) -> Request:
+        scheme = scan.schemes.pop(0)
+        return self._request(scan, f"{scheme}://{scan.domain}/robots.txt", "robots", dont_obey_robotstxt=True)
+
+    def _sitemap_request(self, scan: Scan, url: str, discovery: str, parent: str | None = None,
+                         depth: int = 0, ancestors: tuple[str, ...] = ()) -> Request:
+        scan.seen_sitemaps.add(url)
+        if discovery != "well_known":
+            scan.sitemaps_known += 1
+        headers = {}
+        known = scan.validators.get(url)
+        if known and known.get("etag"):
+            headers["If-None-Match"] = known["etag"]
+        if known and known.get("last_modified"):
+            headers["If-Modified-Since"] = known["last_modified"]
+        return self._request(
+            scan, url, "sitemap", discovery=discovery, parent=parent, depth=depth,
+            ancestors=ancestors + (url,), headers=headers, dont_obey_robotstxt=discovery != "well_known",
+        )
+
+    # --- dispatch: every response and failure ends in _done -------------------------------
+
+    def _dispatch(self, response: Response) -> Iterator[Any]:
+        scan: Scan = response.meta["scan"]
+        try:
+            yield from getattr(self, f"on_{response.meta['step']}")(response, scan)
+        except Exception as exc:  # a bug must cost one step, never the scan's bookkeeping
+            self.logger.exception("%s: %s step failed on %s", scan.domain, response.meta["step"], response.url)
+            scan.notes.append(f"{response.meta['step']}: {type(exc).__name__}: {exc}"[:300])
+        yield from self._done(scan)
+
+    def _dispatch_error(self, failure: Failure) -> Iterator[Any]:
+        request = failure.request
+        scan: Scan = request.meta["scan"]
+        reason = _failure_reason(failure)
+        step = request.meta["step"]
+        if step == "robots":
+            if scan.schemes:
+                yield self._robots_request(scan)
+            else:
+                scan.fail(f"unreachable: {reason}")
+        elif step == "homepage":
+            scan.homepage_done = True
+            scan.fail(f"homepage: {reason}")
+        elif step == "sitemap":
+            scan.sitemaps_done += request.meta["discovery"] != "well_known"
+            if request.meta["discovery"] in DECLARED:
+                yield self._file_item(scan, request.url, request.meta, error=reason)
+        elif step == "page":
+            scan.pages_done += 1
+            yield PageItem(scan.tenant_id, scan.domain, request.url, None, fetched_at=_now())
+        yield from self._done(scan)
+
+    def _done(self, scan: Scan) -> Iterator[Any]:
+        scan.pending -= 1
+        if scan.pending > 0:
+            return
+        self.slots.release()
+        status = "failed" if scan.error else "complete"
+        self.outcome[status] += 1
+        metadata = dict(scan.metadata)
+        metadata["scan"] = scan.result()
+        yield DomainItem(
+            tenant_id=scan.tenant_id, domain=scan.domain, status=status, last_scan=_now(),
+            last_error=scan.error or ("; ".join(scan.notes[:5]) or None), metadata=metadata,
+            sitemap_urls=scan.urls_listed, total_sitemaps=scan.sitemaps_known, job_id=scan.job.job_id,
+        )
+
+    # --- steps --------------------------------------------------------------------------
+
+    def on_robots(self, response: Response, scan: Scan) -> Iterator[Any]:
+        scan.base_url = _origin(response.url)
+        declared: list[str] = []
+        if response.status == 200:
+            declared = sitemaps_from_robots(response.body, response.url)
+            scan.robots = Protego.parse(response.body.decode("utf-8", "replace"))
+        yield self._request(scan, scan.base_url + "/", "homepage")
+        paths = declared or [scan.base_url + path for path in WELL_KNOWN_PATHS]
+        method = "robots_txt" if declared else "well_known"
+        for url in paths:
+            if url not in scan.seen_sitemaps:
+                yield self._sitemap_request(scan, url, method)
+
+    def on_homepage(self, response: Response, scan: Scan) -> Iterator[Any]:
+        rendered = response.meta.get("playwright", False)
+        if response.status >= 500:
+            scan.homepage_done = True
+            scan.fail(f"homepage: HTTP {response.status}")
+            return
+        if response.status >= 400:
+            scan.homepage_done = True
+            scan.notes.append(f"homepage: HTTP {response.status}")
+            return
+        headers = _headers(response)
+        metadata = extract_metadata(response.body, response.url, headers)
+        if not rendered and self.rendering and wants_render(scan.options.render, metadata):
+            yield self._request(scan, response.url, "homepage", playwright=True)
+            return
+        scan.homepage_done = True
+        scan.metadata = {**metadata, "rendered": rendered, "homepage_url": response.url}
+        for url in sitemaps_from_html(response.body, response.url):
+            if url not in scan.seen_sitemaps:
+                yield self._sitemap_request(scan, url, "html_link")
+        if metadata.get("favicon_probe"):
+            yield self._request(scan, scan.base_url + "/favicon.ico", "favicon")
+
+    def on_favicon(self, response: Response, scan: Scan) -> Iterator[Any]:
+        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1").lower()
+        if response.status == 200 and response.body and "html" not in content_type:
+            scan.metadata["favicon_url"] = response.url
+        return iter(())
+
+    def on_page(self, response: Response, scan: Scan) -> Iterator[Any]:
+        scan.pages_done += 1
+        summary = {}
+        if response.status < 400 and b"html" in response.headers.get(b"Content-Type", b"html").lower():
+            summary = extract_page_summary(response.body, response.url, _headers(response))
+        yield PageItem(
+            scan.tenant_id, scan.domain, response.request.url, response.status,
+            title=summary.get("title"), description=summary.get("description"), fetched_at=_now(),
+        )
+
+    def on_sitemap(self, response: Response, scan: Scan) -> Iterator[Any]:
+        meta = response.meta
+        url = response.request.url if not meta.get("redirect_urls") else meta["redirect_urls"][0]
+        discovery = meta["discovery"]
+        if discovery != "well_known":
+            scan.sitemaps_done += 1
+        if response.url != url and response.url in meta["ancestors"]:
+            yield self._file_item(scan, url, meta, status=response.status, error="redirect loop back to an ancestor sitemap")
+            return
+        if response.url != url:
+            if response.url in scan.seen_sitemaps:
+                if discovery in DECLARED:
+                    yield self._file_item(scan, url, meta, status=response.status,
+                                          error="redirects to a sitemap already read")
+                return
+            scan.seen_sitemaps.add(response.url)
+        if response.status == 304:
+            yield from self._unchanged_sitemap(scan, url, meta)
+            return
+        if response.status >= 400:
+            if discovery in DECLARED:
+                yield self._file_item(scan, url, meta, status=response.status, error=f"HTTP {response.status}")
+            return
+        headers = _headers(response)
+        sitemap = open_sitemap(
+            response.body, url=response.url, content_type=headers.get("content-type"),
+            content_encoding=headers.get("content-encoding"), max_bytes=self.max_bytes,
+        )
+        if sitemap.kind is None:
+            if discovery in DECLARED:
+                yield self._file_item(scan, url, meta, status=response.status, error="not a sitemap")
+            return
+        if discovery == "well_known":
+            scan.sitemaps_known += 1
+            scan.sitemaps_done += 1
+        validators = {"etag": headers.get("etag"), "last_modified": headers.get("last-modified")}
+        if sitemap.kind == "index":
+            yield from self._follow_index(scan, sitemap, url, meta)
+        else:
+            yield from self._list_pages(scan, sitemap, url)
+        yield self._file_item(
+            scan, url, meta, status=response.status, sitemap_type=sitemap.kind, url_count=sitemap.count,
+            size_bytes=len(response.body), is_gzipped=sitemap.is_gzipped, error=sitemap.error, **validators,
+        )
+
+    def _follow_index(self, scan: Scan, sitemap, url: str, meta: dict) -> Iterator[Any]:
+        depth = meta["depth"] + 1
+        for entry in sitemap.entries():
+            if not isinstance(entry, SitemapRef) or entry.url in scan.seen_sitemaps:
+                continue
+            if depth > self.max_depth:
+                scan.notes.append(f"sitemap depth cap {self.max_depth} reached at {url}"[:300])
+                break
+            yield self._sitemap_request(scan, entry.url, "sitemap_index", parent=url, depth=depth,
+                                        ancestors=meta["ancestors"])
+
+    def _list_pages(self, scan: Scan, sitemap, url: str) -> Iterator[Any]:
+        chunk: list[dict[str, Any]] = []
+        budget = scan.options.max_pages - scan.pages_queued
+        for entry in sitemap.entries():
+            if not isinstance(entry, PageEntry):
+                continue
+            chunk.append(_page_row(entry))
+            if budget > 0:
+                budget -= 1
+                scan.pages_queued += 1
+                yield self._request(scan, entry.url, "page")
+            if len(chunk) >= self.chunk:
+                scan.urls_listed += len(chunk)
+                yield PageBatchItem(scan.tenant_id, scan.domain, url, chunk)
+                chunk = []
+        if chunk:
+            scan.urls_listed += len(chunk)
+            yield PageBatchItem(scan.tenant_id, scan.domain, url, chunk)
+
+    def _unchanged_sitemap(self, scan: Scan, url: str, meta: dict) -> Iterator[Any]:
+        known = scan.validators.get(url, {})
+        scan.urls_listed += known.get("url_count") or 0
+        yield self._file_item(scan, url, meta, status=304, unchanged=True)
+        # An index that did not change may still have children that did.
+        for child in known.get("children", []):
+            if child not in scan.seen_sitemaps:
+                yield self._sitemap_request(scan, child, "sitemap_index", parent=url, depth=meta["depth"] + 1,
+                                            ancestors=meta["ancestors"])
+
+    def _file_item(self, scan: Scan, url: str, meta: dict, *, status: int | None = None,
+                   error: str | None = None, **fields: Any) -> SitemapFileItem:
+        return SitemapFileItem(
+            tenant_id=scan.tenant_id, domain=scan.domain, url=url, discovery_method=meta["discovery"],
+            parent_url=meta.get("parent"), status_code=status, error_message=error, fetched_at=_now(), **fields,
+        )
+
+
+def _page_row(entry: PageEntry) -> dict[str, Any]:
+    return {
+        "url": entry.url, "lastmod": entry.lastmod, "changefreq": entry.changefreq, "priority": entry.priority,
+        "alternates": entry.alternates or None, "images": entry.images or None, "news": entry.news,
+    }
+
+
+def _headers(response: Response) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v[-1].decode("latin-1") for k, v in response.headers.items() if v}
+
+
+def _origin(url: str) -> str:
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
+def _failure_reason(failure: Failure) -> str:
+    value = failure.value
+    text = str(value).strip() or type(value).__name__
+    return text.splitlines()[0][:300]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

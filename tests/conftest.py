@@ -1,0 +1,139 @@
+"""Shared fixtures: databases (SQLite always, PostgreSQL when reachable), the fixture web, and a
+helper that runs real `scrapy` commands in subprocesses."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.support.fixture_web import FixtureWeb
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_ADMIN_URL = os.environ.get("SCRAPERSKY_TEST_POSTGRES", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _postgres_available() -> str | None:
+    try:
+        engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+        with engine.connect() as connection:
+            connection.execute(text("select 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:  # any failure means: no server to test against
+        return f"PostgreSQL unreachable at {PG_ADMIN_URL}: {str(exc).splitlines()[0]}"
+
+
+_PG_PROBLEM = _postgres_available()
+
+
+def create_postgres_database() -> str:
+    name = f"scrapersky_test_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_postgres_database(url: str) -> None:
+    from scrapersky.db.engine import get_engine
+
+    get_engine(url).dispose()
+    name = url.rsplit("/", 1)[1]
+    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+def require_postgres() -> None:
+    if _PG_PROBLEM:
+        if IN_CI:
+            pytest.fail(f"CI=true but {_PG_PROBLEM}")
+        pytest.skip(_PG_PROBLEM)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path):
+    """A fresh, migrated database of each kind."""
+    from scrapersky.db.schema import upgrade
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'scrapersky.db'}"
+        upgrade(url)
+        yield url
+        return
+    require_postgres()
+    url = create_postgres_database()
+    upgrade(url)
+    try:
+        yield url
+    finally:
+        drop_postgres_database(url)
+
+
+@pytest.fixture
+def postgres_url():
+    from scrapersky.db.schema import upgrade
+
+    require_postgres()
+    url = create_postgres_database()
+    upgrade(url)
+    try:
+        yield url
+    finally:
+        drop_postgres_database(url)
+
+
+@pytest.fixture
+def web():
+    with FixtureWeb() as server:
+        yield server
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def scrapy_env(database_url: str, web: FixtureWeb | None = None, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    env.update(
+        DATABASE_URL=database_url,
+        SCRAPERSKY_ALLOW_PRIVATE_NETWORKS="true",
+        AUTOTHROTTLE_ENABLED="false",
+        LOG_LEVEL="INFO",
+        PYTHONPATH=str(ROOT),
+    )
+    if web is not None:
+        env["http_proxy"] = env["https_proxy"] = web.proxy_url
+    env.update(extra)
+    return env
+
+
+def scrapy(*args: str, env: dict[str, str], timeout: float = 120, cwd: Path = ROOT) -> Result:
+    """Run a real `scrapy` command of this project."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "scrapy", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture
+def crawl(web):
+    """crawl(database_url, "-a", "domain=shop1.test", ...) → Result, through the fixture web."""
+
+    def run(database_url: str, *args: str, timeout: float = 120, **env: str) -> Result:
+        return scrapy("crawl", "sitemap", *args, env=scrapy_env(database_url, web, **env), timeout=timeout)
+
+    return run
