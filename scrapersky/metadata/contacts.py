@@ -15,8 +15,10 @@ if TYPE_CHECKING:
 
 MAX_EMAILS = 20
 MAX_PHONES = 10
-# Phone matching is the slowest step; text past this point is mostly boilerplate.
-_MAX_PHONE_TEXT = 200_000
+# Phone matching is the slowest step, so it only sees distinct lines that
+# hold enough digits to be a number, up to a bound.
+_MIN_PHONE_DIGITS = 5
+_MAX_PHONE_TEXT = 100_000
 
 _EMAIL = re.compile(
     r"(?<![\w.%+-])[a-z0-9][a-z0-9._%+-]{0,63}@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}(?![\w-])",
@@ -88,7 +90,8 @@ def _email_candidates(page: "Page") -> Iterator[str]:
             yield decoded
     for node in iter_nodes(page.json_ld):
         yield from (value for value in as_list(node.get("email")) if isinstance(value, str))
-    yield from _EMAIL.findall(page.visible_text)
+    text_lines = (line for line in page.visible_text.splitlines() if "@" in line)
+    yield from _EMAIL.findall("\n".join(text_lines))
 
 
 def _first_unique(values: Iterable[str | None], limit: int) -> list[str]:
@@ -129,9 +132,16 @@ def _phone_candidates(page: "Page", region: str) -> Iterator[str | None]:
         for value in as_list(node.get("telephone")):
             if isinstance(value, str):
                 yield parse_phone(value, region)
-    text = page.visible_text[:_MAX_PHONE_TEXT]
-    for match in PhoneNumberMatcher(text, region, leniency=Leniency.VALID):
+    for match in PhoneNumberMatcher(phone_text(page.visible_text), region, leniency=Leniency.VALID):
         yield phonenumbers.format_number(match.number, PhoneNumberFormat.E164)
+
+
+def phone_text(text: str) -> str:
+    """The distinct lines of `text` that could hold a phone number."""
+    lines = dict.fromkeys(line.strip() for line in text.splitlines())
+    return "\n".join(
+        line for line in lines if sum(char.isdigit() for char in line) >= _MIN_PHONE_DIGITS
+    )[:_MAX_PHONE_TEXT]
 
 
 def phones(page: "Page", region: str) -> list[str]:

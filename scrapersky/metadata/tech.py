@@ -3,7 +3,7 @@
 import json
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -26,20 +26,101 @@ _GTM_ID = re.compile(r"\b(GTM-[A-Z0-9]{4,9})\b")
 _FACEBOOK_PIXEL_IMAGE = re.compile(r"facebook\.com/tr\?id=(\d{6,20})")
 
 
+_REGEX_SYNTAX = frozenset(".^$*+?{}[]|()\\")
+
+
+def _lowercase_pattern(pattern: str) -> str:
+    """`pattern` for lowercased text: literals lowercased, escapes (`\\D`,
+    `\\S`, `\\W`) kept, so searches need no IGNORECASE, which would disable
+    the regex engine's fast literal scan."""
+    out: list[str] = []
+    escaped = False
+    for char in pattern:
+        out.append(char if escaped else char.lower())
+        escaped = char == "\\" and not escaped
+    return "".join(out)
+
+
+def _has_top_level_alternation(pattern: str) -> bool:
+    depth, escaped, in_class = 0, False, False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            return True
+    return False
+
+
+def required_literal(pattern: str) -> str:
+    """A substring every match contains: the literal text the pattern starts
+    with (after a leading `\\b`); '' when there is none."""
+    if _has_top_level_alternation(pattern):
+        return ""
+    index = 2 if pattern.startswith("\\b") else 0
+    literal: list[str] = []
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            following = pattern[index + 1 : index + 2]
+            if not following or following.isalnum():
+                break
+            literal.append(following)
+            index += 2
+        elif char in _REGEX_SYNTAX:
+            break
+        else:
+            literal.append(char)
+            index += 1
+    # An optional quantifier makes the last character optional.
+    if index < len(pattern) and pattern[index] in "?*{" and literal:
+        literal.pop()
+    return "".join(literal)
+
+
+@dataclass(frozen=True)
+class Matcher:
+    """A case-insensitive regex run on lowercased text, skipped outright
+    when the literal it needs is absent (a plain substring test is far
+    cheaper than a regex starting with `\\b`)."""
+
+    regex: re.Pattern[str]
+    literal: str
+
+    @classmethod
+    def compile(cls, pattern: str) -> "Matcher":
+        lowered = _lowercase_pattern(pattern)
+        return cls(re.compile(lowered), required_literal(lowered))
+
+    def search(self, lowered_text: str) -> bool:
+        if self.literal and self.literal not in lowered_text:
+            return False
+        return self.regex.search(lowered_text) is not None
+
+
 @dataclass(frozen=True)
 class Fingerprint:
     name: str
     category: str
-    generator: tuple[re.Pattern[str], ...] = ()
-    script_src: tuple[re.Pattern[str], ...] = ()
-    html: tuple[re.Pattern[str], ...] = ()
-    headers: tuple[tuple[str, re.Pattern[str]], ...] = ()
-    cookies: tuple[re.Pattern[str], ...] = ()
-    implies: tuple[str, ...] = field(default=())
+    generator: tuple[Matcher, ...] = ()
+    script_src: tuple[Matcher, ...] = ()
+    html: tuple[Matcher, ...] = ()
+    headers: tuple[tuple[str, Matcher], ...] = ()
+    cookies: tuple[Matcher, ...] = ()
+    implies: tuple[str, ...] = ()
 
 
-def _compile(patterns: list[str]) -> tuple[re.Pattern[str], ...]:
-    return tuple(re.compile(pattern, re.IGNORECASE) for pattern in patterns)
+def _compile(patterns: list[str]) -> tuple[Matcher, ...]:
+    return tuple(Matcher.compile(pattern) for pattern in patterns)
 
 
 def _fingerprint(entry: dict[str, Any]) -> Fingerprint:
@@ -50,7 +131,7 @@ def _fingerprint(entry: dict[str, Any]) -> Fingerprint:
         script_src=_compile(entry.get("script_src", [])),
         html=_compile(entry.get("html", [])),
         headers=tuple(
-            (name.lower(), re.compile(pattern, re.IGNORECASE))
+            (name.lower(), Matcher.compile(pattern))
             for name, pattern in entry.get("headers", {}).items()
         ),
         cookies=_compile(entry.get("cookies", [])),
@@ -67,7 +148,7 @@ def fingerprints() -> tuple[Fingerprint, ...]:
 
 @dataclass(frozen=True)
 class Evidence:
-    """What fingerprints are matched against, gathered once per page."""
+    """What fingerprints are matched against, lowercased, gathered once per page."""
 
     html: str
     script_src: str
@@ -78,26 +159,26 @@ class Evidence:
     def of(cls, page: "Page") -> "Evidence":
         sources = (script.get("src") for script in page.root.iter("script"))
         return cls(
-            html=page.html,
-            script_src="\n".join(src for src in sources if src),
-            generators=tuple(page.meta_values("generator")),
-            headers=page.headers,
+            html=page.html.lower(),
+            script_src="\n".join(src for src in sources if src).lower(),
+            generators=tuple(value.lower() for value in page.meta_values("generator")),
+            headers={name: value.lower() for name, value in page.headers.items()},
         )
 
 
 def _matches(fingerprint: Fingerprint, evidence: Evidence) -> bool:
-    if any(p.search(value) for p in fingerprint.generator for value in evidence.generators):
+    if any(m.search(value) for m in fingerprint.generator for value in evidence.generators):
         return True
-    if evidence.script_src and any(p.search(evidence.script_src) for p in fingerprint.script_src):
+    if evidence.script_src and any(m.search(evidence.script_src) for m in fingerprint.script_src):
         return True
-    for name, pattern in fingerprint.headers:
+    for name, matcher in fingerprint.headers:
         value = evidence.headers.get(name)
-        if value is not None and pattern.search(value):
+        if value is not None and matcher.search(value):
             return True
     cookies = evidence.headers.get("set-cookie", "")
-    if cookies and any(p.search(cookies) for p in fingerprint.cookies):
+    if cookies and any(m.search(cookies) for m in fingerprint.cookies):
         return True
-    return any(p.search(evidence.html) for p in fingerprint.html)
+    return any(m.search(evidence.html) for m in fingerprint.html)
 
 
 def detect(page: "Page") -> dict[str, list[str]]:
