@@ -3,6 +3,7 @@ from __future__ import annotations
 import sys
 
 from scrapy.commands.crawl import Command as ScrapyCrawl
+from scrapy.crawler import AsyncCrawlerProcess, CrawlerProcess
 from scrapy.exceptions import UsageError
 
 from scrapersky.arguments import parse_run_arguments
@@ -13,6 +14,9 @@ from scrapersky.db.schema import ensure_schema
 class Command(ScrapyCrawl):
     """`scrapy crawl`, plus: bad arguments or database settings give a one-line error and exit 2
     before anything runs, and the exit code is 1 when any scan of the run failed."""
+
+    # The crawler process is made after the checks, so a bad argument prints one line, not a log.
+    requires_crawler_process = False
 
     def run(self, args: list[str], opts) -> None:
         if len(args) != 1:
@@ -26,7 +30,7 @@ class Command(ScrapyCrawl):
             print(f"error: {exc}", file=sys.stderr)
             self.exitcode = 2
             return
-        assert self.crawler_process
+        self.crawler_process = _crawler_process(settings)
         crawler = self._create_crawler(args[0])
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()
@@ -36,3 +40,12 @@ class Command(ScrapyCrawl):
         outcome = getattr(crawler.spider, "outcome", {})
         if outcome.get("failed") or crawler.stats.get_value("scrapersky/store/lost_rows"):
             self.exitcode = 1
+
+
+def _crawler_process(settings):
+    """The same choice `scrapy.cmdline` makes for commands that need a crawler process."""
+    asyncio_reactor = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+    if (settings["TWISTED_REACTOR"] == asyncio_reactor and not settings.getbool("FORCE_CRAWLER_PROCESS")) \
+            or not settings.getbool("TWISTED_REACTOR_ENABLED"):
+        return AsyncCrawlerProcess(settings)
+    return CrawlerProcess(settings)

@@ -11,6 +11,7 @@ from scrapersky.db.engine import check_url
 
 class Command(ScrapyCommand):
     requires_project = True
+    requires_crawler_process = False
     default_settings = {"LOG_ENABLED": False}
 
     def syntax(self) -> str:

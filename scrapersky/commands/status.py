@@ -18,6 +18,7 @@ from scrapersky.views import batch_view, job_view
 
 class Command(ScrapyCommand):
     requires_project = True
+    requires_crawler_process = False
     default_settings = {"LOG_ENABLED": False}
 
     def syntax(self) -> str:

@@ -1,0 +1,69 @@
+"""The foundation slice end to end: `scrapy crawl sitemap` against fixture sites, into both databases."""
+
+from __future__ import annotations
+
+from tests.support.db import rows, scalar
+from tests.support.fixture_web import demo_site
+
+
+def _urlset(urls: list[str]) -> str:
+    body = "".join(f"<url><loc>{u}</loc><lastmod>2024-05-01</lastmod><priority>0.5</priority></url>" for u in urls)
+    return f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{body}</urlset>'
+
+
+def test_scan_stores_domain_sitemaps_pages_and_a_complete_job(database_url, web, crawl):
+    demo_site(web, "shop1.test")
+    result = crawl(database_url, "-a", "domain=https://www.Shop1.test/")
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    domain = rows(database_url, "select * from domains")
+    assert [d["domain"] for d in domain] == ["shop1.test"]
+    assert domain[0]["status"] == "complete"
+    assert domain[0]["title"]
+    stored_pages = scalar(database_url, "select count(*) from pages")
+    assert stored_pages > 0 and domain[0]["sitemap_urls"] == stored_pages
+    files = rows(database_url, "select * from sitemap_files order by id")
+    assert files and {f["discovery_method"] for f in files} >= {"robots_txt", "sitemap_index"}
+    assert all(f["status_code"] == 200 for f in files)
+    assert scalar(database_url, "select count(*) from pages where sitemap_file_id is null") == 0
+    job = rows(database_url, "select * from jobs")
+    assert len(job) == 1 and job[0]["status"] == "complete" and job[0]["domain"] == "shop1.test"
+    assert job[0]["domain_id"] == domain[0]["id"] and job[0]["progress"] == 1.0
+    assert job[0]["finished_at"] is not None and job[0]["error"] is None
+    # https is refused by the fixture proxy: the scan fell back to http.
+    assert web.hits("shop1.test", "/robots.txt")
+
+
+def test_rescan_updates_in_place(database_url, web, crawl):
+    site = web.site("shop2.test")
+    site.add("/robots.txt", "User-agent: *\nSitemap: http://shop2.test/pages.xml\n")
+    site.add("/pages.xml", _urlset([f"http://shop2.test/p{i}" for i in range(30)]))
+    site.add("/", "<html><head><title>Shop two</title></head><body>hello</body></html>")
+    assert crawl(database_url, "-a", "domain=shop2.test").returncode == 0
+    first = rows(database_url, "select id, url from pages order by id")
+    site.add("/pages.xml", _urlset([f"http://shop2.test/p{i}" for i in range(35)]))
+    assert crawl(database_url, "-a", "domain=shop2.test").returncode == 0
+    second = rows(database_url, "select id, url from pages order by id")
+    assert second[: len(first)] == first  # same rows, same ids: updated in place
+    assert len(second) == 35 == len({r["url"] for r in second})
+    assert scalar(database_url, "select count(*) from domains") == 1
+    assert scalar(database_url, "select count(*) from sitemap_files") == 1
+    assert scalar(database_url, "select sitemap_urls from domains") == 35
+    assert [r["status"] for r in rows(database_url, "select status from jobs order by id")] == ["complete"] * 2
+
+
+def test_unreachable_domain_leaves_a_failed_job_with_its_reason(database_url, web, crawl):
+    result = crawl(database_url, "-a", "domain=nowhere.test")  # the proxy knows no such host: 502
+    assert result.returncode == 1
+    job = rows(database_url, "select status, error from jobs")
+    assert job[0]["status"] == "failed"
+    assert "502" in job[0]["error"]
+    assert scalar(database_url, "select status from domains where domain = 'nowhere.test'") == "failed"
+
+
+def test_invalid_domain_is_a_one_line_error(database_url, web, crawl):
+    result = crawl(database_url, "-a", "domain=not a domain")
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in result.stderr
+    assert scalar(database_url, "select count(*) from jobs where status = 'running'") == 0

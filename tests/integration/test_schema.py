@@ -1,0 +1,34 @@
+"""The Alembic migrations create exactly what the models define, on both databases."""
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
+from scrapersky.db.engine import get_engine
+from scrapersky.db.models import Base
+from scrapersky.db.schema import current_revision, head_revision
+
+
+def test_migrations_match_models(database_url):
+    with get_engine(database_url).connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True, "compare_server_default": False})
+        diff = compare_metadata(context, Base.metadata)
+    assert diff == []
+
+
+def test_contract_tables_and_unique_keys(database_url):
+    inspector = inspect(get_engine(database_url))
+    assert {"domains", "sitemap_files", "pages", "jobs", "batch_jobs"} <= set(inspector.get_table_names())
+    uniques = {
+        table: {tuple(u["column_names"]) for u in inspector.get_unique_constraints(table)}
+        for table in ("domains", "sitemap_files", "pages", "jobs", "batch_jobs")
+    }
+    assert ("tenant_id", "domain") in uniques["domains"]
+    assert ("domain_id", "url") in uniques["sitemap_files"]
+    assert ("domain_id", "url") in uniques["pages"]
+    assert ("job_id",) in uniques["jobs"]
+    assert ("batch_id",) in uniques["batch_jobs"]
+
+
+def test_database_is_at_head(database_url):
+    assert current_revision(database_url) == head_revision(database_url) is not None
