@@ -39,8 +39,16 @@ class JsonLinesItemExporter(_Expanding, exporters.JsonLinesItemExporter):
     pass
 
 
+# CSV needs one header for both kinds of line.
+CSV_FIELDS = ["type", "domain", "url", "sitemap_url", "lastmod", "changefreq", "priority", "alternates", "images",
+              "news", "status", "title", "description", "language", "sitemap_urls", "total_sitemaps",
+              "email_addresses", "phone_numbers", "last_error"]
+
+
 class CsvItemExporter(_Expanding, exporters.CsvItemExporter):
-    pass
+    def __init__(self, file, **kwargs):
+        kwargs["fields_to_export"] = kwargs.get("fields_to_export") or CSV_FIELDS
+        super().__init__(file, **kwargs)
 
 
 class XmlItemExporter(_Expanding, exporters.XmlItemExporter):

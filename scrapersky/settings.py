@@ -51,7 +51,9 @@ REDIRECT_MAX_TIMES = 5
 # Compressed transfer cap; the decompressed cap is SCRAPERSKY_SITEMAP_MAX_BYTES.
 DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 0
+# No listening ports of our own: a scan node exposes nothing but Scrapyd.
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
 LOG_LEVEL = env("LOG_LEVEL", "INFO")
 
 # --- Components -------------------------------------------------------------------------

@@ -100,7 +100,9 @@ class SitemapSpider(Spider):
 
     def _robots_request(self, scan: Scan) -> Request:
         scheme = scan.schemes.pop(0)
-        return self._request(scan, f"{scheme}://{scan.domain}/robots.txt", "robots", dont_obey_robotstxt=True)
+        # With another scheme left to try, falling back is the retry.
+        return self._request(scan, f"{scheme}://{scan.domain}/robots.txt", "robots", dont_obey_robotstxt=True,
+                             dont_retry=bool(scan.schemes))
 
     def _sitemap_request(self, scan: Scan, url: str, discovery: str, parent: str | None = None,
                          depth: int = 0, ancestors: tuple[str, ...] = ()) -> Request:
