@@ -1,0 +1,81 @@
+"""JSON-LD, OpenGraph and microdata."""
+
+from typing import Any
+
+from scrapersky.metadata import extract_metadata
+from scrapersky.metadata.document import parse_html
+from scrapersky.metadata.structured import iter_nodes, parse_json_ld
+
+
+def structured(html: str) -> dict[str, Any]:
+    return extract_metadata(html.encode(), "https://acme.com/")["structured_data"]
+
+
+def json_ld_script(text: str) -> str:
+    return f'<script type="application/ld+json">{text}</script>'
+
+
+def test_json_ld_items_from_objects_and_lists() -> None:
+    html = json_ld_script('{"@type": "Organization", "name": "Acme"}') + json_ld_script(
+        '[{"@type": "WebSite"}, {"@type": "Person"}, 3, {}]'
+    )
+    assert [item["@type"] for item in structured(html)["json-ld"]] == ["Organization", "WebSite", "Person"]
+
+
+def test_json_ld_tolerates_comments_and_trailing_commas() -> None:
+    html = json_ld_script('<!-- begin -->\n{"@type": "Organization", "name": "Acme",}\n// end')
+    assert structured(html)["json-ld"] == [{"@type": "Organization", "name": "Acme"}]
+
+
+def test_broken_json_ld_never_raises_and_keeps_other_scripts() -> None:
+    html = (
+        json_ld_script('{"@type": "Organization", "name": ')
+        + json_ld_script("")
+        + json_ld_script("[" * 5000)
+        + json_ld_script("not json at all")
+        + json_ld_script('{"@type": "Product", "name": "Bread"}')
+    )
+    assert structured(html)["json-ld"] == [{"@type": "Product", "name": "Bread"}]
+
+
+def test_json_ld_type_attribute_is_matched_loosely() -> None:
+    html = '<script type=" Application/LD+JSON ">{"@type": "Thing"}</script>'
+    assert structured(html)["json-ld"] == [{"@type": "Thing"}]
+
+
+def test_json_ld_nan_becomes_null() -> None:
+    html = json_ld_script('{"@type": "Product", "price": NaN}')
+    assert structured(html)["json-ld"] == [{"@type": "Product", "price": None}]
+
+
+def test_opengraph_uniform() -> None:
+    html = (
+        '<html><head><meta property="og:title" content="Acme"><meta property="og:type" content="website">'
+        "</head></html>"
+    )
+    assert structured(html) == {"opengraph": [{"@context": {"og": "http://ogp.me/ns#"}, "@type": "website", "og:title": "Acme"}]}
+
+
+def test_microdata_uniform() -> None:
+    html = (
+        '<div itemscope itemtype="https://schema.org/LocalBusiness"><span itemprop="name">Acme Bakery</span>'
+        '<span itemprop="telephone">+1 415 555 0132</span></div>'
+    )
+    assert structured(html)["microdata"] == [
+        {"@context": "https://schema.org", "@type": "LocalBusiness", "name": "Acme Bakery", "telephone": "+1 415 555 0132"}
+    ]
+
+
+def test_empty_syntaxes_omitted() -> None:
+    assert structured("<p>nothing structured here</p>") == {}
+
+
+def test_iter_nodes_walks_graphs_and_is_bounded() -> None:
+    items = parse_json_ld(parse_html(json_ld_script('{"@graph": [{"a": {"b": 1}}, {"c": [{"d": 2}]}]}')))
+    assert [sorted(node) for node in iter_nodes(items)] == [["@graph"], ["a"], ["b"], ["c"], ["d"]]
+    deep: dict[str, Any] = {}
+    cursor = deep
+    for _ in range(500):
+        cursor["x"] = {}
+        cursor = cursor["x"]
+    assert 0 < len(list(iter_nodes(deep))) < 100
