@@ -271,7 +271,8 @@ class FixtureWeb:
         found = self._directory_file(request.host, request.path)
         if found is not None:
             path, body, etag = found
-            return self._static(request, Reply(200, body, {"Content-Type": guess_content_type(path.name)}), etag, last_modified)
+            reply = Reply(200, body, {"Content-Type": guess_content_type(path.name)})
+            return self._static(request, reply, etag, last_modified)
         if site is None and not self._directory_host(request.host):
             return Reply(502, f"fixture web: unknown host {request.host!r}\n".encode(), {"Content-Type": "text/plain"})
         return Reply(404, NOT_FOUND_PAGE, {"Content-Type": "text/html"})
@@ -435,11 +436,19 @@ class _Handler(BaseHTTPRequestHandler):
             phrase = http.HTTPStatus(reply.status).phrase
         except ValueError:
             phrase = "Unknown"
-        lines = [f"HTTP/1.1 {reply.status} {phrase}", f"Date: {formatdate(usegmt=True)}", f"Server: {self.server_version}"]
+        lines = [
+            f"HTTP/1.1 {reply.status} {phrase}",
+            f"Date: {formatdate(usegmt=True)}",
+            f"Server: {self.server_version}",
+        ]
         has_body = reply.status >= 200 and reply.status not in (204, 304)
         if has_body:
             lines.append(f"Content-Length: {len(reply.body)}")
-        lines.extend(f"{name}: {value}" for name, value in reply.headers.items() if name.lower() not in ("content-length", "connection"))
+        lines.extend(
+            f"{name}: {value}"
+            for name, value in reply.headers.items()
+            if name.lower() not in ("content-length", "connection")
+        )
         lines.append("Connection: " + ("close" if self.close_connection else "keep-alive"))
         head_bytes = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
         # One write per response: no small-packet stalls on keep-alive connections.
@@ -485,7 +494,7 @@ def _urlset(host: str, entries: list[tuple[str, str, str, str]]) -> bytes:
 
 
 def _homepage(host: str) -> str:
-    products = "".join(f'      <li><a href="{path}">{path.rsplit("/", 1)[1].replace("-", " ").title()}</a></li>\n' for path in DEMO_PRODUCTS[:4])
+    products = "".join(f'      <li><a href="{path}">{_title_of(path).title()}</a></li>\n' for path in DEMO_PRODUCTS[:4])
     social = "".join(f'      <a href="{url}" rel="me">{name.title()}</a>\n' for name, url in DEMO_SOCIAL.items())
     return f"""<!DOCTYPE html>
 <html lang="en">
@@ -515,13 +524,18 @@ def _homepage(host: str) -> str:
 {products}    </ul>
   </main>
   <footer>
-    <p>Write to <a href="mailto:{DEMO_EMAIL}">{DEMO_EMAIL}</a> or call <a href="tel:{DEMO_PHONE}">(503) 555-0142</a>.</p>
+    <p>Write to <a href="mailto:{DEMO_EMAIL}">{DEMO_EMAIL}</a>
+      or call <a href="tel:{DEMO_PHONE}">(503) 555-0142</a>.</p>
     <p class="social">
 {social}    </p>
   </footer>
 </body>
 </html>
 """
+
+
+def _title_of(path: str) -> str:
+    return path.rsplit("/", 1)[1].replace("-", " ")
 
 
 def _page(title: str) -> str:
@@ -548,16 +562,15 @@ def demo_site(web: FixtureWeb, host: str = "shop1.test") -> Site:
         "</sitemapindex>\n",
     )
     products = [(path, f"2024-05-{day:02d}", "weekly", "0.8") for day, path in enumerate(DEMO_PRODUCTS, start=1)]
-    pages = [
-        (path, f"2024-04-{day:02d}T09:30:00+00:00", "daily" if path == "/" else "monthly", "1.0" if path == "/" else "0.5")
-        for day, path in enumerate(DEMO_PAGES, start=10)
+    pages = [(DEMO_PAGES[0], "2024-04-10T09:30:00+00:00", "daily", "1.0")] + [
+        (path, f"2024-04-{day:02d}T09:30:00+00:00", "monthly", "0.5")
+        for day, path in enumerate(DEMO_PAGES[1:], start=11)
     ]
     site.add("/sitemap-products.xml", _urlset(host, products))
     site.add("/sitemap-pages.xml.gz", gzip.compress(_urlset(host, pages), mtime=0))
     site.add("/", _homepage(host), content_type="text/html; charset=utf-8")
     for path in DEMO_PRODUCTS + DEMO_PAGES[1:]:
-        title = path.rsplit("/", 1)[1].replace("-", " ").capitalize()
-        site.add(path, _page(title), content_type="text/html; charset=utf-8")
+        site.add(path, _page(_title_of(path).capitalize()), content_type="text/html; charset=utf-8")
     site.add("/favicon.ico", b"\x00\x00\x01\x00", content_type="image/x-icon")
     site.add("/logo.png", b"\x89PNG\r\n\x1a\n", content_type="image/png")
     return site

@@ -18,7 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 SITEMAP_NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9"}
 
 
-def fetch(web: FixtureWeb, url: str, headers: dict[str, str] | None = None, method: str = "GET") -> tuple[int, Message, bytes]:
+def fetch(
+    web: FixtureWeb, url: str, headers: dict[str, str] | None = None, method: str = "GET"
+) -> tuple[int, Message, bytes]:
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({"http": web.proxy_url, "https": web.proxy_url}))
     request = urllib.request.Request(url, headers=headers or {}, method=method)
     try:
@@ -128,7 +130,8 @@ def test_handler_routes_and_query_lookup(web: FixtureWeb) -> None:
 
     def echo(request: Request) -> Reply:
         seen.append(request)
-        return Reply(201, f"{request.method} {request.path} {request.headers.get('x-probe')}".encode(), {"X-Handled": "1"})
+        body = f"{request.method} {request.path} {request.headers.get('x-probe')}"
+        return Reply(201, body.encode(), {"X-Handled": "1"})
 
     site = web.site("api.test").handler("/echo", echo)
     site.add("/list", "all").add("/list?page=2", "second")
@@ -274,7 +277,8 @@ def test_demo_site_is_a_complete_small_shop(web: FixtureWeb) -> None:
             body = gzip.decompress(body)
         urls = ElementTree.fromstring(body).findall("sm:url", SITEMAP_NS)
         assert len(urls) == 10
-        assert all(u.find("sm:lastmod", SITEMAP_NS) is not None and u.find("sm:priority", SITEMAP_NS) is not None for u in urls)
+        for field in ("lastmod", "changefreq", "priority"):
+            assert all(u.find(f"sm:{field}", SITEMAP_NS) is not None for u in urls)
         listed += [u.find("sm:loc", SITEMAP_NS).text for u in urls]
     assert listed == [f"http://shop1.test{path}" for path in DEMO_PRODUCTS + DEMO_PAGES]
     assert all(fetch(web, url)[0] == 200 for url in listed)
