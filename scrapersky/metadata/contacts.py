@@ -42,7 +42,7 @@ _PLACEHOLDER_LOCALS = frozenset(
      "youremail", "yourname", "someone", "firstname.lastname", "john.doe", "johndoe", "jane.doe"}
 )
 # Error-reporting ingest addresses embedded in scripts (Sentry, Wix).
-_INGEST_DOMAINS = ("sentry.io", "sentry-next.wixpress.com", "sentry.wixpress.com", "wixpress.com")
+_INGEST_DOMAINS = ("sentry.io", "wixpress.com")
 _CLOUDFLARE_PATH = "/cdn-cgi/l/email-protection#"
 
 

@@ -17,6 +17,7 @@ def extract_metadata(body: bytes, url: str, headers: Mapping[str, str] | None = 
     language = text.language(page)
     favicon_url, favicon_probe = icons.favicon(page)
     stack = tech.detect(page)
+    is_wordpress = "WordPress" in stack.get("cms", [])
     profiles = social.profiles(page)
     element_counts = counts.element_counts(page)
     region = infer_region(host_of(url), language, page.json_ld)
@@ -27,8 +28,8 @@ def extract_metadata(body: bytes, url: str, headers: Mapping[str, str] | None = 
         "favicon_url": favicon_url,
         "favicon_probe": favicon_probe,
         "logo_url": icons.logo(page),
-        "is_wordpress": "WordPress" in stack.get("cms", []),
-        "wordpress_version": tech.wordpress_version(page) if "WordPress" in stack.get("cms", []) else None,
+        "is_wordpress": is_wordpress,
+        "wordpress_version": tech.wordpress_version(page) if is_wordpress else None,
         "has_elementor": "Elementor" in stack.get("plugins", []),
         "tech_stack": stack,
         "tracking_ids": tech.tracking_ids(page),

@@ -24,8 +24,6 @@ _TRACKING_PATTERNS = {
 }
 _GTM_ID = re.compile(r"\b(GTM-[A-Z0-9]{4,9})\b")
 _FACEBOOK_PIXEL_IMAGE = re.compile(r"facebook\.com/tr\?id=(\d{6,20})")
-
-
 _REGEX_SYNTAX = frozenset(".^$*+?{}[]|()\\")
 
 
