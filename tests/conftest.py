@@ -129,6 +129,13 @@ def scrapy(*args: str, env: dict[str, str], timeout: float = 120, cwd: Path = RO
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
+def start_scrapy(*args: str, env: dict[str, str], cwd: Path = ROOT, log: Path | None = None) -> subprocess.Popen:
+    """Start a real `scrapy` command in the background (for kill and concurrency tests)."""
+    out = open(log, "w") if log else subprocess.DEVNULL
+    return subprocess.Popen([sys.executable, "-m", "scrapy", *args], cwd=cwd, env=env, stdout=out,
+                            stderr=subprocess.STDOUT)
+
+
 @pytest.fixture
 def crawl(web):
     """crawl(database_url, "-a", "domain=shop1.test", ...) → Result, through the fixture web."""

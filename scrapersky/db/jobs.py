@@ -89,31 +89,40 @@ def create_batch(url: str, tenant_id: str, raw_domains: Sequence[str], options: 
 def claim_next(url: str, *, run_id: str, batch_id: int | None = None, job_ids: Sequence[int] | None = None,
                public_job_id: str | None = None) -> ClaimedJob | None:
     """Take one pending job (of a batch, or of the given ids) for this run, or None when none is left."""
-    with session_scope(url) as session:
-        query = select(Job).where(Job.status == "pending").order_by(Job.id).limit(1)
-        if batch_id is not None:
-            query = query.where(Job.batch_id == batch_id)
-        if job_ids is not None:
-            query = query.where(Job.id.in_(job_ids))
-        if public_job_id is not None:
-            query = query.where(Job.job_id == public_job_id)
-        if session.bind.dialect.name == "postgresql":
-            # Runs on many machines share a batch: each skips rows another run is claiming.
-            query = query.with_for_update(skip_locked=True)
-        job = session.scalars(query).first()
-        if job is None:
-            return None
-        stamp = now()
-        job.status, job.run_id, job.attempts = "running", run_id, job.attempts + 1
-        job.started_at = job.heartbeat_at = stamp
-        job.error = None
-        if job.batch_id is not None:
-            session.execute(
-                update(BatchJob)
-                .where(BatchJob.id == job.batch_id, BatchJob.status == "pending")
-                .values(status="running", start_time=stamp)
-            )
-        return ClaimedJob(job.id, job.job_id, job.tenant_id, job.domain, job.batch_id, dict(job.options or {}))
+    while True:
+        with session_scope(url) as session:
+            query = select(Job).where(Job.status == "pending").order_by(Job.id).limit(1)
+            if batch_id is not None:
+                query = query.where(Job.batch_id == batch_id)
+            if job_ids is not None:
+                query = query.where(Job.id.in_(job_ids))
+            if public_job_id is not None:
+                query = query.where(Job.job_id == public_job_id)
+            if session.bind.dialect.name == "postgresql":
+                # Runs on many machines share a batch: each skips rows another run is claiming.
+                query = query.with_for_update(skip_locked=True)
+            job = session.scalars(query).first()
+            if job is None:
+                return None
+            stamp = now()
+            # Conditional on still being pending: SQLite has no SKIP LOCKED, and two runs may
+            # have read the same row; only one of them changes it.
+            taken = session.execute(
+                update(Job)
+                .where(Job.id == job.id, Job.status == "pending")
+                .values(status="running", run_id=run_id, attempts=Job.attempts + 1, started_at=stamp,
+                        heartbeat_at=stamp, error=None)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if not taken:
+                continue
+            if job.batch_id is not None:
+                session.execute(
+                    update(BatchJob)
+                    .where(BatchJob.id == job.batch_id, BatchJob.status == "pending")
+                    .values(status="running", start_time=stamp)
+                )
+            return ClaimedJob(job.id, job.job_id, job.tenant_id, job.domain, job.batch_id, dict(job.options or {}))
 
 
 def heartbeat(url: str, progress: dict[int, float]) -> None:

@@ -193,8 +193,8 @@ class SitemapSpider(Spider):
             scan.homepage_done = True
             scan.notes.append(f"homepage: HTTP {response.status}")
             return
-        headers = _headers(response)
-        metadata = extract_metadata(response.body, response.url, headers)
+        # Scrapy's headers as they are: repeated Set-Cookie values are fingerprints too.
+        metadata = extract_metadata(response.body, response.url, response.headers)
         if not rendered and self.rendering and wants_render(scan.options.render, metadata):
             yield self._request(scan, response.url, "homepage", playwright=True)
             return
@@ -216,7 +216,7 @@ class SitemapSpider(Spider):
         scan.pages_done += 1
         summary = {}
         if response.status < 400 and b"html" in response.headers.get(b"Content-Type", b"html").lower():
-            summary = extract_page_summary(response.body, response.url, _headers(response))
+            summary = extract_page_summary(response.body, response.url, response.headers)
         yield PageItem(
             scan.tenant_id, scan.domain, response.request.url, response.status,
             title=summary.get("title"), description=summary.get("description"), fetched_at=_now(),
