@@ -1,0 +1,312 @@
+"""Open one sitemap body, decide its kind, and stream its entries.
+
+Memory stays flat whatever the document size: the body is decompressed in
+bounded steps, fed to lxml's pull parser chunk by chunk, and every finished
+part of the tree is cut away after each chunk. The parser never loads a DTD,
+never resolves an entity beyond the XML built-ins, and never touches the
+network. Error strings are fixed-format and never quote the document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from itertools import chain
+
+from lxml import etree
+
+from scrapersky.sitemaps.dates import parse_lastmod
+from scrapersky.sitemaps.entries import (
+    Builder,
+    PageEntry,
+    SitemapRef,
+    local_name,
+    page_from_atom_entry,
+    page_from_rss_item,
+    ref_from_sitemap,
+    url_builder,
+)
+from scrapersky.sitemaps.stream import StreamError, decoded_chunks, is_gzip
+from scrapersky.sitemaps.text import has_url_line, text_entries
+
+__all__ = ["PageEntry", "Sitemap", "SitemapRef", "open_sitemap", "parse_lastmod"]
+
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+# The XML declaration, comments and doctype before the root element must fit
+# in this; real sitemaps need a few hundred bytes.
+MAX_PROLOG_BYTES = 1024 * 1024
+# One entry may span at most this much input. The tree of the entry being read
+# is the only part that cannot be cut away, so this bounds memory on hostile input.
+MAX_ENTRY_BYTES = 1024 * 1024
+
+_UTF8_BOM = b"\xef\xbb\xbf"
+_BLANKS = b" \t\r\n"
+
+_KIND_OF_ROOT = {"urlset": "urlset", "sitemapindex": "index", "rss": "rss", "RDF": "rss", "feed": "atom"}
+_ENTRY_NAME = {"urlset": "url", "index": "sitemap", "rss": "item", "atom": "entry"}
+_BUILDER: dict[str, Builder] = {
+    "index": ref_from_sitemap,
+    "rss": page_from_rss_item,
+    "atom": page_from_atom_entry,
+}
+
+NOT_A_SITEMAP = "not a sitemap"
+HTML_PAGE = "HTML page, not a sitemap"
+EMPTY = "empty document"
+
+
+class Sitemap:
+    """Result of opening one sitemap body. Construction reads only enough to decide the kind."""
+
+    def __init__(self, body: bytes, *, url: str = "", max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        self.url = url
+        self.kind: str | None = None
+        self.is_gzipped = is_gzip(body)
+        self.error: str | None = None
+        self.count = 0
+        self._body = body
+        self._max_bytes = max_bytes
+        self._root_tag = ""
+        try:
+            self._sniff()
+        except Exception as exc:  # the contract is "never raises"; keep the kind of failure only
+            self.kind = None
+            self.error = _unexpected(exc)
+
+    def __repr__(self) -> str:
+        return (
+            f"Sitemap(url={self.url!r}, kind={self.kind!r}, is_gzipped={self.is_gzipped}, "
+            f"count={self.count}, error={self.error!r})"
+        )
+
+    def entries(self) -> Iterator[PageEntry | SitemapRef]:
+        """Stream the entries; SitemapRef only for kind "index". Never raises: failures end it and set error."""
+        self.count = 0
+        if self.kind is None:
+            return iter(())
+        self.error = None
+        document = _Document(self._body, self._max_bytes)
+        if self.kind == "text":
+            return self._text_entries(document)
+        return self._xml_entries(document)
+
+    def _sniff(self) -> None:
+        document = _Document(self._body, self._max_bytes)
+        chunks = iter(document)
+        first = next(chunks, b"")
+        if not first:
+            self.error = document.error or EMPTY
+        elif first[:1] == b"<":
+            self._sniff_xml(chain((first,), chunks))
+            if self.kind is None and document.error is not None:
+                self.error = document.error
+        elif has_url_line(first, self.url):
+            self.kind = "text"
+        else:
+            self.error = NOT_A_SITEMAP
+
+    def _sniff_xml(self, chunks: Iterable[bytes]) -> None:
+        parser = _xml_parser(("start",))
+        seen = 0
+        head = b""
+        for chunk in chain(chunks, (b"",)):
+            head = head or chunk
+            failure = _feed(parser, chunk)
+            for _event, root in parser.read_events():
+                self._root_tag = root.tag
+                name = local_name(root.tag)
+                self.kind = _KIND_OF_ROOT.get(name)
+                if self.kind is None:
+                    self.error = HTML_PAGE if name.lower() == "html" else NOT_A_SITEMAP
+                return
+            if failure is not None:
+                self.error = HTML_PAGE if _looks_like_html(head) else _xml_error(failure, not chunk)
+                return
+            seen += len(chunk)
+            if seen > MAX_PROLOG_BYTES:
+                self.error = f"no root element in the first {MAX_PROLOG_BYTES} bytes"
+                return
+        self.error = NOT_A_SITEMAP
+
+    def _text_entries(self, document: _Document) -> Iterator[PageEntry]:
+        try:
+            for entry in text_entries(document, self.url):
+                self.count += 1
+                yield entry
+        except Exception as exc:  # see __init__
+            self.error = _unexpected(exc)
+        if document.error is not None:
+            self.error = document.error
+
+    def _xml_entries(self, document: _Document) -> Iterator[PageEntry | SitemapRef]:
+        try:
+            yield from self._read_xml(document)
+        except Exception as exc:  # see __init__
+            self.error = _unexpected(exc)
+        if document.error is not None:
+            self.error = document.error
+
+    def _read_xml(self, document: _Document) -> Iterator[PageEntry | SitemapRef]:
+        entry_name = _ENTRY_NAME[self.kind]
+        build = url_builder(_namespace(self._root_tag)) if self.kind == "urlset" else _BUILDER[self.kind]
+        base = self.url
+        parser = _xml_parser(("end",), [self._root_tag, "{*}" + entry_name])
+        read_events = parser.read_events
+        root = None
+        fed = 0
+        closed = None  # the last entry the parser finished
+        growing = None  # an unfinished entry seen at the end of the tree after the last cut
+        growing_bytes = 0
+        for chunk in chain(document, (b"",)):
+            failure = _feed(parser, chunk)
+            for _event, elem in read_events():
+                if root is None:
+                    # Only entries and the root's end produce events, so the
+                    # root is found through the first of them.
+                    root = elem.getroottree().getroot()
+                if elem is root:
+                    return
+                closed = elem
+                entry = build(elem, base)
+                if entry is not None:
+                    self.count += 1
+                    yield entry
+            if failure is not None:
+                # A broken stream explains the broken XML better than the parser does.
+                if document.error is None:
+                    self.error = _xml_error(failure, not chunk)
+                return
+            fed += len(chunk)
+            if root is None:
+                # Nothing can be cut before the root is known.
+                if fed > MAX_ENTRY_BYTES:
+                    self.error = f"no entry in the first {MAX_ENTRY_BYTES} bytes"
+                    return
+                continue
+            last = _cut_finished(root, entry_name)
+            if last is None or last is closed:
+                growing = None
+            elif last is not growing:
+                growing, growing_bytes = last, 0
+            else:
+                growing_bytes += len(chunk)
+                if growing_bytes > MAX_ENTRY_BYTES:
+                    self.error = f"entry exceeds {MAX_ENTRY_BYTES} bytes"
+                    return
+
+
+def open_sitemap(
+    body: bytes,
+    *,
+    url: str = "",
+    content_type: str | None = None,
+    content_encoding: str | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> Sitemap:
+    """Open a sitemap body (urlset, index, text, RSS or Atom; gzipped or not). Never raises.
+
+    url is the sitemap's own address, used to resolve relative links in
+    feeds and text files. content_type and content_encoding are what the
+    server said; they are accepted but not trusted: gzip is decided by the
+    body's magic bytes alone, because servers label .gz files every which
+    way and HTTP middlewares decode Content-Encoding without renaming.
+    max_bytes caps the decompressed size of gzipped bodies.
+    """
+    del content_type, content_encoding
+    return Sitemap(body, url=url, max_bytes=max_bytes)
+
+
+class _Document:
+    """One pass over the decoded body, leading BOM and blanks removed.
+
+    A stream failure (corrupt gzip, size cap) ends the pass and is kept in error.
+    """
+
+    def __init__(self, body: bytes, max_bytes: int) -> None:
+        self.error: str | None = None
+        self._chunks = decoded_chunks(body, max_bytes)
+
+    def __iter__(self) -> Iterator[bytes]:
+        started = False
+        try:
+            for chunk in self._chunks:
+                if not started:
+                    chunk = _strip_leading(chunk)
+                    if not chunk:
+                        continue
+                    started = True
+                yield chunk
+        except StreamError as exc:
+            self.error = str(exc)
+
+
+def _strip_leading(data: bytes) -> bytes:
+    while True:
+        data = data.lstrip(_BLANKS)
+        if not data.startswith(_UTF8_BOM):
+            return data
+        data = data[len(_UTF8_BOM) :]
+
+
+def _xml_parser(events: tuple[str, ...], tags: list[str] | None = None) -> etree.XMLPullParser:
+    return etree.XMLPullParser(
+        events=events,
+        tag=tags,
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+        remove_blank_text=True,
+        remove_comments=True,
+        remove_pis=True,
+    )
+
+
+def _feed(parser: etree.XMLPullParser, chunk: bytes) -> etree.LxmlError | None:
+    """Feed a chunk (b"" means end of input); the parse error, if any."""
+    try:
+        if chunk:
+            parser.feed(chunk)
+        else:
+            parser.close()
+    except etree.LxmlError as exc:
+        return exc
+    return None
+
+
+def _cut_finished(root: etree._Element, entry_name: str) -> etree._Element | None:
+    """Delete every finished subtree, down to the entry being read; return that entry.
+
+    Everything the parser may still add to sits on the path of last children,
+    so all earlier siblings along that path are done with. The entry itself is
+    left whole: its children are still to be read.
+    """
+    node = root
+    while len(node):
+        if len(node) > 1:
+            del node[:-1]
+        node = node[0]
+        if local_name(node.tag) == entry_name:
+            return node
+    return None
+
+
+def _xml_error(failure: etree.LxmlError, at_end: bool) -> str:
+    line = getattr(failure, "lineno", None)
+    where = f" near line {line}" if isinstance(line, int) and line > 0 else ""
+    if at_end:
+        return f"XML ended before the document was complete{where}"
+    return f"malformed XML{where}"
+
+
+def _namespace(tag: str) -> str:
+    """The "{uri}" prefix of a Clark-notation tag, or ""."""
+    return tag[: tag.find("}") + 1] if tag.startswith("{") else ""
+
+
+def _looks_like_html(head: bytes) -> bool:
+    start = head[:4096].lower()
+    return start.startswith(b"<!doctype html") or b"<html" in start
+
+
+def _unexpected(exc: Exception) -> str:
+    return f"unexpected {type(exc).__name__} while reading the sitemap"
