@@ -116,7 +116,7 @@ class SitemapSpider(Spider):
         if known and known.get("last_modified"):
             headers["If-Modified-Since"] = known["last_modified"]
         return self._request(
-            scan, url, "sitemap", discovery=discovery, parent=parent, depth=depth,
+            scan, url, "sitemap", discovery=discovery, parent=parent, sitemap_depth=depth,
             ancestors=ancestors + (url,), headers=headers, dont_obey_robotstxt=discovery != "well_known",
         )
 
@@ -268,7 +268,7 @@ class SitemapSpider(Spider):
         )
 
     def _follow_index(self, scan: Scan, sitemap, url: str, meta: dict) -> Iterator[Any]:
-        depth = meta["depth"] + 1
+        depth = meta["sitemap_depth"] + 1
         for entry in sitemap.entries():
             if not isinstance(entry, SitemapRef) or entry.url in scan.seen_sitemaps:
                 continue
@@ -304,7 +304,7 @@ class SitemapSpider(Spider):
         # An index that did not change may still have children that did.
         for child in known.get("children", []):
             if child not in scan.seen_sitemaps:
-                yield self._sitemap_request(scan, child, "sitemap_index", parent=url, depth=meta["depth"] + 1,
+                yield self._sitemap_request(scan, child, "sitemap_index", parent=url, depth=meta["sitemap_depth"] + 1,
                                             ancestors=meta["ancestors"])
 
     def _file_item(self, scan: Scan, url: str, meta: dict, *, status: int | None = None,
