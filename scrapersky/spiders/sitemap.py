@@ -44,10 +44,14 @@ class SitemapSpider(Spider):
         spider.max_depth = settings.getint("SCRAPERSKY_SITEMAP_MAX_DEPTH")
         spider.max_bytes = settings.getint("SCRAPERSKY_SITEMAP_MAX_BYTES")
         spider.chunk = settings.getint("SCRAPERSKY_PAGE_CHUNK")
-        spider.rendering = settings.getbool("SCRAPERSKY_RENDERING")
         spider.slots = asyncio.Semaphore(settings.getint("SCRAPERSKY_CONCURRENT_SCANS"))
         spider.outcome = {"complete": 0, "failed": 0}
         return spider
+
+    @property
+    def rendering(self) -> bool:
+        # Set by RenderingAddon, which Scrapy applies after the spider is made.
+        return self.crawler.settings.getbool("SCRAPERSKY_RENDERING")
 
     # --- jobs ---------------------------------------------------------------------------
 
