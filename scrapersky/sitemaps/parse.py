@@ -39,6 +39,7 @@ MAX_PROLOG_BYTES = 1024 * 1024
 MAX_ENTRY_BYTES = 1024 * 1024
 
 _UTF8_BOM = b"\xef\xbb\xbf"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")  # left in place: lxml picks the encoding from them
 _BLANKS = b" \t\r\n"
 
 _KIND_OF_ROOT = {"urlset": "urlset", "sitemapindex": "index", "rss": "rss", "RDF": "rss", "feed": "atom"}
@@ -55,7 +56,15 @@ EMPTY = "empty document"
 
 
 class Sitemap:
-    """Result of opening one sitemap body. Construction reads only enough to decide the kind."""
+    """Result of opening one sitemap body. Construction reads only enough to decide the kind.
+
+    kind: "index", "urlset", "text", "rss", "atom", or None when the body is
+    not a sitemap (an HTML soft-404, an empty body, anything else).
+    is_gzipped: the body started with the gzip magic bytes.
+    error: why reading stopped early or why kind is None; may be set only
+    once entries() has been read. Entries read before the damage stay valid.
+    count: entries yielded so far by the current entries() pass.
+    """
 
     def __init__(self, body: bytes, *, url: str = "", max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.url = url
@@ -95,7 +104,7 @@ class Sitemap:
         first = next(chunks, b"")
         if not first:
             self.error = document.error or EMPTY
-        elif first[:1] == b"<":
+        elif first[:1] == b"<" or first[:2] in _UTF16_BOMS:
             self._sniff_xml(chain((first,), chunks))
             if self.kind is None and document.error is not None:
                 self.error = document.error
@@ -262,13 +271,20 @@ def _xml_parser(events: tuple[str, ...], tags: list[str] | None = None) -> etree
 
 
 def _feed(parser: etree.XMLPullParser, chunk: bytes) -> etree.LxmlError | None:
-    """Feed a chunk (b"" means end of input); the parse error, if any."""
+    """Feed a chunk (b"" means end of input); the parse error, if any.
+
+    Undeclared namespace prefixes are common in sitemaps and harmless here
+    (elements are matched by local name); lxml reports them only on close.
+    """
     try:
         if chunk:
             parser.feed(chunk)
         else:
             parser.close()
     except etree.LxmlError as exc:
+        log = getattr(exc, "error_log", None)
+        if log and all(error.domain == etree.ErrorDomains.NAMESPACE for error in log):
+            return None
         return exc
     return None
 

@@ -125,6 +125,10 @@ def test_undeclared_extension_prefixes_are_tolerated() -> None:
     assert sitemap.error is None
     assert urls(entries) == ["https://example.com/a", "https://example.com/b"]
     assert entries[0].images == [{"loc": "https://example.com/a.png"}]
+    sitemap, entries = read(b"<sm:urlset><sm:url><sm:loc>https://example.com/a</sm:loc></sm:url></sm:urlset>")
+    assert sitemap.kind == "urlset"
+    assert sitemap.error is None
+    assert urls(entries) == ["https://example.com/a"]
 
 
 def test_sitemap_index_children() -> None:
@@ -202,6 +206,22 @@ def test_rss_items() -> None:
     # Without the feed's own URL a relative link cannot be resolved.
     _, entries = read(body)
     assert urls(entries) == ["https://example.com/one", "https://example.com/three"]
+
+
+def test_rss_1_0_items() -> None:
+    body = b"""<?xml version="1.0"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/"
+         xmlns:dc="http://purl.org/dc/elements/1.1/">
+  <channel rdf:about="https://example.com/"><title>Blog</title><link>https://example.com/</link></channel>
+  <item rdf:about="https://example.com/1"><link>https://example.com/1</link><dc:date>2024-01-01T00:00:00Z</dc:date></item>
+  <item rdf:about="https://example.com/2"><link>https://example.com/2</link></item>
+</rdf:RDF>"""
+    sitemap, entries = read(body)
+    assert sitemap.kind == "rss"
+    assert [(entry.url, entry.lastmod) for entry in entries] == [
+        ("https://example.com/1", datetime(2024, 1, 1, tzinfo=UTC)),
+        ("https://example.com/2", None),
+    ]
 
 
 def test_atom_1_0_entries() -> None:
@@ -303,6 +323,18 @@ def test_bom_and_blank_lines_before_the_xml_declaration() -> None:
     assert sitemap.kind == "urlset"
     assert sitemap.error is None
     assert urls(entries) == ["https://example.com/a"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_with_bom(encoding: str) -> None:
+    rows = "".join(f"<url><loc>https://example.com/caf\u00e9/{i}</loc></url>" for i in range(3_000))
+    text = f'<?xml version="1.0" encoding="UTF-16"?><urlset xmlns="{SITEMAP_NS}">{rows}</urlset>'
+    body = "\ufeff".encode(encoding) + text.encode(encoding)
+    sitemap, entries = read(body)
+    assert sitemap.kind == "urlset"
+    assert sitemap.error is None
+    assert len(entries) == 3_000
+    assert entries[-1].url == "https://example.com/caf\u00e9/2999"
 
 
 def test_comments_and_processing_instructions() -> None:
