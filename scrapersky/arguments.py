@@ -12,6 +12,7 @@ from scrapersky.scan import ScanOptions
 
 RENDER_MODES = ("auto", "always", "never")
 SOURCES = ("domain", "domains", "domains_file", "batch_id", "job_id")
+KNOWN = {*SOURCES, "tenant_id", "max_pages", "render"}
 MAX_DOMAINS_FILE = 50 * 1024 * 1024
 
 
@@ -35,6 +36,10 @@ def read_domain_list(text: str) -> list[str]:
 
 
 def parse_run_arguments(args: dict[str, Any], default_tenant: str) -> RunArguments:
+    # Scrapyd adds its own arguments (_job, _version): they start with an underscore.
+    unknown = sorted(name for name in args if name not in KNOWN and not name.startswith("_"))
+    if unknown:
+        raise ConfigError(f"unknown spider argument {unknown[0]!r} (known: {', '.join(sorted(KNOWN))})")
     given = [name for name in SOURCES if args.get(name) not in (None, "")]
     if len(given) != 1:
         raise ConfigError(f"give exactly one of -a {', -a '.join(SOURCES)} (got {len(given)})")

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 from scrapy import signals
+from sqlalchemy.exc import DBAPIError, OperationalError
 from twisted.internet import task, threads
 
 from scrapersky import signals as scan_signals
 from scrapersky.db import jobs
+from scrapersky.db.schema import first_line
 from scrapersky.items import DomainItem
 from scrapersky.normalize import json_safe
 from scrapersky.scan import Scan
@@ -77,7 +80,7 @@ class JobLifecycle:
         error = f"run ended ({reason}) before the scan finished"
         run_id = getattr(spider, "run_id", None)
         if run_id:
-            ended = await asyncio.to_thread(jobs.end_run, self.url, run_id, status, error)
+            ended = await self._record(jobs.end_run, self.url, run_id, status, error)
             if ended:
                 logger.warning("%d unfinished jobs of run %s marked %s", ended, run_id, status)
                 spider.outcome["failed"] += ended
@@ -92,12 +95,25 @@ class JobLifecycle:
         else:
             self.crawler.stats.inc_value("scrapersky/jobs/complete")
         try:
-            await asyncio.to_thread(
-                jobs.finish_job, self.url, scan.job.id, status, error=error, result_data=scan.result(), stats=stats
-            )
+            await self._record(jobs.finish_job, self.url, scan.job.id, status, error=error,
+                               result_data=scan.result(), stats=stats)
         except Exception as exc:  # the reaper ends the job later; the run still reports failure
             self.crawler.stats.inc_value("scrapersky/jobs/unrecorded")
             logger.error("could not record the end of job %s: %s", scan.job.job_id, exc)
+
+    async def _record(self, fn, *args, **kwargs):
+        """Job records are small and must not be lost to a database blip: retry with backoff
+        for as long as the job would take to go stale anyway."""
+        delay, deadline = 0.5, time.monotonic() + self.stale_after
+        while True:
+            try:
+                return await asyncio.to_thread(fn, *args, **kwargs)
+            except (OperationalError, DBAPIError) as exc:
+                if time.monotonic() + delay > deadline:
+                    raise
+                logger.warning("recording job state failed (%s); retrying in %.1fs", first_line(exc), delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
 
     def _heartbeat(self):
         progress = {scan.job.id: scan.progress() for scan in self.live.values()}

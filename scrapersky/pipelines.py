@@ -10,6 +10,7 @@ from typing import Any
 from itemadapter import ItemAdapter
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from scrapersky.db.schema import first_line
 from scrapersky.db.store import StoreBatch, write_batch
 from scrapersky.items import DomainItem, PageBatchItem, PageItem, SitemapFileItem
 from scrapersky.normalize import normalize_domain_metadata, normalize_page_rows, short_text
@@ -111,7 +112,7 @@ class StorePipeline:
             try:
                 written = await asyncio.to_thread(write_batch, self.url, batch, self.domain_ids)
             except (OperationalError, DBAPIError) as exc:
-                reason = _first_line(exc)
+                reason = first_line(exc)
                 self.stats.inc_value("scrapersky/store/retries")
                 if attempt == self.retries:
                     raise StoreError(f"database write failed after {attempt + 1} attempts: {reason}") from exc
@@ -127,6 +128,3 @@ class StorePipeline:
             return
 
 
-def _first_line(exc: Exception) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return text.splitlines()[0][:300] if text else type(exc).__name__

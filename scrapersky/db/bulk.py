@@ -124,6 +124,7 @@ INSERT INTO pages (domain_id, sitemap_file_id, url, {", ".join(LISTING_COLUMNS)}
 SELECT s.domain_id, f.id, s.url, s.{", s.".join(LISTING_COLUMNS)}
 FROM stage_pages s
 LEFT JOIN sitemap_files f ON f.domain_id = s.domain_id AND f.url = s.sitemap_url
+ORDER BY s.domain_id, s.url
 ON CONFLICT (domain_id, url) DO UPDATE
 SET sitemap_file_id = EXCLUDED.sitemap_file_id, {_LISTING_SET}
 WHERE pages.sitemap_file_id IS DISTINCT FROM EXCLUDED.sitemap_file_id OR {_LISTING_CHANGED}

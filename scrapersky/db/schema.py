@@ -66,4 +66,4 @@ def ensure_schema(url: str) -> None:
 
 def first_line(exc: Exception) -> str:
     text = str(getattr(exc, "orig", None) or exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    return text.splitlines()[0][:300] if text else type(exc).__name__

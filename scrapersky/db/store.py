@@ -67,17 +67,23 @@ def write_batch(url: str, batch: StoreBatch, id_cache: dict[DomainKey, int]) -> 
         missing = batch.domain_keys() - id_cache.keys()
         found = bulk.domain_ids(connection, missing)
         ids = {**id_cache, **found}
-        bulk.ensure_sitemap_files(
-            connection, {(ids[(t, d)], sitemap_url) for (t, d, _), (sitemap_url, _) in batch.pages.items()}
-        )
-        for key, values in batch.files:
+        # Rows are written in key order so concurrent scans of one domain lock them in the
+        # same order and cannot deadlock; placeholders first, so parents resolve in any order.
+        files = sorted(batch.files, key=lambda kv: (ids[kv[0]], kv[1]["url"]))
+        referenced = {(ids[(t, d)], sitemap_url) for (t, d, _), (sitemap_url, _) in batch.pages.items()}
+        for key, values in files:
+            referenced.add((ids[key], values["url"]))
+            if values.get("parent_url"):
+                referenced.add((ids[key], values["parent_url"]))
+        bulk.ensure_sitemap_files(connection, referenced)
+        for key, values in files:
             bulk.upsert_sitemap_file(connection, ids[key], values)
         encode = bulk.encode_json
-        changed = bulk.upsert_listed_pages(connection, [
+        changed = bulk.upsert_listed_pages(connection, sorted(
             (ids[(t, d)], sitemap_url, page_url, row["lastmod"], row["changefreq"], row["priority"],
              encode(row["alternates"]), encode(row["images"]), encode(row["news"]))
             for (t, d, page_url), (sitemap_url, row) in batch.pages.items()
-        ])
+        ))
         for key, values in batch.fetches:
             bulk.upsert_page_fetches(connection, ids[key], [values])
         for values in batch.domains:

@@ -175,6 +175,7 @@ class FixtureWeb:
         self._roots: list[Path] = []
         self._file_cache: dict[Path, tuple[int, int, bytes, str]] = {}
         self._lock = threading.Lock()
+        self.tunnels: dict[str, tuple[str, int]] = {}  # host → (ip, port) that CONNECT relays to
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -376,6 +377,27 @@ class _Server(ThreadingHTTPServer):
                 pass
 
 
+def _relay(client: socket.socket, upstream: socket.socket) -> None:
+    def pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    other = threading.Thread(target=pump, args=(upstream, client), daemon=True)
+    other.start()
+    pump(client, upstream)
+    other.join(10)
+    upstream.close()
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "FixtureWeb/1"
@@ -395,10 +417,18 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_CONNECT(self) -> None:
-        host = _without_port(self.path)
+        host = _without_port(self.path).lower()
         self.server.web.record(Request("CONNECT", self.path, host, "", Headers(self.headers.items()), time.time()))
         self.close_connection = True
-        self._write(Reply(502, b"", {"Content-Type": "text/plain"}), head=False)
+        target = self.server.web.tunnels.get(host)
+        if target is None:
+            self._write(Reply(502, b"", {"Content-Type": "text/plain"}), head=False)
+            return
+        # A registered tunnel (e.g. a TLS test server): relay bytes both ways until either side closes.
+        upstream = socket.create_connection(target, timeout=10)
+        self.wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        self.wfile.flush()
+        _relay(self.connection, upstream)
 
     def _serve(self) -> None:
         received = time.time()

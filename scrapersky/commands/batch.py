@@ -1,0 +1,227 @@
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from scrapy.commands import ScrapyCommand
+from scrapy.exceptions import UsageError
+
+from scrapersky.arguments import RENDER_MODES, read_domain_list
+from scrapersky.config import ConfigError, to_int, to_tenant
+from scrapersky.db import jobs
+from scrapersky.db.models import BatchJob
+from scrapersky.db.schema import ensure_schema, first_line
+from scrapersky.scheduling.client import ScrapydClient, parse_node_urls
+from scrapersky.scheduling.follow import BatchStalled, follow_batch, status_counts
+from scrapersky.scheduling.planner import run_count
+from scrapersky.scheduling.runs import NoNodeAnswered, ScheduledRun, live_runs, schedule_runs
+from scrapersky.views import batch_view
+
+MAX_LIST_BYTES = 50 * 1024 * 1024
+
+
+class Command(ScrapyCommand):
+    requires_project = True
+    default_settings = {"LOG_ENABLED": False}
+
+    def syntax(self) -> str:
+        return "FILE|- [options]  or  --resume BATCH [options]"
+
+    def short_desc(self) -> str:
+        return "Create a batch from a domain list and schedule its runs on Scrapyd nodes"
+
+    def long_desc(self) -> str:
+        return (
+            "Reads domains (one a line, or comma separated; # comments and blank lines skipped, duplicates "
+            "folded), stores the batch and one pending job per domain (invalid names become failed jobs), and "
+            "schedules runs with -a batch_id=BATCH on the Scrapyd nodes, least-loaded first: --slots runs per "
+            "node, never more runs than jobs. The batch id is printed first on stdout.\n\n"
+            "When no node answers, the batch stays pending with its jobs, the command exits 1, and "
+            "`scrapy batch --resume BATCH` schedules it later. --resume first requeues jobs whose run died "
+            "(stale heartbeat), then schedules runs for the pending jobs left.\n\n"
+            "Exit codes: 0 scheduled (with --wait: the batch ended complete), 1 no node answered, or the batch "
+            "ended partial/failed, or it stalled with jobs pending and no run left, 2 bad input."
+        )
+
+    def add_options(self, parser) -> None:
+        super().add_options(parser)
+        parser.add_argument("--scrapyd", action="append", default=[], metavar="URL",
+                            help="Scrapyd node (repeatable); default: SCRAPYD_URLS")
+        parser.add_argument("--tenant-id", default=None, help="tenant of the batch (default SCRAPERSKY_DEFAULT_TENANT)")
+        parser.add_argument("--max-pages", default="0", help="listed pages fetched per domain beyond the homepage")
+        parser.add_argument("--render", default="auto", help=f"browser rendering: {', '.join(RENDER_MODES)}")
+        parser.add_argument("--priority", default="0", help="Scrapyd priority of the runs (higher runs sooner)")
+        parser.add_argument("--slots", default="2", help="runs per node (default 2)")
+        parser.add_argument("--wait", action="store_true", help="follow the batch to its end with a progress bar")
+        parser.add_argument("--json", action="store_true", help="print the outcome as JSON on stdout")
+        parser.add_argument("--resume", default=None, metavar="BATCH",
+                            help="requeue stale jobs of BATCH and schedule runs for what is left")
+
+    def run(self, args: list[str], opts) -> None:
+        if opts.resume and args:
+            raise UsageError("give either a domain list FILE or --resume BATCH, not both")
+        if not opts.resume and len(args) != 1:
+            raise UsageError("give one domain list FILE (- for stdin), or --resume BATCH")
+        self.url = self.settings.get("DATABASE_URL")
+        self.as_json = opts.json
+        self.batch: BatchJob | None = None
+        self.runs: list[ScheduledRun] = []
+        self.outcome: dict[str, Any] = {"runs": [], "skipped_nodes": {}, "error": None}
+        try:
+            self._run(args, opts)
+        except ConfigError as exc:
+            self._fail(f"error: {exc}", 2)
+        except (NoNodeAnswered, BatchStalled) as exc:
+            self._fail(f"error: {exc}", 1)
+        except Exception as exc:  # database trouble: one line, not a traceback
+            self._fail(f"error: {first_line(exc)}", 1)
+        self._print_json()
+
+    def _run(self, args: list[str], opts) -> None:
+        settings = self.settings
+        nodes = parse_node_urls(opts.scrapyd or settings.get("SCRAPYD_URLS"))
+        slots = to_int(opts.slots, "--slots", minimum=1)
+        priority = _to_float(opts.priority, "--priority")
+        auth = {"username": settings.get("SCRAPYD_USERNAME"), "password": settings.get("SCRAPYD_PASSWORD")}
+        self.client = ScrapydClient(nodes, **auth)
+        # Checking on runs while waiting: a node that does not answer at once counts as gone.
+        self.probe = ScrapydClient(nodes, retries=1, **auth)
+        ensure_schema(self.url)
+        self.batch = self._resume(opts.resume) if opts.resume else self._create(args[0], opts)
+        if self.batch.status in jobs.ACTIVE:
+            self._schedule(self.batch, slots, priority)
+        elif opts.resume:
+            self._note(f"batch {self.batch.batch_id} has already ended: {self.batch.status}")
+        if opts.wait:
+            self.batch = self._wait(self.batch)
+            self._report_end(self.batch)
+
+    # --- steps --------------------------------------------------------------------------
+
+    def _create(self, source: str, opts) -> BatchJob:
+        tenant = to_tenant(opts.tenant_id or self.settings.get("SCRAPERSKY_DEFAULT_TENANT"))
+        max_pages = to_int(opts.max_pages, "--max-pages", minimum=0)
+        render = str(opts.render).strip().lower()
+        if render not in RENDER_MODES:
+            raise ConfigError(f"--render must be one of {', '.join(RENDER_MODES)}, got {opts.render!r}")
+        names = read_domain_list(_read_source(source))
+        if not names:
+            raise ConfigError(f"{source}: no domains given")
+        batch = jobs.create_batch(self.url, tenant, names, {"max_pages": max_pages, "render": render})
+        self._announce(batch)
+        invalid = batch.failed_domains
+        self._note(f"batch {batch.batch_id}: {batch.total_domains} domains"
+                   + (f", {invalid} invalid (failed jobs)" if invalid else ""))
+        if batch.status not in jobs.ACTIVE:
+            self._fail(f"error: batch {batch.batch_id} failed: {batch.error}", 1)
+        return batch
+
+    def _resume(self, ident: str) -> BatchJob:
+        batch = jobs.find_batch(self.url, ident)
+        if batch is None:
+            raise ConfigError(f"no batch with id {ident!r}")
+        reaped = jobs.reap_stale(self.url, self.settings.getfloat("SCRAPERSKY_STALE_AFTER"),
+                                 self.settings.getint("SCRAPERSKY_MAX_ATTEMPTS"))
+        self.outcome["reaped"] = reaped
+        if any(reaped.values()):
+            self._note(f"stale jobs: {reaped['requeued']} requeued, {reaped['failed']} failed")
+        batch = jobs.find_batch(self.url, batch.id)
+        self._announce(batch)
+        return batch
+
+    def _schedule(self, batch: BatchJob, slots: int, priority: float) -> None:
+        pending = status_counts(self.url, batch.id).get("pending", 0)
+        count = run_count(len(self.client.urls), slots, pending)
+        if not count:
+            self._note(f"batch {batch.batch_id}: no pending job to schedule")
+            return
+        try:
+            runs, skipped = schedule_runs(self.client, {"batch_id": batch.batch_id}, count, priority=priority)
+        except NoNodeAnswered as exc:
+            raise NoNodeAnswered(
+                f"{exc}; batch {batch.batch_id} stays pending: `scrapy batch --resume {batch.batch_id}` "
+                "schedules it once a node answers"
+            ) from None
+        self.runs = runs
+        self.outcome["runs"] = [{"node": run.node, "run_id": run.run_id} for run in runs]
+        self.outcome["skipped_nodes"] = skipped
+        for node, reason in skipped.items():
+            self._note(f"warning: node skipped: {reason}")
+        nodes = len({run.node for run in runs})
+        self._note(f"batch {batch.batch_id}: {len(runs)} runs scheduled on {nodes} node{'s' * (nodes != 1)}")
+
+    def _wait(self, batch: BatchJob) -> BatchJob:
+        runs = self.runs
+        console = Console(stderr=True)
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("{task.fields[failed]} failed"), TimeElapsedColumn())
+        with Progress(*columns, console=console) as progress:
+            task = progress.add_task(f"batch {batch.batch_id[:8]}", total=batch.total_domains,
+                                     failed=batch.failed_domains)
+
+            def update(current: BatchJob) -> None:
+                progress.update(task, completed=current.completed_domains + current.failed_domains,
+                                failed=current.failed_domains)
+
+            return follow_batch(
+                self.url, batch.id, stale_after=self.settings.getfloat("SCRAPERSKY_STALE_AFTER"),
+                max_attempts=self.settings.getint("SCRAPERSKY_MAX_ATTEMPTS"),
+                alive=lambda: bool(live_runs(self.probe, runs)), on_update=update,
+            )
+
+    def _report_end(self, batch: BatchJob) -> None:
+        summary = (f"batch {batch.batch_id} ended {batch.status}: {batch.completed_domains} complete, "
+                   f"{batch.failed_domains} failed of {batch.total_domains}")
+        self._note(summary)
+        if batch.status != "complete":
+            self.outcome["error"] = summary
+            self.exitcode = 1
+
+    # --- output -------------------------------------------------------------------------
+
+    def _announce(self, batch: BatchJob) -> None:
+        if not self.as_json:
+            print(batch.batch_id, flush=True)
+
+    def _note(self, text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    def _fail(self, message: str, code: int) -> None:
+        print(message, file=sys.stderr, flush=True)
+        self.outcome["error"] = message.removeprefix("error: ")
+        self.exitcode = code
+
+    def _print_json(self) -> None:
+        if not self.as_json:
+            return
+        batch = self.batch
+        if batch is not None:
+            try:
+                batch = jobs.find_batch(self.url, batch.id) or batch
+            except Exception:  # the database went away: the last state read is still worth printing
+                pass
+        print(json.dumps({"batch": batch_view(batch) if batch is not None else None, **self.outcome},
+                         indent=2, default=str))
+
+
+def _read_source(source: str) -> str:
+    if source == "-":
+        return sys.stdin.read()
+    path = Path(source)
+    try:
+        if path.stat().st_size > MAX_LIST_BYTES:
+            raise ConfigError(f"{source}: larger than {MAX_LIST_BYTES // (1024 * 1024)} MiB")
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise ConfigError(f"{source}: {exc.strerror or exc}") from None
+
+
+def _to_float(value: object, name: str) -> float:
+    try:
+        return float(str(value).strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {value!r}") from None

@@ -1,0 +1,56 @@
+"""Following a batch to its end: progress, requeueing jobs of dead runs, noticing when nothing is left to work."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from sqlalchemy import func, select
+
+from scrapersky.db import jobs
+from scrapersky.db.engine import session_scope
+from scrapersky.db.models import BatchJob, Job
+
+
+class BatchStalled(Exception):
+    """Jobs are pending but no run is left to take them; str() says how to go on."""
+
+
+def status_counts(url: str, batch_pk: int) -> dict[str, int]:
+    """How many of the batch's jobs are in each status."""
+    with session_scope(url) as session:
+        found = session.execute(
+            select(Job.status, func.count()).where(Job.batch_id == batch_pk).group_by(Job.status)
+        ).all()
+    return {status: count for status, count in found}
+
+
+def follow_batch(url: str, batch_pk: int, *, stale_after: float, max_attempts: int, alive: Callable[[], bool],
+                 on_update: Callable[[BatchJob], None], poll: float = 1.0, stall_checks: int = 2,
+                 sleep: Callable[[float], None] = time.sleep) -> BatchJob:
+    """Poll until the batch ends and return it.
+
+    Each look requeues stale jobs (jobs.reap_stale), so jobs of a run that died go back to
+    pending. Raises BatchStalled when, `stall_checks` looks in a row, jobs are pending, none is
+    running, and `alive()` says none of the batch's runs is queued or running any more.
+    """
+    stalled = 0
+    while True:
+        jobs.reap_stale(url, stale_after, max_attempts)
+        batch = jobs.find_batch(url, batch_pk)
+        if batch is None:
+            raise BatchStalled(f"batch {batch_pk} no longer exists")
+        on_update(batch)
+        if batch.status not in jobs.ACTIVE:
+            return batch
+        counts = status_counts(url, batch_pk)
+        if counts.get("pending", 0) and not counts.get("running", 0) and not alive():
+            stalled += 1
+            if stalled >= stall_checks:
+                raise BatchStalled(
+                    f"batch {batch.batch_id}: {counts['pending']} jobs pending and no run left to take them: "
+                    f"run `scrapy batch --resume {batch.batch_id}`"
+                )
+        else:
+            stalled = 0
+        sleep(poll)

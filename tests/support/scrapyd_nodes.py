@@ -1,0 +1,220 @@
+"""Real Scrapyd nodes for tests and benchmarks.
+
+Each node runs `scrapyd --pidfile=` in its own temporary directory holding its own
+scrapyd.conf (free loopback port, eggs/logs/dbs inside that directory, the project's
+`[services]`), in its own process group so killing it takes its crawls with it. The project
+egg is built once per process with `scrapyd-deploy --build-egg` and uploaded with
+addversion.json.
+"""
+
+from __future__ import annotations
+
+import atexit
+import configparser
+import functools
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+PROJECT = "scrapersky"
+START_TIMEOUT = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def project_services() -> dict[str, str]:
+    """The `[services]` of the project's scrapyd.conf, so test nodes mount what production mounts."""
+    parser = configparser.ConfigParser()
+    parser.read(ROOT / "scrapyd.conf")
+    return dict(parser.items("services"))
+
+
+@functools.cache
+def project_egg() -> Path:
+    """The project egg, built once from a copy of the sources (the work tree stays untouched)."""
+    build = Path(tempfile.mkdtemp(prefix="scrapersky-egg-"))
+    atexit.register(shutil.rmtree, build, True)
+    source = build / "src"
+    shutil.copytree(ROOT / "scrapersky", source / "scrapersky", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("setup.py", "scrapy.cfg"):
+        shutil.copy2(ROOT / name, source / name)
+    egg = build / "scrapersky.egg"
+    deploy = Path(sys.executable).with_name("scrapyd-deploy")
+    command = [str(deploy)] if deploy.exists() else [sys.executable, "-m", "scrapyd_client.deploy"]
+    result = subprocess.run([*command, "--build-egg", str(egg)], cwd=source, capture_output=True, text=True)
+    if result.returncode or not egg.exists():
+        raise RuntimeError(f"scrapyd-deploy --build-egg failed:\n{result.stderr[-3000:]}")
+    return egg
+
+
+@dataclass
+class ScrapydNode:
+    directory: Path
+    port: int
+    process: subprocess.Popen
+    username: str = ""
+    password: str = ""
+    session: requests.Session = field(default_factory=requests.Session)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def auth(self) -> tuple[str, str] | None:
+        return (self.username, self.password) if self.username else None
+
+    def get(self, endpoint: str, *, auth: object = "node", **params: str) -> requests.Response:
+        return self.session.get(f"{self.url}/{endpoint}", params=params, auth=self._auth(auth), timeout=30)
+
+    def post(self, endpoint: str, data: object = None, *, files: object = None, auth: object = "node") -> requests.Response:
+        return self.session.post(f"{self.url}/{endpoint}", data=data, files=files, auth=self._auth(auth), timeout=60)
+
+    def _auth(self, auth: object):
+        return self.auth if auth == "node" else auth
+
+    def deploy(self, egg: Path, version: str = "1.0") -> None:
+        with egg.open("rb") as file:
+            answer = self.post("addversion.json", {"project": PROJECT, "version": version}, files={"egg": file})
+        body = answer.json()
+        if body.get("status") != "ok" or not body.get("spiders"):
+            raise RuntimeError(f"deploy to {self.url} failed: {body}\n{self.log()[-3000:]}")
+        # Scrapyd lists a project's spiders (a `scrapy list` process, seconds) on the first
+        # schedule.json for the default version; doing it now keeps that out of the timings.
+        self.get("listspiders.json", project=PROJECT).raise_for_status()
+
+    def jobs(self) -> dict[str, list[dict]]:
+        """The node's runs by state: pending, running, finished."""
+        answer = self.get("listjobs.json", project=PROJECT).json()
+        return {state: answer[state] for state in ("pending", "running", "finished")}
+
+    def wait_idle(self, timeout: float = 120.0) -> None:
+        """Until no run is queued or running on the node."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            listed = self.jobs()
+            if not listed["pending"] and not listed["running"]:
+                return
+            time.sleep(0.25)
+        raise TimeoutError(f"{self.url} still busy after {timeout} s: {self.jobs()}")
+
+    def run_log(self, run_id: str) -> str:
+        path = self.directory / "logs" / PROJECT / "sitemap" / f"{run_id}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def log(self) -> str:
+        path = self.directory / "scrapyd.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL the node and every run it started, as a machine dying would."""
+        self._signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        self._signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        self.session.close()
+
+    def _signal(self, signum: int) -> None:
+        try:
+            os.killpg(self.process.pid, signum)
+        except ProcessLookupError:
+            pass
+
+
+def write_config(directory: Path, port: int, *, username: str = "", password: str = "", max_proc: int = 4) -> None:
+    services = "".join(f"{name} = {path}\n" for name, path in project_services().items())
+    (directory / "scrapyd.conf").write_text(
+        "[scrapyd]\n"
+        "bind_address = 127.0.0.1\n"
+        f"http_port = {port}\n"
+        f"username = {username}\n"
+        f"password = {password}\n"
+        "poll_interval = 0.5\n"
+        f"max_proc = {max_proc}\n"
+        f"eggs_dir = {directory / 'eggs'}\n"
+        f"logs_dir = {directory / 'logs'}\n"
+        f"dbs_dir = {directory / 'dbs'}\n"
+        "jobs_to_keep = 1000\n"
+        "finished_to_keep = 1000\n"
+        "\n[services]\n" + services
+    )
+
+
+def node_env(env: Mapping[str, str]) -> dict[str, str]:
+    """The environment a node runs with: the given one, minus anything that would change its auth or peers."""
+    kept = {k: v for k, v in env.items() if k not in ("SCRAPYD_USERNAME", "SCRAPYD_PASSWORD", "SCRAPYD_URLS")}
+    kept.setdefault("PYTHONPATH", str(ROOT))
+    return kept
+
+
+def launch_node(directory: Path, env: Mapping[str, str], *, username: str = "", password: str = "",
+                max_proc: int = 4, extra_env: Mapping[str, str] | None = None) -> ScrapydNode:
+    """Start a node without waiting for it to answer (see ready())."""
+    directory.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    write_config(directory, port, username=username, password=password, max_proc=max_proc)
+    with (directory / "scrapyd.log").open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "scrapyd", "--pidfile="], cwd=directory, stdout=log, stderr=subprocess.STDOUT,
+            env={**node_env(env), **(extra_env or {})}, start_new_session=True,
+        )
+    return ScrapydNode(directory, port, process, username, password)
+
+
+def ready(node: ScrapydNode, timeout: float = START_TIMEOUT) -> ScrapydNode:
+    """Wait until the node answers HTTP (an auth challenge counts as an answer)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not node.alive():
+            raise RuntimeError(f"scrapyd on port {node.port} exited:\n{node.log()[-3000:]}")
+        try:
+            if node.session.get(f"{node.url}/daemonstatus.json", timeout=2).status_code in (200, 401):
+                return node
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.1)
+    node.stop()
+    raise TimeoutError(f"scrapyd on port {node.port} did not answer in {timeout} s:\n{node.log()[-3000:]}")
+
+
+def start_nodes(base: Path, count: int, env: Mapping[str, str], *, deploy: bool = True, **options) -> list[ScrapydNode]:
+    """Start `count` nodes side by side under base/node-N, ready and (by default) with the project deployed."""
+    egg = project_egg() if deploy else None
+    nodes = [launch_node(base / f"node-{index}", env, **options) for index in range(count)]
+    try:
+        for node in nodes:
+            ready(node)
+            if egg is not None:
+                node.deploy(egg)
+    except Exception:
+        stop_all(nodes)
+        raise
+    return nodes
+
+
+def stop_all(nodes: list[ScrapydNode]) -> None:
+    for node in nodes:
+        node.stop()
