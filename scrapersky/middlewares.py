@@ -21,8 +21,9 @@ def refused_reason(address: str) -> str | None:
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
         ip = ip.ipv4_mapped
     for label, test in (
-        ("loopback", ip.is_loopback), ("private", ip.is_private), ("link-local", ip.is_link_local),
-        ("multicast", ip.is_multicast), ("reserved", ip.is_reserved), ("unspecified", ip.is_unspecified),
+        # Most specific first: Python counts link-local, reserved and unspecified as private too.
+        ("loopback", ip.is_loopback), ("link-local", ip.is_link_local), ("unspecified", ip.is_unspecified),
+        ("multicast", ip.is_multicast), ("reserved", ip.is_reserved), ("private", ip.is_private),
     ):
         if test:
             return label

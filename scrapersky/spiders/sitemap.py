@@ -23,6 +23,9 @@ from scrapersky.scan import Scan, ScanOptions
 from scrapersky.sitemaps import WELL_KNOWN_PATHS, PageEntry, SitemapRef, open_sitemap, sitemaps_from_html, sitemaps_from_robots
 
 DECLARED = ("robots_txt", "sitemap_index", "html_link")  # a failure of these is worth recording
+# Every status reaches the callbacks except redirects, which RedirectMiddleware follows
+# (`handle_httpstatus_all` would switch redirects off too).
+STATUSES = [code for code in range(200, 600) if code not in (301, 302, 303, 307, 308)]
 
 
 class SitemapSpider(Spider):
@@ -99,7 +102,7 @@ class SitemapSpider(Spider):
         headers = meta.pop("headers", None)
         return Request(
             url, callback=self._dispatch, errback=self._dispatch_error, dont_filter=True, headers=headers,
-            meta={"scan": scan, "step": step, "handle_httpstatus_all": True, **meta},
+            meta={"scan": scan, "step": step, "handle_httpstatus_list": STATUSES, **meta},
         )
 
     def _robots_request(self, scan: Scan) -> Request:

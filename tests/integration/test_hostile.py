@@ -1,0 +1,157 @@
+"""Hostile input: private-network guard, bad arguments, tenants, TLS, timeouts, 5xx."""
+
+from __future__ import annotations
+
+import pytest
+
+from scrapersky.db import jobs
+from tests.conftest import scrapy, scrapy_env
+from tests.support.db import rows, scalar
+from tests.support.tls import start_tls_server
+
+GUARDED = {"SCRAPERSKY_ALLOW_PRIVATE_NETWORKS": "false", "SCRAPERSKY_SCHEMES": "http"}
+
+
+def test_guard_refuses_redirects_to_private_addresses(database_url, web, crawl):
+    web.site("evil.test").redirect("/robots.txt", "http://127.0.0.1:9/admin")
+    result = crawl(database_url, "-a", "domain=evil.test", **GUARDED)
+    assert result.returncode == 1
+    job = rows(database_url, "select status, error from jobs")[0]
+    assert job["status"] == "failed" and "refused" in job["error"] and "loopback" in job["error"]
+
+
+def test_guard_checks_every_sitemap_and_page_url(database_url, web, crawl):
+    site = web.site("sneaky.test")
+    site.add("/robots.txt", "Sitemap: http://sneaky.test/index.xml\n")
+    site.add("/index.xml", '<sitemapindex><sitemap><loc>http://169.254.169.254/latest/meta-data/</loc></sitemap>'
+                           '<sitemap><loc>http://localhost:9/internal.xml</loc></sitemap>'
+                           '<sitemap><loc>http://[::1]:9/v6.xml</loc></sitemap>'
+                           '<sitemap><loc>http://sneaky.test/pages.xml</loc></sitemap></sitemapindex>')
+    site.add("/pages.xml", "<urlset><url><loc>http://10.0.0.7/secret</loc></url>"
+                           "<url><loc>http://sneaky.test/ok</loc></url></urlset>")
+    site.add("/", "<html><head><title>Sneaky</title></head><body>hi</body></html>")
+    site.add("/ok", "<html><head><title>OK page</title></head><body>fine</body></html>")
+    result = crawl(database_url, "-a", "domain=sneaky.test", "-a", "max_pages=5", **GUARDED)
+    assert result.returncode == 0, result.stderr[-2000:]
+    files = {f["url"]: f for f in rows(database_url, "select url, error_message from sitemap_files")}
+    for refused in ("http://169.254.169.254/latest/meta-data/", "http://localhost:9/internal.xml", "http://[::1]:9/v6.xml"):
+        assert "refused" in files[refused]["error_message"], refused
+    assert "link-local" in files["http://169.254.169.254/latest/meta-data/"]["error_message"]
+    pages = {p["url"]: p for p in rows(database_url, "select url, status_code, title from pages")}
+    assert pages["http://10.0.0.7/secret"]["status_code"] is None and pages["http://10.0.0.7/secret"]["title"] is None
+    assert pages["http://sneaky.test/ok"]["title"] == "OK page"
+    # nothing but the fixture proxy was ever contacted: a refused request never leaves the process
+    assert all(r.host == "sneaky.test" for r in web.requests)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-a", "domain=127.0.0.1"], "invalid domain"),
+    (["-a", "domain=[::1]"], "invalid domain"),
+    (["-a", "domain="], "exactly one"),
+    (["-a", "domain=ok.test", "-a", "domains=a.test"], "exactly one"),
+    (["-a", "domain=ok.test", "-a", "max_pages=-1"], "max_pages"),
+    (["-a", "domain=ok.test", "-a", "max_pages=lots"], "max_pages"),
+    (["-a", "domain=ok.test", "-a", "render=sometimes"], "render"),
+    (["-a", "domain=ok.test", "-a", "tenant_id=nope"], "tenant_id"),
+    (["-a", "domain=ok.test", "-a", "colour=blue"], "unknown spider argument"),
+    (["-a", "domains_file=/no/such/file.txt"], "domains_file"),
+])
+def test_bad_arguments_are_one_line_errors(tmp_path, web, args, message):
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    result = scrapy("crawl", "sitemap", *args, env=scrapy_env(url, web))
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1, result.stderr[-2000:]
+    assert lines[0].startswith("error: ") and message in lines[0]
+
+
+@pytest.mark.parametrize("database, message", [
+    ("not a url", "DATABASE_URL"),
+    ("mysql://root@127.0.0.1/x", "sqlite or postgresql"),
+    ("postgresql+psycopg2://postgres@127.0.0.1:1/x", "unreachable"),
+])
+def test_bad_database_urls_are_one_line_errors(web, database, message):
+    result = scrapy("crawl", "sitemap", "-a", "domain=ok.test", env=scrapy_env(database, web))
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1 and message in lines[0], result.stderr[-2000:]
+
+
+def test_empty_and_huge_domain_files(tmp_path, web):
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    empty = tmp_path / "empty.txt"
+    empty.write_text("# nothing here\n\n")
+    result = scrapy("crawl", "sitemap", "-a", f"domains_file={empty}", env=scrapy_env(url, web))
+    assert result.returncode == 2 and "no domains" in result.stderr
+    huge = tmp_path / "huge.txt"
+    with huge.open("w") as out:
+        out.write("x" * (51 * 1024 * 1024))
+    result = scrapy("crawl", "sitemap", "-a", f"domains_file={huge}", env=scrapy_env(url, web))
+    assert result.returncode == 2 and "larger than" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_invalid_domains_in_a_list_become_failed_jobs(database_url, web, crawl):
+    web.site("fine.test").add("/", "<html><head><title>Fine</title></head><body>x</body></html>")
+    result = crawl(database_url, "-a", "domains=fine.test,bad domain,10.0.0.1", SCRAPERSKY_SCHEMES="http")
+    assert result.returncode == 1
+    found = {r["domain"]: r for r in rows(database_url, "select domain, status, error from jobs")}
+    assert found["fine.test"]["status"] == "complete"
+    assert found["bad domain"]["status"] == "failed" and "invalid domain" in found["bad domain"]["error"]
+    assert found["10.0.0.1"]["status"] == "failed"
+    assert scalar(database_url, "select count(*) from jobs where status in ('pending', 'running')") == 0
+
+
+def test_a_tenant_never_touches_another_tenants_rows(database_url, web, crawl):
+    a, b = "00000000-0000-4000-8000-00000000000a", "00000000-0000-4000-8000-00000000000b"
+    site = web.site("shared.test")
+    site.add("/robots.txt", "Sitemap: http://shared.test/s.xml\n")
+    site.add("/s.xml", "<urlset><url><loc>http://shared.test/one</loc></url></urlset>")
+    site.add("/", "<html><head><title>First</title></head><body>x</body></html>")
+    assert crawl(database_url, "-a", "domain=shared.test", "-a", f"tenant_id={a}", SCRAPERSKY_SCHEMES="http").returncode == 0
+    before = rows(database_url, "select * from domains where tenant_id = :t", t=a)
+    site.add("/", "<html><head><title>Second</title></head><body>x</body></html>")
+    site.add("/s.xml", "<urlset><url><loc>http://shared.test/two</loc></url></urlset>")
+    assert crawl(database_url, "-a", "domain=shared.test", "-a", f"tenant_id={b}", SCRAPERSKY_SCHEMES="http").returncode == 0
+    assert rows(database_url, "select * from domains where tenant_id = :t", t=a) == before
+    pages_a = rows(database_url, "select p.url from pages p join domains d on d.id = p.domain_id where d.tenant_id = :t", t=a)
+    assert [p["url"] for p in pages_a] == ["http://shared.test/one"]
+    env = scrapy_env(database_url, web)
+    listed = scrapy("status", "--json", "--tenant-id", b, env=env)
+    assert listed.returncode == 0 and '"tenant_id": "' + b + '"' in listed.stdout and a not in listed.stdout
+
+
+def test_invalid_tls_certificate_is_a_failed_job(database_url, web, crawl, tmp_path):
+    server = start_tls_server(tmp_path, "tls.test")
+    web.tunnels["tls.test"] = ("127.0.0.1", server.server_address[1])
+    try:
+        result = crawl(database_url, "-a", "domain=tls.test", SCRAPERSKY_SCHEMES="https")
+    finally:
+        server.shutdown()
+    assert result.returncode == 1
+    job = rows(database_url, "select status, error from jobs")[0]
+    assert job["status"] == "failed" and "unreachable" in job["error"]
+    assert "certificate" in job["error"].lower() or "ssl" in job["error"].lower()
+
+
+def test_timeouts_refusals_and_5xx_fail_their_jobs_and_the_batch_carries_on(database_url, web):
+    web.site("slowpoke.test").add("/robots.txt", "x", delay=10).add("/", "x", delay=10)
+    web.site("broken.test").add("/robots.txt", "oops", status=500).add("/", "oops", status=503)
+    for i in range(3):
+        web.site(f"good{i}.test").add("/", f"<html><head><title>Good {i}</title></head><body>x</body></html>")
+    batch = jobs.create_batch(database_url, "550e8400-e29b-41d4-a716-446655440000",
+                              ["slowpoke.test", "broken.test", "good0.test", "good1.test", "good2.test"], {})
+    env = scrapy_env(database_url, web, SCRAPERSKY_SCHEMES="http", DOWNLOAD_TIMEOUT="2", RETRY_TIMES="0")
+    result = scrapy("crawl", "sitemap", "-a", f"batch_id={batch.batch_id}", "-s", "DOWNLOAD_TIMEOUT=2", env=env)
+    assert result.returncode == 1
+    found = {r["domain"]: r for r in rows(database_url, "select domain, status, error from jobs")}
+    assert "took longer than" in found["slowpoke.test"]["error"] and found["slowpoke.test"]["status"] == "failed"
+    assert "503" in found["broken.test"]["error"]
+    assert all(found[f"good{i}.test"]["status"] == "complete" for i in range(3))
+    assert rows(database_url, "select status, completed_domains, failed_domains from batch_jobs")[0] == \
+        {"status": "partial", "completed_domains": 3, "failed_domains": 2}
+
+
+def test_connection_refused_is_a_failed_job(tmp_path, web):
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    env = scrapy_env(url, None, SCRAPERSKY_SCHEMES="http", http_proxy="http://127.0.0.1:9")  # nothing listens on 9
+    result = scrapy("crawl", "sitemap", "-a", "domain=refused.test", env=env)
+    assert result.returncode == 1
+    assert "refused" in rows(url, "select error from jobs")[0]["error"].lower()

@@ -1,0 +1,187 @@
+"""`scrapy batch` end to end: real Scrapyd nodes on loopback ports, the project egg deployed to each,
+fixture sites behind the loopback proxy, one shared database."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import scrapy, scrapy_env
+from tests.support.db import rows, scalar
+from tests.support.fixture_web import FixtureWeb, demo_site
+from tests.support.scrapyd_nodes import ScrapydNode, free_port, start_nodes, stop_all
+
+pytestmark = pytest.mark.scrapyd
+
+
+def small_site(web: FixtureWeb, host: str, delay: float) -> None:
+    site = web.site(host)
+    urls = "".join(f"<url><loc>http://{host}/p{i}</loc></url>" for i in range(5))
+    site.add("/robots.txt", f"Sitemap: http://{host}/sitemap.xml\n")
+    site.add("/sitemap.xml", f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>',
+             delay=delay)
+    site.add("/", f"<html><head><title>{host}</title></head><body>Welcome to {host}</body></html>", delay=delay)
+
+
+def slow_demo_site(web: FixtureWeb, host: str, delay: float) -> None:
+    """The demo site with a slow homepage, so a batch's work spreads over every run."""
+    site = demo_site(web, host)
+    site.add("/", site.route("/").reply.body, content_type="text/html; charset=utf-8", delay=delay)
+
+
+def domain_file(path: Path, hosts: list[str]) -> Path:
+    # Comments, blank lines and repeated names (in other spellings) are part of real lists.
+    lines = ["# nightly list", ""] + hosts + [f"https://www.{hosts[0]}/", hosts[1].upper()]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def run_nodes(nodes: list[ScrapydNode]) -> dict[str, str]:
+    """Every run a node has seen, by run id → node URL."""
+    return {job["id"]: node.url for node in nodes for state in node.jobs().values() for job in state}
+
+
+def wait_for(predicate, timeout: float = 60.0, every: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError("condition not reached in time")
+
+
+def assert_each_domain_scanned_once(url: str, hosts: list[str]) -> None:
+    domains = rows(url, "select domain, status from domains order by domain")
+    assert domains == [{"domain": host, "status": "complete"} for host in sorted(hosts)]
+    scanned = rows(url, "select domain, status from jobs order by domain")
+    assert scanned == [{"domain": host, "status": "complete"} for host in sorted(hosts)]
+    assert scalar(url, "select count(*) from jobs where status in ('pending', 'running')") == 0
+
+
+def test_batch_runs_on_two_nodes_until_complete(postgres_url, web, tmp_path):
+    hosts = [f"shop{i}.test" for i in range(30)]
+    for host in hosts:
+        slow_demo_site(web, host, delay=0.5)
+    env = scrapy_env(postgres_url, web, SCRAPERSKY_CONCURRENT_SCANS="2")
+    nodes = start_nodes(tmp_path / "nodes", 2, env)
+    try:
+        result = scrapy("batch", str(domain_file(tmp_path / "domains.txt", hosts)), "--wait", "--json",
+                        "--max-pages", "1", env={**env, "SCRAPYD_URLS": ",".join(n.url for n in nodes)}, timeout=150)
+        assert result.returncode == 0, result.stderr[-3000:]
+        outcome = json.loads(result.stdout)
+        batch = outcome["batch"]
+        assert batch["status"] == "complete" and batch["progress"] == 1.0
+        assert (batch["total_domains"], batch["completed_domains"], batch["failed_domains"]) == (30, 30, 0)
+        assert batch["options"] == {"max_pages": 1, "render": "auto"}
+        assert_each_domain_scanned_once(postgres_url, hosts)
+        assert scalar(postgres_url, "select max(attempts) from jobs") == 1
+        # Two slots per node, runs spread over both nodes, and the jobs ran in runs of both.
+        scheduled = {run["run_id"]: run["node"] for run in outcome["runs"]}
+        assert sorted(scheduled.values()) == sorted([nodes[0].url, nodes[1].url] * 2)
+        for node in nodes:
+            node.wait_idle(30)
+        seen = run_nodes(nodes)
+        assert scheduled.items() <= seen.items()
+        used = {r["run_id"] for r in rows(postgres_url, "select distinct run_id from jobs")}
+        assert used <= scheduled.keys()
+        assert {seen[run_id] for run_id in used} == {nodes[0].url, nodes[1].url}
+        # max_pages travels with the batch: one listed page fetched per domain, beyond the homepage.
+        assert scalar(postgres_url, "select count(*) from pages where fetched_at is not null") == 30
+    finally:
+        stop_all(nodes)
+
+
+def test_node_killed_mid_batch_then_resume(postgres_url, web, tmp_path):
+    hosts = [f"slow{i}.test" for i in range(24)]
+    for host in hosts:
+        small_site(web, host, delay=0.4)
+    env = scrapy_env(postgres_url, web, SCRAPERSKY_CONCURRENT_SCANS="2", SCRAPERSKY_STALE_AFTER="3")
+    nodes = start_nodes(tmp_path / "nodes", 2, env)
+    survivor, victim = nodes
+    batch_env = {**env, "SCRAPYD_URLS": f"{survivor.url},{victim.url}"}
+    try:
+        started = scrapy("batch", str(domain_file(tmp_path / "domains.txt", hosts)), "--json", env=batch_env)
+        assert started.returncode == 0, started.stderr[-3000:]
+        outcome = json.loads(started.stdout)
+        batch_id = outcome["batch"]["batch_id"]
+        victim_runs = [run["run_id"] for run in outcome["runs"] if run["node"] == victim.url]
+        assert victim_runs
+        marks = ",".join(f"'{run}'" for run in victim_runs)
+        wait_for(lambda: scalar(postgres_url, f"select count(*) from jobs where status = 'running' "
+                                              f"and run_id in ({marks})"))
+        victim.kill()
+        lost = scalar(postgres_url, f"select count(*) from jobs where status = 'running' and run_id in ({marks})")
+        assert lost > 0
+        survivor.wait_idle(90)
+        # The survivor's runs took every pending job; the victim's jobs still look running until reaped.
+        assert scalar(postgres_url, "select count(*) from jobs where status = 'pending'") == 0
+        assert scalar(postgres_url, "select status from batch_jobs") == "running"
+        time.sleep(3.5)  # past SCRAPERSKY_STALE_AFTER since the victim's last heartbeat
+        resumed = scrapy("batch", "--resume", batch_id, "--wait", "--json", env=batch_env, timeout=120)
+        assert resumed.returncode == 0, resumed.stderr[-3000:]
+        final = json.loads(resumed.stdout)
+        assert final["reaped"]["requeued"] >= lost
+        assert final["skipped_nodes"].keys() == {victim.url}
+        assert final["runs"] and {run["node"] for run in final["runs"]} == {survivor.url}
+        assert final["batch"]["status"] == "complete"
+        assert (final["batch"]["completed_domains"], final["batch"]["failed_domains"]) == (24, 0)
+        assert_each_domain_scanned_once(postgres_url, hosts)
+        assert scalar(postgres_url, "select count(*) from jobs where attempts = 2") >= lost
+    finally:
+        stop_all(nodes)
+
+
+def test_no_node_answering_leaves_the_batch_pending_for_resume(database_url, web, tmp_path):
+    hosts = ["alpha.test", "beta.test"]
+    for host in hosts:
+        demo_site(web, host)
+    listing = tmp_path / "domains.txt"
+    listing.write_text("alpha.test\nbeta.test\nnot a domain\n")
+    env = scrapy_env(database_url, web)
+    dead = f"http://127.0.0.1:{free_port()}"
+    result = scrapy("batch", str(listing), "--scrapyd", dead, env=env)
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "no Scrapyd node answered" in errors[0] and "connection refused" in errors[0]
+    assert "Traceback" not in result.stderr
+    batch_id = result.stdout.split()[0]
+    batch = rows(database_url, "select * from batch_jobs")[0]
+    assert batch["batch_id"] == batch_id and batch["status"] == "pending"
+    assert (batch["total_domains"], batch["failed_domains"]) == (3, 1)
+    assert scalar(database_url, "select count(*) from jobs where status = 'pending'") == 2
+
+    [node] = start_nodes(tmp_path / "nodes", 1, env)
+    try:
+        resumed = scrapy("batch", "--resume", batch_id, "--scrapyd", node.url, "--wait", env=env, timeout=120)
+    finally:
+        stop_all([node])
+    # One domain was invalid: the batch ends partial, and --wait says so with exit code 1.
+    assert resumed.returncode == 1, resumed.stderr[-3000:]
+    assert resumed.stdout.split()[0] == batch_id
+    assert f"batch {batch_id} ended partial: 2 complete, 1 failed of 3" in resumed.stderr
+    assert sorted(r["domain"] for r in rows(database_url, "select domain from domains")) == hosts
+    assert scalar(database_url, "select count(*) from jobs where status in ('pending', 'running')") == 0
+
+
+def test_bad_arguments_are_one_line_errors(database_url, tmp_path):
+    env = scrapy_env(database_url)
+    empty = tmp_path / "empty.txt"
+    empty.write_text("# nothing here\n\n")
+    cases = [
+        (["batch", str(tmp_path / "missing.txt")], "missing.txt"),
+        (["batch", str(empty)], "no domains given"),
+        (["batch", str(empty), "--slots", "0"], "--slots must be >= 1"),
+        (["batch", str(empty), "--render", "sometimes"], "--render must be one of"),
+        (["batch", str(empty), "--scrapyd", "localhost:6800"], "http(s)://host:port"),
+        (["batch", "--resume", "no-such-batch"], "no batch with id"),
+    ]
+    for args, expected in cases:
+        result = scrapy(*args, env=env)
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert result.returncode == 2, (args, result.stderr)
+        assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], (args, lines)
+    assert scalar(database_url, "select count(*) from batch_jobs") == 0
