@@ -154,7 +154,7 @@ class SitemapSpider(Spider):
         elif step == "sitemap":
             scan.sitemaps_done += request.meta["discovery"] != "well_known"
             if request.meta["discovery"] in DECLARED:
-                yield self._file_item(scan, request.url, request.meta, error=reason)
+                yield self._file_item(scan, _first_url(request), request.meta, error=reason)
         elif step == "page":
             scan.pages_done += 1
             yield PageItem(scan.tenant_id, scan.domain, request.url, None, fetched_at=_now())
@@ -231,7 +231,7 @@ class SitemapSpider(Spider):
 
     def on_sitemap(self, response: Response, scan: Scan) -> Iterator[Any]:
         meta = response.meta
-        url = response.request.url if not meta.get("redirect_urls") else meta["redirect_urls"][0]
+        url = _first_url(response.request)
         discovery = meta["discovery"]
         if discovery != "well_known":
             scan.sitemaps_done += 1
@@ -327,6 +327,11 @@ def _page_row(entry: PageEntry) -> dict[str, Any]:
         "url": entry.url, "lastmod": entry.lastmod, "changefreq": entry.changefreq, "priority": entry.priority,
         "alternates": entry.alternates or None, "images": entry.images or None, "news": entry.news,
     }
+
+
+def _first_url(request: Request) -> str:
+    """The URL as discovered, before any redirect."""
+    return (request.meta.get("redirect_urls") or [request.url])[0]
 
 
 def _headers(response: Response) -> dict[str, str]:
