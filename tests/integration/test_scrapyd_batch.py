@@ -17,6 +17,15 @@ from tests.support.scrapyd_nodes import ScrapydNode, free_port, start_nodes, sto
 pytestmark = pytest.mark.scrapyd
 
 
+@pytest.fixture
+def sqlite_url(tmp_path):
+    from scrapersky.db.schema import upgrade
+
+    url = f"sqlite:///{tmp_path / 'scrapersky.db'}"
+    upgrade(url)
+    return url
+
+
 def small_site(web: FixtureWeb, host: str, delay: float) -> None:
     site = web.site(host)
     urls = "".join(f"<url><loc>http://{host}/p{i}</loc></url>" for i in range(5))
@@ -135,7 +144,8 @@ def test_node_killed_mid_batch_then_resume(postgres_url, web, tmp_path):
         stop_all(nodes)
 
 
-def test_no_node_answering_leaves_the_batch_pending_for_resume(database_url, web, tmp_path):
+def test_no_node_answering_leaves_the_batch_pending_for_resume(sqlite_url, web, tmp_path):
+    database_url = sqlite_url
     hosts = ["alpha.test", "beta.test"]
     for host in hosts:
         demo_site(web, host)
@@ -167,7 +177,8 @@ def test_no_node_answering_leaves_the_batch_pending_for_resume(database_url, web
     assert scalar(database_url, "select count(*) from jobs where status in ('pending', 'running')") == 0
 
 
-def test_bad_arguments_are_one_line_errors(database_url, tmp_path):
+def test_bad_arguments_are_one_line_errors(sqlite_url, tmp_path):
+    database_url = sqlite_url
     env = scrapy_env(database_url)
     empty = tmp_path / "empty.txt"
     empty.write_text("# nothing here\n\n")
