@@ -145,13 +145,12 @@ def test_node_killed_mid_batch_then_resume(postgres_url, web, tmp_path):
 
 
 def test_no_node_answering_leaves_the_batch_pending_for_resume(sqlite_url, web, tmp_path):
-    database_url = sqlite_url
     hosts = ["alpha.test", "beta.test"]
     for host in hosts:
         demo_site(web, host)
     listing = tmp_path / "domains.txt"
     listing.write_text("alpha.test\nbeta.test\nnot a domain\n")
-    env = scrapy_env(database_url, web)
+    env = scrapy_env(sqlite_url, web)
     dead = f"http://127.0.0.1:{free_port()}"
     result = scrapy("batch", str(listing), "--scrapyd", dead, env=env)
     assert result.returncode == 1
@@ -159,10 +158,10 @@ def test_no_node_answering_leaves_the_batch_pending_for_resume(sqlite_url, web, 
     assert len(errors) == 1 and "no Scrapyd node answered" in errors[0] and "connection refused" in errors[0]
     assert "Traceback" not in result.stderr
     batch_id = result.stdout.split()[0]
-    batch = rows(database_url, "select * from batch_jobs")[0]
+    batch = rows(sqlite_url, "select * from batch_jobs")[0]
     assert batch["batch_id"] == batch_id and batch["status"] == "pending"
     assert (batch["total_domains"], batch["failed_domains"]) == (3, 1)
-    assert scalar(database_url, "select count(*) from jobs where status = 'pending'") == 2
+    assert scalar(sqlite_url, "select count(*) from jobs where status = 'pending'") == 2
 
     [node] = start_nodes(tmp_path / "nodes", 1, env)
     try:
@@ -173,13 +172,12 @@ def test_no_node_answering_leaves_the_batch_pending_for_resume(sqlite_url, web, 
     assert resumed.returncode == 1, resumed.stderr[-3000:]
     assert resumed.stdout.split()[0] == batch_id
     assert f"batch {batch_id} ended partial: 2 complete, 1 failed of 3" in resumed.stderr
-    assert sorted(r["domain"] for r in rows(database_url, "select domain from domains")) == hosts
-    assert scalar(database_url, "select count(*) from jobs where status in ('pending', 'running')") == 0
+    assert sorted(r["domain"] for r in rows(sqlite_url, "select domain from domains")) == hosts
+    assert scalar(sqlite_url, "select count(*) from jobs where status in ('pending', 'running')") == 0
 
 
 def test_bad_arguments_are_one_line_errors(sqlite_url, tmp_path):
-    database_url = sqlite_url
-    env = scrapy_env(database_url)
+    env = scrapy_env(sqlite_url)
     empty = tmp_path / "empty.txt"
     empty.write_text("# nothing here\n\n")
     cases = [
@@ -195,4 +193,4 @@ def test_bad_arguments_are_one_line_errors(sqlite_url, tmp_path):
         lines = [line for line in result.stderr.splitlines() if line.strip()]
         assert result.returncode == 2, (args, result.stderr)
         assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], (args, lines)
-    assert scalar(database_url, "select count(*) from batch_jobs") == 0
+    assert scalar(sqlite_url, "select count(*) from batch_jobs") == 0

@@ -1,0 +1,236 @@
+"""scan.json, batch.json, jobstatus.json, batchstatus.json and health.json over real HTTP, mounted in
+real Scrapyd nodes from the project's [services], with basic auth off and on."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from scrapersky.db.schema import upgrade
+from tests.conftest import scrapy, scrapy_env
+from tests.support.db import rows, scalar
+from tests.support.fixture_web import FixtureWeb, demo_site
+from tests.support.scrapyd_nodes import launch_node, ready, start_nodes, stop_all
+
+pytestmark = pytest.mark.scrapyd
+
+TENANT = "3f2b8c1e-7a4d-4e6f-9b0a-1c2d3e4f5a6b"
+USER, PASSWORD = "crawler", "s3cret-pass"
+
+
+@pytest.fixture(scope="module")
+def sites():
+    with FixtureWeb() as web:
+        for index in range(1, 9):
+            demo_site(web, f"shop{index}.test")
+        yield web
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory):
+    url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'scrapersky.db'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="module")
+def node(db, sites, tmp_path_factory):
+    [started] = start_nodes(tmp_path_factory.mktemp("open"), 1, scrapy_env(db, sites))
+    yield started
+    stop_all([started])
+
+
+@pytest.fixture(scope="module")
+def auth_node(db, sites, node, tmp_path_factory):
+    """A node with basic auth on, whose scan.json and batch.json schedule on the open node."""
+    [started] = start_nodes(tmp_path_factory.mktemp("auth"), 1, scrapy_env(db, sites),
+                            username=USER, password=PASSWORD, extra_env={"SCRAPYD_URLS": node.url})
+    yield started
+    stop_all([started])
+
+
+def ended(answer: dict, key: str) -> bool:
+    return answer[key]["status"] not in ("pending", "running")
+
+
+def follow(node, endpoint: str, key: str, ident: str, timeout: float = 60.0) -> dict:
+    """Poll a status endpoint until the job or batch has ended."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        response = node.get(endpoint, **{key: ident})
+        assert response.status_code == 200, response.text
+        answer = response.json()
+        if ended(answer, key):
+            return answer
+        time.sleep(0.3)
+    raise AssertionError(f"{key} {ident} did not end in {timeout} s")
+
+
+def assert_error(response, code: int, *fragments: str) -> None:
+    assert response.status_code == code, response.text
+    body = response.json()
+    assert body["status"] == "error" and body["node_name"]
+    message = body["message"]
+    assert message and "\n" not in message and "Traceback" not in message
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+def test_health_reports_a_current_schema(node):
+    response = node.get("health.json")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok" and body["database"] == "ok" and body["node_name"]
+    assert body["revision"] == body["head"] is not None
+
+
+def test_health_is_503_when_the_database_is_behind_or_gone(tmp_path, sites):
+    behind = launch_node(tmp_path / "behind", scrapy_env(f"sqlite:///{tmp_path / 'empty.db'}"))
+    gone = launch_node(tmp_path / "gone", scrapy_env("postgresql+psycopg2://nobody@127.0.0.1:1/none"))
+    try:
+        for started in (behind, gone):
+            ready(started)
+        assert_error(behind.get("health.json"), 503, "scrapy migrate")
+        assert_error(gone.get("health.json"), 503, "database unreachable")
+        assert_error(gone.post("scan.json", {"domain": "shop1.test"}), 503, "database unreachable")
+    finally:
+        stop_all([behind, gone])
+
+
+def test_scan_json_creates_a_job_and_runs_it_on_the_node(node, db):
+    response = node.post("scan.json", {"domain": "https://www.Shop1.test/", "tenant_id": TENANT, "max_pages": "2"})
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["status"] == "ok" and answer["node_name"] == answer["node"]
+    assert answer["job"]["status"] == "pending" and answer["job"]["domain"] == "shop1.test"
+    job = follow(node, "jobstatus.json", "job", answer["job_id"])["job"]
+    assert job["status"] == "complete", job["error"]
+    assert job["run_id"] == answer["run_id"] and job["tenant_id"] == TENANT and job["domain_id"]
+    assert job["result_data"] and job["stats"]
+    # The same job under each of its ids.
+    for ident in (str(job["id"]), answer["run_id"]):
+        assert node.get("jobstatus.json", job=ident).json()["job"]["job_id"] == answer["job_id"]
+    [domain] = rows(db, "select tenant_id, status, title from domains where domain = 'shop1.test'")
+    assert (domain["tenant_id"], domain["status"]) == (TENANT, "complete") and domain["title"]
+    assert scalar(db, "select count(*) from pages p join domains d on d.id = p.domain_id "
+                      "where d.domain = 'shop1.test' and p.fetched_at is not null") == 2
+    node.wait_idle(30)  # the job ends before its run's process exits
+    finished = {run["id"] for run in node.jobs()["finished"]}
+    assert answer["run_id"] in finished
+
+
+def test_scan_json_rejects_bad_input_without_creating_jobs(node, db):
+    before = scalar(db, "select count(*) from jobs")
+    cases = [
+        ({}, "'domain' parameter is required"),
+        ({"domain": "not a domain"}, "invalid domain"),
+        ({"domain": "shop2.test", "tenant_id": "acme"}, "tenant_id must be a UUID"),
+        ({"domain": "shop2.test", "max_pages": "-1"}, "max_pages must be >= 0"),
+        ({"domain": "shop2.test", "max_pages": "many"}, "max_pages must be an integer"),
+        ({"domain": "shop2.test", "render": "sometimes"}, "render must be one of"),
+        ({"domain": "shop2.test", "priority": "high"}, "priority must be a number"),
+    ]
+    for fields, fragment in cases:
+        assert_error(node.post("scan.json", fields), 400, fragment)
+    assert_error(node.get("scan.json", domain="shop2.test"), 405, "POST")
+    assert scalar(db, "select count(*) from jobs") == before
+
+
+def test_unknown_ids_are_404_and_missing_ids_400(node):
+    assert_error(node.get("jobstatus.json", job="no-such-job"), 404, "no-such-job")
+    assert_error(node.get("batchstatus.json", batch="987654"), 404, "987654")
+    assert_error(node.get("jobstatus.json"), 400, "'job' parameter is required")
+    assert_error(node.get("batchstatus.json"), 400, "'batch' parameter is required")
+    assert_error(node.get("jobstatus.json", job="1", tenant_id="acme"), 400, "tenant_id")
+
+
+def test_batch_json_takes_repeated_and_listed_domains(node, db):
+    response = node.post("batch.json", {
+        "domains": ["shop3.test", "shop4.test, shop5.test\nnot a domain\n# a comment", "SHOP3.test"],
+        "tenant_id": TENANT, "slots": "3",
+    })
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["batch"]["total_domains"] == 4 and answer["batch"]["failed_domains"] == 1
+    assert len(answer["runs"]) == 3 and {run["node"] for run in answer["runs"]} == {answer["node_name"]}
+    batch = follow(node, "batchstatus.json", "batch", answer["batch_id"])["batch"]
+    assert batch["status"] == "partial"
+    assert (batch["completed_domains"], batch["failed_domains"]) == (3, 1)
+    results = {job["domain"]: job for job in batch["jobs"]}
+    assert set(results) == {"shop3.test", "shop4.test", "shop5.test", "not a domain"}
+    assert "invalid domain" in results["not a domain"]["error"]
+    for host in ("shop3.test", "shop4.test", "shop5.test"):
+        assert results[host]["status"] == "complete" and results[host]["result_data"]
+        assert results[host]["run_id"] in {run["run_id"] for run in answer["runs"]}
+    # Integer id and the id of one of its runs find the same batch.
+    some_run = results["shop3.test"]["run_id"]
+    for ident in (str(batch["id"]), some_run):
+        assert node.get("batchstatus.json", batch=ident).json()["batch"]["batch_id"] == answer["batch_id"]
+    assert scalar(db, "select count(*) from domains where tenant_id = :t", t=TENANT) >= 3
+
+
+def test_batch_json_takes_an_uploaded_file(node):
+    upload = b"# weekly\nshop6.test\nhttp://shop6.test/\n\nshop7.test\n"
+    response = node.post("batch.json", {"max_pages": "0"}, files={"domains_file": ("list.txt", upload)})
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["batch"]["total_domains"] == 2
+    assert len(answer["runs"]) == 2  # two slots by default, never more runs than jobs
+    batch = follow(node, "batchstatus.json", "batch", answer["batch_id"])["batch"]
+    assert batch["status"] == "complete" and batch["completed_domains"] == 2
+
+
+def test_batch_json_rejects_bad_input_without_creating_batches(node, db):
+    before = scalar(db, "select count(*) from batch_jobs")
+    assert_error(node.post("batch.json", {}), 400, "no domains given")
+    assert_error(node.post("batch.json", {"domains": "# only a comment\n"}), 400, "no domains given")
+    assert_error(node.post("batch.json", {"domains": "bad domain, also bad"}), 400, "no valid domain")
+    assert_error(node.post("batch.json", {"domains": "shop8.test", "slots": "0"}), 400, "slots must be >= 1")
+    assert_error(node.post("batch.json", {"domains": "shop8.test", "render": "x"}), 400, "render must be one of")
+    assert scalar(db, "select count(*) from batch_jobs") == before
+
+
+def test_plain_schedule_json_scan_is_recorded_like_any_job(node, db):
+    response = node.post("schedule.json", {"project": "scrapersky", "spider": "sitemap", "domain": "shop8.test",
+                                           "tenant_id": TENANT})
+    assert response.status_code == 200 and response.json()["status"] == "ok", response.text
+    run_id = response.json()["jobid"]
+    node.wait_idle(60)  # the run creates its job when it starts: wait for it to end
+    job = follow(node, "jobstatus.json", "job", run_id)["job"]
+    assert job["status"] == "complete", job["error"]
+    assert (job["run_id"], job["domain"], job["tenant_id"]) == (run_id, "shop8.test", TENANT)
+    assert scalar(db, "select status from domains where domain = 'shop8.test'") == "complete"
+
+
+def test_auth_guards_every_endpoint(auth_node):
+    gets = ["health.json", "jobstatus.json?job=1", "batchstatus.json?batch=1", "daemonstatus.json"]
+    posts = ["scan.json", "batch.json", "schedule.json"]
+    for credentials in (None, (USER, "wrong")):
+        for endpoint in gets:
+            assert auth_node.get(endpoint, auth=credentials).status_code == 401, endpoint
+        for endpoint in posts:
+            assert auth_node.post(endpoint, {"domain": "shop1.test"}, auth=credentials).status_code == 401, endpoint
+    assert auth_node.get("health.json").json()["status"] == "ok"
+    assert_error(auth_node.get("jobstatus.json", job="no-such-job"), 404)
+
+
+def test_scan_json_schedules_on_the_nodes_of_scrapyd_urls(auth_node, node):
+    answer = auth_node.post("scan.json", {"domain": "shop2.test"}).json()
+    assert answer["node"] == node.url
+    assert follow(auth_node, "jobstatus.json", "job", answer["job_id"])["job"]["status"] == "complete"
+    assert answer["run_id"] in {run["id"] for state in node.jobs().values() for run in state}
+    assert answer["run_id"] not in {run["id"] for state in auth_node.jobs().values() for run in state}
+
+
+def test_scrapy_batch_sends_the_credentials(auth_node, db, sites, tmp_path):
+    listing = tmp_path / "domains.txt"
+    listing.write_text("shop3.test\n")
+    env = scrapy_env(db, sites, SCRAPYD_URLS=auth_node.url)
+    refused = scrapy("batch", str(listing), env=env)
+    assert refused.returncode == 1
+    assert "authentication failed (HTTP 401)" in refused.stderr and "Traceback" not in refused.stderr
+    done = scrapy("batch", str(listing), "--wait", env={**env, "SCRAPYD_USERNAME": USER, "SCRAPYD_PASSWORD": PASSWORD},
+                  timeout=90)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "ended complete: 1 complete, 0 failed of 1" in done.stderr
