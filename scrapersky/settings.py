@@ -48,7 +48,7 @@ DOWNLOAD_TIMEOUT = 30
 DNS_TIMEOUT = 15
 RETRY_TIMES = 1
 # Verify certificates as browsers do: an invalid certificate is a failed fetch, not data.
-DOWNLOADER_CLIENTCONTEXTFACTORY = "scrapy.core.downloader.contextfactory.BrowserLikeContextFactory"
+DOWNLOAD_VERIFY_CERTIFICATES = True
 REDIRECT_MAX_TIMES = 5
 # Compressed transfer cap; the decompressed cap is SCRAPERSKY_SITEMAP_MAX_BYTES.
 DOWNLOAD_MAXSIZE = 64 * 1024 * 1024

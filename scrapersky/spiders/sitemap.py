@@ -157,7 +157,7 @@ class SitemapSpider(Spider):
                 yield self._file_item(scan, _first_url(request), request.meta, error=reason)
         elif step == "page":
             scan.pages_done += 1
-            yield PageItem(scan.tenant_id, scan.domain, request.url, None, fetched_at=_now())
+            yield PageItem(scan.tenant_id, scan.domain, _first_url(request), None, fetched_at=_now())
         yield from self._done(scan)
 
     def _done(self, scan: Scan) -> Iterator[Any]:
@@ -225,7 +225,7 @@ class SitemapSpider(Spider):
         if response.status < 400 and b"html" in response.headers.get(b"Content-Type", b"html").lower():
             summary = extract_page_summary(response.body, response.url, response.headers)
         yield PageItem(
-            scan.tenant_id, scan.domain, response.request.url, response.status,
+            scan.tenant_id, scan.domain, _first_url(response.request), response.status,
             title=summary.get("title"), description=summary.get("description"), fetched_at=_now(),
         )
 

@@ -29,6 +29,12 @@ class TcpGate:
         """Stop accepting and cut every open connection, as a dying server would."""
         listener, self._listener = self._listener, None
         if listener is not None:
+            # shutdown() wakes the thread blocked in accept(); close() alone would not, and
+            # the kernel would keep accepting connections.
+            try:
+                listener.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             listener.close()
         with self._lock:
             for sock in self._open:

@@ -1,0 +1,5 @@
+import sys
+
+from tests.faults.scenarios import main
+
+sys.exit(main())

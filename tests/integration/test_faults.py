@@ -1,0 +1,38 @@
+"""Faults against real PostgreSQL and real processes: nothing lost, nothing left running."""
+
+from __future__ import annotations
+
+from tests.faults import scenarios
+from tests.support.db import rows, scalar
+
+
+def test_database_outage_mid_crawl_loses_nothing(postgres_url, web, tmp_path):
+    outcome = scenarios.database_outage(postgres_url, web, tmp_path / "crawl.log", down_for=4, retries=8)
+    assert outcome.job_status == "complete", (outcome.detail, (tmp_path / "crawl.log").read_text()[-3000:])
+    assert outcome.lost == 0 and outcome.stored == outcome.expected == 40000
+    assert "retries 0" not in outcome.detail  # the outage really hit the store
+    assert scalar(postgres_url, "select count(*) from pages") == 40000  # exactly once
+
+
+def test_database_gone_too_long_fails_the_job_with_the_reason(postgres_url, web, tmp_path):
+    outcome = scenarios.database_outage(postgres_url, web, tmp_path / "crawl.log", down_for=6, retries=1)
+    assert outcome.job_status == "failed", outcome.detail
+    job = rows(postgres_url, "select error, stats from jobs")[0]
+    assert "database write failed" in job["error"]
+    assert outcome.detail.startswith("exit 1")
+    # what could not be written is counted, never silently dropped
+    assert job["stats"]["scrapersky/store/lost_rows"] == outcome.lost > 0
+
+
+def test_sigkill_mid_scan_then_rescan_completes(database_url, web, tmp_path):
+    outcome = scenarios.killed_mid_scan(database_url, web, tmp_path / "crawl.log")
+    assert outcome.job_status == "failed/complete", outcome.detail
+    assert "stale: process died" in outcome.detail
+    assert outcome.lost == 0
+
+
+def test_two_scans_of_one_domain_at_once(database_url, web, tmp_path):
+    outcome = scenarios.concurrent_scans(database_url, web, tmp_path)
+    assert outcome.job_status == "complete/complete", outcome.detail
+    assert outcome.stored == outcome.expected == 40000 and outcome.lost == 0
+    assert "domain rows 1" in outcome.detail and "problems none" in outcome.detail
