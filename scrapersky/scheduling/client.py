@@ -119,7 +119,8 @@ class ScrapydClient:
                 return self._once(node, url, body)
             except _Transient as exc:
                 reason = str(exc)
-        raise NodeUnreachable(f"{node}: {reason} (after {self.retries + 1} attempts)")
+        attempts = self.retries + 1
+        raise NodeUnreachable(f"{node}: {reason} (after {attempts} attempt{'s' * (attempts != 1)})")
 
     def _once(self, node: str, url: str, body: bytes | None) -> dict[str, Any]:
         request = Request(url, data=body, headers=self.headers, method="POST" if body is not None else "GET")
