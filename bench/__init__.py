@@ -1,0 +1,115 @@
+"""Benchmarks that print their figures: `python -m bench` (see bench/README.md).
+
+Every benchmark module returns a list of `Figure`s; `format_table` prints them as one table.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+MB = 1024 * 1024
+
+
+@dataclass
+class Figure:
+    key: str  # stable id used to relate figures, e.g. "inventory.first", "anchor.usp"
+    name: str
+    value: float
+    unit: str  # "s", "ms", "MB", "rows/s"
+    target: str = ""
+    passed: bool | None = None  # None: no target, or not judged at this size
+    found: int | None = None  # URLs found / rows handled, where that applies
+    versus: str = ""  # ratios against the other figures
+    note: str = ""
+
+
+@dataclass
+class Measured:
+    seconds: float
+    peak_rss: int  # bytes, summed over the process tree, polled
+    returncode: int
+
+
+def run_measured(command: Sequence[str], *, env: dict[str, str], cwd: Path, log: Path,
+                 poll: float = 0.02, timeout: float = 1800) -> Measured:
+    """Run a command to its end: wall time, and the peak RSS of its process tree (psutil polling)."""
+    peak = 0
+    with open(log, "w") as out:
+        started = time.monotonic()
+        process = subprocess.Popen(list(command), cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            root = psutil.Process(process.pid)
+            while process.poll() is None:
+                peak = max(peak, _tree_rss(root))
+                if time.monotonic() - started > timeout:
+                    process.kill()
+                time.sleep(poll)
+        finally:
+            if process.poll() is None:
+                process.kill()
+            returncode = process.wait()
+        seconds = time.monotonic() - started
+    return Measured(seconds, peak, returncode)
+
+
+@contextmanager
+def fresh_postgres() -> Iterator[str]:
+    """A new, migrated PostgreSQL database (dropped afterwards); yields its URL."""
+    # Imported here: bench.listers' child processes import this package and must stay light.
+    from scrapersky.db.schema import upgrade
+    from tests.conftest import create_postgres_database, drop_postgres_database
+
+    url = create_postgres_database()
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        drop_postgres_database(url)
+
+
+def _tree_rss(root: psutil.Process) -> int:
+    total = 0
+    try:
+        processes = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0
+    for process in processes:
+        try:
+            total += process.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+def format_value(figure: Figure) -> str:
+    if figure.unit == "rows/s":
+        return f"{figure.value:,.0f} rows/s"
+    if figure.unit == "MB":
+        return f"{figure.value:,.0f} MB"
+    if figure.unit == "ms":
+        return f"{figure.value:,.0f} ms"
+    return f"{figure.value:,.2f} {figure.unit}"
+
+
+def format_table(figures: Sequence[Figure]) -> str:
+    header = ("benchmark", "figure", "target", "ok", "URLs/rows", "versus")
+    lines = [
+        (f.name, format_value(f), f.target, {True: "yes", False: "NO", None: ""}[f.passed],
+         "" if f.found is None else f"{f.found:,}", f.versus)
+        for f in figures
+    ]
+    widths = [max(len(row[i]) for row in [header, *lines]) for i in range(len(header))]
+    rule = "  ".join("-" * w for w in widths)
+    out = ["  ".join(cell.ljust(w) for cell, w in zip(header, widths)).rstrip(), rule]
+    out += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in lines]
+    notes = [f"  {f.name}: {f.note}" for f in figures if f.note]
+    if notes:
+        out += ["", "notes:", *notes]
+    return "\n".join(out)

@@ -1,0 +1,116 @@
+"""`python -m bench`: every benchmark, one table (see bench/README.md)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+import time
+
+from bench import Figure, format_table
+
+FULL_URLS = 1_000_000
+QUICK_URLS = 100_000
+PARTS = ("inventory", "writepath", "anchors", "batch")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_URLS:,} URLs instead of {FULL_URLS:,}")
+    parser.add_argument("--urls", type=int, help="site size in URLs (a multiple of 20; overrides --quick)")
+    parser.add_argument("--orm-rows", type=int, help="rows for the per-item ORM anchor (default 5,000; 1,000 quick)")
+    parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated parts to run: {','.join(PARTS)}")
+    parser.add_argument("--skip-batch", action="store_true", help="skip bench.batch (it needs Scrapyd)")
+    parser.add_argument("--profile", action="store_true",
+                        help="also profile a first scan with py-spy and print where its time goes")
+    args = parser.parse_args(argv)
+    unknown = set(args.only.split(",")) - set(PARTS)
+    if unknown:
+        parser.error(f"unknown part(s): {', '.join(sorted(unknown))}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    urls = args.urls or (QUICK_URLS if args.quick else FULL_URLS)
+    orm_rows = args.orm_rows or (1_000 if args.quick else 5_000)
+    parts = set(args.only.split(","))
+    if args.skip_batch:
+        parts.discard("batch")
+
+    from bench import anchors, inventory, writepath
+    from bench.site import build_site, serve
+
+    started = time.monotonic()
+    results: dict[str, list[Figure]] = {}
+    profile = ""
+    site = build_site(urls)
+    print(f"bench site: {site.host}, {urls:,} URLs in {len(site.sitemap_paths)} sitemaps (half gzipped)", flush=True)
+    if parts & {"inventory", "anchors"} or args.profile:
+        with serve(site.root) as proxy:
+            if "inventory" in parts:
+                results["inventory"] = _announce("inventory", inventory.run(site, proxy))
+            if "anchors" in parts:
+                results["anchors"] = _announce("anchors", anchors.run(site, proxy, orm_rows))
+            if args.profile:
+                profile = inventory.profile(site, proxy)
+    if "writepath" in parts:
+        results["writepath"] = _announce("writepath", writepath.run(urls))
+    if "batch" in parts:
+        results["batch"] = _announce("batch", run_batch(quick=urls < FULL_URLS))
+    figures = [figure for part in PARTS for figure in results.get(part, [])]
+    compare(figures)
+    print()
+    print(format_table(figures))
+    if profile:
+        print()
+        print(profile)
+    judged = [f for f in figures if f.passed is not None]
+    met = sum(1 for f in judged if f.passed)
+    print(f"\ntargets met: {met} of {judged and len(judged) or 0}; bench ran {time.monotonic() - started:.0f} s; "
+          "logs in bench/out/")
+    return 0
+
+
+def _announce(part: str, figures: list[Figure]) -> list[Figure]:
+    print(f"  {part}: done", flush=True)
+    return figures
+
+
+def run_batch(quick: bool) -> list[Figure]:
+    """bench.batch is optional: when present it provides run(quick: bool) -> list[Figure]."""
+    if importlib.util.find_spec("bench.batch") is None:
+        return []
+    module = importlib.import_module("bench.batch")
+    return list(module.run(quick=quick))
+
+
+def compare(figures: list[Figure]) -> None:
+    """Fill the `versus` column: ours against each anchor (time ratios, rate ratios, URLs found)."""
+    by_key = {f.key: f for f in figures}
+    ours = by_key.get("inventory.first")
+    parse_only = by_key.get("inventory.parse")
+    for key in ("anchor.usp", "anchor.scrapy", "anchor.lxml"):
+        anchor = by_key.get(key)
+        if anchor is None or ours is None:
+            continue
+        parts = [f"ours {_times(anchor.value / ours.value)}"]
+        if parse_only is not None:
+            parts.append(f"parse-only {_times(anchor.value / parse_only.value)}")
+        if anchor.found is not None and ours.found is not None:
+            parts.append("URLs: ours ≥ anchor" if ours.found >= anchor.found else "URLs: ours < anchor")
+        anchor.versus = "; ".join(parts)
+    write = by_key.get("write.postgres.first")
+    for key in ("anchor.copy", "anchor.orm"):
+        anchor = by_key.get(key)
+        if anchor is not None and write is not None:
+            anchor.versus = f"write path (first scan) {_times(write.value / anchor.value)}"
+
+
+def _times(ratio: float) -> str:
+    return f"{ratio:.1f}× faster" if ratio >= 1 else f"{1 / ratio:.1f}× slower"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

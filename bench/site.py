@@ -1,0 +1,163 @@
+"""The benchmark site on disk, and the fixture web that serves it.
+
+One site of `urls` listed pages: robots.txt → sitemap index → `files` urlsets of
+equal size, every second one gzipped, every URL with lastmod, changefreq and
+priority (distinct timestamps, as a CMS writes them). Built once per size under
+bench/out/ and reused while its manifest matches.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench" / "out"
+NAMESPACE = "http://www.sitemaps.org/schemas/sitemap/0.9"
+LAYOUT_VERSION = 1  # bump when the generated content changes
+CHANGEFREQS = ("daily", "weekly", "monthly", "weekly", "yearly")
+PRIORITIES = ("1.0", "0.8", "0.6", "0.5", "0.3")
+EPOCH = datetime(2023, 1, 1, tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class BenchSite:
+    host: str
+    root: Path  # served directory: root/<host>/...
+    urls: int
+    sitemap_paths: tuple[Path, ...]  # the urlset files, in index order
+
+    @property
+    def site_dir(self) -> Path:
+        return self.root / self.host
+
+    def page_url(self, index: int) -> str:
+        return page_url(self.host, index)
+
+
+def host_for(urls: int, files: int) -> str:
+    return f"bench{urls}x{files}.test"
+
+
+def page_url(host: str, index: int) -> str:
+    return f"https://{host}/catalog/c{index % 97:02d}/item-{index:07d}.html"
+
+
+def page_lastmod(index: int) -> str:
+    # Spread over two years with distinct seconds, so no cache sees the same string twice.
+    moment = EPOCH + timedelta(seconds=(index * 7919) % (2 * 365 * 86400))
+    return moment.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def build_site(urls: int, files: int = 20, out: Path = OUT) -> BenchSite:
+    """The site of `urls` pages in `files` urlsets, built unless a matching copy is cached."""
+    if urls % files:
+        raise ValueError(f"{urls} URLs do not split evenly into {files} sitemaps")
+    host = host_for(urls, files)
+    root = out / "sites" / host
+    site_dir = root / host
+    names = [f"sitemap-{n:02d}.xml" + (".gz" if n % 2 == 0 else "") for n in range(1, files + 1)]
+    paths = tuple(site_dir / "sitemaps" / name for name in names)
+    manifest = {"version": LAYOUT_VERSION, "urls": urls, "files": files, "names": names}
+    manifest_path = root / "manifest.json"
+    if manifest_path.is_file() and json.loads(manifest_path.read_text()) == manifest and all(p.is_file() for p in paths):
+        return BenchSite(host, root, urls, paths)
+    (site_dir / "sitemaps").mkdir(parents=True, exist_ok=True)
+    manifest_path.unlink(missing_ok=True)
+    per_file = urls // files
+    for number, path in enumerate(paths):
+        body = _urlset(host, range(number * per_file, (number + 1) * per_file))
+        path.write_bytes(gzip.compress(body, compresslevel=6, mtime=0) if path.name.endswith(".gz") else body)
+    base = f"http://{host}"
+    index = "".join(
+        f"  <sitemap>\n    <loc>{base}/sitemaps/{name}</loc>\n    <lastmod>2024-06-01T00:00:00+00:00</lastmod>\n"
+        "  </sitemap>\n"
+        for name in names
+    )
+    (site_dir / "sitemap_index.xml").write_text(
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<sitemapindex xmlns="{NAMESPACE}">\n{index}</sitemapindex>\n'
+    )
+    (site_dir / "robots.txt").write_text(f"User-agent: *\nDisallow: /cart\n\nSitemap: {base}/sitemap_index.xml\n")
+    (site_dir / "index.html").write_text(_homepage(host))
+    manifest_path.write_text(json.dumps(manifest))
+    return BenchSite(host, root, urls, paths)
+
+
+def _urlset(host: str, indexes: range) -> bytes:
+    parts = [f'<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="{NAMESPACE}">\n']
+    for i in indexes:
+        parts.append(
+            f"  <url>\n    <loc>{page_url(host, i)}</loc>\n    <lastmod>{page_lastmod(i)}</lastmod>\n"
+            f"    <changefreq>{CHANGEFREQS[i % 5]}</changefreq>\n    <priority>{PRIORITIES[i % 5]}</priority>\n"
+            "  </url>\n"
+        )
+    parts.append("</urlset>\n")
+    return "".join(parts).encode()
+
+
+def _homepage(host: str) -> str:
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Bench Catalog – a large store</title>
+<meta name="description" content="A catalog with many pages, used to measure sitemap inventory.">
+<link rel="canonical" href="http://{host}/"></head>
+<body><h1>Catalog</h1><p>Write to <a href="mailto:shop@{host}">shop@{host}</a>.</p></body></html>
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def serve(root: Path) -> Iterator[str]:
+    """Serve root/<host>/... from a separate fixture web process; yields its proxy URL.
+
+    A process of its own, so serving never competes with the measured code for the GIL.
+    """
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    env["PYTHONPATH"] = str(ROOT)
+    OUT.mkdir(parents=True, exist_ok=True)
+    log = OUT / "fixture_web.log"
+    with open(log, "w") as errors:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tests.support.fixture_web", "--port", str(port), "--directory", str(root)],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=errors, text=True,
+        )
+    try:
+        line = process.stdout.readline() if process.stdout else ""
+        if not line.startswith("proxy: "):
+            process.kill()
+            raise RuntimeError(f"fixture web did not start: {line.strip()} (see {log})")
+        _wait_for_port(port)
+        yield line.split(": ", 1)[1].strip()
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _wait_for_port(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
