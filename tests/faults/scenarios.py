@@ -26,10 +26,12 @@ class Outcome:
     stored: int
     job_status: str
     detail: str = ""
+    unwritten: int = 0  # rows the run could not write, counted in its stats and failing its job
 
     @property
     def lost(self) -> int:
-        return self.expected - self.stored
+        """Rows neither stored nor reported: must be 0."""
+        return self.expected - self.stored - self.unwritten
 
 
 def big_site(web: FixtureWeb, host: str, sitemaps: int, per_sitemap: int, delay: float = 0.0) -> int:
@@ -83,10 +85,12 @@ def database_outage(postgres_url: str, web: FixtureWeb, log: Path, *, down_for: 
         gate.close()
     job = rows(postgres_url, "select status, error, stats from jobs")[0]
     stats = job["stats"] or {}
-    return Outcome(f"database down {down_for:.0f}s mid-crawl (store retries {retries})", expected,
-                   _pages(postgres_url, "outage.test"), job["status"],
-                   f"exit {code}; retries {stats.get('scrapersky/store/retries', 0)}; "
-                   f"counted lost rows {stats.get('scrapersky/store/lost_rows', 0)}; error {job['error']}")
+    return Outcome(
+        f"database down {down_for:.0f}s mid-crawl (store retries {retries})", expected,
+        _pages(postgres_url, "outage.test"), job["status"],
+        detail=f"exit {code}; retries {stats.get('scrapersky/store/retries', 0)}; error {job['error']}",
+        unwritten=stats.get("scrapersky/store/lost_rows", 0),
+    )
 
 
 def killed_mid_scan(database_url: str, web: FixtureWeb, log: Path) -> Outcome:
@@ -148,9 +152,10 @@ def main() -> int:
                     outcomes.append(run(url, web))
             finally:
                 drop_postgres_database(url)
-    print(f"{'fault':<48} {'expected':>9} {'stored':>9} {'lost':>6}  job      detail")
+    print(f"{'fault injected':<48} {'expected':>9} {'stored':>9} {'reported':>9} {'lost':>5}  job / detail")
     for o in outcomes:
-        print(f"{o.fault:<48} {o.expected:>9} {o.stored:>9} {o.lost:>6}  {o.job_status:<8} {o.detail}")
+        print(f"{o.fault:<48} {o.expected:>9} {o.stored:>9} {o.unwritten:>9} {o.lost:>5}  {o.job_status}: {o.detail}")
+    return 1 if any(o.lost for o in outcomes) else 0
     return 0
 
 

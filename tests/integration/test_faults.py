@@ -21,7 +21,8 @@ def test_database_gone_too_long_fails_the_job_with_the_reason(postgres_url, web,
     assert "database write failed" in job["error"]
     assert outcome.detail.startswith("exit 1")
     # what could not be written is counted, never silently dropped
-    assert job["stats"]["scrapersky/store/lost_rows"] == outcome.lost > 0
+    assert job["stats"]["scrapersky/store/lost_rows"] == outcome.unwritten > 0
+    assert outcome.lost == 0 and outcome.stored + outcome.unwritten == outcome.expected
 
 
 def test_sigkill_mid_scan_then_rescan_completes(database_url, web, tmp_path):
