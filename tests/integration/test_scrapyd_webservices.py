@@ -83,6 +83,10 @@ def test_health_reports_a_current_schema(node):
     body = response.json()
     assert body["status"] == "ok" and body["database"] == "ok" and body["node_name"]
     assert body["revision"] == body["head"] is not None
+    head = node.session.head(f"{node.url}/health.json", timeout=10)
+    assert head.status_code == 200 and head.content == b""
+    options = node.session.options(f"{node.url}/scan.json", timeout=10)
+    assert options.status_code == 204 and options.headers["Allow"] == "OPTIONS, POST"
 
 
 def test_health_is_503_when_the_database_is_behind_or_gone(tmp_path, sites):
