@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
-from twisted.internet import reactor, threads
+from twisted.internet import threads
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web import http, server
@@ -156,6 +156,8 @@ class Service(WsResource):
             return [{"node": run.node, "run_id": run.run_id} for run in runs]
         if PROJECT not in self.root.scheduler.queues:
             raise ScrapydError(f"project {PROJECT!r} is not deployed on this node: run scrapyd-deploy")
+        from twisted.internet import reactor  # Scrapyd's own, installed before services load
+
         scheduled = []
         for _ in range(count):
             run = run_id()
@@ -220,7 +222,8 @@ class Batch(Service):
 
     def answer(self, fields: Fields) -> dict[str, Any]:
         names = [name for text in fields.all("domains") for name in read_domain_list(text)]
-        names += [name for blob in fields.raw("domains_file") for name in read_domain_list(blob.decode("utf-8", "replace"))]
+        for upload in fields.raw("domains_file"):
+            names += read_domain_list(upload.decode("utf-8", "replace"))
         if not names:
             raise WebError(http.BAD_REQUEST, "no domains given: send 'domains' or upload a 'domains_file'")
         if not any(_valid(name) for name in names):

@@ -82,7 +82,8 @@ class ScrapydNode:
     def get(self, endpoint: str, *, auth: object = "node", **params: str) -> requests.Response:
         return self.session.get(f"{self.url}/{endpoint}", params=params, auth=self._auth(auth), timeout=30)
 
-    def post(self, endpoint: str, data: object = None, *, files: object = None, auth: object = "node") -> requests.Response:
+    def post(self, endpoint: str, data: object = None, *, files: object = None,
+             auth: object = "node") -> requests.Response:
         return self.session.post(f"{self.url}/{endpoint}", data=data, files=files, auth=self._auth(auth), timeout=60)
 
     def _auth(self, auth: object):

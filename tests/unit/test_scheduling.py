@@ -101,6 +101,11 @@ class FakeScrapyd:
             if fields.get("project") != "scrapersky":
                 return 200, {"status": "error", "message": f"project '{fields.get('project')}' not found"}
             return 200, {"status": "ok", "jobid": fields["jobid"]}
+        if path == "/cancel.json":
+            return 200, {"status": "ok", "prevstate": "running" if fields.get("job") == "r1" else None}
+        if path == "/listjobs.json":
+            return 200, {"status": "ok", "pending": [{"id": "r1"}], "running": [{"id": "r2"}],
+                         "finished": [{"id": "r3"}]}
         return 404, {}
 
     def close(self) -> None:
@@ -170,6 +175,15 @@ def test_schedule_sends_arguments_and_settings(nodes):
     assert path == "/schedule.json"
     assert fields == {"project": "scrapersky", "spider": "sitemap", "jobid": "r1", "priority": "2.0",
                       "setting": "LOG_LEVEL=DEBUG", "batch_id": "B"}
+
+
+def test_active_runs_and_cancel(nodes):
+    node = nodes()
+    ups = client(node.url)
+    assert ups.active_runs(node.url) == {"r1", "r2"}
+    assert ups.cancel(node.url, "r1") == "running"
+    assert ups.cancel(node.url, "r9") is None
+    assert node.calls[-1][1] == {"project": "scrapersky", "job": "r9"}
 
 
 def test_runs_go_least_loaded_first_and_skip_dead_nodes(nodes):
