@@ -70,13 +70,14 @@ def build_site(urls: int, files: int = 20, out: Path = OUT) -> BenchSite:
     paths = tuple(site_dir / "sitemaps" / name for name in names)
     manifest = {"version": LAYOUT_VERSION, "urls": urls, "files": files, "names": names}
     manifest_path = root / "manifest.json"
-    if manifest_path.is_file() and json.loads(manifest_path.read_text()) == manifest and all(p.is_file() for p in paths):
+    cached = manifest_path.is_file() and json.loads(manifest_path.read_text()) == manifest
+    if cached and all(path.is_file() for path in paths):
         return BenchSite(host, root, urls, paths)
     (site_dir / "sitemaps").mkdir(parents=True, exist_ok=True)
     manifest_path.unlink(missing_ok=True)
     per_file = urls // files
     for number, path in enumerate(paths):
-        body = _urlset(host, range(number * per_file, (number + 1) * per_file))
+        body = urlset_body(host, range(number * per_file, (number + 1) * per_file))
         path.write_bytes(gzip.compress(body, compresslevel=6, mtime=0) if path.name.endswith(".gz") else body)
     base = f"http://{host}"
     index = "".join(
@@ -93,7 +94,8 @@ def build_site(urls: int, files: int = 20, out: Path = OUT) -> BenchSite:
     return BenchSite(host, root, urls, paths)
 
 
-def _urlset(host: str, indexes: range) -> bytes:
+def urlset_body(host: str, indexes: range) -> bytes:
+    """A urlset listing page_url(host, i) for every i, each with lastmod, changefreq and priority."""
     parts = [f'<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="{NAMESPACE}">\n']
     for i in indexes:
         parts.append(

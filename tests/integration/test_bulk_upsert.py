@@ -1,0 +1,159 @@
+"""Bulk upserts of listed pages (store.write_batch → bulk.upsert_listed_pages) are idempotent and exact."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from scrapersky.db.engine import session_scope
+from scrapersky.db.models import Page, SitemapFile
+from scrapersky.db.store import StoreBatch, write_batch
+from scrapersky.items import PageBatchItem, SitemapFileItem
+
+TENANT = "550e8400-e29b-41d4-a716-446655440000"
+DOMAIN = "bulk.test"
+SITEMAP_A = "http://bulk.test/sitemap-a.xml"
+SITEMAP_B = "http://bulk.test/sitemap-b.xml.gz"
+ROWS = 1500
+
+
+def page(index: int, **changes: Any) -> dict[str, Any]:
+    row = {
+        "url": f"https://bulk.test/catalog/item-{index}",
+        "lastmod": datetime(2024, 1, 1, tzinfo=UTC) + timedelta(hours=index),
+        "changefreq": "weekly", "priority": 0.5, "alternates": None, "images": None, "news": None,
+    }
+    row.update(changes)
+    return row
+
+
+def listing(count: int = ROWS, **changed: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """(sitemap URL, rows) pairs: the first half of the pages in sitemap A, the rest in B."""
+    rows = [page(i, **changed.get(str(i), {})) for i in range(count)]
+    return [(SITEMAP_A, rows[: count // 2]), (SITEMAP_B, rows[count // 2 :])]
+
+
+def write(database_url: str, items: list[tuple[str, list[dict[str, Any]]]], *,
+          files: list[SitemapFileItem] = ()) -> int:
+    batch = StoreBatch()
+    for file_item in files:
+        batch.add_file(file_item)
+    for sitemap_url, rows in items:
+        batch.add_pages(PageBatchItem(TENANT, DOMAIN, sitemap_url, [dict(row) for row in rows]))
+    return write_batch(database_url, batch, {})
+
+
+def stored(database_url: str) -> dict[str, dict[str, Any]]:
+    with session_scope(database_url) as session:
+        files = dict(session.execute(select(SitemapFile.id, SitemapFile.url)).all())
+        return {
+            p.url: {
+                "id": p.id, "sitemap": files.get(p.sitemap_file_id), "sitemap_file_id": p.sitemap_file_id,
+                "lastmod": _utc(p.lastmod), "changefreq": p.changefreq, "priority": p.priority,
+                "alternates": p.alternates, "images": p.images, "news": p.news,
+            }
+            for p in session.scalars(select(Page))
+        }
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    # SQLite hands timestamps back naive (stored as UTC), PostgreSQL aware.
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def test_writing_unchanged_rows_again_changes_nothing_and_keeps_ids(database_url):
+    assert write(database_url, listing()) == ROWS
+    first = stored(database_url)
+    assert len(first) == ROWS
+    assert write(database_url, listing()) == 0
+    assert stored(database_url) == first
+
+
+def test_changed_lastmods_are_exactly_the_rows_rewritten(database_url):
+    write(database_url, listing())
+    before = stored(database_url)
+    moved = {str(i): {"lastmod": datetime(2025, 6, 1, tzinfo=UTC) + timedelta(minutes=i)} for i in range(0, ROWS, 7)}
+    cleared = {"3": {"lastmod": None}}  # a lastmod that disappears is a change too
+    assert write(database_url, listing(**moved, **cleared)) == len(moved) + len(cleared)
+    after = stored(database_url)
+    for index in range(ROWS):
+        url = page(index)["url"]
+        expected = {**moved, **cleared}.get(str(index), {}).get("lastmod", before[url]["lastmod"])
+        assert after[url]["lastmod"] == expected
+        assert after[url]["id"] == before[url]["id"]
+
+
+def test_other_listing_columns_count_as_changes(database_url):
+    write(database_url, listing(20))
+    changes = {"1": {"changefreq": "daily"}, "2": {"priority": 0.9}, "3": {"priority": None},
+               "4": {"images": [{"loc": "https://bulk.test/i.png"}]}}
+    assert write(database_url, listing(20, **changes)) == 4
+    after = stored(database_url)
+    assert after[page(1)["url"]]["changefreq"] == "daily"
+    assert after[page(2)["url"]]["priority"] == 0.9
+    assert after[page(3)["url"]]["priority"] is None
+    assert after[page(4)["url"]]["images"] == [{"loc": "https://bulk.test/i.png"}]
+
+
+def test_duplicates_inside_one_batch_are_written_once(database_url):
+    early, late = page(1, changefreq="daily"), page(1, changefreq="monthly")
+    items = [(SITEMAP_A, [page(0), early, page(0)]), (SITEMAP_B, [late, page(2)])]
+    assert write(database_url, items) == 3
+    rows = stored(database_url)
+    assert sorted(rows) == sorted(page(i)["url"] for i in range(3))
+    # The later listing of a URL is the one kept, sitemap included.
+    assert rows[page(1)["url"]]["changefreq"] == "monthly"
+    assert rows[page(1)["url"]]["sitemap"] == SITEMAP_B
+
+
+def test_rows_keep_their_sitemap_file_id(database_url):
+    write(database_url, listing())
+    first = stored(database_url)
+    assert [first[page(i)["url"]]["sitemap"] for i in range(ROWS)] == \
+        [SITEMAP_A] * (ROWS // 2) + [SITEMAP_B] * (ROWS - ROWS // 2)
+
+    # The sitemap files' own items (as the spider sends them, 200 then 304) leave the page rows alone.
+    files = [
+        SitemapFileItem(TENANT, DOMAIN, SITEMAP_A, "robots_txt", sitemap_type="urlset", url_count=ROWS // 2,
+                        status_code=200, etag='"a1"'),
+        SitemapFileItem(TENANT, DOMAIN, SITEMAP_B, "robots_txt", status_code=304, unchanged=True),
+    ]
+    assert write(database_url, listing(), files=files) == 0
+    assert stored(database_url) == first
+
+    # A URL moving to the other sitemap is one change, and points at that sitemap's row.
+    mover = page(0)
+    items = listing()
+    items[0][1].remove(mover)
+    items[1][1].append(mover)
+    assert write(database_url, items) == 1
+    after = stored(database_url)
+    assert after[mover["url"]]["sitemap"] == SITEMAP_B
+    assert after[mover["url"]]["id"] == first[mover["url"]]["id"]
+    assert {url: row for url, row in after.items() if url != mover["url"]} == \
+        {url: row for url, row in first.items() if url != mover["url"]}
+
+
+def test_json_and_text_columns_round_trip(database_url):
+    tricky = page(
+        0,
+        url='https://bulk.test/search?q="mugs,bowls"&x=1\\2',
+        alternates=[{"hreflang": "de-CH", "href": "https://bulk.test/de/tassen-ä?a=1,2"},
+                    {"hreflang": "x-default", "href": "https://bulk.test/"}],
+        images=[{"loc": "https://bulk.test/i/1.jpg", "title": 'Mug "blue", 12 oz\nsecond line',
+                 "caption": "Ünïcødé ☕ and a tab\there"}],
+        news={"title": 'Comma, "quote" and \\ backslash', "publication_name": "Bulk Daily",
+              "publication_language": "en", "publication_date": "2024-05-01T00:00:00+00:00"},
+    )
+    empty = page(1, lastmod=None, changefreq=None, priority=None)
+    assert write(database_url, [(SITEMAP_A, [tricky, empty])]) == 2
+    rows = stored(database_url)
+    for sent in (tricky, empty):
+        got = rows[sent["url"]]
+        assert {k: got[k] for k in ("lastmod", "changefreq", "priority", "alternates", "images", "news")} == \
+            {k: sent[k] for k in ("lastmod", "changefreq", "priority", "alternates", "images", "news")}
+    assert write(database_url, [(SITEMAP_A, [tricky, empty])]) == 0
