@@ -1,0 +1,84 @@
+"""The benchmarks run end to end at a tiny size and print their table (no timing is judged here)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bench import Figure, format_table
+from bench.__main__ import compare, main
+from bench.inventory import summarize_profile
+from tests.conftest import require_postgres
+
+EXPECTED_ROWS = (
+    "inventory: first scan → PostgreSQL",
+    "inventory: same crawl, pages not stored",
+    "inventory: rescan, site unchanged",
+    "inventory: peak RSS of the crawl",
+    "inventory: longest reactor stall",
+    "write path: PostgreSQL, first scan",
+    "write path: PostgreSQL, rescan unchanged",
+    "write path: SQLite, first scan",
+    "anchor: ultimate-sitemap-parser (HTTP, no database)",
+    "anchor: Scrapy SitemapSpider (HTTP, no database)",
+    "anchor: lxml iterparse from disk",
+    "anchor: PostgreSQL raw COPY",
+    "anchor: per-item ORM get-or-create",
+)
+
+
+@pytest.mark.postgres
+def test_bench_runs_and_prints_one_table(capsys):
+    require_postgres()
+    assert main(["--urls", "1000", "--orm-rows", "20", "--skip-batch"]) == 0
+    out = capsys.readouterr().out
+    table = {line.split("  ")[0]: line for line in out.splitlines() if line.startswith(("inventory:", "write", "anchor"))}
+    for name in EXPECTED_ROWS:
+        assert name in table, f"missing row {name!r}"
+    # Every tool found every URL, and ours is compared with each anchor.
+    for name in EXPECTED_ROWS[:3] + EXPECTED_ROWS[8:11]:
+        assert re.search(r"\s1,000(\s|$)", table[name]), table[name]
+    for name in EXPECTED_ROWS[8:11]:
+        assert "URLs: ours ≥ anchor" in table[name]
+    stall = re.search(r"([\d,.]+) ms", table["inventory: longest reactor stall"])
+    assert stall is not None  # the probe reported; a missing probe file shows as -1 ms
+    assert "0 page rows changed" in out and "21 sitemaps answered 304" in out
+
+
+def test_compare_states_ratios_both_ways():
+    figures = [
+        Figure("inventory.first", "ours", 10.0, "s", found=100),
+        Figure("anchor.usp", "usp", 35.0, "s", found=100),
+        Figure("anchor.lxml", "lxml", 2.5, "s", found=120),
+        Figure("write.postgres.first", "write", 90_000, "rows/s"),
+        Figure("anchor.orm", "orm", 450, "rows/s"),
+    ]
+    compare(figures)
+    by_key = {f.key: f for f in figures}
+    assert by_key["anchor.usp"].versus == "ours 3.5× faster; URLs: ours ≥ anchor"
+    assert by_key["anchor.lxml"].versus == "ours 4.0× slower; URLs: ours < anchor"
+    assert by_key["anchor.orm"].versus == "write path (first scan) 200.0× faster"
+
+
+def test_table_has_a_row_per_figure_and_lists_notes():
+    figures = [Figure("a", "first", 1.5, "s", target="≤ 2 s", passed=True, found=1_000_000),
+               Figure("b", "second", 120_000, "rows/s", passed=False, note="why it missed")]
+    lines = format_table(figures).splitlines()
+    assert lines[2].split() == ["first", "1.50", "s", "≤", "2", "s", "yes", "1,000,000"]
+    assert lines[3].split() == ["second", "120,000", "rows/s", "NO"]
+    assert lines[-1] == "  second: why it missed"
+
+
+def test_profile_summary_attributes_samples_to_areas_and_threads():
+    collapsed = "\n".join([
+        "thread (1): MainThread;run (scrapy/core/engine.py:10);_feed (/x/scrapersky/sitemaps/parse.py:281) 60",
+        "thread (2): asyncio_0;run (threading.py:9);_merge_pages_postgres (/x/scrapersky/db/bulk.py:136) 30",
+        "thread (1): MainThread;<module> (<frozen importlib._bootstrap>:1) 10",
+    ])
+    summary = summarize_profile(collapsed, top=3)
+    assert "100 samples" in summary
+    assert "   60.0%  sitemap parsing (scrapersky.sitemaps)" in summary
+    assert "   30.0%  store: SQL writes (scrapersky.db)" in summary
+    assert "   10.0%  startup: imports" in summary
+    assert "   70.0%  MainThread" in summary and "   30.0%  asyncio_0" in summary
