@@ -5,6 +5,9 @@ Every benchmark module returns a list of `Figure`s; `format_table` prints them a
 
 from __future__ import annotations
 
+import functools
+import os
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator, Sequence
@@ -15,6 +18,25 @@ from pathlib import Path
 import psutil
 
 MB = 1024 * 1024
+OUT = Path(__file__).resolve().parent / "out"
+RUNS_KEPT = 5
+
+
+@functools.cache
+def run_dir() -> Path:
+    """This process's directory for logs and scratch files, so concurrent bench runs never share one.
+
+    The most recent few are kept (bench/out/runs/); older ones are removed once their process is gone.
+    """
+    runs = OUT / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    for old in sorted(runs.iterdir())[:-RUNS_KEPT]:
+        owner = old.name.rsplit("-", 1)[-1]
+        if not (owner.isdigit() and psutil.pid_exists(int(owner))):
+            shutil.rmtree(old, ignore_errors=True)
+    path = runs / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    path.mkdir()
+    return path
 
 
 @dataclass

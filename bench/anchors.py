@@ -24,8 +24,8 @@ from lxml import etree
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from bench import MB, Figure, fresh_postgres, run_measured
-from bench.site import NAMESPACE, OUT, ROOT, BenchSite
+from bench import MB, Figure, fresh_postgres, run_dir, run_measured
+from bench.site import NAMESPACE, ROOT, BenchSite
 from bench.writepath import page_row
 from scrapersky.db.engine import get_engine
 from scrapersky.db.models import Domain, Page, SitemapFile
@@ -36,10 +36,8 @@ COPY_BATCH = 50_000
 
 def _child(tool: str, site: BenchSite, proxy: str) -> tuple[float, int, float]:
     """Run an HTTP anchor in its own process: (wall seconds, URLs found, peak RSS in MB)."""
-    OUT.mkdir(parents=True, exist_ok=True)
-    log = OUT / f"anchor-{tool}.log"
-    result = OUT / f"anchor-{tool}.json"
-    result.unlink(missing_ok=True)
+    log = run_dir() / f"anchor-{tool}.log"
+    result = run_dir() / f"anchor-{tool}.json"
     env = scrapy_env("sqlite://", None, http_proxy=proxy, https_proxy=proxy)
     measured = run_measured([sys.executable, "-m", "bench.listers", tool, f"http://{site.host}/", str(result)],
                             env=env, cwd=ROOT, log=log)

@@ -15,8 +15,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import MB, Figure, Measured, fresh_postgres, run_measured
-from bench.site import OUT, ROOT, BenchSite
+from bench import MB, Figure, Measured, fresh_postgres, run_dir, run_measured
+from bench.site import ROOT, BenchSite
 from scrapersky import settings as project_settings
 from tests.conftest import scrapy_env
 from tests.support.db import rows, scalar
@@ -51,10 +51,8 @@ def crawl_env(database_url: str, proxy: str) -> dict[str, str]:
 
 def run_crawl(database_url: str, proxy: str, host: str, label: str, prefix: tuple[str, ...] = (),
               extra: tuple[str, ...] = ()) -> CrawlRun:
-    OUT.mkdir(parents=True, exist_ok=True)
-    probe_file = OUT / f"probe-{label}.json"
-    probe_file.unlink(missing_ok=True)
-    log = OUT / f"crawl-{label}.log"
+    probe_file = run_dir() / f"probe-{label}.json"
+    log = run_dir() / f"crawl-{label}.log"
     measured = run_measured([*prefix, *crawl_command(host, probe_file, *extra)], env=crawl_env(database_url, proxy),
                             cwd=ROOT, log=log)
     if measured.returncode != 0:
@@ -120,7 +118,7 @@ def profile(site: BenchSite, proxy: str, top: int = 25) -> str:
     tool = py_spy()
     if tool is None:
         return "profile: py-spy not found (pip install py-spy into the venv; it is not a requirement)"
-    raw = OUT / "profile-first.txt"
+    raw = run_dir() / "profile-first.txt"
     with fresh_postgres() as database_url:
         run_crawl(database_url, proxy, site.host, "profile",
                   prefix=(tool, "record", "--rate", "250", "--format", "raw", "--threads", "-o", str(raw), "--"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -21,8 +22,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from bench import OUT, run_dir
+
 ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "bench" / "out"
 NAMESPACE = "http://www.sitemaps.org/schemas/sitemap/0.9"
 LAYOUT_VERSION = 1  # bump when the generated content changes
 CHANGEFREQS = ("daily", "weekly", "monthly", "weekly", "yearly")
@@ -65,20 +67,31 @@ def build_site(urls: int, files: int = 20, out: Path = OUT) -> BenchSite:
         raise ValueError(f"{urls} URLs do not split evenly into {files} sitemaps")
     host = host_for(urls, files)
     root = out / "sites" / host
-    site_dir = root / host
     names = [f"sitemap-{n:02d}.xml" + (".gz" if n % 2 == 0 else "") for n in range(1, files + 1)]
-    paths = tuple(site_dir / "sitemaps" / name for name in names)
-    manifest = {"version": LAYOUT_VERSION, "urls": urls, "files": files, "names": names}
+    site = BenchSite(host, root, urls, tuple(root / host / "sitemaps" / name for name in names))
+    manifest = json.dumps({"version": LAYOUT_VERSION, "urls": urls, "files": files, "names": names})
     manifest_path = root / "manifest.json"
-    cached = manifest_path.is_file() and json.loads(manifest_path.read_text()) == manifest
-    if cached and all(path.is_file() for path in paths):
-        return BenchSite(host, root, urls, paths)
-    (site_dir / "sitemaps").mkdir(parents=True, exist_ok=True)
-    manifest_path.unlink(missing_ok=True)
-    per_file = urls // files
-    for number, path in enumerate(paths):
+    if manifest_path.is_file() and manifest_path.read_text() == manifest:
+        return site
+    # Built aside and renamed into place, so a concurrent run never serves a half-written site.
+    building = root.with_name(f"{host}.building-{os.getpid()}")
+    shutil.rmtree(building, ignore_errors=True)
+    _write_site(building / host, host, names, urls // files)
+    (building / "manifest.json").write_text(manifest)
+    shutil.rmtree(root, ignore_errors=True)
+    try:
+        building.rename(root)
+    except OSError:  # another run put its identical copy in place first
+        shutil.rmtree(building, ignore_errors=True)
+    return site
+
+
+def _write_site(site_dir: Path, host: str, names: list[str], per_file: int) -> None:
+    (site_dir / "sitemaps").mkdir(parents=True)
+    for number, name in enumerate(names):
         body = urlset_body(host, range(number * per_file, (number + 1) * per_file))
-        path.write_bytes(gzip.compress(body, compresslevel=6, mtime=0) if path.name.endswith(".gz") else body)
+        path = site_dir / "sitemaps" / name
+        path.write_bytes(gzip.compress(body, compresslevel=6, mtime=0) if name.endswith(".gz") else body)
     base = f"http://{host}"
     index = "".join(
         f"  <sitemap>\n    <loc>{base}/sitemaps/{name}</loc>\n    <lastmod>2024-06-01T00:00:00+00:00</lastmod>\n"
@@ -90,8 +103,6 @@ def build_site(urls: int, files: int = 20, out: Path = OUT) -> BenchSite:
     )
     (site_dir / "robots.txt").write_text(f"User-agent: *\nDisallow: /cart\n\nSitemap: {base}/sitemap_index.xml\n")
     (site_dir / "index.html").write_text(_homepage(host))
-    manifest_path.write_text(json.dumps(manifest))
-    return BenchSite(host, root, urls, paths)
 
 
 def urlset_body(host: str, indexes: range) -> bytes:
@@ -131,8 +142,7 @@ def serve(root: Path) -> Iterator[str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
     env["PYTHONPATH"] = str(ROOT)
-    OUT.mkdir(parents=True, exist_ok=True)
-    log = OUT / "fixture_web.log"
+    log = run_dir() / "fixture_web.log"
     with open(log, "w") as errors:
         process = subprocess.Popen(
             [sys.executable, "-m", "tests.support.fixture_web", "--port", str(port), "--directory", str(root)],

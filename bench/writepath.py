@@ -16,8 +16,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bench import Figure, fresh_postgres
-from bench.site import OUT, page_lastmod, page_url
+from bench import Figure, fresh_postgres, run_dir
+from bench.site import page_lastmod, page_url
 from scrapersky import settings as project_settings
 from scrapersky.db.engine import get_engine
 from scrapersky.db.schema import upgrade
@@ -83,7 +83,7 @@ def run(total: int) -> list[Figure]:
     chunk = project_settings.SCRAPERSKY_PAGE_CHUNK
     with fresh_postgres() as postgres:
         pg_first, pg_rescan, pg_changed, pg_unchanged = measure(postgres, total, buffer_rows, chunk)
-    with fresh_sqlite(OUT / "writepath.db") as sqlite:
+    with fresh_sqlite(run_dir() / "writepath.db") as sqlite:
         lite_first, lite_rescan, lite_changed, lite_unchanged = measure(sqlite, total, buffer_rows, chunk)
     batching = f"batches of {buffer_rows:,} rows made of {chunk:,}-row items"
     return [
