@@ -257,6 +257,9 @@ def _strip_leading(data: bytes) -> bytes:
 
 
 def _xml_parser(events: tuple[str, ...], tags: list[str] | None = None) -> etree.XMLPullParser:
+    # lxml keeps a thread-wide error log that parse exceptions copy: start it clean, so
+    # errors of earlier, unrelated parses are not judged as this document's.
+    etree.clear_error_log()
     return etree.XMLPullParser(
         events=events,
         tag=tags,
