@@ -6,7 +6,7 @@ from sqlalchemy import inspect
 
 from scrapersky.db.engine import get_engine
 from scrapersky.db.models import Base
-from scrapersky.db.schema import current_revision, head_revision
+from scrapersky.db.schema import SCHEMA_HEAD, current_revision, head_revision
 
 
 def test_migrations_match_models(database_url):
@@ -32,3 +32,7 @@ def test_contract_tables_and_unique_keys(database_url):
 
 def test_database_is_at_head(database_url):
     assert current_revision(database_url) == head_revision(database_url) is not None
+
+
+def test_schema_head_constant_follows_the_migrations(database_url):
+    assert head_revision(database_url) == SCHEMA_HEAD
