@@ -155,3 +155,19 @@ def test_connection_refused_is_a_failed_job(tmp_path, web):
     result = scrapy("crawl", "sitemap", "-a", "domain=refused.test", env=env)
     assert result.returncode == 1
     assert "refused" in rows(url, "select error from jobs")[0]["error"].lower()
+
+
+def test_robots_txt_is_obeyed_for_pages_by_default(database_url, web, crawl):
+    site = web.site("polite.test")
+    site.add("/robots.txt", "User-agent: *\nDisallow: /private/\nSitemap: http://polite.test/s.xml\n")
+    site.add("/s.xml", "<urlset><url><loc>http://polite.test/private/a</loc></url>"
+                       "<url><loc>http://polite.test/public/b</loc></url></urlset>")
+    site.add("/", "<html><head><title>Polite</title></head><body>x</body></html>")
+    site.add("/public/b", "<html><head><title>Public</title></head><body>x</body></html>")
+    site.add("/private/a", "<html><head><title>Private</title></head><body>x</body></html>")
+    assert crawl(database_url, "-a", "domain=polite.test", "-a", "max_pages=5", SCRAPERSKY_SCHEMES="http").returncode == 0
+    assert not web.hits("polite.test", "/private/a")
+    assert web.hits("polite.test", "/public/b")
+    assert scalar(database_url, "select count(*) from pages") == 2  # both still recorded as listed
+    agent = web.hits("polite.test", "/robots.txt")[0].headers["user-agent"]
+    assert agent.startswith("ScraperSky/") and "+http" in agent

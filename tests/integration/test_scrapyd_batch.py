@@ -194,3 +194,21 @@ def test_bad_arguments_are_one_line_errors(sqlite_url, tmp_path):
         assert result.returncode == 2, (args, result.stderr)
         assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], (args, lines)
     assert scalar(sqlite_url, "select count(*) from batch_jobs") == 0
+
+
+def test_scrapyd_cancel_ends_the_job_cancelled(sqlite_url, web, tmp_path):
+    small_site(web, "cancelme.test", delay=60)
+    env = scrapy_env(sqlite_url, web, SCRAPERSKY_SCHEMES="http")
+    nodes = start_nodes(tmp_path / "nodes", 1, env)
+    node = nodes[0]
+    try:
+        answer = node.post("schedule.json", {"project": "scrapersky", "spider": "sitemap",
+                                             "domain": "cancelme.test"}).json()
+        run_id = answer["jobid"]
+        wait_for(lambda: scalar(sqlite_url, "select count(*) from jobs where status = 'running'") == 1, timeout=60)
+        assert node.post("cancel.json", {"project": "scrapersky", "job": run_id}).json()["status"] == "ok"
+        wait_for(lambda: scalar(sqlite_url, "select status from jobs") != "running", timeout=60)
+        job = rows(sqlite_url, "select status, run_id, error from jobs")[0]
+        assert job["status"] == "cancelled" and job["run_id"] == run_id and "shutdown" in job["error"]
+    finally:
+        stop_all(nodes)
