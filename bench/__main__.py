@@ -8,7 +8,8 @@ import importlib.util
 import sys
 import time
 
-from bench import Figure, format_table
+from bench import Figure, anchors, format_table, inventory, run_dir, writepath
+from bench.site import build_site, serve
 
 FULL_URLS = 1_000_000
 QUICK_URLS = 100_000
@@ -39,15 +40,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.skip_batch:
         parts.discard("batch")
 
-    from bench import anchors, inventory, writepath
-    from bench.site import build_site, serve
-
     started = time.monotonic()
     results: dict[str, list[Figure]] = {}
     profile = ""
-    site = build_site(urls)
-    print(f"bench site: {site.host}, {urls:,} URLs in {len(site.sitemap_paths)} sitemaps (half gzipped)", flush=True)
     if parts & {"inventory", "anchors"} or args.profile:
+        site = build_site(urls)
+        print(f"bench site: {site.host}, {urls:,} URLs in {len(site.sitemap_paths)} sitemaps (half gzipped)",
+              flush=True)
         with serve(site.root) as proxy:
             if "inventory" in parts:
                 results["inventory"] = _announce("inventory", inventory.run(site, proxy))
@@ -68,8 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         print(profile)
     judged = [f for f in figures if f.passed is not None]
     met = sum(1 for f in judged if f.passed)
-    print(f"\ntargets met: {met} of {judged and len(judged) or 0}; bench ran {time.monotonic() - started:.0f} s; "
-          "logs in bench/out/")
+    print(f"\ntargets met: {met} of {len(judged)}; bench ran {time.monotonic() - started:.0f} s; "
+          f"logs in {run_dir().relative_to(run_dir().parents[3])}")
     return 0
 
 

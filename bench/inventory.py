@@ -1,8 +1,10 @@
 """Inventory: `scrapy crawl sitemap -a domain=… -a max_pages=0` on the bench site into PostgreSQL.
 
 A first scan into a fresh database, then a rescan of the unchanged site (conditional
-requests: every sitemap answers 304). Each run is a real `scrapy` process: wall time,
-peak RSS of its process tree (psutil polling), and the longest reactor stall (bench.probe).
+requests: every sitemap answers 304), then the first scan again without StorePipeline
+(ours without a database, to set beside the anchors). Each run is a real `scrapy`
+process: wall time, peak RSS of its process tree (psutil polling), and the longest
+reactor stall (bench.probe). `profile` runs one more first scan under py-spy.
 """
 
 from __future__ import annotations
@@ -33,7 +35,6 @@ class CrawlRun:
     measured: Measured
     max_stall_ms: float
     probe: dict
-    log: Path
 
 
 def crawl_command(host: str, probe_file: Path, *extra: str) -> list[str]:
@@ -58,7 +59,7 @@ def run_crawl(database_url: str, proxy: str, host: str, label: str, prefix: tupl
     if measured.returncode != 0:
         raise RuntimeError(f"crawl {label} exited {measured.returncode}; see {log}")
     probe = json.loads(probe_file.read_text()) if probe_file.is_file() else {}
-    return CrawlRun(measured, float(probe.get("max_stall_ms", -1)), probe, log)
+    return CrawlRun(measured, float(probe.get("max_stall_ms", -1)), probe)
 
 
 def parse_only(database_url: str, proxy: str, host: str) -> CrawlRun:
