@@ -13,7 +13,7 @@ from scrapersky.scan import ScanOptions
 RENDER_MODES = ("auto", "always", "never")
 SOURCES = ("domain", "domains", "domains_file", "batch_id", "job_id")
 KNOWN = {*SOURCES, "tenant_id", "max_pages", "render"}
-MAX_DOMAINS_FILE = 50 * 1024 * 1024
+MAX_DOMAINS_FILE = 50 * 1024 * 1024  # a list of names, not a data dump
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def parse_run_arguments(args: dict[str, Any], default_tenant: str) -> RunArgumen
     if source == "domains":
         names = read_domain_list(str(args["domains"]))
     elif source == "domains_file":
-        names = read_domain_list(_read_file(str(args["domains_file"])))
+        names = read_domain_list(read_domain_file(str(args["domains_file"]), "domains_file "))
     else:
         return RunArguments(tenant, options, batch_id=str(args.get("batch_id") or "") or None,
                             job_id=str(args.get("job_id") or "") or None, run_id=run_id)
@@ -68,11 +68,12 @@ def parse_run_arguments(args: dict[str, Any], default_tenant: str) -> RunArgumen
     return RunArguments(tenant, options, domains=names, run_id=run_id)
 
 
-def _read_file(path: str) -> str:
+def read_domain_file(path: str, label: str = "") -> str:
+    """A domain list file's text; a missing, unreadable or oversized file is a ConfigError."""
     file = Path(path)
     try:
         if file.stat().st_size > MAX_DOMAINS_FILE:
-            raise ConfigError(f"domains_file {path}: larger than {MAX_DOMAINS_FILE // (1024 * 1024)} MiB")
+            raise ConfigError(f"{label}{path}: larger than {MAX_DOMAINS_FILE // (1024 * 1024)} MiB")
         return file.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
-        raise ConfigError(f"domains_file {path}: {exc.strerror or exc}") from None
+        raise ConfigError(f"{label}{path}: {exc.strerror or exc}") from None

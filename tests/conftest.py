@@ -61,36 +61,34 @@ def require_postgres() -> None:
         pytest.skip(_PG_PROBLEM)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request, tmp_path):
-    """A fresh, migrated database of each kind."""
+def _migrated_postgres():
     from scrapersky.db.schema import upgrade
 
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'scrapersky.db'}"
-        upgrade(url)
-        yield url
-        return
     require_postgres()
     url = create_postgres_database()
-    upgrade(url)
     try:
+        upgrade(url)
         yield url
     finally:
         drop_postgres_database(url)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path):
+    """A fresh, migrated database of each kind."""
+    if request.param == "postgres":
+        yield from _migrated_postgres()
+        return
+    from scrapersky.db.schema import upgrade
+
+    url = f"sqlite:///{tmp_path / 'scrapersky.db'}"
+    upgrade(url)
+    yield url
 
 
 @pytest.fixture
 def postgres_url():
-    from scrapersky.db.schema import upgrade
-
-    require_postgres()
-    url = create_postgres_database()
-    upgrade(url)
-    try:
-        yield url
-    finally:
-        drop_postgres_database(url)
+    yield from _migrated_postgres()
 
 
 @pytest.fixture

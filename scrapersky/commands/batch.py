@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -10,7 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from scrapersky.arguments import RENDER_MODES, read_domain_list
+from scrapersky.arguments import RENDER_MODES, read_domain_file, read_domain_list
 from scrapersky.config import ConfigError, to_int, to_tenant
 from scrapersky.db import jobs
 from scrapersky.db.models import BatchJob
@@ -21,7 +20,6 @@ from scrapersky.scheduling.planner import run_count
 from scrapersky.scheduling.runs import NoNodeAnswered, ScheduledRun, live_runs, schedule_runs
 from scrapersky.views import batch_view
 
-MAX_LIST_BYTES = 50 * 1024 * 1024
 
 
 class Command(ScrapyCommand):
@@ -211,13 +209,7 @@ class Command(ScrapyCommand):
 def _read_source(source: str) -> str:
     if source == "-":
         return sys.stdin.read()
-    path = Path(source)
-    try:
-        if path.stat().st_size > MAX_LIST_BYTES:
-            raise ConfigError(f"{source}: larger than {MAX_LIST_BYTES // (1024 * 1024)} MiB")
-        return path.read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise ConfigError(f"{source}: {exc.strerror or exc}") from None
+    return read_domain_file(source)
 
 
 def _to_float(value: object, name: str) -> float:

@@ -280,12 +280,3 @@ def latest(url: str, limit: int = 10, tenant_id: str | None = None) -> tuple[lis
         if tenant_id:
             jobs, batches = jobs.where(Job.tenant_id == tenant_id), batches.where(BatchJob.tenant_id == tenant_id)
         return list(session.scalars(jobs).all()), list(session.scalars(batches).all())
-
-
-def pending_count(url: str, batch_pk: int) -> int:
-    with session_scope(url) as session:
-        return session.scalar(
-            select(func.count()).select_from(Job).where(Job.batch_id == batch_pk, Job.status.in_(ACTIVE))
-        )
-
-

@@ -10,6 +10,7 @@ import time
 from scrapersky.db import jobs
 from tests.conftest import scrapy, scrapy_env, start_scrapy
 from tests.support.db import rows, scalar
+from tests.support.waiting import wait_for
 
 TENANT = "550e8400-e29b-41d4-a716-446655440000"
 
@@ -21,16 +22,6 @@ def small_site(web, host: str, pages: int = 5, delay: float = 0.0):
     site.add("/sitemap.xml", f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>', delay=delay)
     site.add("/", f"<html><head><title>{host}</title></head><body>Welcome to {host}</body></html>")
     return site
-
-
-def wait_for(predicate, timeout: float = 30.0, every: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError("condition not reached in time")
 
 
 def test_sigkill_mid_scan_is_failed_by_the_next_look(database_url, web, tmp_path):

@@ -11,6 +11,7 @@ import pytest
 
 from tests.conftest import scrapy, scrapy_env
 from tests.support.db import rows, scalar
+from tests.support.waiting import wait_for
 from tests.support.fixture_web import FixtureWeb, demo_site
 from tests.support.scrapyd_nodes import ScrapydNode, free_port, start_nodes, stop_all
 
@@ -51,16 +52,6 @@ def domain_file(path: Path, hosts: list[str]) -> Path:
 def run_nodes(nodes: list[ScrapydNode]) -> dict[str, str]:
     """Every run a node has seen, by run id → node URL."""
     return {job["id"]: node.url for node in nodes for state in node.jobs().values() for job in state}
-
-
-def wait_for(predicate, timeout: float = 60.0, every: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError("condition not reached in time")
 
 
 def assert_each_domain_scanned_once(url: str, hosts: list[str]) -> None:

@@ -30,6 +30,8 @@ from types import TracebackType
 from typing import Callable
 from urllib.parse import unquote, urlsplit
 
+from tests.support.relay import relay
+
 DEFAULT_LAST_MODIFIED = datetime(2024, 1, 1, tzinfo=timezone.utc)
 IDLE_TIMEOUT = 120.0
 CONTENT_TYPES = {
@@ -377,27 +379,6 @@ class _Server(ThreadingHTTPServer):
                 pass
 
 
-def _relay(client: socket.socket, upstream: socket.socket) -> None:
-    def pump(source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for sock in (source, sink):
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    other = threading.Thread(target=pump, args=(upstream, client), daemon=True)
-    other.start()
-    pump(client, upstream)
-    other.join(10)
-    upstream.close()
-
-
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "FixtureWeb/1"
@@ -428,7 +409,9 @@ class _Handler(BaseHTTPRequestHandler):
         upstream = socket.create_connection(target, timeout=10)
         self.wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
         self.wfile.flush()
-        _relay(self.connection, upstream)
+        pump_back = relay(self.connection, upstream)
+        pump_back.join()
+        upstream.close()
 
     def _serve(self) -> None:
         received = time.time()

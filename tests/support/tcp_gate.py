@@ -5,6 +5,8 @@ from __future__ import annotations
 import socket
 import threading
 
+from tests.support.relay import relay
+
 
 class TcpGate:
     def __init__(self, target: tuple[str, int]) -> None:
@@ -58,19 +60,4 @@ class TcpGate:
                 continue
             with self._lock:
                 self._open += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for sock in (source, sink):
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+            relay(client, upstream)

@@ -539,7 +539,7 @@ def test_changefreq_values(changefreq: str, expected: str | None) -> None:
 # --- extensions -------------------------------------------------------------
 
 EXTENSIONS = (
-    f' xmlns:xhtml="http://www.w3.org/1999/xhtml"'
+    ' xmlns:xhtml="http://www.w3.org/1999/xhtml"'
     ' xmlns:image="http://www.google.com/schemas/sitemap-image/1.1"'
     ' xmlns:news="http://www.google.com/schemas/sitemap-news/0.9"'
     ' xmlns:video="http://www.google.com/schemas/sitemap-video/1.1"'
