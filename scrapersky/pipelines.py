@@ -46,11 +46,13 @@ class StoreError(RuntimeError):
     """The database stayed unreachable through every retry."""
 
 
+
 class StorePipeline:
     """Buffer rows and write them in bulk; a scan's DomainItem flushes everything before it.
 
-    Writes run in a thread while the spider keeps parsing; the lock keeps one write in
-    flight, which is also the backpressure when the database is slower than parsing.
+    One batch fills while the previous one is written in a thread, so parsing and writing
+    overlap; a full batch waits for the write in flight first, which bounds memory at about
+    two batches and slows parsing down to the database's pace.
     """
 
     def __init__(self, url: str, buffer_rows: int, retries: int, stats) -> None:
@@ -59,6 +61,7 @@ class StorePipeline:
         self.retries = retries
         self.stats = stats
         self.batch = StoreBatch()
+        self.writing: asyncio.Future | None = None
         self.lock = asyncio.Lock()
         self.domain_ids: dict[tuple[str, str], int] = {}
         self.lost: dict[tuple[str, str], str] = {}  # domains whose rows could not be written
@@ -71,9 +74,9 @@ class StorePipeline:
 
     async def process_item(self, item: Any) -> Any:
         if isinstance(item, PageBatchItem):
-            self.batch.add_pages(item)
             if self.batch.rows >= self.buffer_rows:
-                await self.flush()
+                await self._rotate()
+            self.batch.add_pages(item)
         elif isinstance(item, SitemapFileItem):
             self.batch.add_file(item)
         elif isinstance(item, PageItem):
@@ -93,17 +96,32 @@ class StorePipeline:
         await self.flush()
 
     async def flush(self) -> None:
+        """Write everything buffered and wait until it is written."""
+        await self._rotate()
         async with self.lock:
+            await self._finish_writing()
+
+    async def _rotate(self) -> None:
+        """Wait for the write in flight, then start writing the filled batch in the background."""
+        async with self.lock:
+            await self._finish_writing()
             batch, self.batch = self.batch, StoreBatch()
-            if batch.empty:
-                return
-            try:
-                await self._write_with_retries(batch)
-            except StoreError as exc:
-                for key in batch.domain_keys():
-                    self.lost.setdefault(key, str(exc))
-                self.stats.inc_value("scrapersky/store/lost_rows", batch.rows)
-                raise
+            if not batch.empty:
+                self.writing = asyncio.ensure_future(self._write(batch))
+
+    async def _finish_writing(self) -> None:
+        writing, self.writing = self.writing, None
+        if writing is not None:
+            await writing
+
+    async def _write(self, batch: StoreBatch) -> None:
+        try:
+            await self._write_with_retries(batch)
+        except StoreError as exc:
+            for key in batch.domain_keys():
+                self.lost.setdefault(key, str(exc))
+            self.stats.inc_value("scrapersky/store/lost_rows", batch.rows)
+            raise
 
     async def _write_with_retries(self, batch: StoreBatch) -> None:
         delay = 0.5

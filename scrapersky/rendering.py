@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 from typing import Any
 from urllib.parse import urlsplit
 
+from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
+
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "chrome")
-HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
+HANDLER = "scrapersky.rendering.RenderingDownloadHandler"
 
 
 def find_chromium(configured: str | None) -> str | None:
@@ -69,3 +72,62 @@ class RenderingAddon:
         settings.set("PLAYWRIGHT_MAX_CONTEXTS", 2, priority="addon")
         settings.set("PLAYWRIGHT_MAX_PAGES_PER_CONTEXT", 4, priority="addon")
         settings.set("PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT", 30000, priority="addon")
+
+
+class RenderingDownloadHandler(HTTP11DownloadHandler):
+    """Scrapy's HTTP handler that hands `meta["playwright"]` requests to scrapy-playwright.
+
+    scrapy-playwright's own handler starts a Playwright driver per scheme when the engine
+    starts (~120 MB each), even for runs that never render. This one starts a single
+    driver, shared by http and https, on the first request that needs a browser.
+    """
+
+    def __init__(self, crawler) -> None:
+        super().__init__(crawler=crawler)
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    async def download_request(self, request):
+        if not request.meta.get("playwright"):
+            return await super().download_request(request)
+        browser = await self._browser()
+        return await browser.download_request(request)
+
+    async def _browser(self):
+        shared = getattr(self.crawler, "_scrapersky_browser", None)
+        if shared is None:
+            shared = self.crawler._scrapersky_browser = _SharedBrowser(self.crawler)
+        return await shared.get()
+
+    async def close(self) -> None:
+        await super().close()
+        shared = getattr(self.crawler, "_scrapersky_browser", None)
+        if shared is not None:
+            self.crawler._scrapersky_browser = None
+            await shared.close()
+
+
+class _SharedBrowser:
+    def __init__(self, crawler) -> None:
+        self.crawler = crawler
+        self.handler = None
+        self.lock = asyncio.Lock()
+
+    async def get(self):
+        async with self.lock:
+            if self.handler is None:
+                from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
+
+                handler = ScrapyPlaywrightDownloadHandler.from_crawler(self.crawler)
+                # Made after engine_started, so start it the way that signal would have
+                # (scrapy-playwright 0.0.48, pinned).
+                await handler._maybe_launch_in_thread()
+                self.handler = handler
+            return self.handler
+
+    async def close(self) -> None:
+        if self.handler is not None:
+            await self.handler.close()

@@ -27,7 +27,7 @@ SCRAPERSKY_SITEMAP_MAX_DEPTH = int(env("SCRAPERSKY_SITEMAP_MAX_DEPTH", "5"))
 # Cap on a sitemap's decompressed size: a gzip bomb stops here.
 SCRAPERSKY_SITEMAP_MAX_BYTES = int(env("SCRAPERSKY_SITEMAP_MAX_BYTES", str(100 * 1024 * 1024)))
 # Listed URLs travel through Scrapy in chunks of this many, never one item each.
-SCRAPERSKY_PAGE_CHUNK = int(env("SCRAPERSKY_PAGE_CHUNK", "5000"))
+SCRAPERSKY_PAGE_CHUNK = int(env("SCRAPERSKY_PAGE_CHUNK", "2000"))
 # Page rows buffered by the store pipeline before a bulk write.
 SCRAPERSKY_STORE_BUFFER = int(env("SCRAPERSKY_STORE_BUFFER", "50000"))
 SCRAPERSKY_STORE_RETRIES = int(env("SCRAPERSKY_STORE_RETRIES", "8"))
@@ -45,6 +45,8 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 4.0
 CONCURRENT_REQUESTS = 64
 CONCURRENT_REQUESTS_PER_DOMAIN = 8
 DOWNLOAD_TIMEOUT = 30
+# Items are chunks of thousands of rows: a few in flight keep memory bounded.
+CONCURRENT_ITEMS = 8
 DNS_TIMEOUT = 15
 RETRY_TIMES = 1
 # Verify certificates as browsers do: an invalid certificate is a failed fetch, not data.

@@ -98,48 +98,58 @@ def upsert_page_fetches(connection: Connection, domain_id: int, rows: Sequence[d
         connection.execute(stmt.on_conflict_do_update(index_elements=["domain_id", "url"], set_=update))
 
 
-def upsert_listed_pages(connection: Connection, rows: Sequence[tuple]) -> int:
-    """Merge listed pages. Each row is (domain_id, sitemap_url, url, lastmod, changefreq,
-    priority, alternates, images, news), JSON values already encoded (or None).
-    Rows must be unique on (domain_id, url). Returns the number of rows inserted or changed."""
-    if not rows:
-        return 0
+def listing_fields(sitemap_url: str, row: dict[str, Any]) -> tuple:
+    """One listed page as the CSV fields upsert_listed_pages reads."""
+    lastmod = row["lastmod"]
+    return (
+        sitemap_url, row["url"], lastmod.isoformat() if lastmod is not None else None, row["changefreq"],
+        row["priority"], encode_json(row["alternates"]), encode_json(row["images"]), encode_json(row["news"]),
+    )
+
+
+def upsert_listed_pages(connection: Connection, domain_id: int, text: io.StringIO) -> int:
+    """Merge one domain's listed pages, given as CSV text of listing_fields() rows. A URL may
+    repeat: the last one wins. Returns the number of rows inserted or changed."""
     if connection.dialect.name == "postgresql":
-        return _merge_pages_postgres(connection, rows)
-    return _merge_pages_sqlite(connection, rows)
+        return _merge_pages_postgres(connection, domain_id, text)
+    return _merge_pages_sqlite(connection, domain_id, text)
 
 
 _STAGE_DDL = """
 CREATE TEMP TABLE IF NOT EXISTS stage_pages (
-    domain_id bigint, sitemap_url text, url text, lastmod timestamptz, changefreq text,
-    priority double precision, alternates jsonb, images jsonb, news jsonb
+    sitemap_url text, url text, lastmod timestamptz, changefreq text, priority double precision,
+    alternates jsonb, images jsonb, news jsonb, seq bigserial
 ) ON COMMIT DELETE ROWS
 """
 
 _LISTING_CHANGED = " OR ".join(f"pages.{c} IS DISTINCT FROM EXCLUDED.{c}" for c in LISTING_COLUMNS)
 _LISTING_SET = ", ".join(f"{c} = EXCLUDED.{c}" for c in LISTING_COLUMNS)
+_ALL_LISTED = f"domain_id, sitemap_file_id, url, {', '.join(LISTING_COLUMNS)}"
 
+# DISTINCT ON: a URL listed twice in one flush is written once, the last listing winning (seq
+# counts rows in COPY order). ORDER BY url: concurrent scans of one domain take row locks in the
+# same order, so they never deadlock.
 _PG_MERGE = f"""
-INSERT INTO pages (domain_id, sitemap_file_id, url, {", ".join(LISTING_COLUMNS)})
-SELECT s.domain_id, f.id, s.url, s.{", s.".join(LISTING_COLUMNS)}
+INSERT INTO pages ({_ALL_LISTED})
+SELECT DISTINCT ON (s.url) %(domain_id)s, f.id, s.url, s.{", s.".join(LISTING_COLUMNS)}
 FROM stage_pages s
-LEFT JOIN sitemap_files f ON f.domain_id = s.domain_id AND f.url = s.sitemap_url
-ORDER BY s.domain_id, s.url
+LEFT JOIN sitemap_files f ON f.domain_id = %(domain_id)s AND f.url = s.sitemap_url
+ORDER BY s.url, s.seq DESC
 ON CONFLICT (domain_id, url) DO UPDATE
 SET sitemap_file_id = EXCLUDED.sitemap_file_id, {_LISTING_SET}
 WHERE pages.sitemap_file_id IS DISTINCT FROM EXCLUDED.sitemap_file_id OR {_LISTING_CHANGED}
 """
 
 
-def _merge_pages_postgres(connection: Connection, rows: Sequence[tuple]) -> int:
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows(rows)  # None → empty unquoted field → NULL
-    buffer.seek(0)
+def _merge_pages_postgres(connection: Connection, domain_id: int, text: io.StringIO) -> int:
     cursor = connection.connection.dbapi_connection.cursor()
     try:
         cursor.execute(_STAGE_DDL)
-        cursor.copy_expert("COPY stage_pages FROM STDIN WITH (FORMAT csv)", buffer)
-        cursor.execute(_PG_MERGE)
+        cursor.copy_expert(
+            "COPY stage_pages (sitemap_url, url, lastmod, changefreq, priority, alternates, images, news) "
+            "FROM STDIN WITH (FORMAT csv)", text, size=1 << 20,
+        )
+        cursor.execute(_PG_MERGE, {"domain_id": domain_id})
         changed = cursor.rowcount
         cursor.execute("TRUNCATE stage_pages")
     finally:
@@ -148,7 +158,7 @@ def _merge_pages_postgres(connection: Connection, rows: Sequence[tuple]) -> int:
 
 
 _SQLITE_MERGE = f"""
-INSERT INTO pages (domain_id, sitemap_file_id, url, {", ".join(LISTING_COLUMNS)})
+INSERT INTO pages ({_ALL_LISTED})
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (domain_id, url) DO UPDATE
 SET sitemap_file_id = excluded.sitemap_file_id, {_LISTING_SET.replace("EXCLUDED", "excluded")}
@@ -157,27 +167,31 @@ WHERE pages.sitemap_file_id IS NOT excluded.sitemap_file_id OR {
 """
 
 
-def _merge_pages_sqlite(connection: Connection, rows: Sequence[tuple]) -> int:
-    files: dict[tuple[int, str], int] = {}
-    for domain_id, sitemap_url in {(r[0], r[1]) for r in rows}:
-        files[(domain_id, sitemap_url)] = connection.execute(
-            select(SitemapFile.id).where(SitemapFile.domain_id == domain_id, SitemapFile.url == sitemap_url)
-        ).scalar()
-    params = [
-        (r[0], files[(r[0], r[1])], r[2], _sqlite_time(r[3]), r[4], r[5], r[6], r[7], r[8]) for r in rows
-    ]
-    cursor = connection.connection.dbapi_connection.cursor()
+def _merge_pages_sqlite(connection: Connection, domain_id: int, text: io.StringIO) -> int:
+    file_ids = dict(connection.execute(
+        select(SitemapFile.url, SitemapFile.id).where(SitemapFile.domain_id == domain_id)
+    ).all())
+    latest = {fields[1]: fields for fields in csv.reader(text)}  # a URL listed twice: the last wins
+    rows = (
+        (domain_id, file_ids.get(sitemap_url), url, _sqlite_time(lastmod), changefreq or None,
+         float(priority) if priority else None, alternates or None, images or None, news or None)
+        for sitemap_url, url, lastmod, changefreq, priority, alternates, images, news in latest.values()
+    )
+    dbapi = connection.connection.dbapi_connection
+    cursor = dbapi.cursor()
     try:
-        before = connection.connection.dbapi_connection.total_changes
-        cursor.executemany(_SQLITE_MERGE, params)
-        return connection.connection.dbapi_connection.total_changes - before
+        before = dbapi.total_changes
+        cursor.executemany(_SQLITE_MERGE, rows)
+        return dbapi.total_changes - before
     finally:
         cursor.close()
 
 
-def _sqlite_time(value: datetime | None) -> str | None:
-    # The same text form SQLAlchemy's SQLite DateTime type writes and reads back.
-    return value.strftime("%Y-%m-%d %H:%M:%S.%f") if value is not None else None
+def _sqlite_time(value: str) -> str | None:
+    # The text form SQLAlchemy's SQLite DateTime type writes and reads back (UTC, no offset).
+    if not value:
+        return None
+    return datetime.fromisoformat(value).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def encode_json(value: Any) -> str | None:

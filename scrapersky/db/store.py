@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -22,25 +24,28 @@ DOMAIN_COLUMNS = (
 
 @dataclass
 class StoreBatch:
-    # (tenant, domain, url) → (sitemap_url, row): keyed so a URL listed twice is written once.
-    pages: dict[tuple[str, str, str], tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    # Listed pages as CSV text per domain, written on the reactor thread one item (a few
+    # thousand rows) at a time: compact in memory, and the writer thread has no per-row
+    # Python work left to compete for the GIL with the parser.
+    pages: dict[DomainKey, io.StringIO] = field(default_factory=dict)
+    sitemaps: dict[DomainKey, set[str]] = field(default_factory=dict)  # files the pages name
+    rows: int = 0
     files: list[tuple[DomainKey, dict[str, Any]]] = field(default_factory=list)
     fetches: list[tuple[DomainKey, dict[str, Any]]] = field(default_factory=list)
     domains: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def rows(self) -> int:
-        return len(self.pages)
 
     @property
     def empty(self) -> bool:
         return not (self.pages or self.files or self.fetches or self.domains)
 
     def add_pages(self, item: PageBatchItem) -> None:
-        tenant, domain, sitemap_url = item.tenant_id, item.domain, item.sitemap_url
-        pages = self.pages
-        for row in item.pages:
-            pages[(tenant, domain, row["url"])] = (sitemap_url, row)
+        key = (item.tenant_id, item.domain)
+        text = self.pages.get(key)
+        if text is None:
+            text = self.pages[key] = io.StringIO()
+        csv.writer(text).writerows(bulk.listing_fields(item.sitemap_url, row) for row in item.pages)
+        self.sitemaps.setdefault(key, set()).add(item.sitemap_url)
+        self.rows += len(item.pages)
 
     def add_file(self, item: SitemapFileItem) -> None:
         values = asdict(item)
@@ -54,7 +59,7 @@ class StoreBatch:
         self.domains.append(values)
 
     def domain_keys(self) -> set[DomainKey]:
-        keys = {(t, d) for t, d, _ in self.pages}
+        keys = set(self.pages)
         keys.update(key for key, _ in self.files)
         keys.update(key for key, _ in self.fetches)
         keys.update((v["tenant_id"], v["domain"]) for v in self.domains)
@@ -67,23 +72,21 @@ def write_batch(url: str, batch: StoreBatch, id_cache: dict[DomainKey, int]) -> 
         missing = batch.domain_keys() - id_cache.keys()
         found = bulk.domain_ids(connection, missing)
         ids = {**id_cache, **found}
-        # Rows are written in key order so concurrent scans of one domain lock them in the
+        # Files are written in key order so concurrent scans of one domain lock them in the
         # same order and cannot deadlock; placeholders first, so parents resolve in any order.
         files = sorted(batch.files, key=lambda kv: (ids[kv[0]], kv[1]["url"]))
-        referenced = {(ids[(t, d)], sitemap_url) for (t, d, _), (sitemap_url, _) in batch.pages.items()}
+        placeholders = {(ids[key], url) for key, urls in batch.sitemaps.items() for url in urls}
         for key, values in files:
-            referenced.add((ids[key], values["url"]))
+            placeholders.add((ids[key], values["url"]))
             if values.get("parent_url"):
-                referenced.add((ids[key], values["parent_url"]))
-        bulk.ensure_sitemap_files(connection, referenced)
+                placeholders.add((ids[key], values["parent_url"]))
+        bulk.ensure_sitemap_files(connection, placeholders)
         for key, values in files:
             bulk.upsert_sitemap_file(connection, ids[key], values)
-        encode = bulk.encode_json
-        changed = bulk.upsert_listed_pages(connection, sorted(
-            (ids[(t, d)], sitemap_url, page_url, row["lastmod"], row["changefreq"], row["priority"],
-             encode(row["alternates"]), encode(row["images"]), encode(row["news"]))
-            for (t, d, page_url), (sitemap_url, row) in batch.pages.items()
-        ))
+        changed = 0
+        for key in sorted(batch.pages, key=lambda k: ids[k]):
+            batch.pages[key].seek(0)
+            changed += bulk.upsert_listed_pages(connection, ids[key], batch.pages[key])
         for key, values in batch.fetches:
             bulk.upsert_page_fetches(connection, ids[key], [values])
         for values in batch.domains:
