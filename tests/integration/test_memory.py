@@ -70,8 +70,6 @@ def test_parsing_200k_urls_keeps_memory_flat(tmp_path):
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(strict=True, reason="issue 7: parsed rows pile up as items while the store writes "
-                                       "(no backpressure); the crawl process peaks near 350 MB at 200,000 URLs")
 def test_crawl_of_200k_url_site_keeps_peak_rss_bounded(tmp_path, postgres_url, web):
     site = build_site(PARSED_URLS, files=4, out=tmp_path)  # 50,000-URL sitemaps, as large as the protocol allows
     web.serve_directory(site.root)
