@@ -111,8 +111,12 @@ class StorePipeline:
 
     async def _finish_writing(self) -> None:
         writing, self.writing = self.writing, None
-        if writing is not None:
+        if writing is None:
+            return
+        try:
             await writing
+        except StoreError:
+            pass  # counted in stats and remembered per domain by _write; not this item's fault
 
     async def _write(self, batch: StoreBatch) -> None:
         try:
