@@ -36,3 +36,16 @@ def test_database_is_at_head(database_url):
 
 def test_schema_head_constant_follows_the_migrations(database_url):
     assert head_revision(database_url) == SCHEMA_HEAD
+
+
+def test_migrations_go_down_and_up_again(database_url):
+    from alembic import command
+
+    from scrapersky.db.schema import alembic_config
+
+    config = alembic_config(database_url)
+    command.downgrade(config, "base")
+    assert current_revision(database_url) is None
+    command.upgrade(config, "head")
+    assert current_revision(database_url) == SCHEMA_HEAD
+    test_migrations_match_models(database_url)
