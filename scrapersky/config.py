@@ -17,6 +17,50 @@ def env(name: str, default: str) -> str:
     return os.environ.get(name, default)
 
 
+def env_int(name: str, default: int) -> int | str:
+    """An integer from the environment; an unparsable value is kept for check_settings to report."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    try:
+        return int(value.strip())
+    except ValueError:
+        return value
+
+
+def env_bool(name: str, default: bool) -> bool | str:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    try:
+        return to_bool(value, name)
+    except ConfigError:
+        return value
+
+
+INT_SETTINGS = {
+    "SCRAPERSKY_STALE_AFTER": 1, "SCRAPERSKY_MAX_ATTEMPTS": 1, "SCRAPERSKY_CONCURRENT_SCANS": 1,
+    "SCRAPERSKY_SITEMAP_MAX_DEPTH": 0, "SCRAPERSKY_SITEMAP_MAX_BYTES": 1, "SCRAPERSKY_PAGE_CHUNK": 1,
+    "SCRAPERSKY_STORE_BUFFER": 1, "SCRAPERSKY_STORE_RETRIES": 0, "DOWNLOAD_TIMEOUT": 1,
+}
+BOOL_SETTINGS = ("SCRAPERSKY_ALLOW_PRIVATE_NETWORKS", "ROBOTSTXT_OBEY", "AUTOTHROTTLE_ENABLED")
+
+
+def check_settings(settings) -> None:
+    """Raise a one-line ConfigError for the first ScraperSky setting with an unusable value."""
+    for name, minimum in INT_SETTINGS.items():
+        to_int(settings.get(name), name, minimum=minimum)
+    for name in BOOL_SETTINGS:
+        settings.set(name, to_bool(settings.get(name), name), priority=settings.getpriority(name) or "project")
+    try:
+        to_tenant(settings.get("SCRAPERSKY_DEFAULT_TENANT"))
+    except ConfigError:
+        raise ConfigError(f"SCRAPERSKY_DEFAULT_TENANT must be a UUID, got {settings.get('SCRAPERSKY_DEFAULT_TENANT')!r}") from None
+    schemes = to_list(settings.get("SCRAPERSKY_SCHEMES"))
+    if not schemes or set(schemes) - {"http", "https"}:
+        raise ConfigError(f"SCRAPERSKY_SCHEMES must list http and/or https, got {settings.get('SCRAPERSKY_SCHEMES')!r}")
+
+
 def to_bool(value: object, name: str = "value") -> bool:
     if isinstance(value, bool):
         return value

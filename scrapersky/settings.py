@@ -1,10 +1,11 @@
 """Scrapy settings for ScraperSky.
 
 Every ScraperSky setting below may also be given as an environment variable of the same
-name; `-s NAME=VALUE` on the command line wins over both.
+name; `-s NAME=VALUE` on the command line wins over both. Values are checked by
+scrapersky.config.check_settings before a command runs, so a bad one is a one-line error.
 """
 
-from scrapersky.config import env, to_bool
+from scrapersky.config import env, env_bool, env_int
 
 BOT_NAME = "scrapersky"
 SPIDER_MODULES = ["scrapersky.spiders"]
@@ -15,36 +16,36 @@ COMMANDS_MODULE = "scrapersky.commands"
 DATABASE_URL = env("DATABASE_URL", "sqlite:///scrapersky.db")
 SCRAPERSKY_DEFAULT_TENANT = env("SCRAPERSKY_DEFAULT_TENANT", "550e8400-e29b-41d4-a716-446655440000")
 SCRAPERSKY_SCHEMES = env("SCRAPERSKY_SCHEMES", "https,http")
-SCRAPERSKY_ALLOW_PRIVATE_NETWORKS = to_bool(env("SCRAPERSKY_ALLOW_PRIVATE_NETWORKS", "false"))
+SCRAPERSKY_ALLOW_PRIVATE_NETWORKS = env_bool("SCRAPERSKY_ALLOW_PRIVATE_NETWORKS", False)
 SCRAPERSKY_CHROMIUM = env("SCRAPERSKY_CHROMIUM", "")  # empty: look for chromium on PATH
-SCRAPERSKY_STALE_AFTER = int(env("SCRAPERSKY_STALE_AFTER", "300"))
-SCRAPERSKY_MAX_ATTEMPTS = int(env("SCRAPERSKY_MAX_ATTEMPTS", "3"))
+SCRAPERSKY_STALE_AFTER = env_int("SCRAPERSKY_STALE_AFTER", 300)
+SCRAPERSKY_MAX_ATTEMPTS = env_int("SCRAPERSKY_MAX_ATTEMPTS", 3)
 SCRAPERSKY_CONTACT_URL = env("SCRAPERSKY_CONTACT_URL", "https://github.com/scrapersky/scrapersky")
 # How many domains one run scans at the same time.
-SCRAPERSKY_CONCURRENT_SCANS = int(env("SCRAPERSKY_CONCURRENT_SCANS", "16"))
+SCRAPERSKY_CONCURRENT_SCANS = env_int("SCRAPERSKY_CONCURRENT_SCANS", 16)
 # Sitemap index recursion depth (robots.txt → index → index → ... → urlset).
-SCRAPERSKY_SITEMAP_MAX_DEPTH = int(env("SCRAPERSKY_SITEMAP_MAX_DEPTH", "5"))
+SCRAPERSKY_SITEMAP_MAX_DEPTH = env_int("SCRAPERSKY_SITEMAP_MAX_DEPTH", 5)
 # Cap on a sitemap's decompressed size: a gzip bomb stops here.
-SCRAPERSKY_SITEMAP_MAX_BYTES = int(env("SCRAPERSKY_SITEMAP_MAX_BYTES", str(100 * 1024 * 1024)))
+SCRAPERSKY_SITEMAP_MAX_BYTES = env_int("SCRAPERSKY_SITEMAP_MAX_BYTES", 100 * 1024 * 1024)
 # Listed URLs travel through Scrapy in chunks of this many, never one item each.
-SCRAPERSKY_PAGE_CHUNK = int(env("SCRAPERSKY_PAGE_CHUNK", "2000"))
+SCRAPERSKY_PAGE_CHUNK = env_int("SCRAPERSKY_PAGE_CHUNK", 2000)
 # Page rows buffered by the store pipeline before a bulk write.
-SCRAPERSKY_STORE_BUFFER = int(env("SCRAPERSKY_STORE_BUFFER", "50000"))
-SCRAPERSKY_STORE_RETRIES = int(env("SCRAPERSKY_STORE_RETRIES", "8"))
+SCRAPERSKY_STORE_BUFFER = env_int("SCRAPERSKY_STORE_BUFFER", 50000)
+SCRAPERSKY_STORE_RETRIES = env_int("SCRAPERSKY_STORE_RETRIES", 8)
 SCRAPYD_URLS = env("SCRAPYD_URLS", "http://127.0.0.1:6800")
 SCRAPYD_USERNAME = env("SCRAPYD_USERNAME", "")
 SCRAPYD_PASSWORD = env("SCRAPYD_PASSWORD", "")
 
 # --- Politeness -------------------------------------------------------------------------
-ROBOTSTXT_OBEY = to_bool(env("ROBOTSTXT_OBEY", "true"))
+ROBOTSTXT_OBEY = env_bool("ROBOTSTXT_OBEY", True)
 USER_AGENT = f"ScraperSky/1.0 (+{SCRAPERSKY_CONTACT_URL})"
-AUTOTHROTTLE_ENABLED = to_bool(env("AUTOTHROTTLE_ENABLED", "true"))
+AUTOTHROTTLE_ENABLED = env_bool("AUTOTHROTTLE_ENABLED", True)
 AUTOTHROTTLE_START_DELAY = 0.25
 AUTOTHROTTLE_MAX_DELAY = 10.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 4.0
 CONCURRENT_REQUESTS = 64
 CONCURRENT_REQUESTS_PER_DOMAIN = 8
-DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_TIMEOUT = env_int("DOWNLOAD_TIMEOUT", 30)
 # Items are chunks of thousands of rows: a few in flight keep memory bounded.
 CONCURRENT_ITEMS = 8
 DNS_TIMEOUT = 15

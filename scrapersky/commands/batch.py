@@ -10,7 +10,7 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from scrapersky.arguments import RENDER_MODES, read_domain_file, read_domain_list
-from scrapersky.config import ConfigError, to_int, to_tenant
+from scrapersky.config import ConfigError, check_settings, to_int, to_tenant
 from scrapersky.db import jobs
 from scrapersky.db.models import BatchJob
 from scrapersky.db.schema import ensure_schema, first_line
@@ -81,6 +81,7 @@ class Command(ScrapyCommand):
 
     def _run(self, args: list[str], opts) -> None:
         settings = self.settings
+        check_settings(settings)
         nodes = parse_node_urls(opts.scrapyd or settings.get("SCRAPYD_URLS"))
         slots = to_int(opts.slots, "--slots", minimum=1)
         priority = _to_float(opts.priority, "--priority")

@@ -8,7 +8,7 @@ from scrapy.crawler import AsyncCrawlerProcess, CrawlerProcess
 from scrapy.exceptions import UsageError
 
 from scrapersky.arguments import parse_run_arguments
-from scrapersky.config import ConfigError
+from scrapersky.config import ConfigError, check_settings
 from scrapersky.db.schema import ensure_schema
 
 
@@ -24,6 +24,7 @@ class Command(ScrapyCrawl):
             raise UsageError("give exactly one spider name")
         settings = self.settings
         try:
+            check_settings(settings)
             if args[0] == "sitemap":
                 parse_run_arguments(opts.spargs, settings.get("SCRAPERSKY_DEFAULT_TENANT"))
             ensure_schema(settings.get("DATABASE_URL"))

@@ -10,7 +10,7 @@ from rich.table import Table
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from scrapersky.config import ConfigError, to_tenant
+from scrapersky.config import ConfigError, check_settings, to_tenant
 from scrapersky.db import jobs
 from scrapersky.db.schema import ensure_schema, first_line
 from scrapersky.views import batch_view, job_view
@@ -39,10 +39,12 @@ class Command(ScrapyCommand):
         settings = self.settings
         url = settings.get("DATABASE_URL")
         try:
+            check_settings(settings)
             tenant = to_tenant(opts.tenant_id) if opts.tenant_id else None
             ensure_schema(url)
             # Looking is enough to end jobs whose process died.
-            jobs.reap_stale(url, settings.getfloat("SCRAPERSKY_STALE_AFTER"), settings.getint("SCRAPERSKY_MAX_ATTEMPTS"))
+            jobs.reap_stale(url, settings.getfloat("SCRAPERSKY_STALE_AFTER"),
+                            settings.getint("SCRAPERSKY_MAX_ATTEMPTS"))
             found = self._lookup(url, args[0], tenant) if args else self._latest(url, opts.limit, tenant)
         except ConfigError as exc:
             print(f"error: {exc}", file=sys.stderr)

@@ -171,3 +171,16 @@ def test_robots_txt_is_obeyed_for_pages_by_default(database_url, web, crawl):
     assert scalar(database_url, "select count(*) from pages") == 2  # both still recorded as listed
     agent = web.hits("polite.test", "/robots.txt")[0].headers["user-agent"]
     assert agent.startswith("ScraperSky/") and "+http" in agent
+
+
+@pytest.mark.parametrize("name, value", [
+    ("SCRAPERSKY_STALE_AFTER", "soon"), ("SCRAPERSKY_CONCURRENT_SCANS", "0"),
+    ("SCRAPERSKY_ALLOW_PRIVATE_NETWORKS", "maybe"), ("SCRAPERSKY_SCHEMES", "ftp"),
+    ("SCRAPERSKY_DEFAULT_TENANT", "tenant-one"),
+])
+def test_bad_settings_are_one_line_errors(tmp_path, web, name, value):
+    env = scrapy_env(f"sqlite:///{tmp_path / 'db.sqlite'}", web, **{name: value})
+    for command in (["crawl", "sitemap", "-a", "domain=ok.test"], ["status"]):
+        result = scrapy(*command, env=env)
+        lines = result.stderr.strip().splitlines()
+        assert result.returncode == 2 and len(lines) == 1 and name in lines[0], result.stderr[-2000:]
