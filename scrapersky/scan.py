@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,8 @@ class Scan:
     notes: list[str] = field(default_factory=list)  # non-fatal problems, kept in domain_metadata
     metadata: dict[str, Any] = field(default_factory=dict)
     seen_sitemaps: set[str] = field(default_factory=set)
+    queued_sitemaps: deque = field(default_factory=deque)  # requests waiting for a download slot
+    sitemaps_fetching: int = 0
     sitemaps_known: int = 0
     sitemaps_done: int = 0
     urls_listed: int = 0

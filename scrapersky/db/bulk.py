@@ -107,12 +107,12 @@ def listing_fields(sitemap_url: str, row: dict[str, Any]) -> tuple:
     )
 
 
-def upsert_listed_pages(connection: Connection, domain_id: int, text: io.StringIO) -> int:
-    """Merge one domain's listed pages, given as CSV text of listing_fields() rows. A URL may
+def upsert_listed_pages(connection: Connection, domain_id: int, lines: list[str]) -> int:
+    """Merge one domain's listed pages, given as CSV lines of listing_fields() rows. A URL may
     repeat: the last one wins. Returns the number of rows inserted or changed."""
     if connection.dialect.name == "postgresql":
-        return _merge_pages_postgres(connection, domain_id, text)
-    return _merge_pages_sqlite(connection, domain_id, text)
+        return _merge_pages_postgres(connection, domain_id, lines)
+    return _merge_pages_sqlite(connection, domain_id, lines)
 
 
 _STAGE_DDL = """
@@ -141,13 +141,14 @@ WHERE pages.sitemap_file_id IS DISTINCT FROM EXCLUDED.sitemap_file_id OR {_LISTI
 """
 
 
-def _merge_pages_postgres(connection: Connection, domain_id: int, text: io.StringIO) -> int:
+def _merge_pages_postgres(connection: Connection, domain_id: int, lines: list[str]) -> int:
+    data = io.BytesIO("".join(lines).encode())
     cursor = connection.connection.dbapi_connection.cursor()
     try:
         cursor.execute(_STAGE_DDL)
         cursor.copy_expert(
             "COPY stage_pages (sitemap_url, url, lastmod, changefreq, priority, alternates, images, news) "
-            "FROM STDIN WITH (FORMAT csv)", text, size=1 << 20,
+            "FROM STDIN WITH (FORMAT csv)", data, size=1 << 20,
         )
         cursor.execute(_PG_MERGE, {"domain_id": domain_id})
         changed = cursor.rowcount
@@ -167,11 +168,11 @@ WHERE pages.sitemap_file_id IS NOT excluded.sitemap_file_id OR {
 """
 
 
-def _merge_pages_sqlite(connection: Connection, domain_id: int, text: io.StringIO) -> int:
+def _merge_pages_sqlite(connection: Connection, domain_id: int, lines: list[str]) -> int:
     file_ids = dict(connection.execute(
         select(SitemapFile.url, SitemapFile.id).where(SitemapFile.domain_id == domain_id)
     ).all())
-    latest = {fields[1]: fields for fields in csv.reader(text)}  # a URL listed twice: the last wins
+    latest = {fields[1]: fields for fields in csv.reader(lines)}  # a URL listed twice: the last wins
     rows = (
         (domain_id, file_ids.get(sitemap_url), url, _sqlite_time(lastmod), changefreq or None,
          float(priority) if priority else None, alternates or None, images or None, news or None)

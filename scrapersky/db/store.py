@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import io
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -22,12 +21,18 @@ DOMAIN_COLUMNS = (
 )
 
 
+class CsvLines(list):
+    """CSV lines as compact strings: io.StringIO would hold 4 bytes a character."""
+
+    write = list.append
+
+
 @dataclass
 class StoreBatch:
     # Listed pages as CSV text per domain, written on the reactor thread one item (a few
     # thousand rows) at a time: compact in memory, and the writer thread has no per-row
     # Python work left to compete for the GIL with the parser.
-    pages: dict[DomainKey, io.StringIO] = field(default_factory=dict)
+    pages: dict[DomainKey, CsvLines] = field(default_factory=dict)
     sitemaps: dict[DomainKey, set[str]] = field(default_factory=dict)  # files the pages name
     rows: int = 0
     files: list[tuple[DomainKey, dict[str, Any]]] = field(default_factory=list)
@@ -40,10 +45,10 @@ class StoreBatch:
 
     def add_pages(self, item: PageBatchItem) -> None:
         key = (item.tenant_id, item.domain)
-        text = self.pages.get(key)
-        if text is None:
-            text = self.pages[key] = io.StringIO()
-        csv.writer(text).writerows(bulk.listing_fields(item.sitemap_url, row) for row in item.pages)
+        lines = self.pages.get(key)
+        if lines is None:
+            lines = self.pages[key] = CsvLines()
+        csv.writer(lines).writerows(bulk.listing_fields(item.sitemap_url, row) for row in item.pages)
         self.sitemaps.setdefault(key, set()).add(item.sitemap_url)
         self.rows += len(item.pages)
 
@@ -85,7 +90,6 @@ def write_batch(url: str, batch: StoreBatch, id_cache: dict[DomainKey, int]) -> 
             bulk.upsert_sitemap_file(connection, ids[key], values)
         changed = 0
         for key in sorted(batch.pages, key=lambda k: ids[k]):
-            batch.pages[key].seek(0)
             changed += bulk.upsert_listed_pages(connection, ids[key], batch.pages[key])
         for key, values in batch.fetches:
             bulk.upsert_page_fetches(connection, ids[key], [values])

@@ -51,6 +51,7 @@ class SitemapSpider(Spider):
         spider.chunk = settings.getint("SCRAPERSKY_PAGE_CHUNK")
         spider.slots = asyncio.Semaphore(settings.getint("SCRAPERSKY_CONCURRENT_SCANS"))
         spider.parsing = asyncio.Lock()
+        spider.sitemaps_in_flight = settings.getint("SCRAPERSKY_SITEMAPS_IN_FLIGHT")
         spider.outcome = {"complete": 0, "failed": 0}
         return spider
 
@@ -114,6 +115,22 @@ class SitemapSpider(Spider):
         return self._request(scan, f"{scheme}://{scan.domain}/robots.txt", "robots", dont_obey_robotstxt=True,
                              dont_retry=bool(scan.schemes))
 
+    def _fetch_sitemap(self, scan: Scan, url: str, discovery: str, **where: Any) -> Iterator[Request]:
+        """Request a sitemap, or queue it while SCRAPERSKY_SITEMAPS_IN_FLIGHT of the scan's are
+        downloading: sitemaps are parsed one at a time, and every body waiting its turn (up to
+        50 MB each) is held in memory. Guessed well-known paths go at once: they are mostly 404s."""
+        request = self._sitemap_request(scan, url, discovery, **where)
+        if discovery == "well_known":
+            yield request
+            return
+        scan.queued_sitemaps.append(request)
+        yield from self._release_sitemaps(scan)
+
+    def _release_sitemaps(self, scan: Scan) -> Iterator[Request]:
+        while scan.queued_sitemaps and scan.sitemaps_fetching < self.sitemaps_in_flight:
+            scan.sitemaps_fetching += 1
+            yield scan.queued_sitemaps.popleft()
+
     def _sitemap_request(self, scan: Scan, url: str, discovery: str, parent: str | None = None,
                          depth: int = 0, ancestors: tuple[str, ...] = ()) -> Request:
         scan.seen_sitemaps.add(url)
@@ -149,6 +166,8 @@ class SitemapSpider(Spider):
         except Exception as exc:  # a bug must cost one step, never the scan's bookkeeping
             self.logger.exception("%s: %s step failed on %s", scan.domain, step, response.url)
             scan.notes.append(f"{step}: {type(exc).__name__}: {exc}"[:300])
+        for output in self._sitemap_done(scan, response.meta):
+            yield output
         for output in self._done(scan):
             yield output
 
@@ -172,7 +191,14 @@ class SitemapSpider(Spider):
         elif step == "page":
             scan.pages_done += 1
             yield PageItem(scan.tenant_id, scan.domain, _first_url(request), None, fetched_at=_now())
+        yield from self._sitemap_done(scan, request.meta)
         yield from self._done(scan)
+
+    def _sitemap_done(self, scan: Scan, meta: dict) -> Iterator[Request]:
+        """A queued sitemap's download slot is free: start the next one."""
+        if meta["step"] == "sitemap" and meta["discovery"] != "well_known":
+            scan.sitemaps_fetching -= 1
+            yield from self._release_sitemaps(scan)
 
     def _done(self, scan: Scan) -> Iterator[Any]:
         scan.pending -= 1
@@ -202,7 +228,7 @@ class SitemapSpider(Spider):
         method = "robots_txt" if declared else "well_known"
         for url in paths:
             if url not in scan.seen_sitemaps:
-                yield self._sitemap_request(scan, url, method)
+                yield from self._fetch_sitemap(scan, url, method)
 
     def on_homepage(self, response: Response, scan: Scan) -> Iterator[Any]:
         rendered = response.meta.get("playwright", False)
@@ -223,7 +249,7 @@ class SitemapSpider(Spider):
         scan.metadata = {**metadata, "rendered": rendered, "homepage_url": response.url}
         for url in sitemaps_from_html(response.body, response.url):
             if url not in scan.seen_sitemaps:
-                yield self._sitemap_request(scan, url, "html_link")
+                yield from self._fetch_sitemap(scan, url, "html_link")
         if metadata.get("favicon_probe"):
             yield self._request(scan, scan.base_url + "/favicon.ico", "favicon")
 
@@ -296,7 +322,7 @@ class SitemapSpider(Spider):
             if depth > self.max_depth:
                 scan.notes.append(f"sitemap depth cap {self.max_depth} reached at {url}"[:300])
                 break
-            yield self._sitemap_request(scan, entry.url, "sitemap_index", parent=url, depth=depth,
+            yield from self._fetch_sitemap(scan, entry.url, "sitemap_index", parent=url, depth=depth,
                                         ancestors=meta["ancestors"])
 
     def _list_pages(self, scan: Scan, sitemap, url: str) -> Iterator[Any]:
@@ -325,7 +351,7 @@ class SitemapSpider(Spider):
         # An index that did not change may still have children that did.
         for child in known.get("children", []):
             if child not in scan.seen_sitemaps:
-                yield self._sitemap_request(scan, child, "sitemap_index", parent=url, depth=meta["sitemap_depth"] + 1,
+                yield from self._fetch_sitemap(scan, child, "sitemap_index", parent=url, depth=meta["sitemap_depth"] + 1,
                                             ancestors=meta["ancestors"])
 
     def _file_item(self, scan: Scan, url: str, meta: dict, *, status: int | None = None,
