@@ -26,7 +26,7 @@ SCRAPERSKY_CONCURRENT_SCANS = env_int("SCRAPERSKY_CONCURRENT_SCANS", 16)
 # Sitemap index recursion depth (robots.txt → index → index → ... → urlset).
 SCRAPERSKY_SITEMAP_MAX_DEPTH = env_int("SCRAPERSKY_SITEMAP_MAX_DEPTH", 5)
 # Declared sitemaps of one scan downloading at once (the rest wait their turn, not in memory).
-SCRAPERSKY_SITEMAPS_IN_FLIGHT = env_int("SCRAPERSKY_SITEMAPS_IN_FLIGHT", 4)
+SCRAPERSKY_SITEMAPS_IN_FLIGHT = env_int("SCRAPERSKY_SITEMAPS_IN_FLIGHT", 2)
 # Cap on a sitemap's decompressed size: a gzip bomb stops here.
 SCRAPERSKY_SITEMAP_MAX_BYTES = env_int("SCRAPERSKY_SITEMAP_MAX_BYTES", 100 * 1024 * 1024)
 # Listed URLs travel through Scrapy in chunks of this many, never one item each.
