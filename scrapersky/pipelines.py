@@ -75,7 +75,7 @@ class StorePipeline:
     async def process_item(self, item: Any) -> Any:
         if isinstance(item, PageBatchItem):
             if self.batch.rows >= self.buffer_rows:
-                await self._rotate()
+                await self._rotate(only_if_full=True)
             self.batch.add_pages(item)
         elif isinstance(item, SitemapFileItem):
             self.batch.add_file(item)
@@ -101,9 +101,11 @@ class StorePipeline:
         async with self.lock:
             await self._finish_writing()
 
-    async def _rotate(self) -> None:
+    async def _rotate(self, only_if_full: bool = False) -> None:
         """Wait for the write in flight, then start writing the filled batch in the background."""
         async with self.lock:
+            if only_if_full and self.batch.rows < self.buffer_rows:
+                return  # another item rotated it while this one waited
             await self._finish_writing()
             batch, self.batch = self.batch, StoreBatch()
             if not batch.empty:
