@@ -28,9 +28,9 @@ chromium:
 	      || echo "chromium could not be installed: rendering tests will skip"; \
 	  else echo "chromium not installed and no root/apt: rendering tests will skip"; fi; }
 
+# The job table is shown whatever the scan's outcome; the exit code is the crawl's.
 crawl: setup
-	$(BIN)/scrapy crawl sitemap -a domain=$(DOMAIN)
-	$(BIN)/scrapy status
+	@$(BIN)/scrapy crawl sitemap -a domain=$(DOMAIN); code=$$?; $(BIN)/scrapy status --limit 5; exit $$code
 
 test: setup chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
