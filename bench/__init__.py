@@ -85,15 +85,9 @@ def run_measured(command: Sequence[str], *, env: dict[str, str], cwd: Path, log:
 def fresh_postgres() -> Iterator[str]:
     """A new, migrated PostgreSQL database (dropped afterwards); yields its URL."""
     # Imported here: bench.listers' child processes import this package and must stay light.
-    from scrapersky.db.schema import upgrade
-    from tests.conftest import create_postgres_database, drop_postgres_database
+    from tests.conftest import migrated_postgres
 
-    url = create_postgres_database()
-    try:
-        upgrade(url)
-        yield url
-    finally:
-        drop_postgres_database(url)
+    yield from migrated_postgres()
 
 
 def _tree_rss(root: psutil.Process) -> int:

@@ -61,7 +61,8 @@ def require_postgres() -> None:
         pytest.skip(_PG_PROBLEM)
 
 
-def _migrated_postgres():
+def migrated_postgres():
+    """A new, migrated PostgreSQL database, dropped afterwards (a generator: yields its URL)."""
     from scrapersky.db.schema import upgrade
 
     require_postgres()
@@ -77,7 +78,7 @@ def _migrated_postgres():
 def database_url(request, tmp_path):
     """A fresh, migrated database of each kind."""
     if request.param == "postgres":
-        yield from _migrated_postgres()
+        yield from migrated_postgres()
         return
     from scrapersky.db.schema import upgrade
 
@@ -88,7 +89,7 @@ def database_url(request, tmp_path):
 
 @pytest.fixture
 def postgres_url():
-    yield from _migrated_postgres()
+    yield from migrated_postgres()
 
 
 @pytest.fixture
