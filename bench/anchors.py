@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from bench import MB, Figure, fresh_postgres, run_dir, run_measured
 from bench.site import NAMESPACE, ROOT, BenchSite
-from bench.writepath import page_row
+from bench.writepath import page_entry
 from scrapersky.db.engine import get_engine
 from scrapersky.db.models import Domain, Page, SitemapFile
 from tests.conftest import scrapy_env
@@ -90,8 +90,8 @@ def copy_anchor(total: int) -> Figure:
             seconds = 0.0
             for start in range(0, total, COPY_BATCH):
                 rows = [
-                    (1, 1, row["url"], row["lastmod"], row["changefreq"], row["priority"])
-                    for row in map(page_row, range(start, min(start + COPY_BATCH, total)))
+                    (1, 1, entry.url, entry.lastmod, entry.changefreq, entry.priority)
+                    for entry in map(page_entry, range(start, min(start + COPY_BATCH, total)))
                 ]
                 began = time.perf_counter()
                 buffer = io.StringIO()
@@ -124,16 +124,16 @@ def orm_anchor(rows: int) -> Figure:
             session.add(sitemap)
             session.commit()
             domain_id, sitemap_id = domain.id, sitemap.id
-        items = [page_row(i) for i in range(rows)]
+        items = [page_entry(i) for i in range(rows)]
         started = time.perf_counter()
         with Session(engine) as session:
             for item in items:
-                page = session.scalar(select(Page).where(Page.domain_id == domain_id, Page.url == item["url"]))
+                page = session.scalar(select(Page).where(Page.domain_id == domain_id, Page.url == item.url))
                 if page is None:
-                    page = Page(domain_id=domain_id, url=item["url"])
+                    page = Page(domain_id=domain_id, url=item.url)
                     session.add(page)
                 page.sitemap_file_id = sitemap_id
-                page.lastmod, page.changefreq, page.priority = item["lastmod"], item["changefreq"], item["priority"]
+                page.lastmod, page.changefreq, page.priority = item.lastmod, item.changefreq, item.priority
                 session.commit()
         seconds = time.perf_counter() - started
         with engine.connect() as connection:

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from bench import Figure, fresh_postgres, run_dir
 from bench.site import page_lastmod, page_url
@@ -23,6 +22,7 @@ from scrapersky.db.engine import get_engine
 from scrapersky.db.schema import upgrade
 from scrapersky.db.store import StoreBatch, write_batch
 from scrapersky.items import PageBatchItem
+from scrapersky.sitemaps import PageEntry
 
 TENANT = "550e8400-e29b-41d4-a716-446655440000"
 DOMAIN = "writepath.test"
@@ -35,12 +35,9 @@ CHANGEFREQS = ("daily", "weekly", "monthly", "weekly", "yearly")
 PRIORITIES = (1.0, 0.8, 0.6, 0.5, 0.3)
 
 
-def page_row(index: int) -> dict[str, Any]:
-    return {
-        "url": page_url(DOMAIN, index), "lastmod": datetime.fromisoformat(page_lastmod(index)),
-        "changefreq": CHANGEFREQS[index % 5], "priority": PRIORITIES[index % 5],
-        "alternates": None, "images": None, "news": None,
-    }
+def page_entry(index: int) -> PageEntry:
+    return PageEntry(page_url(DOMAIN, index), datetime.fromisoformat(page_lastmod(index)),
+                     CHANGEFREQS[index % 5], PRIORITIES[index % 5])
 
 
 def batches(total: int, buffer_rows: int, chunk: int) -> Iterator[StoreBatch]:
@@ -50,7 +47,7 @@ def batches(total: int, buffer_rows: int, chunk: int) -> Iterator[StoreBatch]:
     for start in range(0, total, chunk):
         indexes = range(start, min(start + chunk, total))
         sitemap_url = f"http://{DOMAIN}/sitemaps/sitemap-{start // per_sitemap + 1:02d}.xml"
-        batch.add_pages(PageBatchItem(TENANT, DOMAIN, sitemap_url, [page_row(i) for i in indexes]))
+        batch.add_pages(PageBatchItem(TENANT, DOMAIN, sitemap_url, [page_entry(i) for i in indexes]))
         if batch.rows >= buffer_rows:
             yield batch
             batch = StoreBatch()

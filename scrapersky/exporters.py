@@ -8,12 +8,13 @@ from typing import Any
 from scrapy import exporters
 
 from scrapersky.items import DomainItem, PageBatchItem, PageItem, SitemapFileItem
+from scrapersky.sitemaps import PageEntry
 
 
 def feed_rows(item: Any):
     if isinstance(item, PageBatchItem):
-        for row in item.pages:
-            yield {"type": "page", "domain": item.domain, "sitemap_url": item.sitemap_url, **row}
+        for entry in item.pages:
+            yield {"type": "page", "domain": item.domain, "sitemap_url": item.sitemap_url, **page_fields(entry)}
     elif isinstance(item, DomainItem):
         metadata = {k: v for k, v in item.metadata.items() if k not in {"structured_data", "scan"}}
         yield {"type": "domain", "domain": item.domain, "tenant_id": item.tenant_id, "status": item.status,
@@ -23,6 +24,12 @@ def feed_rows(item: Any):
         return  # bookkeeping of files and fetches: stored, not a listed URL
     else:
         yield item
+
+
+def page_fields(entry: PageEntry) -> dict[str, Any]:
+    return {"url": entry.url, "lastmod": entry.lastmod, "changefreq": entry.changefreq,
+            "priority": entry.priority, "alternates": entry.alternates or None, "images": entry.images or None,
+            "news": entry.news}
 
 
 class _Expanding:

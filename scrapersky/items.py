@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from scrapersky.sitemaps import PageEntry
+
 
 @dataclass
 class DomainItem:
@@ -49,13 +51,13 @@ class SitemapFileItem:
 
 @dataclass
 class PageBatchItem:
-    """Up to SCRAPERSKY_PAGE_CHUNK listed URLs of one sitemap file, as plain row dicts
-    with keys url, lastmod, changefreq, priority, alternates, images, news."""
+    """Up to SCRAPERSKY_PAGE_CHUNK listed URLs of one sitemap file, as the parser made them:
+    no per-URL copy is made on the way to the database."""
 
     tenant_id: str
     domain: str
     sitemap_url: str
-    pages: list[dict[str, Any]]
+    pages: list[PageEntry]
 
 
 @dataclass

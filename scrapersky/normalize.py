@@ -9,6 +9,8 @@ from collections import Counter
 from datetime import date, datetime
 from typing import Any
 
+from scrapersky.sitemaps import PageEntry
+
 MAX_URL = 2048  # longer URLs are dropped (and counted): no index can hold them usefully
 CHANGEFREQS = {"always", "hourly", "daily", "weekly", "monthly", "yearly", "never"}
 _SPACE = re.compile(r"\s+")
@@ -21,23 +23,26 @@ def short_text(value: str | None, limit: int) -> str | None:
     return text[:limit] or None
 
 
-def normalize_page_rows(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], Counter]:
-    """Keep rows with a usable absolute http(s) URL; clamp the rest of the fields."""
+def normalize_listed_pages(entries: list[PageEntry]) -> tuple[list[PageEntry], Counter]:
+    """Keep entries with a usable absolute http(s) URL; clamp the rest of the fields in place."""
     kept, dropped = [], Counter()
-    for row in rows:
-        url = row.get("url")
+    for entry in entries:
+        url = entry.url
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             dropped["not_http"] += 1
             continue
         if len(url) > MAX_URL:
             dropped["too_long"] += 1
             continue
-        priority = row.get("priority")
+        if "\x00" in url:  # no database text column can hold it
+            dropped["nul_character"] += 1
+            continue
+        priority = entry.priority
         if priority is not None and not (isinstance(priority, float) and 0.0 <= priority <= 1.0):
-            row["priority"] = None
-        if row.get("changefreq") not in CHANGEFREQS:
-            row["changefreq"] = None
-        kept.append(row)
+            entry.priority = None
+        if entry.changefreq is not None and entry.changefreq not in CHANGEFREQS:
+            entry.changefreq = None
+        kept.append(entry)
     return kept, dropped
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from scrapersky.db.schema import first_line
 from scrapersky.db.store import StoreBatch, write_batch
 from scrapersky.items import DomainItem, PageBatchItem, PageItem, SitemapFileItem
-from scrapersky.normalize import normalize_domain_metadata, normalize_page_rows, short_text
+from scrapersky.normalize import normalize_domain_metadata, normalize_listed_pages, short_text
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ class NormalizePipeline:
 
     def process_item(self, item: Any) -> Any:
         if isinstance(item, PageBatchItem):
-            item.pages, dropped = normalize_page_rows(item.pages)
+            item.pages, dropped = normalize_listed_pages(item.pages)
             for reason, count in dropped.items():
                 self.stats.inc_value(f"scrapersky/dropped_urls/{reason}", count)
         elif isinstance(item, DomainItem):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -21,19 +20,14 @@ DOMAIN_COLUMNS = (
 )
 
 
-class CsvLines(list):
-    """CSV lines as compact strings: io.StringIO would hold 4 bytes a character."""
-
-    write = list.append
-
-
 @dataclass
 class StoreBatch:
-    # Listed pages as CSV text per domain, written on the reactor thread one item (a few
-    # thousand rows) at a time: compact in memory, and the writer thread has no per-row
-    # Python work left to compete for the GIL with the parser.
-    pages: dict[DomainKey, CsvLines] = field(default_factory=dict)
-    sitemaps: dict[DomainKey, set[str]] = field(default_factory=dict)  # files the pages name
+    # Listed pages as lines of COPY text per domain (bulk.listing_line), made on the reactor
+    # thread one item (a few thousand rows) at a time: compact in memory, and the writer
+    # thread has no per-row Python work left to compete for the GIL with the parser.
+    pages: dict[DomainKey, list[str]] = field(default_factory=dict)
+    # Per domain, the sitemap files the lines name, by their key in the lines (1, 2, …).
+    sitemaps: dict[DomainKey, dict[str, int]] = field(default_factory=dict)
     rows: int = 0
     files: list[tuple[DomainKey, dict[str, Any]]] = field(default_factory=list)
     fetches: list[tuple[DomainKey, dict[str, Any]]] = field(default_factory=list)
@@ -45,11 +39,11 @@ class StoreBatch:
 
     def add_pages(self, item: PageBatchItem) -> None:
         key = (item.tenant_id, item.domain)
-        lines = self.pages.get(key)
-        if lines is None:
-            lines = self.pages[key] = CsvLines()
-        csv.writer(lines).writerows(bulk.listing_fields(item.sitemap_url, row) for row in item.pages)
-        self.sitemaps.setdefault(key, set()).add(item.sitemap_url)
+        lines = self.pages.setdefault(key, [])
+        sitemaps = self.sitemaps.setdefault(key, {})
+        sitemap_key = sitemaps.setdefault(item.sitemap_url, len(sitemaps) + 1)
+        line = bulk.listing_line
+        lines.extend([line(sitemap_key, entry) for entry in item.pages])
         self.rows += len(item.pages)
 
     def add_file(self, item: SitemapFileItem) -> None:
@@ -90,7 +84,10 @@ def write_batch(url: str, batch: StoreBatch, id_cache: dict[DomainKey, int]) -> 
             bulk.upsert_sitemap_file(connection, ids[key], values)
         changed = 0
         for key in sorted(batch.pages, key=lambda k: ids[k]):
-            changed += bulk.upsert_listed_pages(connection, ids[key], batch.pages[key])
+            sitemaps = batch.sitemaps[key]  # in key order: keys were handed out 1, 2, … as added
+            file_ids = bulk.sitemap_file_ids(connection, ids[key], sitemaps)
+            changed += bulk.upsert_listed_pages(connection, ids[key], batch.pages[key],
+                                                [file_ids[url] for url in sitemaps])
         for key, values in batch.fetches:
             bulk.upsert_page_fetches(connection, ids[key], [values])
         for values in batch.domains:

@@ -16,7 +16,9 @@ def url_from_line(raw: bytes, base: str) -> str | None:
         line = raw.decode("utf-8").strip()
     except UnicodeDecodeError:
         return None
-    if not line or len(line.split(None, 1)) > 1:
+    # A URL is one printable word: whitespace inside or control characters (NUL among them)
+    # make the line junk.
+    if not line or not line.isprintable() or len(line.split(None, 1)) > 1:
         return None
     if line.startswith("/"):
         return absolute_url(line, base)

@@ -326,12 +326,12 @@ class SitemapSpider(Spider):
                                         ancestors=meta["ancestors"])
 
     def _list_pages(self, scan: Scan, sitemap, url: str) -> Iterator[Any]:
-        chunk: list[dict[str, Any]] = []
+        chunk: list[PageEntry] = []
         budget = scan.options.max_pages - scan.pages_queued
         for entry in sitemap.entries():
             if not isinstance(entry, PageEntry):
                 continue
-            chunk.append(_page_row(entry))
+            chunk.append(entry)
             if budget > 0:
                 budget -= 1
                 scan.pages_queued += 1
@@ -371,13 +371,6 @@ async def _paced(outputs: Iterator[Any]) -> AsyncIterator[Any]:
         if time.monotonic() > pause_at:
             await asyncio.sleep(0)
             pause_at = time.monotonic() + SLICE_SECONDS
-
-
-def _page_row(entry: PageEntry) -> dict[str, Any]:
-    return {
-        "url": entry.url, "lastmod": entry.lastmod, "changefreq": entry.changefreq, "priority": entry.priority,
-        "alternates": entry.alternates or None, "images": entry.images or None, "news": entry.news,
-    }
 
 
 def _first_url(request: Request) -> str:

@@ -11,6 +11,7 @@ from scrapersky.db.engine import session_scope
 from scrapersky.db.models import Page, SitemapFile
 from scrapersky.db.store import StoreBatch, write_batch
 from scrapersky.items import PageBatchItem, SitemapFileItem
+from scrapersky.sitemaps import PageEntry
 
 TENANT = "550e8400-e29b-41d4-a716-446655440000"
 DOMAIN = "bulk.test"
@@ -35,13 +36,17 @@ def listing(count: int = ROWS, **changed: dict[str, Any]) -> list[tuple[str, lis
     return [(SITEMAP_A, rows[: count // 2]), (SITEMAP_B, rows[count // 2 :])]
 
 
+def entry(row: dict[str, Any]) -> PageEntry:
+    return PageEntry(**{**row, "alternates": row["alternates"] or [], "images": row["images"] or []})
+
+
 def write(database_url: str, items: list[tuple[str, list[dict[str, Any]]]], *,
           files: list[SitemapFileItem] = ()) -> int:
     batch = StoreBatch()
     for file_item in files:
         batch.add_file(file_item)
     for sitemap_url, rows in items:
-        batch.add_pages(PageBatchItem(TENANT, DOMAIN, sitemap_url, [dict(row) for row in rows]))
+        batch.add_pages(PageBatchItem(TENANT, DOMAIN, sitemap_url, [entry(row) for row in rows]))
     return write_batch(database_url, batch, {})
 
 
@@ -141,7 +146,7 @@ def test_rows_keep_their_sitemap_file_id(database_url):
 def test_json_and_text_columns_round_trip(database_url):
     tricky = page(
         0,
-        url='https://bulk.test/search?q="mugs,bowls"&x=1\\2',
+        url='https://bulk.test/search?q="mugs,bowls"&x=1\\2&t=a\tb\\N',
         alternates=[{"hreflang": "de-CH", "href": "https://bulk.test/de/tassen-ä?a=1,2"},
                     {"hreflang": "x-default", "href": "https://bulk.test/"}],
         images=[{"loc": "https://bulk.test/i/1.jpg", "title": 'Mug "blue", 12 oz\nsecond line',
@@ -150,10 +155,11 @@ def test_json_and_text_columns_round_trip(database_url):
               "publication_language": "en", "publication_date": "2024-05-01T00:00:00+00:00"},
     )
     empty = page(1, lastmod=None, changefreq=None, priority=None)
-    assert write(database_url, [(SITEMAP_A, [tricky, empty])]) == 2
+    moon = page(2, lastmod=datetime(1969, 7, 20, 20, 17, 40, 123456, tzinfo=UTC))  # before the epoch, to the µs
+    assert write(database_url, [(SITEMAP_A, [tricky, empty, moon])]) == 3
     rows = stored(database_url)
-    for sent in (tricky, empty):
+    for sent in (tricky, empty, moon):
         got = rows[sent["url"]]
         assert {k: got[k] for k in ("lastmod", "changefreq", "priority", "alternates", "images", "news")} == \
             {k: sent[k] for k in ("lastmod", "changefreq", "priority", "alternates", "images", "news")}
-    assert write(database_url, [(SITEMAP_A, [tricky, empty])]) == 0
+    assert write(database_url, [(SITEMAP_A, [tricky, empty, moon])]) == 0

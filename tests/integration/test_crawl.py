@@ -67,3 +67,30 @@ def test_invalid_domain_is_a_one_line_error(database_url, web, crawl):
     lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in result.stderr
     assert scalar(database_url, "select count(*) from jobs where status = 'running'") == 0
+
+
+def test_feed_exports_get_a_line_per_listed_url_and_per_domain(database_url, web, crawl, tmp_path):
+    import csv
+    import json
+
+    site = web.site("feed.test")
+    site.add("/robots.txt", "Sitemap: http://feed.test/a.xml\nSitemap: http://feed.test/b.xml\n")
+    site.add("/a.xml", _urlset([f"http://feed.test/a{i}" for i in range(5)]))
+    site.add("/b.xml", _urlset([f"http://feed.test/b{i}" for i in range(3)]))
+    site.add("/", "<html><head><title>Feed shop</title></head><body>hi</body></html>")
+    result = crawl(database_url, "-a", "domain=feed.test", "-s", "SCRAPERSKY_PAGE_CHUNK=2",
+                   "-O", str(tmp_path / "out.csv"), "-O", str(tmp_path / "out.jsonl"))
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    with open(tmp_path / "out.csv", newline="") as handle:
+        lines = list(csv.DictReader(handle))
+    records = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    for rows in (lines, records):
+        pages = [r for r in rows if r["type"] == "page"]
+        assert sorted(r["url"] for r in pages) == sorted([f"http://feed.test/a{i}" for i in range(5)]
+                                                         + [f"http://feed.test/b{i}" for i in range(3)])
+        assert {r["sitemap_url"] for r in pages} == {"http://feed.test/a.xml", "http://feed.test/b.xml"}
+        assert all(str(r["priority"]) == "0.5" and str(r["lastmod"]).startswith("2024-05-01") for r in pages)
+        domains = [r for r in rows if r["type"] == "domain"]
+        assert len(domains) == 1 and domains[0]["title"] == "Feed shop" and domains[0]["status"] == "complete"
+    assert scalar(database_url, "select count(*) from pages") == 8  # stored as well

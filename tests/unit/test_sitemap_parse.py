@@ -159,6 +159,8 @@ def test_text_sitemap_skips_junk_lines() -> None:
         b"ftp://example.com/file\n"
         b"https://example.com/with space\n"
         b"https://example.com/\xff\xfebad-utf8\n"
+        b"https://example.com/nul\x00byte\n"
+        b"https://example.com/bell\x07\n"
         b"http://example.com/c?x=1&y=2\n"
         b"https://\n"
         b"/relative/path\n"

@@ -1,0 +1,24 @@
+"""NormalizePipeline's field rules for listed pages."""
+
+from scrapersky.normalize import MAX_URL, normalize_listed_pages
+from scrapersky.sitemaps import PageEntry
+
+
+def test_unusable_urls_are_dropped_and_counted():
+    entries = [
+        PageEntry("https://a.test/ok"),
+        PageEntry("ftp://a.test/file"),
+        PageEntry("https://a.test/" + "x" * MAX_URL),
+        PageEntry("https://a.test/nul\x00byte"),
+        PageEntry("http://a.test/also-ok"),
+    ]
+    kept, dropped = normalize_listed_pages(entries)
+    assert [e.url for e in kept] == ["https://a.test/ok", "http://a.test/also-ok"]
+    assert dropped == {"not_http": 1, "too_long": 1, "nul_character": 1}
+
+
+def test_out_of_range_fields_are_cleared():
+    entries = [PageEntry("https://a.test/a", priority=1.5, changefreq="sometimes"),
+               PageEntry("https://a.test/b", priority=0.3, changefreq="daily")]
+    kept, _ = normalize_listed_pages(entries)
+    assert [(e.priority, e.changefreq) for e in kept] == [(None, None), (0.3, "daily")]
