@@ -77,6 +77,9 @@ class StorePipeline:
             if self.batch.rows >= self.buffer_rows:
                 await self._rotate(only_if_full=True)
             self.batch.add_pages(item)
+            # Items queued behind this one would otherwise be handled without the reactor
+            # getting a turn in between: each costs a few milliseconds of formatting.
+            await asyncio.sleep(0)
         elif isinstance(item, SitemapFileItem):
             self.batch.add_file(item)
         elif isinstance(item, PageItem):

@@ -38,6 +38,9 @@ class Command(ScrapyCrawl):
         # What is loaded by now lives for the whole run: full collections would re-scan those
         # hundreds of thousands of objects every time, stalling the reactor for ~60 ms each.
         gc.freeze()
+        # Listed URLs stay alive a while (a chunk fills, then waits for the pipeline): with the
+        # default threshold of 700 they are promoted and trigger a full collection every second.
+        gc.set_threshold(50_000, 20, 100)
         self.crawler_process.start()
         if self.crawler_process.bootstrap_failed:
             self.exitcode = 1
