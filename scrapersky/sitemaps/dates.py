@@ -11,6 +11,7 @@ UTC = timezone.utc
 # skips most parsing. It is cleared when full, which keeps it bounded.
 _CACHE: dict[str, datetime | None] = {}
 _CACHE_SIZE = 4096
+_MISSING = object()
 
 _UTC_SUFFIXES = (" UTC", " GMT", "UTC", "GMT")
 
@@ -19,10 +20,9 @@ def parse_lastmod(value: str | None) -> datetime | None:
     """Parse a lastmod/pubDate/updated value; None when absent or invalid."""
     if not value:
         return None
-    try:
-        return _CACHE[value]
-    except KeyError:
-        pass
+    parsed = _CACHE.get(value, _MISSING)  # not try/except: most values of a big sitemap are new
+    if parsed is not _MISSING:
+        return parsed
     parsed = _parse(value.strip())
     if len(_CACHE) >= _CACHE_SIZE:
         _CACHE.clear()
