@@ -50,6 +50,10 @@ class Figure:
     found: int | None = None  # URLs found / rows handled, where that applies
     versus: str = ""  # ratios against the other figures
     note: str = ""
+    # A time (unit "s") or rate target that depends on the machine's speed: judged again as
+    # `scaled` against the target scaled by how this machine ran the anchors (bench.calibration).
+    speed_target: float | None = None
+    scaled: bool | None = None
 
 
 @dataclass
@@ -111,13 +115,18 @@ def format_value(figure: Figure) -> str:
         return f"{figure.value:,.0f} MB"
     if figure.unit == "ms":
         return f"{figure.value:,.0f} ms"
+    if figure.unit == "×":
+        return f"{figure.value:.2f}×"
+    if figure.unit == "domains/s":
+        return f"{figure.value:,.1f} domains/s"
     return f"{figure.value:,.2f} {figure.unit}"
 
 
 def format_table(figures: Sequence[Figure]) -> str:
-    header = ("benchmark", "figure", "target", "ok", "URLs/rows", "versus")
+    header = ("benchmark", "figure", "target", "ok", "ok scaled", "URLs/rows", "versus")
+    verdict = {True: "yes", False: "NO", None: ""}
     lines = [
-        (f.name, format_value(f), f.target, {True: "yes", False: "NO", None: ""}[f.passed],
+        (f.name, format_value(f), f.target, verdict[f.passed], verdict[f.scaled],
          "" if f.found is None else f"{f.found:,}", f.versus)
         for f in figures
     ]

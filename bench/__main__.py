@@ -8,7 +8,7 @@ import importlib.util
 import sys
 import time
 
-from bench import Figure, anchors, format_table, inventory, run_dir, writepath
+from bench import Figure, anchors, calibration, format_table, inventory, run_dir, writepath
 from bench.site import build_site, serve
 
 FULL_URLS = 1_000_000
@@ -60,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
         results["batch"] = _announce("batch", run_batch(quick=urls < FULL_URLS))
     figures = [figure for part in PARTS for figure in results.get(part, [])]
     compare(figures)
+    machine = calibration.apply(figures)
+    if machine is not None:
+        figures.append(machine)
     print()
     print(format_table(figures))
     if profile:
@@ -67,7 +70,9 @@ def main(argv: list[str] | None = None) -> int:
         print(profile)
     judged = [f for f in figures if f.passed is not None]
     met = sum(1 for f in judged if f.passed)
-    print(f"\ntargets met: {met} of {len(judged)}; bench ran {time.monotonic() - started:.0f} s; "
+    met_scaled = sum(1 for f in judged if (f.passed if f.scaled is None else f.scaled))
+    scaled = f", {met_scaled} of {len(judged)} with speed targets scaled to this machine" if machine else ""
+    print(f"\ntargets met: {met} of {len(judged)}{scaled}; bench ran {time.monotonic() - started:.0f} s; "
           f"logs in {run_dir().relative_to(run_dir().parents[3])}")
     return 0
 

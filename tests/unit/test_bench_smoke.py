@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from bench import Figure, format_table
+from bench import Figure, batch, calibration, format_table
 from bench.__main__ import compare, main
 from bench.inventory import summarize_profile
 from tests.conftest import require_postgres
@@ -82,3 +82,45 @@ def test_profile_summary_attributes_samples_to_areas_and_threads():
     assert "   30.0%  store: SQL writes (scrapersky.db)" in summary
     assert "   10.0%  startup: imports" in summary
     assert "   70.0%  MainThread" in summary and "   30.0%  asyncio_0" in summary
+
+
+def _anchors(scale: float, urls: int = 1_000_000) -> list[Figure]:
+    """Anchor figures as a machine `scale` times slower than the reference would measure them."""
+    return [
+        Figure("anchor.usp", "usp", 35.0 * scale, "s", found=urls),
+        Figure("anchor.scrapy", "scrapy", 15.5 * scale, "s", found=urls),
+        Figure("anchor.lxml", "lxml", 3.0 * scale, "s", found=urls),
+        Figure("anchor.copy", "copy", urls / (8.0 * scale), "rows/s", found=urls),
+    ]
+
+
+def test_speed_targets_are_judged_again_scaled_to_the_machine():
+    first = Figure("inventory.first", "ours", 25.0, "s", passed=False, speed_target=15.0)
+    rate = Figure("write.postgres.first", "write", 50_000, "rows/s", passed=False, speed_target=80_000)
+    memory = Figure("inventory.rss", "rss", 200, "MB", passed=True)
+    machine = calibration.apply([*_anchors(2.0), first, rate, memory])
+    assert machine is not None and machine.value == pytest.approx(2.0)
+    assert first.scaled is True and rate.scaled is True  # 25 s ≤ 15 s × 2; 50,000 ≥ 80,000 / 2
+    assert memory.scaled is None  # memory does not depend on the machine's speed
+    slow = Figure("inventory.first", "ours", 31.0, "s", passed=False, speed_target=15.0)
+    calibration.apply([*_anchors(2.0), slow])
+    assert slow.scaled is False
+
+
+def test_no_calibration_without_every_anchor_at_full_size():
+    first = Figure("inventory.first", "ours", 25.0, "s", passed=None, speed_target=15.0)
+    assert calibration.apply([*_anchors(2.0, urls=1000), first]) is None
+    assert calibration.apply([*_anchors(2.0)[:3], first]) is None
+    assert first.scaled is None
+
+
+def test_batch_targets_need_every_domain_complete():
+    fast = batch.Pass("batch runs", 1000, 40.0, 1000, 4)
+    single = batch.Pass("one job per domain", 1000, 1200.0, 1000, 1000)
+    runs, rate, _ = batch.figures(fast, single, "postgresql")
+    assert runs.passed is True and rate.passed is True and rate.value == 25.0
+    short = batch.Pass("batch runs", 1000, 40.0, 990, 4)
+    runs, rate, _ = batch.figures(short, single, "postgresql")
+    assert runs.passed is False and rate.passed is False and rate.speed_target is None
+    runs, rate, _ = batch.figures(fast, single, "postgresql", full=False)
+    assert runs.passed is None and rate.passed is None
