@@ -124,15 +124,20 @@ def _copy_text(value: str) -> str:
     return value.translate(_COPY_ESCAPES)
 
 
+_NO_EXTRAS = f"{NULL}\t{NULL}\t{NULL}"
+
+
 def listing_line(sitemap_key: int, entry: PageEntry) -> str:
-    """One listed page as a line of COPY text (see above)."""
-    lastmod, priority = entry.lastmod, entry.priority
-    extras = NULL + "\t" + NULL + "\t" + NULL
+    """One listed page as a line of COPY text (see above). Runs once per listed URL: inlined."""
+    url, lastmod, priority = entry.url, entry.lastmod, entry.priority
+    if not url.isprintable() or "\\" in url:
+        url = url.translate(_COPY_ESCAPES)
+    extras = _NO_EXTRAS
     if entry.alternates or entry.images or entry.news:
         extras = "\t".join(_copy_text(encode_json(v)) if v else NULL
                            for v in (entry.alternates, entry.images, entry.news))
     return (
-        f"{sitemap_key}\t{_copy_text(entry.url)}\t{NULL if lastmod is None else (lastmod - EPOCH) // MICROSECOND}\t"
+        f"{sitemap_key}\t{url}\t{NULL if lastmod is None else (lastmod - EPOCH) // MICROSECOND}\t"
         f"{entry.changefreq or NULL}\t{NULL if priority is None else repr(priority)}\t{extras}\n"
     )
 
