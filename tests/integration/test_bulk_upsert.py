@@ -163,3 +163,14 @@ def test_json_and_text_columns_round_trip(database_url):
         assert {k: got[k] for k in ("lastmod", "changefreq", "priority", "alternates", "images", "news")} == \
             {k: sent[k] for k in ("lastmod", "changefreq", "priority", "alternates", "images", "news")}
     assert write(database_url, [(SITEMAP_A, [tricky, empty, moon])]) == 0
+
+
+def test_a_batch_naming_tens_of_thousands_of_sitemaps(database_url):
+    # A site whose index lists very many tiny sitemaps: one flush may name more sitemap files
+    # than SQLite allows parameters in one statement.
+    count = 20_000
+    items = [(f"http://bulk.test/s/{i}.xml", [page(i)]) for i in range(count)]
+    assert write(database_url, items) == count
+    rows = stored(database_url)
+    assert len(rows) == count
+    assert all(rows[page(i)["url"]]["sitemap"] == f"http://bulk.test/s/{i}.xml" for i in range(count))
