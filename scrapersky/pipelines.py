@@ -124,6 +124,9 @@ class StorePipeline:
             pass  # counted in stats and remembered per domain by _write; not this item's fault
 
     async def _write(self, batch: StoreBatch) -> None:
+        # A sitemap's rows can straddle two batches: when the first was lost, the file row in the
+        # second must not carry the ETag / Last-Modified that would let the next scan skip it.
+        batch.forget_validators(self.lost.keys())
         try:
             await self._write_with_retries(batch)
         except StoreError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -56,6 +57,13 @@ class StoreBatch:
 
     def add_domain(self, values: dict[str, Any]) -> None:
         self.domains.append(values)
+
+    def forget_validators(self, domains: Collection[DomainKey]) -> None:
+        """Store these domains' sitemap files without ETag / Last-Modified, so that the next
+        scan fetches them in full instead of being told they did not change."""
+        for key, values in self.files:
+            if key in domains:
+                values["etag"] = values["last_modified"] = None
 
     def domain_keys(self) -> set[DomainKey]:
         keys = set(self.pages)

@@ -65,13 +65,14 @@ def _through_gate(url: str, gate: TcpGate) -> str:
     return f"{head}@127.0.0.1:{gate.port}/{name}"
 
 
-def database_outage(postgres_url: str, web: FixtureWeb, log: Path, *, down_for: float, retries: int) -> Outcome:
+def database_outage(postgres_url: str, web: FixtureWeb, log: Path, *, down_for: float, retries: int,
+                    store_buffer: int = 5000) -> Outcome:
     """Cut every database connection mid-crawl, keep it closed `down_for` seconds, reopen."""
     expected = big_site(web, "outage.test", sitemaps=8, per_sitemap=5000, delay=0.4)
     gate = TcpGate(("127.0.0.1", 5432))
     gate.open()
     url = _through_gate(postgres_url, gate)
-    env = scrapy_env(url, web, SCRAPERSKY_SCHEMES="http", SCRAPERSKY_STORE_BUFFER="5000",
+    env = scrapy_env(url, web, SCRAPERSKY_SCHEMES="http", SCRAPERSKY_STORE_BUFFER=str(store_buffer),
                      SCRAPERSKY_STORE_RETRIES=str(retries), SCRAPERSKY_STALE_AFTER="60")
     proc = start_scrapy("crawl", "sitemap", "-a", "domain=outage.test", env=env, log=log)
     try:

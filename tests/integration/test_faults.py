@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.conftest import scrapy, scrapy_env
 from tests.faults import scenarios
 from tests.support.db import rows, scalar
 
@@ -23,6 +24,21 @@ def test_database_gone_too_long_fails_the_job_with_the_reason(postgres_url, web,
     # what could not be written is counted, never silently dropped
     assert job["stats"]["scrapersky/store/lost_rows"] == outcome.unwritten > 0
     assert outcome.lost == 0 and outcome.stored + outcome.unwritten == outcome.expected
+
+
+def test_rescan_after_rows_were_lost_stores_every_page(postgres_url, web, tmp_path):
+    # The fixture sites answer conditional requests: a sitemap whose rows were lost must not be
+    # skipped as "304 Not Modified" by the next scan.
+    # A buffer smaller than a sitemap: its first rows can be lost while its file row, written
+    # after the database is back, carries the ETag the next scan would send.
+    outcome = scenarios.database_outage(postgres_url, web, tmp_path / "crawl.log", down_for=2, retries=1,
+                                        store_buffer=3000)
+    assert outcome.job_status == "failed" and outcome.unwritten > 0, outcome.detail
+    again = scrapy("crawl", "sitemap", "-a", "domain=outage.test",
+                   env=scrapy_env(postgres_url, web, SCRAPERSKY_SCHEMES="http"), timeout=180)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert scalar(postgres_url, "select count(*) from pages") == outcome.expected
+    assert rows(postgres_url, "select status from jobs order by id")[-1]["status"] == "complete"
 
 
 def test_sigkill_mid_scan_then_rescan_completes(database_url, web, tmp_path):

@@ -1,0 +1,64 @@
+"""StorePipeline against a real PostgreSQL that goes away between two of its writes."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from scrapy.utils.test import get_crawler
+
+from scrapersky.items import DomainItem, PageBatchItem, SitemapFileItem
+from scrapersky.pipelines import StorePipeline
+from scrapersky.sitemaps import PageEntry
+from tests.support.db import rows, scalar
+from tests.support.tcp_gate import TcpGate
+
+TENANT = "550e8400-e29b-41d4-a716-446655440000"
+DOMAIN = "split.test"
+SITEMAP = "http://split.test/sitemap.xml"
+
+
+def _pages(start: int, count: int) -> PageBatchItem:
+    return PageBatchItem(TENANT, DOMAIN, SITEMAP, [PageEntry(f"http://split.test/p{i}") for i in range(start, start + count)])
+
+
+def _through(gate: TcpGate, url: str) -> str:
+    head, _, rest = url.rpartition("@")
+    return f"{head}@127.0.0.1:{gate.port}/{rest.partition('/')[2]}"
+
+
+async def _scan_with_an_outage(pipeline: StorePipeline, gate: TcpGate) -> DomainItem:
+    gate.close()
+    await pipeline.process_item(_pages(0, 3))
+    await pipeline.process_item(_pages(3, 3))  # the first three rows go to the (closed) database
+    for _ in range(200):  # until that write has failed
+        if pipeline.stats.get_value("scrapersky/store/lost_rows"):
+            break
+        await asyncio.sleep(0.05)
+    gate.open()
+    await pipeline.process_item(SitemapFileItem(TENANT, DOMAIN, SITEMAP, "robots_txt", sitemap_type="urlset",
+                                                url_count=6, status_code=200, etag='"v1"',
+                                                last_modified="Mon, 30 Nov 2026 00:00:00 GMT"))
+    domain = DomainItem(TENANT, DOMAIN, "complete", datetime.now(UTC), job_id="j1")
+    await pipeline.process_item(domain)
+    await pipeline.close_spider()
+    return domain
+
+
+def test_a_sitemap_whose_first_rows_were_lost_keeps_no_validators(postgres_url):
+    gate = TcpGate(("127.0.0.1", 5432))
+    gate.open()
+    crawler = get_crawler()
+    crawler.stats.open_spider()
+    pipeline = StorePipeline(_through(gate, postgres_url), buffer_rows=3, retries=0, stats=crawler.stats)
+    try:
+        domain = asyncio.run(_scan_with_an_outage(pipeline, gate))
+    finally:
+        gate.close()
+    # The lost rows are reported, the scan is failed, the later rows and the file are stored...
+    assert crawler.stats.get_value("scrapersky/store/lost_rows") == 3
+    assert domain.status == "failed" and "database write failed" in domain.last_error
+    assert scalar(postgres_url, "select count(*) from pages") == 3
+    # ...but without the validators that would make the next scan skip the sitemap as unchanged.
+    stored = rows(postgres_url, "select url_count, status_code, etag, last_modified from sitemap_files")
+    assert stored == [{"url_count": 6, "status_code": 200, "etag": None, "last_modified": None}]
