@@ -44,6 +44,7 @@ class SitemapFileItem:
     error_message: str | None = None
     etag: str | None = None
     last_modified: str | None = None
+    content_digest: str | None = None
     fetched_at: datetime | None = None
     # True for a 304 answer: the stored listing is current and must be kept as it is.
     unchanged: bool = False

@@ -125,7 +125,8 @@ class StorePipeline:
 
     async def _write(self, batch: StoreBatch) -> None:
         # A sitemap's rows can straddle two batches: when the first was lost, the file row in the
-        # second must not carry the ETag / Last-Modified that would let the next scan skip it.
+        # second must not carry the ETag, Last-Modified or digest that would let the next scan
+        # skip it.
         batch.forget_validators(self.lost.keys())
         try:
             await self._write_with_retries(batch)

@@ -40,11 +40,12 @@ class Scan:
     sitemaps_fetching: int = 0
     sitemaps_known: int = 0
     sitemaps_done: int = 0
+    sitemaps_unchanged: int = 0  # answered 304, or the same bytes as last time: not read again
     urls_listed: int = 0
     pages_queued: int = 0
     pages_done: int = 0
     homepage_done: bool = False
-    validators: dict[str, dict[str, Any]] = field(default_factory=dict)  # stored ETag/Last-Modified per sitemap
+    validators: dict[str, dict[str, Any]] = field(default_factory=dict)  # scrapersky.db.history, per sitemap
 
     @property
     def tenant_id(self) -> str:
@@ -78,6 +79,7 @@ class Scan:
             "base_url": self.base_url,
             "sitemaps_found": self.sitemaps_known,
             "sitemaps_fetched": self.sitemaps_done,
+            "sitemaps_unchanged": self.sitemaps_unchanged,
             "urls_listed": self.urls_listed,
             "pages_fetched": self.pages_done,
             "notes": self.notes[:50],

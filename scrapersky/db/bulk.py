@@ -74,7 +74,8 @@ def upsert_sitemap_file(connection: Connection, domain_id: int, values: dict[str
             .scalar_subquery()
         )
     if unchanged:
-        # 304: the stored listing is still true; only record that we looked.
+        # 304, or the same bytes as last time: the stored listing is still true; only record
+        # that we looked.
         keep = {"status_code", "fetched_at"}
         update = {k: v for k, v in values.items() if k in keep}
     else:

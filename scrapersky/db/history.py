@@ -12,12 +12,13 @@ from scrapersky.db.models import Domain, SitemapFile
 
 
 def sitemap_validators(url: str, tenant_id: str, domain: str) -> dict[str, dict[str, Any]]:
-    """Per sitemap URL: stored ETag / Last-Modified, URL count and (for indexes) children."""
+    """Per sitemap URL: stored ETag / Last-Modified / body digest, URL count and (for indexes)
+    children; only sitemaps that have at least one of the three."""
     child = aliased(SitemapFile)
     with session_scope(url) as session:
         files = session.execute(
             select(SitemapFile.id, SitemapFile.url, SitemapFile.etag, SitemapFile.last_modified,
-                   SitemapFile.url_count, SitemapFile.sitemap_type)
+                   SitemapFile.content_digest, SitemapFile.url_count, SitemapFile.sitemap_type)
             .join(Domain, Domain.id == SitemapFile.domain_id)
             .where(Domain.tenant_id == tenant_id, Domain.domain == domain,
                    SitemapFile.status_code.in_((200, 304)), SitemapFile.sitemap_type.is_not(None))
@@ -31,9 +32,9 @@ def sitemap_validators(url: str, tenant_id: str, domain: str) -> dict[str, dict[
                 children.setdefault(ids[parent_id], []).append(child_url)
     return {
         row.url: {
-            "etag": row.etag, "last_modified": row.last_modified, "url_count": row.url_count,
-            "children": children.get(row.url, []),
+            "etag": row.etag, "last_modified": row.last_modified, "content_digest": row.content_digest,
+            "url_count": row.url_count, "children": children.get(row.url, []),
         }
         for row in files
-        if row.etag or row.last_modified
+        if row.etag or row.last_modified or row.content_digest
     }

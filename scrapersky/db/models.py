@@ -92,6 +92,8 @@ class SitemapFile(Base):
     error_message: Mapped[str | None] = mapped_column(Text)
     etag: Mapped[str | None] = mapped_column(Text)
     last_modified: Mapped[str | None] = mapped_column(Text)
+    # BLAKE2b-128 of the body last read: a rescan that gets the same bytes skips the sitemap.
+    content_digest: Mapped[str | None] = mapped_column(String(32))
     fetched_at: Mapped[datetime | None]
 
 

@@ -59,11 +59,11 @@ class StoreBatch:
         self.domains.append(values)
 
     def forget_validators(self, domains: Collection[DomainKey]) -> None:
-        """Store these domains' sitemap files without ETag / Last-Modified, so that the next
-        scan fetches them in full instead of being told they did not change."""
+        """Store these domains' sitemap files without ETag, Last-Modified or digest, so that the
+        next scan reads them in full instead of taking them as unchanged."""
         for key, values in self.files:
             if key in domains:
-                values["etag"] = values["last_modified"] = None
+                values["etag"] = values["last_modified"] = values["content_digest"] = None
 
     def domain_keys(self) -> set[DomainKey]:
         keys = set(self.pages)

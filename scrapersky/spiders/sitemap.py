@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -289,11 +290,16 @@ class SitemapSpider(Spider):
                 return
             scan.seen_sitemaps.add(response.url)
         if response.status == 304:
-            yield from self._unchanged_sitemap(scan, url, meta)
+            yield from self._unchanged_sitemap(scan, url, meta, 304)
             return
         if response.status >= 400:
             if discovery in DECLARED:
                 yield self._file_item(scan, url, meta, status=response.status, error=f"HTTP {response.status}")
+            return
+        digest = hashlib.blake2b(response.body, digest_size=16).hexdigest()
+        if scan.validators.get(url, {}).get("content_digest") == digest:
+            # The server cannot say whether it changed (no ETag or Last-Modified), but the bytes say it did not.
+            yield from self._unchanged_sitemap(scan, url, meta, response.status)
             return
         headers = _headers(response)
         sitemap = open_sitemap(
@@ -307,7 +313,8 @@ class SitemapSpider(Spider):
         if discovery == "well_known":
             scan.sitemaps_known += 1
             scan.sitemaps_done += 1
-        validators = {"etag": headers.get("etag"), "last_modified": headers.get("last-modified")}
+        validators = {"etag": headers.get("etag"), "last_modified": headers.get("last-modified"),
+                      "content_digest": digest}
         if sitemap.kind == "index":
             yield from self._follow_index(scan, sitemap, url, meta)
         else:
@@ -349,10 +356,11 @@ class SitemapSpider(Spider):
             scan.urls_listed += len(chunk)
             yield PageBatchItem(scan.tenant_id, scan.domain, url, chunk)
 
-    def _unchanged_sitemap(self, scan: Scan, url: str, meta: dict) -> Iterator[Any]:
+    def _unchanged_sitemap(self, scan: Scan, url: str, meta: dict, status: int) -> Iterator[Any]:
         known = scan.validators.get(url, {})
         scan.urls_listed += known.get("url_count") or 0
-        yield self._file_item(scan, url, meta, status=304, unchanged=True)
+        scan.sitemaps_unchanged += 1
+        yield self._file_item(scan, url, meta, status=status, unchanged=True)
         # An index that did not change may still have children that did.
         for child in known.get("children", []):
             if child not in scan.seen_sitemaps:

@@ -94,3 +94,32 @@ def test_feed_exports_get_a_line_per_listed_url_and_per_domain(database_url, web
         domains = [r for r in rows if r["type"] == "domain"]
         assert len(domains) == 1 and domains[0]["title"] == "Feed shop" and domains[0]["status"] == "complete"
     assert scalar(database_url, "select count(*) from pages") == 8  # stored as well
+
+
+def test_sitemaps_served_without_validators_are_skipped_when_their_bytes_did_not_change(database_url, web, crawl):
+    from tests.support.fixture_web import Reply
+
+    bodies = {"/a.xml": _urlset([f"http://plain.test/a{i}" for i in range(4)]),
+              "/b.xml": _urlset([f"http://plain.test/b{i}" for i in range(3)])}
+    site = web.site("plain.test")
+    site.add("/robots.txt", "Sitemap: http://plain.test/a.xml\nSitemap: http://plain.test/b.xml\n")
+    site.add("/", "<html><head><title>Plain</title></head><body>hi</body></html>")
+    for path in bodies:  # generated on every request: no ETag, no Last-Modified, never a 304
+        site.handler(path, lambda request: Reply(200, bodies[request.path].encode(), {"Content-Type": "text/xml"}))
+
+    def scan() -> dict:
+        result = crawl(database_url, "-a", "domain=plain.test")
+        assert result.returncode == 0, result.stderr[-3000:]
+        return rows(database_url, "select result_data from jobs order by id desc limit 1")[0]["result_data"]
+
+    assert scan()["sitemaps_unchanged"] == 0
+    first = rows(database_url, "select id, url, lastmod from pages order by id")
+    assert scan()["sitemaps_unchanged"] == 2  # fetched (200), recognised, not read again
+    assert rows(database_url, "select id, url, lastmod from pages order by id") == first
+    assert scalar(database_url, "select sitemap_urls from domains") == 7
+    assert [r["status_code"] for r in rows(database_url, "select status_code from sitemap_files")] == [200, 200]
+
+    bodies["/b.xml"] = _urlset([f"http://plain.test/b{i}" for i in range(5)])
+    assert scan()["sitemaps_unchanged"] == 1
+    assert scalar(database_url, "select count(*) from pages") == 9
+    assert len(web.hits("plain.test", "/b.xml")) == 3  # fetched by every scan: only the bytes tell

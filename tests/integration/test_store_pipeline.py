@@ -38,7 +38,8 @@ async def _scan_with_an_outage(pipeline: StorePipeline, gate: TcpGate) -> Domain
     gate.open()
     await pipeline.process_item(SitemapFileItem(TENANT, DOMAIN, SITEMAP, "robots_txt", sitemap_type="urlset",
                                                 url_count=6, status_code=200, etag='"v1"',
-                                                last_modified="Mon, 30 Nov 2026 00:00:00 GMT"))
+                                                last_modified="Mon, 30 Nov 2026 00:00:00 GMT",
+                                                content_digest="0" * 32))
     domain = DomainItem(TENANT, DOMAIN, "complete", datetime.now(UTC), job_id="j1")
     await pipeline.process_item(domain)
     await pipeline.close_spider()
@@ -59,6 +60,8 @@ def test_a_sitemap_whose_first_rows_were_lost_keeps_no_validators(postgres_url):
     assert crawler.stats.get_value("scrapersky/store/lost_rows") == 3
     assert domain.status == "failed" and "database write failed" in domain.last_error
     assert scalar(postgres_url, "select count(*) from pages") == 3
-    # ...but without the validators that would make the next scan skip the sitemap as unchanged.
-    stored = rows(postgres_url, "select url_count, status_code, etag, last_modified from sitemap_files")
-    assert stored == [{"url_count": 6, "status_code": 200, "etag": None, "last_modified": None}]
+    # ...but without the validators or digest that would make the next scan skip it as unchanged.
+    stored = rows(postgres_url, "select url_count, status_code, etag, last_modified, content_digest "
+                                "from sitemap_files")
+    assert stored == [{"url_count": 6, "status_code": 200, "etag": None, "last_modified": None,
+                       "content_digest": None}]
