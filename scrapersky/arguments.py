@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from scrapersky.config import ConfigError, to_int, to_tenant
@@ -69,11 +68,15 @@ def parse_run_arguments(args: dict[str, Any], default_tenant: str) -> RunArgumen
 
 
 def read_domain_file(path: str, label: str = "") -> str:
-    """A domain list file's text; a missing, unreadable or oversized file is a ConfigError."""
-    file = Path(path)
+    """A domain list file's text; a missing, unreadable or oversized file is a ConfigError.
+
+    The cap counts the bytes actually read, never trusting st_size: /dev/zero, a FIFO or a
+    file that grows while it is read report a size of 0."""
     try:
-        if file.stat().st_size > MAX_DOMAINS_FILE:
-            raise ConfigError(f"{label}{path}: larger than {MAX_DOMAINS_FILE // (1024 * 1024)} MiB")
-        return file.read_text(encoding="utf-8", errors="replace")
+        with open(path, "rb") as file:
+            data = file.read(MAX_DOMAINS_FILE + 1)
     except OSError as exc:
         raise ConfigError(f"{label}{path}: {exc.strerror or exc}") from None
+    if len(data) > MAX_DOMAINS_FILE:
+        raise ConfigError(f"{label}{path}: larger than {MAX_DOMAINS_FILE // (1024 * 1024)} MiB")
+    return data.decode("utf-8", errors="replace")

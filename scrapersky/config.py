@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import uuid
 
@@ -42,6 +43,7 @@ INT_SETTINGS = {
     "SCRAPERSKY_STALE_AFTER": 1, "SCRAPERSKY_MAX_ATTEMPTS": 1, "SCRAPERSKY_CONCURRENT_SCANS": 1,
     "SCRAPERSKY_SITEMAP_MAX_DEPTH": 0, "SCRAPERSKY_SITEMAPS_IN_FLIGHT": 1, "SCRAPERSKY_SITEMAP_MAX_BYTES": 1, "SCRAPERSKY_PAGE_CHUNK": 1,
     "SCRAPERSKY_STORE_BUFFER": 1, "SCRAPERSKY_STORE_RETRIES": 0, "DOWNLOAD_TIMEOUT": 1,
+    "SCRAPERSKY_MAX_SITEMAPS": 1, "SCRAPERSKY_MAX_HEADER_BYTES": 1024, "SCRAPERSKY_MAX_HEADERS": 8,
 }
 BOOL_SETTINGS = ("SCRAPERSKY_ALLOW_PRIVATE_NETWORKS", "ROBOTSTXT_OBEY", "AUTOTHROTTLE_ENABLED")
 
@@ -56,6 +58,11 @@ def check_settings(settings) -> None:
         to_tenant(settings.get("SCRAPERSKY_DEFAULT_TENANT"))
     except ConfigError:
         raise ConfigError(f"SCRAPERSKY_DEFAULT_TENANT must be a UUID, got {settings.get('SCRAPERSKY_DEFAULT_TENANT')!r}") from None
+    for network in to_list(settings.get("SCRAPERSKY_ALLOWED_NETWORKS") or ""):
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ConfigError(f"SCRAPERSKY_ALLOWED_NETWORKS must list networks like 10.0.0.0/8, got {network!r}") from None
     schemes = to_list(settings.get("SCRAPERSKY_SCHEMES"))
     if not schemes or set(schemes) - {"http", "https"}:
         raise ConfigError(f"SCRAPERSKY_SCHEMES must list http and/or https, got {settings.get('SCRAPERSKY_SCHEMES')!r}")

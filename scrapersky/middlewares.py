@@ -2,72 +2,83 @@
 
 from __future__ import annotations
 
-import ipaddress
 from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.http import Response
 from scrapy.utils.defer import deferred_to_future
 from twisted.internet import reactor
+
+from scrapersky.net.browser_proxy import REFUSED_MARKER
+from scrapersky.net.policy import AddressPolicy, AddressRefused, ip_literal, policy_from_settings
+from scrapersky.net.resolver import RefusedLookup
+
+SCHEMES = ("http", "https")
 
 
 class RefusedAddress(IgnoreRequest):
     """A request to a non-public address was refused."""
 
 
-def refused_reason(address: str) -> str | None:
-    """Why an IP address must not be fetched, or None when it is a public address."""
-    ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    for label, test in (
-        # Most specific first: Python counts link-local, reserved and unspecified as private too.
-        ("loopback", ip.is_loopback), ("link-local", ip.is_link_local), ("unspecified", ip.is_unspecified),
-        ("multicast", ip.is_multicast), ("reserved", ip.is_reserved), ("private", ip.is_private),
-    ):
-        if test:
-            return label
-    return None if ip.is_global else "non-public"
-
-
-def _ip_literal(host: str) -> str | None:
-    try:
-        return str(ipaddress.ip_address(host.strip("[]")))
-    except ValueError:
-        return None
-
-
 class PrivateNetworkGuard:
     """Refuse requests to hosts that are, or resolve to, non-public addresses (SSRF).
 
     Runs for every request, redirects included (Scrapy reschedules them through the whole
-    chain). The host is resolved through the reactor's resolver, which Scrapy caches
-    (DNSCACHE_ENABLED), so the connection uses the address checked here unless the cache
-    entry expires in between; see the README for what remains (DNS rebinding).
+    chain). IP literals are checked here; names are resolved through the reactor's resolver,
+    scrapersky.net.resolver.GuardedResolver, which checks every answer, including the one the
+    connection itself uses. A name that cannot be resolved is refused (fail closed), also when
+    an HTTP proxy would resolve it: a proxy must not reach what the crawler may not.
+
+    Rendered responses are checked again on the URL Chromium ended on, and on the refusal page
+    of the browser's guard proxy (scrapersky.net.browser_proxy), so a page that navigates itself
+    to an internal address is a refused homepage, never stored metadata.
     """
 
-    def __init__(self, stats) -> None:
+    def __init__(self, policy: AddressPolicy, stats) -> None:
+        self.policy = policy
         self.stats = stats
 
     @classmethod
     def from_crawler(cls, crawler):
-        if crawler.settings.getbool("SCRAPERSKY_ALLOW_PRIVATE_NETWORKS"):
+        policy = policy_from_settings(crawler.settings)
+        if policy is None:
             raise NotConfigured
-        return cls(crawler.stats)
+        return cls(policy, crawler.stats)
 
     async def process_request(self, request: Request):
-        host = urlsplit(request.url).hostname or ""
-        address = _ip_literal(host)
-        if address is None:
-            try:
-                address = await deferred_to_future(reactor.resolve(host))
-            except Exception:
-                return None  # unresolvable: the download fails by itself (or a proxy resolves it)
-        reason = refused_reason(address)
-        if reason:
-            self.stats.inc_value(f"scrapersky/refused/{reason}")
-            raise RefusedAddress(f"refused: {host} is a {reason} address ({address})")
+        await self._check_url(request.url)
         return None
+
+    async def process_response(self, request: Request, response: Response):
+        if "playwright" not in response.flags:
+            return response
+        if REFUSED_MARKER in response.body:
+            self.stats.inc_value("scrapersky/refused/browser")
+            raise RefusedAddress(f"refused by the browser's address policy: {response.url}")
+        await self._check_url(response.url)
+        return response
+
+    async def _check_url(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in SCHEMES:
+            raise RefusedAddress(f"refused: {parts.scheme}: URLs are not fetched")
+        host = parts.hostname or ""
+        try:
+            address = ip_literal(host)
+            if address is None:
+                address = await deferred_to_future(reactor.resolve(host))
+            self.policy.check(host, address)
+        except (AddressRefused, RefusedLookup) as exc:
+            refused = exc if isinstance(exc, AddressRefused) else exc.refused
+            self.stats.inc_value(f"scrapersky/refused/{refused.reason}")
+            raise RefusedAddress(str(refused)) from None
+        except Exception as exc:  # fail closed: no answer is no permission
+            self.stats.inc_value("scrapersky/refused/unresolved")
+            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            if not message.startswith("DNS lookup failed"):
+                message = f"DNS lookup failed for {host or url}: {message}"
+            raise RefusedAddress(message) from None
 
 
 class RobotsRulesMiddleware:

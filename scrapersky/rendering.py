@@ -8,7 +8,12 @@ import shutil
 from typing import Any
 from urllib.parse import urlsplit
 
-from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
+from scrapy.settings import SETTINGS_PRIORITIES
+from scrapy.utils.defer import deferred_to_future
+
+from scrapersky.net.browser_proxy import BrowserProxy
+from scrapersky.net.download import GuardedDownloadHandler
+from scrapersky.net.policy import policy_from_settings
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "chrome")
 HANDLER = "scrapersky.rendering.RenderingDownloadHandler"
@@ -40,6 +45,18 @@ def proxy_option(environ: dict[str, str]) -> dict[str, Any] | None:
     return option
 
 
+# No call of Chromium's own: updates, sync, safe browsing, reporting, prefetching.
+QUIET_FLAGS = (
+    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--disable-default-apps", "--disable-domain-reliability", "--disable-client-side-phishing-detection",
+    "--no-pings", "--dns-prefetch-disable", "--disable-breakpad", "--metrics-recording-only",
+    "--disable-extensions", "--disable-component-extensions-with-background-pages",
+    # Some components still install on demand despite --disable-component-update: point the
+    # updater at a closed local port, which the guard proxy refuses anyway.
+    "--component-updater=url-source=http://127.0.0.1:9/",
+)
+
+
 def wants_render(mode: str, metadata: dict[str, Any]) -> bool:
     """`always` renders; `auto` renders only pages whose static HTML has no title or no visible text."""
     return mode == "always" or (mode == "auto" and bool(metadata.get("needs_render")))
@@ -56,14 +73,25 @@ class RenderingAddon:
             return
         handlers = dict(settings.getdict("DOWNLOAD_HANDLERS"))
         handlers.update({"http": HANDLER, "https": HANDLER})
-        settings.set("DOWNLOAD_HANDLERS", handlers, priority="addon")
+        # Over the project's own table (settings.py names the guarded handler there), never under it.
+        priority = max(settings.getpriority("DOWNLOAD_HANDLERS") or 0, SETTINGS_PRIORITIES["addon"])
+        settings.set("DOWNLOAD_HANDLERS", handlers, priority=priority)
         launch: dict[str, Any] = {
             "executable_path": executable,
             "headless": True,
-            "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync", "--no-first-run"],
+            "args": ["--no-sandbox", "--disable-gpu", *QUIET_FLAGS],
         }
-        proxy = proxy_option(dict(os.environ))
+        if policy_from_settings(settings) is None:
+            proxy = proxy_option(dict(os.environ))
+        else:
+            # Every connection Chromium opens goes through the guard proxy, loopback included,
+            # and Chromium resolves no name itself (the proxy is an IP literal).
+            guard = BrowserProxy.reserve(settings.getint("SCRAPERSKY_MAX_HEADER_BYTES"),
+                                         settings.getfloat("DOWNLOAD_TIMEOUT"))
+            settings.set("SCRAPERSKY_BROWSER_PROXY", guard, priority="addon")
+            proxy = {"server": guard.url, "bypass": "<-loopback>"}
+            launch["args"] += ["--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+                               "--force-webrtc-ip-handling-policy=disable_non_proxied_udp"]
         if proxy:
             launch["proxy"] = proxy
         settings.set("PLAYWRIGHT_LAUNCH_OPTIONS", launch, priority="addon")
@@ -74,7 +102,7 @@ class RenderingAddon:
         settings.set("PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT", 30000, priority="addon")
 
 
-class RenderingDownloadHandler(HTTP11DownloadHandler):
+class RenderingDownloadHandler(GuardedDownloadHandler):
     """Scrapy's HTTP handler that hands `meta["playwright"]` requests to scrapy-playwright.
 
     scrapy-playwright's own handler starts a Playwright driver per scheme when the engine
@@ -121,6 +149,8 @@ class _SharedBrowser:
             if self.handler is None:
                 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
+                await self._start_guard()
+
                 handler = ScrapyPlaywrightDownloadHandler.from_crawler(self.crawler)
                 # Made after engine_started, so start it the way that signal would have
                 # (scrapy-playwright 0.0.48, pinned).
@@ -128,6 +158,23 @@ class _SharedBrowser:
                 self.handler = handler
             return self.handler
 
+    async def _start_guard(self) -> None:
+        from twisted.internet import reactor  # imported late: this module loads before the reactor is chosen
+
+        guard: BrowserProxy | None = self.crawler.settings.get("SCRAPERSKY_BROWSER_PROXY")
+        if guard is None:
+            return
+        stats = self.crawler.stats
+
+        def refused(host: str, reason: str) -> None:
+            stats.inc_value("scrapersky/refused/browser")
+
+        await guard.start(policy_from_settings(self.crawler.settings),
+                          lambda host: deferred_to_future(reactor.resolve(host)), refused)
+
     async def close(self) -> None:
         if self.handler is not None:
             await self.handler.close()
+        guard: BrowserProxy | None = self.crawler.settings.get("SCRAPERSKY_BROWSER_PROXY")
+        if guard is not None:
+            await guard.close()

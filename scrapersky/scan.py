@@ -36,7 +36,8 @@ class Scan:
     notes: list[str] = field(default_factory=list)  # non-fatal problems, kept in domain_metadata
     metadata: dict[str, Any] = field(default_factory=dict)
     seen_sitemaps: set[str] = field(default_factory=set)
-    queued_sitemaps: deque = field(default_factory=deque)  # requests waiting for a download slot
+    queued_sitemaps: deque = field(default_factory=deque)  # (url, discovery, parent, depth, ancestors) waiting for a slot
+    sitemap_cap_reached: bool = False
     sitemaps_fetching: int = 0
     sitemaps_known: int = 0
     sitemaps_done: int = 0

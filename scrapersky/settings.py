@@ -17,6 +17,8 @@ DATABASE_URL = env("DATABASE_URL", "sqlite:///scrapersky.db")
 SCRAPERSKY_DEFAULT_TENANT = env("SCRAPERSKY_DEFAULT_TENANT", "550e8400-e29b-41d4-a716-446655440000")
 SCRAPERSKY_SCHEMES = env("SCRAPERSKY_SCHEMES", "https,http")
 SCRAPERSKY_ALLOW_PRIVATE_NETWORKS = env_bool("SCRAPERSKY_ALLOW_PRIVATE_NETWORKS", False)
+# Exceptions to the address policy, in CIDR notation (an intranet you mean to scan): "10.1.2.0/24,fd00::/8".
+SCRAPERSKY_ALLOWED_NETWORKS = env("SCRAPERSKY_ALLOWED_NETWORKS", "")
 SCRAPERSKY_CHROMIUM = env("SCRAPERSKY_CHROMIUM", "")  # empty: look for chromium on PATH
 SCRAPERSKY_STALE_AFTER = env_int("SCRAPERSKY_STALE_AFTER", 300)
 SCRAPERSKY_MAX_ATTEMPTS = env_int("SCRAPERSKY_MAX_ATTEMPTS", 3)
@@ -29,6 +31,11 @@ SCRAPERSKY_SITEMAP_MAX_DEPTH = env_int("SCRAPERSKY_SITEMAP_MAX_DEPTH", 5)
 SCRAPERSKY_SITEMAPS_IN_FLIGHT = env_int("SCRAPERSKY_SITEMAPS_IN_FLIGHT", 2)
 # Cap on a sitemap's decompressed size: a gzip bomb stops here.
 SCRAPERSKY_SITEMAP_MAX_BYTES = env_int("SCRAPERSKY_SITEMAP_MAX_BYTES", 100 * 1024 * 1024)
+# Sitemaps one scan reads at most (an index lists at most 50,000): a fan-out of indexes stops here.
+SCRAPERSKY_MAX_SITEMAPS = env_int("SCRAPERSKY_MAX_SITEMAPS", 50000)
+# Response header caps per download (size of the whole header section, and lines).
+SCRAPERSKY_MAX_HEADER_BYTES = env_int("SCRAPERSKY_MAX_HEADER_BYTES", 64 * 1024)
+SCRAPERSKY_MAX_HEADERS = env_int("SCRAPERSKY_MAX_HEADERS", 256)
 # Listed URLs travel through Scrapy in chunks of this many, never one item each.
 SCRAPERSKY_PAGE_CHUNK = env_int("SCRAPERSKY_PAGE_CHUNK", 2000)
 # Page rows buffered by the store pipeline before a bulk write.
@@ -62,6 +69,15 @@ DOWNLOAD_WARNSIZE = 0
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
 LOG_LEVEL = env("LOG_LEVEL", "INFO")
+
+# Names are resolved once, at connect time, and the answer checked (scrapersky.net.resolver).
+TWISTED_DNS_RESOLVER = "scrapersky.net.resolver.GuardedResolver"
+# http and https only, with bounded response headers; no file:, ftp:, s3: or data: fetches.
+DOWNLOAD_HANDLERS = {
+    "http": "scrapersky.net.download.GuardedDownloadHandler",
+    "https": "scrapersky.net.download.GuardedDownloadHandler",
+    "file": None, "ftp": None, "s3": None, "data": None,
+}
 
 # --- Components -------------------------------------------------------------------------
 DOWNLOADER_MIDDLEWARES = {

@@ -56,6 +56,7 @@ class SitemapSpider(Spider):
         spider.slots = asyncio.Semaphore(settings.getint("SCRAPERSKY_CONCURRENT_SCANS"))
         spider.parsing = asyncio.Lock()
         spider.sitemaps_in_flight = settings.getint("SCRAPERSKY_SITEMAPS_IN_FLIGHT")
+        spider.max_sitemaps = settings.getint("SCRAPERSKY_MAX_SITEMAPS")
         spider.outcome = {"complete": 0, "failed": 0}
         return spider
 
@@ -119,27 +120,33 @@ class SitemapSpider(Spider):
         return self._request(scan, f"{scheme}://{scan.domain}/robots.txt", "robots", dont_obey_robotstxt=True,
                              dont_retry=bool(scan.schemes))
 
-    def _fetch_sitemap(self, scan: Scan, url: str, discovery: str, **where: Any) -> Iterator[Request]:
+    def _fetch_sitemap(self, scan: Scan, url: str, discovery: str, parent: str | None = None,
+                       depth: int = 0, ancestors: tuple[str, ...] = ()) -> Iterator[Request]:
         """Request a sitemap, or queue it while SCRAPERSKY_SITEMAPS_IN_FLIGHT of the scan's are
         downloading: sitemaps are parsed one at a time, and every body waiting its turn (up to
-        50 MB each) is held in memory. Guessed well-known paths go at once: they are mostly 404s."""
-        request = self._sitemap_request(scan, url, discovery, **where)
-        if discovery == "well_known":
-            yield request
+        50 MB each) is held in memory. A queued sitemap costs its URL and a shared tuple, not a
+        Request. Guessed well-known paths go at once: they are mostly 404s. No scan reads more
+        than SCRAPERSKY_MAX_SITEMAPS sitemaps, whatever its indexes fan out to."""
+        if len(scan.seen_sitemaps) >= self.max_sitemaps:
+            if not scan.sitemap_cap_reached:
+                scan.sitemap_cap_reached = True
+                scan.notes.append(f"sitemap cap {self.max_sitemaps} reached: later sitemaps were not read")
             return
-        scan.queued_sitemaps.append(request)
+        scan.seen_sitemaps.add(url)
+        if discovery == "well_known":
+            yield self._sitemap_request(scan, url, discovery)
+            return
+        scan.sitemaps_known += 1
+        scan.queued_sitemaps.append((url, discovery, parent, depth, ancestors))
         yield from self._release_sitemaps(scan)
 
     def _release_sitemaps(self, scan: Scan) -> Iterator[Request]:
         while scan.queued_sitemaps and scan.sitemaps_fetching < self.sitemaps_in_flight:
             scan.sitemaps_fetching += 1
-            yield scan.queued_sitemaps.popleft()
+            yield self._sitemap_request(scan, *scan.queued_sitemaps.popleft())
 
     def _sitemap_request(self, scan: Scan, url: str, discovery: str, parent: str | None = None,
                          depth: int = 0, ancestors: tuple[str, ...] = ()) -> Request:
-        scan.seen_sitemaps.add(url)
-        if discovery != "well_known":
-            scan.sitemaps_known += 1
         headers = {}
         known = scan.validators.get(url)
         if known and known.get("etag"):
@@ -327,6 +334,8 @@ class SitemapSpider(Spider):
     def _follow_index(self, scan: Scan, sitemap, url: str, meta: dict) -> Iterator[Any]:
         depth = meta["sitemap_depth"] + 1
         for entry in sitemap.entries():
+            if scan.sitemap_cap_reached:
+                break
             if not isinstance(entry, SitemapRef) or entry.url in scan.seen_sitemaps:
                 continue
             if depth > self.max_depth:
@@ -403,9 +412,19 @@ def _origin(url: str) -> str:
 
 
 def _failure_reason(failure: Failure) -> str:
-    value = failure.value
+    value = _root_cause(failure.value)
     text = str(value).strip() or type(value).__name__
     return text.splitlines()[0][:300]
+
+
+def _root_cause(error: BaseException) -> BaseException:
+    """Twisted wraps a response's failure (a header cap, a dropped connection) in ResponseFailed,
+    whose text is a list of Failure reprs; the first reason inside says what happened."""
+    cause = error.__cause__
+    reasons = getattr(cause, "reasons", None)
+    if reasons:
+        return reasons[0].value
+    return error
 
 
 def _now() -> datetime:

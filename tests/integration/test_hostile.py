@@ -1,47 +1,18 @@
-"""Hostile input: private-network guard, bad arguments, tenants, TLS, timeouts, 5xx."""
+"""Hostile input: bad arguments, tenants, TLS, timeouts, 5xx (the address policy: test_trust_boundary.py)."""
 
 from __future__ import annotations
+
+import json
+import subprocess
+import sys
 
 import pytest
 
 from scrapersky.db import jobs
-from tests.conftest import scrapy, scrapy_env
+from tests.conftest import ROOT, scrapy, scrapy_env
 from tests.support.db import rows, scalar
 from tests.support.tls import start_tls_server
 
-GUARDED = {"SCRAPERSKY_ALLOW_PRIVATE_NETWORKS": "false", "SCRAPERSKY_SCHEMES": "http"}
-
-
-def test_guard_refuses_redirects_to_private_addresses(database_url, web, crawl):
-    web.site("evil.test").redirect("/robots.txt", "http://127.0.0.1:9/admin")
-    result = crawl(database_url, "-a", "domain=evil.test", **GUARDED)
-    assert result.returncode == 1
-    job = rows(database_url, "select status, error from jobs")[0]
-    assert job["status"] == "failed" and "refused" in job["error"] and "loopback" in job["error"]
-
-
-def test_guard_checks_every_sitemap_and_page_url(database_url, web, crawl):
-    site = web.site("sneaky.test")
-    site.add("/robots.txt", "Sitemap: http://sneaky.test/index.xml\n")
-    site.add("/index.xml", '<sitemapindex><sitemap><loc>http://169.254.169.254/latest/meta-data/</loc></sitemap>'
-                           '<sitemap><loc>http://localhost:9/internal.xml</loc></sitemap>'
-                           '<sitemap><loc>http://[::1]:9/v6.xml</loc></sitemap>'
-                           '<sitemap><loc>http://sneaky.test/pages.xml</loc></sitemap></sitemapindex>')
-    site.add("/pages.xml", "<urlset><url><loc>http://10.0.0.7/secret</loc></url>"
-                           "<url><loc>http://sneaky.test/ok</loc></url></urlset>")
-    site.add("/", "<html><head><title>Sneaky</title></head><body>hi</body></html>")
-    site.add("/ok", "<html><head><title>OK page</title></head><body>fine</body></html>")
-    result = crawl(database_url, "-a", "domain=sneaky.test", "-a", "max_pages=5", **GUARDED)
-    assert result.returncode == 0, result.stderr[-2000:]
-    files = {f["url"]: f for f in rows(database_url, "select url, error_message from sitemap_files")}
-    for refused in ("http://169.254.169.254/latest/meta-data/", "http://localhost:9/internal.xml", "http://[::1]:9/v6.xml"):
-        assert "refused" in files[refused]["error_message"], refused
-    assert "link-local" in files["http://169.254.169.254/latest/meta-data/"]["error_message"]
-    pages = {p["url"]: p for p in rows(database_url, "select url, status_code, title from pages")}
-    assert pages["http://10.0.0.7/secret"]["status_code"] is None and pages["http://10.0.0.7/secret"]["title"] is None
-    assert pages["http://sneaky.test/ok"]["title"] == "OK page"
-    # nothing but the fixture proxy was ever contacted: a refused request never leaves the process
-    assert all(r.host == "sneaky.test" for r in web.requests)
 
 
 @pytest.mark.parametrize("args, message", [
@@ -86,6 +57,21 @@ def test_empty_and_huge_domain_files(tmp_path, web):
         out.write("x" * (51 * 1024 * 1024))
     result = scrapy("crawl", "sitemap", "-a", f"domains_file={huge}", env=scrapy_env(url, web))
     assert result.returncode == 2 and "larger than" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_domain_files_are_capped_by_bytes_read_not_by_their_reported_size(tmp_path, web):
+    """/dev/zero reports a size of 0: the cap must count what is read."""
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    probe = tmp_path / "rss.json"
+    code = ("import json, resource, subprocess, sys; "
+            "p = subprocess.run([sys.executable, '-m', 'scrapy', 'crawl', 'sitemap', '-a', 'domains_file=/dev/zero'], "
+            "capture_output=True, text=True); "
+            f"json.dump({{'rc': p.returncode, 'err': p.stderr, 'rss': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}}, "
+            f"open({str(probe)!r}, 'w'))")
+    subprocess.run([sys.executable, "-c", code], env=scrapy_env(url, web), cwd=ROOT, timeout=120, check=True)
+    found = json.loads(probe.read_text())
+    assert found["rc"] == 2 and found["err"].strip().splitlines() == ["error: domains_file /dev/zero: larger than 50 MiB"]
+    assert found["rss"] * 1024 < 300 * 1024 * 1024
 
 
 def test_invalid_domains_in_a_list_become_failed_jobs(database_url, web, crawl):

@@ -1,0 +1,227 @@
+"""The crawler's trust boundary, attacked as a hostile site would, in a private network namespace.
+
+Every scenario runs a real crawl (and real Chromium where it renders) against sites whose
+names a scripted DNS server answers, with trap listeners on loopback, link-local and private
+addresses. The checks: no trap is ever connected to, nothing an internal address would answer
+is stored, and every refusal is recorded with its reason.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from scrapersky.rendering import find_chromium
+from tests.conftest import IN_CI
+from tests.support.db import rows
+from tests.support.hostile_net import SITE_ADDRESS, run_in_namespace
+
+MB = 1024 * 1024
+INTERNAL_MARKERS = ("INTERNAL ADMIN", "internal only", "root@internal.example")
+
+def _require_chromium() -> None:
+    if not find_chromium(None):
+        if IN_CI:
+            pytest.fail("CI=true but no Chromium executable on PATH")
+        pytest.skip("no Chromium executable on PATH")
+
+
+def _namespace_url(database_url: str) -> str:
+    """The same database as seen from inside the namespace: PostgreSQL through its Unix socket."""
+    if database_url.startswith("postgresql"):
+        name = database_url.rsplit("/", 1)[1]
+        return f"postgresql+psycopg2://postgres@/{name}?host=/var/run/postgresql"
+    return database_url
+
+
+def _crawl(database_url: str, args: list[str], *, dns: dict, sites: dict, env: dict | None = None, **extra) -> dict:
+    missing = [tool for tool in ("unshare", "ip") if shutil.which(tool) is None]
+    if missing:
+        message = f"needs {' and '.join(missing)} for a private network namespace (util-linux, iproute2)"
+        pytest.fail(f"CI=true but {message}") if IN_CI else pytest.skip(message)
+    scenario = {"args": args, "dns": dns, "sites": sites,
+                "env": {"DATABASE_URL": _namespace_url(database_url), **(env or {})}, **extra}
+    return run_in_namespace(scenario)
+
+
+def _json(value):
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _stored_text(database_url: str) -> str:
+    """Every value of every table the crawl writes, as one string."""
+    text = []
+    for table in ("domains", "sitemap_files", "pages", "jobs"):
+        for row in rows(database_url, f"select * from {table}"):
+            text.append(repr(row))
+    return "\n".join(text)
+
+
+def _assert_nothing_internal(result: dict, database_url: str) -> None:
+    assert result["traps"] == [], result["traps"]
+    stored = _stored_text(database_url)
+    for marker in INTERNAL_MARKERS:
+        assert marker not in stored
+
+
+A = lambda *answers: {"A": list(answers)}  # noqa: E731
+
+
+def test_scrapy_requests_never_reach_internal_addresses(database_url):
+    """Every path a sitemap, robots.txt, a redirect or a listed page can take, and every DNS trick."""
+    sites = {
+        "good.test": {
+            "/robots.txt": "\n".join(f"Sitemap: {url}" for url in [
+                "http://127.0.0.1/a.xml", "http://2130706433/b.xml", "http://0x7f.0.0.1/c.xml",
+                "http://[::1]/d.xml", "http://169.254.169.254/latest/meta-data/", "http://internal.test/e.xml",
+                "http://good.test/moved.xml", "http://good.test/sitemap.xml", "file:///etc/passwd",
+            ]),
+            "/moved.xml": {"location": "http://127.0.0.1:8080/x.xml"},
+            "/sitemap.xml": "<urlset><url><loc>http://good.test/ok</loc></url>"
+                            "<url><loc>http://10.0.0.7/secret</loc></url>"
+                            "<url><loc>http://internal.test/page</loc></url></urlset>",
+            "/": "<html><head><title>Good site</title></head><body>public</body></html>",
+            "/ok": "<html><head><title>OK page</title></head><body>fine</body></html>",
+        },
+        "nx-then-loopback.test": {"/robots.txt": "", "/": "<title>never read</title>"},
+        "rebind.test": {"/robots.txt": "", "/": "<title>never read</title>"},
+        "v6only.test": {"/robots.txt": "", "/": "<title>never read</title>"},
+    }
+    dns = {
+        "good.test": A(SITE_ADDRESS),
+        "internal.test": A("127.0.0.3"),
+        # A lookup that fails once and then answers loopback (the guard must not let the first through).
+        "nx-then-loopback.test": A("NXDOMAIN", "127.0.0.1"),
+        # Public for the check, loopback for the connection: only checking the connection's own answer holds.
+        "rebind.test": A(SITE_ADDRESS, "127.0.0.1"),
+        "v6only.test": {"A": ["NXDOMAIN"], "AAAA": ["::1"]},
+    }
+    result = _crawl(database_url, ["-a", "domains=good.test,nx-then-loopback.test,rebind.test,v6only.test",
+                                   "-a", "max_pages=10", "-s", "DNSCACHE_ENABLED=false"],
+                    dns=dns, sites=sites)
+    _assert_nothing_internal(result, database_url)
+
+    jobs = {j["domain"]: j for j in rows(database_url, "select domain, status, error from jobs")}
+    assert jobs["good.test"]["status"] == "complete", result["output"][-3000:]
+    for domain in ("nx-then-loopback.test", "rebind.test", "v6only.test"):
+        assert jobs[domain]["status"] == "failed", jobs[domain]
+    assert "DNS lookup failed" in jobs["nx-then-loopback.test"]["error"]
+    assert "refused" in jobs["rebind.test"]["error"] and "loopback" in jobs["rebind.test"]["error"]
+    # The rebinding name was looked up twice: once by the guard, once for the connection, which refused.
+    assert result["dns"].count(["rebind.test", "A"]) >= 2
+
+    files = {f["url"]: f["error_message"] or "" for f in rows(database_url, "select url, error_message from sitemap_files")}
+    for url, reason in [("http://127.0.0.1/a.xml", "loopback"), ("http://2130706433/b.xml", "loopback"),
+                        ("http://0x7f.0.0.1/c.xml", "loopback"), ("http://[::1]/d.xml", "loopback"),
+                        ("http://169.254.169.254/latest/meta-data/", "link-local"),
+                        ("http://internal.test/e.xml", "loopback"), ("http://good.test/moved.xml", "loopback")]:
+        assert "refused" in files[url] and reason in files[url], (url, files[url])
+    assert "file:///etc/passwd" not in files or "refused" in files["file:///etc/passwd"]
+    pages = {p["url"]: p for p in rows(database_url, "select url, status_code, title from pages")}
+    assert pages["http://good.test/ok"]["title"] == "OK page"
+    for url in ("http://10.0.0.7/secret", "http://internal.test/page"):
+        assert pages[url]["status_code"] is None and pages[url]["title"] is None
+    # The only site contacted is the fixture site.
+    assert {r["host"] for r in result["web"]} <= {"good.test"}
+
+
+@pytest.mark.chromium
+def test_rendered_pages_reach_only_what_the_policy_allows(database_url):
+    _require_chromium()
+    attack = """<html><head><title>Render page</title>
+      <link rel="stylesheet" href="http://[::1]/x.css"></head>
+      <body><p>Rendered content for the test.</p>
+      <img src="http://127.0.0.1/pixel.png"><img src="https://127.0.0.1/pixel.png">
+      <img src="http://loopname.test/pixel.png"><img src="http://2130706433/p.png">
+      <iframe src="http://127.0.0.3/"></iframe><iframe src="http://169.254.169.254/latest/meta-data/"></iframe>
+      <script>
+        fetch("http://10.0.0.7/secret").catch(() => {});
+        fetch("http://127.0.0.1:8080/x", {mode: "no-cors"}).catch(() => {});
+        try { new WebSocket("ws://127.0.0.1/ws"); } catch (e) {}
+        try { new Worker("http://127.0.0.3/w.js"); } catch (e) {}
+        navigator.sendBeacon && navigator.sendBeacon("http://127.0.0.1/beacon", "x");
+      </script></body></html>"""
+    sites = {
+        "render.test": {"/robots.txt": "", "/": attack},
+        # Static fetch sees a page; Chromium's fetch of the same URL is redirected to loopback.
+        "redirect.test": {"/robots.txt": "", "/": {"sequence": [
+            {"body": "<html><head><title>Static</title></head><body>static text</body></html>"},
+            {"status": 302, "location": "http://127.0.0.1/admin"}]}},
+        # The page navigates itself to an internal address while it loads.
+        "jsnav.test": {"/robots.txt": "", "/": "<html><head><title>Nav</title></head><body>x"
+                                               "<script>location.href='http://10.0.0.7/';</script></body></html>"},
+        "loopname.test": {},
+    }
+    dns = {"render.test": A(SITE_ADDRESS), "redirect.test": A(SITE_ADDRESS), "jsnav.test": A(SITE_ADDRESS),
+           "loopname.test": A("127.0.0.1")}
+    result = _crawl(database_url, ["-a", "domains=render.test,redirect.test,jsnav.test", "-a", "render=always"],
+                    dns=dns, sites=sites)
+    _assert_nothing_internal(result, database_url)
+    domains = {d["domain"]: d for d in rows(database_url, "select domain, status, title, last_error from domains")}
+    jobs = {j["domain"]: j for j in rows(database_url, "select domain, status, error from jobs")}
+    metadata = {d["domain"]: _json(d["domain_metadata"])
+                for d in rows(database_url, "select domain, domain_metadata from domains")}
+    assert jobs["render.test"]["status"] == "complete", result["output"][-3000:]
+    assert domains["render.test"]["title"] == "Render page"
+    redirected = jobs["redirect.test"]
+    assert redirected["status"] == "failed" and "refused" in redirected["error"], redirected
+    # The self-navigating page: either its own content was read before it left, or the refused
+    # navigation is the homepage's failure; never the internal page.
+    navigating = jobs["jsnav.test"]
+    if navigating["status"] == "complete":
+        assert domains["jsnav.test"]["title"] == "Nav"
+        assert metadata["jsnav.test"]["homepage_url"].startswith("http://jsnav.test/")
+    else:
+        assert "refused" in navigating["error"], navigating
+    assert "browser request refused" in result["output"]
+    # Chromium looked up no name itself, and made no call beyond the scenario's sites.
+    looked_up = {name for name, kind in result["dns"] if kind in ("A", "AAAA")}
+    assert looked_up <= {"render.test", "redirect.test", "jsnav.test", "loopname.test"}, looked_up
+    assert {r["host"] for r in result["web"]} <= {"render.test", "redirect.test", "jsnav.test"}
+
+
+@pytest.mark.chromium
+def test_rendered_pages_behind_a_proxy_check_targets_before_the_proxy(database_url):
+    """With an HTTP proxy configured, the guard still checks each target's address and its resolution."""
+    _require_chromium()
+    page = """<html><head><title>Proxied</title></head><body><p>Via the proxy.</p>
+      <img src="http://169.254.169.254/latest/meta-data/iam">
+      <script>fetch("http://metadata.test/latest").catch(() => {});</script></body></html>"""
+    sites = {"proxied.test": {"/robots.txt": "", "/": page}}
+    dns = {"proxied.test": A(SITE_ADDRESS), "metadata.test": A("169.254.169.254")}
+    proxy = f"http://{SITE_ADDRESS}:80"
+    result = _crawl(database_url, ["-a", "domain=proxied.test", "-a", "render=always"], dns=dns, sites=sites,
+                    env={"http_proxy": proxy, "https_proxy": proxy})
+    _assert_nothing_internal(result, database_url)
+    assert rows(database_url, "select status from jobs")[0]["status"] == "complete", result["output"][-3000:]
+    assert rows(database_url, "select title from domains")[0]["title"] == "Proxied"
+    # The proxy (the fixture web) was asked for the site, and never for the metadata address or its name.
+    hosts = {r["host"] for r in result["web"]}
+    assert "proxied.test" in hosts and not hosts & {"169.254.169.254", "metadata.test"}, hosts
+
+
+def test_sitemap_fan_out_stops_at_the_cap_with_bounded_memory(database_url):
+    """Every index lists 1,000 new indexes: the scan reads SCRAPERSKY_MAX_SITEMAPS of them, says so, and
+    its memory stays bounded."""
+    result = _crawl(database_url, ["-a", "domain=fan.test"], dns={"fan.test": A(SITE_ADDRESS)},
+                    sites={"fan.test": {f"/fan/{n}.xml": {"fanout": 1000} for n in range(0, 2002)}},
+                    fanout={"fan.test": 1000}, env={"SCRAPERSKY_MAX_SITEMAPS": "2000"})
+    assert result["traps"] == []
+    job = rows(database_url, "select status, result_data from jobs")[0]
+    assert job["status"] == "complete", result["output"][-3000:]
+    assert "sitemap cap 2000 reached" in str(job["result_data"])
+    fetched = [r for r in result["web"] if r["path"].startswith("/fan/")]
+    assert 1900 <= len(fetched) <= 2000
+    assert result["max_rss"] < 300 * MB, result["max_rss"] / MB
+
+
+def test_header_bomb_is_cut_off_with_a_clear_error(database_url):
+    """A robots.txt answer whose header section never ends (continuation lines, 200 MB)."""
+    result = _crawl(database_url, ["-a", "domain=bomb.test"], dns={"bomb.test": A("127.0.0.4")}, sites={},
+                    header_bomb="127.0.0.4", bomb_megabytes=200)
+    assert result["traps"] == []
+    job = rows(database_url, "select status, error from jobs")[0]
+    assert job["status"] == "failed" and "response headers larger than" in job["error"], job
+    assert result["max_rss"] < 300 * MB, result["max_rss"] / MB

@@ -1,0 +1,255 @@
+"""A private network for hostile-site tests: a crawl runs where every address is ours.
+
+`run_in_namespace(scenario, ...)` starts this module inside `unshare --net --mount`: a network
+namespace with only a loopback interface (plus the link-local and private addresses added to
+it below), its own /etc/hosts, /etc/resolv.conf and /etc/nsswitch.conf. Inside it:
+
+- a DNS server on 127.0.0.53 answers from the scenario, and its answers can change from one
+  query to the next (NXDOMAIN then loopback, public then loopback, AAAA only);
+- the fixture web serves the scenario's sites on SITE_ADDRESS:80, the only address the crawl
+  is allowed to reach (SCRAPERSKY_ALLOWED_NETWORKS);
+- trap listeners on every other address (127.0.0.1, 127.0.0.3, ::1, 169.254.169.254,
+  10.0.0.7) record each connection and answer with an "internal" page, so anything that
+  reached one shows in the result and in the stored rows;
+- the crawl runs as a real `scrapy crawl sitemap` process, Chromium included.
+
+Nothing can leave the namespace: it has no other interface and no route.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+SITE_ADDRESS = "127.0.0.2"
+DNS_ADDRESS = "127.0.0.53"
+EXTRA_ADDRESSES = ("169.254.169.254/32", "10.0.0.7/32")
+TRAPS = [("127.0.0.1", 80), ("127.0.0.1", 443), ("127.0.0.1", 8080), ("127.0.0.3", 80), ("::1", 80),
+         ("169.254.169.254", 80), ("10.0.0.7", 80)]
+INTERNAL_PAGE = (b"HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n<html><head><title>INTERNAL ADMIN</title>"
+                 b'<meta name="description" content="internal only"></head><body>root@internal.example '
+                 b"<a href=\"/sitemap.xml\">x</a></body></html>")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_in_namespace(scenario: dict, *, timeout: float = 240) -> dict:
+    """Run the scenario in a fresh network namespace; the result dict (see `main`)."""
+    with tempfile.TemporaryDirectory(prefix="hostile-net-") as work:
+        work_dir = Path(work)
+        (work_dir / "hosts").write_text("127.0.0.1 localhost\n::1 localhost\n")
+        (work_dir / "resolv.conf").write_text(f"nameserver {DNS_ADDRESS}\noptions timeout:1 attempts:1\n")
+        (work_dir / "nsswitch.conf").write_text("hosts: files dns\n")
+        (work_dir / "scenario.json").write_text(json.dumps(scenario))
+        result_path = work_dir / "result.json"
+        setup = " && ".join([
+            "ip link set lo up",
+            *(f"ip addr add {address} dev lo" for address in EXTRA_ADDRESSES),
+            *(f"mount --bind {work_dir / name} /etc/{name}" for name in ("hosts", "resolv.conf", "nsswitch.conf")),
+            f"exec {sys.executable} -m tests.support.hostile_net {work_dir / 'scenario.json'} {result_path}",
+        ])
+        proc = subprocess.run(["unshare", "--net", "--mount", "sh", "-c", setup], cwd=ROOT, capture_output=True,
+                              text=True, timeout=timeout)
+        if not result_path.exists():
+            raise RuntimeError(f"hostile network run failed ({proc.returncode}): {proc.stderr[-3000:]}")
+        return json.loads(result_path.read_text())
+
+
+# --- inside the namespace ---------------------------------------------------------------------
+
+
+class Traps:
+    def __init__(self) -> None:
+        self.hits: list[dict] = []
+        self.lock = threading.Lock()
+        self.sockets: list[socket.socket] = []
+
+    def start(self) -> None:
+        for host, port in TRAPS:
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+            sock.listen(64)
+            self.sockets.append(sock)
+            threading.Thread(target=self._accept, args=(sock, host, port), daemon=True).start()
+
+    def _accept(self, sock: socket.socket, host: str, port: int) -> None:
+        while True:
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                return
+            conn.settimeout(2)
+            try:
+                first = conn.recv(300)
+            except OSError:
+                first = b""
+            with self.lock:
+                self.hits.append({"address": host, "port": port, "first": first.decode("latin-1")[:200]})
+            try:
+                conn.sendall(INTERNAL_PAGE)
+            except OSError:
+                pass
+            conn.close()
+
+
+class ScriptedResolver:
+    """Answers from the scenario's `dns`: {"name": {"A": [...], "AAAA": [...]}}; each query takes the
+    next answer, the last one repeats; "NXDOMAIN" is an answer too; unknown names are NXDOMAIN."""
+
+    def __init__(self, script: dict) -> None:
+        self.script = {name.lower().rstrip("."): {k: list(v) for k, v in types.items()} for name, types in script.items()}
+        self.queries: list[list[str]] = []
+        self.lock = threading.Lock()
+
+    def resolve(self, request, handler):
+        from dnslib import AAAA, QTYPE, RCODE, RR, A
+
+        reply = request.reply()
+        name = str(request.q.qname).lower().rstrip(".")
+        qtype = QTYPE[request.q.qtype]
+        with self.lock:
+            self.queries.append([name, qtype])
+            answers = self.script.get(name, {}).get(qtype)
+            if answers is None:
+                answer = "NXDOMAIN" if name not in self.script else None
+            else:
+                answer = answers.pop(0) if len(answers) > 1 else answers[0]
+        if answer == "NXDOMAIN":
+            reply.header.rcode = RCODE.NXDOMAIN
+        elif answer is not None:
+            record = AAAA(answer) if qtype == "AAAA" else A(answer)
+            reply.add_answer(RR(request.q.qname, request.q.qtype, rdata=record, ttl=0))
+        return reply
+
+
+def _start_sites(scenario: dict):
+    from tests.support.fixture_web import FixtureWeb
+
+    web = FixtureWeb(port=80, bind=SITE_ADDRESS)
+    for host, routes in scenario.get("sites", {}).items():
+        site = web.site(host)
+        for path, spec in routes.items():
+            if isinstance(spec, str):
+                site.add(path, spec)
+            elif "location" in spec:
+                site.redirect(path, spec["location"], status=spec.get("status", 302))
+            elif "fanout" in spec:
+                site.handler(path, _fanout_handler(host, spec["fanout"]))
+            elif "sequence" in spec:
+                site.handler(path, _sequence_handler(spec["sequence"]))
+            else:
+                site.add(path, spec.get("body", ""), status=spec.get("status", 200),
+                         content_type=spec.get("content_type"), headers=spec.get("headers"))
+    for host, width in scenario.get("fanout", {}).items():
+        site = web.site(host)
+        site.add("/robots.txt", f"Sitemap: http://{host}/fan/0.xml\n")
+        site.add("/", "<html><head><title>Fan</title></head><body>fan out</body></html>")
+    return web.start()
+
+
+def _fanout_handler(host: str, width: int):
+    """/fan/N.xml: an index of `width` new indexes, each of which is another such index."""
+    from tests.support.fixture_web import Reply
+
+    def handle(request) -> Reply:
+        number = int(request.path.rsplit("/", 1)[1].split(".")[0])
+        locs = "".join(f"<sitemap><loc>http://{host}/fan/{number * width + i + 1}.xml</loc></sitemap>"
+                       for i in range(width))
+        return Reply(200, f"<sitemapindex>{locs}</sitemapindex>".encode(), {"Content-Type": "application/xml"})
+
+    return handle
+
+
+def _sequence_handler(specs: list[dict]):
+    """Each request gets the next reply of the list (the last one repeats): a page that answers
+    the static fetch and Chromium's differently."""
+    from tests.support.fixture_web import Reply
+
+    replies = list(specs)
+
+    def handle(request) -> Reply:
+        spec = replies.pop(0) if len(replies) > 1 else replies[0]
+        headers = {"Content-Type": "text/html", **spec.get("headers", {})}
+        if "location" in spec:
+            headers["Location"] = spec["location"]
+        return Reply(spec.get("status", 200), spec.get("body", "").encode(), headers)
+
+    return handle
+
+
+def _header_bomb(address: str, megabytes: int) -> None:
+    """Answer every request with an endless header section: continuation lines, `megabytes` of them."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((address, 80))
+    sock.listen(16)
+    line = b" " + b"a" * 1000 + b"\r\n"
+
+    def serve(conn: socket.socket) -> None:
+        try:
+            conn.recv(4096)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nX-Bomb: start\r\n")
+            for _ in range(megabytes * 1000):
+                conn.sendall(line)
+        except OSError:
+            pass
+        conn.close()
+
+    def accept() -> None:
+        while True:
+            conn, _ = sock.accept()
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+
+
+def _run_crawl(scenario: dict, env: dict[str, str]) -> dict:
+    """The crawl as a child process; its peak RSS is the kernel's high-water mark (wait4)."""
+    with tempfile.TemporaryFile("w+") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "scrapy", "crawl", "sitemap", *scenario["args"]], cwd=ROOT,
+                                env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        output = out.read()
+    return {"returncode": proc.returncode, "output": output[-20000:], "max_rss": usage.ru_maxrss * 1024}
+
+
+def main(scenario_path: str, result_path: str) -> None:
+    from dnslib.server import DNSServer
+
+    scenario = json.loads(Path(scenario_path).read_text())
+    resolver = ScriptedResolver(scenario.get("dns", {}))
+    dns = DNSServer(resolver, address=DNS_ADDRESS, port=53)
+    dns.start_thread()
+    traps = Traps()
+    traps.start()
+    web = _start_sites(scenario)
+    allowed = [f"{SITE_ADDRESS}/32"]
+    if "header_bomb" in scenario:
+        _header_bomb(scenario["header_bomb"], scenario.get("bomb_megabytes", 200))
+        allowed.append(f"{scenario['header_bomb']}/32")
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    env.update({"SCRAPERSKY_ALLOW_PRIVATE_NETWORKS": "false", "SCRAPERSKY_ALLOWED_NETWORKS": ",".join(allowed),
+                "SCRAPERSKY_SCHEMES": "http", "AUTOTHROTTLE_ENABLED": "false", "PYTHONPATH": str(ROOT)})
+    env.update(scenario.get("env", {}))
+    crawl = _run_crawl(scenario, env)
+    web.stop()
+    result = {
+        **crawl,
+        "traps": traps.hits,
+        "dns": resolver.queries,
+        "web": [{"host": r.host, "path": r.path, "method": r.method} for r in web.requests],
+    }
+    Path(result_path).write_text(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
