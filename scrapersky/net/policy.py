@@ -16,8 +16,11 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 def refused_reason(address: str) -> str | None:
     """Why an IP address must not be fetched, or None when it is a public address."""
     ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        # Addresses that carry an IPv4 address inside are judged by it (mapped, 6to4).
+        embedded = ip.ipv4_mapped or ip.sixtofour
+        if embedded is not None:
+            return refused_reason(str(embedded))
     for label, test in (
         # Most specific first: Python counts link-local, reserved and unspecified as private too.
         ("loopback", ip.is_loopback), ("link-local", ip.is_link_local), ("unspecified", ip.is_unspecified),

@@ -77,7 +77,11 @@ def test_scrapy_requests_never_reach_internal_addresses(database_url):
                 "http://127.0.0.1/a.xml", "http://2130706433/b.xml", "http://0x7f.0.0.1/c.xml",
                 "http://[::1]/d.xml", "http://169.254.169.254/latest/meta-data/", "http://internal.test/e.xml",
                 "http://good.test/moved.xml", "http://good.test/sitemap.xml", "file:///etc/passwd",
+                "http://0177.0.0.1/f.xml", "http://[::ffff:127.0.0.1]/g.xml", "http://[64:ff9b::7f00:1]/h.xml",
+                "http://good.test/index.xml",
             ]),
+            "/index.xml": "<sitemapindex><sitemap><loc>http://127.0.0.3/i.xml</loc></sitemap>"
+                          "<sitemap><loc>http://internal.test/j.xml</loc></sitemap></sitemapindex>",
             "/moved.xml": {"location": "http://127.0.0.1:8080/x.xml"},
             "/sitemap.xml": "<urlset><url><loc>http://good.test/ok</loc></url>"
                             "<url><loc>http://10.0.0.7/secret</loc></url>"
@@ -88,6 +92,8 @@ def test_scrapy_requests_never_reach_internal_addresses(database_url):
         "nx-then-loopback.test": {"/robots.txt": "", "/": "<title>never read</title>"},
         "rebind.test": {"/robots.txt": "", "/": "<title>never read</title>"},
         "v6only.test": {"/robots.txt": "", "/": "<title>never read</title>"},
+        "refresh.test": {"/robots.txt": "", "/": '<html><head><meta http-equiv="refresh" '
+                                                'content="0;url=http://127.0.0.1/admin"></head></html>'},
     }
     dns = {
         "good.test": A(SITE_ADDRESS),
@@ -97,16 +103,18 @@ def test_scrapy_requests_never_reach_internal_addresses(database_url):
         # Public for the check, loopback for the connection: only checking the connection's own answer holds.
         "rebind.test": A(SITE_ADDRESS, "127.0.0.1"),
         "v6only.test": {"A": ["NXDOMAIN"], "AAAA": ["::1"]},
+        "refresh.test": A(SITE_ADDRESS),
     }
-    result = _crawl(database_url, ["-a", "domains=good.test,nx-then-loopback.test,rebind.test,v6only.test",
+    result = _crawl(database_url, ["-a", "domains=good.test,nx-then-loopback.test,rebind.test,v6only.test,refresh.test",
                                    "-a", "max_pages=10", "-s", "DNSCACHE_ENABLED=false"],
                     dns=dns, sites=sites)
     _assert_nothing_internal(result, database_url)
 
     jobs = {j["domain"]: j for j in rows(database_url, "select domain, status, error from jobs")}
     assert jobs["good.test"]["status"] == "complete", result["output"][-3000:]
-    for domain in ("nx-then-loopback.test", "rebind.test", "v6only.test"):
+    for domain in ("nx-then-loopback.test", "rebind.test", "v6only.test", "refresh.test"):
         assert jobs[domain]["status"] == "failed", jobs[domain]
+    assert "refused" in jobs["refresh.test"]["error"] and "loopback" in jobs["refresh.test"]["error"]
     assert "DNS lookup failed" in jobs["nx-then-loopback.test"]["error"]
     assert "refused" in jobs["rebind.test"]["error"] and "loopback" in jobs["rebind.test"]["error"]
     # The rebinding name was looked up twice: once by the guard, once for the connection, which refused.
@@ -116,7 +124,10 @@ def test_scrapy_requests_never_reach_internal_addresses(database_url):
     for url, reason in [("http://127.0.0.1/a.xml", "loopback"), ("http://2130706433/b.xml", "loopback"),
                         ("http://0x7f.0.0.1/c.xml", "loopback"), ("http://[::1]/d.xml", "loopback"),
                         ("http://169.254.169.254/latest/meta-data/", "link-local"),
-                        ("http://internal.test/e.xml", "loopback"), ("http://good.test/moved.xml", "loopback")]:
+                        ("http://internal.test/e.xml", "loopback"), ("http://good.test/moved.xml", "loopback"),
+                        ("http://0177.0.0.1/f.xml", "loopback"), ("http://[::ffff:127.0.0.1]/g.xml", "loopback"),
+                        ("http://[64:ff9b::7f00:1]/h.xml", "reserved"), ("http://127.0.0.3/i.xml", "loopback"),
+                        ("http://internal.test/j.xml", "loopback")]:
         assert "refused" in files[url] and reason in files[url], (url, files[url])
     assert "file:///etc/passwd" not in files or "refused" in files["file:///etc/passwd"]
     pages = {p["url"]: p for p in rows(database_url, "select url, status_code, title from pages")}
@@ -124,7 +135,7 @@ def test_scrapy_requests_never_reach_internal_addresses(database_url):
     for url in ("http://10.0.0.7/secret", "http://internal.test/page"):
         assert pages[url]["status_code"] is None and pages[url]["title"] is None
     # The only site contacted is the fixture site.
-    assert {r["host"] for r in result["web"]} <= {"good.test"}
+    assert {r["host"] for r in result["web"]} <= {"good.test", "refresh.test"}
 
 
 @pytest.mark.chromium

@@ -13,6 +13,7 @@ from scrapersky.net.policy import refused_reason
     ("240.0.0.1", "reserved"), ("0.0.0.0", "unspecified"), ("::", "unspecified"),
     ("::ffff:127.0.0.1", "loopback"), ("::ffff:10.0.0.1", "private"),
     ("100.64.0.1", "non-public"), ("192.0.2.1", "private"),
+    ("64:ff9b::7f00:1", "reserved"), ("2002:7f00:1::1", "loopback"), ("2002:a00:1::1", "private"),
 ])
 def test_non_public_addresses_are_refused(address, reason):
     assert refused_reason(address) == reason
