@@ -50,7 +50,7 @@ QUIET_FLAGS = (
     "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
     "--disable-default-apps", "--disable-domain-reliability", "--disable-client-side-phishing-detection",
     "--no-pings", "--dns-prefetch-disable", "--disable-breakpad", "--metrics-recording-only",
-    "--disable-extensions", "--disable-component-extensions-with-background-pages",
+    "--disable-extensions", "--disable-component-extensions-with-background-pages", "--disable-quic",
     # Some components still install on demand despite --disable-component-update: point the
     # updater at a closed local port, which the guard proxy refuses anyway.
     "--component-updater=url-source=http://127.0.0.1:9/",
