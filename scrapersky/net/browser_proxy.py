@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 from scrapersky.net.policy import AddressPolicy, AddressRefused, ip_literal
+from scrapersky.net.resolver import RefusedLookup
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ CHUNK = 64 * 1024
 Resolve = Callable[[str], Awaitable[str]]
 
 
-class BadRequest(Exception):
+class BadRequest(ValueError):
     pass
 
 
@@ -101,7 +102,7 @@ class BrowserProxy:
             else:
                 await _send_body(reader, upstream_writer, lines, self.timeout)
                 await _copy(up_reader, writer, self.timeout)
-        except (BadRequest, asyncio.LimitOverrunError, asyncio.IncompleteReadError, ValueError):
+        except (asyncio.LimitOverrunError, asyncio.IncompleteReadError, ValueError):  # BadRequest too
             writer.write(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
         except (OSError, asyncio.TimeoutError):
             if not writer.is_closing():
@@ -118,8 +119,10 @@ class BrowserProxy:
             return self.policy.check(host, address)
         except AddressRefused as refused:
             reason = str(refused)
-        except Exception as exc:  # fail closed
-            reason = getattr(exc, "refused", None) and str(exc.refused) or f"DNS lookup failed for {host}"
+        except RefusedLookup as exc:
+            reason = str(exc.refused)
+        except Exception:  # fail closed: no answer is no permission
+            reason = f"DNS lookup failed for {host}"
         logger.warning("browser request %s", reason)
         self.on_refused(host, reason)
         return None
