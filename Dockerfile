@@ -28,15 +28,14 @@ WORKDIR /app
 COPY requirements.txt ./
 RUN pip install -r requirements.txt
 
-COPY setup.py scrapy.cfg ./
+COPY pyproject.toml setup.py scrapy.cfg README.md LICENSE ./
 COPY scrapersky ./scrapersky
-COPY migrations ./migrations
 COPY deploy/scrapyd-node.conf /etc/scrapyd/scrapyd.conf
 COPY deploy/docker/entrypoint.sh deploy/docker/healthcheck.py /usr/local/bin/
 
 # The egg registers the project with Scrapyd, as `scrapyd-deploy` would. The package itself is
-# installed in place (editable) so Scrapyd's webservices can import it and `scrapy migrate`
-# finds migrations/ next to it.
+# installed in place (editable, its dependencies already there) so Scrapyd's webservices can
+# import it.
 RUN scrapyd-deploy --build-egg /tmp/scrapersky.egg \
  && install -D -m 0644 /tmp/scrapersky.egg /var/lib/scrapyd/eggs/scrapersky/1.egg \
  && install -d /var/lib/scrapyd/logs /var/lib/scrapyd/dbs \

@@ -13,10 +13,9 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from scrapersky.config import ConfigError
 from scrapersky.db.engine import get_engine
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
-# The newest revision in migrations/versions. Kept here too so a deployed egg (which carries
-# no migration scripts) can still tell whether the shared database is current; a test keeps
-# the two in step.
+MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
+# The newest revision in migrations/versions, checked before every run without reading the
+# scripts; a test keeps the two in step.
 SCHEMA_HEAD = "0004"
 
 

@@ -28,7 +28,7 @@ def copied_sources() -> list[str]:
 
 def test_every_copied_file_exists():
     sources = copied_sources()
-    assert "scrapersky" in sources and "migrations" in sources and "requirements.txt" in sources
+    assert "scrapersky" in sources and "requirements.txt" in sources and "pyproject.toml" in sources
     for source in sources:
         assert (ROOT / source).exists(), source
 
@@ -53,6 +53,7 @@ def test_egg_build_step_packages_the_project(tmp_path):
     assert "scrapersky/spiders/sitemap.py" in names
     assert "scrapersky/metadata/fingerprints.json" in names
     assert "scrapersky/webservices.py" in names
+    assert "scrapersky/migrations/env.py" in names and "scrapersky/migrations/versions/0001_initial_schema.py" in names
 
 
 def test_node_config_serves_the_project_webservices():
