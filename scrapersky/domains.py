@@ -29,13 +29,16 @@ _LABEL_CHARS = re.compile(r"[a-z0-9-]*")
 _NUMERIC_LABEL = re.compile(r"0x[0-9a-f]*|[0-9]+")
 
 
+INVALID_PREFIX = "invalid domain"  # how every InvalidDomain message, and so a failed job's error, begins
+
+
 class InvalidDomain(ValueError):
     """A domain name that cannot be standardized; str() is a one-line reason."""
 
     def __init__(self, raw: object, reason: str) -> None:
         self.raw = raw
         self.reason = reason
-        super().__init__(f"invalid domain {_shown(raw)}: {reason}")
+        super().__init__(f"{INVALID_PREFIX} {_shown(raw)}: {reason}")
 
 
 def standardize_domain(raw: str) -> str:

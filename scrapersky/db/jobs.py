@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from scrapersky.db.engine import session_scope
 from scrapersky.db.models import BatchJob, Domain, Job
-from scrapersky.domains import InvalidDomain, standardize_domain
+from scrapersky.domains import INVALID_PREFIX, InvalidDomain, standardize_domain
 
 ACTIVE = ("pending", "running")
 STALE_REASON = "stale: process died"
@@ -229,16 +229,69 @@ def end_run(url: str, run_id: str, status: str, error: str) -> int:
     return ended
 
 
-def cancel_batch(url: str, batch_pk: int, reason: str = "cancelled") -> int:
+@dataclass(frozen=True)
+class Cancellation:
+    """What `cancel` did: pending jobs ended at once, and the runs still to stop for the running ones."""
+
+    kind: str  # "job" or "batch"
+    public_id: str
+    cancelled: int
+    runs: tuple[str, ...]
+
+
+def cancel(url: str, ident: str, tenant_id: str | None = None, reason: str = "cancelled") -> Cancellation | None:
+    """Cancel a batch or a job by any id: pending jobs end `cancelled` at once (counters in the same
+    transaction); running jobs are left to their runs, whose ids are returned for Scrapyd's cancel,
+    and end `cancelled` when their run shuts down. A batch is `cancelled` from now on. None: no such id."""
+    batch = find_batch(url, ident, tenant_id)
     with session_scope(url) as session:
-        ids = session.scalars(select(Job.id).where(Job.batch_id == batch_pk, Job.status == "pending")).all()
-        for job_pk in ids:
+        if batch is not None:
+            scope, kind, public_id = Job.batch_id == batch.id, "batch", batch.batch_id
+        else:
+            job = session.scalars(_by_any_id(Job, Job.job_id, ident).where(
+                Job.tenant_id == tenant_id if tenant_id else True)).first()
+            if job is None:
+                return None
+            scope, kind, public_id = Job.id == job.id, "job", job.job_id
+        pending = session.scalars(select(Job.id).where(scope, Job.status == "pending")).all()
+        for job_pk in pending:
             _finish(session, job_pk, "cancelled", error=reason, from_status="pending")
-        session.execute(
-            update(BatchJob).where(BatchJob.id == batch_pk, BatchJob.status.in_(ACTIVE))
-            .values(status="cancelled", error=reason, end_time=now())
-        )
-    return len(ids)
+        runs = session.scalars(select(Job.run_id).where(scope, Job.status == "running").distinct()).all()
+        if batch is None and runs and session.scalar(
+            select(func.count()).select_from(Job).where(Job.run_id == runs[0], Job.status.in_(ACTIVE), ~scope)
+        ):
+            # The run scans other jobs too: end this one here; the run's own ending cannot undo it.
+            _finish(session, job.id, "cancelled", error=reason)
+            runs = []
+        if batch is not None:
+            session.execute(
+                update(BatchJob).where(BatchJob.id == batch.id, BatchJob.status.in_(ACTIVE))
+                .values(status="cancelled", error=reason, end_time=now())
+            )
+    return Cancellation(kind, public_id, len(pending), tuple(run for run in runs if run))
+
+
+def requeue_failed(url: str, batch_pk: int) -> int:
+    """Failed jobs of a batch become pending again, as a new attempt; the batch is active again and
+    its counters move in the same transaction. Returns how many were requeued."""
+    with session_scope(url) as session:
+        failed = session.scalars(
+            # A name that is not a domain fails the same way every time: it is not retried.
+            select(Job).where(Job.batch_id == batch_pk, Job.status == "failed",
+                              or_(Job.error.is_(None), Job.error.notlike(f"{INVALID_PREFIX}%")))
+        ).all()
+        for job in failed:
+            job.status, job.run_id, job.finished_at, job.progress = "pending", None, None, 0.0
+            job.error = f"retry after attempt {job.attempts}: {job.error}"[:1000]
+        if failed:
+            session.flush()
+            batch = session.get(BatchJob, batch_pk, with_for_update=True)
+            ended = session.scalar(select(func.count()).select_from(Job)
+                                   .where(Job.batch_id == batch_pk, Job.status.notin_(ACTIVE)))
+            batch.failed_domains -= len(failed)
+            batch.status, batch.end_time, batch.error = "running", None, None
+            batch.progress = round(ended / batch.total_domains, 4) if batch.total_domains else 1.0
+    return len(failed)
 
 
 def _by_any_id(model, public_column, ident: str | int):

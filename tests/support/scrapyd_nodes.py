@@ -51,7 +51,7 @@ def project_egg() -> Path:
     atexit.register(shutil.rmtree, build, True)
     source = build / "src"
     shutil.copytree(ROOT / "scrapersky", source / "scrapersky", ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("setup.py", "scrapy.cfg"):
+    for name in ("pyproject.toml", "setup.py", "requirements.txt", "README.md", "LICENSE", "scrapy.cfg"):
         shutil.copy2(ROOT / name, source / name)
     egg = build / "scrapersky.egg"
     deploy = Path(sys.executable).with_name("scrapyd-deploy")
