@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from scrapersky.config import ConfigError
@@ -19,7 +16,10 @@ MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 SCHEMA_HEAD = "0004"
 
 
-def alembic_config(url: str) -> Config:
+def alembic_config(url: str):
+    # Alembic (and Mako, Pygments behind it) load only when migrating, not for every run's check.
+    from alembic.config import Config
+
     if not (MIGRATIONS / "env.py").exists():
         raise ConfigError(f"migrations directory not found at {MIGRATIONS}")
     config = Config()
@@ -29,17 +29,24 @@ def alembic_config(url: str) -> Config:
 
 
 def head_revision(url: str) -> str | None:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config(url)).get_current_head()
 
 
 def current_revision(url: str) -> str | None:
     with get_engine(url).connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        # What Alembic's MigrationContext.get_current_revision reads, without loading Alembic.
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.execute(text("select version_num from alembic_version")).scalar()
 
 
 def upgrade(url: str) -> tuple[str | None, str | None]:
     """Bring the schema to head; returns (before, after) revisions."""
     before = current_revision(url)
+    from alembic import command
+
     command.upgrade(alembic_config(url), "head")
     return before, current_revision(url)
 

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import jstyleson
-import extruct
 from lxml.html import HtmlElement
 
 _COMMENT_LINE = re.compile(r"^\s*(//.*|<!--.*-->)", re.MULTILINE)
@@ -80,9 +79,17 @@ def structured_data(root: HtmlElement, base_url: str, json_ld: list[Any]) -> dic
     # One syntax at a time: a failure in one must not lose the others.
     for syntax in ("opengraph", "microdata"):
         try:
-            items = extruct.extract(root, base_url=base_url, syntaxes=[syntax], uniform=True)[syntax]
+            items = _extruct().extract(root, base_url=base_url, syntaxes=[syntax], uniform=True)[syntax]
         except Exception:  # extruct raises many kinds of error on malformed markup
             continue
         if items:
             result[syntax] = items
     return result
+
+
+def _extruct():
+    """extruct and the parsers behind it (rdflib, mf2py, html5lib) cost a tenth of a second to
+    import: loaded with the first page that has microdata or OpenGraph, not with every run."""
+    import extruct
+
+    return extruct
