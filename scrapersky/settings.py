@@ -41,6 +41,8 @@ SCRAPERSKY_PAGE_CHUNK = env_int("SCRAPERSKY_PAGE_CHUNK", 2000)
 # Page rows buffered by the store pipeline before a bulk write.
 SCRAPERSKY_STORE_BUFFER = env_int("SCRAPERSKY_STORE_BUFFER", 50000)
 SCRAPERSKY_STORE_RETRIES = env_int("SCRAPERSKY_STORE_RETRIES", 8)
+# Seconds before a failed webhook delivery is tried again; each retry waits three times longer.
+SCRAPERSKY_WEBHOOK_RETRY_BASE = env_int("SCRAPERSKY_WEBHOOK_RETRY_BASE", 10)
 SCRAPYD_URLS = env("SCRAPYD_URLS", "http://127.0.0.1:6800")
 SCRAPYD_USERNAME = env("SCRAPYD_USERNAME", "")
 SCRAPYD_PASSWORD = env("SCRAPYD_PASSWORD", "")
@@ -93,6 +95,7 @@ ITEM_PIPELINES = {
 }
 EXTENSIONS = {
     "scrapersky.extensions.JobLifecycle": 100,
+    "scrapersky.notify.WebhookSender": 200,
 }
 ADDONS = {
     "scrapersky.rendering.RenderingAddon": 0,

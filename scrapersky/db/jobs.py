@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from scrapersky.db import webhooks
 from scrapersky.db.engine import session_scope
 from scrapersky.db.models import BatchJob, Domain, Job
 from scrapersky.domains import INVALID_PREFIX, InvalidDomain, standardize_domain
@@ -160,9 +161,21 @@ def _finish(session: Session, job_pk: int, status: str, *, error: str | None,
         job.result_data = result_data
     if stats is not None:
         job.stats = stats
+    webhooks.enqueue(session, job.tenant_id, "job.ended", _job_event(job))
     if job.batch_id is not None:
         _count(session, job.batch_id, status)
     return True
+
+
+def _job_event(job: Job) -> dict[str, Any]:
+    return {"job_id": job.job_id, "domain": job.domain, "status": job.status, "error": job.error,
+            "batch": job.batch_id is not None, "finished_at": job.finished_at.isoformat()}
+
+
+def _batch_event(batch: BatchJob) -> dict[str, Any]:
+    return {"batch_id": batch.batch_id, "status": batch.status, "total_domains": batch.total_domains,
+            "completed_domains": batch.completed_domains, "failed_domains": batch.failed_domains,
+            "end_time": batch.end_time.isoformat() if batch.end_time else None}
 
 
 def _count(session: Session, batch_pk: int, status: str) -> None:
@@ -192,6 +205,7 @@ def _count(session: Session, batch_pk: int, status: str) -> None:
         else:
             batch.status = "partial"
         batch.end_time = now()
+        webhooks.enqueue(session, batch.tenant_id, "batch.ended", _batch_event(batch))
 
 
 def reap_stale(url: str, stale_after: float, max_attempts: int) -> dict[str, int]:
@@ -248,11 +262,16 @@ def cancel(url: str, ident: str, tenant_id: str | None = None, reason: str = "ca
         if batch is not None:
             scope, kind, public_id = Job.batch_id == batch.id, "batch", batch.batch_id
         else:
-            job = session.scalars(_by_any_id(Job, Job.job_id, ident).where(
-                Job.tenant_id == tenant_id if tenant_id else True)).first()
+            query = _by_any_id(Job, Job.job_id, ident)
+            job = session.scalars(query.where(Job.tenant_id == tenant_id) if tenant_id else query).first()
             if job is None:
                 return None
             scope, kind, public_id = Job.id == job.id, "job", job.job_id
+        # The batch first: jobs ended below then count toward a cancelled batch, never end it otherwise.
+        ended_batch = batch is not None and session.execute(
+            update(BatchJob).where(BatchJob.id == batch.id, BatchJob.status.in_(ACTIVE))
+            .values(status="cancelled", error=reason, end_time=now())
+        ).rowcount
         pending = session.scalars(select(Job.id).where(scope, Job.status == "pending")).all()
         for job_pk in pending:
             _finish(session, job_pk, "cancelled", error=reason, from_status="pending")
@@ -263,11 +282,10 @@ def cancel(url: str, ident: str, tenant_id: str | None = None, reason: str = "ca
             # The run scans other jobs too: end this one here; the run's own ending cannot undo it.
             _finish(session, job.id, "cancelled", error=reason)
             runs = []
-        if batch is not None:
-            session.execute(
-                update(BatchJob).where(BatchJob.id == batch.id, BatchJob.status.in_(ACTIVE))
-                .values(status="cancelled", error=reason, end_time=now())
-            )
+        if ended_batch:
+            session.flush()
+            session.expire_all()
+            webhooks.enqueue(session, batch.tenant_id, "batch.ended", _batch_event(session.get(BatchJob, batch.id)))
     return Cancellation(kind, public_id, len(pending), tuple(run for run in runs if run))
 
 

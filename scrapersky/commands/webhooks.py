@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import json
+import sys
+
+from rich.console import Console
+from rich.table import Table
+from scrapy.commands import ScrapyCommand
+from scrapy.exceptions import UsageError
+
+from scrapersky.config import ConfigError, check_settings, to_int, to_tenant
+from scrapersky.db import webhooks as rows
+from scrapersky.db.schema import ensure_schema, first_line
+from scrapersky.net.policy import policy_from_settings
+from scrapersky.webhooks import deliver_due
+
+ACTIONS = ("add", "list", "remove", "deliver", "log")
+
+
+class Command(ScrapyCommand):
+    requires_project = True
+    requires_crawler_process = False
+    default_settings = {"LOG_ENABLED": False}
+
+    def syntax(self) -> str:
+        return "add URL --tenant-id UUID [--secret S] | list | remove ID | deliver | log [--limit N]"
+
+    def short_desc(self) -> str:
+        return "Manage webhooks called when a job or batch ends, send due deliveries, show the delivery log"
+
+    def add_options(self, parser) -> None:
+        super().add_options(parser)
+        parser.add_argument("--tenant-id", default=None, help="the tenant (required for add)")
+        parser.add_argument("--secret", default=None, help="signing secret (default: a new random one)")
+        parser.add_argument("--limit", default="50", help="log entries shown")
+        parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+    def run(self, args: list[str], opts) -> None:
+        if not args or args[0] not in ACTIONS:
+            raise UsageError(f"give an action: {', '.join(ACTIONS)}")
+        action, rest = args[0], args[1:]
+        if len(rest) != (1 if action in ("add", "remove") else 0):
+            raise UsageError(f"usage: scrapy webhooks {self.syntax()}")
+        url = self.settings.get("DATABASE_URL")
+        try:
+            check_settings(self.settings)
+            tenant = to_tenant(opts.tenant_id) if opts.tenant_id else None
+            ensure_schema(url)
+            answer = getattr(self, f"_{action}")(url, rest, tenant, opts)
+        except ConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            self.exitcode = 2
+            return
+        except Exception as exc:
+            print(f"error: {first_line(exc)}", file=sys.stderr)
+            self.exitcode = 1
+            return
+        message = answer.pop("message") if isinstance(answer, dict) else None
+        if opts.json:
+            print(json.dumps(answer, indent=2, default=str))
+        elif message is None:
+            _table(answer)
+        else:
+            print(message)
+
+    def _add(self, url: str, rest: list[str], tenant: str | None, opts) -> dict:
+        if tenant is None:
+            raise ConfigError("--tenant-id is required to add a webhook")
+        endpoint = rest[0].strip()
+        if not endpoint.startswith(("http://", "https://")) or len(endpoint) > 2048:
+            raise ConfigError(f"the webhook URL must be an http(s) URL, got {endpoint[:100]!r}")
+        hook = rows.add(url, tenant, endpoint, opts.secret)
+        return {"id": hook.id, "tenant_id": hook.tenant_id, "url": hook.url, "secret": hook.secret,
+                "message": f"webhook {hook.id} added; its signing secret (shown once): {hook.secret}"}
+
+    def _list(self, url: str, rest: list[str], tenant: str | None, opts) -> list[dict]:
+        return [{"id": h.id, "tenant_id": h.tenant_id, "url": h.url, "created_at": h.created_at}
+                for h in rows.listed(url, tenant)]
+
+    def _remove(self, url: str, rest: list[str], tenant: str | None, opts) -> dict:
+        hook_id = to_int(rest[0], "webhook id", minimum=1)
+        if not rows.remove(url, hook_id, tenant):
+            raise ConfigError(f"no webhook with id {rest[0]!r}")
+        return {"id": hook_id, "message": f"webhook {hook_id} removed"}
+
+    def _deliver(self, url: str, rest: list[str], tenant: str | None, opts) -> dict:
+        counts = deliver_due(url, policy_from_settings(self.settings),
+                             self.settings.getfloat("SCRAPERSKY_WEBHOOK_RETRY_BASE"))
+        return {**counts, "message": ", ".join(f"{n} {state}" for state, n in counts.items())}
+
+    def _log(self, url: str, rest: list[str], tenant: str | None, opts) -> list[dict]:
+        limit = to_int(opts.limit, "--limit", minimum=1)
+        return [{"id": d.id, "webhook": h.id, "event": d.event, "status": d.status, "attempts": d.attempts,
+                 "code": d.last_status_code, "error": d.last_error, "next": d.next_attempt_at,
+                 "delivered": d.delivered_at} for d, h in rows.log(url, tenant, limit)]
+
+
+def _table(records: list[dict]) -> None:
+    table = Table()
+    for name in (records[0].keys() if records else ("id",)):
+        table.add_column(name)
+    for record in records:
+        table.add_row(*("" if value is None else str(value) for value in record.values()))
+    Console().print(table)

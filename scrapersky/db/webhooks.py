@@ -1,0 +1,110 @@
+"""Webhook rows: endpoints per tenant, and an outbox of deliveries written with the event itself.
+
+A delivery row is added in the same transaction that ends a job or a batch, so an event is
+never lost to a crash between the two; senders claim due rows one at a time (pending → sending),
+so two senders never post the same delivery.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from scrapersky.db.engine import session_scope
+from scrapersky.db.models import Webhook, WebhookDelivery
+
+MAX_ATTEMPTS = 8
+SENDING_TIMEOUT = timedelta(minutes=5)  # a sender that died mid-post: its claim lapses after this
+
+
+def _now() -> datetime:
+    from scrapersky.db.jobs import now
+
+    return now()
+
+
+def add(url: str, tenant_id: str, endpoint: str, secret: str | None = None) -> Webhook:
+    with session_scope(url) as session:
+        hook = Webhook(tenant_id=tenant_id, url=endpoint, secret=secret or secrets.token_urlsafe(32))
+        session.add(hook)
+    return hook
+
+
+def listed(url: str, tenant_id: str | None = None) -> list[Webhook]:
+    with session_scope(url) as session:
+        query = select(Webhook).where(Webhook.active).order_by(Webhook.id)
+        if tenant_id:
+            query = query.where(Webhook.tenant_id == tenant_id)
+        return list(session.scalars(query).all())
+
+
+def remove(url: str, hook_id: int, tenant_id: str | None = None) -> bool:
+    with session_scope(url) as session:
+        query = update(Webhook).where(Webhook.id == hook_id, Webhook.active)
+        if tenant_id:
+            query = query.where(Webhook.tenant_id == tenant_id)
+        return bool(session.execute(query.values(active=False)).rowcount)
+
+
+def enqueue(session: Session, tenant_id: str, event: str, payload: dict[str, Any]) -> None:
+    """One delivery per active webhook of the tenant, inside the caller's transaction."""
+    hooks = session.scalars(select(Webhook.id).where(Webhook.tenant_id == tenant_id, Webhook.active)).all()
+    stamp = _now()
+    for hook_id in hooks:
+        session.add(WebhookDelivery(webhook_id=hook_id, event=event, payload={"event": event, **payload},
+                                    next_attempt_at=stamp))
+
+
+def claim_due(url: str) -> tuple[WebhookDelivery, Webhook] | None:
+    """The next due delivery, marked `sending` for this sender, with its webhook; None when none is due."""
+    stamp = _now()
+    while True:
+        with session_scope(url) as session:
+            row = session.execute(
+                select(WebhookDelivery, Webhook).join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
+                .where(or_((WebhookDelivery.status == "pending") & (WebhookDelivery.next_attempt_at <= stamp),
+                           (WebhookDelivery.status == "sending")
+                           & (WebhookDelivery.updated_at < stamp - SENDING_TIMEOUT)))
+                .order_by(WebhookDelivery.id).limit(1)
+            ).first()
+            if row is None:
+                return None
+            delivery, hook = row
+            taken = session.execute(
+                update(WebhookDelivery).where(WebhookDelivery.id == delivery.id,
+                                              WebhookDelivery.status == delivery.status)
+                .values(status="sending", attempts=WebhookDelivery.attempts + 1, updated_at=stamp)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if taken:
+                session.expunge_all()
+                delivery.attempts += 1
+                return delivery, hook
+
+
+def record(url: str, delivery_id: int, attempts: int, *, status_code: int | None, error: str | None,
+           retry_in: float | None) -> str:
+    """Store an attempt's outcome: delivered (2xx), pending again after retry_in seconds, or failed."""
+    if error is None and status_code is not None and 200 <= status_code < 300:
+        status, values = "delivered", {"delivered_at": _now()}
+    elif retry_in is not None and attempts < MAX_ATTEMPTS:
+        status, values = "pending", {"next_attempt_at": _now() + timedelta(seconds=retry_in)}
+    else:
+        status, values = "failed", {}
+    with session_scope(url) as session:
+        session.execute(update(WebhookDelivery).where(WebhookDelivery.id == delivery_id).values(
+            status=status, last_status_code=status_code, last_error=error, updated_at=_now(), **values))
+    return status
+
+
+def log(url: str, tenant_id: str | None = None, limit: int = 50) -> list[tuple[WebhookDelivery, Webhook]]:
+    with session_scope(url) as session:
+        query = (select(WebhookDelivery, Webhook).join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
+                 .order_by(WebhookDelivery.id.desc()).limit(limit))
+        if tenant_id:
+            query = query.where(Webhook.tenant_id == tenant_id)
+        return [tuple(row) for row in session.execute(query).all()]

@@ -1,0 +1,138 @@
+"""Webhooks end to end: a loopback receiver checks signatures; retries, the address policy and tenants."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from scrapersky.db import jobs
+from scrapersky.db import webhooks as hooks
+from tests.conftest import scrapy, scrapy_env
+from tests.support.db import rows
+from tests.support.fixture_web import demo_site
+from tests.support.waiting import wait_for
+
+TENANT = "550e8400-e29b-41d4-a716-446655440000"
+OTHER = "00000000-0000-4000-8000-0000000000bb"
+
+
+class Receiver:
+    """A webhook endpoint on loopback: answers the scripted statuses in turn (the last repeats)."""
+
+    def __init__(self, statuses: list[int]) -> None:
+        self.statuses, self.received = list(statuses), []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.received.append((dict(self.headers), body))
+                status = receiver.statuses.pop(0) if len(receiver.statuses) > 1 else receiver.statuses[0]
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook?x=1"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def payloads(self, secret: str) -> list[dict]:
+        """Every body received, after checking its signature and headers."""
+        found = []
+        for headers, body in self.received:
+            stamp = headers["X-ScraperSky-Timestamp"]
+            expected = "sha256=" + hmac.new(secret.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+            assert headers["X-ScraperSky-Signature"] == expected
+            payload = json.loads(body)
+            assert headers["X-ScraperSky-Event"] == payload["event"]
+            found.append(payload)
+        return found
+
+
+@pytest.fixture
+def receiver_factory():
+    made: list[Receiver] = []
+
+    def make(statuses: list[int]) -> Receiver:
+        made.append(Receiver(statuses))
+        return made[-1]
+
+    yield make
+    for receiver in made:
+        receiver.close()
+
+
+def _deliver(database_url: str, env: dict) -> dict:
+    result = scrapy("webhooks", "deliver", "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_a_scan_calls_its_tenants_webhook_signed_and_retried_until_delivered(database_url, web, receiver_factory):
+    demo_site(web, "shop1.test")
+    receiver, stranger = receiver_factory([500, 200]), receiver_factory([200])
+    hook = hooks.add(database_url, TENANT, receiver.url)
+    hooks.add(database_url, OTHER, stranger.url)
+    env = scrapy_env(database_url, web, SCRAPERSKY_WEBHOOK_RETRY_BASE="1")
+    result = scrapy("crawl", "sitemap", "-a", "domain=shop1.test", env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    # The run's own pass met a 500; the delivery waits for its retry, then goes through.
+    assert len(receiver.received) == 1
+    log = rows(database_url, "select status, attempts, last_status_code, last_error from webhook_deliveries")
+    assert log == [{"status": "pending", "attempts": 1, "last_status_code": 500, "last_error": "HTTP 500"}]
+    wait_for(lambda: _deliver(database_url, env)["delivered"] == 1, timeout=30, every=0.5)
+    payloads = receiver.payloads(hook.secret)
+    assert len(payloads) == 2 and payloads[0] == payloads[1]
+    job = rows(database_url, "select job_id from jobs")[0]
+    assert payloads[0]["event"] == "job.ended" and payloads[0]["job_id"] == job["job_id"]
+    assert (payloads[0]["status"], payloads[0]["domain"], payloads[0]["error"]) == ("complete", "shop1.test", None)
+    assert rows(database_url, "select status, attempts from webhook_deliveries") == [{"status": "delivered", "attempts": 2}]
+    assert stranger.received == []  # another tenant's endpoint hears nothing of this tenant
+
+
+def test_webhooks_to_private_addresses_are_refused_and_never_retried(database_url, web, receiver_factory):
+    receiver = receiver_factory([200])
+    hooks.add(database_url, TENANT, receiver.url)
+    jobs.cancel(database_url, jobs.create_jobs(database_url, TENANT, ["x.test"], run_id="r", options={})[0].job_id)
+    env = scrapy_env(database_url, web, SCRAPERSKY_ALLOW_PRIVATE_NETWORKS="false")
+    assert _deliver(database_url, env) == {"delivered": 0, "pending": 0, "failed": 1}
+    assert receiver.received == []
+    failed = rows(database_url, "select status, attempts, last_error from webhook_deliveries")[0]
+    assert failed["status"] == "failed" and failed["attempts"] == 1
+    assert failed["last_error"].startswith("refused: 127.0.0.1 is a loopback address")
+    assert _deliver(database_url, env) == {"delivered": 0, "pending": 0, "failed": 0}
+
+
+def test_cancelling_a_batch_reports_each_job_and_the_batch(database_url, web, receiver_factory):
+    receiver = receiver_factory([200])
+    hook = hooks.add(database_url, TENANT, receiver.url)
+    batch = jobs.create_batch(database_url, TENANT, ["a.test", "b.test"], {})
+    jobs.cancel(database_url, batch.batch_id)
+    assert _deliver(database_url, scrapy_env(database_url, web)) == {"delivered": 3, "pending": 0, "failed": 0}
+    events = sorted((p["event"], p.get("domain") or p["batch_id"], p["status"]) for p in receiver.payloads(hook.secret))
+    assert events == [("batch.ended", batch.batch_id, "cancelled"), ("job.ended", "a.test", "cancelled"),
+                      ("job.ended", "b.test", "cancelled")]
+    ended = [p for p in receiver.payloads(hook.secret) if p["event"] == "batch.ended"][0]
+    assert (ended["total_domains"], ended["completed_domains"], ended["failed_domains"]) == (2, 0, 0)
+
+
+def test_webhook_command_errors_are_one_line(database_url, web):
+    env = scrapy_env(database_url, web)
+    missing = scrapy("webhooks", "add", "http://x.test/", env=env)
+    assert missing.returncode == 2 and missing.stderr.strip() == "error: --tenant-id is required to add a webhook"
+    bad = scrapy("webhooks", "add", "file:///etc/passwd", "--tenant-id", TENANT, env=env)
+    assert bad.returncode == 2 and "must be an http(s) URL" in bad.stderr
+    unknown = scrapy("webhooks", "remove", "99", env=env)
+    assert unknown.returncode == 2 and unknown.stderr.strip() == "error: no webhook with id '99'"
