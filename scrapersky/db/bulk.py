@@ -93,6 +93,7 @@ def upsert_sitemap_file(connection: Connection, domain_id: int, values: dict[str
     before = connection.execute(
         select(*[files.c[name] for name in SITEMAP_FIELDS], files.c.fetched_at, files.c.removed_at)
         .where(files.c.domain_id == domain_id, files.c.url == values["url"])
+        .with_for_update()  # a concurrent scan of the domain writing this row: compare with what it wrote
     ).first()
     values["removed_at"] = None
     if confirmed and stamp is not None:

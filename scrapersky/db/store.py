@@ -205,7 +205,10 @@ def _finish_scan(connection: Connection, domain_id: int, item: dict[str, Any], s
 
 def _metadata_changes(connection: Connection, domain_id: int, values: dict[str, Any]) -> list[dict[str, Any]]:
     columns = [Domain.__table__.c[name] for name in DOMAIN_COLUMNS]
-    old = connection.execute(select(Domain.metadata_at, *columns).where(Domain.id == domain_id)).one()._mapping
+    # Locked: of two scans of the domain at once, the second compares with what the first wrote.
+    old = connection.execute(
+        select(Domain.metadata_at, *columns).where(Domain.id == domain_id).with_for_update()
+    ).one()._mapping
     if old["metadata_at"] is None:
         return []  # never read before: nothing to compare with
     return [
