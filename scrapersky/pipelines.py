@@ -106,7 +106,10 @@ class StorePipeline:
             try:
                 await self.flush()
             finally:
-                self.scans.pop(key, None)
+                state = self.scans.pop(key, None)
+            if state is not None and state.sitemap_urls is not None:
+                # Feed exports and the item say what the domain lists now, as the domain row does.
+                item.sitemap_urls, item.total_sitemaps = state.sitemap_urls, state.total_sitemaps
         return item
 
     async def close_spider(self) -> None:

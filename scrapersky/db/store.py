@@ -53,6 +53,9 @@ class ScanState:
     complete: set[str] = field(default_factory=set)  # ... of which were read (not unchanged) completely
     # The URLs listed so far are gone (a lost write, a new connection): decide no removals.
     seen_lost: bool = False
+    # After the scan's last write: URLs and sitemaps the domain lists now.
+    sitemap_urls: int | None = None
+    total_sitemaps: int | None = None
 
 
 @dataclass
@@ -201,6 +204,7 @@ def _finish_scan(connection: Connection, domain_id: int, item: dict[str, Any], s
     values.update(status=item["status"], last_scan=item["last_scan"], last_error=item["last_error"])
     bulk.record_changes(connection, domain_id, state.job_pk, state.stamp, changes)
     bulk.upsert_domain(connection, domain_id, values)
+    state.sitemap_urls, state.total_sitemaps = values["sitemap_urls"], values["total_sitemaps"]
 
 
 def _metadata_changes(connection: Connection, domain_id: int, values: dict[str, Any]) -> list[dict[str, Any]]:

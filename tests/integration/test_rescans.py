@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 from tests.conftest import scrapy_env, start_scrapy
@@ -59,7 +60,7 @@ def scan(crawl, database_url: str, host: str, *extra: str):
     return result
 
 
-def test_a_rotating_sitemap_over_four_scans(database_url, web, crawl):
+def test_a_rotating_sitemap_over_four_scans(database_url, web, crawl, tmp_path):
     host = "rotation.test"
     first = {f"a{i}": f"2024-01-0{i + 1}" for i in range(10)}
     site = site_with(web, host, {"s.xml": urlset(host, first)})
@@ -74,7 +75,11 @@ def test_a_rotating_sitemap_over_four_scans(database_url, web, crawl):
     # Five URLs leave, one arrives.
     second = {**{f"a{i}": first[f"a{i}"] for i in range(5)}, "new1": "2024-02-01"}
     site.add("/s.xml", urlset(host, second))
-    assert scan(crawl, database_url, host).returncode == 0
+    assert scan(crawl, database_url, host, "-O", str(tmp_path / "second.jsonl")).returncode == 0
+    exported = [json.loads(line) for line in (tmp_path / "second.jsonl").read_text().splitlines()]
+    assert sorted(line["url"].rsplit("/", 1)[1] for line in exported if line["type"] == "page") == \
+        sorted(second)  # the feed export lists what the sitemap lists now...
+    assert [line["sitemap_urls"] for line in exported if line["type"] == "domain"] == [6]  # ...and counts it
     history = changes(database_url, host)[1]
     assert kinds(history) == [("page_added", "new1")] + [("page_removed", f"a{i}") for i in range(5, 10)] + \
         [("sitemap_changed", "s.xml")]
