@@ -9,6 +9,7 @@ import sys
 import time
 
 from bench import Figure, anchors, calibration, format_table, inventory, run_dir, writepath
+from bench.baseline import Baseline, BaselineError
 from bench.site import build_site, serve
 
 FULL_URLS = 1_000_000
@@ -23,6 +24,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--orm-rows", type=int, help="rows for the per-item ORM anchor (default 5,000; 1,000 quick)")
     parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated parts to run: {','.join(PARTS)}")
     parser.add_argument("--skip-batch", action="store_true", help="skip bench.batch (it needs Scrapyd)")
+    parser.add_argument("--baseline", metavar="REF",
+                        help="also time the first scan of this commit (e.g. main), in the same run (inventory)")
     parser.add_argument("--profile", action="store_true",
                         help="also profile a first scan with py-spy and print where its time goes")
     args = parser.parse_args(argv)
@@ -41,6 +44,22 @@ def main(argv: list[str] | None = None) -> int:
         parts.discard("batch")
 
     started = time.monotonic()
+    try:
+        baseline = Baseline(args.baseline) if args.baseline and "inventory" in parts else None
+    except BaselineError as exc:
+        print(f"error: --baseline {args.baseline}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        results, profile = _run_parts(args, parts, urls, orm_rows, baseline)
+    finally:
+        if baseline is not None:
+            baseline.close()
+    figures = [figure for part in PARTS for figure in results.get(part, [])]
+    return _report(figures, profile, started)
+
+
+def _run_parts(args: argparse.Namespace, parts: set[str], urls: int, orm_rows: int,
+               baseline: Baseline | None) -> tuple[dict[str, list[Figure]], str]:
     results: dict[str, list[Figure]] = {}
     profile = ""
     if parts & {"inventory", "anchors"} or args.profile:
@@ -49,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
               flush=True)
         with serve(site.root) as proxy:
             if "inventory" in parts:
-                results["inventory"] = _announce("inventory", inventory.run(site, proxy))
+                results["inventory"] = _announce("inventory", inventory.run(site, proxy, baseline))
             if "anchors" in parts:
                 results["anchors"] = _announce("anchors", anchors.run(site, proxy, orm_rows))
             if args.profile:
@@ -58,7 +77,10 @@ def main(argv: list[str] | None = None) -> int:
         results["writepath"] = _announce("writepath", writepath.run(urls))
     if "batch" in parts:
         results["batch"] = _announce("batch", run_batch(quick=urls < FULL_URLS))
-    figures = [figure for part in PARTS for figure in results.get(part, [])]
+    return results, profile
+
+
+def _report(figures: list[Figure], profile: str, started: float) -> int:
     compare(figures)
     machine = calibration.apply(figures)
     if machine is not None:

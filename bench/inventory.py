@@ -1,9 +1,11 @@
 """Inventory: `scrapy crawl sitemap -a domain=… -a max_pages=0` on the bench site into PostgreSQL.
 
 A first scan into a fresh database, then a rescan of the unchanged site (conditional
-requests: every sitemap answers 304), then the first scan again without StorePipeline
-(ours without a database, to set beside the anchors). Each run is a real `scrapy`
-process: wall time, peak RSS of its process tree (psutil polling), and the longest
+requests: every sitemap answers 304), then a rescan of the churned site (bench.site: 2% of
+the URLs of every sitemap removed, 2% added, 2% with a new lastmod), then the first scan
+again without StorePipeline (ours without a database, to set beside the anchors). With a
+baseline (bench.baseline), its first scan runs too, just before ours. Each run is a real
+`scrapy` process: wall time, peak RSS of its process tree (psutil polling), and the longest
 reactor stall (bench.probe). `profile` runs one more first scan under py-spy.
 """
 
@@ -18,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import MB, Figure, Measured, fresh_postgres, run_dir, run_measured
-from bench.site import ROOT, BenchSite
+from bench.baseline import Baseline
+from bench.site import CHURN_EVERY, ROOT, BenchSite, build_churned_site, serve
 from scrapersky import settings as project_settings
 from tests.conftest import scrapy_env
 from tests.support.db import rows, scalar
@@ -26,6 +29,8 @@ from tests.support.db import rows, scalar
 FULL_SIZE = 1_000_000
 FIRST_SCAN_TARGET, FIRST_SCAN_STRETCH = 15.0, 11.0
 PEAK_RSS_TARGET_MB = 250
+BASELINE_TARGET = 1.10  # the first scan at most 10% slower than the baseline's
+RESCAN_SHARE, CHURN_SHARE = 0.25, 0.5  # rescans' time over the first scan's, at most
 STALL_TARGET_MS = 100
 _LIBRARY_PREFIX = re.compile(r"^.*/(site-packages|lib/python3\.\d+)/")
 
@@ -68,8 +73,13 @@ def parse_only(database_url: str, proxy: str, host: str) -> CrawlRun:
     return run_crawl(database_url, proxy, host, "parse-only", extra=("-s", f"ITEM_PIPELINES={json.dumps(pipelines)}"))
 
 
-def run(site: BenchSite, proxy: str) -> list[Figure]:
+def run(site: BenchSite, proxy: str, baseline: Baseline | None = None) -> list[Figure]:
     full = site.urls >= FULL_SIZE
+    churn_site = build_churned_site(site)
+    before = None
+    if baseline is not None:
+        with baseline.database() as database_url:
+            before = baseline.first_scan(database_url, proxy, site.host)
     with fresh_postgres() as database_url:
         first = run_crawl(database_url, proxy, site.host, "first")
         stored = scalar(database_url, "select count(*) from pages where lastmod is not null "
@@ -77,6 +87,9 @@ def run(site: BenchSite, proxy: str) -> list[Figure]:
         rescan = run_crawl(database_url, proxy, site.host, "rescan")
         jobs = rows(database_url, "select stats from jobs order by id")
         stored_after = scalar(database_url, "select count(*) from pages")
+        with serve(churn_site.root) as churn_proxy:
+            churn = run_crawl(database_url, churn_proxy, site.host, "churn")
+        churn_figures = _churn_figures(database_url, site, first, churn, full)
     with fresh_postgres() as database_url:
         unstored = parse_only(database_url, proxy, site.host)
         listed = (scalar(database_url, "select result_data from jobs") or {}).get("urls_listed")
@@ -84,8 +97,8 @@ def run(site: BenchSite, proxy: str) -> list[Figure]:
     rescan_stats = jobs[-1]["stats"] or {}
     not_modified = rescan_stats.get("downloader/response_status_count/304", 0)
     changed = rescan_stats.get("scrapersky/store/page_rows_changed", 0)
-    peak_mb = max(first.measured.peak_rss, rescan.measured.peak_rss) / MB
-    runs = (first, rescan, unstored)
+    peak_mb = max(first.measured.peak_rss, rescan.measured.peak_rss, churn.measured.peak_rss) / MB
+    runs = (first, rescan, churn, unstored)
     stall = max(run.max_stall_ms for run in runs)
     stalls = sum(run.probe.get("stalls_over_100ms", 0) for run in runs)
     return [
@@ -96,15 +109,56 @@ def run(site: BenchSite, proxy: str) -> list[Figure]:
         Figure("inventory.parse", "inventory: same crawl, pages not stored", unstored.measured.seconds, "s",
                found=listed, note="StorePipeline left out: fetch, parse and normalize only, for the no-database "
                                   f"anchors; peak RSS {unstored.measured.peak_rss / MB:.0f} MB"),
-        Figure("inventory.rescan", "inventory: rescan, site unchanged", rescan_s, "s", "< first scan",
-               rescan_s < first_s and changed == 0, found=stored_after,
+        Figure("inventory.rescan", "inventory: rescan, site unchanged", rescan_s, "s",
+               f"< {RESCAN_SHARE:g} × first scan, 0 rows",
+               changed == 0 and (rescan_s < RESCAN_SHARE * first_s or not full),
+               found=stored_after, versus=f"{rescan_s / first_s:.2f} × first scan",
                note=f"{not_modified} sitemaps answered 304; {changed} page rows changed"),
+        *churn_figures,
         Figure("inventory.rss", "inventory: peak RSS of the crawl", peak_mb, "MB", f"≤ {PEAK_RSS_TARGET_MB} MB",
                peak_mb <= PEAK_RSS_TARGET_MB,
-               note=f"first scan {first.measured.peak_rss / MB:.0f} MB, rescan {rescan.measured.peak_rss / MB:.0f} MB"),
+               note=f"first scan {first.measured.peak_rss / MB:.0f} MB, rescan {rescan.measured.peak_rss / MB:.0f} MB, "
+                    f"churn rescan {churn.measured.peak_rss / MB:.0f} MB"),
         Figure("inventory.stall", "inventory: longest reactor stall", stall, "ms", f"≤ {STALL_TARGET_MS} ms",
-               0 <= stall <= STALL_TARGET_MS, note=f"{stalls} stalls over 100 ms in the three crawls"),
+               0 <= stall <= STALL_TARGET_MS, note=f"{stalls} stalls over 100 ms in the four crawls"),
+        *_baseline_figures(baseline, before, first, full),
     ]
+
+
+def _churn_figures(database_url: str, site: BenchSite, first: CrawlRun, churn: CrawlRun, full: bool) -> list[Figure]:
+    """The churned rescan: its time against the first scan's (judged at full size), the rows it
+    wrote, and whether the history holds exactly the churn (every change once, nothing else)."""
+    churn_s = churn.measured.seconds
+    stats = rows(database_url, "select stats from jobs order by id desc limit 1")[0]["stats"] or {}
+    written = stats.get("scrapersky/store/page_rows_changed", 0)
+    recorded = {row["kind"]: row["n"] for row in rows(
+        database_url, "select kind, count(*) n from scan_changes where job_id = (select max(id) from jobs) group by kind")}
+    removed = scalar(database_url, "select count(*) from pages where removed_at is not null")
+    each = site.urls // CHURN_EVERY
+    expected = {"page_added": each, "page_changed": each, "page_removed": each, "sitemap_changed": len(site.sitemap_paths)}
+    exact = recorded == expected and removed == each and written == 2 * each
+    return [Figure(
+        "inventory.churn", "inventory: rescan, 2% removed/added/new lastmod", churn_s, "s",
+        f"≤ {CHURN_SHARE:g} × first scan, exact",
+        exact and (churn_s <= CHURN_SHARE * first.measured.seconds or not full),
+        found=written + removed, versus=f"{churn_s / first.measured.seconds:.2f} × first scan",
+        note=f"page rows written: {written:,} inserted or changed + {removed:,} marked removed; history "
+             f"{', '.join(f'{k} {v:,}' for k, v in sorted(recorded.items()))}: {'exact' if exact else 'NOT exact'}",
+    )]
+
+
+def _baseline_figures(baseline: Baseline | None, before: Measured | None, first: CrawlRun,
+                      full: bool) -> list[Figure]:
+    if baseline is None or before is None:
+        return []
+    ratio = first.measured.seconds / before.seconds
+    return [Figure(
+        "inventory.baseline", f"inventory: first scan, baseline {baseline.label}", before.seconds, "s",
+        f"working tree ≤ {BASELINE_TARGET:.2f} × this", (ratio <= BASELINE_TARGET) if full else None,
+        versus=f"working tree {ratio:.2f} × baseline",
+        note=f"same run, same site, just before the working tree's first scan; baseline peak RSS "
+             f"{before.peak_rss / MB:.0f} MB",
+    )]
 
 
 # --- profiling ------------------------------------------------------------------------------

@@ -105,12 +105,52 @@ def _write_site(site_dir: Path, host: str, names: list[str], per_file: int) -> N
     (site_dir / "index.html").write_text(_homepage(host))
 
 
-def urlset_body(host: str, indexes: range) -> bytes:
+# The churned site: in every sitemap, 1 URL in CHURN_EVERY is removed, 1 gets a new lastmod, and
+# as many new URLs are added (2%, 2% and 2%).
+CHURN_EVERY = 50
+CHURN_LASTMOD = "2025-06-01T12:00:00+00:00"
+
+
+def churned(index: int) -> str:
+    """What the churned site does with a URL of the base site: "removed", "relisted" or "kept"."""
+    return {0: "removed", 1: "relisted"}.get(index % CHURN_EVERY, "kept")
+
+
+def build_churned_site(site: BenchSite, out: Path = OUT) -> BenchSite:
+    """The same host and sitemaps as `site`, with the churn above; built unless cached."""
+    root = out / "sites" / f"{site.host}-churn"
+    names = [path.name for path in site.sitemap_paths]
+    churn = BenchSite(site.host, root, site.urls, tuple(root / site.host / "sitemaps" / name for name in names))
+    manifest = json.dumps({"version": LAYOUT_VERSION, "urls": site.urls, "names": names, "every": CHURN_EVERY})
+    if (root / "manifest.json").is_file() and (root / "manifest.json").read_text() == manifest:
+        return churn
+    building = root.with_name(f"{root.name}.building-{os.getpid()}")
+    shutil.rmtree(building, ignore_errors=True)
+    shutil.copytree(site.site_dir, building / site.host, ignore=shutil.ignore_patterns("sitemaps"))
+    (building / site.host / "sitemaps").mkdir()
+    per_file = site.urls // len(names)
+    for number, name in enumerate(names):
+        kept = [i for i in range(number * per_file, (number + 1) * per_file) if churned(i) != "removed"]
+        added = range(site.urls + number * (per_file // CHURN_EVERY), site.urls + (number + 1) * (per_file // CHURN_EVERY))
+        body = urlset_body(site.host, [*kept, *added], relisted=lambda i: i < site.urls and churned(i) == "relisted")
+        path = building / site.host / "sitemaps" / name
+        path.write_bytes(gzip.compress(body, compresslevel=6, mtime=0) if name.endswith(".gz") else body)
+    (building / "manifest.json").write_text(manifest)
+    shutil.rmtree(root, ignore_errors=True)
+    try:
+        building.rename(root)
+    except OSError:
+        shutil.rmtree(building, ignore_errors=True)
+    return churn
+
+
+def urlset_body(host: str, indexes, relisted=lambda i: False) -> bytes:
     """A urlset listing page_url(host, i) for every i, each with lastmod, changefreq and priority."""
     parts = [f'<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="{NAMESPACE}">\n']
     for i in indexes:
+        lastmod = CHURN_LASTMOD if relisted(i) else page_lastmod(i)
         parts.append(
-            f"  <url>\n    <loc>{page_url(host, i)}</loc>\n    <lastmod>{page_lastmod(i)}</lastmod>\n"
+            f"  <url>\n    <loc>{page_url(host, i)}</loc>\n    <lastmod>{lastmod}</lastmod>\n"
             f"    <changefreq>{CHANGEFREQS[i % 5]}</changefreq>\n    <priority>{PRIORITIES[i % 5]}</priority>\n"
             "  </url>\n"
         )

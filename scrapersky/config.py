@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import uuid
+from datetime import UTC, datetime
 
 TRUE = {"1", "true", "yes", "on"}
 FALSE = {"0", "false", "no", "off", ""}
@@ -95,6 +96,18 @@ def to_tenant(value: object) -> str:
         return str(uuid.UUID(str(value).strip()))
     except ValueError:
         raise ConfigError(f"tenant_id must be a UUID, got {value!r}") from None
+
+
+def to_datetime(value: object, name: str) -> datetime:
+    """An ISO 8601 date or date and time; without an offset it is UTC."""
+    try:
+        moment = datetime.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be an ISO date or date and time (2026-11-30, 2026-11-30T08:00), "
+                          f"got {value!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 def to_list(value: object) -> list[str]:

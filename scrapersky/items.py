@@ -27,6 +27,10 @@ class DomainItem:
     sitemap_urls: int = 0
     total_sitemaps: int = 0
     job_id: str | None = None
+    # The homepage was read this scan: metadata holds what it says (otherwise the stored metadata stays).
+    homepage_read: bool = False
+    # Every sitemap the scan knew of was read (or found unchanged): one it no longer finds is gone.
+    sitemaps_complete: bool = False
 
 
 @dataclass
@@ -48,6 +52,8 @@ class SitemapFileItem:
     fetched_at: datetime | None = None
     # True for a 304 answer: the stored listing is current and must be kept as it is.
     unchanged: bool = False
+    # Read to its end without error: pages it used to list and no longer does stopped being listed.
+    complete: bool = False
 
 
 @dataclass

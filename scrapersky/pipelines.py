@@ -10,8 +10,10 @@ from typing import Any
 from itemadapter import ItemAdapter
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from scrapersky import signals
+from scrapersky.db.engine import get_engine
 from scrapersky.db.schema import first_line
-from scrapersky.db.store import StoreBatch, write_batch
+from scrapersky.db.store import ScanState, StoreBatch, write_batch
 from scrapersky.items import DomainItem, PageBatchItem, PageItem, SitemapFileItem
 from scrapersky.normalize import normalize_domain_metadata, normalize_listed_pages, short_text
 
@@ -65,12 +67,21 @@ class StorePipeline:
         self.lock = asyncio.Lock()
         self.domain_ids: dict[tuple[str, str], int] = {}
         self.lost: dict[tuple[str, str], str] = {}  # domains whose rows could not be written
+        self.scans: dict[tuple[str, str], ScanState] = {}
+        # One connection for every write of the run: it keeps each scan's listed URLs (a temporary
+        # table) from flush to flush. Made on first use, in the writer thread.
+        self.connection = None
 
     @classmethod
     def from_crawler(cls, crawler):
         settings = crawler.settings
-        return cls(settings.get("DATABASE_URL"), settings.getint("SCRAPERSKY_STORE_BUFFER"),
-                   settings.getint("SCRAPERSKY_STORE_RETRIES"), crawler.stats)
+        pipeline = cls(settings.get("DATABASE_URL"), settings.getint("SCRAPERSKY_STORE_BUFFER"),
+                       settings.getint("SCRAPERSKY_STORE_RETRIES"), crawler.stats)
+        crawler.signals.connect(pipeline.scan_started, signal=signals.scan_started)
+        return pipeline
+
+    def scan_started(self, scan) -> None:
+        self.scans[(scan.tenant_id, scan.domain)] = ScanState(job_pk=scan.job.id)
 
     async def process_item(self, item: Any) -> Any:
         if isinstance(item, PageBatchItem):
@@ -92,11 +103,19 @@ class StorePipeline:
                 if key in self.lost:
                     item.status, item.last_error = "failed", self.lost.pop(key)
             self.batch.add_domain(ItemAdapter(item).asdict())
-            await self.flush()
+            try:
+                await self.flush()
+            finally:
+                state = self.scans.pop(key, None)
+            if state is not None and state.sitemap_urls is not None:
+                # Feed exports and the item say what the domain lists now, as the domain row does.
+                item.sitemap_urls, item.total_sitemaps = state.sitemap_urls, state.total_sitemaps
         return item
 
     async def close_spider(self) -> None:
         await self.flush()
+        if self.connection is not None:
+            await asyncio.to_thread(self.connection.close)
 
     async def flush(self) -> None:
         """Write everything buffered and wait until it is written."""
@@ -133,6 +152,8 @@ class StorePipeline:
         except StoreError as exc:
             for key in batch.domain_keys():
                 self.lost.setdefault(key, str(exc))
+                if key in self.scans:
+                    self.scans[key].seen_lost = True
             self.stats.inc_value("scrapersky/store/lost_rows", batch.rows)
             raise
 
@@ -141,9 +162,11 @@ class StorePipeline:
         for attempt in range(self.retries + 1):
             started = time.monotonic()
             try:
-                written = await asyncio.to_thread(write_batch, self.url, batch, self.domain_ids)
+                written = await asyncio.to_thread(self._write_once, batch)
             except (OperationalError, DBAPIError) as exc:
                 reason = first_line(exc)
+                if exc.connection_invalidated:
+                    self._reconnect()
                 self.stats.inc_value("scrapersky/store/retries")
                 if attempt == self.retries:
                     raise StoreError(f"database write failed after {attempt + 1} attempts: {reason}") from exc
@@ -157,5 +180,19 @@ class StorePipeline:
             self.stats.inc_value("scrapersky/store/flushes")
             self.stats.max_value("scrapersky/store/max_flush_seconds", round(time.monotonic() - started, 3))
             return
+
+    def _write_once(self, batch: StoreBatch) -> int:
+        if self.connection is None:
+            self.connection = get_engine(self.url).connect()
+        return write_batch(self.url, batch, self.domain_ids, self.scans, self.connection)
+
+    def _reconnect(self) -> None:
+        """The connection is gone, and with it the URLs each scan listed so far: those scans
+        decide no removals."""
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+        for state in self.scans.values():
+            state.seen_lost = True
 
 

@@ -46,6 +46,9 @@ class Scan:
     pages_queued: int = 0
     pages_done: int = 0
     homepage_done: bool = False
+    homepage_read: bool = False  # the homepage answered and its metadata was extracted
+    # Sitemaps (or robots.txt) that could not be read completely: no sitemap counts as gone.
+    sitemap_failures: int = 0
     validators: dict[str, dict[str, Any]] = field(default_factory=dict)  # scrapersky.db.history, per sitemap
 
     @property

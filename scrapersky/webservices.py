@@ -1,4 +1,5 @@
-"""ScraperSky's HTTP API on Scrapyd's port: scan.json, batch.json, jobstatus.json, batchstatus.json, health.json.
+"""ScraperSky's HTTP API on Scrapyd's port: scan.json, batch.json, jobstatus.json, batchstatus.json, changes.json,
+health.json.
 
 Mounted by the `[services]` section of scrapyd.conf, so they run inside the Scrapyd process
 behind its basic auth. They follow Scrapyd's JSON conventions (`node_name`, `status` "ok" or
@@ -22,8 +23,9 @@ from scrapyd.webservice import WsResource
 
 from scrapersky import settings as project_settings
 from scrapersky.arguments import RENDER_MODES, read_domain_list
-from scrapersky.config import ConfigError, to_int, to_tenant
+from scrapersky.config import ConfigError, to_datetime, to_int, to_tenant
 from scrapersky.db import jobs
+from scrapersky.db.changes import NotFound, domain_changes
 from scrapersky.db.schema import SCHEMA_HEAD, current_revision, ensure_schema, first_line
 from scrapersky.domains import InvalidDomain, standardize_domain
 from scrapersky.scheduling.client import PROJECT, SPIDER, ScrapydClient, ScrapydError, new_run_id
@@ -278,6 +280,26 @@ class BatchStatus(Service):
         if batch is None:
             raise WebError(http.NOT_FOUND, f"no batch with id {ident!r}")
         return {"batch": batch_view(batch, jobs.batch_jobs(url, batch.id))}
+
+
+class Changes(Service):
+    """GET domain [, tenant_id, since (ISO date/time) or scan (a job id)]: what the domain's scans changed."""
+
+    def answer(self, fields: Fields) -> dict[str, Any]:
+        raw = fields.text("domain", required=True)
+        since, scan = fields.text("since"), fields.text("scan")
+        if since and scan:
+            raise WebError(http.BAD_REQUEST, "give since or scan, not both")
+        try:
+            tenant = to_tenant(fields.text("tenant_id") or project_settings.SCRAPERSKY_DEFAULT_TENANT)
+            moment = to_datetime(since, "since") if since else None
+            domain = standardize_domain(raw)
+        except (ConfigError, InvalidDomain) as exc:
+            raise WebError(http.BAD_REQUEST, str(exc)) from None
+        try:
+            return domain_changes(self.ready_database(), tenant, domain, since=moment, scan=scan or None)
+        except NotFound as exc:
+            raise WebError(http.NOT_FOUND, str(exc)) from None
 
 
 class Health(Service):

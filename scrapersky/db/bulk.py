@@ -4,6 +4,9 @@ PostgreSQL: listed pages are COPY'd (text format) into a temporary staging table
 `INSERT … SELECT … ON CONFLICT DO UPDATE … WHERE … IS DISTINCT FROM …`, so an unchanged rescan
 rewrites nothing. psycopg2 runs ORM/Core upserts as a slow executemany (≈10× slower).
 SQLite: one executemany upsert inside the flush's transaction.
+A rescan's merge also records what it changed (scan_changes) and which URLs it listed
+(scan_seen, a temporary table of the writer's connection), in the same statement on PostgreSQL;
+see scrapersky.db.store for how removals are decided from them.
 Everything else (domains, sitemap files, fetched pages) is a handful of rows per scan and goes
 through SQLAlchemy Core.
 """
@@ -13,14 +16,14 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, column, exists, select, table, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from scrapersky.db.models import Domain, Page, SitemapFile
+from scrapersky.db.models import Domain, Page, ScanChange, SitemapFile
 from scrapersky.sitemaps import PageEntry
 
 # Columns a sitemap listing owns; page fetches own status_code/title/description/fetched_at.
@@ -61,11 +64,40 @@ def ensure_sitemap_files(connection: Connection, pairs: Iterable[tuple[int, str]
         connection.execute(_insert(connection, SitemapFile).values(rows).on_conflict_do_nothing())
 
 
-def upsert_sitemap_file(connection: Connection, domain_id: int, values: dict[str, Any]) -> None:
+def scanned_before(connection: Connection, domain_id: int) -> bool:
+    """Did a scan of this domain finish before? If not, this scan is its baseline."""
+    return connection.scalar(select(Domain.last_scan).where(Domain.id == domain_id)) is not None
+
+
+def record_changes(connection: Connection, domain_id: int, job_pk: int | None, stamp: datetime,
+                   changes: Sequence[dict[str, Any]]) -> None:
+    """scan_changes rows: each change a dict of kind, subject, old, new."""
+    if changes:
+        connection.execute(ScanChange.__table__.insert(),
+                           [{"domain_id": domain_id, "job_id": job_pk, "changed_at": stamp, **c} for c in changes])
+
+
+# What a sitemap change is recorded with.
+SITEMAP_FIELDS = ("sitemap_type", "url_count", "size_bytes", "status_code", "error_message", "content_digest")
+
+
+def upsert_sitemap_file(connection: Connection, domain_id: int, values: dict[str, Any],
+                        stamp: datetime | None = None) -> dict[str, Any] | None:
+    """Write a sitemap file's row; returns the change it makes to the domain's sitemaps, if any."""
     values = dict(values)
     parent_url = values.pop("parent_url", None)
     unchanged = values.pop("unchanged", False)
+    confirmed = values.pop("complete", False) or unchanged
     values = {k: v for k, v in values.items() if k in SitemapFile.__table__.c}
+    files = SitemapFile.__table__
+    before = connection.execute(
+        select(*[files.c[name] for name in SITEMAP_FIELDS], files.c.fetched_at, files.c.removed_at)
+        .where(files.c.domain_id == domain_id, files.c.url == values["url"])
+        .with_for_update()  # a concurrent scan of the domain writing this row: compare with what it wrote
+    ).first()
+    values["removed_at"] = None
+    if confirmed and stamp is not None:
+        values["confirmed_at"] = stamp
     values["domain_id"] = domain_id
     if parent_url:
         values["parent_id"] = (
@@ -76,13 +108,31 @@ def upsert_sitemap_file(connection: Connection, domain_id: int, values: dict[str
     if unchanged:
         # 304, or the same bytes as last time: the stored listing is still true; only record
         # that we looked.
-        keep = {"status_code", "fetched_at"}
-        update = {k: v for k, v in values.items() if k in keep}
+        keep = {"status_code", "fetched_at", "confirmed_at", "removed_at"}
+        changes = {k: v for k, v in values.items() if k in keep}
     else:
-        update = {k: v for k, v in values.items() if k not in {"domain_id", "url"}}
+        changes = {k: v for k, v in values.items() if k not in {"domain_id", "url"}}
     stmt = _insert(connection, SitemapFile).values(**values)
-    stmt = stmt.on_conflict_do_update(index_elements=["domain_id", "url"], set_=update)
+    stmt = stmt.on_conflict_do_update(index_elements=["domain_id", "url"], set_=changes)
     connection.execute(stmt)
+    return _sitemap_change(values, before, unchanged)
+
+
+def _sitemap_change(values: dict[str, Any], before, unchanged: bool) -> dict[str, Any] | None:
+    url = values["url"]
+    if before is None or before.fetched_at is None or before.removed_at is not None:
+        # New (or back): worth a line once it was actually read.
+        if values.get("status_code") in (200, 304) and (unchanged or values.get("sitemap_type")):
+            return {"kind": "sitemap_added", "subject": url, "old": None,
+                    "new": {name: values.get(name) for name in ("sitemap_type", "url_count")}}
+        return None
+    if unchanged:
+        return None
+    differ = [name for name in SITEMAP_FIELDS if getattr(before, name) != values.get(name)]
+    if not differ:
+        return None
+    return {"kind": "sitemap_changed", "subject": url, "old": {name: getattr(before, name) for name in differ},
+            "new": {name: values.get(name) for name in differ}}
 
 
 def upsert_page_fetches(connection: Connection, domain_id: int, rows: Sequence[dict[str, Any]]) -> None:
@@ -161,12 +211,18 @@ def sitemap_file_ids(connection: Connection, domain_id: int, urls: Iterable[str]
     return dict(rows.all())
 
 
-def upsert_listed_pages(connection: Connection, domain_id: int, lines: list[str], file_ids: Sequence[int]) -> int:
+def upsert_listed_pages(connection: Connection, domain_id: int, lines: list[str], file_ids: Sequence[int],
+                        stamp: datetime | None = None, *, rescan: bool = False, job_pk: int | None = None) -> int:
     """Merge one domain's listed pages, given as listing_line()s whose sitemap key k stands for
-    file_ids[k - 1]. A URL may repeat: the last one wins. Returns the rows inserted or changed."""
+    file_ids[k - 1]. A URL may repeat: the last one wins. Returns the rows inserted or changed.
+
+    Rows written get last_seen_at = stamp (first_seen_at too when new); a removed URL listed again
+    is listed once more. On a rescan the URLs also go to scan_seen and every added or changed
+    listing to scan_changes."""
+    stamp = stamp or datetime.now(UTC)
     if connection.dialect.name == "postgresql":
-        return _merge_pages_postgres(connection, domain_id, lines, file_ids)
-    return _merge_pages_sqlite(connection, domain_id, lines, file_ids)
+        return _merge_pages_postgres(connection, domain_id, lines, file_ids, stamp, rescan, job_pk)
+    return _merge_pages_sqlite(connection, domain_id, lines, file_ids, stamp, rescan, job_pk)
 
 
 _STAGE_DDL = """
@@ -175,10 +231,31 @@ CREATE TEMP TABLE IF NOT EXISTS stage_pages (
     alternates jsonb, images jsonb, news jsonb, seq bigserial
 ) ON COMMIT DELETE ROWS
 """
+# Kept for the connection's life (the writer keeps one connection per run): a scan's listed URLs.
+_SEEN_DDL = {
+    "postgresql": 'CREATE TEMP TABLE IF NOT EXISTS scan_seen (domain_id bigint, url text COLLATE "C")',
+    "sqlite": "CREATE TEMP TABLE IF NOT EXISTS scan_seen (domain_id integer, url text)",
+}
+_SEEN_INDEX = "CREATE INDEX IF NOT EXISTS temp.scan_seen_url ON scan_seen (domain_id, url)"  # SQLite
+SCAN_SEEN = table("scan_seen", column("domain_id"), column("url"))
 
 _LISTING_CHANGED = " OR ".join(f"pages.{c} IS DISTINCT FROM EXCLUDED.{c}" for c in LISTING_COLUMNS)
 _LISTING_SET = ", ".join(f"{c} = EXCLUDED.{c}" for c in LISTING_COLUMNS)
-_ALL_LISTED = f"domain_id, sitemap_file_id, url, {', '.join(LISTING_COLUMNS)}"
+_ALL_LISTED = f"domain_id, sitemap_file_id, url, {', '.join(LISTING_COLUMNS)}, first_seen_at, last_seen_at"
+_UPSERT_PG = f"""
+ON CONFLICT (domain_id, url) DO UPDATE
+SET sitemap_file_id = EXCLUDED.sitemap_file_id, {_LISTING_SET}, last_seen_at = EXCLUDED.last_seen_at,
+    removed_at = NULL
+WHERE pages.removed_at IS NOT NULL OR pages.sitemap_file_id IS DISTINCT FROM EXCLUDED.sitemap_file_id
+   OR {_LISTING_CHANGED}
+"""
+_LISTED_PG = """
+SELECT DISTINCT ON (s.url) (%(file_ids)s::bigint[])[s.sitemap_key] AS sitemap_file_id, s.url,
+       timestamptz 'epoch' + s.lastmod_us * interval '1 microsecond' AS lastmod,
+       s.changefreq, s.priority, s.alternates, s.images, s.news
+FROM stage_pages s
+ORDER BY s.url, s.seq DESC
+"""
 
 # DISTINCT ON: a URL listed twice in one flush is written once, the last listing winning (seq
 # counts rows in COPY order). ORDER BY url: rows reach the unique index in its own order (far
@@ -186,31 +263,82 @@ _ALL_LISTED = f"domain_id, sitemap_file_id, url, {', '.join(LISTING_COLUMNS)}"
 # they never deadlock. url sorts in the "C" collation, as pages.url is declared.
 _PG_MERGE = f"""
 INSERT INTO pages ({_ALL_LISTED})
-SELECT DISTINCT ON (s.url) %(domain_id)s, (%(file_ids)s::bigint[])[s.sitemap_key], s.url,
-       timestamptz 'epoch' + s.lastmod_us * interval '1 microsecond',
-       s.changefreq, s.priority, s.alternates, s.images, s.news
-FROM stage_pages s
-ORDER BY s.url, s.seq DESC
-ON CONFLICT (domain_id, url) DO UPDATE
-SET sitemap_file_id = EXCLUDED.sitemap_file_id, {_LISTING_SET}
-WHERE pages.sitemap_file_id IS DISTINCT FROM EXCLUDED.sitemap_file_id OR {_LISTING_CHANGED}
+SELECT %(domain_id)s, l.*, %(stamp)s, %(stamp)s FROM ({_LISTED_PG}) l
+{_UPSERT_PG}
 """
-# Enough memory for one flush's sort (SCRAPERSKY_STORE_BUFFER rows) to stay off disk.
-_MERGE_WORK_MEM = "SET LOCAL work_mem = '64MB'"
+
+_OLD_DIFFERS = " OR ".join(f"d.old_{c} IS DISTINCT FROM d.{c}" for c in LISTING_COLUMNS)
+_UNCHANGED_NAMES = ", ".join(f"CASE WHEN d.old_{c} IS NOT DISTINCT FROM d.{c} THEN '{c}' END" for c in LISTING_COLUMNS)
 
 
-def _merge_pages_postgres(connection: Connection, domain_id: int, lines: list[str], file_ids: Sequence[int]) -> int:
+def _json_of(prefix: str) -> str:
+    return "jsonb_build_object(" + ", ".join(f"'{c}', d.{prefix}{c}" for c in LISTING_COLUMNS) + ")"
+
+
+# A rescan's merge, one statement: the listed URLs go to scan_seen; the rows whose listing is
+# new, changed or back are found with their stored values (LIMIT 1 keeps the lookup a per-row
+# index probe: the planner cannot turn it into a join over all of the domain's pages), upserted,
+# and what the upsert actually changed goes to scan_changes. All parts see one snapshot, so the
+# old values are the ones before this statement; a concurrent scan that made the same change
+# first leaves nothing for this one to change or record.
+_PG_RESCAN = f"""
+WITH listed AS MATERIALIZED ({_LISTED_PG}),
+seen AS (INSERT INTO scan_seen (domain_id, url) SELECT %(domain_id)s, url FROM listed),
+differing AS MATERIALIZED (
+    SELECT l.*, p.id AS old_id, p.removed_at AS old_removed_at, p.sitemap_file_id AS old_sitemap_file_id,
+           {", ".join(f"p.{c} AS old_{c}" for c in LISTING_COLUMNS)}
+    FROM listed l
+    LEFT JOIN LATERAL (SELECT * FROM pages WHERE pages.domain_id = %(domain_id)s AND pages.url = l.url LIMIT 1) p
+           ON true
+    WHERE p.id IS NULL OR p.removed_at IS NOT NULL OR p.sitemap_file_id IS DISTINCT FROM l.sitemap_file_id
+       OR {" OR ".join(f"p.{c} IS DISTINCT FROM l.{c}" for c in LISTING_COLUMNS)}
+),
+written AS (
+    INSERT INTO pages ({_ALL_LISTED})
+    SELECT %(domain_id)s, sitemap_file_id, url, {", ".join(LISTING_COLUMNS)}, %(stamp)s, %(stamp)s
+    FROM differing ORDER BY url
+    {_UPSERT_PG}
+    RETURNING url
+),
+history AS (
+    INSERT INTO scan_changes (domain_id, job_id, changed_at, kind, subject, old, new)
+    SELECT %(domain_id)s, %(job_pk)s, %(stamp)s,
+           CASE WHEN d.old_id IS NULL OR d.old_removed_at IS NOT NULL THEN 'page_added' ELSE 'page_changed' END,
+           d.url,
+           CASE WHEN d.old_id IS NULL THEN NULL
+                WHEN d.old_removed_at IS NOT NULL THEN jsonb_build_object('removed_at', d.old_removed_at)
+                ELSE {_json_of("old_")} - array_remove(ARRAY[{_UNCHANGED_NAMES}], NULL) END,
+           CASE WHEN d.old_id IS NULL OR d.old_removed_at IS NOT NULL THEN jsonb_strip_nulls({_json_of("")})
+                ELSE {_json_of("")} - array_remove(ARRAY[{_UNCHANGED_NAMES}], NULL) END
+    FROM differing d JOIN written w ON w.url = d.url
+    WHERE d.old_id IS NULL OR d.old_removed_at IS NOT NULL OR {_OLD_DIFFERS}
+)
+SELECT count(*) FROM written
+"""
+# Enough memory for one flush's sort (SCRAPERSKY_STORE_BUFFER rows) to stay off disk; JSON
+# timestamps in UTC, as on SQLite.
+_MERGE_SETTINGS = "SET LOCAL work_mem = '64MB'; SET LOCAL TimeZone = 'UTC'"
+
+
+def _merge_pages_postgres(connection: Connection, domain_id: int, lines: list[str], file_ids: Sequence[int],
+                          stamp: datetime, rescan: bool, job_pk: int | None) -> int:
     data = io.BytesIO("".join(lines).encode())
     cursor = connection.connection.dbapi_connection.cursor()
+    params = {"domain_id": domain_id, "file_ids": list(file_ids), "stamp": stamp, "job_pk": job_pk}
     try:
         cursor.execute(_STAGE_DDL)
-        cursor.execute(_MERGE_WORK_MEM)
+        cursor.execute(_MERGE_SETTINGS)
         cursor.copy_expert(
             "COPY stage_pages (sitemap_key, url, lastmod_us, changefreq, priority, alternates, images, news) "
             "FROM STDIN", data, size=1 << 20,
         )
-        cursor.execute(_PG_MERGE, {"domain_id": domain_id, "file_ids": list(file_ids)})
-        changed = cursor.rowcount
+        if rescan:
+            cursor.execute(_SEEN_DDL["postgresql"])
+            cursor.execute(_PG_RESCAN, params)
+            changed = cursor.fetchone()[0]
+        else:
+            cursor.execute(_PG_MERGE, params)
+            changed = cursor.rowcount
         cursor.execute("TRUNCATE stage_pages")
     finally:
         cursor.close()
@@ -219,32 +347,166 @@ def _merge_pages_postgres(connection: Connection, domain_id: int, lines: list[st
 
 _SQLITE_MERGE = f"""
 INSERT INTO pages ({_ALL_LISTED})
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (domain_id, url) DO UPDATE
-SET sitemap_file_id = excluded.sitemap_file_id, {_LISTING_SET.replace("EXCLUDED", "excluded")}
-WHERE pages.sitemap_file_id IS NOT excluded.sitemap_file_id OR {
+SET sitemap_file_id = excluded.sitemap_file_id, {_LISTING_SET.replace("EXCLUDED", "excluded")},
+    last_seen_at = excluded.last_seen_at, removed_at = NULL
+WHERE pages.removed_at IS NOT NULL OR pages.sitemap_file_id IS NOT excluded.sitemap_file_id OR {
     " OR ".join(f"pages.{c} IS NOT excluded.{c}" for c in LISTING_COLUMNS)}
 """
+_SQLITE_STORED = (f"SELECT url, sitemap_file_id, {', '.join(LISTING_COLUMNS)}, removed_at FROM pages "
+                  "WHERE domain_id = ? AND url IN ({})")
+_SQLITE_CHUNK = 500  # URLs looked up per statement
 
 
-def _merge_pages_sqlite(connection: Connection, domain_id: int, lines: list[str], file_ids: Sequence[int]) -> int:
+def _merge_pages_sqlite(connection: Connection, domain_id: int, lines: list[str], file_ids: Sequence[int],
+                        stamp: datetime, rescan: bool, job_pk: int | None) -> int:
     latest = {}
     for line in lines:  # a URL listed twice: the last wins
         fields = read_listing_line(line)
         latest[fields[1]] = fields
-    rows = (
-        (domain_id, file_ids[int(key) - 1], url, _sqlite_time(lastmod), changefreq,
-         float(priority) if priority is not None else None, alternates, images, news)
+    when = _sqlite_stamp(stamp)
+    rows = {
+        url: (file_ids[int(key) - 1], _sqlite_time(lastmod), changefreq,
+              float(priority) if priority is not None else None, alternates, images, news)
         for key, url, lastmod, changefreq, priority, alternates, images, news in latest.values()
-    )
+    }
     dbapi = connection.connection.dbapi_connection
     cursor = dbapi.cursor()
     try:
+        history: list[dict[str, Any]] = []
+        if rescan:
+            rows, history = _sqlite_differing(cursor, domain_id, rows)
         before = dbapi.total_changes
-        cursor.executemany(_SQLITE_MERGE, rows)
-        return dbapi.total_changes - before
+        cursor.executemany(_SQLITE_MERGE, ((domain_id, row[0], url, *row[1:], when, when) for url, row in rows.items()))
+        changed = dbapi.total_changes - before
     finally:
         cursor.close()
+    record_changes(connection, domain_id, job_pk, stamp, history)
+    return changed
+
+
+def _sqlite_differing(cursor, domain_id: int, rows: dict[str, tuple]) -> tuple[dict[str, tuple], list[dict[str, Any]]]:
+    """What _PG_RESCAN does, for SQLite (one writer at a time): note the URLs as seen, and keep
+    the rows whose listing is new, changed or back, with the changes they make."""
+    cursor.execute(_SEEN_DDL["sqlite"])
+    cursor.execute(_SEEN_INDEX)
+    cursor.executemany("INSERT INTO scan_seen (domain_id, url) VALUES (?, ?)", ((domain_id, url) for url in rows))
+    urls = list(rows)
+    stored: dict[str, tuple] = {}
+    for start in range(0, len(urls), _SQLITE_CHUNK):
+        chunk = urls[start:start + _SQLITE_CHUNK]
+        cursor.execute(_SQLITE_STORED.format(", ".join("?" * len(chunk))), [domain_id, *chunk])
+        stored.update((found[0], found[1:]) for found in cursor.fetchall())
+    differing, history = {}, []
+    for url, row in rows.items():
+        old = stored.get(url)
+        if old is not None and old[-1] is None and old[:-1] == row:
+            continue
+        differing[url] = row
+        new = dict(zip(LISTING_COLUMNS, row[1:]))
+        if old is None or old[-1] is not None:
+            back = None if old is None else {"removed_at": _json_time(old[-1])}
+            history.append({"kind": "page_added", "subject": url, "old": back,
+                            "new": {k: v for k, v in _json_listing(new).items() if v is not None}})
+            continue
+        was = dict(zip(LISTING_COLUMNS, old[1:-1]))
+        names = [c for c in LISTING_COLUMNS if was[c] != new[c]]
+        if names:
+            history.append({"kind": "page_changed", "subject": url,
+                            "old": _json_listing({c: was[c] for c in names}),
+                            "new": _json_listing({c: new[c] for c in names})})
+    return differing, history
+
+
+def _json_listing(values: dict[str, Any]) -> dict[str, Any]:
+    """Listing columns as SQLite stores them → the JSON values PostgreSQL's history rows hold."""
+    out = {}
+    for name, value in values.items():
+        if name == "lastmod":
+            value = _json_time(value)
+        elif name in ("alternates", "images", "news") and value is not None:
+            value = json.loads(value)
+        out[name] = value
+    return out
+
+
+def _json_time(value: str | None) -> str | None:
+    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC).isoformat()
+
+
+def _sqlite_stamp(value: datetime) -> str:
+    # The text SQLAlchemy's SQLite DateTime type writes (UTC, no offset).
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+# --- ends of scans --------------------------------------------------------------------------
+
+
+def _ensure_seen(connection: Connection) -> None:
+    connection.exec_driver_sql(_SEEN_DDL[connection.dialect.name])
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(_SEEN_INDEX)
+
+
+def forget_seen(connection: Connection, domain_id: int) -> None:
+    _ensure_seen(connection)
+    connection.execute(SCAN_SEEN.delete().where(SCAN_SEEN.c.domain_id == domain_id))
+
+
+def remove_unlisted_pages(connection: Connection, domain_id: int, sitemap_urls: Collection[str], stamp: datetime,
+                          job_pk: int | None) -> int:
+    """Pages of these sitemaps (read completely in this scan) that the scan did not list stopped
+    being listed."""
+    if not sitemap_urls:
+        return 0
+    _ensure_seen(connection)
+    ids = list(sitemap_file_ids(connection, domain_id, sitemap_urls).values())
+    unseen = ~exists().where(SCAN_SEEN.c.domain_id == domain_id, SCAN_SEEN.c.url == Page.url)
+    if connection.dialect.name != "postgresql":
+        return _remove_pages(connection, domain_id, ids, stamp, job_pk, unseen)
+    # Right after a bulk load the statistics of pages say a domain has a few rows, and the planner
+    # picks a nested loop over scan_seen: quadratic. A hash anti-join is right at any size.
+    # The hash of a million listed URLs takes about 100 MB: enough memory to keep it in one batch.
+    connection.exec_driver_sql("SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '160MB'")
+    removed = _remove_pages(connection, domain_id, ids, stamp, job_pk, unseen)
+    connection.exec_driver_sql("SET LOCAL enable_nestloop = on; SET LOCAL work_mem = '64MB'")
+    return removed
+
+
+def remove_sitemaps(connection: Connection, domain_id: int, seen_urls: Collection[str], stamp: datetime,
+                    job_pk: int | None) -> None:
+    """Sitemaps this scan did not come across any more are removed, and their pages with them."""
+    files = connection.execute(
+        select(SitemapFile.id, SitemapFile.url).where(SitemapFile.domain_id == domain_id,
+                                                     SitemapFile.removed_at.is_(None),
+                                                     SitemapFile.fetched_at.is_not(None))
+    ).all()
+    gone = [(file_id, url) for file_id, url in files if url not in seen_urls]
+    if not gone:
+        return
+    ids = [file_id for file_id, _ in gone]
+    connection.execute(update(SitemapFile).where(SitemapFile.id.in_(ids)).values(removed_at=stamp))
+    record_changes(connection, domain_id, job_pk, stamp,
+                   [{"kind": "sitemap_removed", "subject": url, "old": None, "new": None} for _, url in gone])
+    _remove_pages(connection, domain_id, ids, stamp, job_pk)
+
+
+def _remove_pages(connection: Connection, domain_id: int, file_ids: list[int], stamp: datetime,
+                  job_pk: int | None, *conditions) -> int:
+    if not file_ids:
+        return 0
+    # removed_at IS NULL is checked again on a row a concurrent scan just changed: one of two
+    # scans removing the same page records it.
+    gone = connection.execute(
+        update(Page)
+        .where(Page.domain_id == domain_id, Page.removed_at.is_(None), Page.sitemap_file_id.in_(file_ids), *conditions)
+        .values(removed_at=stamp)
+        .returning(Page.url)
+    ).scalars().all()
+    record_changes(connection, domain_id, job_pk, stamp,
+                   [{"kind": "page_removed", "subject": url, "old": None, "new": None} for url in sorted(gone)])
+    return len(gone)
 
 
 def _sqlite_time(microseconds: str | None) -> str | None:

@@ -21,7 +21,9 @@ def sitemap_validators(url: str, tenant_id: str, domain: str) -> dict[str, dict[
                    SitemapFile.content_digest, SitemapFile.url_count, SitemapFile.sitemap_type)
             .join(Domain, Domain.id == SitemapFile.domain_id)
             .where(Domain.tenant_id == tenant_id, Domain.domain == domain,
-                   SitemapFile.status_code.in_((200, 304)), SitemapFile.sitemap_type.is_not(None))
+                   SitemapFile.status_code.in_((200, 304)), SitemapFile.sitemap_type.is_not(None),
+                   # A removed sitemap published again must be read again: its pages were removed.
+                   SitemapFile.removed_at.is_(None))
         ).all()
         ids = {row.id: row.url for row in files}
         children: dict[str, list[str]] = {}

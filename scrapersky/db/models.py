@@ -1,4 +1,4 @@
-"""The five tables of the public contract (DESIGN.md), as SQLAlchemy 2.0 typed models."""
+"""The tables of the public contract (DESIGN.md), as SQLAlchemy 2.0 typed models."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -74,6 +75,8 @@ class Domain(TimestampMixin, Base):
     total_sitemaps: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_scan: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    # When the homepage metadata above was read: a scan whose homepage failed leaves it all as it was.
+    metadata_at: Mapped[datetime | None]
 
 
 class SitemapFile(Base):
@@ -96,6 +99,10 @@ class SitemapFile(Base):
     # BLAKE2b-128 of the body last read: a rescan that gets the same bytes skips the sitemap.
     content_digest: Mapped[str | None] = mapped_column(String(32))
     fetched_at: Mapped[datetime | None]
+    # When a scan last read this sitemap completely, or found it unchanged: every page it lists
+    # was seen listed then (see Page.last_seen_at).
+    confirmed_at: Mapped[datetime | None]
+    removed_at: Mapped[datetime | None]  # no longer published; NULL while it is
 
 
 class Page(Base):
@@ -121,6 +128,30 @@ class Page(Base):
     title: Mapped[str | None] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
     fetched_at: Mapped[datetime | None]
+    first_seen_at: Mapped[datetime | None]
+    # When a scan last wrote this URL's listing. An unchanged listing is not rewritten (an
+    # unchanged rescan writes no page rows): it is confirmed by its sitemap's confirmed_at, so a
+    # listed URL was last seen at the later of the two.
+    last_seen_at: Mapped[datetime | None]
+    removed_at: Mapped[datetime | None]  # stopped being listed; NULL while listed
+
+
+class ScanChange(Base):
+    """One change a scan made to a domain's inventory or metadata (scrapersky.db.changes)."""
+
+    __tablename__ = "scan_changes"
+    __table_args__ = (Index("ix_scan_changes_domain_changed", "domain_id", "changed_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    domain_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("domains.id", ondelete="CASCADE"))
+    job_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("jobs.id", ondelete="SET NULL"), index=True)
+    changed_at: Mapped[datetime]
+    # page_added | page_removed | page_changed | sitemap_added | sitemap_removed | sitemap_changed
+    # | metadata_changed | first_scan
+    kind: Mapped[str] = mapped_column(String(24))
+    subject: Mapped[str] = mapped_column(Text)  # the page or sitemap URL, or the metadata field
+    old: Mapped[dict[str, Any] | None]
+    new: Mapped[dict[str, Any] | None]
 
 
 class BatchJob(TimestampMixin, Base):

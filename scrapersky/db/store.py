@@ -1,16 +1,36 @@
-"""One flush of scan results: everything buffered is written in a single transaction."""
+"""One flush of scan results: everything buffered is written in a single transaction.
+
+How a rescan keeps the inventory true without rewriting what did not change:
+- A page row is written only when its listing is new, changed, or listed again after it was
+  removed; `last_seen_at` is the time of that write. A sitemap read completely, or found
+  unchanged (304, same bytes), gets `confirmed_at`: every page it lists was seen then. So an
+  unchanged rescan writes no page rows, and a listed URL was last seen at the later of its own
+  `last_seen_at` and its sitemap's `confirmed_at`.
+- Removals are decided per sitemap, only for sitemaps read completely in this scan: their pages
+  that this scan did not list are marked `removed_at`. The URLs a scan lists are kept in a
+  temporary table of the writer's own connection (`scan_seen`), so no page row is touched to
+  say it was seen. A sitemap that failed, was cut short or was not re-read keeps its pages.
+- A sitemap that disappeared (robots.txt or its index no longer names it) is removed with its
+  pages, only when the scan read every sitemap it knew of.
+- Every change is recorded in scan_changes in the transaction that makes it, from the rows the
+  statement actually changed, so two scans of one domain at once never record a change twice.
+  A domain's first scan records one `first_scan` row, not a row per URL: it is the baseline.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 
 from scrapersky.db import bulk
 from scrapersky.db.engine import get_engine
-from scrapersky.db.models import Page, SitemapFile
+from scrapersky.db.models import Domain, Page, SitemapFile
 from scrapersky.items import PageBatchItem, PageItem, SitemapFileItem
 
 DomainKey = tuple[str, str]
@@ -19,6 +39,23 @@ DOMAIN_COLUMNS = (
     "has_elementor", "tech_stack", "email_addresses", "phone_numbers", "facebook_url", "twitter_url",
     "linkedin_url", "instagram_url", "youtube_url", "tiktok_url", "structured_data",
 )
+
+
+@dataclass
+class ScanState:
+    """What the writer keeps about one scan of a domain between its flushes."""
+
+    job_pk: int | None = None
+    # One time for every stamp this scan writes (first/last seen, removed, changes).
+    stamp: datetime = field(default_factory=lambda: datetime.now(UTC))
+    rescan: bool | None = None  # decided at the scan's first write: did an earlier scan finish?
+    files_seen: set[str] = field(default_factory=set)  # sitemap URLs this scan has file items for
+    complete: set[str] = field(default_factory=set)  # ... of which were read (not unchanged) completely
+    # The URLs listed so far are gone (a lost write, a new connection): decide no removals.
+    seen_lost: bool = False
+    # After the scan's last write: URLs and sitemaps the domain lists now.
+    sitemap_urls: int | None = None
+    total_sitemaps: int | None = None
 
 
 @dataclass
@@ -73,12 +110,35 @@ class StoreBatch:
         return keys
 
 
-def write_batch(url: str, batch: StoreBatch, id_cache: dict[DomainKey, int]) -> int:
-    """Write a batch in one transaction; returns how many page rows were inserted or changed."""
-    with get_engine(url).begin() as connection:
+@contextmanager
+def _connection(url: str, connection: Connection | None):
+    if connection is not None:
+        yield connection
+        return
+    with get_engine(url).connect() as fresh:
+        yield fresh
+
+
+def write_batch(url: str, batch: StoreBatch, id_cache: dict[DomainKey, int],
+                scans: dict[DomainKey, ScanState] | None = None, connection: Connection | None = None) -> int:
+    """Write a batch in one transaction; returns how many page rows were inserted or changed.
+
+    `scans`: the state of the scans the batch belongs to (a fresh one for a domain without);
+    `connection`: the writer's own connection, which keeps a scan's listed URLs between flushes
+    (without it no removals can be decided)."""
+    scans = scans if scans is not None else {}
+    with _connection(url, connection) as connection, connection.begin():
         missing = batch.domain_keys() - id_cache.keys()
         found = bulk.domain_ids(connection, missing)
         ids = {**id_cache, **found}
+        states = {key: scans.get(key) or ScanState() for key in batch.domain_keys()}
+        for key, state in states.items():
+            if state.rescan is None:
+                state.rescan = bulk.scanned_before(connection, ids[key])
+        for key, values in batch.files:  # sets: a batch written again after a rollback adds nothing
+            states[key].files_seen.add(values["url"])
+            if values.get("complete"):
+                states[key].complete.add(values["url"])
         # Files are written in key order so concurrent scans of one domain lock them in the
         # same order and cannot deadlock; placeholders first, so parents resolve in any order.
         files = sorted(batch.files, key=lambda kv: (ids[kv[0]], kv[1]["url"]))
@@ -89,37 +149,80 @@ def write_batch(url: str, batch: StoreBatch, id_cache: dict[DomainKey, int]) -> 
                 placeholders.add((ids[key], values["parent_url"]))
         bulk.ensure_sitemap_files(connection, placeholders)
         for key, values in files:
-            bulk.upsert_sitemap_file(connection, ids[key], values)
+            state = states[key]
+            change = bulk.upsert_sitemap_file(connection, ids[key], values, state.stamp)
+            if change and state.rescan:
+                bulk.record_changes(connection, ids[key], state.job_pk, state.stamp, [change])
         changed = 0
         for key in sorted(batch.pages, key=lambda k: ids[k]):
             sitemaps = batch.sitemaps[key]  # in key order: keys were handed out 1, 2, … as added
             file_ids = bulk.sitemap_file_ids(connection, ids[key], sitemaps)
-            changed += bulk.upsert_listed_pages(connection, ids[key], batch.pages[key],
-                                                [file_ids[url] for url in sitemaps])
+            state = states[key]
+            changed += bulk.upsert_listed_pages(
+                connection, ids[key], batch.pages[key], [file_ids[url] for url in sitemaps], state.stamp,
+                rescan=bool(state.rescan), job_pk=state.job_pk,
+            )
         for key, values in batch.fetches:
             bulk.upsert_page_fetches(connection, ids[key], [values])
         for values in batch.domains:
-            domain_id = ids[(values["tenant_id"], values["domain"])]
-            bulk.upsert_domain(connection, domain_id, _domain_values(connection, domain_id, values))
+            key = (values["tenant_id"], values["domain"])
+            _finish_scan(connection, ids[key], values, states[key])
     id_cache.update(found)  # only after the commit: a rolled-back insert leaves no id behind
     return changed
 
 
-def _domain_values(connection, domain_id: int, item: dict[str, Any]) -> dict[str, Any]:
-    metadata = item["metadata"]
-    values = {column: metadata.get(column) for column in DOMAIN_COLUMNS if column in metadata}
-    values["is_wordpress"] = bool(metadata.get("is_wordpress"))
-    values["has_elementor"] = bool(metadata.get("has_elementor"))
+def _finish_scan(connection: Connection, domain_id: int, item: dict[str, Any], state: ScanState) -> None:
+    """The end of a domain's scan: removals, metadata, counts, and the domain row."""
+    changes: list[dict[str, Any]] = []
+    if state.rescan and not state.seen_lost:
+        bulk.remove_unlisted_pages(connection, domain_id, state.complete, state.stamp, state.job_pk)
+        if item.get("sitemaps_complete"):
+            bulk.remove_sitemaps(connection, domain_id, state.files_seen, state.stamp, state.job_pk)
+    bulk.forget_seen(connection, domain_id)
+    values: dict[str, Any] = {}
+    if item.get("homepage_read"):
+        # The metadata is replaced as a whole, and only from a homepage this scan actually read.
+        metadata = item["metadata"]
+        values = {column: metadata.get(column) for column in DOMAIN_COLUMNS}
+        values["is_wordpress"] = bool(metadata.get("is_wordpress"))
+        values["has_elementor"] = bool(metadata.get("has_elementor"))
+        values.update(domain_metadata=metadata, metadata_at=state.stamp)
+        if state.rescan:
+            changes += _metadata_changes(connection, domain_id, values)
     # Counts come from the stored rows, so they are true whatever the scan saw twice.
-    values["sitemap_urls"] = connection.scalar(select(func.count()).select_from(Page).where(Page.domain_id == domain_id))
+    values["sitemap_urls"] = connection.scalar(
+        select(func.count()).select_from(Page).where(Page.domain_id == domain_id, Page.removed_at.is_(None))
+    )
     values["total_sitemaps"] = connection.scalar(
         select(func.count()).select_from(SitemapFile)
-        .where(SitemapFile.domain_id == domain_id, SitemapFile.sitemap_type.is_not(None))
+        .where(SitemapFile.domain_id == domain_id, SitemapFile.sitemap_type.is_not(None),
+               SitemapFile.removed_at.is_(None))
     )
-    values.update(
-        status=item["status"], last_scan=item["last_scan"], last_error=item["last_error"],
-        domain_metadata=metadata,
-    )
-    return values
+    if not state.rescan:
+        changes.append({"kind": "first_scan", "subject": item["domain"], "old": None,
+                        "new": {"pages": values["sitemap_urls"], "sitemaps": values["total_sitemaps"]}})
+    values.update(status=item["status"], last_scan=item["last_scan"], last_error=item["last_error"])
+    bulk.record_changes(connection, domain_id, state.job_pk, state.stamp, changes)
+    bulk.upsert_domain(connection, domain_id, values)
+    state.sitemap_urls, state.total_sitemaps = values["sitemap_urls"], values["total_sitemaps"]
+
+
+def _metadata_changes(connection: Connection, domain_id: int, values: dict[str, Any]) -> list[dict[str, Any]]:
+    columns = [Domain.__table__.c[name] for name in DOMAIN_COLUMNS]
+    # Locked: of two scans of the domain at once, the second compares with what the first wrote.
+    old = connection.execute(
+        select(Domain.metadata_at, *columns).where(Domain.id == domain_id).with_for_update()
+    ).one()._mapping
+    if old["metadata_at"] is None:
+        return []  # never read before: nothing to compare with
+    return [
+        {"kind": "metadata_changed", "subject": name, "old": {name: old[name]}, "new": {name: values[name]}}
+        for name in DOMAIN_COLUMNS if _plain(old[name]) != _plain(values[name])
+    ]
+
+
+def _plain(value: Any) -> Any:
+    # JSON columns come back as stored; compare them as JSON, with no difference between [] and None.
+    return json.dumps(value, sort_keys=True, default=str) if value not in (None, [], {}, "") else None
 
 

@@ -177,6 +177,7 @@ class SitemapSpider(Spider):
         except Exception as exc:  # a bug must cost one step, never the scan's bookkeeping
             self.logger.exception("%s: %s step failed on %s", scan.domain, step, response.url)
             scan.notes.append(f"{step}: {type(exc).__name__}: {exc}"[:300])
+            scan.sitemap_failures += step in ("robots", "sitemap")
         for output in self._sitemap_done(scan, response.meta):
             yield output
         for output in self._done(scan):
@@ -197,6 +198,7 @@ class SitemapSpider(Spider):
             scan.fail(f"homepage: {reason}")
         elif step == "sitemap":
             scan.sitemaps_done += request.meta["discovery"] != "well_known"
+            scan.sitemap_failures += 1
             if request.meta["discovery"] in DECLARED:
                 yield self._file_item(scan, _first_url(request), request.meta, error=reason)
         elif step == "page":
@@ -224,6 +226,7 @@ class SitemapSpider(Spider):
             tenant_id=scan.tenant_id, domain=scan.domain, status=status, last_scan=_now(),
             last_error=scan.error or ("; ".join(scan.notes[:5]) or None), metadata=metadata,
             sitemap_urls=scan.urls_listed, total_sitemaps=scan.sitemaps_known, job_id=scan.job.job_id,
+            homepage_read=scan.homepage_read, sitemaps_complete=not scan.error and not scan.sitemap_failures,
         )
 
     # --- steps --------------------------------------------------------------------------
@@ -234,6 +237,8 @@ class SitemapSpider(Spider):
         if response.status == 200:
             declared = sitemaps_from_robots(response.body, response.url)
             scan.robots = Protego.parse(response.body.decode("utf-8", "replace"))
+        elif response.status not in (404, 410):
+            scan.sitemap_failures += 1  # robots.txt may name sitemaps we cannot see
         yield self._request(scan, scan.base_url + "/", "homepage")
         paths = declared or [scan.base_url + path for path in WELL_KNOWN_PATHS]
         method = "robots_txt" if declared else "well_known"
@@ -257,6 +262,7 @@ class SitemapSpider(Spider):
             yield self._request(scan, response.url, "homepage", playwright=True)
             return
         scan.homepage_done = True
+        scan.homepage_read = True
         scan.metadata = {**metadata, "rendered": rendered, "homepage_url": response.url}
         for url in sitemaps_from_html(response.body, response.url):
             if url not in scan.seen_sitemaps:
@@ -287,6 +293,7 @@ class SitemapSpider(Spider):
         if discovery != "well_known":
             scan.sitemaps_done += 1
         if response.url != url and response.url in meta["ancestors"]:
+            scan.sitemap_failures += 1
             yield self._file_item(scan, url, meta, status=response.status, error="redirect loop back to an ancestor sitemap")
             return
         if response.url != url:
@@ -300,6 +307,8 @@ class SitemapSpider(Spider):
             yield from self._unchanged_sitemap(scan, url, meta, 304)
             return
         if response.status >= 400:
+            # A guessed path that is not there is no failure; a declared one, or a server error, is.
+            scan.sitemap_failures += discovery in DECLARED or response.status >= 500
             if discovery in DECLARED:
                 yield self._file_item(scan, url, meta, status=response.status, error=f"HTTP {response.status}")
             return
@@ -315,6 +324,7 @@ class SitemapSpider(Spider):
         )
         if sitemap.kind is None:
             if discovery in DECLARED:
+                scan.sitemap_failures += 1
                 yield self._file_item(scan, url, meta, status=response.status, error="not a sitemap")
             return
         if discovery == "well_known":
@@ -326,9 +336,12 @@ class SitemapSpider(Spider):
             yield from self._follow_index(scan, sitemap, url, meta)
         else:
             yield from self._list_pages(scan, sitemap, url)
+        complete = not sitemap.error and not meta.get("capped")
+        scan.sitemap_failures += not complete
         yield self._file_item(
             scan, url, meta, status=response.status, sitemap_type=sitemap.kind, url_count=sitemap.count,
-            size_bytes=len(response.body), is_gzipped=sitemap.is_gzipped, error=sitemap.error, **validators,
+            size_bytes=len(response.body), is_gzipped=sitemap.is_gzipped, error=sitemap.error,
+            complete=complete, **validators,
         )
 
     def _follow_index(self, scan: Scan, sitemap, url: str, meta: dict) -> Iterator[Any]:
@@ -339,6 +352,7 @@ class SitemapSpider(Spider):
             if not isinstance(entry, SitemapRef) or entry.url in scan.seen_sitemaps:
                 continue
             if depth > self.max_depth:
+                meta["capped"] = True
                 scan.notes.append(f"sitemap depth cap {self.max_depth} reached at {url}"[:300])
                 break
             yield from self._fetch_sitemap(scan, entry.url, "sitemap_index", parent=url, depth=depth,
