@@ -34,6 +34,12 @@ SCRAPERSKY_PAGE_CHUNK = env_int("SCRAPERSKY_PAGE_CHUNK", 2000)
 # Page rows buffered by the store pipeline before a bulk write.
 SCRAPERSKY_STORE_BUFFER = env_int("SCRAPERSKY_STORE_BUFFER", 50000)
 SCRAPERSKY_STORE_RETRIES = env_int("SCRAPERSKY_STORE_RETRIES", 8)
+# A job handed to a run (scan.json) that is still pending after this many seconds is failed.
+SCRAPERSKY_PENDING_AFTER = env_int("SCRAPERSKY_PENDING_AFTER", 1800)
+# Origins whose pages may call the HTTP API from a browser; empty: none.
+SCRAPERSKY_CORS_ORIGINS = env("SCRAPERSKY_CORS_ORIGINS", "")
+# Largest request body a Scrapyd node accepts (domain lists, JSON bodies, eggs).
+SCRAPERSKY_MAX_REQUEST_BYTES = env_int("SCRAPERSKY_MAX_REQUEST_BYTES", 16 * 1024 * 1024)
 SCRAPYD_URLS = env("SCRAPYD_URLS", "http://127.0.0.1:6800")
 SCRAPYD_USERNAME = env("SCRAPYD_USERNAME", "")
 SCRAPYD_PASSWORD = env("SCRAPYD_PASSWORD", "")

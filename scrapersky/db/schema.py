@@ -12,12 +12,13 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from scrapersky.config import ConfigError
 from scrapersky.db.engine import get_engine
+from scrapersky.redact import redact
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 # The newest revision in migrations/versions. Kept here too so a deployed egg (which carries
 # no migration scripts) can still tell whether the shared database is current; a test keeps
 # the two in step.
-SCHEMA_HEAD = "0004"
+SCHEMA_HEAD = "0006"
 
 
 def alembic_config(url: str) -> Config:
@@ -68,5 +69,6 @@ def ensure_schema(url: str) -> None:
 
 
 def first_line(exc: Exception) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip()
+    """An error's first line, short and with any password in a URL replaced."""
+    text = redact(str(getattr(exc, "orig", None) or exc)).strip()
     return text.splitlines()[0][:300] if text else type(exc).__name__
