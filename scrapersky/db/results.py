@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 
 from scrapersky.db.engine import session_scope
-from scrapersky.db.jobs import integer_id
+from scrapersky.db.jobs import integer_id, plain_id
 from scrapersky.db.models import Domain, Page, SitemapFile
 
 
@@ -24,6 +24,8 @@ def sitemap_files(url: str, domain_id: int) -> list[SitemapFile]:
 
 def find_sitemap(url: str, domain_id: int, ident: str) -> SitemapFile | None:
     """One of the domain's sitemap files, by integer id or URL."""
+    if (ident := plain_id(ident)) is None:
+        return None
     conditions = [SitemapFile.url == ident]
     if (number := integer_id(ident)) is not None:
         conditions.append(SitemapFile.id == number)
