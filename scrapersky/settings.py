@@ -62,7 +62,7 @@ RETRY_TIMES = 1
 DOWNLOAD_VERIFY_CERTIFICATES = True
 REDIRECT_MAX_TIMES = 5
 # Compressed transfer cap; the decompressed cap is SCRAPERSKY_SITEMAP_MAX_BYTES.
-DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
+DOWNLOAD_MAXSIZE = env_int("DOWNLOAD_MAXSIZE", 64 * 1024 * 1024)
 DOWNLOAD_WARNSIZE = 0
 # No listening ports of our own: a scan node exposes nothing but Scrapyd.
 TELNETCONSOLE_ENABLED = False
