@@ -29,6 +29,7 @@ from scrapersky.redact import redact
 
 log = Logger()
 MAX_PAGE = 10_000  # rows per answer of a paginated service
+MAX_MESSAGE = 300  # an error message quotes the caller's input: never more than this
 
 
 class WebError(Exception):
@@ -205,4 +206,6 @@ class Service(WsResource):
 
 
 def _error(message: str, **extra: Any) -> dict[str, Any]:
+    if len(message) > MAX_MESSAGE:
+        message = message[: MAX_MESSAGE - 3] + "..."
     return {**extra, "status": "error", "message": message}

@@ -8,6 +8,7 @@ from scrapy.exceptions import UsageError
 
 from scrapersky.config import ConfigError, check_settings, to_tenant
 from scrapersky.db import keys
+from scrapersky.db.jobs import excerpt
 from scrapersky.db.schema import ensure_schema, first_line
 from scrapersky.views import row_view
 
@@ -72,7 +73,7 @@ class Command(ScrapyCommand):
     def _revoke(self, url: str, opts, ident: str) -> None:
         row = keys.revoke_key(url, ident)
         if row is None:
-            print(f"error: no key with id {ident!r}", file=sys.stderr)
+            print(f"error: no key with id {excerpt(ident)!r}", file=sys.stderr)
             self.exitcode = 1
             return
         print(f"key {row.key_id} revoked")

@@ -281,7 +281,7 @@ def excerpt(raw: object, limit: int = 80) -> str:
     return shown if len(shown) <= limit else shown[: limit - 3] + "..."
 
 
-def _by_any_id(model, public_column, text: str, tenant_id: str | None):
+def _by_any_id(model, public_column, text: str, tenant_id: str | None = None):
     conditions = [public_column == text]
     if (number := integer_id(text)) is not None:
         conditions.append(model.id == number)

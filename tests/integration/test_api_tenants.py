@@ -283,3 +283,8 @@ def test_rejected_input_is_kept_only_as_a_short_escaped_excerpt(node, db, tenant
              ["batch"]["jobs"] if j["status"] == "failed"]
     assert len(job["domain"]) <= 80 and job["domain"].isascii() and job["domain"].isprintable()
     assert len(job["error"]) < 300 and "\x1b" not in job["error"]
+    # Errors quote bad fields, briefly.
+    for fields in ({"domain": "alice.test", "priority": garbage}, {"domain": "alice.test", "max_pages": garbage},
+                   {"domain": garbage}, {"domain": "alice.test", "tenant_id": garbage}):
+        refused = assert_error(node.post("scan.json", json=fields, auth=tenants["alice"]), 400)
+        assert len(refused["message"]) <= 300 and "\x1b" not in refused["message"]
