@@ -74,12 +74,12 @@ class Fields:
             raise WebError(http.BAD_REQUEST, f"'{name}' parameter is required")
         return values[0] if values else ""
 
-    def number(self, name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
+    def number(self, name: str, default: int, *, minimum: int = 0, maximum: int = jobs.MAX_INTEGER_ID) -> int:
         try:
             value = to_int(self.text(name) or default, name, minimum=minimum)
         except ConfigError as exc:
             raise WebError(http.BAD_REQUEST, str(exc)) from None
-        if maximum is not None and value > maximum:
+        if value > maximum:
             raise WebError(http.BAD_REQUEST, f"{name} must be <= {maximum}, got {value}")
         return value
 
