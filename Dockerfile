@@ -42,7 +42,7 @@ RUN scrapyd-deploy --build-egg /tmp/scrapersky.egg \
  && chown -R scrapersky:scrapersky /var/lib/scrapyd \
  && rm -rf /tmp/scrapersky.egg build \
  && pip install --no-deps -e . \
- && python -c "import scrapersky.webservices"
+ && python -c "import scrapersky.api.node, scrapersky.api.jobs, scrapersky.api.batches, scrapersky.api.results, scrapersky.api.health"
 
 USER scrapersky
 # Scrapyd also reads ./scrapyd.conf and the nearest scrapy.cfg: run where neither exists.

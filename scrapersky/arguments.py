@@ -58,6 +58,10 @@ def parse_run_arguments(args: dict[str, Any], default_tenant: str) -> RunArgumen
     if source == "domains":
         names = read_domain_list(str(args["domains"]))
     elif source == "domains_file":
+        if run_id:
+            # Scrapyd's caller names the file, and it is read on the node: a remote read of any path.
+            raise ConfigError("domains_file is read from the local disk and is for the shell; "
+                              "runs started through Scrapyd take domains (or batch.json)")
         names = read_domain_list(read_domain_file(str(args["domains_file"]), "domains_file "))
     else:
         return RunArguments(tenant, options, batch_id=str(args.get("batch_id") or "") or None,

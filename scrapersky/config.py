@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import uuid
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 TRUE = {"1", "true", "yes", "on"}
 FALSE = {"0", "false", "no", "off", ""}
@@ -43,8 +45,14 @@ def env_bool(name: str, default: bool) -> bool | str:
 INT_SETTINGS = {
     "SCRAPERSKY_STALE_AFTER": 1, "SCRAPERSKY_MAX_ATTEMPTS": 1, "SCRAPERSKY_CONCURRENT_SCANS": 1,
     "SCRAPERSKY_SITEMAP_MAX_DEPTH": 0, "SCRAPERSKY_SITEMAPS_IN_FLIGHT": 1, "SCRAPERSKY_SITEMAP_MAX_BYTES": 1, "SCRAPERSKY_PAGE_CHUNK": 1,
-    "SCRAPERSKY_STORE_BUFFER": 1, "SCRAPERSKY_STORE_RETRIES": 0, "DOWNLOAD_TIMEOUT": 1,
-    "SCRAPERSKY_MAX_SITEMAPS": 1, "SCRAPERSKY_WEBHOOK_RETRY_BASE": 1, "SCRAPERSKY_MAX_HEADER_BYTES": 1024, "SCRAPERSKY_MAX_HEADERS": 8,
+    "SCRAPERSKY_STORE_BUFFER": 1, "SCRAPERSKY_STORE_RETRIES": 0, "SCRAPERSKY_PENDING_AFTER": 1,
+    "SCRAPERSKY_MAX_REQUEST_BYTES": 1024,
+    # Scrapy's own, documented here too: a bad value would otherwise fail deep inside a component.
+    "DOWNLOAD_TIMEOUT": 1, "DOWNLOAD_MAXSIZE": 0, "DOWNLOAD_WARNSIZE": 0, "CONCURRENT_REQUESTS": 1,
+    "CONCURRENT_REQUESTS_PER_DOMAIN": 1, "CONCURRENT_ITEMS": 1, "RETRY_TIMES": 0, "REDIRECT_MAX_TIMES": 0,
+    "DNS_TIMEOUT": 1,
+    "SCRAPERSKY_MAX_SITEMAPS": 1, "SCRAPERSKY_WEBHOOK_RETRY_BASE": 1, "SCRAPERSKY_MAX_HEADER_BYTES": 1024,
+    "SCRAPERSKY_MAX_HEADERS": 8,
 }
 BOOL_SETTINGS = ("SCRAPERSKY_ALLOW_PRIVATE_NETWORKS", "ROBOTSTXT_OBEY", "AUTOTHROTTLE_ENABLED")
 
@@ -67,6 +75,10 @@ def check_settings(settings) -> None:
     schemes = to_list(settings.get("SCRAPERSKY_SCHEMES"))
     if not schemes or set(schemes) - {"http", "https"}:
         raise ConfigError(f"SCRAPERSKY_SCHEMES must list http and/or https, got {settings.get('SCRAPERSKY_SCHEMES')!r}")
+    to_origins(settings.get("SCRAPERSKY_CORS_ORIGINS"))
+    level = str(settings.get("LOG_LEVEL")).upper()
+    if not isinstance(logging.getLevelName(level), int):
+        raise ConfigError(f"LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got {settings.get('LOG_LEVEL')!r}")
 
 
 def to_bool(value: object, name: str = "value") -> bool:
@@ -114,3 +126,15 @@ def to_list(value: object) -> list[str]:
     if isinstance(value, (list, tuple)):
         return [str(v).strip() for v in value if str(v).strip()]
     return [part.strip() for part in str(value).split(",") if part.strip()]
+
+
+def to_origins(value: object) -> frozenset[str]:
+    """SCRAPERSKY_CORS_ORIGINS: comma-separated scheme://host[:port] origins (no wildcard)."""
+    origins = set()
+    for origin in to_list(value or ""):
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query or "*" in origin:
+            raise ConfigError(f"SCRAPERSKY_CORS_ORIGINS must list origins like https://app.example.com, got {origin!r}")
+        origins.add(f"{parts.scheme}://{parts.netloc}".lower())
+    return frozenset(origins)
+

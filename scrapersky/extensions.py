@@ -29,6 +29,7 @@ class JobLifecycle:
         self.url = settings.get("DATABASE_URL")
         self.stale_after = settings.getfloat("SCRAPERSKY_STALE_AFTER")
         self.max_attempts = settings.getint("SCRAPERSKY_MAX_ATTEMPTS")
+        self.pending_after = settings.getfloat("SCRAPERSKY_PENDING_AFTER")
         # Several heartbeats fit in the stale window, and never more than one every 10 s.
         self.interval = min(max(self.stale_after / 4, 0.5), 10.0)
         self.live: dict[str, Scan] = {}
@@ -47,7 +48,8 @@ class JobLifecycle:
         return ext
 
     async def spider_opened(self, spider) -> None:
-        reaped = await asyncio.to_thread(jobs.reap_stale, self.url, self.stale_after, self.max_attempts)
+        reaped = await asyncio.to_thread(jobs.reap_stale, self.url, self.stale_after, self.max_attempts,
+                                         self.pending_after)
         if any(reaped.values()):
             logger.warning("stale jobs: %(failed)d failed, %(requeued)d requeued", reaped)
         self.beat = task.LoopingCall(self._heartbeat)

@@ -43,6 +43,12 @@ SCRAPERSKY_STORE_BUFFER = env_int("SCRAPERSKY_STORE_BUFFER", 50000)
 SCRAPERSKY_STORE_RETRIES = env_int("SCRAPERSKY_STORE_RETRIES", 8)
 # Seconds before a failed webhook delivery is tried again; each retry waits three times longer.
 SCRAPERSKY_WEBHOOK_RETRY_BASE = env_int("SCRAPERSKY_WEBHOOK_RETRY_BASE", 10)
+# A job handed to a run (scan.json) that is still pending after this many seconds is failed.
+SCRAPERSKY_PENDING_AFTER = env_int("SCRAPERSKY_PENDING_AFTER", 1800)
+# Origins whose pages may call the HTTP API from a browser; empty: none.
+SCRAPERSKY_CORS_ORIGINS = env("SCRAPERSKY_CORS_ORIGINS", "")
+# Largest request body a Scrapyd node accepts (domain lists, JSON bodies, eggs).
+SCRAPERSKY_MAX_REQUEST_BYTES = env_int("SCRAPERSKY_MAX_REQUEST_BYTES", 16 * 1024 * 1024)
 SCRAPYD_URLS = env("SCRAPYD_URLS", "http://127.0.0.1:6800")
 SCRAPYD_USERNAME = env("SCRAPYD_USERNAME", "")
 SCRAPYD_PASSWORD = env("SCRAPYD_PASSWORD", "")
@@ -65,7 +71,7 @@ RETRY_TIMES = 1
 DOWNLOAD_VERIFY_CERTIFICATES = True
 REDIRECT_MAX_TIMES = 5
 # Compressed transfer cap; the decompressed cap is SCRAPERSKY_SITEMAP_MAX_BYTES.
-DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
+DOWNLOAD_MAXSIZE = env_int("DOWNLOAD_MAXSIZE", 64 * 1024 * 1024)
 DOWNLOAD_WARNSIZE = 0
 # No listening ports of our own: a scan node exposes nothing but Scrapyd.
 TELNETCONSOLE_ENABLED = False

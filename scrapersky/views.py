@@ -1,9 +1,10 @@
-"""Jobs and batches as plain dicts: the one shape `scrapy status --json` and the HTTP API share."""
+"""Rows as plain dicts: the one shape `scrapy status --json` and the HTTP API share."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from scrapersky.db.models import BatchJob, Job
 
@@ -30,3 +31,28 @@ def batch_view(batch: BatchJob, jobs: list[Job] | None = None) -> dict[str, Any]
     if jobs is not None:
         view["jobs"] = [job_view(j) for j in jobs]
     return view
+
+
+DOMAIN_FIELDS = ("id", "tenant_id", "domain", "status", "title", "description", "language", "favicon_url", "logo_url",
+                 "is_wordpress", "wordpress_version", "has_elementor", "tech_stack", "email_addresses",
+                 "phone_numbers", "facebook_url", "twitter_url", "linkedin_url", "instagram_url", "youtube_url",
+                 "tiktok_url", "structured_data", "domain_metadata", "sitemap_urls", "total_sitemaps", "last_scan",
+                 "last_error", "created_at", "updated_at")
+SITEMAP_FIELDS = ("id", "url", "sitemap_type", "discovery_method", "parent_id", "url_count", "size_bytes",
+                  "is_gzipped", "status_code", "error_message", "last_modified", "fetched_at")
+PAGE_FIELDS = ("id", "url", "sitemap_file_id", "lastmod", "changefreq", "priority", "alternates", "images", "news",
+               "status_code", "title", "description", "fetched_at")
+
+
+def row_view(row: Any, fields: tuple[str, ...]) -> dict[str, Any]:
+    return {name: _plain(getattr(row, name)) for name in fields}
+
+
+def job_links(job: Job) -> dict[str, str]:
+    """Where a client reads the job and, once it has run, its domain and pages."""
+    links = {"job": f"jobstatus.json?job={job.job_id}"}
+    if job.domain_id is not None:
+        where = f"domain={quote(job.domain)}&tenant_id={job.tenant_id}"
+        links["domain"] = f"domain.json?{where}"
+        links["pages"] = f"pages.json?{where}"
+    return links

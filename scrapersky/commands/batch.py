@@ -24,6 +24,7 @@ from scrapersky.views import batch_view
 
 class Command(ScrapyCommand):
     requires_project = True
+    requires_crawler_process = False  # it schedules on Scrapyd; a crawler process would only set up logging
     default_settings = {"LOG_ENABLED": False}
 
     def syntax(self) -> str:

@@ -10,6 +10,7 @@ from scrapy.exceptions import UsageError
 from scrapersky.arguments import parse_run_arguments
 from scrapersky.config import ConfigError, check_settings
 from scrapersky.db.schema import ensure_schema
+from scrapersky.redact import redact_logs
 
 
 class Command(ScrapyCrawl):
@@ -33,6 +34,7 @@ class Command(ScrapyCrawl):
             self.exitcode = 2
             return
         self.crawler_process = _crawler_process(settings)
+        redact_logs()  # the process has installed Scrapy's log handler by now
         crawler = self._create_crawler(args[0])
         self.crawler_process.crawl(crawler, **opts.spargs)
         # What is loaded by now lives for the whole run: full collections would re-scan those

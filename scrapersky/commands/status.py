@@ -44,7 +44,7 @@ class Command(ScrapyCommand):
             ensure_schema(url)
             # Looking is enough to end jobs whose process died.
             jobs.reap_stale(url, settings.getfloat("SCRAPERSKY_STALE_AFTER"),
-                            settings.getint("SCRAPERSKY_MAX_ATTEMPTS"))
+                            settings.getint("SCRAPERSKY_MAX_ATTEMPTS"), settings.getfloat("SCRAPERSKY_PENDING_AFTER"))
             found = self._lookup(url, args[0], tenant) if args else self._latest(url, opts.limit, tenant)
         except ConfigError as exc:
             print(f"error: {exc}", file=sys.stderr)
@@ -55,7 +55,7 @@ class Command(ScrapyCommand):
             self.exitcode = 1
             return
         if found is None:
-            print(f"error: no job or batch with id {args[0]!r}", file=sys.stderr)
+            print(f"error: no job or batch with id {jobs.excerpt(args[0])!r}", file=sys.stderr)
             self.exitcode = 1
             return
         if opts.json:
@@ -65,7 +65,7 @@ class Command(ScrapyCommand):
 
     def _lookup(self, url: str, ident: str, tenant: str | None) -> dict[str, Any] | None:
         batch = jobs.find_batch(url, ident, tenant)
-        if batch is not None and (batch.batch_id == ident or not ident.isdigit()):
+        if batch is not None and (batch.batch_id == ident.strip() or jobs.integer_id(ident.strip()) is None):
             return {"batch": batch_view(batch, jobs.batch_jobs(url, batch.id))}
         found = jobs.find_jobs(url, ident, tenant)
         if len(found) == 1:

@@ -12,6 +12,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 from scrapersky.config import ConfigError
+from scrapersky.redact import redact
 
 
 def check_url(url: str) -> str:
@@ -20,7 +21,7 @@ def check_url(url: str) -> str:
         parsed = make_url(url)
         parsed.get_dialect()
     except (ArgumentError, NoSuchModuleError, ValueError) as exc:
-        raise ConfigError(f"DATABASE_URL is not a usable database URL: {url!r} ({exc})") from None
+        raise ConfigError(redact(f"DATABASE_URL is not a usable database URL: {url!r} ({exc})")) from None
     if parsed.get_backend_name() not in {"sqlite", "postgresql"}:
         raise ConfigError(f"DATABASE_URL must be sqlite or postgresql, got {parsed.get_backend_name()!r}")
     return url

@@ -22,6 +22,8 @@ from scrapersky.domains import INVALID_PREFIX, InvalidDomain, standardize_domain
 
 ACTIVE = ("pending", "running")
 STALE_REASON = "stale: process died"
+MAX_ID_LENGTH = 100  # longer than any id this project makes
+MAX_INTEGER_ID = 2**63 - 1  # BIGINT; larger numbers overflow SQLite's driver
 
 
 def now() -> datetime:
@@ -44,6 +46,22 @@ class ClaimedJob:
     options: dict[str, Any]
 
 
+def plain_id(ident: object) -> str | None:
+    """An id as text, or None for what cannot be any id (empty, too long, control characters)."""
+    text = str(ident).strip()
+    if not text or len(text) > MAX_ID_LENGTH or not text.isprintable():
+        return None
+    return text
+
+
+def integer_id(text: str) -> int | None:
+    """The integer primary key an id names, if it is one: ASCII digits within BIGINT."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_INTEGER_ID else None
+
+
 def _job_rows(tenant_id: str, raw_domains: Iterable[str], options: dict, **fields) -> list[Job]:
     jobs, seen = [], set()
     for raw in raw_domains:
@@ -51,6 +69,8 @@ def _job_rows(tenant_id: str, raw_domains: Iterable[str], options: dict, **field
         try:
             clean = standardize_domain(raw)
         except InvalidDomain as exc:
+            # Rejected input is kept only as the short, escaped excerpt the error shows.
+            job.domain = excerpt(raw)
             job.status, job.error, job.finished_at = "failed", str(exc), now()
         else:
             if clean in seen:
@@ -208,8 +228,11 @@ def _count(session: Session, batch_pk: int, status: str) -> None:
         webhooks.enqueue(session, batch.tenant_id, "batch.ended", _batch_event(batch))
 
 
-def reap_stale(url: str, stale_after: float, max_attempts: int) -> dict[str, int]:
-    """Running jobs whose heartbeat stopped: requeue batch jobs with attempts left, fail the rest."""
+def reap_stale(url: str, stale_after: float, max_attempts: int, pending_after: float | None = None) -> dict[str, int]:
+    """Running jobs whose heartbeat stopped: requeue batch jobs with attempts left, fail the rest.
+    With pending_after, also fail jobs handed to a run that never claimed them in that time (the
+    run died before it could: a database outage at start, a lost node). Pending jobs of a batch
+    belong to no run yet; they wait for the batch's runs."""
     cutoff = now() - timedelta(seconds=stale_after)
     counts = {"requeued": 0, "failed": 0}
     with session_scope(url) as session:
@@ -229,6 +252,15 @@ def reap_stale(url: str, stale_after: float, max_attempts: int) -> dict[str, int
                 counts["requeued"] += requeued
             elif _finish(session, job.id, "failed", error=STALE_REASON):
                 counts["failed"] += 1
+        if pending_after is not None:
+            waited = now() - timedelta(seconds=pending_after)
+            unclaimed = session.scalars(
+                select(Job.id).where(Job.status == "pending", Job.run_id.is_not(None), Job.batch_id.is_(None),
+                                     Job.created_at < waited)
+            ).all()
+            reason = f"never started: its run did not claim it within {pending_after:g} s"
+            for job_pk in unclaimed:
+                counts["failed"] += _finish(session, job_pk, "failed", error=reason, from_status="pending")
     return counts
 
 
@@ -312,36 +344,47 @@ def requeue_failed(url: str, batch_pk: int) -> int:
     return len(failed)
 
 
-def _by_any_id(model, public_column, ident: str | int):
-    text = str(ident).strip()
+def excerpt(raw: object, limit: int = 80) -> str:
+    """A short, escaped form of rejected input: printable ASCII, at most `limit` characters."""
+    text = raw if isinstance(raw, str) else repr(raw)
+    shown = text.encode("ascii", "backslashreplace").decode("ascii")
+    shown = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in shown)
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
+
+
+def _by_any_id(model, public_column, text: str, tenant_id: str | None = None):
     conditions = [public_column == text]
-    if text.isdigit():
-        conditions.append(model.id == int(text))
+    if (number := integer_id(text)) is not None:
+        conditions.append(model.id == number)
     if model is Job:
         conditions.append(Job.run_id == text)
-    return select(model).where(or_(*conditions)).order_by(model.id.desc())
+    query = select(model).where(or_(*conditions)).order_by(model.id.desc())
+    # A tenant's lookups never match another tenant's rows, whatever the id form.
+    return query.where(model.tenant_id == tenant_id) if tenant_id else query
 
 
 def find_jobs(url: str, ident: str | int, tenant_id: str | None = None) -> list[Job]:
-    """Jobs matching an integer id, a public job id or a Scrapyd run id."""
+    """Jobs matching an integer id, a public job id or a Scrapyd run id (none for a malformed id)."""
+    text = plain_id(ident)
+    if text is None:
+        return []
     with session_scope(url) as session:
-        query = _by_any_id(Job, Job.job_id, ident)
-        if tenant_id:
-            query = query.where(Job.tenant_id == tenant_id)
-        return list(session.scalars(query).all())
+        return list(session.scalars(_by_any_id(Job, Job.job_id, text, tenant_id)).all())
 
 
 def find_batch(url: str, ident: str | int, tenant_id: str | None = None) -> BatchJob | None:
+    text = plain_id(ident)
+    if text is None:
+        return None
     with session_scope(url) as session:
-        query = _by_any_id(BatchJob, BatchJob.batch_id, ident)
-        if tenant_id:
-            query = query.where(BatchJob.tenant_id == tenant_id)
-        return session.scalars(query).first()
+        return session.scalars(_by_any_id(BatchJob, BatchJob.batch_id, text, tenant_id)).first()
 
 
-def batch_jobs(url: str, batch_pk: int) -> list[Job]:
+def batch_jobs(url: str, batch_pk: int, *, after: int = 0, limit: int | None = None) -> list[Job]:
+    """A batch's jobs in id order; `after` and `limit` page through them."""
     with session_scope(url) as session:
-        return list(session.scalars(select(Job).where(Job.batch_id == batch_pk).order_by(Job.id)).all())
+        query = select(Job).where(Job.batch_id == batch_pk, Job.id > after).order_by(Job.id).limit(limit)
+        return list(session.scalars(query).all())
 
 
 def latest(url: str, limit: int = 10, tenant_id: str | None = None) -> tuple[list[Job], list[BatchJob]]:

@@ -221,3 +221,19 @@ class WebhookDelivery(TimestampMixin, Base):
     last_status_code: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(Text)
     delivered_at: Mapped[datetime | None]
+
+
+class ApiKey(Base):
+    """A key for the HTTP API, bound to one tenant (or, for an operator key, to none: all tenants).
+    Only a SHA-256 digest of the key is kept: keys are 256 random bits, so a slow hash adds nothing."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    tenant_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    operator: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    key_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    revoked_at: Mapped[datetime | None]

@@ -9,6 +9,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from scrapersky.config import ConfigError
 from scrapersky.db.engine import get_engine
+from scrapersky.redact import redact
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 # The newest revision in migrations/versions, checked before every run without reading the
@@ -74,5 +75,6 @@ def ensure_schema(url: str) -> None:
 
 
 def first_line(exc: Exception) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip()
+    """An error's first line, short and with any password in a URL replaced."""
+    text = redact(str(getattr(exc, "orig", None) or exc)).strip()
     return text.splitlines()[0][:300] if text else type(exc).__name__

@@ -52,7 +52,7 @@ def test_egg_build_step_packages_the_project(tmp_path):
     names = zipfile.ZipFile(tmp_path / "scrapersky.egg").namelist()
     assert "scrapersky/spiders/sitemap.py" in names
     assert "scrapersky/metadata/fingerprints.json" in names
-    assert "scrapersky/webservices.py" in names
+    assert "scrapersky/api/node.py" in names
     assert "scrapersky/migrations/env.py" in names and "scrapersky/migrations/versions/0001_initial_schema.py" in names
 
 
@@ -61,6 +61,7 @@ def test_node_config_serves_the_project_webservices():
     node.read(ROOT / "deploy/scrapyd-node.conf")
     project.read(ROOT / "scrapyd.conf")
     assert dict(node["services"]) == dict(project["services"])
+    assert node["scrapyd"]["application"] == project["scrapyd"]["application"]
     assert project["scrapyd"]["bind_address"] == "127.0.0.1"
     assert node["scrapyd"]["jobstorage"].endswith("SqliteJobStorage")
 

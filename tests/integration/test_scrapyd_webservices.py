@@ -7,11 +7,12 @@ import time
 
 import pytest
 
+from scrapersky.db import keys
 from scrapersky.db.schema import upgrade
 from tests.conftest import scrapy, scrapy_env
 from tests.support.db import rows, scalar
 from tests.support.fixture_web import FixtureWeb, demo_site
-from tests.support.scrapyd_nodes import launch_node, ready, start_nodes, stop_all
+from tests.support.scrapyd_nodes import Bearer, launch_node, ready, start_nodes, stop_all
 
 pytestmark = pytest.mark.scrapyd
 
@@ -35,8 +36,16 @@ def db(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def node(db, sites, tmp_path_factory):
+def operator(db):
+    """An operator key: these tests act for several tenants."""
+    return Bearer(keys.create_key(db, None, "tests")[1])
+
+
+@pytest.fixture(scope="module")
+def node(db, sites, operator, tmp_path_factory):
+    """A node with basic auth off; its session sends the operator key."""
     [started] = start_nodes(tmp_path_factory.mktemp("open"), 1, scrapy_env(db, sites))
+    started.session.auth = operator
     yield started
     stop_all([started])
 
@@ -97,7 +106,8 @@ def test_health_is_503_when_the_database_is_behind_or_gone(tmp_path, sites):
             ready(started)
         assert_error(behind.get("health.json"), 503, "scrapy migrate")
         assert_error(gone.get("health.json"), 503, "database unreachable")
-        assert_error(gone.post("scan.json", {"domain": "shop1.test"}), 503, "database unreachable")
+        assert_error(gone.post("scan.json", {"domain": "shop1.test"}, auth=Bearer("ssk_any")), 503,
+                     "database unreachable")
     finally:
         stop_all([behind, gone])
 
@@ -147,6 +157,30 @@ def test_unknown_ids_are_404_and_missing_ids_400(node):
     assert_error(node.get("jobstatus.json"), 400, "'job' parameter is required")
     assert_error(node.get("batchstatus.json"), 400, "'batch' parameter is required")
     assert_error(node.get("jobstatus.json", job="1", tenant_id="acme"), 400, "tenant_id")
+
+
+def test_job_answers_carry_the_state_and_links(node, db):
+    """`status` is Scrapyd's "ok"; the job's own lifecycle state is `state`."""
+    answer = node.post("scan.json", json={"domain": "shop1.test", "tenant_id": TENANT, "max_pages": 1}).json()
+    assert answer["status"] == "ok" and answer["state"] == answer["job"]["status"] == "pending"
+    polled = follow(node, "jobstatus.json", "job", answer["job_id"])
+    assert polled["status"] == "ok" and polled["state"] == polled["job"]["status"] == "complete"
+    links = polled["links"]
+    assert links["job"] == f"jobstatus.json?job={answer['job_id']}"
+    domain = node.session.get(f"{node.url}/{links['domain']}", timeout=30).json()
+    assert domain["domain"]["domain"] == "shop1.test" and domain["domain"]["title"]
+    pages = node.session.get(f"{node.url}/{links['pages']}", timeout=30).json()
+    stored = {row["url"] for row in rows(db, "select p.url from pages p join domains d on d.id = p.domain_id "
+                                            "where d.domain = 'shop1.test' and d.tenant_id = :t", t=TENANT)}
+    assert stored and {page["url"] for page in pages["pages"]} == stored
+
+
+def test_json_bodies_are_checked_like_fields(node):
+    assert_error(node.post("scan.json", data=b"{not json", headers={"Content-Type": "application/json"}),
+                 400, "not valid JSON")
+    assert_error(node.post("scan.json", json=["shop1.test"]), 400, "must be an object")
+    assert_error(node.post("scan.json", json={"domain": {"name": "shop1.test"}}), 400, "domain must be")
+    assert_error(node.post("scan.json", json={"domain": "shop1.test", "max_pages": -1}), 400, "max_pages must be >= 0")
 
 
 def test_batch_json_takes_repeated_and_listed_domains(node, db):
@@ -207,22 +241,28 @@ def test_plain_schedule_json_scan_is_recorded_like_any_job(node, db):
     assert scalar(db, "select status from domains where domain = 'shop8.test'") == "complete"
 
 
-def test_auth_guards_every_endpoint(auth_node):
-    gets = ["health.json", "jobstatus.json?job=1", "batchstatus.json?batch=1", "daemonstatus.json"]
-    posts = ["scan.json", "batch.json", "schedule.json"]
-    for credentials in (None, (USER, "wrong")):
-        for endpoint in gets:
+def test_auth_guards_every_endpoint(auth_node, operator):
+    """Scrapyd's endpoints and health.json take the node's basic auth; the tenant services their API keys."""
+    operator_gets = ["health.json", "daemonstatus.json", "listprojects.json"]
+    tenant_gets = ["jobstatus.json?job=1", "batchstatus.json?batch=1", "domain.json?domain=shop1.test",
+                   "pages.json?domain=shop1.test"]
+    for credentials in (None, (USER, "wrong"), operator):
+        for endpoint in operator_gets:
             assert auth_node.get(endpoint, auth=credentials).status_code == 401, endpoint
-        for endpoint in posts:
-            assert auth_node.post(endpoint, {"domain": "shop1.test"}, auth=credentials).status_code == 401, endpoint
+        assert auth_node.post("schedule.json", {"project": "scrapersky"}, auth=credentials).status_code == 401
+    for credentials in (None, (USER, PASSWORD), Bearer("ssk_not-a-key")):
+        for endpoint in tenant_gets:
+            assert_error(auth_node.get(endpoint, auth=credentials), 401)
+        for endpoint in ("scan.json", "batch.json"):
+            assert_error(auth_node.post(endpoint, {"domain": "shop1.test"}, auth=credentials), 401)
     assert auth_node.get("health.json").json()["status"] == "ok"
-    assert_error(auth_node.get("jobstatus.json", job="no-such-job"), 404)
+    assert_error(auth_node.get("jobstatus.json", job="no-such-job", auth=operator), 404)
 
 
-def test_scan_json_schedules_on_the_nodes_of_scrapyd_urls(auth_node, node):
-    answer = auth_node.post("scan.json", {"domain": "shop2.test"}).json()
+def test_scan_json_schedules_on_the_nodes_of_scrapyd_urls(auth_node, node, operator):
+    answer = auth_node.post("scan.json", {"domain": "shop2.test"}, auth=operator).json()
     assert answer["node"] == node.url
-    assert follow(auth_node, "jobstatus.json", "job", answer["job_id"])["job"]["status"] == "complete"
+    assert follow(node, "jobstatus.json", "job", answer["job_id"])["job"]["status"] == "complete"
     assert answer["run_id"] in {run["id"] for state in node.jobs().values() for run in state}
     assert answer["run_id"] not in {run["id"] for state in auth_node.jobs().values() for run in state}
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+import requests.auth
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "scrapersky"
@@ -37,11 +38,31 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def project_services() -> dict[str, str]:
-    """The `[services]` of the project's scrapyd.conf, so test nodes mount what production mounts."""
+def _project_config() -> configparser.ConfigParser:
     parser = configparser.ConfigParser()
     parser.read(ROOT / "scrapyd.conf")
-    return dict(parser.items("services"))
+    return parser
+
+
+def project_services() -> dict[str, str]:
+    """The `[services]` of the project's scrapyd.conf, so test nodes mount what production mounts."""
+    return dict(_project_config().items("services"))
+
+
+def project_application() -> str:
+    """The `application` of the project's scrapyd.conf: the node's HTTP policy."""
+    return _project_config()["scrapyd"]["application"]
+
+
+class Bearer(requests.auth.AuthBase):
+    """An API key as requests auth: `node.get(..., auth=Bearer(key))`."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def __call__(self, request):
+        request.headers["Authorization"] = f"Bearer {self.key}"
+        return request
 
 
 @functools.cache
@@ -79,12 +100,15 @@ class ScrapydNode:
     def auth(self) -> tuple[str, str] | None:
         return (self.username, self.password) if self.username else None
 
-    def get(self, endpoint: str, *, auth: object = "node", **params: str) -> requests.Response:
-        return self.session.get(f"{self.url}/{endpoint}", params=params, auth=self._auth(auth), timeout=30)
+    def get(self, endpoint: str, *, auth: object = "node", headers: dict | None = None,
+            **params: str) -> requests.Response:
+        return self.session.get(f"{self.url}/{endpoint}", params=params, auth=self._auth(auth), headers=headers,
+                                timeout=30)
 
-    def post(self, endpoint: str, data: object = None, *, files: object = None,
-             auth: object = "node") -> requests.Response:
-        return self.session.post(f"{self.url}/{endpoint}", data=data, files=files, auth=self._auth(auth), timeout=60)
+    def post(self, endpoint: str, data: object = None, *, files: object = None, json: object = None,
+             auth: object = "node", headers: dict | None = None) -> requests.Response:
+        return self.session.post(f"{self.url}/{endpoint}", data=data, files=files, json=json,
+                                 auth=self._auth(auth), headers=headers, timeout=60)
 
     def _auth(self, auth: object):
         return self.auth if auth == "node" else auth
@@ -149,6 +173,7 @@ def write_config(directory: Path, port: int, *, username: str = "", password: st
     services = "".join(f"{name} = {path}\n" for name, path in project_services().items())
     (directory / "scrapyd.conf").write_text(
         "[scrapyd]\n"
+        f"application = {project_application()}\n"
         "bind_address = 127.0.0.1\n"
         f"http_port = {port}\n"
         f"username = {username}\n"

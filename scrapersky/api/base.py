@@ -1,0 +1,211 @@
+"""What every ScraperSky webservice shares: fields (query, form or JSON body), API key auth,
+JSON answers in Scrapyd's shape, and errors as HTTP status codes.
+
+Answers follow Scrapyd's conventions (`node_name`, `status` "ok" or "error", `message`), with
+status codes: 400 bad input, 401 no valid key, 403 key of another tenant, 404 unknown id,
+405 wrong method, 503 database or nodes unavailable. Database and network work runs in
+Twisted's thread pool so the node keeps launching runs.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+from twisted.internet import threads
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from twisted.web import http, server
+from scrapyd.webservice import WsResource
+
+from scrapersky import settings as project_settings
+from scrapersky.api.auth import bearer_key
+from scrapersky.config import ConfigError, to_int, to_tenant
+from scrapersky.db import jobs, keys
+from scrapersky.db.keys import Caller
+from scrapersky.db.schema import ensure_schema, first_line
+from scrapersky.redact import redact
+
+log = Logger()
+MAX_PAGE = 10_000  # rows per answer of a paginated service
+MAX_MESSAGE = 300  # an error message quotes the caller's input: never more than this
+
+
+class WebError(Exception):
+    """An answer other than 200: an HTTP status and a one-line message, plus any fields worth keeping."""
+
+    def __init__(self, code: int, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.extra = extra
+
+
+class Fields:
+    """Query and form fields (multipart uploads included), or a JSON object body, of one request,
+    and the caller its key belongs to."""
+
+    def __init__(self, args: dict[bytes, list[bytes]], caller: Caller | None = None) -> None:
+        self.args = args
+        self.caller = caller
+
+    @classmethod
+    def from_request(cls, txrequest) -> Fields:
+        args = dict(txrequest.args)
+        content_type = (txrequest.getHeader("content-type") or "").split(";")[0].strip().lower()
+        if content_type == "application/json" and txrequest.content is not None:
+            txrequest.content.seek(0)
+            args.update(_json_fields(txrequest.content.read()))
+        return cls(args)
+
+    def raw(self, name: str) -> list[bytes]:
+        return self.args.get(name.encode(), [])
+
+    def all(self, name: str) -> list[str]:
+        try:
+            return [value.decode("utf-8") for value in self.raw(name)]
+        except UnicodeDecodeError:
+            raise WebError(http.BAD_REQUEST, f"{name} is not UTF-8 text") from None
+
+    def text(self, name: str, *, required: bool = False) -> str:
+        values = [value.strip() for value in self.all(name)]
+        if required and not (values and values[0]):
+            raise WebError(http.BAD_REQUEST, f"'{name}' parameter is required")
+        return values[0] if values else ""
+
+    def number(self, name: str, default: int, *, minimum: int = 0, maximum: int = jobs.MAX_INTEGER_ID) -> int:
+        try:
+            value = to_int(self.text(name) or default, name, minimum=minimum)
+        except ConfigError as exc:
+            raise WebError(http.BAD_REQUEST, str(exc)) from None
+        if value > maximum:
+            raise WebError(http.BAD_REQUEST, f"{name} must be <= {maximum}, got {value}")
+        return value
+
+    def tenant(self, *, default: str | None = None) -> str | None:
+        """The tenant this request acts for: a tenant key's own (a `tenant_id` naming another is
+        a 403); for an operator key the `tenant_id` field, else `default` (None: every tenant)."""
+        value = self.text("tenant_id")
+        try:
+            requested = to_tenant(value) if value else None
+        except ConfigError as exc:
+            raise WebError(http.BAD_REQUEST, str(exc)) from None
+        if self.caller is None or self.caller.operator:
+            return requested or default
+        if requested and requested != self.caller.tenant_id:
+            raise WebError(http.FORBIDDEN, "tenant_id is not the tenant of this key")
+        return self.caller.tenant_id
+
+
+def _json_fields(body: bytes) -> dict[bytes, list[bytes]]:
+    """A JSON object body as fields: strings, numbers and booleans, or lists of them."""
+    try:
+        data = json.loads(body or b"{}")
+    except (UnicodeDecodeError, ValueError):
+        raise WebError(http.BAD_REQUEST, "the body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise WebError(http.BAD_REQUEST, "the JSON body must be an object")
+    fields = {}
+    for name, value in data.items():
+        values = value if isinstance(value, list) else [value]
+        if any(isinstance(v, (dict, list)) for v in values):
+            raise WebError(http.BAD_REQUEST, f"{jobs.excerpt(name)} must be a string, number or list of them")
+        fields[str(name).encode()] = [json.dumps(v).encode() if isinstance(v, bool) else str(v).encode()
+                                      for v in values if v is not None]
+    return fields
+
+
+class Service(WsResource):
+    """Answers `answer(fields)` from a worker thread, as JSON in Scrapyd's shape.
+
+    Every service answers only to a valid API key (`Authorization: Bearer <key>`) and sees
+    `fields.caller`; `public = True` opts out (health.json)."""
+
+    allowed: tuple[str, ...] = ("GET",)
+    public = False
+
+    @property
+    def methods(self) -> str:  # type: ignore[override]
+        return ", ".join(("OPTIONS", "HEAD", *self.allowed) if "GET" in self.allowed else ("OPTIONS", *self.allowed))
+
+    def answer(self, fields: Fields) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def render(self, txrequest):
+        method = txrequest.method.decode("latin-1")
+        if method == "OPTIONS":
+            txrequest.setHeader("Allow", self.methods)
+            txrequest.setResponseCode(http.NO_CONTENT)
+            return b""
+        if method == "HEAD":
+            method = "GET"
+        if method not in self.allowed:
+            return self._encode(txrequest, http.NOT_ALLOWED, _error(f"{method} not allowed: use {self.methods}"))
+        try:
+            fields = Fields.from_request(txrequest)
+        except WebError as exc:
+            return self._encode(txrequest, exc.code, _error(exc.message))
+        gone: list[bool] = []
+        txrequest.notifyFinish().addErrback(lambda _: gone.append(True))
+        deferred = threads.deferToThread(self._serve, fields, bearer_key(txrequest))
+        deferred.addCallbacks(lambda data: (http.OK, {**data, "status": "ok"}), self._failed)
+        deferred.addCallback(lambda outcome: gone or self._finish(txrequest, *outcome))
+        return server.NOT_DONE_YET
+
+    def _serve(self, fields: Fields, key: str | None) -> dict[str, Any]:
+        if not self.public:
+            if not key:
+                raise WebError(http.UNAUTHORIZED, "an API key is required: send Authorization: Bearer <key>")
+            fields.caller = keys.authenticate(self.ready_database(), key)
+            if fields.caller is None:
+                raise WebError(http.UNAUTHORIZED, "unknown or revoked API key")
+        return self.answer(fields)
+
+    def _failed(self, failure: Failure) -> tuple[int, dict[str, Any]]:
+        exc = failure.value
+        if isinstance(exc, WebError):
+            return exc.code, _error(redact(exc.message), **exc.extra)
+        if isinstance(exc, SQLAlchemyError):
+            return http.SERVICE_UNAVAILABLE, _error(f"database error: {first_line(exc)}")
+        log.failure("unexpected error in {service}", failure, service=type(self).__name__)
+        return http.INTERNAL_SERVER_ERROR, _error(f"internal error ({type(exc).__name__})")
+
+    def _finish(self, txrequest, code: int, data: dict[str, Any]) -> None:
+        txrequest.write(self._encode(txrequest, code, data))
+        txrequest.finish()
+
+    def _encode(self, txrequest, code: int, data: dict[str, Any]) -> bytes:
+        data["node_name"] = self.root.node_name
+        content = self.json_encoder.encode(data).encode() + b"\n"
+        txrequest.setResponseCode(code)
+        if code == http.UNAUTHORIZED:
+            txrequest.setHeader("WWW-Authenticate", 'Bearer realm="scrapersky"')
+        txrequest.setHeader("Content-Type", "application/json")
+        txrequest.setHeader("Content-Length", str(len(content)))
+        return content
+
+    # --- shared by the services -----------------------------------------------------------
+
+    @property
+    def database(self) -> str:
+        return project_settings.DATABASE_URL
+
+    def ready_database(self) -> str:
+        """The database URL once its schema is current (SQLite migrates itself, PostgreSQL must be migrated)."""
+        url = self.database
+        try:
+            ensure_schema(url)
+        except ConfigError as exc:
+            raise WebError(http.SERVICE_UNAVAILABLE, str(exc)) from None
+        return url
+
+    def reap(self, url: str) -> None:
+        jobs.reap_stale(url, project_settings.SCRAPERSKY_STALE_AFTER, project_settings.SCRAPERSKY_MAX_ATTEMPTS,
+                        project_settings.SCRAPERSKY_PENDING_AFTER)
+
+
+def _error(message: str, **extra: Any) -> dict[str, Any]:
+    if len(message) > MAX_MESSAGE:
+        message = message[: MAX_MESSAGE - 3] + "..."
+    return {**extra, "status": "error", "message": message}

@@ -1,0 +1,60 @@
+"""scan.json (start a scan) and jobstatus.json (poll it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.web import http
+
+from scrapersky.api.base import Fields, Service, WebError
+from scrapersky.api.schedule import Scheduling, scan_options
+from scrapersky.db import jobs
+from scrapersky.db.models import Job
+from scrapersky.domains import InvalidDomain, standardize_domain
+from scrapersky.scheduling.client import ScrapydError, new_run_id
+from scrapersky.views import job_links, job_view
+
+
+def job_answer(job: Job, with_stats: bool = False) -> dict[str, Any]:
+    """`state` is the job's own lifecycle state; `status` stays Scrapyd's "ok" for the request."""
+    return {"job_id": job.job_id, "state": job.status, "job": job_view(job, with_stats=with_stats),
+            "links": job_links(job)}
+
+
+class Scan(Scheduling):
+    """POST domain [, tenant_id, max_pages, render, priority]: a pending job and a run to scan it."""
+
+    def answer(self, fields: Fields) -> dict[str, Any]:
+        raw = fields.text("domain", required=True)
+        tenant, options, priority = scan_options(fields)
+        try:
+            domain = standardize_domain(raw)
+        except InvalidDomain as exc:
+            raise WebError(http.BAD_REQUEST, str(exc)) from None
+        url = self.ready_database()
+        run_id = new_run_id()
+        [created] = jobs.create_jobs(url, tenant, [domain], run_id=run_id, options=options)
+        try:
+            [run] = self.schedule({"job_id": created.job_id}, 1, priority, run_id=lambda: run_id)
+        except ScrapydError as exc:
+            jobs.end_run(url, run_id, "failed", f"not scheduled: {exc}")
+            raise WebError(http.SERVICE_UNAVAILABLE, str(exc), job_id=created.job_id) from None
+        [job] = jobs.find_jobs(url, created.job_id)
+        return {**job_answer(job), "run_id": run["run_id"], "node": run["node"]}
+
+
+class JobStatus(Service):
+    """GET job=ID (integer id, public id or Scrapyd run id): the job, or the jobs of a run,
+    of the caller's tenant (an operator key: any tenant, or the one named by tenant_id)."""
+
+    def answer(self, fields: Fields) -> dict[str, Any]:
+        ident = fields.text("job", required=True)
+        tenant = fields.tenant()
+        url = self.ready_database()
+        self.reap(url)
+        found = jobs.find_jobs(url, ident, tenant)
+        if not found:
+            raise WebError(http.NOT_FOUND, f"no job with id {jobs.excerpt(ident)!r}")
+        if len(found) == 1:
+            return job_answer(found[0], with_stats=True)
+        return {"jobs": [{**job_view(job), "links": job_links(job)} for job in found]}

@@ -1,0 +1,80 @@
+"""domain.json (a domain's metadata and sitemap files) and pages.json (its listed pages, a page
+at a time), of the caller's tenant. An operator key reads the tenant named by tenant_id, else
+SCRAPERSKY_DEFAULT_TENANT's."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from twisted.web import http
+
+from scrapersky import settings as project_settings
+from scrapersky.api.base import MAX_PAGE, Fields, Service, WebError
+from scrapersky.db import jobs, results
+from scrapersky.db.models import Domain
+from scrapersky.domains import InvalidDomain, standardize_domain
+from scrapersky.views import DOMAIN_FIELDS, PAGE_FIELDS, SITEMAP_FIELDS, row_view
+
+PAGES_PER_PAGE = 1000
+
+
+class DomainService(Service):
+    """A domain of the caller's tenant from the `domain` field, or a 404."""
+
+    def domain(self, fields: Fields) -> tuple[str, Domain]:
+        raw = fields.text("domain", required=True)
+        tenant = fields.tenant(default=project_settings.SCRAPERSKY_DEFAULT_TENANT)
+        try:
+            name = standardize_domain(raw)
+        except InvalidDomain as exc:
+            raise WebError(http.BAD_REQUEST, str(exc)) from None
+        url = self.ready_database()
+        found = results.find_domain(url, tenant, name)
+        if found is None:
+            raise WebError(http.NOT_FOUND, f"no domain {name!r}")
+        return url, found
+
+
+class DomainInfo(DomainService):
+    """GET domain=NAME: everything known about the domain, and its sitemap files."""
+
+    def answer(self, fields: Fields) -> dict[str, Any]:
+        url, domain = self.domain(fields)
+        where = f"domain={quote(domain.domain)}&tenant_id={domain.tenant_id}"
+        return {"domain": row_view(domain, DOMAIN_FIELDS),
+                "sitemap_files": [row_view(s, SITEMAP_FIELDS) for s in results.sitemap_files(url, domain.id)],
+                "links": {"pages": f"pages.json?{where}"}}
+
+
+class Pages(DomainService):
+    """GET domain=NAME [, after, limit, lastmod_since, sitemap]: the domain's listed pages in id
+    order after the page id `after` (`next_after` continues; null at the end); lastmod_since an
+    ISO 8601 date or time; sitemap the id or URL of one of its sitemap files."""
+
+    def answer(self, fields: Fields) -> dict[str, Any]:
+        after = fields.number("after", 0)
+        limit = fields.number("limit", PAGES_PER_PAGE, minimum=1, maximum=MAX_PAGE)
+        since = _since(fields.text("lastmod_since"))
+        url, domain = self.domain(fields)
+        sitemap_id = None
+        if wanted := fields.text("sitemap"):
+            sitemap = results.find_sitemap(url, domain.id, wanted)
+            if sitemap is None:
+                raise WebError(http.NOT_FOUND, f"no sitemap {jobs.excerpt(wanted)!r} for {domain.domain}")
+            sitemap_id = sitemap.id
+        rows = results.pages(url, domain.id, after=after, limit=limit + 1, lastmod_since=since,
+                             sitemap_file_id=sitemap_id)
+        return {"domain": domain.domain, "pages": [row_view(p, PAGE_FIELDS) for p in rows[:limit]],
+                "next_after": rows[limit - 1].id if len(rows) > limit else None}
+
+
+def _since(text: str) -> datetime | None:
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise WebError(http.BAD_REQUEST, f"lastmod_since must be an ISO 8601 date or time, got {jobs.excerpt(text)!r}") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -1,0 +1,43 @@
+"""A job handed to a run that never claimed it (the run died at start) is failed with its reason
+once SCRAPERSKY_PENDING_AFTER has passed; pending jobs of a batch wait for the batch's runs."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import update
+
+from scrapersky.db import jobs
+from scrapersky.db.engine import get_engine
+from scrapersky.db.models import Job
+from tests.conftest import scrapy, scrapy_env
+from tests.support.db import rows
+
+TENANT = "550e8400-e29b-41d4-a716-446655440000"
+
+
+def test_unclaimed_jobs_of_a_run_are_failed_by_the_next_look(database_url):
+    [orphan] = jobs.create_jobs(database_url, TENANT, ["orphan.test"], run_id="run-that-died", options={})
+    batch = jobs.create_batch(database_url, TENANT, ["queued.test"], {})
+    env = scrapy_env(database_url)
+    jobs.create_jobs(database_url, TENANT, ["fresh.test"], run_id="run-starting", options={})
+    # The orphan and the batch's job were made two hours ago; the fresh one just now.
+    with get_engine(database_url).begin() as connection:
+        connection.execute(update(Job).where(Job.domain != "fresh.test")
+                           .values(created_at=datetime.now(UTC) - timedelta(hours=2)))
+    early = scrapy("status", orphan.job_id, "--json", "-s", "SCRAPERSKY_PENDING_AFTER=10800", env=env)
+    assert json.loads(early.stdout)["job"]["status"] == "pending"
+    looked = scrapy("status", orphan.job_id, "--json", "-s", "SCRAPERSKY_PENDING_AFTER=3600", env=env)
+    job = json.loads(looked.stdout)["job"]
+    assert job["status"] == "failed" and job["finished_at"]
+    assert job["error"] == "never started: its run did not claim it within 3600 s"
+    states = {r["domain"]: r["status"] for r in rows(database_url, "select domain, status from jobs")}
+    assert states == {"orphan.test": "failed", "queued.test": "pending", "fresh.test": "pending"}
+    assert jobs.find_batch(database_url, batch.id).status == "pending"
+
+
+def test_a_bad_pending_window_is_a_one_line_error(database_url):
+    result = scrapy("status", "-s", "SCRAPERSKY_PENDING_AFTER=soon", env=scrapy_env(database_url))
+    assert result.returncode == 2
+    assert result.stderr == "error: SCRAPERSKY_PENDING_AFTER must be an integer, got 'soon'\n"
