@@ -132,6 +132,10 @@ class Service(WsResource):
     def answer(self, fields: Fields) -> dict[str, Any]:
         raise NotImplementedError
 
+    def for_tenants(self, txrequest) -> bool:
+        """Whether this request is a tenant's (answered to its key, past the node's basic auth)."""
+        return not self.public
+
     def render(self, txrequest):
         method = txrequest.method.decode("latin-1")
         if method == "OPTIONS":

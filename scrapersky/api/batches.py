@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from scrapyd.webservice import Cancel as ScrapydCancel
+from twisted.internet import threads
 from twisted.web import http
 
 from scrapersky.api.base import MAX_PAGE, Fields, Service, WebError
@@ -11,7 +13,8 @@ from scrapersky.api.schedule import Scheduling, scan_options
 from scrapersky.arguments import read_domain_list
 from scrapersky.db import jobs
 from scrapersky.domains import InvalidDomain, standardize_domain
-from scrapersky.scheduling.client import ScrapydError
+from scrapersky.scheduling.cancel import stop_runs
+from scrapersky.scheduling.client import PROJECT, ScrapydError
 from scrapersky.scheduling.planner import run_count
 from scrapersky.views import batch_view, job_links, job_view
 
@@ -67,6 +70,7 @@ class BatchStatus(Service):
             raise WebError(http.NOT_FOUND, f"no batch with id {jobs.excerpt(ident)!r}")
         page = jobs.batch_jobs(url, batch.id, after=after, limit=limit + 1)
         view = batch_view(batch)
+        view["counts"] = jobs.status_counts(url, batch.id)
         view["jobs"] = [{**job_view(job), "links": job_links(job)} for job in page[:limit]]
         return {"batch_id": batch.batch_id, "state": batch.status, "batch": view,
                 "next_after": page[limit - 1].id if len(page) > limit else None}
@@ -78,3 +82,89 @@ def _valid(name: str) -> bool:
     except InvalidDomain:
         return False
     return True
+
+
+class Batches(Service):
+    """GET [after, limit]: the caller's batches, newest first (`next_after` continues)."""
+
+    def answer(self, fields: Fields) -> dict[str, Any]:
+        tenant = fields.tenant()
+        after = fields.number("after", 0)
+        limit = fields.number("limit", 25, minimum=1, maximum=MAX_PAGE)
+        page = jobs.batches_page(self.ready_database(), tenant, after=after, limit=limit + 1)
+        return {"batches": [batch_view(b) for b in page[:limit]],
+                "next_after": page[limit - 1].id if len(page) > limit else None}
+
+
+class Cancel(Scheduling):
+    """POST id (a batch or a job, any id form): pending jobs cancelled at once, the runs of running
+    ones stopped through Scrapyd's cancel (they end their jobs `cancelled`).
+
+    The name is also Scrapyd's own endpoint (project, job), which stopping runs relies on: a
+    request in that form is Scrapyd's, answered by Scrapyd's resource behind the node's basic auth."""
+
+    def __init__(self, root) -> None:
+        super().__init__(root)
+        self.scrapyd = ScrapydCancel(root)
+
+    def for_tenants(self, txrequest) -> bool:
+        return b"project" not in txrequest.args
+
+    def render(self, txrequest):
+        if not self.for_tenants(txrequest):
+            return self.scrapyd.render(txrequest)
+        return super().render(txrequest)
+
+    def answer(self, fields: Fields) -> dict[str, Any]:
+        ident = fields.text("id", required=True)
+        url = self.ready_database()
+        outcome = jobs.cancel(url, ident, fields.tenant())
+        if outcome is None:
+            raise WebError(http.NOT_FOUND, f"no batch or job with id {jobs.excerpt(ident)!r}")
+        client = self.cluster()
+        stopped, unknown = stop_runs(client, outcome.runs) if client is not None else self._stop_here(outcome.runs)
+        return {"kind": outcome.kind, "id": outcome.public_id, "cancelled_pending": outcome.cancelled,
+                "runs_stopped": stopped, "runs_not_found": unknown}
+
+    def _stop_here(self, run_ids) -> tuple[dict[str, str], list[str]]:
+        """This node alone: ask its own launcher, as Scrapyd's cancel.json does."""
+        from twisted.internet import reactor
+
+        stopped, unknown = {}, []
+        for run_id in run_ids:
+            found = threads.blockingCallFromThread(reactor, self._cancel_local, run_id)
+            (stopped.__setitem__(run_id, self.root.node_name) if found else unknown.append(run_id))
+        return stopped, unknown
+
+    def _cancel_local(self, run_id: str) -> bool:
+        """What Scrapyd's cancel.json does for one run of the project (queued or running)."""
+        found = bool(PROJECT in self.root.poller.queues and self.root.poller.queues[PROJECT].remove(
+            lambda message: message["_job"] == run_id))
+        for process in self.root.launcher.processes.values():
+            if process.project == PROJECT and process.job == run_id:
+                process.transport.signalProcess("INT")
+                found = True
+        return found
+
+
+class Retry(Scheduling):
+    """POST batch: the batch's failed domains requeued as a new attempt, and runs scheduled for them."""
+
+    def answer(self, fields: Fields) -> dict[str, Any]:
+        ident = fields.text("batch", required=True)
+        slots = fields.number("slots", DEFAULT_SLOTS, minimum=1)
+        url = self.ready_database()
+        batch = jobs.find_batch(url, ident, fields.tenant())
+        if batch is None:
+            raise WebError(http.NOT_FOUND, f"no batch with id {jobs.excerpt(ident)!r}")
+        requeued = jobs.requeue_failed(url, batch.id)
+        client = self.cluster()
+        nodes = len(client.urls) if client is not None else 1
+        try:
+            runs = self.schedule({"batch_id": batch.batch_id}, run_count(nodes, slots, requeued), 0.0)
+        except ScrapydError as exc:
+            raise WebError(http.SERVICE_UNAVAILABLE, f"{exc}; batch {batch.batch_id} keeps its requeued jobs pending",
+                           batch_id=batch.batch_id) from None
+        batch = jobs.find_batch(url, batch.id)
+        return {"batch_id": batch.batch_id, "state": batch.status, "requeued": requeued, "runs": runs,
+                "batch": batch_view(batch), "links": {"batch": f"batchstatus.json?batch={batch.batch_id}"}}

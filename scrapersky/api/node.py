@@ -53,7 +53,7 @@ class TenantRoutes(resource.Resource):
     def getChildWithDefault(self, path, request):
         child = self.root.children.get(path)
         # The console holds no data (it reads the API with the caller's key): tenants reach it too.
-        if isinstance(child, Service) and not child.public or isinstance(child, Console):
+        if isinstance(child, Service) and child.for_tenants(request) or isinstance(child, Console):
             return child
         return self.guarded.getChildWithDefault(path, request)
 

@@ -15,7 +15,7 @@ from scrapersky.db import jobs
 from scrapersky.db.models import BatchJob
 from scrapersky.db.schema import ensure_schema, first_line
 from scrapersky.scheduling.client import ScrapydClient, parse_node_urls
-from scrapersky.scheduling.follow import BatchStalled, follow_batch, status_counts
+from scrapersky.scheduling.follow import BatchStalled, follow_batch
 from scrapersky.scheduling.planner import run_count
 from scrapersky.scheduling.runs import NoNodeAnswered, ScheduledRun, live_runs, schedule_runs
 from scrapersky.views import batch_view
@@ -134,7 +134,7 @@ class Command(ScrapyCommand):
         return batch
 
     def _schedule(self, batch: BatchJob, slots: int, priority: float) -> None:
-        pending = status_counts(self.url, batch.id).get("pending", 0)
+        pending = jobs.status_counts(self.url, batch.id).get("pending", 0)
         count = run_count(len(self.client.urls), slots, pending)
         if not count:
             self._note(f"batch {batch.batch_id}: no pending job to schedule")

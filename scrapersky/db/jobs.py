@@ -394,3 +394,24 @@ def latest(url: str, limit: int = 10, tenant_id: str | None = None) -> tuple[lis
         if tenant_id:
             jobs, batches = jobs.where(Job.tenant_id == tenant_id), batches.where(BatchJob.tenant_id == tenant_id)
         return list(session.scalars(jobs).all()), list(session.scalars(batches).all())
+
+
+def batches_page(url: str, tenant_id: str | None, *, after: int = 0, limit: int = 25) -> list[BatchJob]:
+    """A tenant's batches, newest first; `after` (a batch's integer id) continues below it."""
+    with session_scope(url) as session:
+        query = select(BatchJob).order_by(BatchJob.id.desc()).limit(limit)
+        if after:
+            query = query.where(BatchJob.id < after)
+        if tenant_id:
+            query = query.where(BatchJob.tenant_id == tenant_id)
+        return list(session.scalars(query).all())
+
+
+def status_counts(url: str, batch_pk: int) -> dict[str, int]:
+    """How many of the batch's jobs are in each status, and how many runs are working on it."""
+    with session_scope(url) as session:
+        found = dict(session.execute(
+            select(Job.status, func.count()).where(Job.batch_id == batch_pk).group_by(Job.status)).all())
+        found["runs"] = session.scalar(select(func.count(func.distinct(Job.run_id)))
+                                       .where(Job.batch_id == batch_pk, Job.status == "running")) or 0
+    return found

@@ -5,24 +5,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from sqlalchemy import func, select
-
 from scrapersky.db import jobs
-from scrapersky.db.engine import session_scope
-from scrapersky.db.models import BatchJob, Job
+from scrapersky.db.models import BatchJob
 
 
 class BatchStalled(Exception):
     """Jobs are pending but no run is left to take them; str() says how to go on."""
-
-
-def status_counts(url: str, batch_pk: int) -> dict[str, int]:
-    """How many of the batch's jobs are in each status."""
-    with session_scope(url) as session:
-        found = session.execute(
-            select(Job.status, func.count()).where(Job.batch_id == batch_pk).group_by(Job.status)
-        ).all()
-    return {status: count for status, count in found}
 
 
 def follow_batch(url: str, batch_pk: int, *, stale_after: float, max_attempts: int, alive: Callable[[], bool],
@@ -43,7 +31,7 @@ def follow_batch(url: str, batch_pk: int, *, stale_after: float, max_attempts: i
         on_update(batch)
         if batch.status not in jobs.ACTIVE:
             return batch
-        counts = status_counts(url, batch_pk)
+        counts = jobs.status_counts(url, batch_pk)
         if counts.get("pending", 0) and not counts.get("running", 0) and not alive():
             stalled += 1
             if stalled >= stall_checks:

@@ -11,7 +11,8 @@ from tests.conftest import create_postgres_database, drop_postgres_database, req
 from tests.integration.test_rescans import site_with, urlset
 from tests.support.db import rows
 from tests.support.fixture_web import FixtureWeb
-from tests.support.scrapyd_nodes import start_nodes, stop_all
+from scrapersky.db import keys
+from tests.support.scrapyd_nodes import Bearer, start_nodes, stop_all
 
 HOST = "journal.test"
 OTHER_TENANT = "6f1c2a8e-0000-4000-8000-000000000002"
@@ -130,7 +131,13 @@ def test_bad_input_gets_one_line_and_an_exit_code(scanned):
 def test_changes_json_webservice(scanned, tmp_path):
     url, web, (first, second) = scanned
     [node] = start_nodes(tmp_path, 1, scrapy_env(url, web))
+    operator = Bearer(keys.create_key(url, None, "ops")[1])
+    stranger = Bearer(keys.create_key(url, "00000000-0000-4000-8000-0000000000cc", "stranger")[1])
     try:
+        # A tenant's key sees only its own domains: this one is unknown to it, like any unknown name.
+        hidden = node.get("changes.json", domain=HOST, auth=stranger)
+        assert hidden.status_code == 404 and node.get("changes.json", domain=HOST, auth=None).status_code == 401
+        node.session.auth = operator  # every call below, unless it names its own
         response = node.get("changes.json", domain=HOST)
         assert response.status_code == 200, response.text
         answer = response.json()

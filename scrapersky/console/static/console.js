@@ -17,13 +17,9 @@ async function api(path, body) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
-  const answer = await fetch(path, init);
+  const answer = await fetch(`/${path}`, init);  // the API lives at the node's root, beside /console/
   const data = await answer.json().catch(() => ({ message: `HTTP ${answer.status}` }));
-  if (answer.status === 401) {
-    sessionStorage.removeItem(KEY);
-    route();
-    throw new Error(data.message || "unauthorized");
-  }
+  if (answer.status === 401) sessionStorage.removeItem(KEY);  // route() then asks for a key again
   if (!answer.ok || data.status === "error") throw new Error(data.message || `HTTP ${answer.status}`);
   return data;
 }
@@ -36,7 +32,7 @@ function el(tag, attrs = {}, ...children) {
     if (name === "onclick" || name === "onsubmit" || name === "onchange") node.addEventListener(name.slice(2), value);
     else if (value !== null && value !== undefined && value !== false) node.setAttribute(name, value === true ? "" : value);
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -104,8 +100,9 @@ async function batches(params) {
 
 function batchSummary(b, counts) {
   const started = b.start_time ? new Date(b.start_time) : null;
+  const ended = b.end_time ? new Date(b.end_time) : Date.now();
   const done = b.completed_domains + b.failed_domains + (counts.cancelled || 0);
-  const minutes = started ? Math.max((Date.now() - started) / 60000, 1 / 60) : 0;
+  const minutes = started ? Math.max((ended - started) / 60000, 1 / 60) : 0;
   const rate = started && done ? done / minutes : 0;
   const left = rate && b.status === "running" ? Math.ceil((b.total_domains - done) / rate) : null;
   return el("div", {},
@@ -321,6 +318,7 @@ async function route() {
   try {
     await (views[name] || views.batches)();
   } catch (error) {
+    if (!sessionStorage.getItem(KEY)) return signIn();
     show(failure(error));
   }
 }

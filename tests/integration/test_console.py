@@ -1,0 +1,119 @@
+"""The console in real Chromium against a real Scrapyd node: sign in with a key, start a batch from
+the page and follow it to its end, open a domain, cancel a batch. Every view is saved as a
+screenshot under test-artifacts/console/ for review, and no view logs a console error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scrapersky.db import keys
+from scrapersky.rendering import find_chromium
+from tests.conftest import IN_CI, ROOT, scrapy_env
+from tests.integration.test_scrapyd_batch import small_site
+from tests.support.db import rows
+from tests.support.fixture_web import DEMO_TITLE, demo_site
+from tests.support.scrapyd_nodes import start_nodes, stop_all
+
+pytestmark = [pytest.mark.scrapyd, pytest.mark.chromium]
+SHOTS = ROOT / "test-artifacts" / "console"
+TENANT = "3f2b8c1e-7a4d-4e6f-9b0a-1c2d3e4f5a6b"
+
+
+@pytest.fixture
+def browser():
+    executable = find_chromium(None)
+    if not executable:
+        if IN_CI:
+            pytest.fail("CI=true but no Chromium executable on PATH")
+        pytest.skip("no Chromium executable on PATH")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+def _page(browser, errors: list[str], **viewport):
+    page = browser.new_page(viewport=viewport or {"width": 1280, "height": 900})
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return page
+
+
+def _shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_console_starts_follows_opens_and_cancels(postgres_url, web, tmp_path, browser):
+    for host in ("shop1.test", "shop2.test", "shop3.test"):
+        demo_site(web, host)
+    for index in range(8):
+        small_site(web, f"slow{index}.test", delay=2.0)
+    env = scrapy_env(postgres_url, web, SCRAPERSKY_SCHEMES="http", SCRAPERSKY_CONCURRENT_SCANS="2")
+    [node] = start_nodes(tmp_path / "nodes", 1, env)
+    key = keys.create_key(postgres_url, TENANT, "console")[1]
+    errors: list[str] = []
+    try:
+        page = _page(browser, errors)
+        page.goto(f"{node.url}/console/")
+        page.get_by_label("API key").fill(key)
+        page.keyboard.press("Enter")
+        page.get_by_text("No batch yet").wait_for()
+        _shot(page, "1-batches-empty")
+
+        # Start a batch from the page, by keyboard, and follow it to the end without reloading.
+        page.get_by_role("link", name="New scan").click()
+        page.get_by_label("Domains (one a line, or comma separated)").fill("shop1.test\nshop2.test\nshop3.test")
+        page.get_by_role("button", name="Start").click()
+        page.wait_for_url("**/console/#/batch/*")
+        _shot(page, "2-batch-running")
+        page.locator("h1 .state-complete").wait_for(timeout=90_000)
+        assert page.locator("[data-count=complete]").inner_text() == "3"
+        _shot(page, "3-batch-complete")
+        batch_id = rows(postgres_url, "select batch_id, tenant_id from batch_jobs")[0]
+        assert batch_id["tenant_id"] == TENANT
+
+        # A domain: its metadata, sitemap tree and history.
+        page.get_by_role("link", name="shop2.test").click()
+        page.get_by_role("heading", name="shop2.test").wait_for()
+        assert page.get_by_text("http://shop2.test/sitemap-products.xml").count() == 1
+        metadata = page.locator("dl.meta")
+        assert metadata.locator("dt", has_text="Title").count() == 1
+        assert DEMO_TITLE in metadata.inner_text() and "[object" not in page.inner_text("main")
+        _shot(page, "4-domain")
+
+        # The list of batches, then a slow batch cancelled from its page.
+        page.get_by_role("link", name="Batches").click()
+        page.locator("tbody tr").first.wait_for()
+        _shot(page, "5-batches")
+        page.get_by_role("link", name="New scan").click()
+        page.get_by_label("Domains (one a line, or comma separated)").fill(
+            "\n".join(f"slow{index}.test" for index in range(8)))
+        page.get_by_role("button", name="Start").click()
+        page.locator("h1 .state-running").wait_for(timeout=60_000)
+        page.get_by_role("button", name="Cancel batch").click()
+        page.locator("h1 .state-cancelled").wait_for(timeout=30_000)
+        _shot(page, "6-batch-cancelled")
+        node.wait_idle(60)
+        slow = rows(postgres_url, "select status, count(*) as n from jobs where domain like 'slow%' group by status")
+        assert {r["status"] for r in slow} <= {"complete", "cancelled"} and sum(r["n"] for r in slow) == 8
+
+        # Readable on a phone.
+        phone = _page(browser, errors, width=390, height=844)
+        phone.goto(f"{node.url}/console/")
+        phone.get_by_label("API key").fill(key)
+        phone.keyboard.press("Enter")
+        phone.locator("tbody tr").first.wait_for()
+        _shot(phone, "7-phone-batches")
+        # A revoked key is signed out on its next call.
+        keys.revoke_key(postgres_url, rows(postgres_url, "select key_id from api_keys")[0]["key_id"])
+        phone.reload()
+        phone.get_by_label("API key").wait_for()
+    finally:
+        stop_all([node])
+    assert errors == [] or all("401" in error for error in errors), errors
+    assert sorted(path.name for path in SHOTS.glob("*.png")) >= ["1-batches-empty.png"]
