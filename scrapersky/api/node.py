@@ -15,7 +15,11 @@ from __future__ import annotations
 import json
 from urllib.parse import urlsplit
 
+from scrapy.settings import Settings
 from scrapyd.app import application as scrapyd_application
+from twisted.application.internet import TimerService
+from twisted.internet import threads
+from twisted.logger import Logger
 from twisted.application.service import IServiceCollection
 from twisted.web import http, resource, server
 from twisted.web.guard import HTTPAuthSessionWrapper
@@ -24,13 +28,22 @@ from scrapersky import settings as project_settings
 from scrapersky.api.base import Service
 from scrapersky.console import Console
 from scrapersky.config import to_int, to_origins
+from scrapersky.net.policy import policy_from_settings
+from scrapersky.redact import redact
+from scrapersky.webhooks import deliver_due
 
+log = Logger()
 SAFE_METHODS = {b"GET", b"HEAD", b"OPTIONS"}
 CORS_HEADER = b"access-control-allow-origin"
 
 
+WEBHOOK_INTERVAL = 5.0  # seconds between the node's passes over due webhook deliveries
+
+
 def application(config):
     app = scrapyd_application(config)
+    # Webhook deliveries that are due (retries included) go out from every node, run or no run.
+    TimerService(WEBHOOK_INTERVAL, _deliver_webhooks).setServiceParent(app)
     cap = to_int(project_settings.SCRAPERSKY_MAX_REQUEST_BYTES, "SCRAPERSKY_MAX_REQUEST_BYTES", minimum=1024)
     origins = to_origins(project_settings.SCRAPERSKY_CORS_ORIGINS)
     for service in IServiceCollection(app):
@@ -130,3 +143,13 @@ class NodeRequest(server.Request):
 
 def _json_error(message: str) -> bytes:
     return json.dumps({"status": "error", "message": message}).encode() + b"\n"
+
+
+def _deliver_webhooks():
+    settings = Settings()
+    settings.setmodule(project_settings)
+    deferred = threads.deferToThread(deliver_due, settings.get("DATABASE_URL"), policy_from_settings(settings),
+                                     settings.getfloat("SCRAPERSKY_WEBHOOK_RETRY_BASE"))
+    # A database blip skips one pass; the TimerService keeps going.
+    return deferred.addErrback(lambda failure: log.warn("webhook delivery pass failed: {error}",
+                                                        error=redact(failure.getErrorMessage())))

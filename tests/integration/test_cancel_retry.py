@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from scrapersky.db import jobs
+from scrapersky.db import jobs, keys
 from tests.conftest import scrapy, scrapy_env
 from tests.integration.test_scrapyd_batch import domain_file, small_site
 from tests.support.db import rows, scalar
-from tests.support.scrapyd_nodes import start_nodes, stop_all
+from tests.support.scrapyd_nodes import Bearer, start_nodes, stop_all
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.scrapyd
@@ -96,3 +96,41 @@ def test_retry_requeues_failed_domains_as_a_new_attempt(postgres_url, web, tmp_p
         assert scalar(postgres_url, "select count(*) from jobs where status in ('pending', 'running')") == 0
     finally:
         stop_all(nodes)
+
+
+def test_cancel_and_retry_over_http_are_tenant_scoped(postgres_url, web, tmp_path):
+    small_site(web, "good.test", delay=0)
+    web.site("flaky.test").add("/robots.txt", "oops", status=500).add("/", "oops", status=503)
+    [node] = start_nodes(tmp_path / "nodes", 1, scrapy_env(postgres_url, web, SCRAPERSKY_SCHEMES="http"))
+    mine = Bearer(keys.create_key(postgres_url, TENANT, "mine")[1])
+    theirs = Bearer(keys.create_key(postgres_url, "00000000-0000-4000-8000-0000000000dd", "theirs")[1])
+    try:
+        started = node.post("batch.json", json={"domains": ["good.test", "flaky.test"]}, auth=mine).json()
+        batch_id = started["batch_id"]
+        wait_for(lambda: node.get("batchstatus.json", batch=batch_id, auth=mine).json()["state"] == "partial",
+                 timeout=90, every=0.5)
+        unknown_id = "0b0b0b0b-0000-4000-8000-000000000000"
+        for endpoint, field in (("retry.json", "batch"), ("cancel.json", "id")):
+            # Another tenant's batch answers exactly as an unknown one does.
+            refused = node.post(endpoint, json={field: batch_id}, auth=theirs)
+            unknown = node.post(endpoint, json={field: unknown_id}, auth=theirs)
+            assert refused.status_code == unknown.status_code == 404
+            assert refused.json()["message"].replace(batch_id, "ID") == unknown.json()["message"].replace(unknown_id, "ID")
+        small_site(web, "flaky.test", delay=0)
+        retried = node.post("retry.json", json={"batch": batch_id}, auth=mine).json()
+        assert retried["requeued"] == 1 and retried["state"] == "running" and len(retried["runs"]) == 1
+        wait_for(lambda: node.get("batchstatus.json", batch=batch_id, auth=mine).json()["state"] == "complete",
+                 timeout=90, every=0.5)
+        answer = node.get("batchstatus.json", batch=batch_id, auth=mine).json()["batch"]
+        assert (answer["completed_domains"], answer["failed_domains"]) == (2, 0)
+        assert answer["counts"] == {"complete": 2, "runs": 0}
+
+        pending = jobs.create_jobs(postgres_url, TENANT, ["later.test"], run_id="nobody", options={})[0]
+        assert node.post("cancel.json", json={"id": pending.job_id}, auth=theirs).status_code == 404
+        cancelled = node.post("cancel.json", json={"id": pending.job_id}, auth=mine).json()
+        assert (cancelled["kind"], cancelled["cancelled_pending"], cancelled["runs_stopped"]) == ("job", 1, {})
+        listed = node.get("batches.json", auth=mine).json()["batches"]
+        assert [b["batch_id"] for b in listed] == [batch_id]
+        assert node.get("batches.json", auth=theirs).json()["batches"] == []
+    finally:
+        stop_all([node])

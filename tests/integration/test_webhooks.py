@@ -15,6 +15,7 @@ from scrapersky.db import webhooks as hooks
 from tests.conftest import scrapy, scrapy_env
 from tests.support.db import rows
 from tests.support.fixture_web import demo_site
+from tests.support.scrapyd_nodes import start_nodes, stop_all
 from tests.support.waiting import wait_for
 
 TENANT = "550e8400-e29b-41d4-a716-446655440000"
@@ -136,3 +137,19 @@ def test_webhook_command_errors_are_one_line(database_url, web):
     assert bad.returncode == 2 and "must be an http(s) URL" in bad.stderr
     unknown = scrapy("webhooks", "remove", "99", env=env)
     assert unknown.returncode == 2 and unknown.stderr.strip() == "error: no webhook with id '99'"
+
+
+@pytest.mark.scrapyd
+def test_a_scrapyd_node_delivers_due_webhooks_without_any_run(postgres_url, web, receiver_factory, tmp_path):
+    receiver = receiver_factory([503, 204])
+    hook = hooks.add(postgres_url, TENANT, receiver.url)
+    jobs.cancel(postgres_url, jobs.create_jobs(postgres_url, TENANT, ["late.test"], run_id="r", options={})[0].job_id)
+    [node] = start_nodes(tmp_path / "nodes", 1, scrapy_env(postgres_url, web, SCRAPERSKY_WEBHOOK_RETRY_BASE="1"))
+    try:
+        wait_for(lambda: rows(postgres_url, "select status from webhook_deliveries")[0]["status"] == "delivered",
+                 timeout=60, every=0.5)
+    finally:
+        stop_all([node])
+    assert [p["event"] for p in receiver.payloads(hook.secret)] == ["job.ended", "job.ended"]
+    assert rows(postgres_url, "select attempts, last_status_code from webhook_deliveries") == \
+        [{"attempts": 2, "last_status_code": 204}]
