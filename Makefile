@@ -25,8 +25,8 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-	      || echo "chromium could not be installed: rendering tests will skip"; \
-	  else echo "chromium not installed and no root/apt: rendering tests will skip"; fi; }
+	      || echo "chromium could not be installed: rendering tests will skip (fail under CI=true)"; \
+	  else echo "chromium not installed and no root/apt: rendering tests will skip (fail under CI=true)"; fi; }
 
 # The job table is shown whatever the scan's outcome; the exit code is the crawl's.
 crawl: setup
