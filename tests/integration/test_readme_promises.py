@@ -15,7 +15,7 @@ from scrapersky.db.engine import session_scope
 from scrapersky.db.models import Job
 from scrapersky.db.schema import current_revision, head_revision
 from tests.conftest import (
-    create_postgres_database, drop_postgres_database, require_postgres, scrapy, scrapy_env,
+    create_postgres_database, drop_postgres_database, require_chromium, require_postgres, scrapy, scrapy_env,
 )
 from tests.integration.test_lifecycle import TENANT, small_site
 from tests.support.db import rows, scalar
@@ -224,3 +224,22 @@ def test_run_ending_early_marks_its_jobs_failed(database_url, web):
         assert found[domain]["error"] == "run ended (closespider_timeout) before the scan finished"
         assert found[domain]["finished_at"] is not None
     assert scalar(database_url, "select count(*) from jobs where status = 'running'") == 0
+
+
+@pytest.mark.chromium
+def test_render_always_renders_a_page_auto_would_keep_static(database_url, web, crawl):
+    require_chromium()
+    site = web.site("always.test")
+    site.add("/", '<html><head><title>Static title</title><script src="/app.js"></script></head>'
+                  "<body><p>Plenty of visible text already.</p></body></html>")
+    site.add("/app.js", "document.title = 'Rendered title';", content_type="application/javascript")
+    auto = crawl(database_url, "-a", "domain=always.test")
+    assert auto.returncode == 0, auto.stderr[-3000:]
+    domain = rows(database_url, "select title, domain_metadata from domains")[0]
+    assert (domain["title"], domain["domain_metadata"]["rendered"]) == ("Static title", False)
+    assert not web.hits("always.test", "/app.js")
+    always = crawl(database_url, "-a", "domain=always.test", "-a", "render=always", timeout=180)
+    assert always.returncode == 0, always.stderr[-3000:]
+    domain = rows(database_url, "select title, domain_metadata from domains")[0]
+    assert (domain["title"], domain["domain_metadata"]["rendered"]) == ("Rendered title", True)
+    assert web.hits("always.test", "/app.js")
