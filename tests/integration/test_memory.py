@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import resource
 import subprocess
 import sys
-import time
+import threading
 import tracemalloc
 from pathlib import Path
 
-import psutil
 import pytest
 
 from bench.inventory import crawl_env
@@ -78,23 +78,20 @@ def test_crawl_of_200k_url_site_keeps_peak_rss_bounded(tmp_path, postgres_url, w
     env = {**crawl_env(postgres_url, web.proxy_url), "SCRAPERSKY_CHROMIUM": str(tmp_path / "no-browser")}
     with open(tmp_path / "crawl.log", "w") as log:
         crawl = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        peak = _peak_rss(crawl, timeout=120)
+        peak = _wait_for_peak_rss(crawl, timeout=120)
     assert crawl.returncode == 0, (tmp_path / "crawl.log").read_text()[-3000:]
     assert scalar(postgres_url, "select count(*) from pages") == PARSED_URLS
     assert peak < CRAWL_RSS_LIMIT, f"crawl process peaked at {peak / MB:.0f} MB"
 
 
-def _peak_rss(process: subprocess.Popen, timeout: float) -> int:
-    watched = psutil.Process(process.pid)
-    deadline = time.monotonic() + timeout
-    peak = 0
-    while process.poll() is None:
-        try:
-            peak = max(peak, watched.memory_info().rss)
-        except psutil.Error:
-            break
-        if time.monotonic() > deadline:
-            process.kill()
-        time.sleep(0.02)
-    process.wait()
-    return peak
+def _wait_for_peak_rss(process: subprocess.Popen, timeout: float) -> int:
+    """Wait for the process to exit; its peak RSS in bytes is the kernel's high-water mark for that
+    child alone (wait4's ru_maxrss), so no peak can fall between samples."""
+    killer = threading.Timer(timeout, process.kill)
+    killer.start()
+    try:
+        _, status, usage = os.wait4(process.pid, 0)
+    finally:
+        killer.cancel()
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return usage.ru_maxrss * 1024
