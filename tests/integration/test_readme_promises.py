@@ -243,3 +243,16 @@ def test_render_always_renders_a_page_auto_would_keep_static(database_url, web, 
     domain = rows(database_url, "select title, domain_metadata from domains")[0]
     assert (domain["title"], domain["domain_metadata"]["rendered"]) == ("Rendered title", True)
     assert web.hits("always.test", "/app.js")
+
+
+def test_default_tenant_and_contact_url_come_from_the_environment(database_url, web):
+    other_tenant, contact = "6f1c2a8e-0000-4000-8000-0000000000aa", "https://ops.example/scanner"
+    small_site(web, "owner.test")
+    env = scrapy_env(database_url, web, SCRAPERSKY_SCHEMES="http", SCRAPERSKY_DEFAULT_TENANT=other_tenant,
+                     SCRAPERSKY_CONTACT_URL=contact)
+    result = scrapy("crawl", "sitemap", "-a", "domain=owner.test", env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert rows(database_url, "select tenant_id from domains") == [{"tenant_id": other_tenant}]
+    assert rows(database_url, "select tenant_id from jobs") == [{"tenant_id": other_tenant}]
+    agents = {r.headers["user-agent"] for r in web.hits("owner.test")}
+    assert agents == {f"ScraperSky/1.0 (+{contact})"}
