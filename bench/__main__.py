@@ -8,13 +8,13 @@ import importlib.util
 import sys
 import time
 
-from bench import Figure, anchors, calibration, format_table, inventory, run_dir, writepath
+from bench import Figure, anchors, calibration, format_table, inventory, parsing, run_dir, writepath
 from bench.baseline import Baseline, BaselineError
 from bench.site import build_site, serve
 
 FULL_URLS = 1_000_000
 QUICK_URLS = 100_000
-PARTS = ("inventory", "writepath", "anchors", "batch")
+PARTS = ("inventory", "writepath", "anchors", "parsing", "batch")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -75,6 +75,8 @@ def _run_parts(args: argparse.Namespace, parts: set[str], urls: int, orm_rows: i
                 profile = inventory.profile(site, proxy)
     if "writepath" in parts:
         results["writepath"] = _announce("writepath", writepath.run(urls))
+    if "parsing" in parts:
+        results["parsing"] = _announce("parsing", parsing.run())
     if "batch" in parts:
         results["batch"] = _announce("batch", run_batch(quick=urls < FULL_URLS))
     return results, profile

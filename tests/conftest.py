@@ -74,6 +74,22 @@ def migrated_postgres():
         drop_postgres_database(url)
 
 
+CHROMIUM_MISSING = "no Chromium executable (SCRAPERSKY_CHROMIUM, or chromium on PATH; install Debian's `chromium`; `make test` does it as root)"
+
+
+def require_chromium() -> str:
+    """The browser rendered pages use: like PostgreSQL, a required component, so under CI=true a
+    missing one fails the test instead of skipping it."""
+    from scrapersky.rendering import find_chromium
+
+    found = find_chromium(os.environ.get("SCRAPERSKY_CHROMIUM") or None)
+    if not found:
+        if IN_CI:
+            pytest.fail(f"CI=true but {CHROMIUM_MISSING}")
+        pytest.skip(CHROMIUM_MISSING)
+    return found
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request, tmp_path):
     """A fresh, migrated database of each kind."""

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.conftest import scrapy, scrapy_env, start_scrapy
-from tests.support.db import rows, scalar
+from tests.support.db import rows, scalar, wait_until_stale
 from tests.support.fixture_web import FixtureWeb
+from tests.support.in_flight import InFlight
 from tests.support.tcp_gate import TcpGate
 
 
@@ -106,7 +107,7 @@ def killed_mid_scan(database_url: str, web: FixtureWeb, log: Path) -> Outcome:
         proc.wait(10)
     finally:
         proc.kill()
-    time.sleep(2.5)
+    wait_until_stale(database_url, 2)
     scrapy("status", env=env)
     first = rows(database_url, "select status, error from jobs order by id")[0]
     again = scrapy("crawl", "sitemap", "-a", "domain=killed.test", env=env)
@@ -118,6 +119,12 @@ def killed_mid_scan(database_url: str, web: FixtureWeb, log: Path) -> Outcome:
 def concurrent_scans(database_url: str, web: FixtureWeb, log_dir: Path) -> Outcome:
     """Two runs scan the same domain at the same time."""
     expected = big_site(web, "twice.test", sitemaps=4, per_sitemap=10000)
+    # Each sitemap is held until both runs are downloading it: the scans really overlap.
+    site = web.site("twice.test")
+    gauges = []
+    for n in range(4):
+        gauges.append(InFlight(expected=2, total=2))
+        site.handler(f"/s{n}.xml", gauges[-1].route(site.route(f"/s{n}.xml").reply))
     env = scrapy_env(database_url, web, SCRAPERSKY_SCHEMES="http", SCRAPERSKY_STORE_BUFFER="4000")
     procs = [start_scrapy("crawl", "sitemap", "-a", "domain=twice.test", env=env, log=log_dir / f"twice{n}.log")
              for n in (1, 2)]
@@ -128,7 +135,8 @@ def concurrent_scans(database_url: str, web: FixtureWeb, log_dir: Path) -> Outco
     domains = scalar(database_url, "select count(*) from domains")
     statuses = "/".join(r["status"] for r in rows(database_url, "select status from jobs order by id"))
     return Outcome("two scans of one domain at once", expected, rows_total, statuses,
-                   f"exits {codes}; domain rows {domains}; problems {problems or 'none'}")
+                   f"exits {codes}; domain rows {domains}; problems {problems or 'none'}; "
+                   f"sitemaps downloaded by both at once {sum(g.peak == 2 for g in gauges)}/4")
 
 
 def main() -> int:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
-from scrapersky.rendering import find_chromium
+from tests.conftest import require_chromium
 from tests.support.db import rows, scalar
 from tests.support.fixture_web import DEMO_EMAIL, DEMO_PHONE, demo_site
 
@@ -59,14 +57,9 @@ def test_rescan_updates_in_place_and_tenants_get_their_own_rows(database_url, we
     assert len(per_domain) == 2 and {p["n"] for p in per_domain} == {20}
 
 
-def _chromium_or_skip() -> None:
-    if not find_chromium(None):
-        pytest.skip("no Chromium executable on PATH (install Debian's `chromium`; `make test` does it as root)")
-
-
 @pytest.mark.chromium
 def test_javascript_only_homepage_is_rendered_in_chromium(database_url, web, crawl):
-    _chromium_or_skip()
+    require_chromium()
     site = web.site("spa.test")
     site.add("/", '<!DOCTYPE html><html><head><script src="/app.js"></script></head>'
                   '<body><div id="root"></div></body></html>', content_type="text/html")
@@ -85,15 +78,10 @@ def test_javascript_only_homepage_is_rendered_in_chromium(database_url, web, cra
 
 @pytest.mark.chromium
 def test_render_never_keeps_the_static_html(database_url, web, crawl):
-    _chromium_or_skip()
+    require_chromium()
     site = web.site("static.test")
     site.add("/", '<html><head><script src="/app.js"></script></head><body><div id="root"></div></body></html>')
     site.add("/app.js", "document.title = 'Rendered';", content_type="application/javascript")
     assert crawl(database_url, "-a", "domain=static.test", "-a", "render=never").returncode == 0
     assert scalar(database_url, "select title from domains") is None
     assert not web.hits("static.test", "/app.js")
-
-
-def test_chromium_lookup_is_on_path():
-    assert find_chromium(None) == (shutil.which("chromium") or shutil.which("chromium-browser")
-                                   or shutil.which("google-chrome") or shutil.which("chrome"))

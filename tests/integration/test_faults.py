@@ -53,3 +53,4 @@ def test_two_scans_of_one_domain_at_once(database_url, web, tmp_path):
     assert outcome.job_status == "complete/complete", outcome.detail
     assert outcome.stored == outcome.expected == 40000 and outcome.lost == 0
     assert "domain rows 1" in outcome.detail and "problems none" in outcome.detail
+    assert "sitemaps downloaded by both at once 4/4" in outcome.detail

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
+import threading
 
 from scrapersky.db import jobs
 from tests.conftest import scrapy, scrapy_env, start_scrapy
-from tests.support.db import rows, scalar
+from tests.support.db import rows, scalar, wait_until_stale
 from tests.support.waiting import wait_for
 
 TENANT = "550e8400-e29b-41d4-a716-446655440000"
@@ -36,7 +36,7 @@ def test_sigkill_mid_scan_is_failed_by_the_next_look(database_url, web, tmp_path
     finally:
         proc.kill()
     assert scalar(database_url, "select status from jobs") == "running"  # nobody has looked yet
-    time.sleep(2.5)
+    wait_until_stale(database_url, 2)
     status = scrapy("status", "--json", env=env)
     assert status.returncode == 0, status.stderr
     job = rows(database_url, "select status, error, finished_at from jobs")[0]
@@ -111,16 +111,28 @@ def test_graceful_shutdown_marks_running_jobs_cancelled(database_url, web, tmp_p
 
 
 def test_progress_and_heartbeat_are_written_while_running(database_url, web, tmp_path):
-    small_site(web, "beat.test", delay=4)
+    site = small_site(web, "beat.test")
+    listing = site.route("/sitemap.xml").reply
+    release = threading.Event()
+
+    def held_sitemap(request):  # the scan stays mid-way until the test has seen it there
+        release.wait(120)
+        return listing
+
+    site.handler("/sitemap.xml", held_sitemap)
     env = scrapy_env(database_url, web, SCRAPERSKY_STALE_AFTER="2", SCRAPERSKY_SCHEMES="http")
     proc = start_scrapy("crawl", "sitemap", "-a", "domain=beat.test", env=env, log=tmp_path / "b.log")
     try:
+        wait_for(lambda: web.hits("beat.test", "/sitemap.xml"))
         first = wait_for(lambda: scalar(database_url, "select heartbeat_at from jobs where status = 'running'"))
         later = wait_for(lambda: (v := scalar(database_url, "select heartbeat_at from jobs")) and v != first and v)
         assert str(later) > str(first)
         assert 0 < scalar(database_url, "select progress from jobs") < 1
+        assert scalar(database_url, "select status from jobs") == "running"
+        release.set()
         assert proc.wait(60) == 0
     finally:
+        release.set()
         proc.kill()
     assert rows(database_url, "select status, progress from jobs")[0] == {"status": "complete", "progress": 1.0}
 
@@ -128,6 +140,8 @@ def test_progress_and_heartbeat_are_written_while_running(database_url, web, tmp
 def test_status_accepts_every_id_form(database_url, web):
     small_site(web, "ids.test")
     env = scrapy_env(database_url, web, SCRAPERSKY_SCHEMES="http")
+    for _ in range(2):
+        jobs.create_batch(database_url, TENANT, [], {})
     batch = jobs.create_batch(database_url, TENANT, ["ids.test"], {})
     assert scrapy("crawl", "sitemap", "-a", f"batch_id={batch.batch_id}", "-a", "_job=scrapyd-run-1", env=env).returncode == 0
     job = rows(database_url, "select id, job_id, run_id from jobs")[0]
@@ -136,8 +150,13 @@ def test_status_accepts_every_id_form(database_url, web):
         assert shown["job"]["job_id"] == job["job_id"] and shown["job"]["status"] == "complete"
     shown = json.loads(scrapy("status", batch.batch_id, "--json", env=env).stdout)
     assert shown["batch"]["status"] == "complete" and shown["batch"]["jobs"][0]["domain"] == "ids.test"
+    # Integer ids: a job's when a job has that number, else the batch's (two empty batches first,
+    # so the batch's number is no job's).
+    assert (job["id"], batch.id) == (1, 3)
+    shown = json.loads(scrapy("status", str(job["id"]), "--json", env=env).stdout)
+    assert shown["job"]["job_id"] == job["job_id"]
     shown = json.loads(scrapy("status", str(batch.id), "--json", env=env).stdout)
-    assert "batch" in shown or "job" in shown
+    assert shown["batch"]["batch_id"] == batch.batch_id
     missing = scrapy("status", "no-such-id", env=env)
     assert missing.returncode == 1 and missing.stderr.strip().startswith("error: ")
     table = scrapy("status", batch.batch_id, env=env)

@@ -4,13 +4,12 @@ fixture sites behind the loopback proxy, one shared database."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import scrapy, scrapy_env
-from tests.support.db import rows, scalar
+from tests.support.db import rows, scalar, wait_until_stale
 from tests.support.waiting import wait_for
 from tests.support.fixture_web import FixtureWeb, demo_site
 from tests.support.scrapyd_nodes import ScrapydNode, free_port, start_nodes, stop_all
@@ -120,7 +119,7 @@ def test_node_killed_mid_batch_then_resume(postgres_url, web, tmp_path):
         # The survivor's runs took every pending job; the victim's jobs still look running until reaped.
         assert scalar(postgres_url, "select count(*) from jobs where status = 'pending'") == 0
         assert scalar(postgres_url, "select status from batch_jobs") == "running"
-        time.sleep(3.5)  # past SCRAPERSKY_STALE_AFTER since the victim's last heartbeat
+        wait_until_stale(postgres_url, 3)  # past SCRAPERSKY_STALE_AFTER since the victim's last heartbeat
         resumed = scrapy("batch", "--resume", batch_id, "--wait", "--json", env=batch_env, timeout=120)
         assert resumed.returncode == 0, resumed.stderr[-3000:]
         final = json.loads(resumed.stdout)

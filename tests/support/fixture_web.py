@@ -206,13 +206,16 @@ class FixtureWeb:
     def start(self) -> FixtureWeb:
         if self._server is not None:
             return self
-        self._server = _Server((self._bind, self._port), _Handler)
+        self._server = self._listen()
         self._server.web = self
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fixture-web", daemon=True
         )
         self._thread.start()
         return self
+
+    def _listen(self) -> _Server:
+        return _Server((self._bind, self._port), _Handler)
 
     def stop(self) -> None:
         server, self._server = self._server, None

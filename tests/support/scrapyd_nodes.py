@@ -204,7 +204,7 @@ def launch_node(directory: Path, env: Mapping[str, str], *, username: str = "", 
     write_config(directory, port, username=username, password=password, max_proc=max_proc)
     with (directory / "scrapyd.log").open("ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "scrapyd", "--pidfile="], cwd=directory, stdout=log, stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "tests.support.scrapyd_main", "--pidfile="], cwd=directory, stdout=log, stderr=subprocess.STDOUT,
             env={**node_env(env), **(extra_env or {})}, start_new_session=True,
         )
     return ScrapydNode(directory, port, process, username, password)

@@ -3,6 +3,7 @@ import http.client
 import re
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -12,6 +13,7 @@ from xml.etree import ElementTree
 
 import pytest
 
+from tests.support.waiting import wait_for
 from tests.support.fixture_web import DEMO_PAGES, DEMO_PRODUCTS, FixtureWeb, Reply, Request, demo_site
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -135,7 +137,7 @@ def test_handler_routes_and_query_lookup(web: FixtureWeb) -> None:
 
     site = web.site("api.test").handler("/echo", echo)
     site.add("/list", "all").add("/list?page=2", "second")
-    site.add("/slow", "late", delay=0.2)
+    site.add("/slow", "late", delay=60)
 
     status, headers, body = fetch(web, "http://api.test/echo?q=1", {"X-Probe": "hello"})
     assert (status, body, headers["X-Handled"]) == (201, b"GET /echo?q=1 hello", "1")
@@ -143,9 +145,18 @@ def test_handler_routes_and_query_lookup(web: FixtureWeb) -> None:
     assert fetch(web, "http://api.test/list?page=2")[2] == b"second"
     assert fetch(web, "http://api.test/list?page=3")[2] == b"all"
 
-    started = time.monotonic()
-    assert fetch(web, "http://api.test/slow")[2] == b"late"
-    assert time.monotonic() - started >= 0.2
+    # A delayed reply is held while other requests are answered.
+    def fetch_slow() -> None:
+        try:
+            fetch(web, "http://api.test/slow")
+        except OSError:  # the server stops before the delay is over
+            pass
+
+    slow = threading.Thread(target=fetch_slow, daemon=True)
+    slow.start()
+    wait_for(lambda: web.hits("api.test", "/slow"))
+    assert fetch(web, "http://api.test/list")[2] == b"all"
+    assert slow.is_alive()
 
 
 def test_handler_failure_is_500(web: FixtureWeb, capsys: pytest.CaptureFixture[str]) -> None:
@@ -184,17 +195,15 @@ def test_directory_serving(web: FixtureWeb, tmp_path: Path) -> None:
     assert "files.test" in web.hosts
 
 
-def test_connect_is_refused_quickly(web: FixtureWeb) -> None:
+def test_connect_without_a_tunnel_is_refused(web: FixtureWeb) -> None:
     web.site("shop1.test").add("/", "home")
     connection = http.client.HTTPConnection("127.0.0.1", web.port, timeout=5)
     connection.set_tunnel("shop1.test", 443)
-    started = time.monotonic()
     with pytest.raises(OSError, match="502"):
         connection.request("GET", "/")
     connection.close()
     with pytest.raises(urllib.error.URLError):
         fetch(web, "https://shop1.test/")
-    assert time.monotonic() - started < 2
     assert [r.method for r in web.hits("shop1.test")] == ["CONNECT", "CONNECT"]
 
 
@@ -226,21 +235,17 @@ def test_keep_alive_head_post_and_origin_form(web: FixtureWeb) -> None:
     connection.close()
 
 
-def test_throughput_and_large_body(web: FixtureWeb) -> None:
+def test_many_requests_and_a_large_body(web: FixtureWeb) -> None:
     site = web.site("shop1.test").add("/robots.txt", "User-agent: *\n")
     site.add("/big.xml", b"<" + b"x" * 6_000_000 + b">")
-    started = time.monotonic()
     for _ in range(100):
         assert fetch(web, "http://shop1.test/robots.txt")[0] == 200
     connection = http.client.HTTPConnection("127.0.0.1", web.port, timeout=5)
     for _ in range(100):
         connection.request("GET", "http://shop1.test/robots.txt")
         assert connection.getresponse().read() == b"User-agent: *\n"
-    assert time.monotonic() - started < 2
-    started = time.monotonic()
     connection.request("GET", "http://shop1.test/big.xml")
-    assert len(connection.getresponse().read()) == 6_000_002
-    assert time.monotonic() - started < 1
+    assert connection.getresponse().read() == b"<" + b"x" * 6_000_000 + b">"
     connection.close()
     assert len(web.requests) == 201
 

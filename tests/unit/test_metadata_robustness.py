@@ -1,13 +1,12 @@
-"""Any bytes in, plain JSON-ready data out, quickly."""
+"""Any bytes in, plain JSON-ready data out."""
 
 import json
-import statistics
-import time
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bench.parsing import big_homepage
 from scrapersky.metadata import decode_html, extract_metadata, extract_page_summary
 
 PAGES = Path(__file__).parent / "pages"
@@ -97,16 +96,13 @@ def test_huge_attribute_values() -> None:
     assert metadata["email_addresses"] == [] and metadata["phone_numbers"] == []
 
 
-def test_typical_homepage_is_fast() -> None:
-    page = (PAGES / "wordpress_elementor.html").read_bytes()
-    start, end = page.index(b"<div data-elementor-type"), page.index(b"<footer")
-    section = page[start:end]
-    big = page[:start] + section * (100_000 // len(section)) + page[start:]
-    assert len(big) > 100_000
-    extract_metadata(big, "https://www.brightsmiledental.com/")
-    timings = []
-    for _ in range(5):
-        began = time.perf_counter()
-        extract_metadata(big, "https://www.brightsmiledental.com/")
-        timings.append(time.perf_counter() - began)
-    assert statistics.median(timings) < 0.1
+def test_a_100_kb_homepage_is_read_whole() -> None:
+    """How fast is a bench figure (bench/parsing.py); here: the size costs nothing that was found."""
+    url = "https://www.brightsmiledental.com/"
+    page = big_homepage()
+    assert len(page) > 100_000
+    small, big = extract_metadata((PAGES / "wordpress_elementor.html").read_bytes(), url), extract_metadata(page, url)
+    for name in ("title", "description", "logo_url", "is_wordpress", "has_elementor", "tech_stack",
+                 "email_addresses", "phone_numbers", "structured_data"):
+        assert big[name] == small[name], name
+    assert big["element_counts"]["words"] > small["element_counts"]["words"]

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import gzip
-import time
 import tracemalloc
 import zlib
 from datetime import datetime, timezone
 from pathlib import Path
 
-import psutil
 import pytest
 
 from scrapersky.sitemaps import PageEntry, Sitemap, SitemapRef, open_sitemap, parse_lastmod
@@ -405,8 +403,7 @@ def test_truncated_xml_keeps_every_entry_before_the_damage() -> None:
     cut = body.index(b"https://example.com/3") + 10
     sitemap, entries = read(body[:cut])
     assert urls(entries) == [f"https://example.com/{i}" for i in range(3)]
-    assert sitemap.error is not None
-    assert sitemap.error.startswith("XML ended before the document was complete")
+    assert sitemap.error == "XML ended before the document was complete near line 2"
 
 
 def test_truncated_right_after_a_closed_entry() -> None:
@@ -414,7 +411,7 @@ def test_truncated_right_after_a_closed_entry() -> None:
     cut = body.rindex(b"</url>") + len(b"</url>")
     sitemap, entries = read(body[:cut])
     assert urls(entries) == ["https://example.com/a", "https://example.com/b"]
-    assert sitemap.error is not None
+    assert sitemap.error == "XML ended before the document was complete near line 2"
 
 
 def test_malformed_xml_keeps_earlier_entries_and_does_not_quote_the_document() -> None:
@@ -435,7 +432,7 @@ def test_invalid_utf8_in_the_middle_stops_with_an_error() -> None:
     body = body.replace("\xff".encode(), b"\xff\xfe")
     sitemap, entries = read(body)
     assert urls(entries) == ["https://example.com/a"]
-    assert sitemap.error is not None and sitemap.error.startswith("malformed XML")
+    assert sitemap.error == "malformed XML near line 2"
 
 
 @pytest.mark.parametrize(
@@ -643,15 +640,14 @@ BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <url><loc>https://example.com/after</loc></url></urlset>"""
 
 
-def test_billion_laughs_is_refused_quickly() -> None:
+def test_billion_laughs_is_never_expanded() -> None:
+    # How long refusing it takes is a bench figure (bench/parsing.py).
     tracemalloc.start()
-    started = time.monotonic()
     try:
         sitemap, entries = read(BILLION_LAUGHS)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert time.monotonic() - started < 1.0
     assert peak < 5 * MIB
     assert all("lol" not in entry.url for entry in entries)
     assert all(entry.lastmod is None for entry in entries if isinstance(entry, PageEntry))
@@ -673,9 +669,7 @@ def test_external_entities_and_dtds_are_never_loaded(doctype: str) -> None:
         "<url><loc>https://example.com/&xxe;</loc><lastmod>&xxe;</lastmod></url>"
         "<url><loc>https://example.com/b</loc></url></urlset>"
     ).encode()
-    started = time.monotonic()
     sitemap, entries = read(body)
-    assert time.monotonic() - started < 1.0
     everything = repr(entries) + repr(sitemap.error) + repr(sitemap)
     assert "root:" not in everything
     assert "/bin/" not in everything
@@ -743,21 +737,17 @@ def test_deep_nesting_is_refused_without_raising() -> None:
     body = b"<urlset><url><loc>https://example.com/a</loc></url>" + b"<x>" * 100_000
     sitemap, entries = read(body)
     assert urls(entries) == ["https://example.com/a"]
-    assert sitemap.error is not None
+    assert sitemap.error == "malformed XML near line 1"  # lxml's depth limit, reported like any damage
 
 
 def test_memory_stays_flat_on_a_large_urlset() -> None:
     body = numbered_urlset(200_000)
-    process = psutil.Process()
-    rss_before = process.memory_info().rss
-    rss_peak = rss_before
+    # tracemalloc's peak cannot be missed between samples; libxml2's own allocations, which it
+    # does not see, are bounded by the kernel's high-water mark in tests/integration/test_memory.py.
     tracemalloc.start()
     try:
         sitemap = open_sitemap(body)
-        seen = 0
-        for seen, _entry in enumerate(sitemap.entries(), 1):
-            if seen % 20_000 == 0:
-                rss_peak = max(rss_peak, process.memory_info().rss)
+        seen = sum(1 for _ in sitemap.entries())
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -765,8 +755,6 @@ def test_memory_stays_flat_on_a_large_urlset() -> None:
     assert sitemap.count == 200_000
     assert sitemap.error is None
     assert peak < 20 * MIB
-    # libxml2's own allocations are invisible to tracemalloc; the process size shows a growing tree.
-    assert rss_peak - rss_before < 60 * MIB
 
 
 def test_entries_can_be_read_again_and_never_raise() -> None:

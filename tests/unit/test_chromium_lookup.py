@@ -1,0 +1,45 @@
+"""Where the browser for rendered pages is found: the configured one, else the first known name on PATH."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from scrapersky.rendering import find_chromium
+
+
+def _executable(directory: Path, name: str, mode: int = 0o755) -> Path:
+    path = directory / name
+    path.write_text("#!/bin/sh\n")
+    path.chmod(mode)
+    return path
+
+
+def test_first_known_name_on_path_wins(tmp_path, monkeypatch):
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir(), second.mkdir()
+    _executable(second, "chromium")
+    browser = _executable(first, "chromium-browser")
+    _executable(first, "google-chrome")
+    monkeypatch.setenv("PATH", f"{first}:{second}")
+    # "chromium" comes first among the names, wherever it sits on PATH
+    assert find_chromium(None) == str(second / "chromium")
+    (second / "chromium").unlink()
+    assert find_chromium(None) == str(browser)
+
+
+def test_configured_browser_by_path_or_name(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    chrome = _executable(tmp_path, "google-chrome")
+    _executable(tmp_path, "chromium")
+    assert find_chromium(str(chrome)) == str(chrome)
+    assert find_chromium("google-chrome") == str(chrome)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    not_runnable = _executable(elsewhere, "not-runnable", mode=0o644)
+    assert find_chromium(str(not_runnable)) is None
+
+
+def test_no_browser_anywhere(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    _executable(tmp_path, "chromium", mode=0o644)  # present but not executable
+    assert find_chromium(None) is None
