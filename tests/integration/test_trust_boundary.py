@@ -218,7 +218,7 @@ def test_sitemap_fan_out_stops_at_the_cap_with_bounded_memory(database_url):
     its memory stays bounded."""
     result = _crawl(database_url, ["-a", "domain=fan.test"], dns={"fan.test": A(SITE_ADDRESS)},
                     sites={"fan.test": {f"/fan/{n}.xml": {"fanout": 1000} for n in range(0, 2002)}},
-                    fanout={"fan.test": 1000}, env={"SCRAPERSKY_MAX_SITEMAPS": "2000"})
+                    fanout={"fan.test": 1000}, env={"SCRAPERSKY_MAX_SITEMAPS": "2000"}, untraced=True)
     assert result["traps"] == []
     job = rows(database_url, "select status, result_data from jobs")[0]
     assert job["status"] == "complete", result["output"][-3000:]
@@ -231,7 +231,7 @@ def test_sitemap_fan_out_stops_at_the_cap_with_bounded_memory(database_url):
 def test_header_bomb_is_cut_off_with_a_clear_error(database_url):
     """A robots.txt answer whose header section never ends (continuation lines, 200 MB)."""
     result = _crawl(database_url, ["-a", "domain=bomb.test"], dns={"bomb.test": A("127.0.0.4")}, sites={},
-                    header_bomb="127.0.0.4", bomb_megabytes=200)
+                    header_bomb="127.0.0.4", bomb_megabytes=200, untraced=True)
     assert result["traps"] == []
     job = rows(database_url, "select status, error from jobs")[0]
     assert job["status"] == "failed" and "response headers larger than" in job["error"], job

@@ -240,6 +240,9 @@ def main(scenario_path: str, result_path: str) -> None:
     env.update({"SCRAPERSKY_ALLOW_PRIVATE_NETWORKS": "false", "SCRAPERSKY_ALLOWED_NETWORKS": ",".join(allowed),
                 "SCRAPERSKY_SCHEMES": "http", "AUTOTHROTTLE_ENABLED": "false", "PYTHONPATH": str(ROOT)})
     env.update(scenario.get("env", {}))
+    if scenario.get("untraced"):
+        # Memory is measured: coverage's tracer would add its own tens of megabytes.
+        env.pop("COVERAGE_PROCESS_START", None)
     crawl = _run_crawl(scenario, env)
     web.stop()
     result = {
