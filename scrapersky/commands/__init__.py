@@ -1,2 +1,4 @@
-"""Project commands: `scrapy batch`, `scrapy status`, `scrapy migrate`, and `scrapy crawl` with
-argument checks and an exit code that tells whether every scan succeeded."""
+"""Project commands: `scrapy batch`, `status`, `cancel`, `retry`, `changes`, `keys`, `webhooks`,
+`migrate`, and `scrapy crawl` with argument checks and an exit code that tells whether every scan
+succeeded. What they share is in scrapersky.cli (Scrapy takes every command class it finds in
+this package for a command)."""

@@ -1,19 +1,17 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 from scrapy import exporters
-from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from scrapersky.config import ConfigError, check_settings, to_datetime, to_tenant
+from scrapersky.cli import CommandFailed, ProjectCommand
+from scrapersky.config import ConfigError, to_datetime, to_tenant
 from scrapersky.db.changes import FIELDS, NotFound, domain_changes
-from scrapersky.db.schema import ensure_schema, first_line
 from scrapersky.domains import InvalidDomain, standardize_domain
 
 # Scrapy's own exporters, picked by the output file's extension as `scrapy crawl -o` does.
@@ -21,11 +19,7 @@ EXPORTERS = {".csv": exporters.CsvItemExporter, ".jsonl": exporters.JsonLinesIte
              ".jl": exporters.JsonLinesItemExporter, ".json": exporters.JsonItemExporter}
 
 
-class Command(ScrapyCommand):
-    requires_project = True
-    requires_crawler_process = False
-    default_settings = {"LOG_ENABLED": False}
-
+class Command(ProjectCommand):
     def syntax(self) -> str:
         return "DOMAIN [--since DATE | --scan JOB] [--tenant-id UUID] [--json | -o FILE]"
 
@@ -41,35 +35,23 @@ class Command(ScrapyCommand):
         parser.add_argument("-o", "--output", default=None,
                             help="write one line per change to FILE (.csv, .jsonl/.jl or .json), like a feed export")
 
-    def run(self, args: list[str], opts) -> None:
+    def execute(self, args: list[str], opts) -> None:
         if len(args) != 1:
             raise UsageError("give exactly one domain")
         if opts.since and opts.scan:
             raise UsageError("give --since or --scan, not both")
         if opts.output and Path(opts.output).suffix not in EXPORTERS:
             raise UsageError(f"-o: the file name must end in one of {', '.join(EXPORTERS)}")
-        settings = self.settings
-        url = settings.get("DATABASE_URL")
+        tenant = to_tenant(opts.tenant_id or self.settings.get("SCRAPERSKY_DEFAULT_TENANT"))
+        since = to_datetime(opts.since, "--since") if opts.since else None
         try:
-            check_settings(settings)
-            tenant = to_tenant(opts.tenant_id or settings.get("SCRAPERSKY_DEFAULT_TENANT"))
-            since = to_datetime(opts.since, "--since") if opts.since else None
             domain = standardize_domain(args[0])
-        except (ConfigError, InvalidDomain) as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            self.exitcode = 2
-            return
+        except InvalidDomain as exc:
+            raise ConfigError(str(exc)) from None
         try:
-            ensure_schema(url)
-            found = domain_changes(url, tenant, domain, since=since, scan=opts.scan)
+            found = domain_changes(self.ready_database(), tenant, domain, since=since, scan=opts.scan)
         except NotFound as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            self.exitcode = 1
-            return
-        except Exception as exc:
-            print(f"error: {first_line(exc)}", file=sys.stderr)
-            self.exitcode = 1
-            return
+            raise CommandFailed(str(exc)) from None
         if opts.output:
             _export(found, Path(opts.output))
         elif opts.json:

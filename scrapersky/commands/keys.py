@@ -3,23 +3,18 @@ from __future__ import annotations
 import json
 import sys
 
-from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from scrapersky.config import ConfigError, check_settings, to_tenant
+from scrapersky.cli import CommandFailed, ProjectCommand
+from scrapersky.config import ConfigError, to_tenant
 from scrapersky.db import keys
 from scrapersky.db.jobs import excerpt
-from scrapersky.db.schema import ensure_schema, first_line
 from scrapersky.views import row_view
 
 KEY_FIELDS = ("id", "key_id", "name", "tenant_id", "operator", "created_at", "revoked_at")
 
 
-class Command(ScrapyCommand):
-    requires_project = True
-    requires_crawler_process = False
-    default_settings = {"LOG_ENABLED": False}
-
+class Command(ProjectCommand):
     def syntax(self) -> str:
         return "create --tenant-id UUID [--name N] | create --operator [--name N] | list [--json] | revoke KEY_ID"
 
@@ -33,23 +28,13 @@ class Command(ScrapyCommand):
         parser.add_argument("--name", default=None, help="a label for the new key")
         parser.add_argument("--json", action="store_true", help="machine-readable list")
 
-    def run(self, args: list[str], opts) -> None:
+    def execute(self, args: list[str], opts) -> None:
         if not args or args[0] not in ("create", "list", "revoke"):
             raise UsageError("give create, list or revoke")
         action, rest = args[0], args[1:]
         if (action == "revoke") != bool(rest) or len(rest) > 1:
             raise UsageError("revoke takes one KEY_ID; create and list take none")
-        url = self.settings.get("DATABASE_URL")
-        try:
-            check_settings(self.settings)
-            ensure_schema(url)
-            getattr(self, f"_{action}")(url, opts, *rest)
-        except ConfigError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            self.exitcode = 2
-        except Exception as exc:
-            print(f"error: {first_line(exc)}", file=sys.stderr)
-            self.exitcode = 1
+        getattr(self, f"_{action}")(self.ready_database(), opts, *rest)
 
     def _create(self, url: str, opts) -> None:
         if opts.operator == bool(opts.tenant_id):
@@ -73,7 +58,5 @@ class Command(ScrapyCommand):
     def _revoke(self, url: str, opts, ident: str) -> None:
         row = keys.revoke_key(url, ident)
         if row is None:
-            print(f"error: no key with id {excerpt(ident)!r}", file=sys.stderr)
-            self.exitcode = 1
-            return
+            raise CommandFailed(f"no key with id {excerpt(ident)!r}")
         print(f"key {row.key_id} revoked")

@@ -1,26 +1,20 @@
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
 from rich.console import Console
 from rich.progress_bar import ProgressBar
 from rich.table import Table
-from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from scrapersky.config import ConfigError, check_settings, to_tenant
+from scrapersky.cli import CommandFailed, ProjectCommand
+from scrapersky.config import to_tenant
 from scrapersky.db import jobs
-from scrapersky.db.schema import ensure_schema, first_line
 from scrapersky.views import batch_view, job_view
 
 
-class Command(ScrapyCommand):
-    requires_project = True
-    requires_crawler_process = False
-    default_settings = {"LOG_ENABLED": False}
-
+class Command(ProjectCommand):
     def syntax(self) -> str:
         return "[ID] [--json] [--tenant-id UUID]"
 
@@ -33,31 +27,18 @@ class Command(ScrapyCommand):
         parser.add_argument("--tenant-id", default=None, help="only this tenant's jobs and batches")
         parser.add_argument("--limit", type=int, default=10, help="how many of the latest to list")
 
-    def run(self, args: list[str], opts) -> None:
+    def execute(self, args: list[str], opts) -> None:
         if len(args) > 1:
             raise UsageError("give at most one id")
         settings = self.settings
-        url = settings.get("DATABASE_URL")
-        try:
-            check_settings(settings)
-            tenant = to_tenant(opts.tenant_id) if opts.tenant_id else None
-            ensure_schema(url)
-            # Looking is enough to end jobs whose process died.
-            jobs.reap_stale(url, settings.getfloat("SCRAPERSKY_STALE_AFTER"),
-                            settings.getint("SCRAPERSKY_MAX_ATTEMPTS"), settings.getfloat("SCRAPERSKY_PENDING_AFTER"))
-            found = self._lookup(url, args[0], tenant) if args else self._latest(url, opts.limit, tenant)
-        except ConfigError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            self.exitcode = 2
-            return
-        except Exception as exc:
-            print(f"error: {first_line(exc)}", file=sys.stderr)
-            self.exitcode = 1
-            return
+        tenant = to_tenant(opts.tenant_id) if opts.tenant_id else None
+        url = self.ready_database()
+        # Looking is enough to end jobs whose process died.
+        jobs.reap_stale(url, settings.getfloat("SCRAPERSKY_STALE_AFTER"),
+                        settings.getint("SCRAPERSKY_MAX_ATTEMPTS"), settings.getfloat("SCRAPERSKY_PENDING_AFTER"))
+        found = self._lookup(url, args[0], tenant) if args else self._latest(url, opts.limit, tenant)
         if found is None:
-            print(f"error: no job or batch with id {jobs.excerpt(args[0])!r}", file=sys.stderr)
-            self.exitcode = 1
-            return
+            raise CommandFailed(f"no job or batch with id {jobs.excerpt(args[0])!r}")
         if opts.json:
             print(json.dumps(found, indent=2, default=str))
         else:

@@ -1,27 +1,21 @@
 from __future__ import annotations
 
 import json
-import sys
 
 from rich.console import Console
 from rich.table import Table
-from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from scrapersky.config import ConfigError, check_settings, to_int, to_tenant
+from scrapersky.cli import ProjectCommand
+from scrapersky.config import ConfigError, to_int, to_tenant
 from scrapersky.db import webhooks as rows
-from scrapersky.db.schema import ensure_schema, first_line
 from scrapersky.net.policy import policy_from_settings
 from scrapersky.webhooks import deliver_due
 
 ACTIONS = ("add", "list", "remove", "deliver", "log")
 
 
-class Command(ScrapyCommand):
-    requires_project = True
-    requires_crawler_process = False
-    default_settings = {"LOG_ENABLED": False}
-
+class Command(ProjectCommand):
     def syntax(self) -> str:
         return "add URL --tenant-id UUID [--secret S] | list | remove ID | deliver | log [--limit N]"
 
@@ -35,26 +29,14 @@ class Command(ScrapyCommand):
         parser.add_argument("--limit", default="50", help="log entries shown")
         parser.add_argument("--json", action="store_true", help="machine-readable output")
 
-    def run(self, args: list[str], opts) -> None:
+    def execute(self, args: list[str], opts) -> None:
         if not args or args[0] not in ACTIONS:
             raise UsageError(f"give an action: {', '.join(ACTIONS)}")
         action, rest = args[0], args[1:]
         if len(rest) != (1 if action in ("add", "remove") else 0):
             raise UsageError(f"usage: scrapy webhooks {self.syntax()}")
-        url = self.settings.get("DATABASE_URL")
-        try:
-            check_settings(self.settings)
-            tenant = to_tenant(opts.tenant_id) if opts.tenant_id else None
-            ensure_schema(url)
-            answer = getattr(self, f"_{action}")(url, rest, tenant, opts)
-        except ConfigError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            self.exitcode = 2
-            return
-        except Exception as exc:
-            print(f"error: {first_line(exc)}", file=sys.stderr)
-            self.exitcode = 1
-            return
+        tenant = to_tenant(opts.tenant_id) if opts.tenant_id else None
+        answer = getattr(self, f"_{action}")(self.ready_database(), rest, tenant, opts)
         message = answer.pop("message") if isinstance(answer, dict) else None
         if opts.json:
             print(json.dumps(answer, indent=2, default=str))

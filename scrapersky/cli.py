@@ -1,0 +1,59 @@
+"""What every project command shares: failures are one line on stderr starting `error: ` and an
+exit code, 2 for bad input (ConfigError) and 1 for anything else (the database, the nodes, a
+missing record)."""
+
+from __future__ import annotations
+
+import sys
+
+from scrapy.commands import ScrapyCommand
+from scrapy.exceptions import UsageError
+
+from scrapersky.config import ConfigError, check_settings
+from scrapersky.db.schema import ensure_schema, first_line
+
+
+class CommandFailed(Exception):
+    """A command ends with this one-line message and exit code."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class ProjectCommand(ScrapyCommand):
+    """A command over the database: settings checked and schema current before `execute` runs,
+    and every failure one line and an exit code."""
+
+    requires_project = True
+    requires_crawler_process = False
+    default_settings = {"LOG_ENABLED": False}
+
+    def run(self, args: list[str], opts) -> None:
+        try:
+            check_settings(self.settings)
+            self.execute(args, opts)
+        except ConfigError as exc:
+            self.fail(str(exc), 2)
+        except CommandFailed as exc:
+            self.fail(str(exc), exc.code)
+        except UsageError:
+            raise  # Scrapy prints the command's usage and exits 2
+        except Exception as exc:  # the database or the nodes: one line, never a traceback
+            self.fail(first_line(exc), 1)
+
+    @property
+    def database(self) -> str:
+        return self.settings.get("DATABASE_URL")
+
+    def ready_database(self) -> str:
+        """DATABASE_URL once its schema is current (SQLite migrates itself)."""
+        ensure_schema(self.database)
+        return self.database
+
+    def execute(self, args: list[str], opts) -> None:
+        raise NotImplementedError
+
+    def fail(self, message: str, code: int) -> None:
+        print(f"error: {message}", file=sys.stderr)
+        self.exitcode = code
