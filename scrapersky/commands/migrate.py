@@ -4,7 +4,7 @@ import sys
 
 from scrapy.commands import ScrapyCommand
 
-from scrapersky.config import ConfigError
+from scrapersky.config import ConfigError, check_settings
 from scrapersky.db import schema
 from scrapersky.db.engine import check_url
 
@@ -23,6 +23,7 @@ class Command(ScrapyCommand):
     def run(self, args: list[str], opts) -> None:
         url = self.settings.get("DATABASE_URL")
         try:
+            check_settings(self.settings)
             check_url(url)
             before, after = schema.upgrade(url)
         except ConfigError as exc:
