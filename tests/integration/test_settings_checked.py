@@ -25,7 +25,7 @@ def test_a_bad_setting_stops_every_command_in_one_line(database_url, tmp_path, n
     listing = tmp_path / "domains.txt"
     listing.write_text("shop1.test\n")
     commands = [("crawl", "sitemap", "-a", "domain=shop1.test"), ("status",), ("keys", "list"),
-                ("batch", str(listing))]
+                ("batch", str(listing)), ("migrate",)]
     for command in commands:
         ways = [(scrapy_env(database_url), ("-s", f"{name}={value}"))]
         if name not in SCRAPY_ONLY:
