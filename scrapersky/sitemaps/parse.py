@@ -9,7 +9,8 @@ network. Error strings are fixed-format and never quote the document.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
+import re
 from itertools import chain
 
 from lxml import etree
@@ -17,12 +18,13 @@ from lxml import etree
 from scrapersky.sitemaps.dates import parse_lastmod
 from scrapersky.sitemaps.entries import (
     Builder,
+    Deviations,
     PageEntry,
     SitemapRef,
     local_name,
     page_from_atom_entry,
     page_from_rss_item,
-    ref_from_sitemap,
+    ref_builder,
     url_builder,
 )
 from scrapersky.sitemaps.stream import StreamError, decoded_chunks, is_gzip
@@ -44,11 +46,12 @@ _BLANKS = b" \t\r\n"
 
 _KIND_OF_ROOT = {"urlset": "urlset", "sitemapindex": "index", "rss": "rss", "RDF": "rss", "feed": "atom"}
 _ENTRY_NAME = {"urlset": "url", "index": "sitemap", "rss": "item", "atom": "entry"}
-_BUILDER: dict[str, Builder] = {
-    "index": ref_from_sitemap,
-    "rss": page_from_rss_item,
-    "atom": page_from_atom_entry,
-}
+_FEED_BUILDER: dict[str, Builder] = {"rss": page_from_rss_item, "atom": page_from_atom_entry}
+# What libxml2 reports for a bare "&" (the commonest damage in real sitemaps) and for bytes XML forbids.
+_BARE_AMPERSAND = frozenset(("ERR_NAME_REQUIRED", "ERR_ENTITYREF_SEMICOL_MISSING", "ERR_UNDECLARED_ENTITY"))
+_INVALID_CHAR = frozenset(("ERR_INVALID_CHAR", "ERR_INVALID_ENCODING"))
+# The last bytes of the document are kept to tell a truncated document from a damaged one.
+_TAIL_BYTES = 256
 
 NOT_A_SITEMAP = "not a sitemap"
 HTML_PAGE = "HTML page, not a sitemap"
@@ -61,8 +64,13 @@ class Sitemap:
     kind: "index", "urlset", "text", "rss", "atom", or None when the body is
     not a sitemap (an HTML soft-404, an empty body, anything else).
     is_gzipped: the body started with the gzip magic bytes.
-    error: why reading stopped early or why kind is None; may be set only
-    once entries() has been read. Entries read before the damage stay valid.
+    error: why reading stopped early, what damage was read past, or why kind
+    is None; may be set only once entries() has been read. Entries read before
+    the damage stay valid; after malformed XML (a bare "&", a forbidden byte,
+    a mismatched tag) the rest is read again by libxml2's recovering parser,
+    which keeps the entries around the damage.
+    deviations: departures from the protocol that were repaired (kind -> count),
+    such as relative <loc> values; filled in by entries().
     count: entries yielded so far by the current entries() pass.
     """
 
@@ -72,6 +80,7 @@ class Sitemap:
         self.is_gzipped = is_gzip(body)
         self.error: str | None = None
         self.count = 0
+        self.deviations = Deviations()
         self._body = body
         self._max_bytes = max_bytes
         self._root_tag = ""
@@ -93,6 +102,7 @@ class Sitemap:
         if self.kind is None:
             return iter(())
         self.error = None
+        self.deviations = Deviations()
         document = _Document(self._body, self._max_bytes)
         if self.kind == "text":
             return self._text_entries(document)
@@ -148,17 +158,30 @@ class Sitemap:
 
     def _xml_entries(self, document: _Document) -> Iterator[PageEntry | SitemapRef]:
         try:
-            yield from self._read_xml(document)
+            damage = yield from self._read_xml(document)
+            if damage is not None and document.error is None:
+                # Read the whole document again, recovering, past the entries already given.
+                again = _Document(self._body, self._max_bytes)
+                yield from self._read_xml(again, recover=True, skip=self.count)
+                self.error = _xml_error(damage, not again.ends_with(self._root_tag))
         except Exception as exc:  # see __init__
             self.error = _unexpected(exc)
         if document.error is not None:
             self.error = document.error
 
-    def _read_xml(self, document: _Document) -> Iterator[PageEntry | SitemapRef]:
+    def _read_xml(
+        self, document: _Document, recover: bool = False, skip: int = 0
+    ) -> Generator[PageEntry | SitemapRef, None, etree.LxmlError | None]:
+        """Yield the entries after the first skip; return the parse failure that ended a strict read."""
         entry_name = _ENTRY_NAME[self.kind]
-        build = url_builder(_namespace(self._root_tag)) if self.kind == "urlset" else _BUILDER[self.kind]
+        if self.kind == "urlset":
+            build = url_builder(_namespace(self._root_tag), self.deviations)
+        elif self.kind == "index":
+            build = ref_builder(self.deviations)
+        else:
+            build = _FEED_BUILDER[self.kind]
         base = self.url
-        parser = _xml_parser(("end",), [self._root_tag, "{*}" + entry_name])
+        parser = _xml_parser(("end",), [self._root_tag, "{*}" + entry_name], recover=recover)
         read_events = parser.read_events
         root = None
         fed = 0
@@ -167,29 +190,35 @@ class Sitemap:
         growing_bytes = 0
         for chunk in chain(document, (b"",)):
             failure = _feed(parser, chunk)
-            for _event, elem in read_events():
+            events = read_events()
+            if recover and not chunk and not document.ends_entry(entry_name):
+                events = _without_last_entry(list(events), entry_name)
+            for _event, elem in events:
                 if root is None:
                     # Only entries and the root's end produce events, so the
                     # root is found through the first of them.
                     root = elem.getroottree().getroot()
                 if elem is root:
-                    return
+                    return None
                 closed = elem
                 entry = build(elem, base)
                 if entry is not None:
+                    if recover and "\ufffd" in entry.url:
+                        continue  # bytes that were not text: not the URL the site meant
+                    if skip:
+                        skip -= 1
+                        continue
                     self.count += 1
                     yield entry
             if failure is not None:
                 # A broken stream explains the broken XML better than the parser does.
-                if document.error is None:
-                    self.error = _xml_error(failure, not chunk)
-                return
+                return failure if document.error is None else None
             fed += len(chunk)
             if root is None:
                 # Nothing can be cut before the root is known.
                 if fed > MAX_ENTRY_BYTES:
                     self.error = f"no entry in the first {MAX_ENTRY_BYTES} bytes"
-                    return
+                    return None
                 continue
             last = _cut_finished(root, entry_name)
             if last is None or last is closed:
@@ -200,7 +229,8 @@ class Sitemap:
                 growing_bytes += len(chunk)
                 if growing_bytes > MAX_ENTRY_BYTES:
                     self.error = f"entry exceeds {MAX_ENTRY_BYTES} bytes"
-                    return
+                    return None
+        return None
 
 
 def open_sitemap(
@@ -233,6 +263,7 @@ class _Document:
     def __init__(self, body: bytes, max_bytes: int) -> None:
         self.error: str | None = None
         self._chunks = decoded_chunks(body, max_bytes)
+        self._tail = b""
 
     def __iter__(self) -> Iterator[bytes]:
         started = False
@@ -243,9 +274,21 @@ class _Document:
                     if not chunk:
                         continue
                     started = True
+                self._tail = (self._tail + chunk[-_TAIL_BYTES:])[-_TAIL_BYTES:]
                 yield chunk
         except StreamError as exc:
             self.error = str(exc)
+
+    def ends_with(self, root_tag: str) -> bool:
+        """Once read to the end: the document's last tag closes root_tag (any prefix)."""
+        name = re.escape(local_name(root_tag).encode())
+        return re.search(rb"</(?:[^<>/\s]+:)?" + name + rb"\s*>$", self._tail.rstrip(_BLANKS)) is not None
+
+    def ends_entry(self, entry_name: str) -> bool:
+        """Once read to the end: the last entry was closed by its own end tag, nothing begun after it."""
+        name = re.escape(entry_name.encode())
+        ends = list(re.finditer(rb"</(?:[^<>/\s]+:)?" + name + rb"\s*>", self._tail))
+        return bool(ends) and re.search(rb"<(?:[^<>/\s]+:)?" + name + rb"[\s>]", self._tail[ends[-1].end():]) is None
 
 
 def _strip_leading(data: bytes) -> bytes:
@@ -256,7 +299,7 @@ def _strip_leading(data: bytes) -> bytes:
         data = data[len(_UTF8_BOM) :]
 
 
-def _xml_parser(events: tuple[str, ...], tags: list[str] | None = None) -> etree.XMLPullParser:
+def _xml_parser(events: tuple[str, ...], tags: list[str] | None = None, recover: bool = False) -> etree.XMLPullParser:
     # lxml keeps a thread-wide error log that parse exceptions copy: start it clean, so
     # errors of earlier, unrelated parses are not judged as this document's.
     etree.clear_error_log()
@@ -267,6 +310,7 @@ def _xml_parser(events: tuple[str, ...], tags: list[str] | None = None) -> etree
         no_network=True,
         load_dtd=False,
         huge_tree=False,
+        recover=recover,
         remove_blank_text=True,
         remove_comments=True,
         remove_pis=True,
@@ -309,12 +353,30 @@ def _cut_finished(root: etree._Element, entry_name: str) -> etree._Element | Non
     return None
 
 
-def _xml_error(failure: etree.LxmlError, at_end: bool) -> str:
-    line = getattr(failure, "lineno", None)
+def _xml_error(failure: etree.LxmlError, truncated: bool) -> str:
+    """A fixed-format description of the first damage libxml2 reported."""
+    log = getattr(failure, "error_log", None)
+    first = log[0] if log else None
+    line = first.line if first is not None else getattr(failure, "lineno", None)
     where = f" near line {line}" if isinstance(line, int) and line > 0 else ""
-    if at_end:
+    kind = first.type_name if first is not None else ""
+    cut = "; cut short" if truncated else ""
+    if kind in _BARE_AMPERSAND:
+        return f"malformed XML{where}: unescaped '&'{cut}"
+    if kind in _INVALID_CHAR:
+        return f"malformed XML{where}: forbidden character{cut}"
+    if truncated:
         return f"XML ended before the document was complete{where}"
     return f"malformed XML{where}"
+
+
+def _without_last_entry(events: list[tuple[str, etree._Element]], entry_name: str) -> list:
+    """Events less the last entry's: the recovering parser closed it where the input was cut,
+    so its text (a URL, say) is cut short too."""
+    for index in range(len(events) - 1, -1, -1):
+        if local_name(events[index][1].tag) == entry_name:
+            return events[:index] + events[index + 1 :]
+    return events
 
 
 def _namespace(tag: str) -> str:
