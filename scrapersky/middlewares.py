@@ -10,6 +10,8 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.utils.defer import deferred_to_future
 from twisted.internet import reactor
 
+from scrapersky.exceptions import RobotsForbidden
+
 
 class RefusedAddress(IgnoreRequest):
     """A request to a non-public address was refused."""
@@ -89,5 +91,5 @@ class RobotsRulesMiddleware:
             return None
         if not scan.robots.can_fetch(request.url, self.user_agent):
             self.stats.inc_value("scrapersky/robots_forbidden")
-            raise IgnoreRequest(f"forbidden by robots.txt: {request.url}")
+            raise RobotsForbidden(f"forbidden by robots.txt: {request.url}")
         return None

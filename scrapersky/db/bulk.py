@@ -24,7 +24,7 @@ from scrapersky.db.models import Domain, Page, SitemapFile
 from scrapersky.sitemaps import PageEntry
 
 # Columns a sitemap listing owns; page fetches own status_code/title/description/fetched_at.
-LISTING_COLUMNS = ("lastmod", "changefreq", "priority", "alternates", "images", "news")
+LISTING_COLUMNS = ("lastmod", "changefreq", "priority", "alternates", "images", "news", "videos")
 DomainKey = tuple[str, str]  # (tenant_id, domain)
 
 
@@ -104,7 +104,7 @@ def upsert_page_fetches(connection: Connection, domain_id: int, rows: Sequence[d
 #
 # A listed page travels as one line of PostgreSQL's COPY text format, made on the reactor thread
 # when its item arrives (compact, and no per-row Python work is left for the writer thread):
-#   sitemap key, url, lastmod, changefreq, priority, alternates, images, news
+#   sitemap key, url, lastmod, changefreq, priority, alternates, images, news, videos
 # The sitemap key numbers the batch's sitemap files of that domain from 1; the writer turns
 # keys into sitemap_files ids, so no sitemap URL is repeated on every line. lastmod is in
 # microseconds since the Unix epoch: exact, and several times cheaper to make than ISO text.
@@ -125,7 +125,7 @@ def _copy_text(value: str) -> str:
     return value.translate(_COPY_ESCAPES)
 
 
-_NO_EXTRAS = f"{NULL}\t{NULL}\t{NULL}"
+_NO_EXTRAS = f"{NULL}\t{NULL}\t{NULL}\t{NULL}"
 
 
 def listing_line(sitemap_key: int, entry: PageEntry) -> str:
@@ -134,9 +134,9 @@ def listing_line(sitemap_key: int, entry: PageEntry) -> str:
     if not url.isprintable() or "\\" in url:
         url = url.translate(_COPY_ESCAPES)
     extras = _NO_EXTRAS
-    if entry.alternates or entry.images or entry.news:
+    if entry.alternates or entry.images or entry.news or entry.videos:
         extras = "\t".join(_copy_text(encode_json(v)) if v else NULL
-                           for v in (entry.alternates, entry.images, entry.news))
+                           for v in (entry.alternates, entry.images, entry.news, entry.videos))
     return (
         f"{sitemap_key}\t{url}\t{NULL if lastmod is None else (lastmod - EPOCH) // MICROSECOND}\t"
         f"{entry.changefreq or NULL}\t{NULL if priority is None else repr(priority)}\t{extras}\n"
@@ -172,7 +172,7 @@ def upsert_listed_pages(connection: Connection, domain_id: int, lines: list[str]
 _STAGE_DDL = """
 CREATE TEMP TABLE IF NOT EXISTS stage_pages (
     sitemap_key integer, url text COLLATE "C", lastmod_us bigint, changefreq text, priority double precision,
-    alternates jsonb, images jsonb, news jsonb, seq bigserial
+    alternates jsonb, images jsonb, news jsonb, videos jsonb, seq bigserial
 ) ON COMMIT DELETE ROWS
 """
 
@@ -188,7 +188,7 @@ _PG_MERGE = f"""
 INSERT INTO pages ({_ALL_LISTED})
 SELECT DISTINCT ON (s.url) %(domain_id)s, (%(file_ids)s::bigint[])[s.sitemap_key], s.url,
        timestamptz 'epoch' + s.lastmod_us * interval '1 microsecond',
-       s.changefreq, s.priority, s.alternates, s.images, s.news
+       s.changefreq, s.priority, s.alternates, s.images, s.news, s.videos
 FROM stage_pages s
 ORDER BY s.url, s.seq DESC
 ON CONFLICT (domain_id, url) DO UPDATE
@@ -206,7 +206,7 @@ def _merge_pages_postgres(connection: Connection, domain_id: int, lines: list[st
         cursor.execute(_STAGE_DDL)
         cursor.execute(_MERGE_WORK_MEM)
         cursor.copy_expert(
-            "COPY stage_pages (sitemap_key, url, lastmod_us, changefreq, priority, alternates, images, news) "
+            "COPY stage_pages (sitemap_key, url, lastmod_us, changefreq, priority, alternates, images, news, videos) "
             "FROM STDIN", data, size=1 << 20,
         )
         cursor.execute(_PG_MERGE, {"domain_id": domain_id, "file_ids": list(file_ids)})
@@ -219,7 +219,7 @@ def _merge_pages_postgres(connection: Connection, domain_id: int, lines: list[st
 
 _SQLITE_MERGE = f"""
 INSERT INTO pages ({_ALL_LISTED})
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (domain_id, url) DO UPDATE
 SET sitemap_file_id = excluded.sitemap_file_id, {_LISTING_SET.replace("EXCLUDED", "excluded")}
 WHERE pages.sitemap_file_id IS NOT excluded.sitemap_file_id OR {
@@ -234,8 +234,8 @@ def _merge_pages_sqlite(connection: Connection, domain_id: int, lines: list[str]
         latest[fields[1]] = fields
     rows = (
         (domain_id, file_ids[int(key) - 1], url, _sqlite_time(lastmod), changefreq,
-         float(priority) if priority is not None else None, alternates, images, news)
-        for key, url, lastmod, changefreq, priority, alternates, images, news in latest.values()
+         float(priority) if priority is not None else None, alternates, images, news, videos)
+        for key, url, lastmod, changefreq, priority, alternates, images, news, videos in latest.values()
     )
     dbapi = connection.connection.dbapi_connection
     cursor = dbapi.cursor()

@@ -1,0 +1,30 @@
+"""pages.videos: the video:video data a sitemap lists for a page
+
+Video sitemaps describe each video (thumbnail, title, description, content and player URLs,
+duration, dates); it is kept per page as a JSON list, like images.
+
+Revision ID: 0007
+Revises: 0004
+Create Date: 2026-11-30
+"""
+
+from alembic import op
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+revision = "0007"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("pages") as batch_op:
+        batch_op.add_column(sa.Column(
+            "videos", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=True,
+        ))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("pages") as batch_op:
+        batch_op.drop_column("videos")
