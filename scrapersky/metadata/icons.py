@@ -97,6 +97,25 @@ def _mentions_logo(element: HtmlElement, attributes: tuple[str, ...]) -> bool:
     return any("logo" in (element.get(attribute) or "").lower() for attribute in attributes)
 
 
+def _file_says_logo(img: HtmlElement) -> bool:
+    """The image's file name (not its folder) says "logo": /uploads/2019/05/acme-logo.png."""
+    source = next((img.get(name) for name in _IMAGE_SOURCE_ATTRIBUTES if img.get(name)), "") or ""
+    return "logo" in source.split("?")[0].rstrip("/").rpartition("/")[2].lower()
+
+
+def _links_home(page: "Page", element: HtmlElement) -> bool:
+    href = page.absolute(element.get("href"))
+    home = page.absolute("/")
+    return bool(href) and href.split("#")[0].rstrip("/") == (home or "").rstrip("/")
+
+
+def _header_home_image(page: "Page", img: HtmlElement) -> bool:
+    """The first kind of image a site header holds: one inside a link to the homepage."""
+    ancestors = list(img.iterancestors())
+    in_header = any(a.tag == "header" or (a.get("role") or "").lower() == "banner" for a in ancestors)
+    return in_header and any(a.tag == "a" and _links_home(page, a) for a in ancestors[:_LOGO_ANCESTOR_LEVELS])
+
+
 def _markup_logo(page: "Page") -> str | None:
     images = list(page.root.iter("img"))
     tests = (
@@ -106,6 +125,8 @@ def _markup_logo(page: "Page") -> str | None:
             _mentions_logo(ancestor, ("class", "id"))
             for _, ancestor in zip(range(_LOGO_ANCESTOR_LEVELS), img.iterancestors())
         ),
+        _file_says_logo,
+        lambda img: _header_home_image(page, img),
     )
     for test in tests:
         for img in images:
@@ -116,14 +137,30 @@ def _markup_logo(page: "Page") -> str | None:
     return None
 
 
-def logo(page: "Page") -> str | None:
-    """JSON-LD Organization logo, then an `<img>` marked as the logo (by
-    class, id, alt, or a wrapping element), then og:image."""
-    found = _json_ld_logo(page) or _markup_logo(page)
-    if found:
-        return found
+# og:type values whose og:image is a photo of the thing shown, never the site's logo.
+_PHOTO_TYPES = frozenset({"article", "profile", "book", "product", "video.movie", "video.episode", "video.other",
+                          "music.song", "music.album"})
+
+
+def _share_image(page: "Page") -> str | None:
+    """og:image, when the page is the site itself (no og:type, or "website") and the image is
+    not one of the page's content photos (inside <article> or <main>)."""
+    kind = next(iter(page.meta_values("og:type")), "website").strip().lower()
+    if kind in _PHOTO_TYPES:
+        return None
+    content_images = {
+        page.absolute(src)
+        for src in page.root.xpath("//article//img/@src | //main//img/@src")
+    }
     for value in page.meta_values("og:image") + page.meta_values("og:image:url"):
         url = page.absolute(value)
-        if url:
+        if url and url not in content_images:
             return url
     return None
+
+
+def logo(page: "Page") -> str | None:
+    """JSON-LD Organization logo, then an `<img>` marked as the logo (by class, id, alt, a
+    wrapping element or its file name), then the image linking home in the header, and only
+    then the share image (og:image) of a page about the site itself."""
+    return _json_ld_logo(page) or _markup_logo(page) or _share_image(page)
