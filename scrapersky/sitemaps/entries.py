@@ -311,8 +311,8 @@ _ATOM_DATES = ("updated", "modified", "issued", "published")
 
 
 def page_from_atom_entry(elem: etree._Element, base: str) -> PageEntry | None:
-    """An Atom 1.0 or 0.3 <entry>: the alternate (or rel-less) link, and the first date found."""
-    href = None
+    """An Atom 1.0 or 0.3 <entry>: the alternate (or rel-less) link, else its self link; the first date found."""
+    href = own = None
     dates: dict[str, str] = {}
     for child in elem:
         name = local_name(child.tag)
@@ -320,9 +320,11 @@ def page_from_atom_entry(elem: etree._Element, base: str) -> PageEntry | None:
             rel = (child.get("rel") or "alternate").strip().lower()
             if rel == "alternate" and href is None:
                 href = child.get("href")
+            elif rel == "self" and own is None:
+                own = child.get("href")  # the entry's own address: used when it has no alternate
         elif name in _ATOM_DATES and child.text:
             dates.setdefault(name, child.text)
-    url = absolute_url(href, base)
+    url = absolute_url(href or own, base)
     if url is None:
         return None
     lastmod = next((parse_lastmod(dates[name]) for name in _ATOM_DATES if name in dates), None)
