@@ -18,13 +18,13 @@ branch_labels = None
 depends_on = None
 
 
+# Plain ALTER TABLE on both databases (SQLite 3.35+ drops columns in place): a batch table
+# copy on SQLite would trip the trigger on domains that deletes a domain's pages (migration 0003).
 def upgrade() -> None:
-    with op.batch_alter_table("pages") as batch_op:
-        batch_op.add_column(sa.Column(
-            "videos", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=True,
-        ))
+    op.add_column("pages", sa.Column(
+        "videos", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=True,
+    ))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("pages") as batch_op:
-        batch_op.drop_column("videos")
+    op.drop_column("pages", "videos")

@@ -206,9 +206,9 @@ class SitemapSpider(Spider):
             if scan.schemes:
                 yield self._robots_request(scan)
             else:
-                request = self._move_to_www(scan, f"unreachable: {reason}")
-                if request is not None:
-                    yield request
+                on_www = self._move_to_www(scan, f"unreachable: {reason}")
+                if on_www is not None:
+                    yield on_www
                 else:
                     scan.fail(self._www_reason(scan, f"unreachable: {reason}"))
         elif step == "homepage" and failure.check(RobotsForbidden):
@@ -216,9 +216,9 @@ class SitemapSpider(Spider):
             scan.homepage_done = True
             scan.notes.append("homepage: not read, robots.txt disallows it")
         elif step == "homepage":
-            request = self._move_to_www(scan, f"homepage: {reason}")
-            if request is not None:
-                yield request
+            on_www = self._move_to_www(scan, f"homepage: {reason}")
+            if on_www is not None:
+                yield on_www
             else:
                 scan.homepage_done = True
                 scan.fail(self._www_reason(scan, f"homepage: {reason}"))
@@ -272,9 +272,9 @@ class SitemapSpider(Spider):
     def on_homepage(self, response: Response, scan: Scan) -> Iterator[Any]:
         rendered = response.meta.get("playwright", False)
         if response.status >= 400:
-            request = self._move_to_www(scan, f"homepage: HTTP {response.status}")
-            if request is not None:
-                yield request
+            on_www = self._move_to_www(scan, f"homepage: HTTP {response.status}")
+            if on_www is not None:
+                yield on_www
                 return
             scan.homepage_done = True
             reason = self._www_reason(scan, f"homepage: HTTP {response.status}")
