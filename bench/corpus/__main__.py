@@ -10,6 +10,7 @@ import gzip
 import json
 from collections import Counter
 from pathlib import Path
+from urllib.parse import urljoin
 
 HERE = Path(__file__).parent
 MANIFEST = json.loads((HERE / "manifest.json").read_text())
@@ -49,7 +50,7 @@ def scrapy_urls(body: bytes, url: str) -> set[str]:
 
     data = _plain(body)
     try:
-        return {entry["loc"] for entry in Sitemap(data) if entry.get("loc", "").startswith("http")}
+        return {entry["loc"] for entry in Sitemap(data) if entry.get("loc", "").strip()}
     except Exception:
         return set()
 
@@ -61,6 +62,8 @@ def sitemap_table() -> tuple[list[str], dict[str, set[str]]]:
         body = (HERE / "sitemaps" / case["file"]).read_bytes()
         found = {name: reader(body, case["url"]) for name, reader in
                  (("ScraperSky", scrapersky_urls), ("usp", usp_urls), ("Scrapy", scrapy_urls))}
+        # Peers hand relative <loc> values back as they are: compare the URLs they stand for.
+        found = {name: {urljoin(case["url"], u.strip()) for u in urls} for name, urls in found.items()}
         union = set().union(*found.values())
         for name, urls in found.items():
             exact[name] += urls == union

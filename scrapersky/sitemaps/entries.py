@@ -140,6 +140,7 @@ class Deviations(dict):
 
 
 RELATIVE_LOC = "relative <loc> resolved against the sitemap URL"
+SITEMAP_IN_URLSET = "<sitemap> inside a urlset followed as a child sitemap"
 
 
 def parse_changefreq(text: str) -> str | None:
@@ -173,18 +174,24 @@ def parse_priority(text: str) -> float | None:
 
 def url_builder(namespace: str, deviations: Deviations) -> Builder:
     """The builder for urlset <url> elements whose children use namespace ("{uri}" or "").
-    Repairs (relative <loc>) are counted in deviations.
+    A <sitemap> element misplaced in a urlset becomes a SitemapRef. Repairs (relative <loc>,
+    misplaced <sitemap>) are counted in deviations.
 
     Children in the urlset's own namespace are matched by comparing whole tags,
     the cheapest test lxml allows; anything else (extensions, stray namespaces)
     goes through the slower local-name path.
     """
+    url_tag = namespace + "url"
     loc_tag = namespace + "loc"
     lastmod_tag = namespace + "lastmod"
     changefreq_tag = namespace + "changefreq"
     priority_tag = namespace + "priority"
+    misplaced_ref = ref_builder(deviations)
 
-    def page_from_url(elem: etree._Element, base: str) -> PageEntry | None:
+    def page_from_url(elem: etree._Element, base: str) -> PageEntry | SitemapRef | None:
+        if elem.tag != url_tag and local_name(elem.tag) == "sitemap":
+            deviations.note(SITEMAP_IN_URLSET)
+            return misplaced_ref(elem, base)
         loc = lastmod = changefreq = priority = None
         others: list[etree._Element] | None = None
         for child in elem:

@@ -46,6 +46,8 @@ _BLANKS = b" \t\r\n"
 
 _KIND_OF_ROOT = {"urlset": "urlset", "sitemapindex": "index", "rss": "rss", "RDF": "rss", "feed": "atom"}
 _ENTRY_NAME = {"urlset": "url", "index": "sitemap", "rss": "item", "atom": "entry"}
+_ENTRY_NAMES = {kind: frozenset((name, "sitemap")) if kind == "urlset" else frozenset((name,))
+                for kind, name in _ENTRY_NAME.items()}
 _FEED_BUILDER: dict[str, Builder] = {"rss": page_from_rss_item, "atom": page_from_atom_entry}
 # What libxml2 reports for a bare "&" (the commonest damage in real sitemaps) and for bytes XML forbids.
 _BARE_AMPERSAND = frozenset(("ERR_NAME_REQUIRED", "ERR_ENTITYREF_SEMICOL_MISSING", "ERR_UNDECLARED_ENTITY"))
@@ -62,7 +64,8 @@ class Sitemap:
     """Result of opening one sitemap body. Construction reads only enough to decide the kind.
 
     kind: "index", "urlset", "text", "rss", "atom", or None when the body is
-    not a sitemap (an HTML soft-404, an empty body, anything else).
+    not a sitemap (an HTML soft-404, an empty body, anything else). A urlset
+    yields SitemapRef too for <sitemap> elements misplaced in it.
     is_gzipped: the body started with the gzip magic bytes.
     error: why reading stopped early, what damage was read past, or why kind
     is None; may be set only once entries() has been read. Entries read before
@@ -97,7 +100,8 @@ class Sitemap:
         )
 
     def entries(self) -> Iterator[PageEntry | SitemapRef]:
-        """Stream the entries; SitemapRef only for kind "index". Never raises: failures end it and set error."""
+        """Stream the entries; SitemapRef for kind "index" (and misplaced in a urlset). Never raises:
+        failures end it and set error."""
         self.count = 0
         if self.kind is None:
             return iter(())
@@ -181,7 +185,10 @@ class Sitemap:
         else:
             build = _FEED_BUILDER[self.kind]
         base = self.url
-        parser = _xml_parser(("end",), [self._root_tag, "{*}" + entry_name], recover=recover)
+        tags = [self._root_tag, "{*}" + entry_name]
+        if self.kind == "urlset":
+            tags.append("{*}sitemap")  # misplaced index children, followed all the same
+        parser = _xml_parser(("end",), tags, recover=recover)
         read_events = parser.read_events
         root = None
         fed = 0
@@ -220,7 +227,7 @@ class Sitemap:
                     self.error = f"no entry in the first {MAX_ENTRY_BYTES} bytes"
                     return None
                 continue
-            last = _cut_finished(root, entry_name)
+            last = _cut_finished(root, _ENTRY_NAMES[self.kind])
             if last is None or last is closed:
                 growing = None
             elif last is not growing:
@@ -336,7 +343,7 @@ def _feed(parser: etree.XMLPullParser, chunk: bytes) -> etree.LxmlError | None:
     return None
 
 
-def _cut_finished(root: etree._Element, entry_name: str) -> etree._Element | None:
+def _cut_finished(root: etree._Element, entry_names: frozenset[str]) -> etree._Element | None:
     """Delete every finished subtree, down to the entry being read; return that entry.
 
     Everything the parser may still add to sits on the path of last children,
@@ -348,7 +355,7 @@ def _cut_finished(root: etree._Element, entry_name: str) -> etree._Element | Non
         if len(node) > 1:
             del node[:-1]
         node = node[0]
-        if local_name(node.tag) == entry_name:
+        if local_name(node.tag) in entry_names:
             return node
     return None
 

@@ -358,9 +358,9 @@ class SitemapSpider(Spider):
         validators = {"etag": headers.get("etag"), "last_modified": headers.get("last-modified"),
                       "content_digest": digest}
         if sitemap.kind == "index":
-            yield from self._follow_index(scan, sitemap, url, meta)
+            yield from self._follow_index(scan, sitemap.entries(), url, meta)
         else:
-            yield from self._list_pages(scan, sitemap, url)
+            yield from self._list_pages(scan, sitemap, url, meta)
         error = sitemap.error
         if sitemap.deviations:
             deviations = "; ".join(f"{kind} ({count})" for kind, count in sitemap.deviations.items())
@@ -371,9 +371,9 @@ class SitemapSpider(Spider):
             size_bytes=len(response.body), is_gzipped=sitemap.is_gzipped, error=error, **validators,
         )
 
-    def _follow_index(self, scan: Scan, sitemap, url: str, meta: dict) -> Iterator[Any]:
+    def _follow_index(self, scan: Scan, entries, url: str, meta: dict) -> Iterator[Any]:
         depth = meta["sitemap_depth"] + 1
-        for entry in sitemap.entries():
+        for entry in entries:
             if not isinstance(entry, SitemapRef) or entry.url in scan.seen_sitemaps:
                 continue
             if depth > self.max_depth:
@@ -382,13 +382,15 @@ class SitemapSpider(Spider):
             yield from self._fetch_sitemap(scan, entry.url, "sitemap_index", parent=url, depth=depth,
                                         ancestors=meta["ancestors"])
 
-    def _list_pages(self, scan: Scan, sitemap, url: str) -> Iterator[Any]:
+    def _list_pages(self, scan: Scan, sitemap, url: str, meta: dict) -> Iterator[Any]:
         chunk: list[PageEntry] = []
+        misplaced: list[SitemapRef] = []  # <sitemap> elements in a urlset, followed once it is read
         budget = scan.options.max_pages - scan.pages_queued
         for count, entry in enumerate(sitemap.entries(), 1):
             if count % CHECKPOINT_EVERY == 0:
                 yield CHECKPOINT
             if not isinstance(entry, PageEntry):
+                misplaced.append(entry)
                 continue
             chunk.append(entry)
             if budget > 0:
@@ -402,6 +404,7 @@ class SitemapSpider(Spider):
         if chunk:
             scan.urls_listed += len(chunk)
             yield PageBatchItem(scan.tenant_id, scan.domain, url, chunk)
+        yield from self._follow_index(scan, misplaced, url, meta)
 
     def _unchanged_sitemap(self, scan: Scan, url: str, meta: dict, status: int) -> Iterator[Any]:
         known = scan.validators.get(url, {})

@@ -100,3 +100,20 @@ def test_robots_disallowing_everything_makes_the_homepage_a_note_not_a_failure(d
     assert "robots.txt disallows" in domain["last_error"]
     assert {r["url"] for r in rows(database_url, "select url from pages")} == set(posts)
     assert not web.hits(host, "/")  # never fetched
+
+
+def test_a_child_sitemap_misplaced_in_a_urlset_is_followed(database_url, web, crawl):
+    host = "mixed.test"
+    site = web.site(host)
+    site.add("/robots.txt", f"Sitemap: http://{host}/sitemap.xml\n")
+    site.add("/sitemap.xml", _urlset([f"http://{host}/a"]).replace(
+        "</urlset>", f"<sitemap><loc>http://{host}/more.xml</loc></sitemap></urlset>"))
+    site.add("/more.xml", _urlset([f"http://{host}/b", f"http://{host}/c"]))
+    site.add("/", "<html><head><title>Mixed</title></head><body>x</body></html>")
+    result = crawl(database_url, "-a", f"domain={host}", SCRAPERSKY_SCHEMES="http")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert {r["url"] for r in rows(database_url, "select url from pages")} == {f"http://{host}/{p}" for p in "abc"}
+    files = {r["url"]: r for r in rows(database_url, "select url, discovery_method, url_count, error_message from sitemap_files")}
+    assert files[f"http://{host}/more.xml"]["discovery_method"] == "sitemap_index"
+    assert files[f"http://{host}/sitemap.xml"]["url_count"] == 2  # the page and the child it names
+    assert "deviates from the protocol: <sitemap> inside a urlset" in files[f"http://{host}/sitemap.xml"]["error_message"]

@@ -411,6 +411,16 @@ def test_relative_locs_on_the_site_are_resolved_and_recorded() -> None:
     assert sitemap.deviations == {"relative <loc> resolved against the sitemap URL": 5}
 
 
+def test_a_sitemap_element_misplaced_in_a_urlset_is_a_child_sitemap() -> None:
+    # As trafilatura's tests/resources/sitemap-hreflang.xml has it, after the <url> entries.
+    body = urlset(loc("https://example.com/english/page.html")).replace(
+        b"</urlset>", b"<sitemap><loc>https://example.com/sitemap2.xml.gz</loc></sitemap></urlset>")
+    sitemap, entries = read(body, url="https://example.com/sitemap.xml")
+    assert entries == [PageEntry("https://example.com/english/page.html"),
+                       SitemapRef("https://example.com/sitemap2.xml.gz")]
+    assert sitemap.deviations == {"<sitemap> inside a urlset followed as a child sitemap": 1}
+
+
 def test_relative_locs_without_a_sitemap_url_are_skipped() -> None:
     sitemap, entries = read(urlset(loc("/page"), loc("https://example.com/kept")))
     assert urls(entries) == ["https://example.com/kept"]
