@@ -1,6 +1,8 @@
 """Favicon and logo URLs."""
 
+import re
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
 
@@ -97,10 +99,10 @@ def _mentions_logo(element: HtmlElement, attributes: tuple[str, ...]) -> bool:
     return any("logo" in (element.get(attribute) or "").lower() for attribute in attributes)
 
 
-def _file_says_logo(img: HtmlElement) -> bool:
+def _file_says_logo(page: "Page", img: HtmlElement) -> bool:
     """The image's file name (not its folder) says "logo": /uploads/2019/05/acme-logo.png."""
-    source = next((img.get(name) for name in _IMAGE_SOURCE_ATTRIBUTES if img.get(name)), "") or ""
-    return "logo" in source.split("?")[0].rstrip("/").rpartition("/")[2].lower()
+    source = _img_url(page, img) or ""
+    return "logo" in urlsplit(source).path.rstrip("/").rpartition("/")[2].lower()
 
 
 def _links_home(page: "Page", element: HtmlElement) -> bool:
@@ -116,8 +118,28 @@ def _header_home_image(page: "Page", img: HtmlElement) -> bool:
     return in_header and any(a.tag == "a" and _links_home(page, a) for a in ancestors[:_LOGO_ANCESTOR_LEVELS])
 
 
+# Where other brands' logos sit: share buttons, social widgets, comment systems.
+_WIDGET = re.compile(r"shar(?:e|ing)|social|service[-_]links|comment|follow|badge|sponsor|partner", re.IGNORECASE)
+_WIDGET_ANCESTOR_LEVELS = 6
+_CONTENT_ITEMPROPS = frozenset(("image", "photo", "thumbnailurl", "primaryimageofpage"))
+
+
+def _in_widget(img: HtmlElement) -> bool:
+    """The image belongs to a widget (by its file path or an enclosing class or id): the logo
+    in it is another brand's (del.icio.us, WordPress.com), not the site's."""
+    source = next((img.get(name) for name in _IMAGE_SOURCE_ATTRIBUTES if img.get(name)), "") or ""
+    if _WIDGET.search(source.split("?")[0]):
+        return True
+    return any(
+        _WIDGET.search(f"{ancestor.get('class') or ''} {ancestor.get('id') or ''}")
+        for _, ancestor in zip(range(_WIDGET_ANCESTOR_LEVELS), img.iterancestors())
+    )
+
+
 def _markup_logo(page: "Page") -> str | None:
-    images = list(page.root.iter("img"))
+    # Not another brand's (a widget's), nor an item's own picture (microdata itemprop="image").
+    images = [img for img in page.root.iter("img")
+              if not _in_widget(img) and (img.get("itemprop") or "").strip().lower() not in _CONTENT_ITEMPROPS]
     tests = (
         lambda img: "custom-logo" in (img.get("class") or "").lower(),
         lambda img: _mentions_logo(img, ("class", "id", "alt")),
@@ -125,7 +147,7 @@ def _markup_logo(page: "Page") -> str | None:
             _mentions_logo(ancestor, ("class", "id"))
             for _, ancestor in zip(range(_LOGO_ANCESTOR_LEVELS), img.iterancestors())
         ),
-        _file_says_logo,
+        lambda img: _file_says_logo(page, img),
         lambda img: _header_home_image(page, img),
     )
     for test in tests:
@@ -142,11 +164,17 @@ _PHOTO_TYPES = frozenset({"article", "profile", "book", "product", "video.movie"
                           "music.song", "music.album"})
 
 
+# The path of a site's front page: "/", "/index.html", a language root such as "/en/" or "/de-at/".
+_FRONT_PAGE = re.compile(r"/?(?:[a-z]{2}(?:[-_][a-z]{2})?/?)?(?:index\.[a-z]+)?", re.IGNORECASE)
+
+
 def _share_image(page: "Page") -> str | None:
-    """og:image, when the page is the site itself (no og:type, or "website") and the image is
-    not one of the page's content photos (inside <article> or <main>)."""
+    """og:image, when the page is the site's front page, not of a kind whose image is a photo
+    of its subject (og:type article, profile, product, …), and the image is not one of the
+    page's content photos (inside <article> or <main>). On any other page, the share image
+    shows that page's subject."""
     kind = next(iter(page.meta_values("og:type")), "website").strip().lower()
-    if kind in _PHOTO_TYPES:
+    if kind in _PHOTO_TYPES or not _FRONT_PAGE.fullmatch(urlsplit(page.url).path):
         return None
     content_images = {
         page.absolute(src)
@@ -161,6 +189,7 @@ def _share_image(page: "Page") -> str | None:
 
 def logo(page: "Page") -> str | None:
     """JSON-LD Organization logo, then an `<img>` marked as the logo (by class, id, alt, a
-    wrapping element or its file name), then the image linking home in the header, and only
-    then the share image (og:image) of a page about the site itself."""
+    wrapping element or its file name; never inside a share, social or comment widget), then
+    the image linking home in the header, and only then the share image (og:image) of the
+    site's front page."""
     return _json_ld_logo(page) or _markup_logo(page) or _share_image(page)

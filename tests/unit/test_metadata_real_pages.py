@@ -113,6 +113,13 @@ def test_a_file_name_alone_saying_logo_is_enough() -> None:
     assert meta(html, "https://acme.com/")["logo_url"] == "https://acme.com/img/brand/logo_small.svg"
 
 
+def test_a_logo_given_only_in_srcset_is_found_by_its_file_name() -> None:
+    # ebrosia.de's shop header
+    html = ('<html><body><a href="/"><img srcset="https://www.ebrosia.de/media/image/b1/5c/74/logo_116x50.jpg" '
+            'alt="ebrosia - zur Startseite wechseln"></a></body></html>')
+    assert meta(html, "https://www.ebrosia.de/")["logo_url"] == "https://www.ebrosia.de/media/image/b1/5c/74/logo_116x50.jpg"
+
+
 def test_the_image_linking_home_in_the_header_is_the_logo() -> None:
     html = ('<html><head><meta property="og:image" content="https://acme.com/avatar.jpg"></head><body>'
             '<header><a href="https://acme.com/"><img src="/static/acme.svg" alt="ACME"></a></header>'
@@ -136,6 +143,37 @@ def test_the_image_linking_home_in_the_header_is_the_logo() -> None:
 )
 def test_photos_are_never_the_logo(html: str) -> None:
     assert meta(html, "https://blog.dev/")["logo_url"] is None
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        # creativecommons.at: a share-button module's del.icio.us logo
+        '<div class="service-links"><a href="#"><img src="/sites/all/modules/service_links/images/delicious.png" '
+        'alt="del.icio.us logo"></a></div>',
+        # a WordPress.com comment form's logo
+        '<div id="comment-form-identity"><img src="https://s2.wp.com/wp-content/mu-plugins/highlander-comments/'
+        'images/wplogo.png" alt="WordPress.com-Logo"></div>',
+    ],
+)
+def test_other_brands_logos_in_widgets_are_not_the_sites(html: str) -> None:
+    assert meta(f"<html><body>{html}</body></html>", "https://acme.at/")["logo_url"] is None
+
+
+@pytest.mark.parametrize("url", ["https://www.faz.net/aktuell/wirtschaft/musik-streaming-15433.html",
+                                 "https://en.wikipedia.org/wiki/T-distributed_stochastic_neighbor_embedding"])
+def test_the_share_image_of_an_inner_page_shows_its_subject_not_the_site(url: str) -> None:
+    # Real article pages: og:image is the article's photo, even without og:type (or with "website").
+    html = '<html><head><meta property="og:type" content="website"><meta property="og:image" content="/photo.jpg">' \
+           "</head><body><p>x</p></body></html>"
+    assert meta(html, url)["logo_url"] is None
+
+
+def test_a_products_own_picture_is_not_the_logo_even_when_its_alt_says_so() -> None:
+    # extruct's tests/samples/misc/product_microdata.html
+    html = ('<html><body><div itemscope itemtype="http://schema.org/Product"><span itemprop="name">Executive Anvil'
+            '</span><img itemprop="image" src="anvil_executive.jpg" alt="Executive Anvil logo"></div></body></html>')
+    assert meta(html, "https://www.example.com/anvil/")["logo_url"] is None
 
 
 def test_a_share_image_is_the_last_resort() -> None:
