@@ -138,7 +138,8 @@ class SitemapSpider(Spider):
     def _fetch_sitemap(self, scan: Scan, url: str, discovery: str, **where: Any) -> Iterator[Request]:
         """Request a sitemap, or queue it while SCRAPERSKY_SITEMAPS_IN_FLIGHT of the scan's are
         downloading: sitemaps are parsed one at a time, and every body waiting its turn (up to
-        50 MB each) is held in memory. Guessed well-known paths go at once: they are mostly 404s."""
+        50 MB each) is held in memory. Guessed well-known paths wait until nothing else is queued
+        or downloading, then go all at once: they are mostly 404s."""
         request = self._sitemap_request(scan, url, discovery, **where)
         if discovery == "well_known":
             # Beside declared sitemaps, guesses wait until those are read, so a guess that is
@@ -408,6 +409,8 @@ class SitemapSpider(Spider):
 
     def _unchanged_sitemap(self, scan: Scan, url: str, meta: dict, status: int) -> Iterator[Any]:
         known = scan.validators.get(url, {})
+        if known.get("content_digest"):
+            scan.read_digests.add(known["content_digest"])  # a guessed copy of it is still a copy
         scan.urls_listed += known.get("url_count") or 0
         scan.sitemaps_unchanged += 1
         yield self._file_item(scan, url, meta, status=status, unchanged=True)

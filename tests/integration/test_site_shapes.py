@@ -80,6 +80,14 @@ def test_a_sitemap_published_only_at_a_well_known_path_is_found_beside_the_decla
     assert files == {f"http://{host}/post-sitemap.xml": "robots_txt", f"http://{host}/sitemap_index.xml": "well_known"}
     assert scalar(database_url, "select sitemap_urls from domains") == 8  # the copy is not counted twice
     assert len(web.hits(host, "/post-sitemap.xml")) == 1
+    # A rescan, where the declared sitemap is unchanged and not read again, still knows the copy.
+    assert crawl(database_url, "-a", f"domain={host}", SCRAPERSKY_SCHEMES="http").returncode == 0
+    assert scalar(database_url, "select sitemap_urls from domains") == 8
+    assert {r["url"] for r in rows(database_url, "select url from sitemap_files")} == set(files) | {
+        f"http://{host}/page-sitemap.xml"}
+    assert rows(database_url, "select distinct p.sitemap_file_id = f.id as same from pages p join sitemap_files f "
+                              "on f.url = :u where p.url like :posts", u=f"http://{host}/post-sitemap.xml",
+                posts=f"http://{host}/post-%") == [{"same": True}]
 
 
 def test_robots_disallowing_everything_makes_the_homepage_a_note_not_a_failure(database_url, web, crawl):
