@@ -101,8 +101,14 @@ def _mentions_logo(element: HtmlElement, attributes: tuple[str, ...]) -> bool:
 
 def _file_says_logo(page: "Page", img: HtmlElement) -> bool:
     """The image's file name (not its folder) says "logo": /uploads/2019/05/acme-logo.png."""
-    source = _img_url(page, img) or ""
-    return "logo" in urlsplit(source).path.rstrip("/").rpartition("/")[2].lower()
+    return "logo" in _path(_img_url(page, img) or "").rstrip("/").rpartition("/")[2].lower()
+
+
+def _path(url: str) -> str:
+    try:
+        return urlsplit(url).path
+    except ValueError:  # a malformed URL ("http://[::1"): no path to judge
+        return ""
 
 
 def _links_home(page: "Page", element: HtmlElement) -> bool:
@@ -174,7 +180,7 @@ def _share_image(page: "Page") -> str | None:
     page's content photos (inside <article> or <main>). On any other page, the share image
     shows that page's subject."""
     kind = next(iter(page.meta_values("og:type")), "website").strip().lower()
-    if kind in _PHOTO_TYPES or not _FRONT_PAGE.fullmatch(urlsplit(page.url).path):
+    if kind in _PHOTO_TYPES or not _FRONT_PAGE.fullmatch(_path(page.url)):
         return None
     content_images = {
         page.absolute(src)
