@@ -31,7 +31,7 @@ class PageEntry:
     alternates: list[dict] = field(default_factory=list)
     images: list[dict] = field(default_factory=list)
     news: dict | None = None
-    videos: list[dict] = field(default_factory=list)
+    videos: list[dict] | None = None  # None, not [], when there are none: one list fewer per URL
 
 
 @dataclass(slots=True)
@@ -174,24 +174,18 @@ def parse_priority(text: str) -> float | None:
 
 def url_builder(namespace: str, deviations: Deviations) -> Builder:
     """The builder for urlset <url> elements whose children use namespace ("{uri}" or "").
-    A <sitemap> element misplaced in a urlset becomes a SitemapRef. Repairs (relative <loc>,
-    misplaced <sitemap>) are counted in deviations.
+    Repairs (relative <loc>) are counted in deviations.
 
     Children in the urlset's own namespace are matched by comparing whole tags,
     the cheapest test lxml allows; anything else (extensions, stray namespaces)
     goes through the slower local-name path.
     """
-    url_tag = namespace + "url"
     loc_tag = namespace + "loc"
     lastmod_tag = namespace + "lastmod"
     changefreq_tag = namespace + "changefreq"
     priority_tag = namespace + "priority"
-    misplaced_ref = ref_builder(deviations)
 
-    def page_from_url(elem: etree._Element, base: str) -> PageEntry | SitemapRef | None:
-        if elem.tag != url_tag and local_name(elem.tag) == "sitemap":
-            deviations.note(SITEMAP_IN_URLSET)
-            return misplaced_ref(elem, base)
+    def page_from_url(elem: etree._Element, base: str) -> PageEntry | None:
         loc = lastmod = changefreq = priority = None
         others: list[etree._Element] | None = None
         for child in elem:
@@ -267,7 +261,22 @@ def _add_extensions(entry: PageEntry, children: list[etree._Element]) -> None:
         elif name == "video":
             video = _video(child)
             if video is not None:
-                entry.videos.append(video)
+                entry.videos = [*(entry.videos or ()), video]
+
+
+def mixed_builder(page_from_url: Builder, deviations: Deviations) -> Builder:
+    """page_from_url, and a SitemapRef for a <sitemap> element misplaced in a urlset (counted in
+    deviations). Reading every element's tag costs a few percent, so the reader switches to this
+    only once the document shows a sitemap end tag."""
+    misplaced_ref = ref_builder(deviations)
+
+    def entry_of(elem: etree._Element, base: str) -> PageEntry | SitemapRef | None:
+        if local_name(elem.tag) == "sitemap":
+            deviations.note(SITEMAP_IN_URLSET)
+            return misplaced_ref(elem, base)
+        return page_from_url(elem, base)
+
+    return entry_of
 
 
 def _repaired(loc: str, base: str, deviations: Deviations) -> str | None:

@@ -22,6 +22,7 @@ from scrapersky.sitemaps.entries import (
     PageEntry,
     SitemapRef,
     local_name,
+    mixed_builder,
     page_from_atom_entry,
     page_from_rss_item,
     ref_builder,
@@ -178,8 +179,10 @@ class Sitemap:
     ) -> Generator[PageEntry | SitemapRef, None, etree.LxmlError | None]:
         """Yield the entries after the first skip; return the parse failure that ended a strict read."""
         entry_name = _ENTRY_NAME[self.kind]
+        mixed = None
         if self.kind == "urlset":
             build = url_builder(_namespace(self._root_tag), self.deviations)
+            mixed = mixed_builder(build, self.deviations)  # once a <sitemap> shows up (see below)
         elif self.kind == "index":
             build = ref_builder(self.deviations)
         else:
@@ -195,7 +198,12 @@ class Sitemap:
         closed = None  # the last entry the parser finished
         growing = None  # an unfinished entry seen at the end of the tree after the last cut
         growing_bytes = 0
+        seam = b""  # the end of the previous chunk, for an end tag split between two
         for chunk in chain(document, (b"",)):
+            # A misplaced <sitemap> ends in the chunk whose events report it: look for its end tag.
+            if mixed is not None and build is not mixed and (b"sitemap>" in chunk or b"sitemap>" in seam + chunk[:16]):
+                build = mixed
+            seam = chunk[-16:]
             failure = _feed(parser, chunk)
             events = read_events()
             if recover and not chunk and not document.ends_entry(entry_name):
@@ -210,11 +218,12 @@ class Sitemap:
                 closed = elem
                 entry = build(elem, base)
                 if entry is not None:
-                    if recover and "\ufffd" in entry.url:
-                        continue  # bytes that were not text: not the URL the site meant
-                    if skip:
-                        skip -= 1
-                        continue
+                    if recover:  # one test on the usual path
+                        if "\ufffd" in entry.url:
+                            continue  # bytes that were not text: not the URL the site meant
+                        if skip:
+                            skip -= 1
+                            continue
                     self.count += 1
                     yield entry
             if failure is not None:

@@ -38,8 +38,7 @@ def listing(count: int = ROWS, **changed: dict[str, Any]) -> list[tuple[str, lis
 
 
 def entry(row: dict[str, Any]) -> PageEntry:
-    return PageEntry(**{**row, "alternates": row["alternates"] or [], "images": row["images"] or [],
-                        "videos": row["videos"] or []})
+    return PageEntry(**{**row, "alternates": row["alternates"] or [], "images": row["images"] or []})
 
 
 def write(database_url: str, items: list[tuple[str, list[dict[str, Any]]]], *,

@@ -714,7 +714,7 @@ def test_videos_kept() -> None:
          "content_loc": f"https://example.com/v{n}.mp4", "duration": "600"}
         for n in (1, 2)
     ]
-    assert entries[1].videos == []
+    assert entries[1].videos is None
 
 
 # --- hostile input ----------------------------------------------------------
