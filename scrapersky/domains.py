@@ -6,8 +6,12 @@ no scheme, userinfo, ``www.`` prefix, port, path, query, fragment or trailing do
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
+from functools import cache
+
+import tldextract
 
 try:
     import idna
@@ -25,6 +29,10 @@ _PORT_THEN_END = re.compile(r"\d*(?:[/?#\\]|$)")
 _AUTHORITY_END = re.compile(r"[/?#\\]")
 _LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
 _LABEL_CHARS = re.compile(r"[a-z0-9-]*")
+# Reserved for testing and documentation (RFC 2606, RFC 6761): never real sites, so accepted
+# only when SCRAPERSKY_TEST_DOMAINS is set in the environment, as the test fixtures do.
+RESERVED_TLDS = frozenset(("test", "example", "invalid", "localhost"))
+TEST_DOMAINS_VARIABLE = "SCRAPERSKY_TEST_DOMAINS"
 # Decimal, octal or hex parts: what URL parsers read as (parts of) an IPv4 address.
 _NUMERIC_LABEL = re.compile(r"0x[0-9a-f]*|[0-9]+")
 
@@ -157,7 +165,31 @@ def _validated(raw: str, host: str) -> str:
             raise InvalidDomain(raw, "nothing left but a top-level label after removing 'www.'")
     if len(labels) < 2:
         raise InvalidDomain(raw, "needs at least two labels, like example.com")
-    return ".".join(labels)
+    host = ".".join(labels)
+    _check_public_suffix(raw, host, labels[-1])
+    return host
+
+
+@cache
+def _public_suffix_list() -> tldextract.TLDExtract:
+    # The snapshot shipped with tldextract: never fetched, never cached on disk.
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
+
+
+def _check_public_suffix(raw: str, host: str, tld: str) -> None:
+    """A site's domain sits below a public suffix: not a suffix itself (co.uk, github.io), not
+    under a top-level domain the public suffix list does not know."""
+    parts = _public_suffix_list()(host)
+    if not parts.suffix:
+        if tld in RESERVED_TLDS and _test_domains_allowed():
+            return
+        raise InvalidDomain(raw, f"top-level domain {tld!r} is not on the public suffix list")
+    if not parts.domain:
+        raise InvalidDomain(raw, f"{parts.suffix!r} is a public suffix, not a site's domain")
+
+
+def _test_domains_allowed() -> bool:
+    return os.environ.get(TEST_DOMAINS_VARIABLE, "").strip().lower() in ("1", "true")
 
 
 def _check_label(raw: str, label: str) -> None:

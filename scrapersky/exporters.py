@@ -29,7 +29,7 @@ def feed_rows(item: Any):
 def page_fields(entry: PageEntry) -> dict[str, Any]:
     return {"url": entry.url, "lastmod": entry.lastmod, "changefreq": entry.changefreq,
             "priority": entry.priority, "alternates": entry.alternates or None, "images": entry.images or None,
-            "news": entry.news}
+            "news": entry.news, "videos": entry.videos or None}
 
 
 class _Expanding:
@@ -48,7 +48,7 @@ class JsonLinesItemExporter(_Expanding, exporters.JsonLinesItemExporter):
 
 # CSV needs one header for both kinds of line.
 CSV_FIELDS = ["type", "domain", "url", "sitemap_url", "lastmod", "changefreq", "priority", "alternates", "images",
-              "news", "status", "title", "description", "language", "sitemap_urls", "total_sitemaps",
+              "news", "videos", "status", "title", "description", "language", "sitemap_urls", "total_sitemaps",
               "email_addresses", "phone_numbers", "last_error"]
 
 

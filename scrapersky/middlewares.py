@@ -10,6 +10,7 @@ from scrapy.http import Response
 from scrapy.utils.defer import deferred_to_future
 from twisted.internet import reactor
 
+from scrapersky.exceptions import RobotsForbidden
 from scrapersky.net.browser_proxy import REFUSED_MARKER
 from scrapersky.net.policy import AddressPolicy, AddressRefused, ip_literal, policy_from_settings
 from scrapersky.net.resolver import RefusedLookup
@@ -100,5 +101,5 @@ class RobotsRulesMiddleware:
             return None
         if not scan.robots.can_fetch(request.url, self.user_agent):
             self.stats.inc_value("scrapersky/robots_forbidden")
-            raise IgnoreRequest(f"forbidden by robots.txt: {request.url}")
+            raise RobotsForbidden(f"forbidden by robots.txt: {request.url}")
         return None

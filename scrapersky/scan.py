@@ -30,13 +30,17 @@ class Scan:
     options: ScanOptions
     schemes: list[str]
     base_url: str | None = None  # scheme://host of the reachable site, once known
+    on_www: bool = False  # the bare host gave nothing, so the scan moved to www.<domain>
+    bare_failure: str | None = None  # what the bare host answered before the move
     robots: Any = None  # protego.Protego rules, when robots.txt was readable
     pending: int = 0  # requests in flight; the scan ends when it drops to zero
     error: str | None = None  # why the scan failed, if it did
     notes: list[str] = field(default_factory=list)  # non-fatal problems, kept in domain_metadata
     metadata: dict[str, Any] = field(default_factory=dict)
     seen_sitemaps: set[str] = field(default_factory=set)
+    read_digests: set[str] = field(default_factory=set)  # bodies of the sitemaps read, to skip copies
     queued_sitemaps: deque = field(default_factory=deque)  # (url, discovery, parent, depth, ancestors) waiting for a slot
+    guesses: deque = field(default_factory=deque)  # well-known paths, asked once nothing else is in flight
     sitemap_cap_reached: bool = False
     sitemaps_fetching: int = 0
     sitemaps_known: int = 0
@@ -58,6 +62,11 @@ class Scan:
     @property
     def domain(self) -> str:
         return self.job.domain
+
+    @property
+    def host(self) -> str:
+        """The host asked: the stored domain, or its www. name once the scan moved there."""
+        return f"www.{self.domain}" if self.on_www else self.domain
 
     def fail(self, reason: str) -> None:
         if self.error is None:

@@ -15,6 +15,9 @@ from sqlalchemy import create_engine, text
 
 from tests.support.fixture_web import FixtureWeb
 
+# Fixture sites use the reserved .test and .example names; production never sets this.
+os.environ["SCRAPERSKY_TEST_DOMAINS"] = "true"
+
 ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN_URL = os.environ.get("SCRAPERSKY_TEST_POSTGRES", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"

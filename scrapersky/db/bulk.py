@@ -27,7 +27,7 @@ from scrapersky.db.models import Domain, Page, ScanChange, SitemapFile
 from scrapersky.sitemaps import PageEntry
 
 # Columns a sitemap listing owns; page fetches own status_code/title/description/fetched_at.
-LISTING_COLUMNS = ("lastmod", "changefreq", "priority", "alternates", "images", "news")
+LISTING_COLUMNS = ("lastmod", "changefreq", "priority", "alternates", "images", "news", "videos")
 DomainKey = tuple[str, str]  # (tenant_id, domain)
 
 
@@ -154,7 +154,7 @@ def upsert_page_fetches(connection: Connection, domain_id: int, rows: Sequence[d
 #
 # A listed page travels as one line of PostgreSQL's COPY text format, made on the reactor thread
 # when its item arrives (compact, and no per-row Python work is left for the writer thread):
-#   sitemap key, url, lastmod, changefreq, priority, alternates, images, news
+#   sitemap key, url, lastmod, changefreq, priority, alternates, images, news, videos
 # The sitemap key numbers the batch's sitemap files of that domain from 1; the writer turns
 # keys into sitemap_files ids, so no sitemap URL is repeated on every line. lastmod is in
 # microseconds since the Unix epoch: exact, and several times cheaper to make than ISO text.
@@ -175,7 +175,7 @@ def _copy_text(value: str) -> str:
     return value.translate(_COPY_ESCAPES)
 
 
-_NO_EXTRAS = f"{NULL}\t{NULL}\t{NULL}"
+_NO_EXTRAS = f"{NULL}\t{NULL}\t{NULL}\t{NULL}"
 
 
 def listing_line(sitemap_key: int, entry: PageEntry) -> str:
@@ -184,9 +184,9 @@ def listing_line(sitemap_key: int, entry: PageEntry) -> str:
     if not url.isprintable() or "\\" in url:
         url = url.translate(_COPY_ESCAPES)
     extras = _NO_EXTRAS
-    if entry.alternates or entry.images or entry.news:
+    if entry.alternates or entry.images or entry.news or entry.videos:
         extras = "\t".join(_copy_text(encode_json(v)) if v else NULL
-                           for v in (entry.alternates, entry.images, entry.news))
+                           for v in (entry.alternates, entry.images, entry.news, entry.videos))
     return (
         f"{sitemap_key}\t{url}\t{NULL if lastmod is None else (lastmod - EPOCH) // MICROSECOND}\t"
         f"{entry.changefreq or NULL}\t{NULL if priority is None else repr(priority)}\t{extras}\n"
@@ -228,7 +228,7 @@ def upsert_listed_pages(connection: Connection, domain_id: int, lines: list[str]
 _STAGE_DDL = """
 CREATE TEMP TABLE IF NOT EXISTS stage_pages (
     sitemap_key integer, url text COLLATE "C", lastmod_us bigint, changefreq text, priority double precision,
-    alternates jsonb, images jsonb, news jsonb, seq bigserial
+    alternates jsonb, images jsonb, news jsonb, videos jsonb, seq bigserial
 ) ON COMMIT DELETE ROWS
 """
 # Kept for the connection's life (the writer keeps one connection per run): a scan's listed URLs.
@@ -252,7 +252,7 @@ WHERE pages.removed_at IS NOT NULL OR pages.sitemap_file_id IS DISTINCT FROM EXC
 _LISTED_PG = """
 SELECT DISTINCT ON (s.url) (%(file_ids)s::bigint[])[s.sitemap_key] AS sitemap_file_id, s.url,
        timestamptz 'epoch' + s.lastmod_us * interval '1 microsecond' AS lastmod,
-       s.changefreq, s.priority, s.alternates, s.images, s.news
+       s.changefreq, s.priority, s.alternates, s.images, s.news, s.videos
 FROM stage_pages s
 ORDER BY s.url, s.seq DESC
 """
@@ -329,7 +329,7 @@ def _merge_pages_postgres(connection: Connection, domain_id: int, lines: list[st
         cursor.execute(_STAGE_DDL)
         cursor.execute(_MERGE_SETTINGS)
         cursor.copy_expert(
-            "COPY stage_pages (sitemap_key, url, lastmod_us, changefreq, priority, alternates, images, news) "
+            "COPY stage_pages (sitemap_key, url, lastmod_us, changefreq, priority, alternates, images, news, videos) "
             "FROM STDIN", data, size=1 << 20,
         )
         if rescan:
@@ -347,7 +347,7 @@ def _merge_pages_postgres(connection: Connection, domain_id: int, lines: list[st
 
 _SQLITE_MERGE = f"""
 INSERT INTO pages ({_ALL_LISTED})
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (domain_id, url) DO UPDATE
 SET sitemap_file_id = excluded.sitemap_file_id, {_LISTING_SET.replace("EXCLUDED", "excluded")},
     last_seen_at = excluded.last_seen_at, removed_at = NULL
@@ -368,8 +368,8 @@ def _merge_pages_sqlite(connection: Connection, domain_id: int, lines: list[str]
     when = _sqlite_stamp(stamp)
     rows = {
         url: (file_ids[int(key) - 1], _sqlite_time(lastmod), changefreq,
-              float(priority) if priority is not None else None, alternates, images, news)
-        for key, url, lastmod, changefreq, priority, alternates, images, news in latest.values()
+              float(priority) if priority is not None else None, alternates, images, news, videos)
+        for key, url, lastmod, changefreq, priority, alternates, images, news, videos in latest.values()
     }
     dbapi = connection.connection.dbapi_connection
     cursor = dbapi.cursor()
@@ -425,7 +425,7 @@ def _json_listing(values: dict[str, Any]) -> dict[str, Any]:
     for name, value in values.items():
         if name == "lastmod":
             value = _json_time(value)
-        elif name in ("alternates", "images", "news") and value is not None:
+        elif name in ("alternates", "images", "news", "videos") and value is not None:
             value = json.loads(value)
         out[name] = value
     return out

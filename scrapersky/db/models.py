@@ -124,6 +124,7 @@ class Page(Base):
     alternates: Mapped[list[Any] | None]
     images: Mapped[list[Any] | None]
     news: Mapped[dict[str, Any] | None]
+    videos: Mapped[list[Any] | None]
     status_code: Mapped[int | None] = mapped_column(Integer)
     title: Mapped[str | None] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)

@@ -112,14 +112,48 @@ def emails(page: "Page") -> list[str]:
 
 def parse_phone(raw: str, region: str) -> str | None:
     """E.164 form of `raw` when it is a valid number; national formats are
-    read as numbers of `region`."""
+    read as numbers of `region`, and a leading 00 as the international
+    prefix when it is not a valid number of `region` (00 is the prefix in
+    most of the world, though not in the US)."""
+    number = _valid_number(raw, region)
+    if number is None and raw.lstrip().startswith("00"):
+        number = _valid_number("+" + raw.lstrip()[2:], region)
+    return None if number is None else phonenumbers.format_number(number, PhoneNumberFormat.E164)
+
+
+def _valid_number(raw: str, region: str) -> phonenumbers.PhoneNumber | None:
     try:
         number = phonenumbers.parse(raw, region)
     except NumberParseException:
         return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+    return number if phonenumbers.is_valid_number(number) else None
+
+
+# Words that say the number after them is a phone number, in the languages of the sites seen.
+_PHONE_LABEL = re.compile(
+    r"(?:\b(?:tel|tél|téléphone|phone|telephone|telefon|telefone|teléfono|telefono|telf|fon|fone|mobil|mobile|"
+    r"mob|cell|handy|hotline|call|ring|office|ruf|anruf|fax|whatsapp|kontakt|contact|zentrale|gsm|t)\b\.?|[☎📞✆☏])"
+    r"[^\d+(\n]{0,12}$",
+    re.IGNORECASE,
+)
+# Layouts only phone numbers have: an area code in brackets, "(415) 555-0132"; or three or more
+# digit groups split by spaces or dashes alone, "020 7946 0958". Dates use dots, file numbers slashes.
+_ANY_LABEL = re.compile(r"[^\W\d_]{2,}:\s*$")
+_PLAIN_GROUPS = re.compile(r"\d+(?:[ -]\d+)*$")
+_PHONE_LAYOUT = re.compile(r"\(\d{2,5}\)[ -]?\d|\d+(?:[ -]\d+){2,}$")
+
+
+def _looks_like_phone(text: str, start: int, raw: str) -> bool:
+    """Digits in running text are a phone number only with evidence: written in international
+    form (+…), laid out as only phone numbers are, or after a label such as "Tel." on the same
+    line. Dates ("06.10.2017 11"), file numbers ("ds 16/9588") and prices parse too."""
+    raw = raw.strip()
+    if raw.startswith("+") or _PHONE_LAYOUT.match(raw):
+        return True
+    if _PHONE_LABEL.search(text, max(0, start - 40), start):
+        return True
+    # "Reservierung: 01 5123456": any label, when the digits are grouped only by spaces or dashes.
+    return _ANY_LABEL.search(text, max(0, start - 40), start) is not None and _PLAIN_GROUPS.match(raw) is not None
 
 
 def _phone_candidates(page: "Page", region: str) -> Iterator[str | None]:
@@ -132,8 +166,10 @@ def _phone_candidates(page: "Page", region: str) -> Iterator[str | None]:
         for value in as_list(node.get("telephone")):
             if isinstance(value, str):
                 yield parse_phone(value, region)
-    for match in PhoneNumberMatcher(phone_text(page.visible_text), region, leniency=Leniency.VALID):
-        yield phonenumbers.format_number(match.number, PhoneNumberFormat.E164)
+    text = phone_text(page.visible_text)
+    for match in PhoneNumberMatcher(text, region, leniency=Leniency.VALID):
+        if _looks_like_phone(text, match.start, match.raw_string):
+            yield phonenumbers.format_number(match.number, PhoneNumberFormat.E164)
 
 
 def phone_text(text: str) -> str:
@@ -145,6 +181,6 @@ def phone_text(text: str) -> str:
 
 
 def phones(page: "Page", region: str) -> list[str]:
-    """Valid numbers from tel links, JSON-LD and the visible text, in E.164,
-    deduplicated, at most MAX_PHONES."""
+    """Valid numbers from tel links, JSON-LD and the visible text (labelled or
+    international there), in E.164, deduplicated, at most MAX_PHONES."""
     return _first_unique(_phone_candidates(page, region), MAX_PHONES)

@@ -26,6 +26,18 @@ def parse_html(html: str) -> HtmlElement:
     root = lxml.etree.fromstring(data, parser=_PARSER) if data.strip() else None
     if root is None:
         root = lxml.etree.fromstring(_EMPTY_DOCUMENT, parser=_PARSER)
+    return _document_element(root)
+
+
+def _document_element(root: HtmlElement) -> HtmlElement:
+    """The top-level element that holds the document. A stray element before the real one
+    (`<html xml:lang="de_DE" />` ahead of the page, as some CMS templates print) becomes an
+    empty first root, and the page itself its sibling."""
+    if len(root):
+        return root
+    for sibling in root.itersiblings():
+        if isinstance(sibling.tag, str) and len(sibling):
+            return sibling
     return root
 
 

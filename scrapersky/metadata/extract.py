@@ -20,7 +20,7 @@ def extract_metadata(body: bytes, url: str, headers: Mapping[str, str] | None = 
     is_wordpress = "WordPress" in stack.get("cms", [])
     profiles = social.profiles(page)
     element_counts = counts.element_counts(page)
-    region = infer_region(host_of(url), language, page.json_ld)
+    region = infer_region(host_of(url), language, page.json_ld, text.locales(page))
     return {
         "title": title,
         "description": text.description(page),

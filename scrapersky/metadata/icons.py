@@ -1,6 +1,8 @@
 """Favicon and logo URLs."""
 
+import re
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
 
@@ -97,8 +99,53 @@ def _mentions_logo(element: HtmlElement, attributes: tuple[str, ...]) -> bool:
     return any("logo" in (element.get(attribute) or "").lower() for attribute in attributes)
 
 
+def _file_says_logo(page: "Page", img: HtmlElement) -> bool:
+    """The image's file name (not its folder) says "logo": /uploads/2019/05/acme-logo.png."""
+    return "logo" in _path(_img_url(page, img) or "").rstrip("/").rpartition("/")[2].lower()
+
+
+def _path(url: str) -> str:
+    try:
+        return urlsplit(url).path
+    except ValueError:  # a malformed URL ("http://[::1"): no path to judge
+        return ""
+
+
+def _links_home(page: "Page", element: HtmlElement) -> bool:
+    href = page.absolute(element.get("href"))
+    home = page.absolute("/")
+    return bool(href) and href.split("#")[0].rstrip("/") == (home or "").rstrip("/")
+
+
+def _header_home_image(page: "Page", img: HtmlElement) -> bool:
+    """The first kind of image a site header holds: one inside a link to the homepage."""
+    ancestors = list(img.iterancestors())
+    in_header = any(a.tag == "header" or (a.get("role") or "").lower() == "banner" for a in ancestors)
+    return in_header and any(a.tag == "a" and _links_home(page, a) for a in ancestors[:_LOGO_ANCESTOR_LEVELS])
+
+
+# Where other brands' logos sit: share buttons, social widgets, comment systems.
+_WIDGET = re.compile(r"shar(?:e|ing)|social|service[-_]links|comment|follow|badge|sponsor|partner", re.IGNORECASE)
+_WIDGET_ANCESTOR_LEVELS = 6
+_CONTENT_ITEMPROPS = frozenset(("image", "photo", "thumbnailurl", "primaryimageofpage"))
+
+
+def _in_widget(img: HtmlElement) -> bool:
+    """The image belongs to a widget (by its file path or an enclosing class or id): the logo
+    in it is another brand's (del.icio.us, WordPress.com), not the site's."""
+    source = next((img.get(name) for name in _IMAGE_SOURCE_ATTRIBUTES if img.get(name)), "") or ""
+    if _WIDGET.search(source.split("?")[0]):
+        return True
+    return any(
+        _WIDGET.search(f"{ancestor.get('class') or ''} {ancestor.get('id') or ''}")
+        for _, ancestor in zip(range(_WIDGET_ANCESTOR_LEVELS), img.iterancestors())
+    )
+
+
 def _markup_logo(page: "Page") -> str | None:
-    images = list(page.root.iter("img"))
+    # Not another brand's (a widget's), nor an item's own picture (microdata itemprop="image").
+    images = [img for img in page.root.iter("img")
+              if not _in_widget(img) and (img.get("itemprop") or "").strip().lower() not in _CONTENT_ITEMPROPS]
     tests = (
         lambda img: "custom-logo" in (img.get("class") or "").lower(),
         lambda img: _mentions_logo(img, ("class", "id", "alt")),
@@ -106,6 +153,8 @@ def _markup_logo(page: "Page") -> str | None:
             _mentions_logo(ancestor, ("class", "id"))
             for _, ancestor in zip(range(_LOGO_ANCESTOR_LEVELS), img.iterancestors())
         ),
+        lambda img: _file_says_logo(page, img),
+        lambda img: _header_home_image(page, img),
     )
     for test in tests:
         for img in images:
@@ -116,14 +165,37 @@ def _markup_logo(page: "Page") -> str | None:
     return None
 
 
-def logo(page: "Page") -> str | None:
-    """JSON-LD Organization logo, then an `<img>` marked as the logo (by
-    class, id, alt, or a wrapping element), then og:image."""
-    found = _json_ld_logo(page) or _markup_logo(page)
-    if found:
-        return found
+# og:type values whose og:image is a photo of the thing shown, never the site's logo.
+_PHOTO_TYPES = frozenset({"article", "profile", "book", "product", "video.movie", "video.episode", "video.other",
+                          "music.song", "music.album"})
+
+
+# The path of a site's front page: "/", "/index.html", a language root such as "/en/" or "/de-at/".
+_FRONT_PAGE = re.compile(r"/?(?:[a-z]{2}(?:[-_][a-z]{2})?/?)?(?:index\.[a-z]+)?", re.IGNORECASE)
+
+
+def _share_image(page: "Page") -> str | None:
+    """og:image, when the page is the site's front page, not of a kind whose image is a photo
+    of its subject (og:type article, profile, product, …), and the image is not one of the
+    page's content photos (inside <article> or <main>). On any other page, the share image
+    shows that page's subject."""
+    kind = next(iter(page.meta_values("og:type")), "website").strip().lower()
+    if kind in _PHOTO_TYPES or not _FRONT_PAGE.fullmatch(_path(page.url)):
+        return None
+    content_images = {
+        page.absolute(src)
+        for src in page.root.xpath("//article//img/@src | //main//img/@src")
+    }
     for value in page.meta_values("og:image") + page.meta_values("og:image:url"):
         url = page.absolute(value)
-        if url:
+        if url and url not in content_images:
             return url
     return None
+
+
+def logo(page: "Page") -> str | None:
+    """JSON-LD Organization logo, then an `<img>` marked as the logo (by class, id, alt, a
+    wrapping element or its file name; never inside a share, social or comment widget), then
+    the image linking home in the header, and only then the share image (og:image) of the
+    site's front page."""
+    return _json_ld_logo(page) or _markup_logo(page) or _share_image(page)

@@ -36,13 +36,31 @@ def region_from_host(host: str) -> str | None:
 
 
 def region_from_language(tag: str | None) -> str | None:
-    """`GB` for `en-GB`; None for a bare language (`en`) or `es-419`."""
+    """`GB` for `en-GB` or `en_GB`; None for a bare language (`en`) or `es-419`."""
     if not tag:
         return None
-    for subtag in tag.split("-")[1:]:
+    for subtag in tag.replace("_", "-").split("-")[1:]:
         if len(subtag) == 2 and subtag.isalpha():
             return _supported(subtag)
     return None
+
+
+# Languages spoken as a first language mostly in one country: a page in one of them, with no
+# better signal, most likely lists that country's numbers. English, Spanish, Portuguese, French,
+# Arabic and the like are spoken in too many countries to say.
+_LANGUAGE_HOMES = {
+    "bg": "BG", "cs": "CZ", "da": "DK", "de": "DE", "el": "GR", "et": "EE", "fi": "FI", "he": "IL", "hr": "HR",
+    "hu": "HU", "is": "IS", "it": "IT", "ja": "JP", "ko": "KR", "lt": "LT", "lv": "LV", "nb": "NO", "nl": "NL",
+    "nn": "NO", "no": "NO", "pl": "PL", "ro": "RO", "ru": "RU", "sk": "SK", "sl": "SI", "sv": "SE", "th": "TH",
+    "tr": "TR", "uk": "UA", "vi": "VN",
+}
+
+
+def region_from_bare_language(tag: str | None) -> str | None:
+    """`DE` for `de` (or `de-…` without a region): the language's home country, if it has one."""
+    if not tag:
+        return None
+    return _LANGUAGE_HOMES.get(tag.replace("_", "-").split("-")[0].lower())
 
 
 def region_from_json_ld(json_ld: list[Any]) -> str | None:
@@ -58,11 +76,14 @@ def region_from_json_ld(json_ld: list[Any]) -> str | None:
     return None
 
 
-def infer_region(host: str, language: str | None, json_ld: list[Any]) -> str:
-    """ccTLD, then the language's region, then the JSON-LD address, then US."""
+def infer_region(host: str, language: str | None, json_ld: list[Any], locales: list[str] = ()) -> str:
+    """ccTLD, then the region of the language or of another locale the page declares
+    (og:locale, hreflang), then the JSON-LD address, then the language's home country, then US."""
     return (
         region_from_host(host)
         or region_from_language(language)
+        or next(filter(None, map(region_from_language, locales)), None)
         or region_from_json_ld(json_ld)
+        or region_from_bare_language(language)
         or DEFAULT_REGION
     )

@@ -44,8 +44,12 @@ def _twitter(segments: list[str], query: dict[str, str]) -> tuple[list[str], dic
 
 
 def _linkedin(segments: list[str], query: dict[str, str]) -> tuple[list[str], dict[str, str]] | None:
-    if len(segments) >= 2 and segments[0].lower() in {"company", "in", "school", "showcase", "pub"}:
-        return [segments[0].lower(), segments[1]], {}
+    kind = segments[0].lower()
+    if kind == "pub" and len(segments) >= 2:
+        # Old public profiles: /pub/name/1b/46a/324; the trailing id parts are the profile.
+        return ["pub", *segments[1:5]], {}
+    if len(segments) >= 2 and kind in {"company", "in", "school", "showcase"}:
+        return [kind, segments[1]], {}
     return None
 
 
@@ -133,6 +137,13 @@ def canonical_profile(url: str) -> tuple[str, str] | None:
 def _candidate_links(page: "Page") -> Iterator[str]:
     for node in iter_nodes(page.json_ld):
         yield from (value for value in as_list(node.get("sameAs")) if isinstance(value, str))
+    # The site's own account, as Twitter cards name it: "@handle" (or a profile URL).
+    for value in page.meta_values("twitter:site"):
+        handle = value.strip()
+        if handle.startswith("@"):
+            yield f"https://twitter.com/{handle[1:]}"
+        elif "/" in handle:
+            yield handle
     # Links inside embedded posts (blockquotes) point at other people's accounts.
     for href in page.root.xpath("//a[@href][not(ancestor::blockquote)]/@href | //link[@rel='me']/@href"):
         yield str(href)

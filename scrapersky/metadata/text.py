@@ -123,5 +123,16 @@ def language(page: "Page") -> str | None:
     return None
 
 
+def locales(page: "Page") -> list[str]:
+    """Locales the page declares besides its language: og:locale, then the page's own
+    hreflang alternate (the one whose href is the page itself)."""
+    found = [value.strip() for value in page.meta_values("og:locale") if value.strip()]
+    for link in page.root.iter("link"):
+        hreflang = (link.get("hreflang") or "").strip()
+        if hreflang and "alternate" in (link.get("rel") or "").lower() and page.absolute(link.get("href")) == page.url:
+            found.append(hreflang)
+    return found
+
+
 def word_count(text: str) -> int:
     return len(text.split())

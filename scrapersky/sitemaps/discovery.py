@@ -8,7 +8,7 @@ from lxml import etree
 
 from scrapersky.sitemaps.entries import http_url
 
-# Tried in this order when robots.txt names no sitemap.
+# Guessed paths, tried in this order beside any sitemaps robots.txt names.
 WELL_KNOWN_PATHS: tuple[str, ...] = (
     "/sitemap.xml",
     "/sitemap_index.xml",

@@ -8,11 +8,12 @@ cheap checks over generality.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
@@ -30,7 +31,7 @@ class PageEntry:
     alternates: list[dict] = field(default_factory=list)
     images: list[dict] = field(default_factory=list)
     news: dict | None = None
-    videos: int = 0
+    videos: list[dict] | None = None  # None, not [], when there are none: one list fewer per URL
 
 
 @dataclass(slots=True)
@@ -99,6 +100,49 @@ def absolute_url(text: str | None, base: str) -> str | None:
         return None
 
 
+def on_site_url(text: str | None, base: str) -> str | None:
+    """A relative <loc> resolved against the sitemap's URL, when the result stays on the
+    sitemap's host (www. or not); None otherwise. The protocol wants absolute URLs, but real
+    generators write "/page", "page.html", "//host/page" and "host/page"."""
+    if not text or not base:
+        return None
+    text = text.strip()
+    if _SCHEME.match(text):
+        return None  # absolute already, and not a usable http(s) URL
+    try:
+        host = _bare_host(urlsplit(base).hostname)
+        first, slash, _ = text.partition("/")
+        if slash and "." in first and ":" not in first:
+            if _bare_host(first) != host:
+                return None  # "other-host/page": another site's URL that lost its scheme
+            text = "//" + text
+        url = http_url(urljoin(base, text))
+        if url is None or _bare_host(urlsplit(url).hostname) != host:
+            return None
+    except ValueError:
+        return None
+    return url
+
+
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def _bare_host(host: str | None) -> str:
+    host = (host or "").lower().rstrip(".")
+    return host[4:] if host.startswith("www.") else host
+
+
+class Deviations(dict):
+    """How often a sitemap departed from the protocol in ways the reader repaired, by kind."""
+
+    def note(self, kind: str) -> None:
+        self[kind] = self.get(kind, 0) + 1
+
+
+RELATIVE_LOC = "relative <loc> resolved against the sitemap URL"
+SITEMAP_IN_URLSET = "<sitemap> inside a urlset followed as a child sitemap"
+
+
 def parse_changefreq(text: str) -> str | None:
     if text in CHANGEFREQS:
         return text
@@ -128,8 +172,9 @@ def parse_priority(text: str) -> float | None:
     return value
 
 
-def url_builder(namespace: str) -> Builder:
+def url_builder(namespace: str, deviations: Deviations) -> Builder:
     """The builder for urlset <url> elements whose children use namespace ("{uri}" or "").
+    Repairs (relative <loc>) are counted in deviations.
 
     Children in the urlset's own namespace are matched by comparing whole tags,
     the cheapest test lxml allows; anything else (extensions, stray namespaces)
@@ -168,7 +213,7 @@ def url_builder(namespace: str) -> Builder:
         url = loc.strip()
         # Fast path for the usual https URL; http_url decides everything else.
         if not url.startswith("https://") or len(url) < 9 or url[8] in "/?#":
-            url = http_url(url)
+            url = http_url(url) or _repaired(url, base, deviations)
             if url is None:
                 return None
         entry = PageEntry(
@@ -214,22 +259,50 @@ def _add_extensions(entry: PageEntry, children: list[etree._Element]) -> None:
         elif name == "news":
             entry.news = _news(child)
         elif name == "video":
-            entry.videos += 1
+            video = _video(child)
+            if video is not None:
+                entry.videos = [*(entry.videos or ()), video]
 
 
-def ref_from_sitemap(elem: etree._Element, base: str) -> SitemapRef | None:
-    """A sitemapindex <sitemap> element."""
-    loc = lastmod = None
-    for child in elem:
-        name = _LOCAL_NAMES.get(child.tag) or local_name(child.tag)
-        if name == "loc":
-            loc = child.text
-        elif name == "lastmod":
-            lastmod = child.text
-    url = http_url(loc)
-    if url is None:
-        return None
-    return SitemapRef(url, parse_lastmod(lastmod))
+def mixed_builder(page_from_url: Builder, deviations: Deviations) -> Builder:
+    """page_from_url, and a SitemapRef for a <sitemap> element misplaced in a urlset (counted in
+    deviations). Reading every element's tag costs a few percent, so the reader switches to this
+    only once the document shows a sitemap end tag."""
+    misplaced_ref = ref_builder(deviations)
+
+    def entry_of(elem: etree._Element, base: str) -> PageEntry | SitemapRef | None:
+        if local_name(elem.tag) == "sitemap":
+            deviations.note(SITEMAP_IN_URLSET)
+            return misplaced_ref(elem, base)
+        return page_from_url(elem, base)
+
+    return entry_of
+
+
+def _repaired(loc: str, base: str, deviations: Deviations) -> str | None:
+    url = on_site_url(loc, base)
+    if url is not None:
+        deviations.note(RELATIVE_LOC)
+    return url
+
+
+def ref_builder(deviations: Deviations) -> Builder:
+    """The builder for sitemapindex <sitemap> elements; repairs are counted in deviations."""
+
+    def ref_from_sitemap(elem: etree._Element, base: str) -> SitemapRef | None:
+        loc = lastmod = None
+        for child in elem:
+            name = _LOCAL_NAMES.get(child.tag) or local_name(child.tag)
+            if name == "loc":
+                loc = child.text
+            elif name == "lastmod":
+                lastmod = child.text
+        url = http_url(loc) or (_repaired(loc, base, deviations) if loc else None)
+        if url is None:
+            return None
+        return SitemapRef(url, parse_lastmod(lastmod))
+
+    return ref_from_sitemap
 
 
 def page_from_rss_item(elem: etree._Element, base: str) -> PageEntry | None:
@@ -254,8 +327,8 @@ _ATOM_DATES = ("updated", "modified", "issued", "published")
 
 
 def page_from_atom_entry(elem: etree._Element, base: str) -> PageEntry | None:
-    """An Atom 1.0 or 0.3 <entry>: the alternate (or rel-less) link, and the first date found."""
-    href = None
+    """An Atom 1.0 or 0.3 <entry>: the alternate (or rel-less) link, else its self link; the first date found."""
+    href = own = None
     dates: dict[str, str] = {}
     for child in elem:
         name = local_name(child.tag)
@@ -263,9 +336,11 @@ def page_from_atom_entry(elem: etree._Element, base: str) -> PageEntry | None:
             rel = (child.get("rel") or "alternate").strip().lower()
             if rel == "alternate" and href is None:
                 href = child.get("href")
+            elif rel == "self" and own is None:
+                own = child.get("href")  # the entry's own address: used when it has no alternate
         elif name in _ATOM_DATES and child.text:
             dates.setdefault(name, child.text)
-    url = absolute_url(href, base)
+    url = absolute_url(href or own, base)
     if url is None:
         return None
     lastmod = next((parse_lastmod(dates[name]) for name in _ATOM_DATES if name in dates), None)
@@ -295,6 +370,27 @@ def _image(image: etree._Element) -> dict | None:
         if key is not None and text and key not in found:
             found[key] = text
     if "loc" not in found:
+        return None
+    return found
+
+
+# video:video children kept, by local name; the rest (prices, restrictions, uploader) is rare.
+_VIDEO_FIELDS = frozenset(
+    ("thumbnail_loc", "title", "description", "content_loc", "player_loc", "duration", "publication_date",
+     "expiration_date", "family_friendly", "live")
+)
+_VIDEO_TEXT_MAX = 2048
+
+
+def _video(video: etree._Element) -> dict | None:
+    """video:video as a dict of the fields present (see _VIDEO_FIELDS); None without any URL."""
+    found: dict[str, str] = {}
+    for child in video:
+        name = local_name(child.tag)
+        text = (child.text or "").strip()
+        if name in _VIDEO_FIELDS and text and name not in found:
+            found[name] = text[:_VIDEO_TEXT_MAX]
+    if not any(key in found for key in ("content_loc", "player_loc", "thumbnail_loc")):
         return None
     return found
 

@@ -9,7 +9,8 @@ network. Error strings are fixed-format and never quote the document.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
+import re
 from itertools import chain
 
 from lxml import etree
@@ -17,12 +18,14 @@ from lxml import etree
 from scrapersky.sitemaps.dates import parse_lastmod
 from scrapersky.sitemaps.entries import (
     Builder,
+    Deviations,
     PageEntry,
     SitemapRef,
     local_name,
+    mixed_builder,
     page_from_atom_entry,
     page_from_rss_item,
-    ref_from_sitemap,
+    ref_builder,
     url_builder,
 )
 from scrapersky.sitemaps.stream import StreamError, decoded_chunks, is_gzip
@@ -44,11 +47,14 @@ _BLANKS = b" \t\r\n"
 
 _KIND_OF_ROOT = {"urlset": "urlset", "sitemapindex": "index", "rss": "rss", "RDF": "rss", "feed": "atom"}
 _ENTRY_NAME = {"urlset": "url", "index": "sitemap", "rss": "item", "atom": "entry"}
-_BUILDER: dict[str, Builder] = {
-    "index": ref_from_sitemap,
-    "rss": page_from_rss_item,
-    "atom": page_from_atom_entry,
-}
+_ENTRY_NAMES = {kind: frozenset((name, "sitemap")) if kind == "urlset" else frozenset((name,))
+                for kind, name in _ENTRY_NAME.items()}
+_FEED_BUILDER: dict[str, Builder] = {"rss": page_from_rss_item, "atom": page_from_atom_entry}
+# What libxml2 reports for a bare "&" (the commonest damage in real sitemaps) and for bytes XML forbids.
+_BARE_AMPERSAND = frozenset(("ERR_NAME_REQUIRED", "ERR_ENTITYREF_SEMICOL_MISSING", "ERR_UNDECLARED_ENTITY"))
+_INVALID_CHAR = frozenset(("ERR_INVALID_CHAR", "ERR_INVALID_ENCODING"))
+# The last bytes of the document are kept to tell a truncated document from a damaged one.
+_TAIL_BYTES = 256
 
 NOT_A_SITEMAP = "not a sitemap"
 HTML_PAGE = "HTML page, not a sitemap"
@@ -59,10 +65,16 @@ class Sitemap:
     """Result of opening one sitemap body. Construction reads only enough to decide the kind.
 
     kind: "index", "urlset", "text", "rss", "atom", or None when the body is
-    not a sitemap (an HTML soft-404, an empty body, anything else).
+    not a sitemap (an HTML soft-404, an empty body, anything else). A urlset
+    yields SitemapRef too for <sitemap> elements misplaced in it.
     is_gzipped: the body started with the gzip magic bytes.
-    error: why reading stopped early or why kind is None; may be set only
-    once entries() has been read. Entries read before the damage stay valid.
+    error: why reading stopped early, what damage was read past, or why kind
+    is None; may be set only once entries() has been read. Entries read before
+    the damage stay valid; after malformed XML (a bare "&", a forbidden byte,
+    a mismatched tag) the rest is read again by libxml2's recovering parser,
+    which keeps the entries around the damage.
+    deviations: departures from the protocol that were repaired (kind -> count),
+    such as relative <loc> values; filled in by entries().
     count: entries yielded so far by the current entries() pass.
     """
 
@@ -72,6 +84,7 @@ class Sitemap:
         self.is_gzipped = is_gzip(body)
         self.error: str | None = None
         self.count = 0
+        self.deviations = Deviations()
         self._body = body
         self._max_bytes = max_bytes
         self._root_tag = ""
@@ -88,11 +101,13 @@ class Sitemap:
         )
 
     def entries(self) -> Iterator[PageEntry | SitemapRef]:
-        """Stream the entries; SitemapRef only for kind "index". Never raises: failures end it and set error."""
+        """Stream the entries; SitemapRef for kind "index" (and misplaced in a urlset). Never raises:
+        failures end it and set error."""
         self.count = 0
         if self.kind is None:
             return iter(())
         self.error = None
+        self.deviations = Deviations()
         document = _Document(self._body, self._max_bytes)
         if self.kind == "text":
             return self._text_entries(document)
@@ -148,50 +163,80 @@ class Sitemap:
 
     def _xml_entries(self, document: _Document) -> Iterator[PageEntry | SitemapRef]:
         try:
-            yield from self._read_xml(document)
+            damage = yield from self._read_xml(document)
+            if damage is not None and document.error is None:
+                # Read the whole document again, recovering, past the entries already given.
+                again = _Document(self._body, self._max_bytes)
+                yield from self._read_xml(again, recover=True, skip=self.count)
+                self.error = _xml_error(damage, not again.ends_with(self._root_tag))
         except Exception as exc:  # see __init__
             self.error = _unexpected(exc)
         if document.error is not None:
             self.error = document.error
 
-    def _read_xml(self, document: _Document) -> Iterator[PageEntry | SitemapRef]:
+    def _read_xml(
+        self, document: _Document, recover: bool = False, skip: int = 0
+    ) -> Generator[PageEntry | SitemapRef, None, etree.LxmlError | None]:
+        """Yield the entries after the first skip; return the parse failure that ended a strict read."""
         entry_name = _ENTRY_NAME[self.kind]
-        build = url_builder(_namespace(self._root_tag)) if self.kind == "urlset" else _BUILDER[self.kind]
+        mixed = None
+        if self.kind == "urlset":
+            build = url_builder(_namespace(self._root_tag), self.deviations)
+            mixed = mixed_builder(build, self.deviations)  # once a <sitemap> shows up (see below)
+        elif self.kind == "index":
+            build = ref_builder(self.deviations)
+        else:
+            build = _FEED_BUILDER[self.kind]
         base = self.url
-        parser = _xml_parser(("end",), [self._root_tag, "{*}" + entry_name])
+        tags = [self._root_tag, "{*}" + entry_name]
+        if self.kind == "urlset":
+            tags.append("{*}sitemap")  # misplaced index children, followed all the same
+        parser = _xml_parser(("end",), tags, recover=recover)
         read_events = parser.read_events
         root = None
         fed = 0
         closed = None  # the last entry the parser finished
         growing = None  # an unfinished entry seen at the end of the tree after the last cut
         growing_bytes = 0
+        seam = b""  # the end of the previous chunk, for an end tag split between two
         for chunk in chain(document, (b"",)):
+            # A misplaced <sitemap> ends in the chunk whose events report it: look for its end tag.
+            if mixed is not None and build is not mixed and (b"sitemap>" in chunk or b"sitemap>" in seam + chunk[:16]):
+                build = mixed
+            seam = chunk[-16:]
             failure = _feed(parser, chunk)
-            for _event, elem in read_events():
+            events = read_events()
+            if recover and not chunk and not document.ends_entry(entry_name):
+                events = _without_last_entry(list(events), entry_name)
+            for _event, elem in events:
                 if root is None:
                     # Only entries and the root's end produce events, so the
                     # root is found through the first of them.
                     root = elem.getroottree().getroot()
                 if elem is root:
-                    return
+                    return None
                 closed = elem
                 entry = build(elem, base)
                 if entry is not None:
+                    if recover:  # one test on the usual path
+                        if "\ufffd" in entry.url:
+                            continue  # bytes that were not text: not the URL the site meant
+                        if skip:
+                            skip -= 1
+                            continue
                     self.count += 1
                     yield entry
             if failure is not None:
                 # A broken stream explains the broken XML better than the parser does.
-                if document.error is None:
-                    self.error = _xml_error(failure, not chunk)
-                return
+                return failure if document.error is None else None
             fed += len(chunk)
             if root is None:
                 # Nothing can be cut before the root is known.
                 if fed > MAX_ENTRY_BYTES:
                     self.error = f"no entry in the first {MAX_ENTRY_BYTES} bytes"
-                    return
+                    return None
                 continue
-            last = _cut_finished(root, entry_name)
+            last = _cut_finished(root, _ENTRY_NAMES[self.kind])
             if last is None or last is closed:
                 growing = None
             elif last is not growing:
@@ -200,7 +245,8 @@ class Sitemap:
                 growing_bytes += len(chunk)
                 if growing_bytes > MAX_ENTRY_BYTES:
                     self.error = f"entry exceeds {MAX_ENTRY_BYTES} bytes"
-                    return
+                    return None
+        return None
 
 
 def open_sitemap(
@@ -233,6 +279,7 @@ class _Document:
     def __init__(self, body: bytes, max_bytes: int) -> None:
         self.error: str | None = None
         self._chunks = decoded_chunks(body, max_bytes)
+        self._tail = b""
 
     def __iter__(self) -> Iterator[bytes]:
         started = False
@@ -243,9 +290,21 @@ class _Document:
                     if not chunk:
                         continue
                     started = True
+                self._tail = (self._tail + chunk[-_TAIL_BYTES:])[-_TAIL_BYTES:]
                 yield chunk
         except StreamError as exc:
             self.error = str(exc)
+
+    def ends_with(self, root_tag: str) -> bool:
+        """Once read to the end: the document's last tag closes root_tag (any prefix)."""
+        name = re.escape(local_name(root_tag).encode())
+        return re.search(rb"</(?:[^<>/\s]+:)?" + name + rb"\s*>$", self._tail.rstrip(_BLANKS)) is not None
+
+    def ends_entry(self, entry_name: str) -> bool:
+        """Once read to the end: the last entry was closed by its own end tag, nothing begun after it."""
+        name = re.escape(entry_name.encode())
+        ends = list(re.finditer(rb"</(?:[^<>/\s]+:)?" + name + rb"\s*>", self._tail))
+        return bool(ends) and re.search(rb"<(?:[^<>/\s]+:)?" + name + rb"[\s>]", self._tail[ends[-1].end():]) is None
 
 
 def _strip_leading(data: bytes) -> bytes:
@@ -256,7 +315,7 @@ def _strip_leading(data: bytes) -> bytes:
         data = data[len(_UTF8_BOM) :]
 
 
-def _xml_parser(events: tuple[str, ...], tags: list[str] | None = None) -> etree.XMLPullParser:
+def _xml_parser(events: tuple[str, ...], tags: list[str] | None = None, recover: bool = False) -> etree.XMLPullParser:
     # lxml keeps a thread-wide error log that parse exceptions copy: start it clean, so
     # errors of earlier, unrelated parses are not judged as this document's.
     etree.clear_error_log()
@@ -267,6 +326,7 @@ def _xml_parser(events: tuple[str, ...], tags: list[str] | None = None) -> etree
         no_network=True,
         load_dtd=False,
         huge_tree=False,
+        recover=recover,
         remove_blank_text=True,
         remove_comments=True,
         remove_pis=True,
@@ -292,7 +352,7 @@ def _feed(parser: etree.XMLPullParser, chunk: bytes) -> etree.LxmlError | None:
     return None
 
 
-def _cut_finished(root: etree._Element, entry_name: str) -> etree._Element | None:
+def _cut_finished(root: etree._Element, entry_names: frozenset[str]) -> etree._Element | None:
     """Delete every finished subtree, down to the entry being read; return that entry.
 
     Everything the parser may still add to sits on the path of last children,
@@ -304,17 +364,35 @@ def _cut_finished(root: etree._Element, entry_name: str) -> etree._Element | Non
         if len(node) > 1:
             del node[:-1]
         node = node[0]
-        if local_name(node.tag) == entry_name:
+        if local_name(node.tag) in entry_names:
             return node
     return None
 
 
-def _xml_error(failure: etree.LxmlError, at_end: bool) -> str:
-    line = getattr(failure, "lineno", None)
+def _xml_error(failure: etree.LxmlError, truncated: bool) -> str:
+    """A fixed-format description of the first damage libxml2 reported."""
+    log = getattr(failure, "error_log", None)
+    first = log[0] if log else None
+    line = first.line if first is not None else getattr(failure, "lineno", None)
     where = f" near line {line}" if isinstance(line, int) and line > 0 else ""
-    if at_end:
+    kind = first.type_name if first is not None else ""
+    cut = "; cut short" if truncated else ""
+    if kind in _BARE_AMPERSAND:
+        return f"malformed XML{where}: unescaped '&'{cut}"
+    if kind in _INVALID_CHAR:
+        return f"malformed XML{where}: forbidden character{cut}"
+    if truncated:
         return f"XML ended before the document was complete{where}"
     return f"malformed XML{where}"
+
+
+def _without_last_entry(events: list[tuple[str, etree._Element]], entry_name: str) -> list:
+    """Events less the last entry's: the recovering parser closed it where the input was cut,
+    so its text (a URL, say) is cut short too."""
+    for index in range(len(events) - 1, -1, -1):
+        if local_name(events[index][1].tag) == entry_name:
+            return events[:index] + events[index + 1 :]
+    return events
 
 
 def _namespace(tag: str) -> str:

@@ -18,6 +18,7 @@ from twisted.python.failure import Failure
 from scrapersky import signals
 from scrapersky.arguments import RunArguments, parse_run_arguments
 from scrapersky.db import history, jobs
+from scrapersky.exceptions import RobotsForbidden
 from scrapersky.items import DomainItem, PageBatchItem, PageItem, SitemapFileItem
 from scrapersky.metadata import extract_metadata, extract_page_summary
 from scrapersky.rendering import wants_render
@@ -117,16 +118,32 @@ class SitemapSpider(Spider):
     def _robots_request(self, scan: Scan) -> Request:
         scheme = scan.schemes.pop(0)
         # With another scheme left to try, falling back is the retry.
-        return self._request(scan, f"{scheme}://{scan.domain}/robots.txt", "robots", dont_obey_robotstxt=True,
+        return self._request(scan, f"{scheme}://{scan.host}/robots.txt", "robots", dont_obey_robotstxt=True,
                              dont_retry=bool(scan.schemes))
+
+    def _move_to_www(self, scan: Scan, reason: str) -> Request | None:
+        """Start the scan again on www.<domain> when the bare host gave nothing (unreachable, or no
+        homepage): many sites answer only there. None once that was tried; base_url records the
+        host that answered, while the stored domain keeps its bare name."""
+        if scan.on_www:
+            return None
+        scan.on_www = True
+        scan.bare_failure = reason
+        scan.schemes = list(self.schemes)
+        return self._robots_request(scan)
+
+    def _www_reason(self, scan: Scan, reason: str) -> str:
+        """reason, after what the bare host said when the scan had moved to www."""
+        return f"{scan.bare_failure}; {scan.host}: {reason}" if scan.bare_failure else reason
 
     def _fetch_sitemap(self, scan: Scan, url: str, discovery: str, parent: str | None = None,
                        depth: int = 0, ancestors: tuple[str, ...] = ()) -> Iterator[Request]:
         """Request a sitemap, or queue it while SCRAPERSKY_SITEMAPS_IN_FLIGHT of the scan's are
         downloading: sitemaps are parsed one at a time, and every body waiting its turn (up to
         50 MB each) is held in memory. A queued sitemap costs its URL and a shared tuple, not a
-        Request. Guessed well-known paths go at once: they are mostly 404s. No scan reads more
-        than SCRAPERSKY_MAX_SITEMAPS sitemaps, whatever its indexes fan out to."""
+        Request. Guessed well-known paths wait until nothing else is queued or downloading, then
+        go all at once: they are mostly 404s. No scan reads more than SCRAPERSKY_MAX_SITEMAPS
+        sitemaps, whatever its indexes fan out to."""
         if len(scan.seen_sitemaps) >= self.max_sitemaps:
             if not scan.sitemap_cap_reached:
                 scan.sitemap_cap_reached = True
@@ -134,19 +151,24 @@ class SitemapSpider(Spider):
             return
         scan.seen_sitemaps.add(url)
         if discovery == "well_known":
-            yield self._sitemap_request(scan, url, discovery)
-            return
-        scan.sitemaps_known += 1
-        scan.queued_sitemaps.append((url, discovery, parent, depth, ancestors))
+            # Beside declared sitemaps, guesses wait until those are read, so a guess that is
+            # a copy of one is the one skipped (see on_sitemap).
+            scan.guesses.append(url)
+        else:
+            scan.sitemaps_known += 1
+            scan.queued_sitemaps.append((url, discovery, parent, depth, ancestors))
         yield from self._release_sitemaps(scan)
 
     def _release_sitemaps(self, scan: Scan) -> Iterator[Request]:
         while scan.queued_sitemaps and scan.sitemaps_fetching < self.sitemaps_in_flight:
             scan.sitemaps_fetching += 1
-            yield self._sitemap_request(scan, *scan.queued_sitemaps.popleft())
+            yield self._sitemap_request(scan, *scan.queued_sitemaps.popleft(), queued=True)
+        if not scan.queued_sitemaps and not scan.sitemaps_fetching:
+            while scan.guesses:
+                yield self._sitemap_request(scan, scan.guesses.popleft(), "well_known")
 
     def _sitemap_request(self, scan: Scan, url: str, discovery: str, parent: str | None = None,
-                         depth: int = 0, ancestors: tuple[str, ...] = ()) -> Request:
+                         depth: int = 0, ancestors: tuple[str, ...] = (), queued: bool = False) -> Request:
         headers = {}
         known = scan.validators.get(url)
         if known and known.get("etag"):
@@ -156,6 +178,7 @@ class SitemapSpider(Spider):
         return self._request(
             scan, url, "sitemap", discovery=discovery, parent=parent, sitemap_depth=depth,
             ancestors=ancestors + (url,), headers=headers, dont_obey_robotstxt=discovery != "well_known",
+            queued=queued,
         )
 
     # --- dispatch: every response and failure ends in _done -------------------------------
@@ -192,10 +215,22 @@ class SitemapSpider(Spider):
             if scan.schemes:
                 yield self._robots_request(scan)
             else:
-                scan.fail(f"unreachable: {reason}")
-        elif step == "homepage":
+                on_www = self._move_to_www(scan, f"unreachable: {reason}")
+                if on_www is not None:
+                    yield on_www
+                else:
+                    scan.fail(self._www_reason(scan, f"unreachable: {reason}"))
+        elif step == "homepage" and failure.check(RobotsForbidden):
+            # The inventory does not need the homepage: not reading it is a note, not a failure.
             scan.homepage_done = True
-            scan.fail(f"homepage: {reason}")
+            scan.notes.append("homepage: not read, robots.txt disallows it")
+        elif step == "homepage":
+            on_www = self._move_to_www(scan, f"homepage: {reason}")
+            if on_www is not None:
+                yield on_www
+            else:
+                scan.homepage_done = True
+                scan.fail(self._www_reason(scan, f"homepage: {reason}"))
         elif step == "sitemap":
             scan.sitemaps_done += request.meta["discovery"] != "well_known"
             scan.sitemap_failures += 1
@@ -209,7 +244,7 @@ class SitemapSpider(Spider):
 
     def _sitemap_done(self, scan: Scan, meta: dict) -> Iterator[Request]:
         """A queued sitemap's download slot is free: start the next one."""
-        if meta["step"] == "sitemap" and meta["discovery"] != "well_known":
+        if meta["step"] == "sitemap" and meta.get("queued"):
             scan.sitemaps_fetching -= 1
             yield from self._release_sitemaps(scan)
 
@@ -240,21 +275,26 @@ class SitemapSpider(Spider):
         elif response.status not in (404, 410):
             scan.sitemap_failures += 1  # robots.txt may name sitemaps we cannot see
         yield self._request(scan, scan.base_url + "/", "homepage")
-        paths = declared or [scan.base_url + path for path in WELL_KNOWN_PATHS]
-        method = "robots_txt" if declared else "well_known"
-        for url in paths:
-            if url not in scan.seen_sitemaps:
-                yield from self._fetch_sitemap(scan, url, method)
+        # Sites often declare one sitemap and publish others only at a well-known path:
+        # the guesses are tried whatever robots.txt says (copies are skipped by content).
+        for method, urls in (("robots_txt", declared), ("well_known", [scan.base_url + p for p in WELL_KNOWN_PATHS])):
+            for url in urls:
+                if url not in scan.seen_sitemaps:
+                    yield from self._fetch_sitemap(scan, url, method)
 
     def on_homepage(self, response: Response, scan: Scan) -> Iterator[Any]:
         rendered = response.meta.get("playwright", False)
-        if response.status >= 500:
-            scan.homepage_done = True
-            scan.fail(f"homepage: HTTP {response.status}")
-            return
         if response.status >= 400:
+            on_www = self._move_to_www(scan, f"homepage: HTTP {response.status}")
+            if on_www is not None:
+                yield on_www
+                return
             scan.homepage_done = True
-            scan.notes.append(f"homepage: HTTP {response.status}")
+            reason = self._www_reason(scan, f"homepage: HTTP {response.status}")
+            if response.status >= 500:
+                scan.fail(reason)
+            else:
+                scan.notes.append(reason)
             return
         # Scrapy's headers as they are: repeated Set-Cookie values are fingerprints too.
         metadata = extract_metadata(response.body, response.url, response.headers)
@@ -313,6 +353,8 @@ class SitemapSpider(Spider):
                 yield self._file_item(scan, url, meta, status=response.status, error=f"HTTP {response.status}")
             return
         digest = hashlib.blake2b(response.body, digest_size=16).hexdigest()
+        if discovery == "well_known" and digest in scan.read_digests:
+            return  # a guessed path serving a sitemap already read under its own name
         if scan.validators.get(url, {}).get("content_digest") == digest:
             # The server cannot say whether it changed (no ETag or Last-Modified), but the bytes say it did not.
             yield from self._unchanged_sitemap(scan, url, meta, response.status)
@@ -330,24 +372,33 @@ class SitemapSpider(Spider):
         if discovery == "well_known":
             scan.sitemaps_known += 1
             scan.sitemaps_done += 1
+        scan.read_digests.add(digest)
         validators = {"etag": headers.get("etag"), "last_modified": headers.get("last-modified"),
                       "content_digest": digest}
         if sitemap.kind == "index":
-            yield from self._follow_index(scan, sitemap, url, meta)
+            yield from self._follow_index(scan, sitemap.entries(), url, meta)
         else:
-            yield from self._list_pages(scan, sitemap, url)
+            yield from self._list_pages(scan, sitemap, url, meta)
+        error = sitemap.error
+        if sitemap.deviations:
+            deviations = "; ".join(f"{kind} ({count})" for kind, count in sitemap.deviations.items())
+            scan.notes.append(f"{url}: {deviations}"[:300])
+            error = f"{error}; {deviations}" if error else f"deviates from the protocol: {deviations}"
         complete = not sitemap.error and not meta.get("capped")
         scan.sitemap_failures += not complete
         yield self._file_item(
             scan, url, meta, status=response.status, sitemap_type=sitemap.kind, url_count=sitemap.count,
-            size_bytes=len(response.body), is_gzipped=sitemap.is_gzipped, error=sitemap.error,
+            size_bytes=len(response.body), is_gzipped=sitemap.is_gzipped, error=error,
             complete=complete, **validators,
         )
 
-    def _follow_index(self, scan: Scan, sitemap, url: str, meta: dict) -> Iterator[Any]:
+    def _follow_index(self, scan: Scan, entries, url: str, meta: dict) -> Iterator[Any]:
         depth = meta["sitemap_depth"] + 1
-        for entry in sitemap.entries():
+        for entry in entries:
             if scan.sitemap_cap_reached:
+                # Children left unread: this index was not read completely, so nothing it lists
+                # may be taken as removed.
+                meta["capped"] = True
                 break
             if not isinstance(entry, SitemapRef) or entry.url in scan.seen_sitemaps:
                 continue
@@ -358,13 +409,15 @@ class SitemapSpider(Spider):
             yield from self._fetch_sitemap(scan, entry.url, "sitemap_index", parent=url, depth=depth,
                                         ancestors=meta["ancestors"])
 
-    def _list_pages(self, scan: Scan, sitemap, url: str) -> Iterator[Any]:
+    def _list_pages(self, scan: Scan, sitemap, url: str, meta: dict) -> Iterator[Any]:
         chunk: list[PageEntry] = []
+        misplaced: list[SitemapRef] = []  # <sitemap> elements in a urlset, followed once it is read
         budget = scan.options.max_pages - scan.pages_queued
         for count, entry in enumerate(sitemap.entries(), 1):
             if count % CHECKPOINT_EVERY == 0:
                 yield CHECKPOINT
             if not isinstance(entry, PageEntry):
+                misplaced.append(entry)
                 continue
             chunk.append(entry)
             if budget > 0:
@@ -378,9 +431,12 @@ class SitemapSpider(Spider):
         if chunk:
             scan.urls_listed += len(chunk)
             yield PageBatchItem(scan.tenant_id, scan.domain, url, chunk)
+        yield from self._follow_index(scan, misplaced, url, meta)
 
     def _unchanged_sitemap(self, scan: Scan, url: str, meta: dict, status: int) -> Iterator[Any]:
         known = scan.validators.get(url, {})
+        if known.get("content_digest"):
+            scan.read_digests.add(known["content_digest"])  # a guessed copy of it is still a copy
         scan.urls_listed += known.get("url_count") or 0
         scan.sitemaps_unchanged += 1
         yield self._file_item(scan, url, meta, status=status, unchanged=True)

@@ -25,6 +25,7 @@ def page(index: int, **changes: Any) -> dict[str, Any]:
         "url": f"https://bulk.test/catalog/item-{index}",
         "lastmod": datetime(2024, 1, 1, tzinfo=UTC) + timedelta(hours=index),
         "changefreq": "weekly", "priority": 0.5, "alternates": None, "images": None, "news": None,
+        "videos": None,
     }
     row.update(changes)
     return row
@@ -57,7 +58,7 @@ def stored(database_url: str) -> dict[str, dict[str, Any]]:
             p.url: {
                 "id": p.id, "sitemap": files.get(p.sitemap_file_id), "sitemap_file_id": p.sitemap_file_id,
                 "lastmod": _utc(p.lastmod), "changefreq": p.changefreq, "priority": p.priority,
-                "alternates": p.alternates, "images": p.images, "news": p.news,
+                "alternates": p.alternates, "images": p.images, "news": p.news, "videos": p.videos,
             }
             for p in session.scalars(select(Page))
         }
@@ -153,6 +154,8 @@ def test_json_and_text_columns_round_trip(database_url):
                  "caption": "Ünïcødé ☕ and a tab\there"}],
         news={"title": 'Comma, "quote" and \\ backslash', "publication_name": "Bulk Daily",
               "publication_language": "en", "publication_date": "2024-05-01T00:00:00+00:00"},
+        videos=[{"thumbnail_loc": "https://bulk.test/t.jpg", "title": "Steaks & burgers",
+                 "description": "Tab\there, newline\nthere, back\\slash", "duration": "600"}],
     )
     empty = page(1, lastmod=None, changefreq=None, priority=None)
     moon = page(2, lastmod=datetime(1969, 7, 20, 20, 17, 40, 123456, tzinfo=UTC))  # before the epoch, to the µs
@@ -160,8 +163,8 @@ def test_json_and_text_columns_round_trip(database_url):
     rows = stored(database_url)
     for sent in (tricky, empty, moon):
         got = rows[sent["url"]]
-        assert {k: got[k] for k in ("lastmod", "changefreq", "priority", "alternates", "images", "news")} == \
-            {k: sent[k] for k in ("lastmod", "changefreq", "priority", "alternates", "images", "news")}
+        fields = ("lastmod", "changefreq", "priority", "alternates", "images", "news", "videos")
+        assert {k: got[k] for k in fields} == {k: sent[k] for k in fields}
     assert write(database_url, [(SITEMAP_A, [tricky, empty, moon])]) == 0
 
 

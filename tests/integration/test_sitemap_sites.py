@@ -116,6 +116,9 @@ def test_per_url_fields(scanned):
     assert {"hreflang": "de", "href": "http://fields.test/de/iso"} in alternates
     images = iso["images"]
     assert [i["loc"] for i in images] == ["http://fields.test/1.jpg", "http://fields.test/2.jpg"]
+    assert iso["videos"] == [{"thumbnail_loc": "http://fields.test/v.jpg", "title": "v",
+                              "content_loc": "http://fields.test/v.mp4"}]
+    assert pages["http://fields.test/rfc"]["videos"] is None
     rfc = pages["http://fields.test/rfc"]
     assert str(rfc["lastmod"]).startswith("2024-03-05 10:20:30")
     assert rfc["priority"] is None and rfc["changefreq"] is None

@@ -185,7 +185,8 @@ def build(web) -> dict[str, dict]:
 <url><loc>http://{h}/iso</loc><lastmod>2024-03-05T10:20:30+02:00</lastmod><changefreq>Weekly</changefreq><priority>0.7</priority>
  <xhtml:link rel="alternate" hreflang="de" href="http://{h}/de/iso"/><xhtml:link rel="alternate" hreflang="x-default" href="http://{h}/iso"/>
  <image:image><image:loc>http://{h}/1.jpg</image:loc></image:image><image:image><image:loc>http://{h}/2.jpg</image:loc><image:title>Two</image:title></image:image>
- <video:video><video:title>v</video:title></video:video></url>
+ <video:video><video:thumbnail_loc>http://{h}/v.jpg</video:thumbnail_loc><video:title>v</video:title>
+ <video:content_loc>http://{h}/v.mp4</video:content_loc></video:video></url>
 <url><loc>http://{h}/rfc</loc><lastmod>Tue, 05 Mar 2024 10:20:30 GMT</lastmod><priority>7</priority><changefreq>sometimes</changefreq></url>
 <url><loc>http://{h}/bad</loc><lastmod>yesterday</lastmod><priority>high</priority></url>
 <url><loc>http://{h}/news</loc><news:news><news:publication><news:name>Daily</news:name><news:language>en</news:language></news:publication>

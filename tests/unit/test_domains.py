@@ -28,7 +28,7 @@ VALID = [
     ("example.com.", "example.com"),
     ("example.com/redirect?to=http://other.org", "example.com"),
     ("shop1.test", "shop1.test"),
-    ("a.b", "a.b"),
+    ("a.io", "a.io"),
     ("sub.domain.example.co.uk", "sub.domain.example.co.uk"),
     ("my-site.example", "my-site.example"),
     ("123.example.com", "123.example.com"),
@@ -165,3 +165,44 @@ URLISH = st.from_regex(
 @given(st.one_of(st.text(), st.lists(FRAGMENTS, max_size=30).map("".join), URLISH))
 def test_any_text_is_rejected_cleanly_or_standardized_idempotently(text: str) -> None:
     _check_result(text)
+
+
+# --- the public suffix list (offline, the snapshot tldextract ships) ---------------------------
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("co.uk", "'co.uk' is a public suffix"),
+        ("www.co.uk", "'co.uk' is a public suffix"),
+        ("github.io", "'github.io' is a public suffix"),
+        ("https://blogspot.com/", "'blogspot.com' is a public suffix"),
+        ("example.notatld", "top-level domain 'notatld' is not on the public suffix list"),
+        ("intranet.corp", "top-level domain 'corp' is not on the public suffix list"),
+    ],
+)
+def test_public_suffixes_and_unknown_tlds_are_not_sites(raw: str, reason: str) -> None:
+    with pytest.raises(InvalidDomain, match=reason):
+        standardize_domain(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("octocat.github.io", "octocat.github.io"),
+        ("www.bbc.co.uk", "bbc.co.uk"),
+        ("shop.example.co.uk", "shop.example.co.uk"),
+        ("bücher.de", "xn--bcher-kva.de"),
+        ("example.xn--p1ai", "example.xn--p1ai"),  # .рф
+    ],
+)
+def test_names_below_a_public_suffix_are_sites(raw: str, expected: str) -> None:
+    assert standardize_domain(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["shop1.test", "docs.example", "a.invalid", "app.localhost"])
+def test_reserved_test_names_only_when_the_fixture_setting_is_on(raw: str, monkeypatch) -> None:
+    monkeypatch.setenv("SCRAPERSKY_TEST_DOMAINS", "true")
+    assert standardize_domain(raw) == raw
+    monkeypatch.delenv("SCRAPERSKY_TEST_DOMAINS")
+    with pytest.raises(InvalidDomain, match="not on the public suffix list"):
+        standardize_domain(raw)

@@ -64,9 +64,10 @@ def test_logo_from_markup(img: str) -> None:
     assert icons("", f"<img src='/hero.jpg'>{img}")[2] == "https://acme.com/l.png"
 
 
-def test_logo_falls_back_to_og_image() -> None:
+def test_logo_falls_back_to_og_image_on_the_front_page() -> None:
     head = '<meta property="og:image" content="/og.jpg">'
-    assert icons(head, '<img src="/hero.jpg" alt="Our bakery">')[2] == "https://acme.com/og.jpg"
+    assert icons(head, '<img src="/hero.jpg" alt="Our bakery">', url="https://acme.com/")[2] == "https://acme.com/og.jpg"
+    assert icons(head, '<img src="/hero.jpg" alt="Our bakery">', url="https://acme.com/shop/")[2] is None
 
 
 @pytest.mark.parametrize(

@@ -143,8 +143,10 @@ def test_sitemap_index_children() -> None:
     assert entries == [
         SitemapRef("https://example.com/s1.xml.gz", datetime(2024, 2, 3, 4, 5, 6, tzinfo=UTC)),
         SitemapRef("https://example.com/s2.xml?page=2&lang=en", None),
+        SitemapRef("https://example.com/relative.xml", None),
     ]
-    assert sitemap.count == 2
+    assert sitemap.count == 3
+    assert sitemap.deviations == {"relative <loc> resolved against the sitemap URL": 1}
 
 
 def test_text_sitemap_skips_junk_lines() -> None:
@@ -364,21 +366,62 @@ def test_whitespace_cdata_and_entities_in_loc() -> None:
     ]
 
 
-def test_empty_missing_relative_and_non_http_locs_are_skipped() -> None:
+def test_empty_missing_off_site_and_non_http_locs_are_skipped() -> None:
     body = urlset(
         "<loc></loc>",
         "<loc>   </loc>",
         "<lastmod>2024-01-01</lastmod>",
-        loc("/relative/page"),
         loc("ftp://example.com/file"),
         loc("javascript:alert(1)"),
+        loc("mailto:a@example.com"),
         loc("https:///no-host"),
+        loc("//elsewhere.org/page"),
+        loc("elsewhere.org/page"),
         loc("HTTPS://EXAMPLE.COM/Upper"),
         loc("https://example.com/kept"),
     )
     sitemap, entries = read(body, url="https://example.com/sitemap.xml")
     assert urls(entries) == ["HTTPS://EXAMPLE.COM/Upper", "https://example.com/kept"]
     assert sitemap.count == 2
+    assert sitemap.deviations == {}
+
+
+def test_relative_locs_on_the_site_are_resolved_and_recorded() -> None:
+    # As Hugo sites with an empty baseURL and hand-written CMS templates publish them.
+    body = urlset(
+        loc("/blog/first-post/"),
+        loc("about.html"),
+        loc("//www.example.com/contact"),
+        loc("www.example.com/team"),
+        loc("example.com/jobs?x=1"),
+        loc("https://example.com/absolute"),
+    )
+    sitemap, entries = read(body, url="https://www.example.com/en/sitemap.xml")
+    assert urls(entries) == [
+        "https://www.example.com/blog/first-post/",
+        "https://www.example.com/en/about.html",
+        "https://www.example.com/contact",
+        "https://www.example.com/team",
+        "https://example.com/jobs?x=1",
+        "https://example.com/absolute",
+    ]
+    assert sitemap.error is None
+    assert sitemap.deviations == {"relative <loc> resolved against the sitemap URL": 5}
+
+
+def test_a_sitemap_element_misplaced_in_a_urlset_is_a_child_sitemap() -> None:
+    # As trafilatura's tests/resources/sitemap-hreflang.xml has it, after the <url> entries.
+    body = urlset(loc("https://example.com/english/page.html")).replace(
+        b"</urlset>", b"<sitemap><loc>https://example.com/sitemap2.xml.gz</loc></sitemap></urlset>")
+    sitemap, entries = read(body, url="https://example.com/sitemap.xml")
+    assert entries == [PageEntry("https://example.com/english/page.html"),
+                       SitemapRef("https://example.com/sitemap2.xml.gz")]
+    assert sitemap.deviations == {"<sitemap> inside a urlset followed as a child sitemap": 1}
+
+
+def test_relative_locs_without_a_sitemap_url_are_skipped() -> None:
+    sitemap, entries = read(urlset(loc("/page"), loc("https://example.com/kept")))
+    assert urls(entries) == ["https://example.com/kept"]
 
 
 def test_query_string_sitemap_url() -> None:
@@ -414,7 +457,7 @@ def test_truncated_right_after_a_closed_entry() -> None:
     assert sitemap.error == "XML ended before the document was complete near line 2"
 
 
-def test_malformed_xml_keeps_earlier_entries_and_does_not_quote_the_document() -> None:
+def test_malformed_xml_is_read_past_and_the_document_is_not_quoted() -> None:
     body = urlset(
         loc("https://example.com/a"),
         loc("https://example.com/b"),
@@ -422,17 +465,55 @@ def test_malformed_xml_keeps_earlier_entries_and_does_not_quote_the_document() -
         loc("https://example.com/d"),
     )
     sitemap, entries = read(body)
-    assert urls(entries) == ["https://example.com/a", "https://example.com/b"]
+    assert urls(entries) == [f"https://example.com/{name}" for name in "abcd"]
     assert sitemap.error == "malformed XML near line 2"
-    assert sitemap.count == 2
+    assert sitemap.count == 4
 
 
-def test_invalid_utf8_in_the_middle_stops_with_an_error() -> None:
+def test_invalid_utf8_in_the_middle_loses_only_its_entry() -> None:
     body = urlset(loc("https://example.com/a"), loc("https://example.com/\xff"), loc("https://example.com/c"))
     body = body.replace("\xff".encode(), b"\xff\xfe")
     sitemap, entries = read(body)
-    assert urls(entries) == ["https://example.com/a"]
-    assert sitemap.error == "malformed XML near line 2"
+    assert urls(entries) == ["https://example.com/a", "https://example.com/c"]
+    assert sitemap.error == "malformed XML near line 2: forbidden character"
+
+
+# A real video sitemap's shape (advertools' tests/data/sitemap_testing/video_sitemap.xml is the
+# same generator): the description after <loc> holds a bare "&".
+BARE_AMPERSAND_VIDEO = f"""<?xml version="1.0" encoding="UTF-8"?>
+<urlset xmlns="{SITEMAP_NS}" xmlns:video="http://www.google.com/schemas/sitemap-video/1.1">
+  <url>
+    <loc>https://example.com/videos/some_video_landing_page.html</loc>
+    <video:video>
+      <video:thumbnail_loc>https://example.com/thumbs/123.jpg</video:thumbnail_loc>
+      <video:title>Grilling steaks for summer</video:title>
+      <video:description>Alkis shows you how to get perfectly done steaks & burgers every time</video:description>
+      <video:content_loc>https://streamserver.example.com/video123.mp4</video:content_loc>
+    </video:video>
+  </url>
+  <url><loc>https://example.com/videos/second.html</loc></url>
+</urlset>
+""".encode()
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_bare_ampersand_keeps_its_entry_and_says_what_it_is(chunked: bool) -> None:
+    body = BARE_AMPERSAND_VIDEO
+    if chunked:  # the damage in a later chunk than the first entries
+        body = body.replace(b"<url><loc>https://example.com/videos/second",
+                            b"<url><loc>https://example.com/videos/second".replace(b"<url>", b" " * 70_000 + b"<url>"))
+    sitemap, entries = read(body)
+    assert urls(entries) == ["https://example.com/videos/some_video_landing_page.html",
+                             "https://example.com/videos/second.html"]
+    assert entries[0].videos[0]["content_loc"] == "https://streamserver.example.com/video123.mp4"
+    assert sitemap.error == "malformed XML near line 8: unescaped '&'"
+
+
+def test_damage_and_truncation_are_both_reported() -> None:
+    body = BARE_AMPERSAND_VIDEO[: BARE_AMPERSAND_VIDEO.index(b"second") + 3]
+    sitemap, entries = read(body)
+    assert urls(entries) == ["https://example.com/videos/some_video_landing_page.html"]
+    assert sitemap.error == "malformed XML near line 8: unescaped '&'; cut short"
 
 
 @pytest.mark.parametrize(
@@ -611,14 +692,26 @@ def test_news() -> None:
     }
 
 
-def test_videos_counted() -> None:
+def test_videos_kept() -> None:
     video = (
-        "<video:video><video:thumbnail_loc>https://example.com/t.jpg</video:thumbnail_loc>"
-        "<video:title>V</video:title><video:content_loc>https://example.com/v.mp4</video:content_loc></video:video>"
+        "<video:video><video:thumbnail_loc>https://example.com/t{n}.jpg</video:thumbnail_loc>"
+        "<video:title>V{n}</video:title><video:description> About {n} </video:description>"
+        "<video:content_loc>https://example.com/v{n}.mp4</video:content_loc>"
+        "<video:duration>600</video:duration><video:price currency='EUR'>1.99</video:price></video:video>"
     )
-    body = urlset(loc("https://example.com/watch") + video * 3, loc("https://example.com/none"), extra=EXTENSIONS)
+    no_url = "<video:video><video:title>Nothing to watch</video:title></video:video>"
+    body = urlset(
+        loc("https://example.com/watch") + "".join(video.format(n=n) for n in (1, 2)) + no_url,
+        loc("https://example.com/none"),
+        extra=EXTENSIONS,
+    )
     _, entries = read(body)
-    assert [entry.videos for entry in entries] == [3, 0]
+    assert entries[0].videos == [
+        {"thumbnail_loc": f"https://example.com/t{n}.jpg", "title": f"V{n}", "description": f"About {n}",
+         "content_loc": f"https://example.com/v{n}.mp4", "duration": "600"}
+        for n in (1, 2)
+    ]
+    assert entries[1].videos is None
 
 
 # --- hostile input ----------------------------------------------------------

@@ -1,0 +1,8 @@
+"""Exceptions shared by components that must not import each other (the spider and the
+downloader middlewares, which load the reactor)."""
+
+from scrapy.exceptions import IgnoreRequest
+
+
+class RobotsForbidden(IgnoreRequest):
+    """The site's robots.txt disallows the request."""
