@@ -26,6 +26,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--skip-batch", action="store_true", help="skip bench.batch (it needs Scrapyd)")
     parser.add_argument("--baseline", metavar="REF",
                         help="also time the first scan of this commit (e.g. main), in the same run (inventory)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="with --baseline: first scans of each, alternating (medians compared; default 3)")
     parser.add_argument("--profile", action="store_true",
                         help="also profile a first scan with py-spy and print where its time goes")
     args = parser.parse_args(argv)
@@ -45,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.monotonic()
     try:
-        baseline = Baseline(args.baseline) if args.baseline and "inventory" in parts else None
+        baseline = Baseline(args.baseline, args.rounds) if args.baseline and "inventory" in parts else None
     except BaselineError as exc:
         print(f"error: --baseline {args.baseline}: {exc}", file=sys.stderr)
         return 2

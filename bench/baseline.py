@@ -27,8 +27,9 @@ class BaselineError(RuntimeError):
 
 
 class Baseline:
-    def __init__(self, ref: str) -> None:
+    def __init__(self, ref: str, rounds: int = 3) -> None:
         self.ref = ref
+        self.rounds = rounds  # first scans of each, alternating: one pair is within the noise
         commit = _git("rev-parse", "--verify", f"{ref}^{{commit}}").strip()
         self.label = f"{ref} ({commit[:10]})"
         self.root = Path(tempfile.mkdtemp(prefix="scrapersky-baseline-"))
@@ -58,17 +59,9 @@ class Baseline:
         finally:
             drop_postgres_database(url)
 
-    def first_scan(self, database_url: str, proxy: str, host: str) -> Measured:
+    def first_scan(self, database_url: str, proxy: str, host: str, label: str) -> Measured:
         """The baseline's `scrapy crawl` of the bench site (no probe: the baseline may not know it)."""
-        from bench.inventory import crawl_env
-
-        log = run_dir() / "crawl-baseline.log"
-        env = {**crawl_env(database_url, proxy), **self.env_extra}
-        measured = run_measured([sys.executable, "-m", "scrapy", "crawl", "sitemap", "-a", f"domain={host}",
-                                 "-a", "max_pages=0"], env=env, cwd=self.root, log=log)
-        if measured.returncode != 0:
-            raise BaselineError(f"baseline crawl exited {measured.returncode}; see {log}")
-        return measured
+        return plain_crawl(database_url, proxy, host, label, cwd=self.root, env_extra=self.env_extra)
 
     def _python(self, code: str) -> str:
         env = {**os.environ, **self.env_extra}
@@ -76,6 +69,20 @@ class Baseline:
         if done.returncode != 0:
             raise BaselineError(f"baseline {self.ref}: {done.stderr.strip().splitlines()[-1:]}")
         return done.stdout
+
+
+def plain_crawl(database_url: str, proxy: str, host: str, label: str, *, cwd: Path = ROOT,
+                env_extra: dict[str, str] | None = None) -> Measured:
+    """A first scan as a user runs it, with no bench extension: the same command for both trees."""
+    from bench.inventory import crawl_env
+
+    log = run_dir() / f"crawl-{label}.log"
+    env = {**crawl_env(database_url, proxy), **(env_extra or {})}
+    measured = run_measured([sys.executable, "-m", "scrapy", "crawl", "sitemap", "-a", f"domain={host}",
+                             "-a", "max_pages=0"], env=env, cwd=cwd, log=log)
+    if measured.returncode != 0:
+        raise BaselineError(f"crawl {label} exited {measured.returncode}; see {log}")
+    return measured
 
 
 def _git(*args: str) -> str:

@@ -13,7 +13,7 @@ from tests.conftest import require_postgres
 @pytest.mark.postgres
 def test_baseline_and_churn_rows_are_printed(capsys):
     require_postgres()
-    assert main(["--urls", "1000", "--only", "inventory", "--baseline", "HEAD"]) == 0
+    assert main(["--urls", "1000", "--only", "inventory", "--baseline", "HEAD", "--rounds", "1"]) == 0
     out = capsys.readouterr().out
     baseline = next(line for line in out.splitlines() if line.startswith("inventory: first scan, baseline HEAD ("))
     assert re.search(r"working tree \d+\.\d\d × baseline", baseline)
