@@ -231,8 +231,8 @@ def _count(session: Session, batch_pk: int, status: str) -> None:
 def reap_stale(url: str, stale_after: float, max_attempts: int, pending_after: float | None = None) -> dict[str, int]:
     """Running jobs whose heartbeat stopped: requeue batch jobs with attempts left, fail the rest.
     With pending_after, also fail jobs handed to a run that never claimed them in that time (the
-    run died before it could: a database outage at start, a lost node). Pending jobs of a batch
-    belong to no run yet; they wait for the batch's runs."""
+    run died before it could: a database outage at start, a lost node), and the pending jobs of a
+    batch nothing has worked on in that time."""
     cutoff = now() - timedelta(seconds=stale_after)
     counts = {"requeued": 0, "failed": 0}
     with session_scope(url) as session:
@@ -261,7 +261,31 @@ def reap_stale(url: str, stale_after: float, max_attempts: int, pending_after: f
             reason = f"never started: its run did not claim it within {pending_after:g} s"
             for job_pk in unclaimed:
                 counts["failed"] += _finish(session, job_pk, "failed", error=reason, from_status="pending")
+            counts["failed"] += _fail_stalled_batches(session, waited, pending_after)
     return counts
+
+
+def _fail_stalled_batches(session: Session, waited: datetime, pending_after: float) -> int:
+    """Pending jobs of a batch that nothing has worked on for pending_after seconds (no job running,
+    no job or batch row touched since): its runs are gone. They fail with a reason that says how
+    to go on, so no job waits forever; `scrapy retry` puts them back."""
+    touched = (select(func.max(Job.updated_at)).where(Job.batch_id == BatchJob.id).scalar_subquery())
+    stalled = session.scalars(
+        select(BatchJob).where(
+            BatchJob.status.in_(ACTIVE), BatchJob.updated_at < waited,
+            select(Job.id).where(Job.batch_id == BatchJob.id, Job.status == "pending").exists(),
+            ~select(Job.id).where(Job.batch_id == BatchJob.id, Job.status == "running").exists(),
+            or_(touched.is_(None), touched < waited),
+        )
+    ).all()
+    failed = 0
+    for batch in stalled:
+        reason = (f"never started: no run of batch {batch.batch_id} took it within {pending_after:g} s; "
+                  f"`scrapy retry {batch.batch_id}` requeues it")
+        pending = session.scalars(select(Job.id).where(Job.batch_id == batch.id, Job.status == "pending")).all()
+        for job_pk in pending:
+            failed += _finish(session, job_pk, "failed", error=reason, from_status="pending")
+    return failed
 
 
 def end_run(url: str, run_id: str, status: str, error: str) -> int:

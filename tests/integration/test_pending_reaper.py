@@ -1,5 +1,5 @@
 """A job handed to a run that never claimed it (the run died at start) is failed with its reason
-once SCRAPERSKY_PENDING_AFTER has passed; pending jobs of a batch wait for the batch's runs."""
+once SCRAPERSKY_PENDING_AFTER has passed; so are the pending jobs of a batch nothing works on."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy import update
 
 from scrapersky.db import jobs
 from scrapersky.db.engine import get_engine
-from scrapersky.db.models import Job
+from scrapersky.db.models import BatchJob, Job
 from tests.conftest import scrapy, scrapy_env
 from tests.support.db import rows
 
@@ -41,3 +41,26 @@ def test_a_bad_pending_window_is_a_one_line_error(database_url):
     result = scrapy("status", "-s", "SCRAPERSKY_PENDING_AFTER=soon", env=scrapy_env(database_url))
     assert result.returncode == 2
     assert result.stderr == "error: SCRAPERSKY_PENDING_AFTER must be an integer, got 'soon'\n"
+
+
+def test_pending_jobs_of_a_batch_nothing_works_on_are_failed_and_can_be_retried(database_url):
+    stalled = jobs.create_batch(database_url, TENANT, ["left.test", "behind.test"], {})
+    busy = jobs.create_batch(database_url, TENANT, ["waiting.test"], {})
+    two_hours_ago = datetime.now(UTC) - timedelta(hours=2)
+    with get_engine(database_url).begin() as connection:
+        # The stalled batch: nothing touched it for two hours. The busy one's job was just looked at.
+        connection.execute(update(Job).where(Job.batch_id == stalled.id)
+                           .values(created_at=two_hours_ago, updated_at=two_hours_ago))
+        connection.execute(update(BatchJob).values(updated_at=two_hours_ago))
+    env = scrapy_env(database_url)
+    scrapy("status", "-s", "SCRAPERSKY_PENDING_AFTER=3600", env=env)
+    states = {r["domain"]: (r["status"], r["error"]) for r in rows(database_url, "select domain, status, error from jobs")}
+    reason = (f"never started: no run of batch {stalled.batch_id} took it within 3600 s; "
+              f"`scrapy retry {stalled.batch_id}` requeues it")
+    assert states == {"left.test": ("failed", reason), "behind.test": ("failed", reason),
+                      "waiting.test": ("pending", None)}
+    ended = jobs.find_batch(database_url, stalled.id)
+    assert (ended.status, ended.failed_domains) == ("failed", 2)
+    assert jobs.requeue_failed(database_url, stalled.id) == 2
+    assert jobs.find_batch(database_url, stalled.id).status == "running"
+    assert jobs.find_batch(database_url, busy.id).status == "pending"
