@@ -827,7 +827,8 @@ def test_document_without_entries_is_abandoned() -> None:
 
 
 def test_deep_nesting_is_refused_without_raising() -> None:
-    body = b"<urlset><url><loc>https://example.com/a</loc></url>" + b"<x>" * 100_000
+    # Closed properly: only the depth is wrong (an unclosed one would also be cut short).
+    body = b"<urlset><url><loc>https://example.com/a</loc></url>" + b"<x>" * 100_000 + b"</x>" * 100_000 + b"</urlset>"
     sitemap, entries = read(body)
     assert urls(entries) == ["https://example.com/a"]
     assert sitemap.error == "malformed XML near line 1"  # lxml's depth limit, reported like any damage
