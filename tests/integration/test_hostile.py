@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
@@ -11,6 +10,7 @@ import pytest
 from scrapersky.db import jobs
 from tests.conftest import ROOT, scrapy, scrapy_env
 from tests.support.db import rows, scalar
+from tests.support.memory import wait_for_peak_rss
 from tests.support.tls import start_tls_server
 
 
@@ -62,16 +62,13 @@ def test_empty_and_huge_domain_files(tmp_path, web):
 def test_domain_files_are_capped_by_bytes_read_not_by_their_reported_size(tmp_path, web):
     """/dev/zero reports a size of 0: the cap must count what is read."""
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
-    probe = tmp_path / "rss.json"
-    code = ("import json, resource, subprocess, sys; "
-            "p = subprocess.run([sys.executable, '-m', 'scrapy', 'crawl', 'sitemap', '-a', 'domains_file=/dev/zero'], "
-            "capture_output=True, text=True); "
-            f"json.dump({{'rc': p.returncode, 'err': p.stderr, 'rss': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}}, "
-            f"open({str(probe)!r}, 'w'))")
-    subprocess.run([sys.executable, "-c", code], env=scrapy_env(url, web), cwd=ROOT, timeout=120, check=True)
-    found = json.loads(probe.read_text())
-    assert found["rc"] == 2 and found["err"].strip().splitlines() == ["error: domains_file /dev/zero: larger than 50 MiB"]
-    assert found["rss"] * 1024 < 300 * 1024 * 1024
+    command = [sys.executable, "-m", "scrapy", "crawl", "sitemap", "-a", "domains_file=/dev/zero"]
+    process = subprocess.Popen(command, env=scrapy_env(url, web), cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    peak = wait_for_peak_rss(process, timeout=120)
+    assert process.returncode == 2
+    assert process.stderr.read().strip().splitlines() == ["error: domains_file /dev/zero: larger than 50 MiB"]
+    assert peak < 300 * 1024 * 1024
 
 
 def test_invalid_domains_in_a_list_become_failed_jobs(database_url, web, crawl):

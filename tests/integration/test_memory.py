@@ -9,10 +9,8 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import resource
 import subprocess
 import sys
-import threading
 import tracemalloc
 from pathlib import Path
 
@@ -21,6 +19,7 @@ import pytest
 from bench.inventory import crawl_env
 from bench.site import build_site, urlset_body
 from tests.conftest import ROOT
+from tests.support.memory import own_peak_rss, wait_for_peak_rss
 from tests.support.db import scalar
 
 MB = 1024 * 1024
@@ -38,7 +37,7 @@ def measure_parse(path: str) -> None:
 
     body = Path(path).read_bytes()
     chunk_size = settings.SCRAPERSKY_PAGE_CHUNK
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    rss_before = own_peak_rss()
     tracemalloc.start()
     sitemap = open_sitemap(body, url="http://memory.test/sitemap.xml.gz")
     listed, chunk = 0, []
@@ -53,7 +52,7 @@ def measure_parse(path: str) -> None:
     listed += len(chunk)
     traced_peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    rss_growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - rss_before
+    rss_growth = own_peak_rss() - rss_before
     print(json.dumps({"listed": listed, "error": sitemap.error, "traced_peak": traced_peak, "rss_growth": rss_growth}))
 
 
@@ -79,7 +78,7 @@ def test_crawl_of_200k_url_site_keeps_peak_rss_bounded(tmp_path, postgres_url, w
     env = _unmeasured({**crawl_env(postgres_url, web.proxy_url), "SCRAPERSKY_CHROMIUM": str(tmp_path / "no-browser")})
     with open(tmp_path / "crawl.log", "w") as log:
         crawl = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        peak = _wait_for_peak_rss(crawl, timeout=120)
+        peak = wait_for_peak_rss(crawl, timeout=120)
     assert crawl.returncode == 0, (tmp_path / "crawl.log").read_text()[-3000:]
     assert scalar(postgres_url, "select count(*) from pages") == PARSED_URLS
     assert peak < CRAWL_RSS_LIMIT, f"crawl process peaked at {peak / MB:.0f} MB"
@@ -88,16 +87,3 @@ def test_crawl_of_200k_url_site_keeps_peak_rss_bounded(tmp_path, postgres_url, w
 def _unmeasured(env) -> dict[str, str]:
     """The environment without `make test`'s coverage hook: its tracer's own memory is not the crawl's."""
     return {k: v for k, v in env.items() if k != "COVERAGE_PROCESS_START"}
-
-
-def _wait_for_peak_rss(process: subprocess.Popen, timeout: float) -> int:
-    """Wait for the process to exit; its peak RSS in bytes is the kernel's high-water mark for that
-    child alone (wait4's ru_maxrss), so no peak can fall between samples."""
-    killer = threading.Timer(timeout, process.kill)
-    killer.start()
-    try:
-        _, status, usage = os.wait4(process.pid, 0)
-    finally:
-        killer.cancel()
-    process.returncode = os.waitstatus_to_exitcode(status)
-    return usage.ru_maxrss * 1024

@@ -27,6 +27,8 @@ import tempfile
 import threading
 from pathlib import Path
 
+from tests.support.memory import wait_for_peak_rss
+
 SITE_ADDRESS = "127.0.0.2"
 DNS_ADDRESS = "127.0.0.53"
 EXTRA_ADDRESSES = ("169.254.169.254/32", "10.0.0.7/32")
@@ -211,15 +213,14 @@ def _header_bomb(address: str, megabytes: int) -> None:
 
 
 def _run_crawl(scenario: dict, env: dict[str, str]) -> dict:
-    """The crawl as a child process; its peak RSS is the kernel's high-water mark (wait4)."""
+    """The crawl as a child process, and its peak memory (tests.support.memory)."""
     with tempfile.TemporaryFile("w+") as out:
         proc = subprocess.Popen([sys.executable, "-m", "scrapy", "crawl", "sitemap", *scenario["args"]], cwd=ROOT,
                                 env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        peak = wait_for_peak_rss(proc, timeout=600)
         out.seek(0)
         output = out.read()
-    return {"returncode": proc.returncode, "output": output[-20000:], "max_rss": usage.ru_maxrss * 1024}
+    return {"returncode": proc.returncode, "output": output[-20000:], "max_rss": peak}
 
 
 def main(scenario_path: str, result_path: str) -> None:
