@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,13 +63,22 @@ class Measured:
     returncode: int
 
 
-def run_measured(command: Sequence[str], *, env: dict[str, str], cwd: Path, log: Path,
-                 poll: float = 0.02, timeout: float = 1800) -> Measured:
+def run_measured(
+    command: Sequence[str],
+    *,
+    env: dict[str, str],
+    cwd: Path,
+    log: Path,
+    poll: float = 0.02,
+    timeout: float = 1800,
+) -> Measured:
     """Run a command to its end: wall time, and the peak RSS of its process tree (psutil polling)."""
     peak = 0
     with open(log, "w") as out:
         started = time.monotonic()
-        process = subprocess.Popen(list(command), cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            list(command), cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
         try:
             root = psutil.Process(process.pid)
             while process.poll() is None:
@@ -101,10 +110,8 @@ def _tree_rss(root: psutil.Process) -> int:
     except psutil.Error:
         return 0
     for process in processes:
-        try:
+        with suppress(psutil.Error):
             total += process.memory_info().rss
-        except psutil.Error:
-            pass
     return total
 
 
@@ -126,14 +133,24 @@ def format_table(figures: Sequence[Figure]) -> str:
     header = ("benchmark", "figure", "target", "ok", "ok scaled", "URLs/rows", "versus")
     verdict = {True: "yes", False: "NO", None: ""}
     lines = [
-        (f.name, format_value(f), f.target, verdict[f.passed], verdict[f.scaled],
-         "" if f.found is None else f"{f.found:,}", f.versus)
+        (
+            f.name,
+            format_value(f),
+            f.target,
+            verdict[f.passed],
+            verdict[f.scaled],
+            "" if f.found is None else f"{f.found:,}",
+            f.versus,
+        )
         for f in figures
     ]
     widths = [max(len(row[i]) for row in [header, *lines]) for i in range(len(header))]
     rule = "  ".join("-" * w for w in widths)
-    out = ["  ".join(cell.ljust(w) for cell, w in zip(header, widths)).rstrip(), rule]
-    out += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in lines]
+    out = ["  ".join(cell.ljust(w) for cell, w in zip(header, widths, strict=False)).rstrip(), rule]
+    out += [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip()
+        for row in lines
+    ]
     notes = [f"  {f.name}: {f.note}" for f in figures if f.note]
     if notes:
         out += ["", "notes:", *notes]

@@ -19,17 +19,37 @@ PARTS = ("inventory", "writepath", "anchors", "parsing", "batch")
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help=f"{QUICK_URLS:,} URLs instead of {FULL_URLS:,}")
-    parser.add_argument("--urls", type=int, help="site size in URLs (a multiple of 20; overrides --quick)")
-    parser.add_argument("--orm-rows", type=int, help="rows for the per-item ORM anchor (default 5,000; 1,000 quick)")
-    parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated parts to run: {','.join(PARTS)}")
-    parser.add_argument("--skip-batch", action="store_true", help="skip bench.batch (it needs Scrapyd)")
-    parser.add_argument("--baseline", metavar="REF",
-                        help="also time the first scan of this commit (e.g. main), in the same run (inventory)")
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="with --baseline: first scans of each, alternating (medians compared; default 3)")
-    parser.add_argument("--profile", action="store_true",
-                        help="also profile a first scan with py-spy and print where its time goes")
+    parser.add_argument(
+        "--quick", action="store_true", help=f"{QUICK_URLS:,} URLs instead of {FULL_URLS:,}"
+    )
+    parser.add_argument(
+        "--urls", type=int, help="site size in URLs (a multiple of 20; overrides --quick)"
+    )
+    parser.add_argument(
+        "--orm-rows", type=int, help="rows for the per-item ORM anchor (default 5,000; 1,000 quick)"
+    )
+    parser.add_argument(
+        "--only", default=",".join(PARTS), help=f"comma-separated parts to run: {','.join(PARTS)}"
+    )
+    parser.add_argument(
+        "--skip-batch", action="store_true", help="skip bench.batch (it needs Scrapyd)"
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="REF",
+        help="also time the first scan of this commit (e.g. main), in the same run (inventory)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="with --baseline: first scans of each, alternating (medians compared; default 3)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="also profile a first scan with py-spy and print where its time goes",
+    )
     args = parser.parse_args(argv)
     unknown = set(args.only.split(",")) - set(PARTS)
     if unknown:
@@ -47,7 +67,9 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.monotonic()
     try:
-        baseline = Baseline(args.baseline, args.rounds) if args.baseline and "inventory" in parts else None
+        baseline = (
+            Baseline(args.baseline, args.rounds) if args.baseline and "inventory" in parts else None
+        )
     except BaselineError as exc:
         print(f"error: --baseline {args.baseline}: {exc}", file=sys.stderr)
         return 2
@@ -60,14 +82,17 @@ def main(argv: list[str] | None = None) -> int:
     return _report(figures, profile, started)
 
 
-def _run_parts(args: argparse.Namespace, parts: set[str], urls: int, orm_rows: int,
-               baseline: Baseline | None) -> tuple[dict[str, list[Figure]], str]:
+def _run_parts(
+    args: argparse.Namespace, parts: set[str], urls: int, orm_rows: int, baseline: Baseline | None
+) -> tuple[dict[str, list[Figure]], str]:
     results: dict[str, list[Figure]] = {}
     profile = ""
     if parts & {"inventory", "anchors"} or args.profile:
         site = build_site(urls)
-        print(f"bench site: {site.host}, {urls:,} URLs in {len(site.sitemap_paths)} sitemaps (half gzipped)",
-              flush=True)
+        print(
+            f"bench site: {site.host}, {urls:,} URLs in {len(site.sitemap_paths)} sitemaps (half gzipped)",
+            flush=True,
+        )
         with serve(site.root) as proxy:
             if "inventory" in parts:
                 results["inventory"] = _announce("inventory", inventory.run(site, proxy, baseline))
@@ -97,9 +122,15 @@ def _report(figures: list[Figure], profile: str, started: float) -> int:
     judged = [f for f in figures if f.passed is not None]
     met = sum(1 for f in judged if f.passed)
     met_scaled = sum(1 for f in judged if (f.passed if f.scaled is None else f.scaled))
-    scaled = f", {met_scaled} of {len(judged)} with speed targets scaled to this machine" if machine else ""
-    print(f"\ntargets met: {met} of {len(judged)}{scaled}; bench ran {time.monotonic() - started:.0f} s; "
-          f"logs in {run_dir().relative_to(run_dir().parents[3])}")
+    scaled = (
+        f", {met_scaled} of {len(judged)} with speed targets scaled to this machine"
+        if machine
+        else ""
+    )
+    print(
+        f"\ntargets met: {met} of {len(judged)}{scaled}; bench ran {time.monotonic() - started:.0f} s; "
+        f"logs in {run_dir().relative_to(run_dir().parents[3])}"
+    )
     return 0
 
 
@@ -129,7 +160,9 @@ def compare(figures: list[Figure]) -> None:
         if parse_only is not None:
             parts.append(f"parse-only {_times(anchor.value / parse_only.value)}")
         if anchor.found is not None and ours.found is not None:
-            parts.append("URLs: ours ≥ anchor" if ours.found >= anchor.found else "URLs: ours < anchor")
+            parts.append(
+                "URLs: ours ≥ anchor" if ours.found >= anchor.found else "URLs: ours < anchor"
+            )
         anchor.versus = "; ".join(parts)
     write = by_key.get("write.postgres.first")
     for key in ("anchor.copy", "anchor.orm"):

@@ -39,8 +39,12 @@ def _child(tool: str, site: BenchSite, proxy: str) -> tuple[float, int, float]:
     log = run_dir() / f"anchor-{tool}.log"
     result = run_dir() / f"anchor-{tool}.json"
     env = scrapy_env("sqlite://", None, http_proxy=proxy, https_proxy=proxy)
-    measured = run_measured([sys.executable, "-m", "bench.listers", tool, f"http://{site.host}/", str(result)],
-                            env=env, cwd=ROOT, log=log)
+    measured = run_measured(
+        [sys.executable, "-m", "bench.listers", tool, f"http://{site.host}/", str(result)],
+        env=env,
+        cwd=ROOT,
+        log=log,
+    )
     if measured.returncode != 0 or not result.is_file():
         raise RuntimeError(f"anchor {tool} exited {measured.returncode}; see {log}")
     return measured.seconds, json.loads(result.read_text())["found"], measured.peak_rss / MB
@@ -48,28 +52,46 @@ def _child(tool: str, site: BenchSite, proxy: str) -> tuple[float, int, float]:
 
 def usp_anchor(site: BenchSite, proxy: str) -> Figure:
     seconds, found, rss = _child("usp", site, proxy)
-    return Figure("anchor.usp", "anchor: ultimate-sitemap-parser (HTTP, no database)", seconds, "s",
-                  found=found, note=f"sitemap_tree_for_homepage + all_pages(); peak RSS {rss:.0f} MB")
+    return Figure(
+        "anchor.usp",
+        "anchor: ultimate-sitemap-parser (HTTP, no database)",
+        seconds,
+        "s",
+        found=found,
+        note=f"sitemap_tree_for_homepage + all_pages(); peak RSS {rss:.0f} MB",
+    )
 
 
 def scrapy_anchor(site: BenchSite, proxy: str) -> Figure:
     seconds, found, rss = _child("scrapy", site, proxy)
-    return Figure("anchor.scrapy", "anchor: Scrapy SitemapSpider (HTTP, no database)", seconds, "s",
-                  found=found, note=f"page requests built and counted, never scheduled; peak RSS {rss:.0f} MB")
+    return Figure(
+        "anchor.scrapy",
+        "anchor: Scrapy SitemapSpider (HTTP, no database)",
+        seconds,
+        "s",
+        found=found,
+        note=f"page requests built and counted, never scheduled; peak RSS {rss:.0f} MB",
+    )
 
 
 def lxml_anchor(site: BenchSite) -> Figure:
     started = time.perf_counter()
     found = sum(_count_locs(path) for path in site.sitemap_paths)
     seconds = time.perf_counter() - started
-    return Figure("anchor.lxml", "anchor: lxml iterparse from disk", seconds, "s", found=found,
-                  note="the urlset files read in-process, gunzipped where needed, <loc> text taken")
+    return Figure(
+        "anchor.lxml",
+        "anchor: lxml iterparse from disk",
+        seconds,
+        "s",
+        found=found,
+        note="the urlset files read in-process, gunzipped where needed, <loc> text taken",
+    )
 
 
 def _count_locs(path: Path) -> int:
     url_tag, loc_tag = f"{{{NAMESPACE}}}url", f"{{{NAMESPACE}}}loc"
     found = 0
-    with (gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")) as stream:
+    with gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb") as stream:
         for _event, element in etree.iterparse(stream, tag=url_tag):
             if element.findtext(loc_tag):
                 found += 1
@@ -85,7 +107,9 @@ def copy_anchor(total: int) -> Figure:
         connection = get_engine(url).raw_connection()
         try:
             cursor = connection.cursor()
-            cursor.execute("CREATE TABLE copy_pages (LIKE pages INCLUDING DEFAULTS INCLUDING INDEXES)")
+            cursor.execute(
+                "CREATE TABLE copy_pages (LIKE pages INCLUDING DEFAULTS INCLUDING INDEXES)"
+            )
             connection.commit()
             seconds = 0.0
             for start in range(0, total, COPY_BATCH):
@@ -97,8 +121,11 @@ def copy_anchor(total: int) -> Figure:
                 buffer = io.StringIO()
                 csv.writer(buffer).writerows(rows)
                 buffer.seek(0)
-                cursor.copy_expert("COPY copy_pages (domain_id, sitemap_file_id, url, lastmod, changefreq, priority) "
-                                   "FROM STDIN WITH (FORMAT csv)", buffer)
+                cursor.copy_expert(
+                    "COPY copy_pages (domain_id, sitemap_file_id, url, lastmod, changefreq, priority) "
+                    "FROM STDIN WITH (FORMAT csv)",
+                    buffer,
+                )
                 seconds += time.perf_counter() - began
             began = time.perf_counter()
             connection.commit()
@@ -107,9 +134,15 @@ def copy_anchor(total: int) -> Figure:
             copied = cursor.fetchone()[0]
         finally:
             connection.close()
-    return Figure("anchor.copy", "anchor: PostgreSQL raw COPY", copied / seconds, "rows/s", found=copied,
-                  note=f"{copied:,} rows in {seconds:.1f} s, CSV formatting included, one transaction, "
-                       f"table and indexes like pages without foreign keys")
+    return Figure(
+        "anchor.copy",
+        "anchor: PostgreSQL raw COPY",
+        copied / seconds,
+        "rows/s",
+        found=copied,
+        note=f"{copied:,} rows in {seconds:.1f} s, CSV formatting included, one transaction, "
+        f"table and indexes like pages without foreign keys",
+    )
 
 
 def orm_anchor(rows: int) -> Figure:
@@ -128,18 +161,30 @@ def orm_anchor(rows: int) -> Figure:
         started = time.perf_counter()
         with Session(engine) as session:
             for item in items:
-                page = session.scalar(select(Page).where(Page.domain_id == domain_id, Page.url == item.url))
+                page = session.scalar(
+                    select(Page).where(Page.domain_id == domain_id, Page.url == item.url)
+                )
                 if page is None:
                     page = Page(domain_id=domain_id, url=item.url)
                     session.add(page)
                 page.sitemap_file_id = sitemap_id
-                page.lastmod, page.changefreq, page.priority = item.lastmod, item.changefreq, item.priority
+                page.lastmod, page.changefreq, page.priority = (
+                    item.lastmod,
+                    item.changefreq,
+                    item.priority,
+                )
                 session.commit()
         seconds = time.perf_counter() - started
         with engine.connect() as connection:
             stored = connection.scalar(text("SELECT count(*) FROM pages"))
-    return Figure("anchor.orm", "anchor: per-item ORM get-or-create", rows / seconds, "rows/s", found=stored,
-                  note=f"{rows:,} rows, a commit per row, PostgreSQL")
+    return Figure(
+        "anchor.orm",
+        "anchor: per-item ORM get-or-create",
+        rows / seconds,
+        "rows/s",
+        found=stored,
+        note=f"{rows:,} rows, a commit per row, PostgreSQL",
+    )
 
 
 def run(site: BenchSite, proxy: str, orm_rows: int) -> list[Figure]:

@@ -49,7 +49,11 @@ class Baseline:
     @contextmanager
     def database(self) -> Iterator[str]:
         """A fresh PostgreSQL database migrated with the baseline's own migrations."""
-        from tests.conftest import create_postgres_database, drop_postgres_database, require_postgres
+        from tests.conftest import (
+            create_postgres_database,
+            drop_postgres_database,
+            require_postgres,
+        )
 
         require_postgres()
         url = create_postgres_database()
@@ -61,25 +65,50 @@ class Baseline:
 
     def first_scan(self, database_url: str, proxy: str, host: str, label: str) -> Measured:
         """The baseline's `scrapy crawl` of the bench site (no probe: the baseline may not know it)."""
-        return plain_crawl(database_url, proxy, host, label, cwd=self.root, env_extra=self.env_extra)
+        return plain_crawl(
+            database_url, proxy, host, label, cwd=self.root, env_extra=self.env_extra
+        )
 
     def _python(self, code: str) -> str:
         env = {**os.environ, **self.env_extra}
-        done = subprocess.run([sys.executable, "-c", code], cwd=self.root, env=env, capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, "-c", code], cwd=self.root, env=env, capture_output=True, text=True
+        )
         if done.returncode != 0:
             raise BaselineError(f"baseline {self.ref}: {done.stderr.strip().splitlines()[-1:]}")
         return done.stdout
 
 
-def plain_crawl(database_url: str, proxy: str, host: str, label: str, *, cwd: Path = ROOT,
-                env_extra: dict[str, str] | None = None) -> Measured:
+def plain_crawl(
+    database_url: str,
+    proxy: str,
+    host: str,
+    label: str,
+    *,
+    cwd: Path = ROOT,
+    env_extra: dict[str, str] | None = None,
+) -> Measured:
     """A first scan as a user runs it, with no bench extension: the same command for both trees."""
     from bench.inventory import crawl_env
 
     log = run_dir() / f"crawl-{label}.log"
     env = {**crawl_env(database_url, proxy), **(env_extra or {})}
-    measured = run_measured([sys.executable, "-m", "scrapy", "crawl", "sitemap", "-a", f"domain={host}",
-                             "-a", "max_pages=0"], env=env, cwd=cwd, log=log)
+    measured = run_measured(
+        [
+            sys.executable,
+            "-m",
+            "scrapy",
+            "crawl",
+            "sitemap",
+            "-a",
+            f"domain={host}",
+            "-a",
+            "max_pages=0",
+        ],
+        env=env,
+        cwd=cwd,
+        log=log,
+    )
     if measured.returncode != 0:
         raise BaselineError(f"crawl {label} exited {measured.returncode}; see {log}")
     return measured

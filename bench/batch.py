@@ -71,8 +71,14 @@ def database(url: str | None) -> Iterator[tuple[str, str]]:
         yield sqlite, "sqlite"
 
 
-def measure(domains: int, *, nodes: int = 2, slots: int = 2, max_proc: int = 4,
-            database_url: str | None = None) -> tuple[Pass, Pass, str]:
+def measure(
+    domains: int,
+    *,
+    nodes: int = 2,
+    slots: int = 2,
+    max_proc: int = 4,
+    database_url: str | None = None,
+) -> tuple[Pass, Pass, str]:
     from tests.conftest import scrapy_env
     from tests.support.db import scalar
     from tests.support.fixture_web import FixtureWeb, demo_site
@@ -80,8 +86,11 @@ def measure(domains: int, *, nodes: int = 2, slots: int = 2, max_proc: int = 4,
 
     batch_hosts = [f"batch{i}.test" for i in range(domains)]
     single_hosts = [f"single{i}.test" for i in range(domains)]
-    with FixtureWeb() as web, database(database_url) as (url, kind), \
-            tempfile.TemporaryDirectory(prefix="bench-batch-") as work:
+    with (
+        FixtureWeb() as web,
+        database(database_url) as (url, kind),
+        tempfile.TemporaryDirectory(prefix="bench-batch-") as work,
+    ):
         for host in batch_hosts + single_hosts:
             demo_site(web, host)
         env = scrapy_env(url, web, LOG_LEVEL="WARNING")
@@ -91,9 +100,21 @@ def measure(domains: int, *, nodes: int = 2, slots: int = 2, max_proc: int = 4,
             listing.write_text("\n".join(batch_hosts) + "\n")
             begin = time.monotonic()
             result = subprocess.run(
-                [sys.executable, "-m", "scrapy", "batch", str(listing), "--wait", "--json", "--slots", str(slots)],
+                [
+                    sys.executable,
+                    "-m",
+                    "scrapy",
+                    "batch",
+                    str(listing),
+                    "--wait",
+                    "--json",
+                    "--slots",
+                    str(slots),
+                ],
                 env={**env, "SCRAPYD_URLS": ",".join(node.url for node in started)},
-                cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True,
+                cwd=Path(__file__).resolve().parents[1],
+                capture_output=True,
+                text=True,
             )
             for node in started:
                 node.wait_idle(3600)
@@ -101,18 +122,27 @@ def measure(domains: int, *, nodes: int = 2, slots: int = 2, max_proc: int = 4,
             if result.returncode not in (0, 1):
                 raise RuntimeError(f"scrapy batch failed:\n{result.stderr[-3000:]}")
             outcome = json.loads(result.stdout)
-            batch = Pass("batch runs", domains, batch_seconds, outcome["batch"]["completed_domains"],
-                         len(outcome["runs"]))
+            batch = Pass(
+                "batch runs",
+                domains,
+                batch_seconds,
+                outcome["batch"]["completed_domains"],
+                len(outcome["runs"]),
+            )
 
             begin = time.monotonic()
             for index, host in enumerate(single_hosts):
                 node = started[index % len(started)]
-                answer = node.post("schedule.json", {"project": "scrapersky", "spider": "sitemap", "domain": host})
+                answer = node.post(
+                    "schedule.json", {"project": "scrapersky", "spider": "sitemap", "domain": host}
+                )
                 answer.raise_for_status()
             for node in started:
                 node.wait_idle(24 * 3600)
             single_seconds = time.monotonic() - begin
-            complete = scalar(url, "select count(*) from jobs where batch_id is null and status = 'complete'")
+            complete = scalar(
+                url, "select count(*) from jobs where batch_id is null and status = 'complete'"
+            )
             single = Pass("one job per domain", domains, single_seconds, complete, domains)
         finally:
             stop_all(started)
@@ -126,17 +156,35 @@ def figures(batch: Pass, single: Pass, kind: str, full: bool = True) -> list[Fig
     complete = batch.complete == batch.domains and single.complete == single.domains
     judged = full or not complete
     return [
-        Figure("batch.runs", f"batch runs, {batch.domains:,} domains", batch.seconds, "s",
-               f"≥ {SPEEDUP_TARGET:.0f}× faster than one job per domain",
-               (complete and ratio >= SPEEDUP_TARGET) if judged else None, found=batch.complete,
-               versus=f"{ratio:.1f}× faster than one job per domain",
-               note=f"{batch.processes} Scrapy processes, {kind} database"),
-        Figure("batch.rate", "batch runs: domains per second", batch.rate, "domains/s",
-               f"≥ {RATE_TARGET:.0f} domains/s", (complete and batch.rate >= RATE_TARGET) if judged else None,
-               found=batch.complete, speed_target=RATE_TARGET if complete else None),
-        Figure("batch.single", f"one job per domain, {single.domains:,} domains", single.seconds, "s",
-               found=single.complete,
-               note=f"{single.rate:.1f} domains/s, {single.processes} Scrapy processes, {kind} database"),
+        Figure(
+            "batch.runs",
+            f"batch runs, {batch.domains:,} domains",
+            batch.seconds,
+            "s",
+            f"≥ {SPEEDUP_TARGET:.0f}× faster than one job per domain",
+            (complete and ratio >= SPEEDUP_TARGET) if judged else None,
+            found=batch.complete,
+            versus=f"{ratio:.1f}× faster than one job per domain",
+            note=f"{batch.processes} Scrapy processes, {kind} database",
+        ),
+        Figure(
+            "batch.rate",
+            "batch runs: domains per second",
+            batch.rate,
+            "domains/s",
+            f"≥ {RATE_TARGET:.0f} domains/s",
+            (complete and batch.rate >= RATE_TARGET) if judged else None,
+            found=batch.complete,
+            speed_target=RATE_TARGET if complete else None,
+        ),
+        Figure(
+            "batch.single",
+            f"one job per domain, {single.domains:,} domains",
+            single.seconds,
+            "s",
+            found=single.complete,
+            note=f"{single.rate:.1f} domains/s, {single.processes} Scrapy processes, {kind} database",
+        ),
     ]
 
 
@@ -146,23 +194,43 @@ def run(quick: bool) -> list[Figure]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.batch", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--domains", type=int, default=FULL_DOMAINS, help=f"domains per pass (default {FULL_DOMAINS})")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.batch", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--domains",
+        type=int,
+        default=FULL_DOMAINS,
+        help=f"domains per pass (default {FULL_DOMAINS})",
+    )
     parser.add_argument("--nodes", type=int, default=2, help="Scrapyd nodes (default 2)")
     parser.add_argument("--slots", type=int, default=2, help="batch runs per node (default 2)")
-    parser.add_argument("--max-proc", type=int, default=4, help="Scrapy processes at a time per node (default 4)")
-    parser.add_argument("--database-url", default=None, help="database to use (default: a fresh one)")
+    parser.add_argument(
+        "--max-proc", type=int, default=4, help="Scrapy processes at a time per node (default 4)"
+    )
+    parser.add_argument(
+        "--database-url", default=None, help="database to use (default: a fresh one)"
+    )
     args = parser.parse_args(argv)
     if args.domains < 1 or args.nodes < 1 or args.slots < 1 or args.max_proc < 1:
         parser.error("--domains, --nodes, --slots and --max-proc must be at least 1")
-    batch, single, kind = measure(args.domains, nodes=args.nodes, slots=args.slots, max_proc=args.max_proc,
-                                  database_url=args.database_url)
+    batch, single, kind = measure(
+        args.domains,
+        nodes=args.nodes,
+        slots=args.slots,
+        max_proc=args.max_proc,
+        database_url=args.database_url,
+    )
     for measured in (batch, single):
-        print(f"{measured.name}: {measured.domains:,} domains in {measured.seconds:.1f} s "
-              f"({measured.rate:.1f} domains/s, {measured.complete:,} complete, "
-              f"{measured.processes:,} Scrapy processes)")
+        print(
+            f"{measured.name}: {measured.domains:,} domains in {measured.seconds:.1f} s "
+            f"({measured.rate:.1f} domains/s, {measured.complete:,} complete, "
+            f"{measured.processes:,} Scrapy processes)"
+        )
     ratio = single.seconds / batch.seconds if batch.seconds else 0.0
-    print(f"ratio: batch runs {ratio:.1f}× faster than one job per domain ({args.nodes} nodes, {kind} database)")
+    print(
+        f"ratio: batch runs {ratio:.1f}× faster than one job per domain ({args.nodes} nodes, {kind} database)"
+    )
     print()
     print(format_table(figures(batch, single, kind, full=args.domains >= FULL_DOMAINS)))
     return 0

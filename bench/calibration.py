@@ -17,7 +17,12 @@ from bench import Figure
 
 REFERENCE_URLS = 1_000_000
 # Seconds for 1,000,000 URLs or rows on the reference machine (issue 7).
-REFERENCE_SECONDS = {"anchor.usp": 35.0, "anchor.scrapy": 15.5, "anchor.lxml": 3.0, "anchor.copy": 8.0}
+REFERENCE_SECONDS = {
+    "anchor.usp": 35.0,
+    "anchor.scrapy": 15.5,
+    "anchor.lxml": 3.0,
+    "anchor.copy": 8.0,
+}
 
 
 def anchor_seconds(figure: Figure) -> float:
@@ -49,7 +54,14 @@ def apply(figures: list[Figure]) -> Figure | None:
             figure.scaled = figure.value <= figure.speed_target * factor
         else:
             figure.scaled = figure.value >= figure.speed_target / factor
-    shown = ", ".join(f"{key.removeprefix('anchor.')} {ratio:.2f}×" for key, ratio in ratios.items())
-    return Figure("calibration", "machine: anchors' time over the reference", factor, "×",
-                  note=f"median of {shown}; speed targets are also judged scaled by this factor "
-                       f"(times × {factor:.2f}, rates ÷ {factor:.2f}) in 'ok scaled'")
+    shown = ", ".join(
+        f"{key.removeprefix('anchor.')} {ratio:.2f}×" for key, ratio in ratios.items()
+    )
+    return Figure(
+        "calibration",
+        "machine: anchors' time over the reference",
+        factor,
+        "×",
+        note=f"median of {shown}; speed targets are also judged scaled by this factor "
+        f"(times × {factor:.2f}, rates ÷ {factor:.2f}) in 'ok scaled'",
+    )

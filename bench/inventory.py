@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import json
 import re
-import statistics
 import shutil
+import statistics
 import sys
 from collections import Counter
 from dataclasses import dataclass
@@ -47,22 +47,51 @@ class CrawlRun:
 def crawl_command(host: str, probe_file: Path, *extra: str) -> list[str]:
     extensions = {**project_settings.EXTENSIONS, "bench.probe.ReactorProbe": 0}
     return [
-        sys.executable, "-m", "scrapy", "crawl", "sitemap", "-a", f"domain={host}", "-a", "max_pages=0",
-        "-s", f"EXTENSIONS={json.dumps(extensions)}", "-s", f"BENCH_PROBE_FILE={probe_file}", *extra,
+        sys.executable,
+        "-m",
+        "scrapy",
+        "crawl",
+        "sitemap",
+        "-a",
+        f"domain={host}",
+        "-a",
+        "max_pages=0",
+        "-s",
+        f"EXTENSIONS={json.dumps(extensions)}",
+        "-s",
+        f"BENCH_PROBE_FILE={probe_file}",
+        *extra,
     ]
 
 
 def crawl_env(database_url: str, proxy: str) -> dict[str, str]:
-    return scrapy_env(database_url, None, http_proxy=proxy, https_proxy=proxy, SCRAPERSKY_SCHEMES="http",
-                      AUTOTHROTTLE_ENABLED="false", SCRAPERSKY_ALLOW_PRIVATE_NETWORKS="true")
+    return scrapy_env(
+        database_url,
+        None,
+        http_proxy=proxy,
+        https_proxy=proxy,
+        SCRAPERSKY_SCHEMES="http",
+        AUTOTHROTTLE_ENABLED="false",
+        SCRAPERSKY_ALLOW_PRIVATE_NETWORKS="true",
+    )
 
 
-def run_crawl(database_url: str, proxy: str, host: str, label: str, prefix: tuple[str, ...] = (),
-              extra: tuple[str, ...] = ()) -> CrawlRun:
+def run_crawl(
+    database_url: str,
+    proxy: str,
+    host: str,
+    label: str,
+    prefix: tuple[str, ...] = (),
+    extra: tuple[str, ...] = (),
+) -> CrawlRun:
     probe_file = run_dir() / f"probe-{label}.json"
     log = run_dir() / f"crawl-{label}.log"
-    measured = run_measured([*prefix, *crawl_command(host, probe_file, *extra)], env=crawl_env(database_url, proxy),
-                            cwd=ROOT, log=log)
+    measured = run_measured(
+        [*prefix, *crawl_command(host, probe_file, *extra)],
+        env=crawl_env(database_url, proxy),
+        cwd=ROOT,
+        log=log,
+    )
     if measured.returncode != 0:
         raise RuntimeError(f"crawl {label} exited {measured.returncode}; see {log}")
     probe = json.loads(probe_file.read_text()) if probe_file.is_file() else {}
@@ -71,8 +100,18 @@ def run_crawl(database_url: str, proxy: str, host: str, label: str, prefix: tupl
 
 def parse_only(database_url: str, proxy: str, host: str) -> CrawlRun:
     """The same crawl with page rows normalized but never stored: ours without the database."""
-    pipelines = {name: order for name, order in project_settings.ITEM_PIPELINES.items() if "StorePipeline" not in name}
-    return run_crawl(database_url, proxy, host, "parse-only", extra=("-s", f"ITEM_PIPELINES={json.dumps(pipelines)}"))
+    pipelines = {
+        name: order
+        for name, order in project_settings.ITEM_PIPELINES.items()
+        if "StorePipeline" not in name
+    }
+    return run_crawl(
+        database_url,
+        proxy,
+        host,
+        "parse-only",
+        extra=("-s", f"ITEM_PIPELINES={json.dumps(pipelines)}"),
+    )
 
 
 def run(site: BenchSite, proxy: str, baseline: Baseline | None = None) -> list[Figure]:
@@ -83,11 +122,16 @@ def run(site: BenchSite, proxy: str, baseline: Baseline | None = None) -> list[F
         with baseline.database() as database_url:
             theirs = baseline.first_scan(database_url, proxy, site.host, f"baseline-{round_}")
         with fresh_postgres() as database_url:
-            pairs.append((theirs, plain_crawl(database_url, proxy, site.host, f"working-tree-{round_}")))
+            pairs.append(
+                (theirs, plain_crawl(database_url, proxy, site.host, f"working-tree-{round_}"))
+            )
     with fresh_postgres() as database_url:
         first = run_crawl(database_url, proxy, site.host, "first")
-        stored = scalar(database_url, "select count(*) from pages where lastmod is not null "
-                                      "and changefreq is not null and priority is not null")
+        stored = scalar(
+            database_url,
+            "select count(*) from pages where lastmod is not null "
+            "and changefreq is not null and priority is not null",
+        )
         rescan = run_crawl(database_url, proxy, site.host, "rescan")
         jobs = rows(database_url, "select stats from jobs order by id")
         stored_after = scalar(database_url, "select count(*) from pages")
@@ -106,53 +150,104 @@ def run(site: BenchSite, proxy: str, baseline: Baseline | None = None) -> list[F
     stall = max(run.max_stall_ms for run in runs)
     stalls = sum(run.probe.get("stalls_over_100ms", 0) for run in runs)
     return [
-        Figure("inventory.first", "inventory: first scan → PostgreSQL", first_s, "s",
-               f"≤ {FIRST_SCAN_TARGET:.0f} s (stretch {FIRST_SCAN_STRETCH:.0f} s)",
-               (first_s <= FIRST_SCAN_TARGET) if full else None, found=stored, speed_target=FIRST_SCAN_TARGET,
-               note=f"{site.urls:,} URLs listed; {stored:,} stored with lastmod, changefreq and priority"),
-        Figure("inventory.parse", "inventory: same crawl, pages not stored", unstored.measured.seconds, "s",
-               found=listed, note="StorePipeline left out: fetch, parse and normalize only, for the no-database "
-                                  f"anchors; peak RSS {unstored.measured.peak_rss / MB:.0f} MB"),
-        Figure("inventory.rescan", "inventory: rescan, site unchanged", rescan_s, "s",
-               f"< {RESCAN_SHARE:g} × first scan, 0 rows",
-               changed == 0 and (rescan_s < RESCAN_SHARE * first_s or not full),
-               found=stored_after, versus=f"{rescan_s / first_s:.2f} × first scan",
-               note=f"{not_modified} sitemaps answered 304; {changed} page rows changed"),
+        Figure(
+            "inventory.first",
+            "inventory: first scan → PostgreSQL",
+            first_s,
+            "s",
+            f"≤ {FIRST_SCAN_TARGET:.0f} s (stretch {FIRST_SCAN_STRETCH:.0f} s)",
+            (first_s <= FIRST_SCAN_TARGET) if full else None,
+            found=stored,
+            speed_target=FIRST_SCAN_TARGET,
+            note=f"{site.urls:,} URLs listed; {stored:,} stored with lastmod, changefreq and priority",
+        ),
+        Figure(
+            "inventory.parse",
+            "inventory: same crawl, pages not stored",
+            unstored.measured.seconds,
+            "s",
+            found=listed,
+            note="StorePipeline left out: fetch, parse and normalize only, for the no-database "
+            f"anchors; peak RSS {unstored.measured.peak_rss / MB:.0f} MB",
+        ),
+        Figure(
+            "inventory.rescan",
+            "inventory: rescan, site unchanged",
+            rescan_s,
+            "s",
+            f"< {RESCAN_SHARE:g} × first scan, 0 rows",
+            changed == 0 and (rescan_s < RESCAN_SHARE * first_s or not full),
+            found=stored_after,
+            versus=f"{rescan_s / first_s:.2f} × first scan",
+            note=f"{not_modified} sitemaps answered 304; {changed} page rows changed",
+        ),
         *churn_figures,
-        Figure("inventory.rss", "inventory: peak RSS of the crawl", peak_mb, "MB", f"≤ {PEAK_RSS_TARGET_MB} MB",
-               peak_mb <= PEAK_RSS_TARGET_MB,
-               note=f"first scan {first.measured.peak_rss / MB:.0f} MB, rescan {rescan.measured.peak_rss / MB:.0f} MB, "
-                    f"churn rescan {churn.measured.peak_rss / MB:.0f} MB"),
-        Figure("inventory.stall", "inventory: longest reactor stall", stall, "ms", f"≤ {STALL_TARGET_MS} ms",
-               0 <= stall <= STALL_TARGET_MS, note=f"{stalls} stalls over 100 ms in the four crawls"),
+        Figure(
+            "inventory.rss",
+            "inventory: peak RSS of the crawl",
+            peak_mb,
+            "MB",
+            f"≤ {PEAK_RSS_TARGET_MB} MB",
+            peak_mb <= PEAK_RSS_TARGET_MB,
+            note=f"first scan {first.measured.peak_rss / MB:.0f} MB, rescan {rescan.measured.peak_rss / MB:.0f} MB, "
+            f"churn rescan {churn.measured.peak_rss / MB:.0f} MB",
+        ),
+        Figure(
+            "inventory.stall",
+            "inventory: longest reactor stall",
+            stall,
+            "ms",
+            f"≤ {STALL_TARGET_MS} ms",
+            0 <= stall <= STALL_TARGET_MS,
+            note=f"{stalls} stalls over 100 ms in the four crawls",
+        ),
         *_baseline_figures(baseline, pairs, full),
     ]
 
 
-def _churn_figures(database_url: str, site: BenchSite, first: CrawlRun, churn: CrawlRun, full: bool) -> list[Figure]:
+def _churn_figures(
+    database_url: str, site: BenchSite, first: CrawlRun, churn: CrawlRun, full: bool
+) -> list[Figure]:
     """The churned rescan: its time against the first scan's (judged at full size), the rows it
     wrote, and whether the history holds exactly the churn (every change once, nothing else)."""
     churn_s = churn.measured.seconds
     stats = rows(database_url, "select stats from jobs order by id desc limit 1")[0]["stats"] or {}
     written = stats.get("scrapersky/store/page_rows_changed", 0)
-    recorded = {row["kind"]: row["n"] for row in rows(
-        database_url, "select kind, count(*) n from scan_changes where job_id = (select max(id) from jobs) group by kind")}
+    recorded = {
+        row["kind"]: row["n"]
+        for row in rows(
+            database_url,
+            "select kind, count(*) n from scan_changes where job_id = (select max(id) from jobs) group by kind",
+        )
+    }
     removed = scalar(database_url, "select count(*) from pages where removed_at is not null")
     each = site.urls // CHURN_EVERY
-    expected = {"page_added": each, "page_changed": each, "page_removed": each, "sitemap_changed": len(site.sitemap_paths)}
+    expected = {
+        "page_added": each,
+        "page_changed": each,
+        "page_removed": each,
+        "sitemap_changed": len(site.sitemap_paths),
+    }
     exact = recorded == expected and removed == each and written == 2 * each
-    return [Figure(
-        "inventory.churn", "inventory: rescan, 2% removed/added/new lastmod", churn_s, "s",
-        f"≤ {CHURN_SHARE:g} × first scan, exact",
-        exact and (churn_s <= CHURN_SHARE * first.measured.seconds or not full),
-        found=written + removed, versus=f"{churn_s / first.measured.seconds:.2f} × first scan",
-        note=f"page rows written: {written:,} inserted or changed + {removed:,} marked removed; history "
-             f"{', '.join(f'{k} {v:,}' for k, v in sorted(recorded.items()))}: {'exact' if exact else 'NOT exact'}",
-    )]
+    return [
+        Figure(
+            "inventory.churn",
+            "inventory: rescan, 2% removed/added/new lastmod",
+            churn_s,
+            "s",
+            f"≤ {CHURN_SHARE:g} × first scan, exact",
+            exact and (churn_s <= CHURN_SHARE * first.measured.seconds or not full),
+            found=written + removed,
+            versus=f"{churn_s / first.measured.seconds:.2f} × first scan",
+            note=f"page rows written: {written:,} inserted or changed + {removed:,} marked removed; history "
+            f"{', '.join(f'{k} {v:,}' for k, v in sorted(recorded.items()))}: {'exact' if exact else 'NOT exact'}",
+        )
+    ]
 
 
-def _baseline_figures(baseline: Baseline | None, pairs: list[tuple[Measured, Measured]],
-                      full: bool) -> list[Figure]:
+def _baseline_figures(
+    baseline: Baseline | None, pairs: list[tuple[Measured, Measured]], full: bool
+) -> list[Figure]:
     if baseline is None or not pairs:
         return []
     theirs = statistics.median(b.seconds for b, _ in pairs)
@@ -162,14 +257,20 @@ def _baseline_figures(baseline: Baseline | None, pairs: list[tuple[Measured, Mea
     def times(runs) -> str:
         return ", ".join(f"{run.seconds:.2f}" for run in runs)
 
-    return [Figure(
-        "inventory.baseline", f"inventory: first scan, baseline {baseline.label}", theirs, "s",
-        f"working tree ≤ {BASELINE_TARGET:.2f} × this", (ratio <= BASELINE_TARGET) if full else None,
-        versus=f"working tree {ratio:.2f} × baseline",
-        note=f"medians of {len(pairs)} alternating plain first scans each: baseline {times(b for b, _ in pairs)} s, "
-             f"working tree {times(o for _, o in pairs)} s (median {ours:.2f} s); peak RSS baseline "
-             f"{max(b.peak_rss for b, _ in pairs) / MB:.0f} MB, working tree {max(o.peak_rss for _, o in pairs) / MB:.0f} MB",
-    )]
+    return [
+        Figure(
+            "inventory.baseline",
+            f"inventory: first scan, baseline {baseline.label}",
+            theirs,
+            "s",
+            f"working tree ≤ {BASELINE_TARGET:.2f} × this",
+            (ratio <= BASELINE_TARGET) if full else None,
+            versus=f"working tree {ratio:.2f} × baseline",
+            note=f"medians of {len(pairs)} alternating plain first scans each: baseline {times(b for b, _ in pairs)} s, "
+            f"working tree {times(o for _, o in pairs)} s (median {ours:.2f} s); peak RSS baseline "
+            f"{max(b.peak_rss for b, _ in pairs) / MB:.0f} MB, working tree {max(o.peak_rss for _, o in pairs) / MB:.0f} MB",
+        )
+    ]
 
 
 # --- profiling ------------------------------------------------------------------------------
@@ -183,18 +284,39 @@ def profile(site: BenchSite, proxy: str, top: int = 25) -> str:
     """Run a first scan under py-spy (all threads, 250 samples/s) and summarize where time goes."""
     tool = py_spy()
     if tool is None:
-        return "profile: py-spy not found (pip install py-spy into the venv; it is not a requirement)"
+        return (
+            "profile: py-spy not found (pip install py-spy into the venv; it is not a requirement)"
+        )
     raw = run_dir() / "profile-first.txt"
     with fresh_postgres() as database_url:
-        run_crawl(database_url, proxy, site.host, "profile",
-                  prefix=(tool, "record", "--rate", "250", "--format", "raw", "--threads", "-o", str(raw), "--"))
+        run_crawl(
+            database_url,
+            proxy,
+            site.host,
+            "profile",
+            prefix=(
+                tool,
+                "record",
+                "--rate",
+                "250",
+                "--format",
+                "raw",
+                "--threads",
+                "-o",
+                str(raw),
+                "--",
+            ),
+        )
     return summarize_profile(raw.read_text(), top)
 
 
 # Where a sample's time goes: the innermost frame whose file matches decides (first rule wins).
 AREAS = (
     ("startup: imports", ("<frozen importlib", "importlib/")),
-    ("waiting (threads blocked)", ("threading.py", "selectors.py", "asyncio/unix_events.py", "queue.py")),
+    (
+        "waiting (threads blocked)",
+        ("threading.py", "selectors.py", "asyncio/unix_events.py", "queue.py"),
+    ),
     ("sitemap parsing (scrapersky.sitemaps)", ("scrapersky/sitemaps/",)),
     ("store: SQL writes (scrapersky.db)", ("scrapersky/db/",)),
     ("store pipeline (scrapersky.pipelines)", ("scrapersky/pipelines.py",)),
@@ -239,13 +361,19 @@ def summarize_profile(collapsed: str, top: int = 20) -> str:
     def share(counter: Counter[str], limit: int | None = None) -> list[str]:
         return [f"  {100 * n / total:5.1f}%  {name}" for name, n in counter.most_common(limit)]
 
-    return "\n".join([
-        f"profile of a first scan: {total} samples at 250/s over all threads",
-        "by area (innermost matching frame):", *share(areas),
-        "by thread:", *share(threads),
-        f"self time, top {top}:", *share(own, top),
-        f"inclusive time, top {top}:", *share(inclusive, top),
-    ])
+    return "\n".join(
+        [
+            f"profile of a first scan: {total} samples at 250/s over all threads",
+            "by area (innermost matching frame):",
+            *share(areas),
+            "by thread:",
+            *share(threads),
+            f"self time, top {top}:",
+            *share(own, top),
+            f"inclusive time, top {top}:",
+            *share(inclusive, top),
+        ]
+    )
 
 
 def _area(frames: list[str]) -> str:

@@ -40,10 +40,14 @@ def list_with_scrapy(homepage: str) -> int:
         def parse(self, response):
             return None
 
-    process = CrawlerProcess({
-        "LOG_LEVEL": "WARNING", "ROBOTSTXT_OBEY": False, "TELNETCONSOLE_ENABLED": False,
-        "DOWNLOAD_WARNSIZE": 0,
-    })
+    process = CrawlerProcess(
+        {
+            "LOG_LEVEL": "WARNING",
+            "ROBOTSTXT_OBEY": False,
+            "TELNETCONSOLE_ENABLED": False,
+            "DOWNLOAD_WARNSIZE": 0,
+        }
+    )
     process.crawl(CountingSitemapSpider)
     process.start()
     return CountingSitemapSpider.found

@@ -55,12 +55,19 @@ class ReactorProbe:
         if self.loop.running:
             self.loop.stop()
         worst = sorted(self.worst, reverse=True)
-        self.path.write_text(json.dumps({
-            "max_stall_ms": round(worst[0][0] * 1000, 1) if worst else 0.0,
-            "stalls_over_100ms": self.long_stalls,
-            "ticks": self.ticks,
-            "worst": [{"at_ms": round(at * 1000), "stall_ms": round(stall * 1000, 1)} for stall, at in worst],
-        }))
+        self.path.write_text(
+            json.dumps(
+                {
+                    "max_stall_ms": round(worst[0][0] * 1000, 1) if worst else 0.0,
+                    "stalls_over_100ms": self.long_stalls,
+                    "ticks": self.ticks,
+                    "worst": [
+                        {"at_ms": round(at * 1000), "stall_ms": round(stall * 1000, 1)}
+                        for stall, at in worst
+                    ],
+                }
+            )
+        )
 
     def _tick(self) -> None:
         now = time.monotonic()

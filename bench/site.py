@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench import OUT, run_dir
@@ -29,7 +29,7 @@ NAMESPACE = "http://www.sitemaps.org/schemas/sitemap/0.9"
 LAYOUT_VERSION = 1  # bump when the generated content changes
 CHANGEFREQS = ("daily", "weekly", "monthly", "weekly", "yearly")
 PRIORITIES = ("1.0", "0.8", "0.6", "0.5", "0.3")
-EPOCH = datetime(2023, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(2023, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,9 @@ def _write_site(site_dir: Path, host: str, names: list[str], per_file: int) -> N
     for number, name in enumerate(names):
         body = urlset_body(host, range(number * per_file, (number + 1) * per_file))
         path = site_dir / "sitemaps" / name
-        path.write_bytes(gzip.compress(body, compresslevel=6, mtime=0) if name.endswith(".gz") else body)
+        path.write_bytes(
+            gzip.compress(body, compresslevel=6, mtime=0) if name.endswith(".gz") else body
+        )
     base = f"http://{host}"
     index = "".join(
         f"  <sitemap>\n    <loc>{base}/sitemaps/{name}</loc>\n    <lastmod>2024-06-01T00:00:00+00:00</lastmod>\n"
@@ -101,7 +103,9 @@ def _write_site(site_dir: Path, host: str, names: list[str], per_file: int) -> N
     (site_dir / "sitemap_index.xml").write_text(
         f'<?xml version="1.0" encoding="UTF-8"?>\n<sitemapindex xmlns="{NAMESPACE}">\n{index}</sitemapindex>\n'
     )
-    (site_dir / "robots.txt").write_text(f"User-agent: *\nDisallow: /cart\n\nSitemap: {base}/sitemap_index.xml\n")
+    (site_dir / "robots.txt").write_text(
+        f"User-agent: *\nDisallow: /cart\n\nSitemap: {base}/sitemap_index.xml\n"
+    )
     (site_dir / "index.html").write_text(_homepage(host))
 
 
@@ -120,8 +124,12 @@ def build_churned_site(site: BenchSite, out: Path = OUT) -> BenchSite:
     """The same host and sitemaps as `site`, with the churn above; built unless cached."""
     root = out / "sites" / f"{site.host}-churn"
     names = [path.name for path in site.sitemap_paths]
-    churn = BenchSite(site.host, root, site.urls, tuple(root / site.host / "sitemaps" / name for name in names))
-    manifest = json.dumps({"version": LAYOUT_VERSION, "urls": site.urls, "names": names, "every": CHURN_EVERY})
+    churn = BenchSite(
+        site.host, root, site.urls, tuple(root / site.host / "sitemaps" / name for name in names)
+    )
+    manifest = json.dumps(
+        {"version": LAYOUT_VERSION, "urls": site.urls, "names": names, "every": CHURN_EVERY}
+    )
     if (root / "manifest.json").is_file() and (root / "manifest.json").read_text() == manifest:
         return churn
     building = root.with_name(f"{root.name}.building-{os.getpid()}")
@@ -130,11 +138,22 @@ def build_churned_site(site: BenchSite, out: Path = OUT) -> BenchSite:
     (building / site.host / "sitemaps").mkdir()
     per_file = site.urls // len(names)
     for number, name in enumerate(names):
-        kept = [i for i in range(number * per_file, (number + 1) * per_file) if churned(i) != "removed"]
-        added = range(site.urls + number * (per_file // CHURN_EVERY), site.urls + (number + 1) * (per_file // CHURN_EVERY))
-        body = urlset_body(site.host, [*kept, *added], relisted=lambda i: i < site.urls and churned(i) == "relisted")
+        kept = [
+            i for i in range(number * per_file, (number + 1) * per_file) if churned(i) != "removed"
+        ]
+        added = range(
+            site.urls + number * (per_file // CHURN_EVERY),
+            site.urls + (number + 1) * (per_file // CHURN_EVERY),
+        )
+        body = urlset_body(
+            site.host,
+            [*kept, *added],
+            relisted=lambda i: i < site.urls and churned(i) == "relisted",
+        )
         path = building / site.host / "sitemaps" / name
-        path.write_bytes(gzip.compress(body, compresslevel=6, mtime=0) if name.endswith(".gz") else body)
+        path.write_bytes(
+            gzip.compress(body, compresslevel=6, mtime=0) if name.endswith(".gz") else body
+        )
     (building / "manifest.json").write_text(manifest)
     shutil.rmtree(root, ignore_errors=True)
     try:
@@ -185,8 +204,20 @@ def serve(root: Path) -> Iterator[str]:
     log = run_dir() / "fixture_web.log"
     with open(log, "w") as errors:
         process = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.fixture_web", "--port", str(port), "--directory", str(root)],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=errors, text=True,
+            [
+                sys.executable,
+                "-m",
+                "tests.support.fixture_web",
+                "--port",
+                str(port),
+                "--directory",
+                str(root),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
         )
     try:
         line = process.stdout.readline() if process.stdout else ""

@@ -36,8 +36,12 @@ PRIORITIES = (1.0, 0.8, 0.6, 0.5, 0.3)
 
 
 def page_entry(index: int) -> PageEntry:
-    return PageEntry(page_url(DOMAIN, index), datetime.fromisoformat(page_lastmod(index)),
-                     CHANGEFREQS[index % 5], PRIORITIES[index % 5])
+    return PageEntry(
+        page_url(DOMAIN, index),
+        datetime.fromisoformat(page_lastmod(index)),
+        CHANGEFREQS[index % 5],
+        PRIORITIES[index % 5],
+    )
 
 
 def batches(total: int, buffer_rows: int, chunk: int) -> Iterator[StoreBatch]:
@@ -47,7 +51,9 @@ def batches(total: int, buffer_rows: int, chunk: int) -> Iterator[StoreBatch]:
     for start in range(0, total, chunk):
         indexes = range(start, min(start + chunk, total))
         sitemap_url = f"http://{DOMAIN}/sitemaps/sitemap-{start // per_sitemap + 1:02d}.xml"
-        batch.add_pages(PageBatchItem(TENANT, DOMAIN, sitemap_url, [page_entry(i) for i in indexes]))
+        batch.add_pages(
+            PageBatchItem(TENANT, DOMAIN, sitemap_url, [page_entry(i) for i in indexes])
+        )
         if batch.rows >= buffer_rows:
             yield batch
             batch = StoreBatch()
@@ -66,7 +72,9 @@ def timed_writes(database_url: str, total: int, buffer_rows: int, chunk: int) ->
     return seconds, changed
 
 
-def measure(database_url: str, total: int, buffer_rows: int, chunk: int) -> tuple[float, float, int, int]:
+def measure(
+    database_url: str, total: int, buffer_rows: int, chunk: int
+) -> tuple[float, float, int, int]:
     """(first-scan rows/s, rescan rows/s, rows changed by the first scan, by the rescan)."""
     first_s, first_changed = timed_writes(database_url, total, buffer_rows, chunk)
     rescan_s, rescan_changed = timed_writes(database_url, total, buffer_rows, chunk)
@@ -81,23 +89,54 @@ def run(total: int) -> list[Figure]:
     with fresh_postgres() as postgres:
         pg_first, pg_rescan, pg_changed, pg_unchanged = measure(postgres, total, buffer_rows, chunk)
     with fresh_sqlite(run_dir() / "writepath.db") as sqlite:
-        lite_first, lite_rescan, lite_changed, lite_unchanged = measure(sqlite, total, buffer_rows, chunk)
+        lite_first, lite_rescan, lite_changed, lite_unchanged = measure(
+            sqlite, total, buffer_rows, chunk
+        )
     batching = f"batches of {buffer_rows:,} rows made of {chunk:,}-row items"
     return [
-        Figure("write.postgres.first", "write path: PostgreSQL, first scan", pg_first, "rows/s",
-               f"≥ {POSTGRES_FIRST_TARGET:,} rows/s",
-               _judge(pg_first, POSTGRES_FIRST_TARGET, pg_changed == total, full),
-               found=total, note=f"{batching}; {pg_changed:,} rows reported written",
-               speed_target=POSTGRES_FIRST_TARGET if pg_changed == total else None),
-        Figure("write.postgres.rescan", "write path: PostgreSQL, rescan unchanged", pg_rescan, "rows/s",
-               f"≥ {POSTGRES_RESCAN_TARGET:,} rows/s",
-               _judge(pg_rescan, POSTGRES_RESCAN_TARGET, pg_unchanged == 0, full),
-               found=total, note=f"{pg_unchanged:,} rows reported changed", speed_target=POSTGRES_RESCAN_TARGET if pg_unchanged == 0 else None),
-        Figure("write.sqlite.first", "write path: SQLite, first scan", lite_first, "rows/s",
-               f"≥ {SQLITE_TARGET:,} rows/s", _judge(lite_first, SQLITE_TARGET, lite_changed == total, full),
-               found=total, note=f"{lite_changed:,} rows reported written", speed_target=SQLITE_TARGET if lite_changed == total else None),
-        Figure("write.sqlite.rescan", "write path: SQLite, rescan unchanged", lite_rescan, "rows/s",
-               "", None, found=total, note=f"{lite_unchanged:,} rows reported changed"),
+        Figure(
+            "write.postgres.first",
+            "write path: PostgreSQL, first scan",
+            pg_first,
+            "rows/s",
+            f"≥ {POSTGRES_FIRST_TARGET:,} rows/s",
+            _judge(pg_first, POSTGRES_FIRST_TARGET, pg_changed == total, full),
+            found=total,
+            note=f"{batching}; {pg_changed:,} rows reported written",
+            speed_target=POSTGRES_FIRST_TARGET if pg_changed == total else None,
+        ),
+        Figure(
+            "write.postgres.rescan",
+            "write path: PostgreSQL, rescan unchanged",
+            pg_rescan,
+            "rows/s",
+            f"≥ {POSTGRES_RESCAN_TARGET:,} rows/s",
+            _judge(pg_rescan, POSTGRES_RESCAN_TARGET, pg_unchanged == 0, full),
+            found=total,
+            note=f"{pg_unchanged:,} rows reported changed",
+            speed_target=POSTGRES_RESCAN_TARGET if pg_unchanged == 0 else None,
+        ),
+        Figure(
+            "write.sqlite.first",
+            "write path: SQLite, first scan",
+            lite_first,
+            "rows/s",
+            f"≥ {SQLITE_TARGET:,} rows/s",
+            _judge(lite_first, SQLITE_TARGET, lite_changed == total, full),
+            found=total,
+            note=f"{lite_changed:,} rows reported written",
+            speed_target=SQLITE_TARGET if lite_changed == total else None,
+        ),
+        Figure(
+            "write.sqlite.rescan",
+            "write path: SQLite, rescan unchanged",
+            lite_rescan,
+            "rows/s",
+            "",
+            None,
+            found=total,
+            note=f"{lite_unchanged:,} rows reported changed",
+        ),
     ]
 
 

@@ -38,7 +38,9 @@ def parse_run_arguments(args: dict[str, Any], default_tenant: str) -> RunArgumen
     # Scrapyd adds its own arguments (_job, _version): they start with an underscore.
     unknown = sorted(name for name in args if name not in KNOWN and not name.startswith("_"))
     if unknown:
-        raise ConfigError(f"unknown spider argument {unknown[0]!r} (known: {', '.join(sorted(KNOWN))})")
+        raise ConfigError(
+            f"unknown spider argument {unknown[0]!r} (known: {', '.join(sorted(KNOWN))})"
+        )
     given = [name for name in SOURCES if args.get(name) not in (None, "")]
     if len(given) != 1:
         raise ConfigError(f"give exactly one of -a {', -a '.join(SOURCES)} (got {len(given)})")
@@ -52,7 +54,9 @@ def parse_run_arguments(args: dict[str, Any], default_tenant: str) -> RunArgumen
     run_id = args.get("_job") or None
     if source == "domain":
         try:
-            return RunArguments(tenant, options, domains=[standardize_domain(str(args["domain"]))], run_id=run_id)
+            return RunArguments(
+                tenant, options, domains=[standardize_domain(str(args["domain"]))], run_id=run_id
+            )
         except InvalidDomain as exc:
             raise ConfigError(str(exc)) from None
     if source == "domains":
@@ -60,12 +64,19 @@ def parse_run_arguments(args: dict[str, Any], default_tenant: str) -> RunArgumen
     elif source == "domains_file":
         if run_id:
             # Scrapyd's caller names the file, and it is read on the node: a remote read of any path.
-            raise ConfigError("domains_file is read from the local disk and is for the shell; "
-                              "runs started through Scrapyd take domains (or batch.json)")
+            raise ConfigError(
+                "domains_file is read from the local disk and is for the shell; "
+                "runs started through Scrapyd take domains (or batch.json)"
+            )
         names = read_domain_list(read_domain_file(str(args["domains_file"]), "domains_file "))
     else:
-        return RunArguments(tenant, options, batch_id=str(args.get("batch_id") or "") or None,
-                            job_id=str(args.get("job_id") or "") or None, run_id=run_id)
+        return RunArguments(
+            tenant,
+            options,
+            batch_id=str(args.get("batch_id") or "") or None,
+            job_id=str(args.get("job_id") or "") or None,
+            run_id=run_id,
+        )
     if not names:
         raise ConfigError(f"{source}: no domains given")
     return RunArguments(tenant, options, domains=names, run_id=run_id)

@@ -43,15 +43,30 @@ def env_bool(name: str, default: bool) -> bool | str:
 
 
 INT_SETTINGS = {
-    "SCRAPERSKY_STALE_AFTER": 1, "SCRAPERSKY_MAX_ATTEMPTS": 1, "SCRAPERSKY_CONCURRENT_SCANS": 1,
-    "SCRAPERSKY_SITEMAP_MAX_DEPTH": 0, "SCRAPERSKY_SITEMAPS_IN_FLIGHT": 1, "SCRAPERSKY_SITEMAP_MAX_BYTES": 1, "SCRAPERSKY_PAGE_CHUNK": 1,
-    "SCRAPERSKY_STORE_BUFFER": 1, "SCRAPERSKY_STORE_RETRIES": 0, "SCRAPERSKY_PENDING_AFTER": 1,
+    "SCRAPERSKY_STALE_AFTER": 1,
+    "SCRAPERSKY_MAX_ATTEMPTS": 1,
+    "SCRAPERSKY_CONCURRENT_SCANS": 1,
+    "SCRAPERSKY_SITEMAP_MAX_DEPTH": 0,
+    "SCRAPERSKY_SITEMAPS_IN_FLIGHT": 1,
+    "SCRAPERSKY_SITEMAP_MAX_BYTES": 1,
+    "SCRAPERSKY_PAGE_CHUNK": 1,
+    "SCRAPERSKY_STORE_BUFFER": 1,
+    "SCRAPERSKY_STORE_RETRIES": 0,
+    "SCRAPERSKY_PENDING_AFTER": 1,
     "SCRAPERSKY_MAX_REQUEST_BYTES": 1024,
     # Scrapy's own, documented here too: a bad value would otherwise fail deep inside a component.
-    "DOWNLOAD_TIMEOUT": 1, "DOWNLOAD_MAXSIZE": 0, "DOWNLOAD_WARNSIZE": 0, "CONCURRENT_REQUESTS": 1,
-    "CONCURRENT_REQUESTS_PER_DOMAIN": 1, "CONCURRENT_ITEMS": 1, "RETRY_TIMES": 0, "REDIRECT_MAX_TIMES": 0,
+    "DOWNLOAD_TIMEOUT": 1,
+    "DOWNLOAD_MAXSIZE": 0,
+    "DOWNLOAD_WARNSIZE": 0,
+    "CONCURRENT_REQUESTS": 1,
+    "CONCURRENT_REQUESTS_PER_DOMAIN": 1,
+    "CONCURRENT_ITEMS": 1,
+    "RETRY_TIMES": 0,
+    "REDIRECT_MAX_TIMES": 0,
     "DNS_TIMEOUT": 1,
-    "SCRAPERSKY_MAX_SITEMAPS": 1, "SCRAPERSKY_WEBHOOK_RETRY_BASE": 1, "SCRAPERSKY_MAX_HEADER_BYTES": 1024,
+    "SCRAPERSKY_MAX_SITEMAPS": 1,
+    "SCRAPERSKY_WEBHOOK_RETRY_BASE": 1,
+    "SCRAPERSKY_MAX_HEADER_BYTES": 1024,
     "SCRAPERSKY_MAX_HEADERS": 8,
 }
 BOOL_SETTINGS = ("SCRAPERSKY_ALLOW_PRIVATE_NETWORKS", "ROBOTSTXT_OBEY", "AUTOTHROTTLE_ENABLED")
@@ -62,23 +77,35 @@ def check_settings(settings) -> None:
     for name, minimum in INT_SETTINGS.items():
         to_int(settings.get(name), name, minimum=minimum)
     for name in BOOL_SETTINGS:
-        settings.set(name, to_bool(settings.get(name), name), priority=settings.getpriority(name) or "project")
+        settings.set(
+            name,
+            to_bool(settings.get(name), name),
+            priority=settings.getpriority(name) or "project",
+        )
     try:
         to_tenant(settings.get("SCRAPERSKY_DEFAULT_TENANT"))
     except ConfigError:
-        raise ConfigError(f"SCRAPERSKY_DEFAULT_TENANT must be a UUID, got {settings.get('SCRAPERSKY_DEFAULT_TENANT')!r}") from None
+        raise ConfigError(
+            f"SCRAPERSKY_DEFAULT_TENANT must be a UUID, got {settings.get('SCRAPERSKY_DEFAULT_TENANT')!r}"
+        ) from None
     for network in to_list(settings.get("SCRAPERSKY_ALLOWED_NETWORKS") or ""):
         try:
             ipaddress.ip_network(network, strict=False)
         except ValueError:
-            raise ConfigError(f"SCRAPERSKY_ALLOWED_NETWORKS must list networks like 10.0.0.0/8, got {network!r}") from None
+            raise ConfigError(
+                f"SCRAPERSKY_ALLOWED_NETWORKS must list networks like 10.0.0.0/8, got {network!r}"
+            ) from None
     schemes = to_list(settings.get("SCRAPERSKY_SCHEMES"))
     if not schemes or set(schemes) - {"http", "https"}:
-        raise ConfigError(f"SCRAPERSKY_SCHEMES must list http and/or https, got {settings.get('SCRAPERSKY_SCHEMES')!r}")
+        raise ConfigError(
+            f"SCRAPERSKY_SCHEMES must list http and/or https, got {settings.get('SCRAPERSKY_SCHEMES')!r}"
+        )
     to_origins(settings.get("SCRAPERSKY_CORS_ORIGINS"))
     level = str(settings.get("LOG_LEVEL")).upper()
     if not isinstance(logging.getLevelName(level), int):
-        raise ConfigError(f"LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got {settings.get('LOG_LEVEL')!r}")
+        raise ConfigError(
+            f"LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got {settings.get('LOG_LEVEL')!r}"
+        )
 
 
 def to_bool(value: object, name: str = "value") -> bool:
@@ -115,8 +142,10 @@ def to_datetime(value: object, name: str) -> datetime:
     try:
         moment = datetime.fromisoformat(str(value).strip())
     except ValueError:
-        raise ConfigError(f"{name} must be an ISO date or date and time (2026-11-30, 2026-11-30T08:00), "
-                          f"got {value!r}") from None
+        raise ConfigError(
+            f"{name} must be an ISO date or date and time (2026-11-30, 2026-11-30T08:00), "
+            f"got {value!r}"
+        ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
@@ -133,8 +162,15 @@ def to_origins(value: object) -> frozenset[str]:
     origins = set()
     for origin in to_list(value or ""):
         parts = urlsplit(origin)
-        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query or "*" in origin:
-            raise ConfigError(f"SCRAPERSKY_CORS_ORIGINS must list origins like https://app.example.com, got {origin!r}")
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.netloc
+            or parts.path
+            or parts.query
+            or "*" in origin
+        ):
+            raise ConfigError(
+                f"SCRAPERSKY_CORS_ORIGINS must list origins like https://app.example.com, got {origin!r}"
+            )
         origins.add(f"{parts.scheme}://{parts.netloc}".lower())
     return frozenset(origins)
-

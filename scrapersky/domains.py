@@ -37,7 +37,9 @@ TEST_DOMAINS_VARIABLE = "SCRAPERSKY_TEST_DOMAINS"
 _NUMERIC_LABEL = re.compile(r"0x[0-9a-f]*|[0-9]+")
 
 
-INVALID_PREFIX = "invalid domain"  # how every InvalidDomain message, and so a failed job's error, begins
+INVALID_PREFIX = (
+    "invalid domain"  # how every InvalidDomain message, and so a failed job's error, begins
+)
 
 
 class InvalidDomain(ValueError):
@@ -141,7 +143,10 @@ def _idna2008(host: str) -> str:
     if idna is None:
         raise ValueError("idna package not installed")
     mapped = idna.uts46_remap(host, std3_rules=True)
-    labels = [label if label.isascii() else idna.alabel(label).decode("ascii") for label in mapped.split(".")]
+    labels = [
+        label if label.isascii() else idna.alabel(label).decode("ascii")
+        for label in mapped.split(".")
+    ]
     return ".".join(labels)
 
 
@@ -173,7 +178,9 @@ def _validated(raw: str, host: str) -> str:
 @cache
 def _public_suffix_list() -> tldextract.TLDExtract:
     # The snapshot shipped with tldextract: never fetched, never cached on disk.
-    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
+    return tldextract.TLDExtract(
+        suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True
+    )
 
 
 def _check_public_suffix(raw: str, host: str, tld: str) -> None:
@@ -196,7 +203,9 @@ def _check_label(raw: str, label: str) -> None:
     if not label:
         raise InvalidDomain(raw, "has an empty label")
     if len(label) > MAX_LABEL_LENGTH:
-        raise InvalidDomain(raw, f"label {_shown(label)} is longer than {MAX_LABEL_LENGTH} characters")
+        raise InvalidDomain(
+            raw, f"label {_shown(label)} is longer than {MAX_LABEL_LENGTH} characters"
+        )
     if not _LABEL_CHARS.fullmatch(label):
         bad = next(char for char in label if not _LABEL_CHARS.fullmatch(char))
         raise InvalidDomain(raw, f"contains invalid character {bad!r}")
@@ -212,4 +221,8 @@ def _is_punycode(encoded: str) -> bool:
         decoded = encoded.encode("ascii").decode("punycode")
     except (UnicodeError, ValueError, IndexError, OverflowError):
         return False
-    return bool(decoded) and not decoded.isascii() and decoded.encode("punycode").decode("ascii") == encoded
+    return (
+        bool(decoded)
+        and not decoded.isascii()
+        and decoded.encode("punycode").decode("ascii") == encoded
+    )

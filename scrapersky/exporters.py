@@ -14,12 +14,24 @@ from scrapersky.sitemaps import PageEntry
 def feed_rows(item: Any):
     if isinstance(item, PageBatchItem):
         for entry in item.pages:
-            yield {"type": "page", "domain": item.domain, "sitemap_url": item.sitemap_url, **page_fields(entry)}
+            yield {
+                "type": "page",
+                "domain": item.domain,
+                "sitemap_url": item.sitemap_url,
+                **page_fields(entry),
+            }
     elif isinstance(item, DomainItem):
         metadata = {k: v for k, v in item.metadata.items() if k not in {"structured_data", "scan"}}
-        yield {"type": "domain", "domain": item.domain, "tenant_id": item.tenant_id, "status": item.status,
-               "sitemap_urls": item.sitemap_urls, "total_sitemaps": item.total_sitemaps,
-               "last_error": item.last_error, **metadata}
+        yield {
+            "type": "domain",
+            "domain": item.domain,
+            "tenant_id": item.tenant_id,
+            "status": item.status,
+            "sitemap_urls": item.sitemap_urls,
+            "total_sitemaps": item.total_sitemaps,
+            "last_error": item.last_error,
+            **metadata,
+        }
     elif isinstance(item, (SitemapFileItem, PageItem)):
         return  # bookkeeping of files and fetches: stored, not a listed URL
     else:
@@ -27,9 +39,16 @@ def feed_rows(item: Any):
 
 
 def page_fields(entry: PageEntry) -> dict[str, Any]:
-    return {"url": entry.url, "lastmod": entry.lastmod, "changefreq": entry.changefreq,
-            "priority": entry.priority, "alternates": entry.alternates or None, "images": entry.images or None,
-            "news": entry.news, "videos": entry.videos or None}
+    return {
+        "url": entry.url,
+        "lastmod": entry.lastmod,
+        "changefreq": entry.changefreq,
+        "priority": entry.priority,
+        "alternates": entry.alternates or None,
+        "images": entry.images or None,
+        "news": entry.news,
+        "videos": entry.videos or None,
+    }
 
 
 class _Expanding:
@@ -47,9 +66,28 @@ class JsonLinesItemExporter(_Expanding, exporters.JsonLinesItemExporter):
 
 
 # CSV needs one header for both kinds of line.
-CSV_FIELDS = ["type", "domain", "url", "sitemap_url", "lastmod", "changefreq", "priority", "alternates", "images",
-              "news", "videos", "status", "title", "description", "language", "sitemap_urls", "total_sitemaps",
-              "email_addresses", "phone_numbers", "last_error"]
+CSV_FIELDS = [
+    "type",
+    "domain",
+    "url",
+    "sitemap_url",
+    "lastmod",
+    "changefreq",
+    "priority",
+    "alternates",
+    "images",
+    "news",
+    "videos",
+    "status",
+    "title",
+    "description",
+    "language",
+    "sitemap_urls",
+    "total_sitemaps",
+    "email_addresses",
+    "phone_numbers",
+    "last_error",
+]
 
 
 class CsvItemExporter(_Expanding, exporters.CsvItemExporter):

@@ -48,8 +48,9 @@ class JobLifecycle:
         return ext
 
     async def spider_opened(self, spider) -> None:
-        reaped = await asyncio.to_thread(jobs.reap_stale, self.url, self.stale_after, self.max_attempts,
-                                         self.pending_after)
+        reaped = await asyncio.to_thread(
+            jobs.reap_stale, self.url, self.stale_after, self.max_attempts, self.pending_after
+        )
         if any(reaped.values()):
             logger.warning("stale jobs: %(failed)d failed, %(requeued)d requeued", reaped)
         self.beat = task.LoopingCall(self._heartbeat)
@@ -60,11 +61,15 @@ class JobLifecycle:
 
     async def item_scraped(self, item: Any, spider) -> None:
         if isinstance(item, DomainItem):
-            await self._finish(item, item.status, item.last_error if item.status == "failed" else None)
+            await self._finish(
+                item, item.status, item.last_error if item.status == "failed" else None
+            )
 
     async def item_error(self, item: Any, response, spider, failure) -> None:
         if isinstance(item, DomainItem):
-            await self._finish(item, "failed", f"storing results failed: {failure.getErrorMessage()}"[:2000])
+            await self._finish(
+                item, "failed", f"storing results failed: {failure.getErrorMessage()}"[:2000]
+            )
 
     async def item_dropped(self, item: Any, response, exception, spider) -> None:
         if isinstance(item, DomainItem):
@@ -97,8 +102,15 @@ class JobLifecycle:
         else:
             self.crawler.stats.inc_value("scrapersky/jobs/complete")
         try:
-            await self._record(jobs.finish_job, self.url, scan.job.id, status, error=error,
-                               result_data=scan.result(), stats=stats)
+            await self._record(
+                jobs.finish_job,
+                self.url,
+                scan.job.id,
+                status,
+                error=error,
+                result_data=scan.result(),
+                stats=stats,
+            )
         except Exception as exc:  # the reaper ends the job later; the run still reports failure
             self.crawler.stats.inc_value("scrapersky/jobs/unrecorded")
             logger.error("could not record the end of job %s: %s", scan.job.job_id, exc)
@@ -113,7 +125,9 @@ class JobLifecycle:
             except (OperationalError, DBAPIError) as exc:
                 if time.monotonic() + delay > deadline:
                     raise
-                logger.warning("recording job state failed (%s); retrying in %.1fs", first_line(exc), delay)
+                logger.warning(
+                    "recording job state failed (%s); retrying in %.1fs", first_line(exc), delay
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
 
@@ -123,5 +137,7 @@ class JobLifecycle:
             return None
         d = threads.deferToThread(jobs.heartbeat, self.url, progress)
         # A missed heartbeat is not fatal; returning None keeps the LoopingCall alive.
-        d.addErrback(lambda failure: logger.warning("heartbeat failed: %s", failure.getErrorMessage()))
+        d.addErrback(
+            lambda failure: logger.warning("heartbeat failed: %s", failure.getErrorMessage())
+        )
         return d

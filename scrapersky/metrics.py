@@ -40,25 +40,37 @@ class _Snapshot:
             batches.add_metric([state], found.batches.get(state, 0))
         yield batches
         yield GaugeMetricFamily("scrapersky_domains", "Domains stored", value=found.domains)
-        yield GaugeMetricFamily("scrapersky_urls_listed", "URLs currently listed, all domains", value=found.urls_listed)
+        yield GaugeMetricFamily(
+            "scrapersky_urls_listed", "URLs currently listed, all domains", value=found.urls_listed
+        )
         buckets, total = [], 0
         for bound in DURATION_BUCKETS:
             total = sum(1 for seconds in found.durations if seconds <= bound)
             buckets.append((str(float(bound)), total))
         buckets.append(("+Inf", len(found.durations)))
         yield HistogramMetricFamily(
-            "scrapersky_scan_duration_seconds", f"Scan durations of jobs ended in the last {HOURS} h",
-            buckets=buckets, sum_value=sum(found.durations))
-        errors = GaugeMetricFamily("scrapersky_job_errors", f"Jobs failed in the last {HOURS} h by kind",
-                                   labels=["kind"])
+            "scrapersky_scan_duration_seconds",
+            f"Scan durations of jobs ended in the last {HOURS} h",
+            buckets=buckets,
+            sum_value=sum(found.durations),
+        )
+        errors = GaugeMetricFamily(
+            "scrapersky_job_errors", f"Jobs failed in the last {HOURS} h by kind", labels=["kind"]
+        )
         for kind, count in sorted(found.errors.items()):
             errors.add_metric([kind], count)
         yield errors
-        yield GaugeMetricFamily("scrapersky_store_flush_seconds_max",
-                                f"Longest bulk database write of jobs ended in the last {HOURS} h",
-                                value=found.max_flush_seconds)
-        yield GaugeMetricFamily("scrapersky_node_runs_queued", "Runs waiting on this node", value=self.queued)
-        yield GaugeMetricFamily("scrapersky_node_runs_running", "Runs running on this node", value=self.running)
+        yield GaugeMetricFamily(
+            "scrapersky_store_flush_seconds_max",
+            f"Longest bulk database write of jobs ended in the last {HOURS} h",
+            value=found.max_flush_seconds,
+        )
+        yield GaugeMetricFamily(
+            "scrapersky_node_runs_queued", "Runs waiting on this node", value=self.queued
+        )
+        yield GaugeMetricFamily(
+            "scrapersky_node_runs_running", "Runs running on this node", value=self.running
+        )
 
 
 class Metrics(resource.Resource):
@@ -76,7 +88,10 @@ class Metrics(resource.Resource):
         deferred = threads.deferToThread(collect, project_settings.DATABASE_URL)
         deferred.addCallbacks(
             lambda found: (200, self._text(found, queued, running)),
-            lambda failure: (503, f"# database unavailable: {first_line(failure.value)}\n".encode()),
+            lambda failure: (
+                503,
+                f"# database unavailable: {first_line(failure.value)}\n".encode(),
+            ),
         )
         deferred.addCallback(lambda outcome: gone or self._write(txrequest, *outcome))
         return server.NOT_DONE_YET

@@ -48,8 +48,16 @@ def normalize_listed_pages(entries: list[PageEntry]) -> tuple[list[PageEntry], C
 
 LIST_CAPS = {"email_addresses": 20, "phone_numbers": 10}
 TEXT_CAPS = {"title": 1000, "description": 2000, "language": 35, "wordpress_version": 32}
-URL_FIELDS = ("favicon_url", "logo_url", "facebook_url", "twitter_url", "linkedin_url", "instagram_url",
-              "youtube_url", "tiktok_url")
+URL_FIELDS = (
+    "favicon_url",
+    "logo_url",
+    "facebook_url",
+    "twitter_url",
+    "linkedin_url",
+    "instagram_url",
+    "youtube_url",
+    "tiktok_url",
+)
 
 
 def normalize_domain_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
@@ -61,13 +69,19 @@ def normalize_domain_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
         out["language"] = out["language"].lower()
     for name in URL_FIELDS:
         value = out.get(name)
-        if value is not None and (not isinstance(value, str) or len(value) > MAX_URL
-                                  or not value.startswith(("http://", "https://"))):
+        if value is not None and (
+            not isinstance(value, str)
+            or len(value) > MAX_URL
+            or not value.startswith(("http://", "https://"))
+        ):
             out[name] = None
     for name, cap in LIST_CAPS.items():
         values = out.get(name) or []
-        seen = dict.fromkeys(str(v).strip().lower() if name == "email_addresses" else str(v).strip()
-                             for v in values if v)
+        seen = dict.fromkeys(
+            str(v).strip().lower() if name == "email_addresses" else str(v).strip()
+            for v in values
+            if v
+        )
         out[name] = list(seen)[:cap]
     return json_safe(out)
 

@@ -27,8 +27,11 @@ class WebhookSender:
     @classmethod
     def from_crawler(cls, crawler):
         settings = crawler.settings
-        sender = cls(settings.get("DATABASE_URL"), policy_from_settings(settings),
-                     settings.getfloat("SCRAPERSKY_WEBHOOK_RETRY_BASE"))
+        sender = cls(
+            settings.get("DATABASE_URL"),
+            policy_from_settings(settings),
+            settings.getfloat("SCRAPERSKY_WEBHOOK_RETRY_BASE"),
+        )
         crawler.signals.connect(sender.engine_started, signal=signals.engine_started)
         crawler.signals.connect(sender.engine_stopped, signal=signals.engine_stopped)
         return sender

@@ -48,7 +48,6 @@ class StoreError(RuntimeError):
     """The database stayed unreachable through every retry."""
 
 
-
 class StorePipeline:
     """Buffer rows and write them in bulk; a scan's DomainItem flushes everything before it.
 
@@ -75,8 +74,12 @@ class StorePipeline:
     @classmethod
     def from_crawler(cls, crawler):
         settings = crawler.settings
-        pipeline = cls(settings.get("DATABASE_URL"), settings.getint("SCRAPERSKY_STORE_BUFFER"),
-                       settings.getint("SCRAPERSKY_STORE_RETRIES"), crawler.stats)
+        pipeline = cls(
+            settings.get("DATABASE_URL"),
+            settings.getint("SCRAPERSKY_STORE_BUFFER"),
+            settings.getint("SCRAPERSKY_STORE_RETRIES"),
+            crawler.stats,
+        )
         crawler.signals.connect(pipeline.scan_started, signal=signals.scan_started)
         return pipeline
 
@@ -169,7 +172,9 @@ class StorePipeline:
                     self._reconnect()
                 self.stats.inc_value("scrapersky/store/retries")
                 if attempt == self.retries:
-                    raise StoreError(f"database write failed after {attempt + 1} attempts: {reason}") from exc
+                    raise StoreError(
+                        f"database write failed after {attempt + 1} attempts: {reason}"
+                    ) from exc
                 logger.warning("database write failed (%s); retrying in %.1fs", reason, delay)
                 self.domain_ids.clear()  # ids may be gone if the transaction that made them was lost
                 await asyncio.sleep(delay)
@@ -178,7 +183,9 @@ class StorePipeline:
             self.stats.inc_value("scrapersky/store/page_rows", batch.rows)
             self.stats.inc_value("scrapersky/store/page_rows_changed", written)
             self.stats.inc_value("scrapersky/store/flushes")
-            self.stats.max_value("scrapersky/store/max_flush_seconds", round(time.monotonic() - started, 3))
+            self.stats.max_value(
+                "scrapersky/store/max_flush_seconds", round(time.monotonic() - started, 3)
+            )
             return
 
     def _write_once(self, batch: StoreBatch) -> int:
@@ -194,5 +201,3 @@ class StorePipeline:
             self.connection = None
         for state in self.scans.values():
             state.seen_lost = True
-
-

@@ -31,12 +31,18 @@ def find_chromium(configured: str | None) -> str | None:
 
 def proxy_option(environ: dict[str, str]) -> dict[str, Any] | None:
     """Chromium ignores http_proxy: hand the same proxy to the browser explicitly."""
-    proxy = environ.get("http_proxy") or environ.get("HTTP_PROXY") or environ.get("https_proxy") \
+    proxy = (
+        environ.get("http_proxy")
+        or environ.get("HTTP_PROXY")
+        or environ.get("https_proxy")
         or environ.get("HTTPS_PROXY")
+    )
     if not proxy:
         return None
     parts = urlsplit(proxy)
-    option: dict[str, Any] = {"server": f"{parts.scheme or 'http'}://{parts.hostname}:{parts.port or 80}"}
+    option: dict[str, Any] = {
+        "server": f"{parts.scheme or 'http'}://{parts.hostname}:{parts.port or 80}"
+    }
     if parts.username:
         option["username"], option["password"] = parts.username, parts.password or ""
     bypass = environ.get("no_proxy") or environ.get("NO_PROXY")
@@ -47,10 +53,20 @@ def proxy_option(environ: dict[str, str]) -> dict[str, Any] | None:
 
 # No call of Chromium's own: updates, sync, safe browsing, reporting, prefetching.
 QUIET_FLAGS = (
-    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-    "--disable-default-apps", "--disable-domain-reliability", "--disable-client-side-phishing-detection",
-    "--no-pings", "--dns-prefetch-disable", "--disable-breakpad", "--metrics-recording-only",
-    "--disable-extensions", "--disable-component-extensions-with-background-pages", "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-default-apps",
+    "--disable-domain-reliability",
+    "--disable-client-side-phishing-detection",
+    "--no-pings",
+    "--dns-prefetch-disable",
+    "--disable-breakpad",
+    "--metrics-recording-only",
+    "--disable-extensions",
+    "--disable-component-extensions-with-background-pages",
+    "--disable-quic",
     # Some components still install on demand despite --disable-component-update: point the
     # updater at a closed local port, which the guard proxy refuses anyway.
     "--component-updater=url-source=http://127.0.0.1:9/",
@@ -86,12 +102,16 @@ class RenderingAddon:
         else:
             # Every connection Chromium opens goes through the guard proxy, loopback included,
             # and Chromium resolves no name itself (the proxy is an IP literal).
-            guard = BrowserProxy.reserve(settings.getint("SCRAPERSKY_MAX_HEADER_BYTES"),
-                                         settings.getfloat("DOWNLOAD_TIMEOUT"))
+            guard = BrowserProxy.reserve(
+                settings.getint("SCRAPERSKY_MAX_HEADER_BYTES"),
+                settings.getfloat("DOWNLOAD_TIMEOUT"),
+            )
             settings.set("SCRAPERSKY_BROWSER_PROXY", guard, priority="addon")
             proxy = {"server": guard.url, "bypass": "<-loopback>"}
-            launch["args"] += ["--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-                               "--force-webrtc-ip-handling-policy=disable_non_proxied_udp"]
+            launch["args"] += [
+                "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+                "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+            ]
         if proxy:
             launch["proxy"] = proxy
         settings.set("PLAYWRIGHT_LAUNCH_OPTIONS", launch, priority="addon")
@@ -159,7 +179,9 @@ class _SharedBrowser:
             return self.handler
 
     async def _start_guard(self) -> None:
-        from twisted.internet import reactor  # imported late: this module loads before the reactor is chosen
+        from twisted.internet import (
+            reactor,
+        )  # imported late: this module loads before the reactor is chosen
 
         guard: BrowserProxy | None = self.crawler.settings.get("SCRAPERSKY_BROWSER_PROXY")
         if guard is None:
@@ -169,8 +191,11 @@ class _SharedBrowser:
         def refused(host: str, reason: str) -> None:
             stats.inc_value("scrapersky/refused/browser")
 
-        await guard.start(policy_from_settings(self.crawler.settings),
-                          lambda host: deferred_to_future(reactor.resolve(host)), refused)
+        await guard.start(
+            policy_from_settings(self.crawler.settings),
+            lambda host: deferred_to_future(reactor.resolve(host)),
+            refused,
+        )
 
     async def close(self) -> None:
         if self.handler is not None:

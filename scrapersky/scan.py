@@ -38,9 +38,15 @@ class Scan:
     notes: list[str] = field(default_factory=list)  # non-fatal problems, kept in domain_metadata
     metadata: dict[str, Any] = field(default_factory=dict)
     seen_sitemaps: set[str] = field(default_factory=set)
-    read_digests: set[str] = field(default_factory=set)  # bodies of the sitemaps read, to skip copies
-    queued_sitemaps: deque = field(default_factory=deque)  # (url, discovery, parent, depth, ancestors) waiting for a slot
-    guesses: deque = field(default_factory=deque)  # well-known paths, asked once nothing else is in flight
+    read_digests: set[str] = field(
+        default_factory=set
+    )  # bodies of the sitemaps read, to skip copies
+    queued_sitemaps: deque = field(
+        default_factory=deque
+    )  # (url, discovery, parent, depth, ancestors) waiting for a slot
+    guesses: deque = field(
+        default_factory=deque
+    )  # well-known paths, asked once nothing else is in flight
     sitemap_cap_reached: bool = False
     sitemaps_fetching: int = 0
     sitemaps_known: int = 0
@@ -53,7 +59,9 @@ class Scan:
     homepage_read: bool = False  # the homepage answered and its metadata was extracted
     # Sitemaps (or robots.txt) that could not be read completely: no sitemap counts as gone.
     sitemap_failures: int = 0
-    validators: dict[str, dict[str, Any]] = field(default_factory=dict)  # scrapersky.db.history, per sitemap
+    validators: dict[str, dict[str, Any]] = field(
+        default_factory=dict
+    )  # scrapersky.db.history, per sitemap
 
     @property
     def tenant_id(self) -> str:

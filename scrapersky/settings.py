@@ -84,7 +84,10 @@ TWISTED_DNS_RESOLVER = "scrapersky.net.resolver.GuardedResolver"
 DOWNLOAD_HANDLERS = {
     "http": "scrapersky.net.download.GuardedDownloadHandler",
     "https": "scrapersky.net.download.GuardedDownloadHandler",
-    "file": None, "ftp": None, "s3": None, "data": None,
+    "file": None,
+    "ftp": None,
+    "s3": None,
+    "data": None,
 }
 
 # --- Components -------------------------------------------------------------------------

@@ -8,11 +8,42 @@ from urllib.parse import quote
 
 from scrapersky.db.models import BatchJob, Job
 
-JOB_FIELDS = ("id", "job_id", "run_id", "job_type", "tenant_id", "domain", "domain_id", "batch_id", "status",
-              "progress", "result_data", "error", "attempts", "heartbeat_at", "started_at", "finished_at",
-              "created_at", "updated_at")
-BATCH_FIELDS = ("id", "batch_id", "tenant_id", "status", "total_domains", "completed_domains", "failed_domains",
-                "progress", "options", "error", "start_time", "end_time", "created_at", "updated_at")
+JOB_FIELDS = (
+    "id",
+    "job_id",
+    "run_id",
+    "job_type",
+    "tenant_id",
+    "domain",
+    "domain_id",
+    "batch_id",
+    "status",
+    "progress",
+    "result_data",
+    "error",
+    "attempts",
+    "heartbeat_at",
+    "started_at",
+    "finished_at",
+    "created_at",
+    "updated_at",
+)
+BATCH_FIELDS = (
+    "id",
+    "batch_id",
+    "tenant_id",
+    "status",
+    "total_domains",
+    "completed_domains",
+    "failed_domains",
+    "progress",
+    "options",
+    "error",
+    "start_time",
+    "end_time",
+    "created_at",
+    "updated_at",
+)
 
 
 def _plain(value: Any) -> Any:
@@ -33,15 +64,66 @@ def batch_view(batch: BatchJob, jobs: list[Job] | None = None) -> dict[str, Any]
     return view
 
 
-DOMAIN_FIELDS = ("id", "tenant_id", "domain", "status", "title", "description", "language", "favicon_url", "logo_url",
-                 "is_wordpress", "wordpress_version", "has_elementor", "tech_stack", "email_addresses",
-                 "phone_numbers", "facebook_url", "twitter_url", "linkedin_url", "instagram_url", "youtube_url",
-                 "tiktok_url", "structured_data", "domain_metadata", "sitemap_urls", "total_sitemaps", "last_scan",
-                 "last_error", "created_at", "updated_at")
-SITEMAP_FIELDS = ("id", "url", "sitemap_type", "discovery_method", "parent_id", "url_count", "size_bytes",
-                  "is_gzipped", "status_code", "error_message", "last_modified", "fetched_at")
-PAGE_FIELDS = ("id", "url", "sitemap_file_id", "lastmod", "changefreq", "priority", "alternates", "images", "news",
-               "status_code", "title", "description", "fetched_at")
+DOMAIN_FIELDS = (
+    "id",
+    "tenant_id",
+    "domain",
+    "status",
+    "title",
+    "description",
+    "language",
+    "favicon_url",
+    "logo_url",
+    "is_wordpress",
+    "wordpress_version",
+    "has_elementor",
+    "tech_stack",
+    "email_addresses",
+    "phone_numbers",
+    "facebook_url",
+    "twitter_url",
+    "linkedin_url",
+    "instagram_url",
+    "youtube_url",
+    "tiktok_url",
+    "structured_data",
+    "domain_metadata",
+    "sitemap_urls",
+    "total_sitemaps",
+    "last_scan",
+    "last_error",
+    "created_at",
+    "updated_at",
+)
+SITEMAP_FIELDS = (
+    "id",
+    "url",
+    "sitemap_type",
+    "discovery_method",
+    "parent_id",
+    "url_count",
+    "size_bytes",
+    "is_gzipped",
+    "status_code",
+    "error_message",
+    "last_modified",
+    "fetched_at",
+)
+PAGE_FIELDS = (
+    "id",
+    "url",
+    "sitemap_file_id",
+    "lastmod",
+    "changefreq",
+    "priority",
+    "alternates",
+    "images",
+    "news",
+    "status_code",
+    "title",
+    "description",
+    "fetched_at",
+)
 
 
 def row_view(row: Any, fields: tuple[str, ...]) -> dict[str, Any]:

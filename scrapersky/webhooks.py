@@ -35,27 +35,43 @@ class Undeliverable(Exception):
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return (
+        "sha256="
+        + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    )
 
 
-def post(endpoint: str, body: bytes, headers: dict[str, str], policy: AddressPolicy | None,
-         timeout: float = TIMEOUT) -> int:
+def post(
+    endpoint: str,
+    body: bytes,
+    headers: dict[str, str],
+    policy: AddressPolicy | None,
+    timeout: float = TIMEOUT,
+) -> int:
     """POST to the endpoint at an address the policy allows; the answer's status code."""
     parts = urlsplit(endpoint)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise Undeliverable(f"not an http(s) URL: {endpoint[:200]}")
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
-        answers = {info[4][0] for info in socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)}
+        answers = {
+            info[4][0] for info in socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+        }
     except OSError as exc:
         raise OSError(f"DNS lookup failed for {parts.hostname}: {exc}") from None
     try:
-        address = sorted(policy.check(parts.hostname, a) for a in answers)[0] if policy else sorted(answers)[0]
+        address = (
+            sorted(policy.check(parts.hostname, a) for a in answers)[0]
+            if policy
+            else sorted(answers)[0]
+        )
     except AddressRefused as refused:
         raise Undeliverable(str(refused)) from None
     connection = _Pinned(parts.hostname, address, port, timeout, parts.scheme == "https")
     try:
-        connection.request("POST", (parts.path or "/") + (f"?{parts.query}" if parts.query else ""), body, headers)
+        connection.request(
+            "POST", (parts.path or "/") + (f"?{parts.query}" if parts.query else ""), body, headers
+        )
         response = connection.getresponse()
         response.read(64 * 1024)
         return response.status
@@ -75,17 +91,28 @@ class _Pinned(http.client.HTTPSConnection):
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host) if self.tls else sock
 
 
-def deliver_due(url: str, policy: AddressPolicy | None, retry_base: float = RETRY_BASE) -> dict[str, int]:
+def deliver_due(
+    url: str, policy: AddressPolicy | None, retry_base: float = RETRY_BASE
+) -> dict[str, int]:
     """Send every delivery that is due now; counts by outcome."""
     counts = {"delivered": 0, "pending": 0, "failed": 0}
     while (claimed := rows.claim_due(url)) is not None:
         delivery, hook = claimed
         body = json.dumps(delivery.payload, sort_keys=True, separators=(",", ":")).encode()
         stamp = str(int(time.time()))
-        headers = {"Content-Type": "application/json", "User-Agent": "ScraperSky-Webhook/1.0",
-                   "X-ScraperSky-Event": delivery.event, "X-ScraperSky-Delivery": str(delivery.id),
-                   "X-ScraperSky-Timestamp": stamp, "X-ScraperSky-Signature": signature(hook.secret, stamp, body)}
-        status_code, error, retry_in = None, None, min(retry_base * 3 ** (delivery.attempts - 1), MAX_RETRY)
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "ScraperSky-Webhook/1.0",
+            "X-ScraperSky-Event": delivery.event,
+            "X-ScraperSky-Delivery": str(delivery.id),
+            "X-ScraperSky-Timestamp": stamp,
+            "X-ScraperSky-Signature": signature(hook.secret, stamp, body),
+        }
+        status_code, error, retry_in = (
+            None,
+            None,
+            min(retry_base * 3 ** (delivery.attempts - 1), MAX_RETRY),
+        )
         try:
             status_code = post(hook.url, body, headers, policy)
             if not 200 <= status_code < 300:
@@ -94,8 +121,14 @@ def deliver_due(url: str, policy: AddressPolicy | None, retry_base: float = RETR
             error, retry_in = str(exc), None
         except (OSError, http.client.HTTPException) as exc:
             error = f"{type(exc).__name__}: {exc}"[:300]
-        outcome = rows.record(url, delivery.id, delivery.attempts, status_code=status_code, error=error,
-                              retry_in=retry_in)
+        outcome = rows.record(
+            url,
+            delivery.id,
+            delivery.attempts,
+            status_code=status_code,
+            error=error,
+            retry_in=retry_in,
+        )
         if error:
             logger.warning("webhook %s delivery %s: %s (%s)", hook.id, delivery.id, error, outcome)
         counts[outcome] += 1

@@ -19,13 +19,17 @@ from tests.support.fixture_web import FixtureWeb
 os.environ["SCRAPERSKY_TEST_DOMAINS"] = "true"
 
 ROOT = Path(__file__).resolve().parents[1]
-PG_ADMIN_URL = os.environ.get("SCRAPERSKY_TEST_POSTGRES", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get(
+    "SCRAPERSKY_TEST_POSTGRES", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+)
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
 def _postgres_available() -> str | None:
     try:
-        engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+        engine = create_engine(
+            PG_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
+        )
         with engine.connect() as connection:
             connection.execute(text("select 1"))
         engine.dispose()
@@ -142,16 +146,28 @@ def scrapy_env(database_url: str, web: FixtureWeb | None = None, **extra: str) -
 def scrapy(*args: str, env: dict[str, str], timeout: float = 120, cwd: Path = ROOT) -> Result:
     """Run a real `scrapy` command of this project."""
     proc = subprocess.run(
-        [sys.executable, "-m", "scrapy", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
+        [sys.executable, "-m", "scrapy", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
-def start_scrapy(*args: str, env: dict[str, str], cwd: Path = ROOT, log: Path | None = None) -> subprocess.Popen:
+def start_scrapy(
+    *args: str, env: dict[str, str], cwd: Path = ROOT, log: Path | None = None
+) -> subprocess.Popen:
     """Start a real `scrapy` command in the background (for kill and concurrency tests)."""
-    out = open(log, "w") if log else subprocess.DEVNULL
-    return subprocess.Popen([sys.executable, "-m", "scrapy", *args], cwd=cwd, env=env, stdout=out,
-                            stderr=subprocess.STDOUT)
+    out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 (the child owns it)
+    return subprocess.Popen(
+        [sys.executable, "-m", "scrapy", *args],
+        cwd=cwd,
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )
 
 
 @pytest.fixture
@@ -159,6 +175,8 @@ def crawl(web):
     """crawl(database_url, "-a", "domain=shop1.test", ...) → Result, through the fixture web."""
 
     def run(database_url: str, *args: str, timeout: float = 120, **env: str) -> Result:
-        return scrapy("crawl", "sitemap", *args, env=scrapy_env(database_url, web, **env), timeout=timeout)
+        return scrapy(
+            "crawl", "sitemap", *args, env=scrapy_env(database_url, web, **env), timeout=timeout
+        )
 
     return run

@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from scrapyd.webservice import WsResource
 from sqlalchemy.exc import SQLAlchemyError
 from twisted.internet import threads
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web import http, server
-from scrapyd.webservice import WsResource
 
 from scrapersky import settings as project_settings
 from scrapersky.api.auth import bearer_key
@@ -74,7 +74,9 @@ class Fields:
             raise WebError(http.BAD_REQUEST, f"'{name}' parameter is required")
         return values[0] if values else ""
 
-    def number(self, name: str, default: int, *, minimum: int = 0, maximum: int = jobs.MAX_INTEGER_ID) -> int:
+    def number(
+        self, name: str, default: int, *, minimum: int = 0, maximum: int = jobs.MAX_INTEGER_ID
+    ) -> int:
         try:
             value = to_int(self.text(name) or default, name, minimum=minimum)
         except ConfigError as exc:
@@ -110,9 +112,14 @@ def _json_fields(body: bytes) -> dict[bytes, list[bytes]]:
     for name, value in data.items():
         values = value if isinstance(value, list) else [value]
         if any(isinstance(v, (dict, list)) for v in values):
-            raise WebError(http.BAD_REQUEST, f"{jobs.excerpt(name)} must be a string, number or list of them")
-        fields[str(name).encode()] = [json.dumps(v).encode() if isinstance(v, bool) else str(v).encode()
-                                      for v in values if v is not None]
+            raise WebError(
+                http.BAD_REQUEST, f"{jobs.excerpt(name)} must be a string, number or list of them"
+            )
+        fields[str(name).encode()] = [
+            json.dumps(v).encode() if isinstance(v, bool) else str(v).encode()
+            for v in values
+            if v is not None
+        ]
     return fields
 
 
@@ -127,7 +134,11 @@ class Service(WsResource):
 
     @property
     def methods(self) -> str:  # type: ignore[override]
-        return ", ".join(("OPTIONS", "HEAD", *self.allowed) if "GET" in self.allowed else ("OPTIONS", *self.allowed))
+        return ", ".join(
+            ("OPTIONS", "HEAD", *self.allowed)
+            if "GET" in self.allowed
+            else ("OPTIONS", *self.allowed)
+        )
 
     def answer(self, fields: Fields) -> dict[str, Any]:
         raise NotImplementedError
@@ -145,7 +156,9 @@ class Service(WsResource):
         if method == "HEAD":
             method = "GET"
         if method not in self.allowed:
-            return self._encode(txrequest, http.NOT_ALLOWED, _error(f"{method} not allowed: use {self.methods}"))
+            return self._encode(
+                txrequest, http.NOT_ALLOWED, _error(f"{method} not allowed: use {self.methods}")
+            )
         try:
             fields = Fields.from_request(txrequest)
         except WebError as exc:
@@ -160,7 +173,9 @@ class Service(WsResource):
     def _serve(self, fields: Fields, key: str | None) -> dict[str, Any]:
         if not self.public:
             if not key:
-                raise WebError(http.UNAUTHORIZED, "an API key is required: send Authorization: Bearer <key>")
+                raise WebError(
+                    http.UNAUTHORIZED, "an API key is required: send Authorization: Bearer <key>"
+                )
             fields.caller = keys.authenticate(self.ready_database(), key)
             if fields.caller is None:
                 raise WebError(http.UNAUTHORIZED, "unknown or revoked API key")
@@ -205,8 +220,12 @@ class Service(WsResource):
         return url
 
     def reap(self, url: str) -> None:
-        jobs.reap_stale(url, project_settings.SCRAPERSKY_STALE_AFTER, project_settings.SCRAPERSKY_MAX_ATTEMPTS,
-                        project_settings.SCRAPERSKY_PENDING_AFTER)
+        jobs.reap_stale(
+            url,
+            project_settings.SCRAPERSKY_STALE_AFTER,
+            project_settings.SCRAPERSKY_MAX_ATTEMPTS,
+            project_settings.SCRAPERSKY_PENDING_AFTER,
+        )
 
 
 def _error(message: str, **extra: Any) -> dict[str, Any]:

@@ -31,7 +31,9 @@ class Batch(Scheduling):
         for upload in fields.raw("domains_file"):
             names += read_domain_list(upload.decode("utf-8", "replace"))
         if not names:
-            raise WebError(http.BAD_REQUEST, "no domains given: send 'domains' or upload a 'domains_file'")
+            raise WebError(
+                http.BAD_REQUEST, "no domains given: send 'domains' or upload a 'domains_file'"
+            )
         if not any(_valid(name) for name in names):
             raise WebError(http.BAD_REQUEST, f"no valid domain among the {len(names)} given")
         tenant, options, priority = scan_options(fields)
@@ -42,13 +44,23 @@ class Batch(Scheduling):
         client = self.cluster()
         nodes = len(client.urls) if client is not None else 1
         try:
-            runs = self.schedule({"batch_id": batch.batch_id}, run_count(nodes, slots, pending), priority)
+            runs = self.schedule(
+                {"batch_id": batch.batch_id}, run_count(nodes, slots, pending), priority
+            )
         except ScrapydError as exc:
-            raise WebError(http.SERVICE_UNAVAILABLE, f"{exc}; batch {batch.batch_id} stays pending",
-                           batch_id=batch.batch_id) from None
+            raise WebError(
+                http.SERVICE_UNAVAILABLE,
+                f"{exc}; batch {batch.batch_id} stays pending",
+                batch_id=batch.batch_id,
+            ) from None
         batch = jobs.find_batch(url, batch.id)
-        return {"batch_id": batch.batch_id, "state": batch.status, "batch": batch_view(batch), "runs": runs,
-                "links": {"batch": f"batchstatus.json?batch={batch.batch_id}"}}
+        return {
+            "batch_id": batch.batch_id,
+            "state": batch.status,
+            "batch": batch_view(batch),
+            "runs": runs,
+            "links": {"batch": f"batchstatus.json?batch={batch.batch_id}"},
+        }
 
 
 class BatchStatus(Service):
@@ -64,7 +76,11 @@ class BatchStatus(Service):
         self.reap(url)
         batch = jobs.find_batch(url, ident, tenant)
         if batch is None:
-            by_run = [job for job in jobs.find_jobs(url, ident, tenant) if job.run_id == ident and job.batch_id]
+            by_run = [
+                job
+                for job in jobs.find_jobs(url, ident, tenant)
+                if job.run_id == ident and job.batch_id
+            ]
             batch = jobs.find_batch(url, by_run[0].batch_id, tenant) if by_run else None
         if batch is None:
             raise WebError(http.NOT_FOUND, f"no batch with id {jobs.excerpt(ident)!r}")
@@ -72,8 +88,12 @@ class BatchStatus(Service):
         view = batch_view(batch)
         view["counts"] = jobs.status_counts(url, batch.id)
         view["jobs"] = [{**job_view(job), "links": job_links(job)} for job in page[:limit]]
-        return {"batch_id": batch.batch_id, "state": batch.status, "batch": view,
-                "next_after": page[limit - 1].id if len(page) > limit else None}
+        return {
+            "batch_id": batch.batch_id,
+            "state": batch.status,
+            "batch": view,
+            "next_after": page[limit - 1].id if len(page) > limit else None,
+        }
 
 
 def _valid(name: str) -> bool:
@@ -92,8 +112,10 @@ class Batches(Service):
         after = fields.number("after", 0)
         limit = fields.number("limit", 25, minimum=1, maximum=MAX_PAGE)
         page = jobs.batches_page(self.ready_database(), tenant, after=after, limit=limit + 1)
-        return {"batches": [batch_view(b) for b in page[:limit]],
-                "next_after": page[limit - 1].id if len(page) > limit else None}
+        return {
+            "batches": [batch_view(b) for b in page[:limit]],
+            "next_after": page[limit - 1].id if len(page) > limit else None,
+        }
 
 
 class Cancel(Scheduling):
@@ -122,9 +144,16 @@ class Cancel(Scheduling):
         if outcome is None:
             raise WebError(http.NOT_FOUND, f"no batch or job with id {jobs.excerpt(ident)!r}")
         client = self.cluster()
-        stopped, unknown = stop_runs(client, outcome.runs) if client is not None else self._stop_here(outcome.runs)
-        return {"kind": outcome.kind, "id": outcome.public_id, "cancelled_pending": outcome.cancelled,
-                "runs_stopped": stopped, "runs_not_found": unknown}
+        stopped, unknown = (
+            stop_runs(client, outcome.runs) if client is not None else self._stop_here(outcome.runs)
+        )
+        return {
+            "kind": outcome.kind,
+            "id": outcome.public_id,
+            "cancelled_pending": outcome.cancelled,
+            "runs_stopped": stopped,
+            "runs_not_found": unknown,
+        }
 
     def _stop_here(self, run_ids) -> tuple[dict[str, str], list[str]]:
         """This node alone: ask its own launcher, as Scrapyd's cancel.json does."""
@@ -138,8 +167,10 @@ class Cancel(Scheduling):
 
     def _cancel_local(self, run_id: str) -> bool:
         """What Scrapyd's cancel.json does for one run of the project (queued or running)."""
-        found = bool(PROJECT in self.root.poller.queues and self.root.poller.queues[PROJECT].remove(
-            lambda message: message["_job"] == run_id))
+        found = bool(
+            PROJECT in self.root.poller.queues
+            and self.root.poller.queues[PROJECT].remove(lambda message: message["_job"] == run_id)
+        )
         for process in self.root.launcher.processes.values():
             if process.project == PROJECT and process.job == run_id:
                 process.transport.signalProcess("INT")
@@ -161,10 +192,21 @@ class Retry(Scheduling):
         client = self.cluster()
         nodes = len(client.urls) if client is not None else 1
         try:
-            runs = self.schedule({"batch_id": batch.batch_id}, run_count(nodes, slots, requeued), 0.0)
+            runs = self.schedule(
+                {"batch_id": batch.batch_id}, run_count(nodes, slots, requeued), 0.0
+            )
         except ScrapydError as exc:
-            raise WebError(http.SERVICE_UNAVAILABLE, f"{exc}; batch {batch.batch_id} keeps its requeued jobs pending",
-                           batch_id=batch.batch_id) from None
+            raise WebError(
+                http.SERVICE_UNAVAILABLE,
+                f"{exc}; batch {batch.batch_id} keeps its requeued jobs pending",
+                batch_id=batch.batch_id,
+            ) from None
         batch = jobs.find_batch(url, batch.id)
-        return {"batch_id": batch.batch_id, "state": batch.status, "requeued": requeued, "runs": runs,
-                "batch": batch_view(batch), "links": {"batch": f"batchstatus.json?batch={batch.batch_id}"}}
+        return {
+            "batch_id": batch.batch_id,
+            "state": batch.status,
+            "requeued": requeued,
+            "runs": runs,
+            "batch": batch_view(batch),
+            "links": {"batch": f"batchstatus.json?batch={batch.batch_id}"},
+        }

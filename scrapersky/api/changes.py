@@ -25,6 +25,8 @@ class Changes(DomainService):
             raise WebError(http.BAD_REQUEST, str(exc)) from None
         url, domain = self.domain(fields)
         try:
-            return domain_changes(url, domain.tenant_id, domain.domain, since=moment, scan=scan or None)
+            return domain_changes(
+                url, domain.tenant_id, domain.domain, since=moment, scan=scan or None
+            )
         except NotFound as exc:
             raise WebError(http.NOT_FOUND, str(exc)) from None

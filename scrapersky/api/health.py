@@ -23,9 +23,14 @@ class Health(Service):
         except ConfigError as exc:
             raise WebError(http.SERVICE_UNAVAILABLE, str(exc)) from None
         except SQLAlchemyError as exc:
-            raise WebError(http.SERVICE_UNAVAILABLE, f"database unreachable: {first_line(exc)}") from None
+            raise WebError(
+                http.SERVICE_UNAVAILABLE, f"database unreachable: {first_line(exc)}"
+            ) from None
         if current != head:
-            raise WebError(http.SERVICE_UNAVAILABLE,
-                           f"database schema is at {current or 'nothing'}, expected {head}: run `scrapy migrate`",
-                           revision=current, head=head)
+            raise WebError(
+                http.SERVICE_UNAVAILABLE,
+                f"database schema is at {current or 'nothing'}, expected {head}: run `scrapy migrate`",
+                revision=current,
+                head=head,
+            )
         return {"database": "ok", "revision": current, "head": head}

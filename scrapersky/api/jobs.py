@@ -17,8 +17,12 @@ from scrapersky.views import job_links, job_view
 
 def job_answer(job: Job, with_stats: bool = False) -> dict[str, Any]:
     """`state` is the job's own lifecycle state; `status` stays Scrapyd's "ok" for the request."""
-    return {"job_id": job.job_id, "state": job.status, "job": job_view(job, with_stats=with_stats),
-            "links": job_links(job)}
+    return {
+        "job_id": job.job_id,
+        "state": job.status,
+        "job": job_view(job, with_stats=with_stats),
+        "links": job_links(job),
+    }
 
 
 class Scan(Scheduling):

@@ -18,16 +18,16 @@ from urllib.parse import urlsplit
 from scrapy.settings import Settings
 from scrapyd.app import application as scrapyd_application
 from twisted.application.internet import TimerService
+from twisted.application.service import IServiceCollection
 from twisted.internet import threads
 from twisted.logger import Logger
-from twisted.application.service import IServiceCollection
 from twisted.web import http, resource, server
 from twisted.web.guard import HTTPAuthSessionWrapper
 
 from scrapersky import settings as project_settings
 from scrapersky.api.base import Service
-from scrapersky.console import Console
 from scrapersky.config import to_int, to_origins
+from scrapersky.console import Console
 from scrapersky.net.policy import policy_from_settings
 from scrapersky.redact import redact
 from scrapersky.webhooks import deliver_due
@@ -44,12 +44,18 @@ def application(config):
     app = scrapyd_application(config)
     # Webhook deliveries that are due (retries included) go out from every node, run or no run.
     TimerService(WEBHOOK_INTERVAL, _deliver_webhooks).setServiceParent(app)
-    cap = to_int(project_settings.SCRAPERSKY_MAX_REQUEST_BYTES, "SCRAPERSKY_MAX_REQUEST_BYTES", minimum=1024)
+    cap = to_int(
+        project_settings.SCRAPERSKY_MAX_REQUEST_BYTES, "SCRAPERSKY_MAX_REQUEST_BYTES", minimum=1024
+    )
     origins = to_origins(project_settings.SCRAPERSKY_CORS_ORIGINS)
     for service in IServiceCollection(app):
-        site = next((arg for arg in getattr(service, "args", ()) if isinstance(arg, server.Site)), None)
+        site = next(
+            (arg for arg in getattr(service, "args", ()) if isinstance(arg, server.Site)), None
+        )
         if site is not None:
-            site.requestFactory = type("NodeRequest", (NodeRequest,), {"max_body": cap, "origins": origins})
+            site.requestFactory = type(
+                "NodeRequest", (NodeRequest,), {"max_body": cap, "origins": origins}
+            )
             site.resource = TenantRoutes(site.resource)
     return app
 
@@ -61,12 +67,18 @@ class TenantRoutes(resource.Resource):
         super().__init__()
         self.guarded = guarded
         # Scrapyd wraps its root in twisted.web.guard when basic auth is on; the root is its realm's resource.
-        self.root = guarded._portal.realm.resource if isinstance(guarded, HTTPAuthSessionWrapper) else guarded
+        self.root = (
+            guarded._portal.realm.resource
+            if isinstance(guarded, HTTPAuthSessionWrapper)
+            else guarded
+        )
 
     def getChildWithDefault(self, path, request):
         child = self.root.children.get(path)
         # The console holds no data (it reads the API with the caller's key): tenants reach it too.
-        if isinstance(child, Service) and child.for_tenants(request) or isinstance(child, Console):
+        if (isinstance(child, Service) and child.for_tenants(request)) or isinstance(
+            child, Console
+        ):
             return child
         return self.guarded.getChildWithDefault(path, request)
 
@@ -102,7 +114,9 @@ class NodeRequest(server.Request):
     def _refuse_body(self) -> None:
         """413 and close, as Twisted answers a malformed request: the body is never read."""
         self._refused = True
-        body = _json_error(f"request body larger than {self.max_body} bytes (SCRAPERSKY_MAX_REQUEST_BYTES)")
+        body = _json_error(
+            f"request body larger than {self.max_body} bytes (SCRAPERSKY_MAX_REQUEST_BYTES)"
+        )
         self.channel.transport.write(
             b"HTTP/1.1 413 Content Too Large\r\nContent-Type: application/json\r\nConnection: close\r\n"
             b"Content-Length: %d\r\n\r\n%b" % (len(body), body)
@@ -115,9 +129,13 @@ class NodeRequest(server.Request):
         if allowed:
             self.responseHeaders.setRawHeaders(CORS_HEADER, [origin.encode()])
             self.responseHeaders.addRawHeader(b"vary", b"Origin")
-            self.responseHeaders.setRawHeaders(b"access-control-allow-headers", [b"Authorization, Content-Type"])
+            self.responseHeaders.setRawHeaders(
+                b"access-control-allow-headers", [b"Authorization, Content-Type"]
+            )
         if self.method not in SAFE_METHODS and not allowed and self._cross_site(origin):
-            body = _json_error("cross-origin requests may not change anything (SCRAPERSKY_CORS_ORIGINS)")
+            body = _json_error(
+                "cross-origin requests may not change anything (SCRAPERSKY_CORS_ORIGINS)"
+            )
             self.setResponseCode(http.FORBIDDEN)
             self.setHeader(b"content-type", b"application/json")
             self.setHeader(b"content-length", b"%d" % len(body))
@@ -148,8 +166,15 @@ def _json_error(message: str) -> bytes:
 def _deliver_webhooks():
     settings = Settings()
     settings.setmodule(project_settings)
-    deferred = threads.deferToThread(deliver_due, settings.get("DATABASE_URL"), policy_from_settings(settings),
-                                     settings.getfloat("SCRAPERSKY_WEBHOOK_RETRY_BASE"))
+    deferred = threads.deferToThread(
+        deliver_due,
+        settings.get("DATABASE_URL"),
+        policy_from_settings(settings),
+        settings.getfloat("SCRAPERSKY_WEBHOOK_RETRY_BASE"),
+    )
     # A database blip skips one pass; the TimerService keeps going.
-    return deferred.addErrback(lambda failure: log.warn("webhook delivery pass failed: {error}",
-                                                        error=redact(failure.getErrorMessage())))
+    return deferred.addErrback(
+        lambda failure: log.warning(
+            "webhook delivery pass failed: {error}", error=redact(failure.getErrorMessage())
+        )
+    )

@@ -43,9 +43,13 @@ class DomainInfo(DomainService):
     def answer(self, fields: Fields) -> dict[str, Any]:
         url, domain = self.domain(fields)
         where = f"domain={quote(domain.domain)}&tenant_id={domain.tenant_id}"
-        return {"domain": row_view(domain, DOMAIN_FIELDS),
-                "sitemap_files": [row_view(s, SITEMAP_FIELDS) for s in results.sitemap_files(url, domain.id)],
-                "links": {"pages": f"pages.json?{where}"}}
+        return {
+            "domain": row_view(domain, DOMAIN_FIELDS),
+            "sitemap_files": [
+                row_view(s, SITEMAP_FIELDS) for s in results.sitemap_files(url, domain.id)
+            ],
+            "links": {"pages": f"pages.json?{where}"},
+        }
 
 
 class Pages(DomainService):
@@ -62,12 +66,23 @@ class Pages(DomainService):
         if wanted := fields.text("sitemap"):
             sitemap = results.find_sitemap(url, domain.id, wanted)
             if sitemap is None:
-                raise WebError(http.NOT_FOUND, f"no sitemap {jobs.excerpt(wanted)!r} for {domain.domain}")
+                raise WebError(
+                    http.NOT_FOUND, f"no sitemap {jobs.excerpt(wanted)!r} for {domain.domain}"
+                )
             sitemap_id = sitemap.id
-        rows = results.pages(url, domain.id, after=after, limit=limit + 1, lastmod_since=since,
-                             sitemap_file_id=sitemap_id)
-        return {"domain": domain.domain, "pages": [row_view(p, PAGE_FIELDS) for p in rows[:limit]],
-                "next_after": rows[limit - 1].id if len(rows) > limit else None}
+        rows = results.pages(
+            url,
+            domain.id,
+            after=after,
+            limit=limit + 1,
+            lastmod_since=since,
+            sitemap_file_id=sitemap_id,
+        )
+        return {
+            "domain": domain.domain,
+            "pages": [row_view(p, PAGE_FIELDS) for p in rows[:limit]],
+            "next_after": rows[limit - 1].id if len(rows) > limit else None,
+        }
 
 
 def _since(text: str) -> datetime | None:
@@ -76,5 +91,8 @@ def _since(text: str) -> datetime | None:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise WebError(http.BAD_REQUEST, f"lastmod_since must be an ISO 8601 date or time, got {jobs.excerpt(text)!r}") from None
+        raise WebError(
+            http.BAD_REQUEST,
+            f"lastmod_since must be an ISO 8601 date or time, got {jobs.excerpt(text)!r}",
+        ) from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)

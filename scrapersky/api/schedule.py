@@ -23,7 +23,9 @@ def scan_options(fields: Fields) -> tuple[str, dict[str, Any], float]:
     max_pages = fields.number("max_pages", 0)
     render = (fields.text("render") or "auto").lower()
     if render not in RENDER_MODES:
-        raise WebError(http.BAD_REQUEST, f"render must be one of {', '.join(RENDER_MODES)}, got {render!r}")
+        raise WebError(
+            http.BAD_REQUEST, f"render must be one of {', '.join(RENDER_MODES)}, got {render!r}"
+        )
     priority = fields.text("priority") or "0"
     try:
         return tenant, {"max_pages": max_pages, "render": render}, float(priority)
@@ -40,20 +42,30 @@ class Scheduling(Service):
         if not urls:
             return None
         try:
-            return ScrapydClient(urls, username=project_settings.SCRAPYD_USERNAME,
-                                 password=project_settings.SCRAPYD_PASSWORD)
+            return ScrapydClient(
+                urls,
+                username=project_settings.SCRAPYD_USERNAME,
+                password=project_settings.SCRAPYD_PASSWORD,
+            )
         except ConfigError as exc:
             raise WebError(http.SERVICE_UNAVAILABLE, f"SCRAPYD_URLS: {exc}") from None
 
-    def schedule(self, args: dict[str, str], count: int, priority: float,
-                 run_id: Callable[[], str] = new_run_id) -> list[dict[str, str]]:
+    def schedule(
+        self,
+        args: dict[str, str],
+        count: int,
+        priority: float,
+        run_id: Callable[[], str] = new_run_id,
+    ) -> list[dict[str, str]]:
         """Schedule runs on the least-loaded of SCRAPYD_URLS when that is set, else on this node."""
         client = self.cluster()
         if client is not None:
             runs, _skipped = schedule_runs(client, args, count, priority=priority, run_id=run_id)
             return [{"node": run.node, "run_id": run.run_id} for run in runs]
         if PROJECT not in self.root.scheduler.queues:
-            raise ScrapydError(f"project {PROJECT!r} is not deployed on this node: run scrapyd-deploy")
+            raise ScrapydError(
+                f"project {PROJECT!r} is not deployed on this node: run scrapyd-deploy"
+            )
         from twisted.internet import reactor  # Scrapyd's own, installed before services load
 
         scheduled = []
@@ -61,7 +73,14 @@ class Scheduling(Service):
             run = run_id()
             # Scrapyd's queues belong to the reactor thread.
             threads.blockingCallFromThread(
-                reactor, self.root.scheduler.schedule, PROJECT, SPIDER, priority=priority, settings={}, _job=run, **args
+                reactor,
+                self.root.scheduler.schedule,
+                PROJECT,
+                SPIDER,
+                priority=priority,
+                settings={},
+                _job=run,
+                **args,
             )
             scheduled.append({"node": self.root.node_name, "run_id": run})
         return scheduled

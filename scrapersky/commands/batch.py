@@ -21,10 +21,11 @@ from scrapersky.scheduling.runs import NoNodeAnswered, ScheduledRun, live_runs, 
 from scrapersky.views import batch_view
 
 
-
 class Command(ScrapyCommand):
     requires_project = True
-    requires_crawler_process = False  # it schedules on Scrapyd; a crawler process would only set up logging
+    requires_crawler_process = (
+        False  # it schedules on Scrapyd; a crawler process would only set up logging
+    )
     default_settings = {"LOG_ENABLED": False}
 
     def syntax(self) -> str:
@@ -48,17 +49,40 @@ class Command(ScrapyCommand):
 
     def add_options(self, parser) -> None:
         super().add_options(parser)
-        parser.add_argument("--scrapyd", action="append", default=[], metavar="URL",
-                            help="Scrapyd node (repeatable); default: SCRAPYD_URLS")
-        parser.add_argument("--tenant-id", default=None, help="tenant of the batch (default SCRAPERSKY_DEFAULT_TENANT)")
-        parser.add_argument("--max-pages", default="0", help="listed pages fetched per domain beyond the homepage")
-        parser.add_argument("--render", default="auto", help=f"browser rendering: {', '.join(RENDER_MODES)}")
-        parser.add_argument("--priority", default="0", help="Scrapyd priority of the runs (higher runs sooner)")
+        parser.add_argument(
+            "--scrapyd",
+            action="append",
+            default=[],
+            metavar="URL",
+            help="Scrapyd node (repeatable); default: SCRAPYD_URLS",
+        )
+        parser.add_argument(
+            "--tenant-id",
+            default=None,
+            help="tenant of the batch (default SCRAPERSKY_DEFAULT_TENANT)",
+        )
+        parser.add_argument(
+            "--max-pages", default="0", help="listed pages fetched per domain beyond the homepage"
+        )
+        parser.add_argument(
+            "--render", default="auto", help=f"browser rendering: {', '.join(RENDER_MODES)}"
+        )
+        parser.add_argument(
+            "--priority", default="0", help="Scrapyd priority of the runs (higher runs sooner)"
+        )
         parser.add_argument("--slots", default="2", help="runs per node (default 2)")
-        parser.add_argument("--wait", action="store_true", help="follow the batch to its end with a progress bar")
-        parser.add_argument("--json", action="store_true", help="print the outcome as JSON on stdout")
-        parser.add_argument("--resume", default=None, metavar="BATCH",
-                            help="requeue stale jobs of BATCH and schedule runs for what is left")
+        parser.add_argument(
+            "--wait", action="store_true", help="follow the batch to its end with a progress bar"
+        )
+        parser.add_argument(
+            "--json", action="store_true", help="print the outcome as JSON on stdout"
+        )
+        parser.add_argument(
+            "--resume",
+            default=None,
+            metavar="BATCH",
+            help="requeue stale jobs of BATCH and schedule runs for what is left",
+        )
 
     def run(self, args: list[str], opts) -> None:
         if opts.resume and args:
@@ -86,7 +110,10 @@ class Command(ScrapyCommand):
         nodes = parse_node_urls(opts.scrapyd or settings.get("SCRAPYD_URLS"))
         slots = to_int(opts.slots, "--slots", minimum=1)
         priority = _to_float(opts.priority, "--priority")
-        auth = {"username": settings.get("SCRAPYD_USERNAME"), "password": settings.get("SCRAPYD_PASSWORD")}
+        auth = {
+            "username": settings.get("SCRAPYD_USERNAME"),
+            "password": settings.get("SCRAPYD_PASSWORD"),
+        }
         self.client = ScrapydClient(nodes, **auth)
         # Checking on runs while waiting: a node that does not answer at once counts as gone.
         self.probe = ScrapydClient(nodes, retries=1, **auth)
@@ -107,15 +134,21 @@ class Command(ScrapyCommand):
         max_pages = to_int(opts.max_pages, "--max-pages", minimum=0)
         render = str(opts.render).strip().lower()
         if render not in RENDER_MODES:
-            raise ConfigError(f"--render must be one of {', '.join(RENDER_MODES)}, got {opts.render!r}")
+            raise ConfigError(
+                f"--render must be one of {', '.join(RENDER_MODES)}, got {opts.render!r}"
+            )
         names = read_domain_list(_read_source(source))
         if not names:
             raise ConfigError(f"{source}: no domains given")
-        batch = jobs.create_batch(self.url, tenant, names, {"max_pages": max_pages, "render": render})
+        batch = jobs.create_batch(
+            self.url, tenant, names, {"max_pages": max_pages, "render": render}
+        )
         self._announce(batch)
         invalid = batch.failed_domains
-        self._note(f"batch {batch.batch_id}: {batch.total_domains} domains"
-                   + (f", {invalid} invalid (failed jobs)" if invalid else ""))
+        self._note(
+            f"batch {batch.batch_id}: {batch.total_domains} domains"
+            + (f", {invalid} invalid (failed jobs)" if invalid else "")
+        )
         if batch.status not in jobs.ACTIVE:
             self._fail(f"error: batch {batch.batch_id} failed: {batch.error}", 1)
         return batch
@@ -124,8 +157,11 @@ class Command(ScrapyCommand):
         batch = jobs.find_batch(self.url, ident)
         if batch is None:
             raise ConfigError(f"no batch with id {ident!r}")
-        reaped = jobs.reap_stale(self.url, self.settings.getfloat("SCRAPERSKY_STALE_AFTER"),
-                                 self.settings.getint("SCRAPERSKY_MAX_ATTEMPTS"))
+        reaped = jobs.reap_stale(
+            self.url,
+            self.settings.getfloat("SCRAPERSKY_STALE_AFTER"),
+            self.settings.getint("SCRAPERSKY_MAX_ATTEMPTS"),
+        )
         self.outcome["reaped"] = reaped
         if any(reaped.values()):
             self._note(f"stale jobs: {reaped['requeued']} requeued, {reaped['failed']} failed")
@@ -140,7 +176,9 @@ class Command(ScrapyCommand):
             self._note(f"batch {batch.batch_id}: no pending job to schedule")
             return
         try:
-            runs, skipped = schedule_runs(self.client, {"batch_id": batch.batch_id}, count, priority=priority)
+            runs, skipped = schedule_runs(
+                self.client, {"batch_id": batch.batch_id}, count, priority=priority
+            )
         except NoNodeAnswered as exc:
             raise NoNodeAnswered(
                 f"{exc}; batch {batch.batch_id} stays pending: `scrapy batch --resume {batch.batch_id}` "
@@ -149,33 +187,51 @@ class Command(ScrapyCommand):
         self.runs = runs
         self.outcome["runs"] = [{"node": run.node, "run_id": run.run_id} for run in runs]
         self.outcome["skipped_nodes"] = skipped
-        for node, reason in skipped.items():
+        for _node, reason in skipped.items():
             self._note(f"warning: node skipped: {reason}")
         nodes = len({run.node for run in runs})
-        self._note(f"batch {batch.batch_id}: {len(runs)} runs scheduled on {nodes} node{'s' * (nodes != 1)}")
+        self._note(
+            f"batch {batch.batch_id}: {len(runs)} runs scheduled on {nodes} node{'s' * (nodes != 1)}"
+        )
 
     def _wait(self, batch: BatchJob) -> BatchJob:
         runs = self.runs
         console = Console(stderr=True)
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("{task.fields[failed]} failed"), TimeElapsedColumn())
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[failed]} failed"),
+            TimeElapsedColumn(),
+        )
         with Progress(*columns, console=console) as progress:
-            task = progress.add_task(f"batch {batch.batch_id[:8]}", total=batch.total_domains,
-                                     failed=batch.failed_domains)
+            task = progress.add_task(
+                f"batch {batch.batch_id[:8]}",
+                total=batch.total_domains,
+                failed=batch.failed_domains,
+            )
 
             def update(current: BatchJob) -> None:
-                progress.update(task, completed=current.completed_domains + current.failed_domains,
-                                failed=current.failed_domains)
+                progress.update(
+                    task,
+                    completed=current.completed_domains + current.failed_domains,
+                    failed=current.failed_domains,
+                )
 
             return follow_batch(
-                self.url, batch.id, stale_after=self.settings.getfloat("SCRAPERSKY_STALE_AFTER"),
+                self.url,
+                batch.id,
+                stale_after=self.settings.getfloat("SCRAPERSKY_STALE_AFTER"),
                 max_attempts=self.settings.getint("SCRAPERSKY_MAX_ATTEMPTS"),
-                alive=lambda: bool(live_runs(self.probe, runs)), on_update=update,
+                alive=lambda: bool(live_runs(self.probe, runs)),
+                on_update=update,
             )
 
     def _report_end(self, batch: BatchJob) -> None:
-        summary = (f"batch {batch.batch_id} ended {batch.status}: {batch.completed_domains} complete, "
-                   f"{batch.failed_domains} failed of {batch.total_domains}")
+        summary = (
+            f"batch {batch.batch_id} ended {batch.status}: {batch.completed_domains} complete, "
+            f"{batch.failed_domains} failed of {batch.total_domains}"
+        )
         self._note(summary)
         if batch.status != "complete":
             self.outcome["error"] = summary
@@ -204,8 +260,13 @@ class Command(ScrapyCommand):
                 batch = jobs.find_batch(self.url, batch.id) or batch
             except Exception:  # the database went away: the last state read is still worth printing
                 pass
-        print(json.dumps({"batch": batch_view(batch) if batch is not None else None, **self.outcome},
-                         indent=2, default=str))
+        print(
+            json.dumps(
+                {"batch": batch_view(batch) if batch is not None else None, **self.outcome},
+                indent=2,
+                default=str,
+            )
+        )
 
 
 def _read_source(source: str) -> str:

@@ -17,12 +17,19 @@ class Command(ProjectCommand):
         return "BATCH|JOB [--tenant-id UUID] [--json]"
 
     def short_desc(self) -> str:
-        return "Cancel a batch or a job: pending jobs at once, running ones through Scrapyd's cancel"
+        return (
+            "Cancel a batch or a job: pending jobs at once, running ones through Scrapyd's cancel"
+        )
 
     def add_options(self, parser) -> None:
         super().add_options(parser)
-        parser.add_argument("--scrapyd", action="append", default=[], metavar="URL",
-                            help="Scrapyd node (repeatable); default: SCRAPYD_URLS")
+        parser.add_argument(
+            "--scrapyd",
+            action="append",
+            default=[],
+            metavar="URL",
+            help="Scrapyd node (repeatable); default: SCRAPYD_URLS",
+        )
         parser.add_argument("--tenant-id", default=None, help="only this tenant's batch or job")
         parser.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -35,15 +42,33 @@ class Command(ProjectCommand):
         outcome = jobs.cancel(self.ready_database(), args[0], tenant)
         if outcome is None:
             raise ConfigError(f"no batch or job with id {args[0]!r}")
-        client = ScrapydClient(nodes, username=settings.get("SCRAPYD_USERNAME"),
-                               password=settings.get("SCRAPYD_PASSWORD"), retries=1)
+        client = ScrapydClient(
+            nodes,
+            username=settings.get("SCRAPYD_USERNAME"),
+            password=settings.get("SCRAPYD_PASSWORD"),
+            retries=1,
+        )
         stopped, unknown = stop_runs(client, outcome.runs)
         if opts.json:
-            print(json.dumps({"kind": outcome.kind, "id": outcome.public_id, "cancelled_pending": outcome.cancelled,
-                              "runs_stopped": stopped, "runs_not_found": unknown}, indent=2))
+            print(
+                json.dumps(
+                    {
+                        "kind": outcome.kind,
+                        "id": outcome.public_id,
+                        "cancelled_pending": outcome.cancelled,
+                        "runs_stopped": stopped,
+                        "runs_not_found": unknown,
+                    },
+                    indent=2,
+                )
+            )
             return
-        print(f"{outcome.kind} {outcome.public_id}: {outcome.cancelled} pending job(s) cancelled, "
-              f"{len(stopped)} run(s) asked to stop")
+        print(
+            f"{outcome.kind} {outcome.public_id}: {outcome.cancelled} pending job(s) cancelled, "
+            f"{len(stopped)} run(s) asked to stop"
+        )
         for run_id in unknown:
-            print(f"warning: run {run_id} is on no node: its jobs end when their heartbeat goes stale",
-                  file=sys.stderr)
+            print(
+                f"warning: run {run_id} is on no node: its jobs end when their heartbeat goes stale",
+                file=sys.stderr,
+            )

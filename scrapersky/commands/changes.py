@@ -15,8 +15,12 @@ from scrapersky.db.changes import FIELDS, NotFound, domain_changes
 from scrapersky.domains import InvalidDomain, standardize_domain
 
 # Scrapy's own exporters, picked by the output file's extension as `scrapy crawl -o` does.
-EXPORTERS = {".csv": exporters.CsvItemExporter, ".jsonl": exporters.JsonLinesItemExporter,
-             ".jl": exporters.JsonLinesItemExporter, ".json": exporters.JsonItemExporter}
+EXPORTERS = {
+    ".csv": exporters.CsvItemExporter,
+    ".jsonl": exporters.JsonLinesItemExporter,
+    ".jl": exporters.JsonLinesItemExporter,
+    ".json": exporters.JsonItemExporter,
+}
 
 
 class Command(ProjectCommand):
@@ -28,12 +32,24 @@ class Command(ProjectCommand):
 
     def add_options(self, parser) -> None:
         super().add_options(parser)
-        parser.add_argument("--since", default=None, help="changes recorded at or after this ISO date/time (UTC)")
-        parser.add_argument("--scan", default=None, help="changes of the scans after this one (any job id)")
-        parser.add_argument("--tenant-id", default=None, help="the domain's tenant (default SCRAPERSKY_DEFAULT_TENANT)")
+        parser.add_argument(
+            "--since", default=None, help="changes recorded at or after this ISO date/time (UTC)"
+        )
+        parser.add_argument(
+            "--scan", default=None, help="changes of the scans after this one (any job id)"
+        )
+        parser.add_argument(
+            "--tenant-id",
+            default=None,
+            help="the domain's tenant (default SCRAPERSKY_DEFAULT_TENANT)",
+        )
         parser.add_argument("--json", action="store_true", help="machine-readable output")
-        parser.add_argument("-o", "--output", default=None,
-                            help="write one line per change to FILE (.csv, .jsonl/.jl or .json), like a feed export")
+        parser.add_argument(
+            "-o",
+            "--output",
+            default=None,
+            help="write one line per change to FILE (.csv, .jsonl/.jl or .json), like a feed export",
+        )
 
     def execute(self, args: list[str], opts) -> None:
         if len(args) != 1:
@@ -49,7 +65,9 @@ class Command(ProjectCommand):
         except InvalidDomain as exc:
             raise ConfigError(str(exc)) from None
         try:
-            found = domain_changes(self.ready_database(), tenant, domain, since=since, scan=opts.scan)
+            found = domain_changes(
+                self.ready_database(), tenant, domain, since=since, scan=opts.scan
+            )
         except NotFound as exc:
             raise CommandFailed(str(exc)) from None
         if opts.output:
@@ -68,19 +86,29 @@ def _export(found: dict[str, Any], path: Path) -> None:
             # Nested values stay JSON text in CSV, like the crawl's own feed exports.
             row = {"domain": found["domain"], **change}
             if path.suffix == ".csv":
-                row = {k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in row.items()}
+                row = {
+                    k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in row.items()
+                }
             exporter.export_item(row)
         exporter.finish_exporting()
 
 
 def _show(found: dict[str, Any]) -> None:
-    table = Table(title=f"{found['domain']}: {len(found['changes'])} changes "
-                        f"({found['sitemap_urls']} URLs listed, last scan {found['last_scan'] or 'never'})")
+    table = Table(
+        title=f"{found['domain']}: {len(found['changes'])} changes "
+        f"({found['sitemap_urls']} URLs listed, last scan {found['last_scan'] or 'never'})"
+    )
     for column in ("changed at", "scan", "kind", "subject", "old", "new"):
         table.add_column(column, overflow="fold")
     for change in found["changes"]:
-        table.add_row(change["changed_at"][:19], (change["job_id"] or "")[:8], change["kind"], change["subject"],
-                      _cell(change["old"]), _cell(change["new"]))
+        table.add_row(
+            change["changed_at"][:19],
+            (change["job_id"] or "")[:8],
+            change["kind"],
+            change["subject"],
+            _cell(change["old"]),
+            _cell(change["new"]),
+        )
     Console(width=200).print(table)
 
 

@@ -55,7 +55,9 @@ class Command(ScrapyCrawl):
 def _crawler_process(settings):
     """The same choice `scrapy.cmdline` makes for commands that need a crawler process."""
     asyncio_reactor = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
-    if (settings["TWISTED_REACTOR"] == asyncio_reactor and not settings.getbool("FORCE_CRAWLER_PROCESS")) \
-            or not settings.getbool("TWISTED_REACTOR_ENABLED"):
+    if (
+        settings["TWISTED_REACTOR"] == asyncio_reactor
+        and not settings.getbool("FORCE_CRAWLER_PROCESS")
+    ) or not settings.getbool("TWISTED_REACTOR_ENABLED"):
         return AsyncCrawlerProcess(settings)
     return CrawlerProcess(settings)

@@ -23,7 +23,9 @@ class Command(ProjectCommand):
 
     def add_options(self, parser) -> None:
         super().add_options(parser)
-        parser.add_argument("--tenant-id", default=None, help="the tenant a new key reads and writes")
+        parser.add_argument(
+            "--tenant-id", default=None, help="the tenant a new key reads and writes"
+        )
         parser.add_argument("--operator", action="store_true", help="a new key for every tenant")
         parser.add_argument("--name", default=None, help="a label for the new key")
         parser.add_argument("--json", action="store_true", help="machine-readable list")
@@ -42,8 +44,11 @@ class Command(ProjectCommand):
         tenant = None if opts.operator else to_tenant(opts.tenant_id)
         row, key = keys.create_key(url, tenant, opts.name)
         print(key)
-        print(f"key {row.key_id} for {'every tenant (operator)' if tenant is None else 'tenant ' + tenant}; "
-              "the key is shown only now", file=sys.stderr)
+        print(
+            f"key {row.key_id} for {'every tenant (operator)' if tenant is None else 'tenant ' + tenant}; "
+            "the key is shown only now",
+            file=sys.stderr,
+        )
 
     def _list(self, url: str, opts) -> None:
         rows = [row_view(row, KEY_FIELDS) for row in keys.list_keys(url)]

@@ -36,5 +36,7 @@ class Command(BatchCommand):
             raise ConfigError(f"no batch with id {ident!r}")
         requeued = jobs.requeue_failed(self.url, batch.id)
         self.outcome["requeued"] = requeued
-        self._note(f"batch {batch.batch_id}: {requeued} failed domain{'s' * (requeued != 1)} requeued")
+        self._note(
+            f"batch {batch.batch_id}: {requeued} failed domain{'s' * (requeued != 1)} requeued"
+        )
         return super()._resume(ident)

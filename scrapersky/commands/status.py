@@ -34,9 +34,15 @@ class Command(ProjectCommand):
         tenant = to_tenant(opts.tenant_id) if opts.tenant_id else None
         url = self.ready_database()
         # Looking is enough to end jobs whose process died.
-        jobs.reap_stale(url, settings.getfloat("SCRAPERSKY_STALE_AFTER"),
-                        settings.getint("SCRAPERSKY_MAX_ATTEMPTS"), settings.getfloat("SCRAPERSKY_PENDING_AFTER"))
-        found = self._lookup(url, args[0], tenant) if args else self._latest(url, opts.limit, tenant)
+        jobs.reap_stale(
+            url,
+            settings.getfloat("SCRAPERSKY_STALE_AFTER"),
+            settings.getint("SCRAPERSKY_MAX_ATTEMPTS"),
+            settings.getfloat("SCRAPERSKY_PENDING_AFTER"),
+        )
+        found = (
+            self._lookup(url, args[0], tenant) if args else self._latest(url, opts.limit, tenant)
+        )
         if found is None:
             raise CommandFailed(f"no job or batch with id {jobs.excerpt(args[0])!r}")
         if opts.json:
@@ -46,7 +52,9 @@ class Command(ProjectCommand):
 
     def _lookup(self, url: str, ident: str, tenant: str | None) -> dict[str, Any] | None:
         batch = jobs.find_batch(url, ident, tenant)
-        if batch is not None and (batch.batch_id == ident.strip() or jobs.integer_id(ident.strip()) is None):
+        if batch is not None and (
+            batch.batch_id == ident.strip() or jobs.integer_id(ident.strip()) is None
+        ):
             return {"batch": batch_view(batch, jobs.batch_jobs(url, batch.id))}
         found = jobs.find_jobs(url, ident, tenant)
         if len(found) == 1:
@@ -59,7 +67,10 @@ class Command(ProjectCommand):
 
     def _latest(self, url: str, limit: int, tenant: str | None) -> dict[str, Any]:
         latest_jobs, latest_batches = jobs.latest(url, limit, tenant)
-        return {"jobs": [job_view(j) for j in latest_jobs], "batches": [batch_view(b) for b in latest_batches]}
+        return {
+            "jobs": [job_view(j) for j in latest_jobs],
+            "batches": [batch_view(b) for b in latest_batches],
+        }
 
 
 def _show(found: dict[str, Any]) -> None:
@@ -85,16 +96,30 @@ def _show(found: dict[str, Any]) -> None:
         for column in ("id", "batch_id", "status", "total", "complete", "failed", "progress"):
             table.add_column(column)
         for b in found["batches"]:
-            table.add_row(str(b["id"]), b["batch_id"], b["status"], str(b["total_domains"]),
-                          str(b["completed_domains"]), str(b["failed_domains"]), f"{b['progress']:.0%}")
+            table.add_row(
+                str(b["id"]),
+                b["batch_id"],
+                b["status"],
+                str(b["total_domains"]),
+                str(b["completed_domains"]),
+                str(b["failed_domains"]),
+                f"{b['progress']:.0%}",
+            )
         console.print(table)
     table = Table(title="jobs")
     for column in ("id", "job_id", "domain", "status", "progress", "urls", "error"):
         table.add_column(column)
     for j in found.get("jobs", []):
         urls = (j.get("result_data") or {}).get("urls_listed", "")
-        table.add_row(str(j["id"]), j["job_id"], j["domain"], j["status"], f"{j['progress']:.0%}", str(urls),
-                      (j.get("error") or "")[:80])
+        table.add_row(
+            str(j["id"]),
+            j["job_id"],
+            j["domain"],
+            j["status"],
+            f"{j['progress']:.0%}",
+            str(urls),
+            (j.get("error") or "")[:80],
+        )
     console.print(table)
 
 

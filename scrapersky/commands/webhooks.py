@@ -17,7 +17,9 @@ ACTIONS = ("add", "list", "remove", "deliver", "log")
 
 class Command(ProjectCommand):
     def syntax(self) -> str:
-        return "add URL --tenant-id UUID [--secret S] | list | remove ID | deliver | log [--limit N]"
+        return (
+            "add URL --tenant-id UUID [--secret S] | list | remove ID | deliver | log [--limit N]"
+        )
 
     def short_desc(self) -> str:
         return "Manage webhooks called when a job or batch ends, send due deliveries, show the delivery log"
@@ -25,7 +27,9 @@ class Command(ProjectCommand):
     def add_options(self, parser) -> None:
         super().add_options(parser)
         parser.add_argument("--tenant-id", default=None, help="the tenant (required for add)")
-        parser.add_argument("--secret", default=None, help="signing secret (default: a new random one)")
+        parser.add_argument(
+            "--secret", default=None, help="signing secret (default: a new random one)"
+        )
         parser.add_argument("--limit", default="50", help="log entries shown")
         parser.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -52,12 +56,19 @@ class Command(ProjectCommand):
         if not endpoint.startswith(("http://", "https://")) or len(endpoint) > 2048:
             raise ConfigError(f"the webhook URL must be an http(s) URL, got {endpoint[:100]!r}")
         hook = rows.add(url, tenant, endpoint, opts.secret)
-        return {"id": hook.id, "tenant_id": hook.tenant_id, "url": hook.url, "secret": hook.secret,
-                "message": f"webhook {hook.id} added; its signing secret (shown once): {hook.secret}"}
+        return {
+            "id": hook.id,
+            "tenant_id": hook.tenant_id,
+            "url": hook.url,
+            "secret": hook.secret,
+            "message": f"webhook {hook.id} added; its signing secret (shown once): {hook.secret}",
+        }
 
     def _list(self, url: str, rest: list[str], tenant: str | None, opts) -> list[dict]:
-        return [{"id": h.id, "tenant_id": h.tenant_id, "url": h.url, "created_at": h.created_at}
-                for h in rows.listed(url, tenant)]
+        return [
+            {"id": h.id, "tenant_id": h.tenant_id, "url": h.url, "created_at": h.created_at}
+            for h in rows.listed(url, tenant)
+        ]
 
     def _remove(self, url: str, rest: list[str], tenant: str | None, opts) -> dict:
         hook_id = to_int(rest[0], "webhook id", minimum=1)
@@ -66,20 +77,34 @@ class Command(ProjectCommand):
         return {"id": hook_id, "message": f"webhook {hook_id} removed"}
 
     def _deliver(self, url: str, rest: list[str], tenant: str | None, opts) -> dict:
-        counts = deliver_due(url, policy_from_settings(self.settings),
-                             self.settings.getfloat("SCRAPERSKY_WEBHOOK_RETRY_BASE"))
+        counts = deliver_due(
+            url,
+            policy_from_settings(self.settings),
+            self.settings.getfloat("SCRAPERSKY_WEBHOOK_RETRY_BASE"),
+        )
         return {**counts, "message": ", ".join(f"{n} {state}" for state, n in counts.items())}
 
     def _log(self, url: str, rest: list[str], tenant: str | None, opts) -> list[dict]:
         limit = to_int(opts.limit, "--limit", minimum=1)
-        return [{"id": d.id, "webhook": h.id, "event": d.event, "status": d.status, "attempts": d.attempts,
-                 "code": d.last_status_code, "error": d.last_error, "next": d.next_attempt_at,
-                 "delivered": d.delivered_at} for d, h in rows.log(url, tenant, limit)]
+        return [
+            {
+                "id": d.id,
+                "webhook": h.id,
+                "event": d.event,
+                "status": d.status,
+                "attempts": d.attempts,
+                "code": d.last_status_code,
+                "error": d.last_error,
+                "next": d.next_attempt_at,
+                "delivered": d.delivered_at,
+            }
+            for d, h in rows.log(url, tenant, limit)
+        ]
 
 
 def _table(records: list[dict]) -> None:
     table = Table()
-    for name in (records[0].keys() if records else ("id",)):
+    for name in records[0].keys() if records else ("id",):
         table.add_column(name)
     for record in records:
         table.add_row(*("" if value is None else str(value) for value in record.values()))

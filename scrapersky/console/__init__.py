@@ -12,8 +12,10 @@ from pathlib import Path
 from twisted.web import resource, static
 
 STATIC = Path(__file__).resolve().parent / "static"
-POLICY = (b"default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
-          b"form-action 'none'; frame-ancestors 'none'; base-uri 'none'")
+POLICY = (
+    b"default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
+    b"form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
+)
 
 
 class Console(resource.Resource):
@@ -22,8 +24,12 @@ class Console(resource.Resource):
     def __init__(self, root=None) -> None:
         super().__init__()
         self.files = static.File(str(STATIC), defaultType="application/octet-stream")
-        self.files.contentTypes = {**self.files.contentTypes, ".js": "text/javascript; charset=utf-8",
-                                   ".css": "text/css; charset=utf-8", ".html": "text/html; charset=utf-8"}
+        self.files.contentTypes = {
+            **self.files.contentTypes,
+            ".js": "text/javascript; charset=utf-8",
+            ".css": "text/css; charset=utf-8",
+            ".html": "text/html; charset=utf-8",
+        }
         self.files.indexNames = ["index.html"]
         self.files.directoryListing = lambda: resource.NoResource()
 

@@ -44,13 +44,20 @@ def collect(url: str) -> Aggregates:
     found = Aggregates()
     since = now() - WINDOW
     with session_scope(url) as session:
-        found.jobs = dict(session.execute(select(Job.status, func.count()).group_by(Job.status)).all())
-        found.batches = dict(session.execute(select(BatchJob.status, func.count()).group_by(BatchJob.status)).all())
+        found.jobs = dict(
+            session.execute(select(Job.status, func.count()).group_by(Job.status)).all()
+        )
+        found.batches = dict(
+            session.execute(select(BatchJob.status, func.count()).group_by(BatchJob.status)).all()
+        )
         found.domains, found.urls_listed = session.execute(
-            select(func.count(), func.coalesce(func.sum(Domain.sitemap_urls), 0))).one()
+            select(func.count(), func.coalesce(func.sum(Domain.sitemap_urls), 0))
+        ).one()
         ended = session.execute(
             select(Job.status, Job.started_at, Job.finished_at, Job.error, Job.stats)
-            .where(Job.finished_at >= since).order_by(Job.finished_at.desc()).limit(RECENT_LIMIT)
+            .where(Job.finished_at >= since)
+            .order_by(Job.finished_at.desc())
+            .limit(RECENT_LIMIT)
         ).all()
     for status, started, finished, error, stats in ended:
         if started is not None and status in ("complete", "failed"):

@@ -69,20 +69,35 @@ def scanned_before(connection: Connection, domain_id: int) -> bool:
     return connection.scalar(select(Domain.last_scan).where(Domain.id == domain_id)) is not None
 
 
-def record_changes(connection: Connection, domain_id: int, job_pk: int | None, stamp: datetime,
-                   changes: Sequence[dict[str, Any]]) -> None:
+def record_changes(
+    connection: Connection,
+    domain_id: int,
+    job_pk: int | None,
+    stamp: datetime,
+    changes: Sequence[dict[str, Any]],
+) -> None:
     """scan_changes rows: each change a dict of kind, subject, old, new."""
     if changes:
-        connection.execute(ScanChange.__table__.insert(),
-                           [{"domain_id": domain_id, "job_id": job_pk, "changed_at": stamp, **c} for c in changes])
+        connection.execute(
+            ScanChange.__table__.insert(),
+            [{"domain_id": domain_id, "job_id": job_pk, "changed_at": stamp, **c} for c in changes],
+        )
 
 
 # What a sitemap change is recorded with.
-SITEMAP_FIELDS = ("sitemap_type", "url_count", "size_bytes", "status_code", "error_message", "content_digest")
+SITEMAP_FIELDS = (
+    "sitemap_type",
+    "url_count",
+    "size_bytes",
+    "status_code",
+    "error_message",
+    "content_digest",
+)
 
 
-def upsert_sitemap_file(connection: Connection, domain_id: int, values: dict[str, Any],
-                        stamp: datetime | None = None) -> dict[str, Any] | None:
+def upsert_sitemap_file(
+    connection: Connection, domain_id: int, values: dict[str, Any], stamp: datetime | None = None
+) -> dict[str, Any] | None:
     """Write a sitemap file's row; returns the change it makes to the domain's sitemaps, if any."""
     values = dict(values)
     parent_url = values.pop("parent_url", None)
@@ -123,19 +138,29 @@ def _sitemap_change(values: dict[str, Any], before, unchanged: bool) -> dict[str
     if before is None or before.fetched_at is None or before.removed_at is not None:
         # New (or back): worth a line once it was actually read.
         if values.get("status_code") in (200, 304) and (unchanged or values.get("sitemap_type")):
-            return {"kind": "sitemap_added", "subject": url, "old": None,
-                    "new": {name: values.get(name) for name in ("sitemap_type", "url_count")}}
+            return {
+                "kind": "sitemap_added",
+                "subject": url,
+                "old": None,
+                "new": {name: values.get(name) for name in ("sitemap_type", "url_count")},
+            }
         return None
     if unchanged:
         return None
     differ = [name for name in SITEMAP_FIELDS if getattr(before, name) != values.get(name)]
     if not differ:
         return None
-    return {"kind": "sitemap_changed", "subject": url, "old": {name: getattr(before, name) for name in differ},
-            "new": {name: values.get(name) for name in differ}}
+    return {
+        "kind": "sitemap_changed",
+        "subject": url,
+        "old": {name: getattr(before, name) for name in differ},
+        "new": {name: values.get(name) for name in differ},
+    }
 
 
-def upsert_page_fetches(connection: Connection, domain_id: int, rows: Sequence[dict[str, Any]]) -> None:
+def upsert_page_fetches(
+    connection: Connection, domain_id: int, rows: Sequence[dict[str, Any]]
+) -> None:
     for row in rows:
         values = {
             "domain_id": domain_id,
@@ -147,7 +172,9 @@ def upsert_page_fetches(connection: Connection, domain_id: int, rows: Sequence[d
         }
         stmt = _insert(connection, Page).values(**values)
         update = {k: values[k] for k in ("status_code", "title", "description", "fetched_at")}
-        connection.execute(stmt.on_conflict_do_update(index_elements=["domain_id", "url"], set_=update))
+        connection.execute(
+            stmt.on_conflict_do_update(index_elements=["domain_id", "url"], set_=update)
+        )
 
 
 # --- listed pages ---------------------------------------------------------------------------
@@ -185,8 +212,10 @@ def listing_line(sitemap_key: int, entry: PageEntry) -> str:
         url = url.translate(_COPY_ESCAPES)
     extras = _NO_EXTRAS
     if entry.alternates or entry.images or entry.news or entry.videos:
-        extras = "\t".join(_copy_text(encode_json(v)) if v else NULL
-                           for v in (entry.alternates, entry.images, entry.news, entry.videos))
+        extras = "\t".join(
+            _copy_text(encode_json(v)) if v else NULL
+            for v in (entry.alternates, entry.images, entry.news, entry.videos)
+        )
     return (
         f"{sitemap_key}\t{url}\t{NULL if lastmod is None else (lastmod - EPOCH) // MICROSECOND}\t"
         f"{entry.changefreq or NULL}\t{NULL if priority is None else repr(priority)}\t{extras}\n"
@@ -195,8 +224,12 @@ def listing_line(sitemap_key: int, entry: PageEntry) -> str:
 
 def read_listing_line(line: str) -> list[str | None]:
     """The fields of a listing_line(), NULL as None."""
-    return [None if field == NULL else (_COPY_UNESCAPES.sub(_unescape, field) if "\\" in field else field)
-            for field in line[:-1].split("\t")]
+    return [
+        None
+        if field == NULL
+        else (_COPY_UNESCAPES.sub(_unescape, field) if "\\" in field else field)
+        for field in line[:-1].split("\t")
+    ]
 
 
 def _unescape(match: re.Match) -> str:
@@ -206,13 +239,23 @@ def _unescape(match: re.Match) -> str:
 def sitemap_file_ids(connection: Connection, domain_id: int, urls: Iterable[str]) -> dict[str, int]:
     urls = list(urls)
     rows = connection.execute(
-        select(SitemapFile.url, SitemapFile.id).where(SitemapFile.domain_id == domain_id, SitemapFile.url.in_(urls))
+        select(SitemapFile.url, SitemapFile.id).where(
+            SitemapFile.domain_id == domain_id, SitemapFile.url.in_(urls)
+        )
     )
     return dict(rows.all())
 
 
-def upsert_listed_pages(connection: Connection, domain_id: int, lines: list[str], file_ids: Sequence[int],
-                        stamp: datetime | None = None, *, rescan: bool = False, job_pk: int | None = None) -> int:
+def upsert_listed_pages(
+    connection: Connection,
+    domain_id: int,
+    lines: list[str],
+    file_ids: Sequence[int],
+    stamp: datetime | None = None,
+    *,
+    rescan: bool = False,
+    job_pk: int | None = None,
+) -> int:
     """Merge one domain's listed pages, given as listing_line()s whose sitemap key k stands for
     file_ids[k - 1]. A URL may repeat: the last one wins. Returns the rows inserted or changed.
 
@@ -236,12 +279,16 @@ _SEEN_DDL = {
     "postgresql": 'CREATE TEMP TABLE IF NOT EXISTS scan_seen (domain_id bigint, url text COLLATE "C")',
     "sqlite": "CREATE TEMP TABLE IF NOT EXISTS scan_seen (domain_id integer, url text)",
 }
-_SEEN_INDEX = "CREATE INDEX IF NOT EXISTS temp.scan_seen_url ON scan_seen (domain_id, url)"  # SQLite
+_SEEN_INDEX = (
+    "CREATE INDEX IF NOT EXISTS temp.scan_seen_url ON scan_seen (domain_id, url)"  # SQLite
+)
 SCAN_SEEN = table("scan_seen", column("domain_id"), column("url"))
 
 _LISTING_CHANGED = " OR ".join(f"pages.{c} IS DISTINCT FROM EXCLUDED.{c}" for c in LISTING_COLUMNS)
 _LISTING_SET = ", ".join(f"{c} = EXCLUDED.{c}" for c in LISTING_COLUMNS)
-_ALL_LISTED = f"domain_id, sitemap_file_id, url, {', '.join(LISTING_COLUMNS)}, first_seen_at, last_seen_at"
+_ALL_LISTED = (
+    f"domain_id, sitemap_file_id, url, {', '.join(LISTING_COLUMNS)}, first_seen_at, last_seen_at"
+)
 _UPSERT_PG = f"""
 ON CONFLICT (domain_id, url) DO UPDATE
 SET sitemap_file_id = EXCLUDED.sitemap_file_id, {_LISTING_SET}, last_seen_at = EXCLUDED.last_seen_at,
@@ -268,7 +315,9 @@ SELECT %(domain_id)s, l.*, %(stamp)s, %(stamp)s FROM ({_LISTED_PG}) l
 """
 
 _OLD_DIFFERS = " OR ".join(f"d.old_{c} IS DISTINCT FROM d.{c}" for c in LISTING_COLUMNS)
-_UNCHANGED_NAMES = ", ".join(f"CASE WHEN d.old_{c} IS NOT DISTINCT FROM d.{c} THEN '{c}' END" for c in LISTING_COLUMNS)
+_UNCHANGED_NAMES = ", ".join(
+    f"CASE WHEN d.old_{c} IS NOT DISTINCT FROM d.{c} THEN '{c}' END" for c in LISTING_COLUMNS
+)
 
 
 def _json_of(prefix: str) -> str:
@@ -320,8 +369,15 @@ SELECT count(*) FROM written
 _MERGE_SETTINGS = "SET LOCAL work_mem = '64MB'; SET LOCAL TimeZone = 'UTC'"
 
 
-def _merge_pages_postgres(connection: Connection, domain_id: int, lines: list[str], file_ids: Sequence[int],
-                          stamp: datetime, rescan: bool, job_pk: int | None) -> int:
+def _merge_pages_postgres(
+    connection: Connection,
+    domain_id: int,
+    lines: list[str],
+    file_ids: Sequence[int],
+    stamp: datetime,
+    rescan: bool,
+    job_pk: int | None,
+) -> int:
     data = io.BytesIO("".join(lines).encode())
     cursor = connection.connection.dbapi_connection.cursor()
     params = {"domain_id": domain_id, "file_ids": list(file_ids), "stamp": stamp, "job_pk": job_pk}
@@ -330,7 +386,9 @@ def _merge_pages_postgres(connection: Connection, domain_id: int, lines: list[st
         cursor.execute(_MERGE_SETTINGS)
         cursor.copy_expert(
             "COPY stage_pages (sitemap_key, url, lastmod_us, changefreq, priority, alternates, images, news, videos) "
-            "FROM STDIN", data, size=1 << 20,
+            "FROM STDIN",
+            data,
+            size=1 << 20,
         )
         if rescan:
             cursor.execute(_SEEN_DDL["postgresql"])
@@ -352,23 +410,41 @@ ON CONFLICT (domain_id, url) DO UPDATE
 SET sitemap_file_id = excluded.sitemap_file_id, {_LISTING_SET.replace("EXCLUDED", "excluded")},
     last_seen_at = excluded.last_seen_at, removed_at = NULL
 WHERE pages.removed_at IS NOT NULL OR pages.sitemap_file_id IS NOT excluded.sitemap_file_id OR {
-    " OR ".join(f"pages.{c} IS NOT excluded.{c}" for c in LISTING_COLUMNS)}
+    " OR ".join(f"pages.{c} IS NOT excluded.{c}" for c in LISTING_COLUMNS)
+}
 """
-_SQLITE_STORED = (f"SELECT url, sitemap_file_id, {', '.join(LISTING_COLUMNS)}, removed_at FROM pages "
-                  "WHERE domain_id = ? AND url IN ({})")
+_SQLITE_STORED = (
+    f"SELECT url, sitemap_file_id, {', '.join(LISTING_COLUMNS)}, removed_at FROM pages "
+    "WHERE domain_id = ? AND url IN ({})"
+)
 _SQLITE_CHUNK = 500  # URLs looked up per statement
 
 
-def _merge_pages_sqlite(connection: Connection, domain_id: int, lines: list[str], file_ids: Sequence[int],
-                        stamp: datetime, rescan: bool, job_pk: int | None) -> int:
+def _merge_pages_sqlite(
+    connection: Connection,
+    domain_id: int,
+    lines: list[str],
+    file_ids: Sequence[int],
+    stamp: datetime,
+    rescan: bool,
+    job_pk: int | None,
+) -> int:
     latest = {}
     for line in lines:  # a URL listed twice: the last wins
         fields = read_listing_line(line)
         latest[fields[1]] = fields
     when = _sqlite_stamp(stamp)
     rows = {
-        url: (file_ids[int(key) - 1], _sqlite_time(lastmod), changefreq,
-              float(priority) if priority is not None else None, alternates, images, news, videos)
+        url: (
+            file_ids[int(key) - 1],
+            _sqlite_time(lastmod),
+            changefreq,
+            float(priority) if priority is not None else None,
+            alternates,
+            images,
+            news,
+            videos,
+        )
         for key, url, lastmod, changefreq, priority, alternates, images, news, videos in latest.values()
     }
     dbapi = connection.connection.dbapi_connection
@@ -378,7 +454,10 @@ def _merge_pages_sqlite(connection: Connection, domain_id: int, lines: list[str]
         if rescan:
             rows, history = _sqlite_differing(cursor, domain_id, rows)
         before = dbapi.total_changes
-        cursor.executemany(_SQLITE_MERGE, ((domain_id, row[0], url, *row[1:], when, when) for url, row in rows.items()))
+        cursor.executemany(
+            _SQLITE_MERGE,
+            ((domain_id, row[0], url, *row[1:], when, when) for url, row in rows.items()),
+        )
         changed = dbapi.total_changes - before
     finally:
         cursor.close()
@@ -386,16 +465,20 @@ def _merge_pages_sqlite(connection: Connection, domain_id: int, lines: list[str]
     return changed
 
 
-def _sqlite_differing(cursor, domain_id: int, rows: dict[str, tuple]) -> tuple[dict[str, tuple], list[dict[str, Any]]]:
+def _sqlite_differing(
+    cursor, domain_id: int, rows: dict[str, tuple]
+) -> tuple[dict[str, tuple], list[dict[str, Any]]]:
     """What _PG_RESCAN does, for SQLite (one writer at a time): note the URLs as seen, and keep
     the rows whose listing is new, changed or back, with the changes they make."""
     cursor.execute(_SEEN_DDL["sqlite"])
     cursor.execute(_SEEN_INDEX)
-    cursor.executemany("INSERT INTO scan_seen (domain_id, url) VALUES (?, ?)", ((domain_id, url) for url in rows))
+    cursor.executemany(
+        "INSERT INTO scan_seen (domain_id, url) VALUES (?, ?)", ((domain_id, url) for url in rows)
+    )
     urls = list(rows)
     stored: dict[str, tuple] = {}
     for start in range(0, len(urls), _SQLITE_CHUNK):
-        chunk = urls[start:start + _SQLITE_CHUNK]
+        chunk = urls[start : start + _SQLITE_CHUNK]
         cursor.execute(_SQLITE_STORED.format(", ".join("?" * len(chunk))), [domain_id, *chunk])
         stored.update((found[0], found[1:]) for found in cursor.fetchall())
     differing, history = {}, []
@@ -404,18 +487,29 @@ def _sqlite_differing(cursor, domain_id: int, rows: dict[str, tuple]) -> tuple[d
         if old is not None and old[-1] is None and old[:-1] == row:
             continue
         differing[url] = row
-        new = dict(zip(LISTING_COLUMNS, row[1:]))
+        new = dict(zip(LISTING_COLUMNS, row[1:], strict=False))
         if old is None or old[-1] is not None:
             back = None if old is None else {"removed_at": _json_time(old[-1])}
-            history.append({"kind": "page_added", "subject": url, "old": back,
-                            "new": {k: v for k, v in _json_listing(new).items() if v is not None}})
+            history.append(
+                {
+                    "kind": "page_added",
+                    "subject": url,
+                    "old": back,
+                    "new": {k: v for k, v in _json_listing(new).items() if v is not None},
+                }
+            )
             continue
-        was = dict(zip(LISTING_COLUMNS, old[1:-1]))
+        was = dict(zip(LISTING_COLUMNS, old[1:-1], strict=False))
         names = [c for c in LISTING_COLUMNS if was[c] != new[c]]
         if names:
-            history.append({"kind": "page_changed", "subject": url,
-                            "old": _json_listing({c: was[c] for c in names}),
-                            "new": _json_listing({c: new[c] for c in names})})
+            history.append(
+                {
+                    "kind": "page_changed",
+                    "subject": url,
+                    "old": _json_listing({c: was[c] for c in names}),
+                    "new": _json_listing({c: new[c] for c in names}),
+                }
+            )
     return differing, history
 
 
@@ -454,8 +548,13 @@ def forget_seen(connection: Connection, domain_id: int) -> None:
     connection.execute(SCAN_SEEN.delete().where(SCAN_SEEN.c.domain_id == domain_id))
 
 
-def remove_unlisted_pages(connection: Connection, domain_id: int, sitemap_urls: Collection[str], stamp: datetime,
-                          job_pk: int | None) -> int:
+def remove_unlisted_pages(
+    connection: Connection,
+    domain_id: int,
+    sitemap_urls: Collection[str],
+    stamp: datetime,
+    job_pk: int | None,
+) -> int:
     """Pages of these sitemaps (read completely in this scan) that the scan did not list stopped
     being listed."""
     if not sitemap_urls:
@@ -474,38 +573,73 @@ def remove_unlisted_pages(connection: Connection, domain_id: int, sitemap_urls: 
     return removed
 
 
-def remove_sitemaps(connection: Connection, domain_id: int, seen_urls: Collection[str], stamp: datetime,
-                    job_pk: int | None) -> None:
+def remove_sitemaps(
+    connection: Connection,
+    domain_id: int,
+    seen_urls: Collection[str],
+    stamp: datetime,
+    job_pk: int | None,
+) -> None:
     """Sitemaps this scan did not come across any more are removed, and their pages with them."""
     files = connection.execute(
-        select(SitemapFile.id, SitemapFile.url).where(SitemapFile.domain_id == domain_id,
-                                                     SitemapFile.removed_at.is_(None),
-                                                     SitemapFile.fetched_at.is_not(None))
+        select(SitemapFile.id, SitemapFile.url).where(
+            SitemapFile.domain_id == domain_id,
+            SitemapFile.removed_at.is_(None),
+            SitemapFile.fetched_at.is_not(None),
+        )
     ).all()
     gone = [(file_id, url) for file_id, url in files if url not in seen_urls]
     if not gone:
         return
     ids = [file_id for file_id, _ in gone]
     connection.execute(update(SitemapFile).where(SitemapFile.id.in_(ids)).values(removed_at=stamp))
-    record_changes(connection, domain_id, job_pk, stamp,
-                   [{"kind": "sitemap_removed", "subject": url, "old": None, "new": None} for _, url in gone])
+    record_changes(
+        connection,
+        domain_id,
+        job_pk,
+        stamp,
+        [{"kind": "sitemap_removed", "subject": url, "old": None, "new": None} for _, url in gone],
+    )
     _remove_pages(connection, domain_id, ids, stamp, job_pk)
 
 
-def _remove_pages(connection: Connection, domain_id: int, file_ids: list[int], stamp: datetime,
-                  job_pk: int | None, *conditions) -> int:
+def _remove_pages(
+    connection: Connection,
+    domain_id: int,
+    file_ids: list[int],
+    stamp: datetime,
+    job_pk: int | None,
+    *conditions,
+) -> int:
     if not file_ids:
         return 0
     # removed_at IS NULL is checked again on a row a concurrent scan just changed: one of two
     # scans removing the same page records it.
-    gone = connection.execute(
-        update(Page)
-        .where(Page.domain_id == domain_id, Page.removed_at.is_(None), Page.sitemap_file_id.in_(file_ids), *conditions)
-        .values(removed_at=stamp)
-        .returning(Page.url)
-    ).scalars().all()
-    record_changes(connection, domain_id, job_pk, stamp,
-                   [{"kind": "page_removed", "subject": url, "old": None, "new": None} for url in sorted(gone)])
+    gone = (
+        connection.execute(
+            update(Page)
+            .where(
+                Page.domain_id == domain_id,
+                Page.removed_at.is_(None),
+                Page.sitemap_file_id.in_(file_ids),
+                *conditions,
+            )
+            .values(removed_at=stamp)
+            .returning(Page.url)
+        )
+        .scalars()
+        .all()
+    )
+    record_changes(
+        connection,
+        domain_id,
+        job_pk,
+        stamp,
+        [
+            {"kind": "page_removed", "subject": url, "old": None, "new": None}
+            for url in sorted(gone)
+        ],
+    )
     return len(gone)
 
 

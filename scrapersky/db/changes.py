@@ -18,19 +18,28 @@ class NotFound(LookupError):
     """No such domain for the tenant, or no such scan of it."""
 
 
-def domain_changes(url: str, tenant_id: str, domain: str, *, since: datetime | None = None,
-                   scan: str | None = None) -> dict[str, Any]:
+def domain_changes(
+    url: str, tenant_id: str, domain: str, *, since: datetime | None = None, scan: str | None = None
+) -> dict[str, Any]:
     """The domain's changes, oldest first: all of them, those recorded at or after `since`, or
     those of the scans that started after the scan `scan` (any job id)."""
     with session_scope(url) as session:
         found = session.execute(
-            select(Domain.id, Domain.domain, Domain.last_scan, Domain.sitemap_urls)
-            .where(Domain.tenant_id == tenant_id, Domain.domain == domain)
+            select(Domain.id, Domain.domain, Domain.last_scan, Domain.sitemap_urls).where(
+                Domain.tenant_id == tenant_id, Domain.domain == domain
+            )
         ).first()
     if found is None:
         raise NotFound(f"no domain {domain!r} for tenant {tenant_id}")
     query = (
-        select(ScanChange.changed_at, Job.job_id, ScanChange.kind, ScanChange.subject, ScanChange.old, ScanChange.new)
+        select(
+            ScanChange.changed_at,
+            Job.job_id,
+            ScanChange.kind,
+            ScanChange.subject,
+            ScanChange.old,
+            ScanChange.new,
+        )
         .outerjoin(Job, Job.id == ScanChange.job_id)
         .where(ScanChange.domain_id == found.id)
         .order_by(ScanChange.changed_at, ScanChange.id)
@@ -41,12 +50,19 @@ def domain_changes(url: str, tenant_id: str, domain: str, *, since: datetime | N
         jobs = [job for job in find_jobs(url, scan, tenant_id) if job.domain == found.domain]
         if not jobs or jobs[0].started_at is None:
             raise NotFound(f"no scan {scan!r} of {domain}")
-        query = query.where(ScanChange.changed_at > jobs[0].started_at,
-                             or_(ScanChange.job_id.is_(None), ScanChange.job_id != jobs[0].id))
+        query = query.where(
+            ScanChange.changed_at > jobs[0].started_at,
+            or_(ScanChange.job_id.is_(None), ScanChange.job_id != jobs[0].id),
+        )
     with session_scope(url) as session:
         changes = [_view(row._mapping) for row in session.execute(query)]
-    return {"tenant_id": tenant_id, "domain": found.domain, "sitemap_urls": found.sitemap_urls,
-            "last_scan": _plain(found.last_scan), "changes": changes}
+    return {
+        "tenant_id": tenant_id,
+        "domain": found.domain,
+        "sitemap_urls": found.sitemap_urls,
+        "last_scan": _plain(found.last_scan),
+        "changes": changes,
+    }
 
 
 def _view(row) -> dict[str, Any]:

@@ -21,9 +21,13 @@ def check_url(url: str) -> str:
         parsed = make_url(url)
         parsed.get_dialect()
     except (ArgumentError, NoSuchModuleError, ValueError) as exc:
-        raise ConfigError(redact(f"DATABASE_URL is not a usable database URL: {url!r} ({exc})")) from None
+        raise ConfigError(
+            redact(f"DATABASE_URL is not a usable database URL: {url!r} ({exc})")
+        ) from None
     if parsed.get_backend_name() not in {"sqlite", "postgresql"}:
-        raise ConfigError(f"DATABASE_URL must be sqlite or postgresql, got {parsed.get_backend_name()!r}")
+        raise ConfigError(
+            f"DATABASE_URL must be sqlite or postgresql, got {parsed.get_backend_name()!r}"
+        )
     return url
 
 

@@ -17,13 +17,24 @@ def sitemap_validators(url: str, tenant_id: str, domain: str) -> dict[str, dict[
     child = aliased(SitemapFile)
     with session_scope(url) as session:
         files = session.execute(
-            select(SitemapFile.id, SitemapFile.url, SitemapFile.etag, SitemapFile.last_modified,
-                   SitemapFile.content_digest, SitemapFile.url_count, SitemapFile.sitemap_type)
+            select(
+                SitemapFile.id,
+                SitemapFile.url,
+                SitemapFile.etag,
+                SitemapFile.last_modified,
+                SitemapFile.content_digest,
+                SitemapFile.url_count,
+                SitemapFile.sitemap_type,
+            )
             .join(Domain, Domain.id == SitemapFile.domain_id)
-            .where(Domain.tenant_id == tenant_id, Domain.domain == domain,
-                   SitemapFile.status_code.in_((200, 304)), SitemapFile.sitemap_type.is_not(None),
-                   # A removed sitemap published again must be read again: its pages were removed.
-                   SitemapFile.removed_at.is_(None))
+            .where(
+                Domain.tenant_id == tenant_id,
+                Domain.domain == domain,
+                SitemapFile.status_code.in_((200, 304)),
+                SitemapFile.sitemap_type.is_not(None),
+                # A removed sitemap published again must be read again: its pages were removed.
+                SitemapFile.removed_at.is_(None),
+            )
         ).all()
         ids = {row.id: row.url for row in files}
         children: dict[str, list[str]] = {}
@@ -34,8 +45,11 @@ def sitemap_validators(url: str, tenant_id: str, domain: str) -> dict[str, dict[
                 children.setdefault(ids[parent_id], []).append(child_url)
     return {
         row.url: {
-            "etag": row.etag, "last_modified": row.last_modified, "content_digest": row.content_digest,
-            "url_count": row.url_count, "children": children.get(row.url, []),
+            "etag": row.etag,
+            "last_modified": row.last_modified,
+            "content_digest": row.content_digest,
+            "url_count": row.url_count,
+            "children": children.get(row.url, []),
         }
         for row in files
         if row.etag or row.last_modified or row.content_digest

@@ -65,7 +65,9 @@ def integer_id(text: str) -> int | None:
 def _job_rows(tenant_id: str, raw_domains: Iterable[str], options: dict, **fields) -> list[Job]:
     jobs, seen = [], set()
     for raw in raw_domains:
-        job = Job(job_id=new_public_id(), tenant_id=tenant_id, domain=raw, options=options, **fields)
+        job = Job(
+            job_id=new_public_id(), tenant_id=tenant_id, domain=raw, options=options, **fields
+        )
         try:
             clean = standardize_domain(raw)
         except InvalidDomain as exc:
@@ -82,7 +84,9 @@ def _job_rows(tenant_id: str, raw_domains: Iterable[str], options: dict, **field
     return jobs
 
 
-def create_jobs(url: str, tenant_id: str, raw_domains: Sequence[str], *, run_id: str, options: dict) -> list[Job]:
+def create_jobs(
+    url: str, tenant_id: str, raw_domains: Sequence[str], *, run_id: str, options: dict
+) -> list[Job]:
     """Jobs of one run given its domains directly; invalid domains become failed jobs."""
     with session_scope(url) as session:
         jobs = _job_rows(tenant_id, raw_domains, options, run_id=run_id)
@@ -93,7 +97,9 @@ def create_jobs(url: str, tenant_id: str, raw_domains: Sequence[str], *, run_id:
 def create_batch(url: str, tenant_id: str, raw_domains: Sequence[str], options: dict) -> BatchJob:
     """A batch and all its jobs, created up front: its domain list is its pending jobs."""
     with session_scope(url) as session:
-        batch = BatchJob(batch_id=new_public_id(), tenant_id=tenant_id, status="pending", options=options)
+        batch = BatchJob(
+            batch_id=new_public_id(), tenant_id=tenant_id, status="pending", options=options
+        )
         session.add(batch)
         session.flush()
         jobs = _job_rows(tenant_id, raw_domains, options, batch_id=batch.id)
@@ -107,8 +113,14 @@ def create_batch(url: str, tenant_id: str, raw_domains: Sequence[str], options: 
     return batch
 
 
-def claim_next(url: str, *, run_id: str, batch_id: int | None = None, job_ids: Sequence[int] | None = None,
-               public_job_id: str | None = None) -> ClaimedJob | None:
+def claim_next(
+    url: str,
+    *,
+    run_id: str,
+    batch_id: int | None = None,
+    job_ids: Sequence[int] | None = None,
+    public_job_id: str | None = None,
+) -> ClaimedJob | None:
     """Take one pending job (of a batch, or of the given ids) for this run, or None when none is left."""
     while True:
         with session_scope(url) as session:
@@ -131,8 +143,14 @@ def claim_next(url: str, *, run_id: str, batch_id: int | None = None, job_ids: S
             taken = session.execute(
                 update(Job)
                 .where(Job.id == job.id, Job.status == "pending")
-                .values(status="running", run_id=run_id, attempts=Job.attempts + 1, started_at=stamp,
-                        heartbeat_at=stamp, error=None)
+                .values(
+                    status="running",
+                    run_id=run_id,
+                    attempts=Job.attempts + 1,
+                    started_at=stamp,
+                    heartbeat_at=stamp,
+                    error=None,
+                )
                 .execution_options(synchronize_session=False)
             ).rowcount
             if not taken:
@@ -143,7 +161,9 @@ def claim_next(url: str, *, run_id: str, batch_id: int | None = None, job_ids: S
                     .where(BatchJob.id == job.batch_id, BatchJob.status == "pending")
                     .values(status="running", start_time=stamp)
                 )
-            return ClaimedJob(job.id, job.job_id, job.tenant_id, job.domain, job.batch_id, dict(job.options or {}))
+            return ClaimedJob(
+                job.id, job.job_id, job.tenant_id, job.domain, job.batch_id, dict(job.options or {})
+            )
 
 
 def heartbeat(url: str, progress: dict[int, float]) -> None:
@@ -159,15 +179,30 @@ def heartbeat(url: str, progress: dict[int, float]) -> None:
             )
 
 
-def finish_job(url: str, job_pk: int, status: str, *, error: str | None = None,
-               result_data: dict | None = None, stats: dict | None = None) -> bool:
+def finish_job(
+    url: str,
+    job_pk: int,
+    status: str,
+    *,
+    error: str | None = None,
+    result_data: dict | None = None,
+    stats: dict | None = None,
+) -> bool:
     """End a running job; returns False if it was not running (already ended elsewhere)."""
     with session_scope(url) as session:
         return _finish(session, job_pk, status, error=error, result_data=result_data, stats=stats)
 
 
-def _finish(session: Session, job_pk: int, status: str, *, error: str | None,
-            result_data: dict | None = None, stats: dict | None = None, from_status: str = "running") -> bool:
+def _finish(
+    session: Session,
+    job_pk: int,
+    status: str,
+    *,
+    error: str | None,
+    result_data: dict | None = None,
+    stats: dict | None = None,
+    from_status: str = "running",
+) -> bool:
     job = session.get(Job, job_pk, with_for_update=True)
     if job is None or job.status != from_status:
         return False
@@ -188,14 +223,25 @@ def _finish(session: Session, job_pk: int, status: str, *, error: str | None,
 
 
 def _job_event(job: Job) -> dict[str, Any]:
-    return {"job_id": job.job_id, "domain": job.domain, "status": job.status, "error": job.error,
-            "batch": job.batch_id is not None, "finished_at": job.finished_at.isoformat()}
+    return {
+        "job_id": job.job_id,
+        "domain": job.domain,
+        "status": job.status,
+        "error": job.error,
+        "batch": job.batch_id is not None,
+        "finished_at": job.finished_at.isoformat(),
+    }
 
 
 def _batch_event(batch: BatchJob) -> dict[str, Any]:
-    return {"batch_id": batch.batch_id, "status": batch.status, "total_domains": batch.total_domains,
-            "completed_domains": batch.completed_domains, "failed_domains": batch.failed_domains,
-            "end_time": batch.end_time.isoformat() if batch.end_time else None}
+    return {
+        "batch_id": batch.batch_id,
+        "status": batch.status,
+        "total_domains": batch.total_domains,
+        "completed_domains": batch.completed_domains,
+        "failed_domains": batch.failed_domains,
+        "end_time": batch.end_time.isoformat() if batch.end_time else None,
+    }
 
 
 def _count(session: Session, batch_pk: int, status: str) -> None:
@@ -214,7 +260,9 @@ def _count(session: Session, batch_pk: int, status: str) -> None:
     session.expire_all()
     batch = session.get(BatchJob, batch_pk)
     ended = session.scalar(
-        select(func.count()).select_from(Job).where(Job.batch_id == batch_pk, Job.status.notin_(ACTIVE))
+        select(func.count())
+        .select_from(Job)
+        .where(Job.batch_id == batch_pk, Job.status.notin_(ACTIVE))
     )
     batch.progress = round(ended / batch.total_domains, 4) if batch.total_domains else 1.0
     if ended >= batch.total_domains and batch.status in ACTIVE:
@@ -228,7 +276,9 @@ def _count(session: Session, batch_pk: int, status: str) -> None:
         webhooks.enqueue(session, batch.tenant_id, "batch.ended", _batch_event(batch))
 
 
-def reap_stale(url: str, stale_after: float, max_attempts: int, pending_after: float | None = None) -> dict[str, int]:
+def reap_stale(
+    url: str, stale_after: float, max_attempts: int, pending_after: float | None = None
+) -> dict[str, int]:
     """Running jobs whose heartbeat stopped: requeue batch jobs with attempts left, fail the rest.
     With pending_after, also fail jobs handed to a run that never claimed them in that time (the
     run died before it could: a database outage at start, a lost node), and the pending jobs of a
@@ -239,7 +289,10 @@ def reap_stale(url: str, stale_after: float, max_attempts: int, pending_after: f
         stale = session.scalars(
             select(Job).where(
                 Job.status == "running",
-                or_(Job.heartbeat_at < cutoff, Job.heartbeat_at.is_(None) & (Job.started_at < cutoff)),
+                or_(
+                    Job.heartbeat_at < cutoff,
+                    Job.heartbeat_at.is_(None) & (Job.started_at < cutoff),
+                ),
             )
         ).all()
         for job in stale:
@@ -247,7 +300,11 @@ def reap_stale(url: str, stale_after: float, max_attempts: int, pending_after: f
                 requeued = session.execute(
                     update(Job)
                     .where(Job.id == job.id, Job.status == "running")
-                    .values(status="pending", run_id=None, error=f"requeued after attempt {job.attempts}: {STALE_REASON}")
+                    .values(
+                        status="pending",
+                        run_id=None,
+                        error=f"requeued after attempt {job.attempts}: {STALE_REASON}",
+                    )
                 ).rowcount
                 counts["requeued"] += requeued
             elif _finish(session, job.id, "failed", error=STALE_REASON):
@@ -255,12 +312,18 @@ def reap_stale(url: str, stale_after: float, max_attempts: int, pending_after: f
         if pending_after is not None:
             waited = now() - timedelta(seconds=pending_after)
             unclaimed = session.scalars(
-                select(Job.id).where(Job.status == "pending", Job.run_id.is_not(None), Job.batch_id.is_(None),
-                                     Job.created_at < waited)
+                select(Job.id).where(
+                    Job.status == "pending",
+                    Job.run_id.is_not(None),
+                    Job.batch_id.is_(None),
+                    Job.created_at < waited,
+                )
             ).all()
             reason = f"never started: its run did not claim it within {pending_after:g} s"
             for job_pk in unclaimed:
-                counts["failed"] += _finish(session, job_pk, "failed", error=reason, from_status="pending")
+                counts["failed"] += _finish(
+                    session, job_pk, "failed", error=reason, from_status="pending"
+                )
             counts["failed"] += _fail_stalled_batches(session, waited, pending_after)
     return counts
 
@@ -269,10 +332,11 @@ def _fail_stalled_batches(session: Session, waited: datetime, pending_after: flo
     """Pending jobs of a batch that nothing has worked on for pending_after seconds (no job running,
     no job or batch row touched since): its runs are gone. They fail with a reason that says how
     to go on, so no job waits forever; `scrapy retry` puts them back."""
-    touched = (select(func.max(Job.updated_at)).where(Job.batch_id == BatchJob.id).scalar_subquery())
+    touched = select(func.max(Job.updated_at)).where(Job.batch_id == BatchJob.id).scalar_subquery()
     stalled = session.scalars(
         select(BatchJob).where(
-            BatchJob.status.in_(ACTIVE), BatchJob.updated_at < waited,
+            BatchJob.status.in_(ACTIVE),
+            BatchJob.updated_at < waited,
             select(Job.id).where(Job.batch_id == BatchJob.id, Job.status == "pending").exists(),
             ~select(Job.id).where(Job.batch_id == BatchJob.id, Job.status == "running").exists(),
             or_(touched.is_(None), touched < waited),
@@ -280,9 +344,13 @@ def _fail_stalled_batches(session: Session, waited: datetime, pending_after: flo
     ).all()
     failed = 0
     for batch in stalled:
-        reason = (f"never started: no run of batch {batch.batch_id} took it within {pending_after:g} s; "
-                  f"`scrapy retry {batch.batch_id}` requeues it")
-        pending = session.scalars(select(Job.id).where(Job.batch_id == batch.id, Job.status == "pending")).all()
+        reason = (
+            f"never started: no run of batch {batch.batch_id} took it within {pending_after:g} s; "
+            f"`scrapy retry {batch.batch_id}` requeues it"
+        )
+        pending = session.scalars(
+            select(Job.id).where(Job.batch_id == batch.id, Job.status == "pending")
+        ).all()
         for job_pk in pending:
             failed += _finish(session, job_pk, "failed", error=reason, from_status="pending")
     return failed
@@ -292,7 +360,9 @@ def end_run(url: str, run_id: str, status: str, error: str) -> int:
     """End every job of a run that is still pending or running (shutdown, cancel, crash)."""
     ended = 0
     with session_scope(url) as session:
-        ids = session.scalars(select(Job.id).where(Job.run_id == run_id, Job.status.in_(ACTIVE))).all()
+        ids = session.scalars(
+            select(Job.id).where(Job.run_id == run_id, Job.status.in_(ACTIVE))
+        ).all()
         for job_pk in ids:
             current = session.scalar(select(Job.status).where(Job.id == job_pk))
             ended += _finish(session, job_pk, status, error=error, from_status=current)
@@ -309,7 +379,9 @@ class Cancellation:
     runs: tuple[str, ...]
 
 
-def cancel(url: str, ident: str, tenant_id: str | None = None, reason: str = "cancelled") -> Cancellation | None:
+def cancel(
+    url: str, ident: str, tenant_id: str | None = None, reason: str = "cancelled"
+) -> Cancellation | None:
     """Cancel a batch or a job by any id: pending jobs end `cancelled` at once (counters in the same
     transaction); running jobs are left to their runs, whose ids are returned for Scrapyd's cancel,
     and end `cancelled` when their run shuts down. A batch is `cancelled` from now on. None: no such id."""
@@ -319,21 +391,35 @@ def cancel(url: str, ident: str, tenant_id: str | None = None, reason: str = "ca
             scope, kind, public_id = Job.batch_id == batch.id, "batch", batch.batch_id
         else:
             query = _by_any_id(Job, Job.job_id, ident)
-            job = session.scalars(query.where(Job.tenant_id == tenant_id) if tenant_id else query).first()
+            job = session.scalars(
+                query.where(Job.tenant_id == tenant_id) if tenant_id else query
+            ).first()
             if job is None:
                 return None
             scope, kind, public_id = Job.id == job.id, "job", job.job_id
         # The batch first: jobs ended below then count toward a cancelled batch, never end it otherwise.
-        ended_batch = batch is not None and session.execute(
-            update(BatchJob).where(BatchJob.id == batch.id, BatchJob.status.in_(ACTIVE))
-            .values(status="cancelled", error=reason, end_time=now())
-        ).rowcount
+        ended_batch = (
+            batch is not None
+            and session.execute(
+                update(BatchJob)
+                .where(BatchJob.id == batch.id, BatchJob.status.in_(ACTIVE))
+                .values(status="cancelled", error=reason, end_time=now())
+            ).rowcount
+        )
         pending = session.scalars(select(Job.id).where(scope, Job.status == "pending")).all()
         for job_pk in pending:
             _finish(session, job_pk, "cancelled", error=reason, from_status="pending")
-        runs = session.scalars(select(Job.run_id).where(scope, Job.status == "running").distinct()).all()
-        if batch is None and runs and session.scalar(
-            select(func.count()).select_from(Job).where(Job.run_id == runs[0], Job.status.in_(ACTIVE), ~scope)
+        runs = session.scalars(
+            select(Job.run_id).where(scope, Job.status == "running").distinct()
+        ).all()
+        if (
+            batch is None
+            and runs
+            and session.scalar(
+                select(func.count())
+                .select_from(Job)
+                .where(Job.run_id == runs[0], Job.status.in_(ACTIVE), ~scope)
+            )
         ):
             # The run scans other jobs too: end this one here; the run's own ending cannot undo it.
             _finish(session, job.id, "cancelled", error=reason)
@@ -341,7 +427,12 @@ def cancel(url: str, ident: str, tenant_id: str | None = None, reason: str = "ca
         if ended_batch:
             session.flush()
             session.expire_all()
-            webhooks.enqueue(session, batch.tenant_id, "batch.ended", _batch_event(session.get(BatchJob, batch.id)))
+            webhooks.enqueue(
+                session,
+                batch.tenant_id,
+                "batch.ended",
+                _batch_event(session.get(BatchJob, batch.id)),
+            )
     return Cancellation(kind, public_id, len(pending), tuple(run for run in runs if run))
 
 
@@ -351,8 +442,11 @@ def requeue_failed(url: str, batch_pk: int) -> int:
     with session_scope(url) as session:
         failed = session.scalars(
             # A name that is not a domain fails the same way every time: it is not retried.
-            select(Job).where(Job.batch_id == batch_pk, Job.status == "failed",
-                              or_(Job.error.is_(None), Job.error.notlike(f"{INVALID_PREFIX}%")))
+            select(Job).where(
+                Job.batch_id == batch_pk,
+                Job.status == "failed",
+                or_(Job.error.is_(None), Job.error.notlike(f"{INVALID_PREFIX}%")),
+            )
         ).all()
         for job in failed:
             job.status, job.run_id, job.finished_at, job.progress = "pending", None, None, 0.0
@@ -360,8 +454,11 @@ def requeue_failed(url: str, batch_pk: int) -> int:
         if failed:
             session.flush()
             batch = session.get(BatchJob, batch_pk, with_for_update=True)
-            ended = session.scalar(select(func.count()).select_from(Job)
-                                   .where(Job.batch_id == batch_pk, Job.status.notin_(ACTIVE)))
+            ended = session.scalar(
+                select(func.count())
+                .select_from(Job)
+                .where(Job.batch_id == batch_pk, Job.status.notin_(ACTIVE))
+            )
             batch.failed_domains -= len(failed)
             batch.status, batch.end_time, batch.error = "running", None, None
             batch.progress = round(ended / batch.total_domains, 4) if batch.total_domains else 1.0
@@ -407,20 +504,32 @@ def find_batch(url: str, ident: str | int, tenant_id: str | None = None) -> Batc
 def batch_jobs(url: str, batch_pk: int, *, after: int = 0, limit: int | None = None) -> list[Job]:
     """A batch's jobs in id order; `after` and `limit` page through them."""
     with session_scope(url) as session:
-        query = select(Job).where(Job.batch_id == batch_pk, Job.id > after).order_by(Job.id).limit(limit)
+        query = (
+            select(Job)
+            .where(Job.batch_id == batch_pk, Job.id > after)
+            .order_by(Job.id)
+            .limit(limit)
+        )
         return list(session.scalars(query).all())
 
 
-def latest(url: str, limit: int = 10, tenant_id: str | None = None) -> tuple[list[Job], list[BatchJob]]:
+def latest(
+    url: str, limit: int = 10, tenant_id: str | None = None
+) -> tuple[list[Job], list[BatchJob]]:
     with session_scope(url) as session:
         jobs = select(Job).order_by(Job.id.desc()).limit(limit)
         batches = select(BatchJob).order_by(BatchJob.id.desc()).limit(limit)
         if tenant_id:
-            jobs, batches = jobs.where(Job.tenant_id == tenant_id), batches.where(BatchJob.tenant_id == tenant_id)
+            jobs, batches = (
+                jobs.where(Job.tenant_id == tenant_id),
+                batches.where(BatchJob.tenant_id == tenant_id),
+            )
         return list(session.scalars(jobs).all()), list(session.scalars(batches).all())
 
 
-def batches_page(url: str, tenant_id: str | None, *, after: int = 0, limit: int = 25) -> list[BatchJob]:
+def batches_page(
+    url: str, tenant_id: str | None, *, after: int = 0, limit: int = 25
+) -> list[BatchJob]:
     """A tenant's batches, newest first; `after` (a batch's integer id) continues below it."""
     with session_scope(url) as session:
         query = select(BatchJob).order_by(BatchJob.id.desc()).limit(limit)
@@ -434,8 +543,19 @@ def batches_page(url: str, tenant_id: str | None, *, after: int = 0, limit: int 
 def status_counts(url: str, batch_pk: int) -> dict[str, int]:
     """How many of the batch's jobs are in each status, and how many runs are working on it."""
     with session_scope(url) as session:
-        found = dict(session.execute(
-            select(Job.status, func.count()).where(Job.batch_id == batch_pk).group_by(Job.status)).all())
-        found["runs"] = session.scalar(select(func.count(func.distinct(Job.run_id)))
-                                       .where(Job.batch_id == batch_pk, Job.status == "running")) or 0
+        found = dict(
+            session.execute(
+                select(Job.status, func.count())
+                .where(Job.batch_id == batch_pk)
+                .group_by(Job.status)
+            ).all()
+        )
+        found["runs"] = (
+            session.scalar(
+                select(func.count(func.distinct(Job.run_id))).where(
+                    Job.batch_id == batch_pk, Job.status == "running"
+                )
+            )
+            or 0
+        )
     return found

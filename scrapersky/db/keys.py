@@ -38,8 +38,13 @@ def digest(key: str) -> str:
 def create_key(url: str, tenant_id: str | None, name: str | None = None) -> tuple[ApiKey, str]:
     """A new key for the tenant (None: an operator key); returns the row and the key itself."""
     key = PREFIX + secrets.token_urlsafe(32)
-    row = ApiKey(key_id=f"key_{secrets.token_hex(8)}", name=name, tenant_id=tenant_id,
-                 operator=tenant_id is None, key_digest=digest(key))
+    row = ApiKey(
+        key_id=f"key_{secrets.token_hex(8)}",
+        name=name,
+        tenant_id=tenant_id,
+        operator=tenant_id is None,
+        key_digest=digest(key),
+    )
     with session_scope(url) as session:
         session.add(row)
     return row, key
@@ -71,8 +76,9 @@ def authenticate(url: str, key: str) -> Caller | None:
     if not key.startswith(PREFIX) or len(key) > 200:
         return None
     with session_scope(url) as session:
-        row = session.scalars(select(ApiKey).where(ApiKey.key_digest == digest(key),
-                                                   ApiKey.revoked_at.is_(None))).first()
+        row = session.scalars(
+            select(ApiKey).where(ApiKey.key_digest == digest(key), ApiKey.revoked_at.is_(None))
+        ).first()
         if row is None:
             return None
         return Caller(row.key_id, None if row.operator else row.tenant_id)

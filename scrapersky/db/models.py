@@ -18,8 +18,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
-    true,
     func,
+    true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -88,7 +88,9 @@ class SitemapFile(Base):
     url: Mapped[str] = mapped_column(Text)
     sitemap_type: Mapped[str | None] = mapped_column(String(16))
     discovery_method: Mapped[str | None] = mapped_column(String(16))
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("sitemap_files.id", ondelete="SET NULL"))
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sitemap_files.id", ondelete="SET NULL")
+    )
     url_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     size_bytes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     is_gzipped: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
@@ -145,7 +147,9 @@ class ScanChange(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     domain_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("domains.id", ondelete="CASCADE"))
-    job_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("jobs.id", ondelete="SET NULL"), index=True)
+    job_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("jobs.id", ondelete="SET NULL"), index=True
+    )
     changed_at: Mapped[datetime]
     # page_added | page_removed | page_changed | sitemap_added | sitemap_removed | sitemap_changed
     # | metadata_changed | first_scan
@@ -182,8 +186,12 @@ class Job(TimestampMixin, Base):
     tenant_id: Mapped[str] = mapped_column(String(36), index=True)
     domain: Mapped[str] = mapped_column(Text)
     domain_id: Mapped[int | None] = mapped_column(ForeignKey("domains.id", ondelete="SET NULL"))
-    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batch_jobs.id", ondelete="CASCADE"), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending", index=True)
+    batch_id: Mapped[int | None] = mapped_column(
+        ForeignKey("batch_jobs.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(
+        String(16), default="pending", server_default="pending", index=True
+    )
     progress: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
     options: Mapped[dict[str, Any] | None]
     result_data: Mapped[dict[str, Any] | None]
@@ -213,10 +221,14 @@ class WebhookDelivery(TimestampMixin, Base):
     __tablename__ = "webhook_deliveries"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"), index=True)
+    webhook_id: Mapped[int] = mapped_column(
+        ForeignKey("webhooks.id", ondelete="CASCADE"), index=True
+    )
     event: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]]
-    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending", index=True)
+    status: Mapped[str] = mapped_column(
+        String(16), default="pending", server_default="pending", index=True
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[datetime | None]
     last_status_code: Mapped[int | None] = mapped_column(Integer)

@@ -13,12 +13,16 @@ from scrapersky.db.models import Domain, Page, SitemapFile
 
 def find_domain(url: str, tenant_id: str, name: str) -> Domain | None:
     with session_scope(url) as session:
-        return session.scalars(select(Domain).where(Domain.tenant_id == tenant_id, Domain.domain == name)).first()
+        return session.scalars(
+            select(Domain).where(Domain.tenant_id == tenant_id, Domain.domain == name)
+        ).first()
 
 
 def sitemap_files(url: str, domain_id: int) -> list[SitemapFile]:
     with session_scope(url) as session:
-        query = select(SitemapFile).where(SitemapFile.domain_id == domain_id).order_by(SitemapFile.id)
+        query = (
+            select(SitemapFile).where(SitemapFile.domain_id == domain_id).order_by(SitemapFile.id)
+        )
         return list(session.scalars(query).all())
 
 
@@ -34,8 +38,15 @@ def find_sitemap(url: str, domain_id: int, ident: str) -> SitemapFile | None:
         return session.scalars(query).first()
 
 
-def pages(url: str, domain_id: int, *, after: int = 0, limit: int, lastmod_since: datetime | None = None,
-          sitemap_file_id: int | None = None) -> list[Page]:
+def pages(
+    url: str,
+    domain_id: int,
+    *,
+    after: int = 0,
+    limit: int,
+    lastmod_since: datetime | None = None,
+    sitemap_file_id: int | None = None,
+) -> list[Page]:
     """The domain's pages in id order after the id `after` (keyset pagination: every page of
     results costs the same, however deep)."""
     query = select(Page).where(Page.domain_id == domain_id, Page.id > after)

@@ -35,9 +35,24 @@ from scrapersky.items import PageBatchItem, PageItem, SitemapFileItem
 
 DomainKey = tuple[str, str]
 DOMAIN_COLUMNS = (
-    "title", "description", "language", "favicon_url", "logo_url", "is_wordpress", "wordpress_version",
-    "has_elementor", "tech_stack", "email_addresses", "phone_numbers", "facebook_url", "twitter_url",
-    "linkedin_url", "instagram_url", "youtube_url", "tiktok_url", "structured_data",
+    "title",
+    "description",
+    "language",
+    "favicon_url",
+    "logo_url",
+    "is_wordpress",
+    "wordpress_version",
+    "has_elementor",
+    "tech_stack",
+    "email_addresses",
+    "phone_numbers",
+    "facebook_url",
+    "twitter_url",
+    "linkedin_url",
+    "instagram_url",
+    "youtube_url",
+    "tiktok_url",
+    "structured_data",
 )
 
 
@@ -50,7 +65,9 @@ class ScanState:
     stamp: datetime = field(default_factory=lambda: datetime.now(UTC))
     rescan: bool | None = None  # decided at the scan's first write: did an earlier scan finish?
     files_seen: set[str] = field(default_factory=set)  # sitemap URLs this scan has file items for
-    complete: set[str] = field(default_factory=set)  # ... of which were read (not unchanged) completely
+    complete: set[str] = field(
+        default_factory=set
+    )  # ... of which were read (not unchanged) completely
     # The URLs listed so far are gone (a lost write, a new connection): decide no removals.
     seen_lost: bool = False
     # After the scan's last write: URLs and sitemaps the domain lists now.
@@ -119,8 +136,13 @@ def _connection(url: str, connection: Connection | None):
         yield fresh
 
 
-def write_batch(url: str, batch: StoreBatch, id_cache: dict[DomainKey, int],
-                scans: dict[DomainKey, ScanState] | None = None, connection: Connection | None = None) -> int:
+def write_batch(
+    url: str,
+    batch: StoreBatch,
+    id_cache: dict[DomainKey, int],
+    scans: dict[DomainKey, ScanState] | None = None,
+    connection: Connection | None = None,
+) -> int:
     """Write a batch in one transaction; returns how many page rows were inserted or changed.
 
     `scans`: the state of the scans the batch belongs to (a fresh one for a domain without);
@@ -159,8 +181,13 @@ def write_batch(url: str, batch: StoreBatch, id_cache: dict[DomainKey, int],
             file_ids = bulk.sitemap_file_ids(connection, ids[key], sitemaps)
             state = states[key]
             changed += bulk.upsert_listed_pages(
-                connection, ids[key], batch.pages[key], [file_ids[url] for url in sitemaps], state.stamp,
-                rescan=bool(state.rescan), job_pk=state.job_pk,
+                connection,
+                ids[key],
+                batch.pages[key],
+                [file_ids[url] for url in sitemaps],
+                state.stamp,
+                rescan=bool(state.rescan),
+                job_pk=state.job_pk,
             )
         for key, values in batch.fetches:
             bulk.upsert_page_fetches(connection, ids[key], [values])
@@ -171,7 +198,9 @@ def write_batch(url: str, batch: StoreBatch, id_cache: dict[DomainKey, int],
     return changed
 
 
-def _finish_scan(connection: Connection, domain_id: int, item: dict[str, Any], state: ScanState) -> None:
+def _finish_scan(
+    connection: Connection, domain_id: int, item: dict[str, Any], state: ScanState
+) -> None:
     """The end of a domain's scan: removals, metadata, counts, and the domain row."""
     changes: list[dict[str, Any]] = []
     if state.rescan and not state.seen_lost:
@@ -191,38 +220,62 @@ def _finish_scan(connection: Connection, domain_id: int, item: dict[str, Any], s
             changes += _metadata_changes(connection, domain_id, values)
     # Counts come from the stored rows, so they are true whatever the scan saw twice.
     values["sitemap_urls"] = connection.scalar(
-        select(func.count()).select_from(Page).where(Page.domain_id == domain_id, Page.removed_at.is_(None))
+        select(func.count())
+        .select_from(Page)
+        .where(Page.domain_id == domain_id, Page.removed_at.is_(None))
     )
     values["total_sitemaps"] = connection.scalar(
-        select(func.count()).select_from(SitemapFile)
-        .where(SitemapFile.domain_id == domain_id, SitemapFile.sitemap_type.is_not(None),
-               SitemapFile.removed_at.is_(None))
+        select(func.count())
+        .select_from(SitemapFile)
+        .where(
+            SitemapFile.domain_id == domain_id,
+            SitemapFile.sitemap_type.is_not(None),
+            SitemapFile.removed_at.is_(None),
+        )
     )
     if not state.rescan:
-        changes.append({"kind": "first_scan", "subject": item["domain"], "old": None,
-                        "new": {"pages": values["sitemap_urls"], "sitemaps": values["total_sitemaps"]}})
+        changes.append(
+            {
+                "kind": "first_scan",
+                "subject": item["domain"],
+                "old": None,
+                "new": {"pages": values["sitemap_urls"], "sitemaps": values["total_sitemaps"]},
+            }
+        )
     values.update(status=item["status"], last_scan=item["last_scan"], last_error=item["last_error"])
     bulk.record_changes(connection, domain_id, state.job_pk, state.stamp, changes)
     bulk.upsert_domain(connection, domain_id, values)
     state.sitemap_urls, state.total_sitemaps = values["sitemap_urls"], values["total_sitemaps"]
 
 
-def _metadata_changes(connection: Connection, domain_id: int, values: dict[str, Any]) -> list[dict[str, Any]]:
+def _metadata_changes(
+    connection: Connection, domain_id: int, values: dict[str, Any]
+) -> list[dict[str, Any]]:
     columns = [Domain.__table__.c[name] for name in DOMAIN_COLUMNS]
     # Locked: of two scans of the domain at once, the second compares with what the first wrote.
-    old = connection.execute(
-        select(Domain.metadata_at, *columns).where(Domain.id == domain_id).with_for_update()
-    ).one()._mapping
+    old = (
+        connection.execute(
+            select(Domain.metadata_at, *columns).where(Domain.id == domain_id).with_for_update()
+        )
+        .one()
+        ._mapping
+    )
     if old["metadata_at"] is None:
         return []  # never read before: nothing to compare with
     return [
-        {"kind": "metadata_changed", "subject": name, "old": {name: old[name]}, "new": {name: values[name]}}
-        for name in DOMAIN_COLUMNS if _plain(old[name]) != _plain(values[name])
+        {
+            "kind": "metadata_changed",
+            "subject": name,
+            "old": {name: old[name]},
+            "new": {name: values[name]},
+        }
+        for name in DOMAIN_COLUMNS
+        if _plain(old[name]) != _plain(values[name])
     ]
 
 
 def _plain(value: Any) -> Any:
     # JSON columns come back as stored; compare them as JSON, with no difference between [] and None.
-    return json.dumps(value, sort_keys=True, default=str) if value not in (None, [], {}, "") else None
-
-
+    return (
+        json.dumps(value, sort_keys=True, default=str) if value not in (None, [], {}, "") else None
+    )

@@ -29,7 +29,9 @@ def _now() -> datetime:
 
 def add(url: str, tenant_id: str, endpoint: str, secret: str | None = None) -> Webhook:
     with session_scope(url) as session:
-        hook = Webhook(tenant_id=tenant_id, url=endpoint, secret=secret or secrets.token_urlsafe(32))
+        hook = Webhook(
+            tenant_id=tenant_id, url=endpoint, secret=secret or secrets.token_urlsafe(32)
+        )
         session.add(hook)
     return hook
 
@@ -52,11 +54,19 @@ def remove(url: str, hook_id: int, tenant_id: str | None = None) -> bool:
 
 def enqueue(session: Session, tenant_id: str, event: str, payload: dict[str, Any]) -> None:
     """One delivery per active webhook of the tenant, inside the caller's transaction."""
-    hooks = session.scalars(select(Webhook.id).where(Webhook.tenant_id == tenant_id, Webhook.active)).all()
+    hooks = session.scalars(
+        select(Webhook.id).where(Webhook.tenant_id == tenant_id, Webhook.active)
+    ).all()
     stamp = _now()
     for hook_id in hooks:
-        session.add(WebhookDelivery(webhook_id=hook_id, event=event, payload={"event": event, **payload},
-                                    next_attempt_at=stamp))
+        session.add(
+            WebhookDelivery(
+                webhook_id=hook_id,
+                event=event,
+                payload={"event": event, **payload},
+                next_attempt_at=stamp,
+            )
+        )
 
 
 def claim_due(url: str) -> tuple[WebhookDelivery, Webhook] | None:
@@ -65,18 +75,25 @@ def claim_due(url: str) -> tuple[WebhookDelivery, Webhook] | None:
     while True:
         with session_scope(url) as session:
             row = session.execute(
-                select(WebhookDelivery, Webhook).join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
-                .where(or_((WebhookDelivery.status == "pending") & (WebhookDelivery.next_attempt_at <= stamp),
-                           (WebhookDelivery.status == "sending")
-                           & (WebhookDelivery.updated_at < stamp - SENDING_TIMEOUT)))
-                .order_by(WebhookDelivery.id).limit(1)
+                select(WebhookDelivery, Webhook)
+                .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
+                .where(
+                    or_(
+                        (WebhookDelivery.status == "pending")
+                        & (WebhookDelivery.next_attempt_at <= stamp),
+                        (WebhookDelivery.status == "sending")
+                        & (WebhookDelivery.updated_at < stamp - SENDING_TIMEOUT),
+                    )
+                )
+                .order_by(WebhookDelivery.id)
+                .limit(1)
             ).first()
             if row is None:
                 return None
             delivery, hook = row
             taken = session.execute(
-                update(WebhookDelivery).where(WebhookDelivery.id == delivery.id,
-                                              WebhookDelivery.status == delivery.status)
+                update(WebhookDelivery)
+                .where(WebhookDelivery.id == delivery.id, WebhookDelivery.status == delivery.status)
                 .values(status="sending", attempts=WebhookDelivery.attempts + 1, updated_at=stamp)
                 .execution_options(synchronize_session=False)
             ).rowcount
@@ -86,8 +103,15 @@ def claim_due(url: str) -> tuple[WebhookDelivery, Webhook] | None:
                 return delivery, hook
 
 
-def record(url: str, delivery_id: int, attempts: int, *, status_code: int | None, error: str | None,
-           retry_in: float | None) -> str:
+def record(
+    url: str,
+    delivery_id: int,
+    attempts: int,
+    *,
+    status_code: int | None,
+    error: str | None,
+    retry_in: float | None,
+) -> str:
     """Store an attempt's outcome: delivered (2xx), pending again after retry_in seconds, or failed."""
     if error is None and status_code is not None and 200 <= status_code < 300:
         status, values = "delivered", {"delivered_at": _now()}
@@ -96,15 +120,30 @@ def record(url: str, delivery_id: int, attempts: int, *, status_code: int | None
     else:
         status, values = "failed", {}
     with session_scope(url) as session:
-        session.execute(update(WebhookDelivery).where(WebhookDelivery.id == delivery_id).values(
-            status=status, last_status_code=status_code, last_error=error, updated_at=_now(), **values))
+        session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id == delivery_id)
+            .values(
+                status=status,
+                last_status_code=status_code,
+                last_error=error,
+                updated_at=_now(),
+                **values,
+            )
+        )
     return status
 
 
-def log(url: str, tenant_id: str | None = None, limit: int = 50) -> list[tuple[WebhookDelivery, Webhook]]:
+def log(
+    url: str, tenant_id: str | None = None, limit: int = 50
+) -> list[tuple[WebhookDelivery, Webhook]]:
     with session_scope(url) as session:
-        query = (select(WebhookDelivery, Webhook).join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
-                 .order_by(WebhookDelivery.id.desc()).limit(limit))
+        query = (
+            select(WebhookDelivery, Webhook)
+            .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
+            .order_by(WebhookDelivery.id.desc())
+            .limit(limit)
+        )
         if tenant_id:
             query = query.where(Webhook.tenant_id == tenant_id)
         return [tuple(row) for row in session.execute(query).all()]

@@ -29,17 +29,67 @@ _VALID_EMAIL = re.compile(
 )
 # "Domains" that are really file names: logo@2x.png, jquery@3.7.1.min.js.
 _FILE_SUFFIXES = frozenset(
-    {"avif", "bmp", "css", "gif", "heic", "ico", "jpeg", "jpg", "js", "json", "map", "mp3", "mp4", "pdf",
-     "png", "svg", "tif", "tiff", "ts", "webm", "webp", "woff", "woff2", "xml"}
+    {
+        "avif",
+        "bmp",
+        "css",
+        "gif",
+        "heic",
+        "ico",
+        "jpeg",
+        "jpg",
+        "js",
+        "json",
+        "map",
+        "mp3",
+        "mp4",
+        "pdf",
+        "png",
+        "svg",
+        "tif",
+        "tiff",
+        "ts",
+        "webm",
+        "webp",
+        "woff",
+        "woff2",
+        "xml",
+    }
 )
 _RESERVED_SUFFIXES = frozenset({"example", "invalid", "local", "localhost", "test"})
 _PLACEHOLDER_DOMAINS = frozenset(
-    {"domain.com", "email.com", "example.com", "example.net", "example.org", "mydomain.com",
-     "yourcompany.com", "yourdomain.com", "yoursite.com", "yourwebsite.com"}
+    {
+        "domain.com",
+        "email.com",
+        "example.com",
+        "example.net",
+        "example.org",
+        "mydomain.com",
+        "yourcompany.com",
+        "yourdomain.com",
+        "yoursite.com",
+        "yourwebsite.com",
+    }
 )
 _PLACEHOLDER_LOCALS = frozenset(
-    {"email", "name", "user", "username", "you", "your", "your-email", "your.email", "your.name",
-     "youremail", "yourname", "someone", "firstname.lastname", "john.doe", "johndoe", "jane.doe"}
+    {
+        "email",
+        "name",
+        "user",
+        "username",
+        "you",
+        "your",
+        "your-email",
+        "your.email",
+        "your.name",
+        "youremail",
+        "yourname",
+        "someone",
+        "firstname.lastname",
+        "john.doe",
+        "johndoe",
+        "jane.doe",
+    }
 )
 # Error-reporting ingest addresses embedded in scripts (Sentry, Wix).
 _INGEST_DOMAINS = ("sentry.io", "wixpress.com")
@@ -153,7 +203,10 @@ def _looks_like_phone(text: str, start: int, raw: str) -> bool:
     if _PHONE_LABEL.search(text, max(0, start - 40), start):
         return True
     # "Reservierung: 01 5123456": any label, when the digits are grouped only by spaces or dashes.
-    return _ANY_LABEL.search(text, max(0, start - 40), start) is not None and _PLAIN_GROUPS.match(raw) is not None
+    return (
+        _ANY_LABEL.search(text, max(0, start - 40), start) is not None
+        and _PLAIN_GROUPS.match(raw) is not None
+    )
 
 
 def _phone_candidates(page: "Page", region: str) -> Iterator[str | None]:

@@ -9,7 +9,9 @@ from scrapersky.metadata.region import infer_region
 from scrapersky.metadata.urls import host_of
 
 
-def extract_metadata(body: bytes, url: str, headers: Mapping[str, str] | None = None) -> dict[str, Any]:
+def extract_metadata(
+    body: bytes, url: str, headers: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """Everything ScraperSky keeps about a site from its homepage. Every key
     is always present (None, [], {} or False when nothing was found)."""
     page = Page.from_response(body, url, headers)
@@ -48,7 +50,13 @@ def extract_metadata(body: bytes, url: str, headers: Mapping[str, str] | None = 
     }
 
 
-def extract_page_summary(body: bytes, url: str, headers: Mapping[str, str] | None = None) -> dict[str, Any]:
+def extract_page_summary(
+    body: bytes, url: str, headers: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """Title, description and language of any page, with the same fallbacks."""
     page = Page.from_response(body, url, headers)
-    return {"title": text.title(page), "description": text.description(page), "language": text.language(page)}
+    return {
+        "title": text.title(page),
+        "description": text.description(page),
+        "language": text.language(page),
+    }

@@ -13,7 +13,9 @@ if TYPE_CHECKING:
 
 _IMAGE_SOURCE_ATTRIBUTES = ("src", "data-src", "data-lazy-src", "data-original")
 _LOGO_ANCESTOR_LEVELS = 3
-_ORGANIZATION_TYPES = frozenset({"Organization", "Corporation", "Brand", "NGO", "Store", "Restaurant"})
+_ORGANIZATION_TYPES = frozenset(
+    {"Organization", "Corporation", "Brand", "NGO", "Store", "Restaurant"}
+)
 
 
 def _icon_size(sizes: str | None) -> float:
@@ -120,12 +122,18 @@ def _links_home(page: "Page", element: HtmlElement) -> bool:
 def _header_home_image(page: "Page", img: HtmlElement) -> bool:
     """The first kind of image a site header holds: one inside a link to the homepage."""
     ancestors = list(img.iterancestors())
-    in_header = any(a.tag == "header" or (a.get("role") or "").lower() == "banner" for a in ancestors)
-    return in_header and any(a.tag == "a" and _links_home(page, a) for a in ancestors[:_LOGO_ANCESTOR_LEVELS])
+    in_header = any(
+        a.tag == "header" or (a.get("role") or "").lower() == "banner" for a in ancestors
+    )
+    return in_header and any(
+        a.tag == "a" and _links_home(page, a) for a in ancestors[:_LOGO_ANCESTOR_LEVELS]
+    )
 
 
 # Where other brands' logos sit: share buttons, social widgets, comment systems.
-_WIDGET = re.compile(r"shar(?:e|ing)|social|service[-_]links|comment|follow|badge|sponsor|partner", re.IGNORECASE)
+_WIDGET = re.compile(
+    r"shar(?:e|ing)|social|service[-_]links|comment|follow|badge|sponsor|partner", re.IGNORECASE
+)
 _WIDGET_ANCESTOR_LEVELS = 6
 _CONTENT_ITEMPROPS = frozenset(("image", "photo", "thumbnailurl", "primaryimageofpage"))
 
@@ -138,20 +146,24 @@ def _in_widget(img: HtmlElement) -> bool:
         return True
     return any(
         _WIDGET.search(f"{ancestor.get('class') or ''} {ancestor.get('id') or ''}")
-        for _, ancestor in zip(range(_WIDGET_ANCESTOR_LEVELS), img.iterancestors())
+        for _, ancestor in zip(range(_WIDGET_ANCESTOR_LEVELS), img.iterancestors(), strict=False)
     )
 
 
 def _markup_logo(page: "Page") -> str | None:
     # Not another brand's (a widget's), nor an item's own picture (microdata itemprop="image").
-    images = [img for img in page.root.iter("img")
-              if not _in_widget(img) and (img.get("itemprop") or "").strip().lower() not in _CONTENT_ITEMPROPS]
+    images = [
+        img
+        for img in page.root.iter("img")
+        if not _in_widget(img)
+        and (img.get("itemprop") or "").strip().lower() not in _CONTENT_ITEMPROPS
+    ]
     tests = (
         lambda img: "custom-logo" in (img.get("class") or "").lower(),
         lambda img: _mentions_logo(img, ("class", "id", "alt")),
         lambda img: any(
             _mentions_logo(ancestor, ("class", "id"))
-            for _, ancestor in zip(range(_LOGO_ANCESTOR_LEVELS), img.iterancestors())
+            for _, ancestor in zip(range(_LOGO_ANCESTOR_LEVELS), img.iterancestors(), strict=False)
         ),
         lambda img: _file_says_logo(page, img),
         lambda img: _header_home_image(page, img),
@@ -166,8 +178,19 @@ def _markup_logo(page: "Page") -> str | None:
 
 
 # og:type values whose og:image is a photo of the thing shown, never the site's logo.
-_PHOTO_TYPES = frozenset({"article", "profile", "book", "product", "video.movie", "video.episode", "video.other",
-                          "music.song", "music.album"})
+_PHOTO_TYPES = frozenset(
+    {
+        "article",
+        "profile",
+        "book",
+        "product",
+        "video.movie",
+        "video.episode",
+        "video.other",
+        "music.song",
+        "music.album",
+    }
+)
 
 
 # The path of a site's front page: "/", "/index.html", a language root such as "/en/" or "/de-at/".
@@ -183,8 +206,7 @@ def _share_image(page: "Page") -> str | None:
     if kind in _PHOTO_TYPES or not _FRONT_PAGE.fullmatch(_path(page.url)):
         return None
     content_images = {
-        page.absolute(src)
-        for src in page.root.xpath("//article//img/@src | //main//img/@src")
+        page.absolute(src) for src in page.root.xpath("//article//img/@src | //main//img/@src")
     }
     for value in page.meta_values("og:image") + page.meta_values("og:image:url"):
         url = page.absolute(value)

@@ -11,9 +11,33 @@ _TLD_REGIONS = {"uk": "GB"}
 # Country-code TLDs sold worldwide as generic names: they say nothing about
 # where the site is, unless used under a national second level (com.co).
 _VANITY_TLDS = frozenset(
-    {"ac", "ai", "cc", "cd", "co", "fm", "gg", "gl", "io", "la", "ly", "me", "ml", "nu", "sh", "so", "tk", "to", "tv", "vc", "ws"}
+    {
+        "ac",
+        "ai",
+        "cc",
+        "cd",
+        "co",
+        "fm",
+        "gg",
+        "gl",
+        "io",
+        "la",
+        "ly",
+        "me",
+        "ml",
+        "nu",
+        "sh",
+        "so",
+        "tk",
+        "to",
+        "tv",
+        "vc",
+        "ws",
+    }
 )
-_NATIONAL_SECOND_LEVELS = frozenset({"ac", "co", "com", "edu", "gob", "gov", "gv", "ne", "net", "or", "org"})
+_NATIONAL_SECOND_LEVELS = frozenset(
+    {"ac", "co", "com", "edu", "gob", "gov", "gv", "ne", "net", "or", "org"}
+)
 
 
 def _supported(code: str | None) -> str | None:
@@ -49,10 +73,36 @@ def region_from_language(tag: str | None) -> str | None:
 # better signal, most likely lists that country's numbers. English, Spanish, Portuguese, French,
 # Arabic and the like are spoken in too many countries to say.
 _LANGUAGE_HOMES = {
-    "bg": "BG", "cs": "CZ", "da": "DK", "de": "DE", "el": "GR", "et": "EE", "fi": "FI", "he": "IL", "hr": "HR",
-    "hu": "HU", "is": "IS", "it": "IT", "ja": "JP", "ko": "KR", "lt": "LT", "lv": "LV", "nb": "NO", "nl": "NL",
-    "nn": "NO", "no": "NO", "pl": "PL", "ro": "RO", "ru": "RU", "sk": "SK", "sl": "SI", "sv": "SE", "th": "TH",
-    "tr": "TR", "uk": "UA", "vi": "VN",
+    "bg": "BG",
+    "cs": "CZ",
+    "da": "DK",
+    "de": "DE",
+    "el": "GR",
+    "et": "EE",
+    "fi": "FI",
+    "he": "IL",
+    "hr": "HR",
+    "hu": "HU",
+    "is": "IS",
+    "it": "IT",
+    "ja": "JP",
+    "ko": "KR",
+    "lt": "LT",
+    "lv": "LV",
+    "nb": "NO",
+    "nl": "NL",
+    "nn": "NO",
+    "no": "NO",
+    "pl": "PL",
+    "ro": "RO",
+    "ru": "RU",
+    "sk": "SK",
+    "sl": "SI",
+    "sv": "SE",
+    "th": "TH",
+    "tr": "TR",
+    "uk": "UA",
+    "vi": "VN",
 }
 
 
@@ -76,7 +126,9 @@ def region_from_json_ld(json_ld: list[Any]) -> str | None:
     return None
 
 
-def infer_region(host: str, language: str | None, json_ld: list[Any], locales: list[str] = ()) -> str:
+def infer_region(
+    host: str, language: str | None, json_ld: list[Any], locales: list[str] = ()
+) -> str:
     """ccTLD, then the region of the language or of another locale the page declares
     (og:locale, hreflang), then the JSON-LD address, then the language's home country, then US."""
     return (

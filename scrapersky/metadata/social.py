@@ -19,11 +19,32 @@ _INSTAGRAM_NAME = re.compile(r"^[A-Za-z0-9._]{1,30}$")
 _TIKTOK_NAME = re.compile(r"^@[A-Za-z0-9._]{1,30}$")
 
 
-def _facebook(segments: list[str], query: dict[str, str]) -> tuple[list[str], dict[str, str]] | None:
+def _facebook(
+    segments: list[str], query: dict[str, str]
+) -> tuple[list[str], dict[str, str]] | None:
     reserved = {
-        "dialog", "events", "hashtag", "help", "home.php", "l.php", "login", "login.php", "permalink.php",
-        "photo", "photo.php", "plugins", "policies", "privacy", "search", "share", "share.php", "sharer",
-        "sharer.php", "story.php", "tr", "watch",
+        "dialog",
+        "events",
+        "hashtag",
+        "help",
+        "home.php",
+        "l.php",
+        "login",
+        "login.php",
+        "permalink.php",
+        "photo",
+        "photo.php",
+        "plugins",
+        "policies",
+        "privacy",
+        "search",
+        "share",
+        "share.php",
+        "sharer",
+        "sharer.php",
+        "story.php",
+        "tr",
+        "watch",
     }
     if segments[0].lower() in reserved:
         return None
@@ -34,8 +55,22 @@ def _facebook(segments: list[str], query: dict[str, str]) -> tuple[list[str], di
 
 def _twitter(segments: list[str], query: dict[str, str]) -> tuple[list[str], dict[str, str]] | None:
     reserved = {
-        "compose", "explore", "hashtag", "home", "i", "intent", "login", "messages", "notifications",
-        "privacy", "search", "settings", "share", "signup", "tos", "widgets",
+        "compose",
+        "explore",
+        "hashtag",
+        "home",
+        "i",
+        "intent",
+        "login",
+        "messages",
+        "notifications",
+        "privacy",
+        "search",
+        "settings",
+        "share",
+        "signup",
+        "tos",
+        "widgets",
     }
     handle = segments[0]
     if handle.lower() in reserved or not _TWITTER_HANDLE.match(handle) or "status" in segments[1:2]:
@@ -43,7 +78,9 @@ def _twitter(segments: list[str], query: dict[str, str]) -> tuple[list[str], dic
     return [handle], {}
 
 
-def _linkedin(segments: list[str], query: dict[str, str]) -> tuple[list[str], dict[str, str]] | None:
+def _linkedin(
+    segments: list[str], query: dict[str, str]
+) -> tuple[list[str], dict[str, str]] | None:
     kind = segments[0].lower()
     if kind == "pub" and len(segments) >= 2:
         # Old public profiles: /pub/name/1b/46a/324; the trailing id parts are the profile.
@@ -53,8 +90,23 @@ def _linkedin(segments: list[str], query: dict[str, str]) -> tuple[list[str], di
     return None
 
 
-def _instagram(segments: list[str], query: dict[str, str]) -> tuple[list[str], dict[str, str]] | None:
-    reserved = {"about", "accounts", "developer", "direct", "explore", "legal", "p", "reel", "reels", "share", "stories", "tv"}
+def _instagram(
+    segments: list[str], query: dict[str, str]
+) -> tuple[list[str], dict[str, str]] | None:
+    reserved = {
+        "about",
+        "accounts",
+        "developer",
+        "direct",
+        "explore",
+        "legal",
+        "p",
+        "reel",
+        "reels",
+        "share",
+        "stories",
+        "tv",
+    }
     name = segments[0]
     if name.lower() in reserved or not _INSTAGRAM_NAME.match(name):
         return None
@@ -97,7 +149,7 @@ PLATFORMS = (
 def _bare_host(host: str) -> str:
     for prefix in _STRIPPED_PREFIXES:
         if host.startswith(prefix):
-            return host[len(prefix):]
+            return host[len(prefix) :]
     return _LOCALE_LABEL.sub("", host, count=1) if host.count(".") >= 2 else host
 
 
@@ -145,7 +197,9 @@ def _candidate_links(page: "Page") -> Iterator[str]:
         elif "/" in handle:
             yield handle
     # Links inside embedded posts (blockquotes) point at other people's accounts.
-    for href in page.root.xpath("//a[@href][not(ancestor::blockquote)]/@href | //link[@rel='me']/@href"):
+    for href in page.root.xpath(
+        "//a[@href][not(ancestor::blockquote)]/@href | //link[@rel='me']/@href"
+    ):
         yield str(href)
 
 

@@ -22,7 +22,9 @@ def _load_json(script: str) -> Any:
         return json.loads(script, strict=False, parse_constant=_reject_constant)
     except ValueError:
         # Pages wrap JSON-LD in HTML or JavaScript comments, or leave trailing commas.
-        return jstyleson.loads(_COMMENT_LINE.sub("", script), strict=False, parse_constant=_reject_constant)
+        return jstyleson.loads(
+            _COMMENT_LINE.sub("", script), strict=False, parse_constant=_reject_constant
+        )
 
 
 def parse_json_ld(root: HtmlElement) -> list[Any]:
@@ -79,7 +81,9 @@ def structured_data(root: HtmlElement, base_url: str, json_ld: list[Any]) -> dic
     # One syntax at a time: a failure in one must not lose the others.
     for syntax in ("opengraph", "microdata"):
         try:
-            items = _extruct().extract(root, base_url=base_url, syntaxes=[syntax], uniform=True)[syntax]
+            items = _extruct().extract(root, base_url=base_url, syntaxes=[syntax], uniform=True)[
+                syntax
+            ]
         except Exception:  # extruct raises many kinds of error on malformed markup
             continue
         if items:

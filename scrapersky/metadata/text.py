@@ -14,14 +14,57 @@ MAX_DESCRIPTION_LENGTH = 2000
 
 # Subtrees whose text a visitor never reads.
 _HIDDEN_TAGS = frozenset(
-    {"head", "script", "style", "noscript", "template", "svg", "math", "iframe", "object", "canvas", "select"}
+    {
+        "head",
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "svg",
+        "math",
+        "iframe",
+        "object",
+        "canvas",
+        "select",
+    }
 )
 # Elements that break a line, so text from neighbouring blocks never runs together.
 _BLOCK_TAGS = frozenset(
     {
-        "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "fieldset",
-        "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header",
-        "hr", "li", "main", "nav", "ol", "p", "pre", "section", "table", "td", "th", "tr", "ul",
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "br",
+        "dd",
+        "div",
+        "dl",
+        "dt",
+        "fieldset",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "table",
+        "td",
+        "th",
+        "tr",
+        "ul",
     }
 )
 _LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{1,8})*$", re.IGNORECASE)
@@ -129,7 +172,11 @@ def locales(page: "Page") -> list[str]:
     found = [value.strip() for value in page.meta_values("og:locale") if value.strip()]
     for link in page.root.iter("link"):
         hreflang = (link.get("hreflang") or "").strip()
-        if hreflang and "alternate" in (link.get("rel") or "").lower() and page.absolute(link.get("href")) == page.url:
+        if (
+            hreflang
+            and "alternate" in (link.get("rel") or "").lower()
+            and page.absolute(link.get("href")) == page.url
+        ):
             found.append(hreflang)
     return found
 

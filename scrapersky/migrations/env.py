@@ -11,7 +11,9 @@ url = config.attributes.get("database_url") or env("DATABASE_URL", "sqlite:///sc
 
 
 def run_migrations_offline() -> None:
-    context.configure(url=url, target_metadata=Base.metadata, literal_binds=True, render_as_batch=True)
+    context.configure(
+        url=url, target_metadata=Base.metadata, literal_binds=True, render_as_batch=True
+    )
     with context.begin_transaction():
         context.run_migrations()
 
@@ -19,7 +21,9 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     with get_engine(url).connect() as connection:
         # render_as_batch: SQLite can only ALTER tables by copying them.
-        context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+        context.configure(
+            connection=connection, target_metadata=Base.metadata, render_as_batch=True
+        )
         with context.begin_transaction():
             context.run_migrations()
         connection.commit()

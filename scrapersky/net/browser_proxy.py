@@ -58,16 +58,22 @@ class BrowserProxy:
 
     @property
     def url(self) -> str:
-        return "http://127.0.0.1:%d" % self.sock.getsockname()[1]
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
 
-    async def start(self, policy: AddressPolicy, resolve: Resolve,
-                    on_refused: Callable[[str, str], None] | None = None) -> None:
+    async def start(
+        self,
+        policy: AddressPolicy,
+        resolve: Resolve,
+        on_refused: Callable[[str, str], None] | None = None,
+    ) -> None:
         if self.server is not None:
             return
         self.policy, self.resolve = policy, resolve
         if on_refused is not None:
             self.on_refused = on_refused
-        self.server = await asyncio.start_server(self._serve, sock=self.sock, limit=self.max_header_bytes)
+        self.server = await asyncio.start_server(
+            self._serve, sock=self.sock, limit=self.max_header_bytes
+        )
 
     async def close(self) -> None:
         if self.server is not None:
@@ -90,23 +96,36 @@ class BrowserProxy:
                 await _refuse(writer, connect, host)
                 return
             upstream = _upstream_proxy(host, connect)
-            dial_host, dial_port = (upstream.hostname, upstream.port or 80) if upstream else (address, port)
+            dial_host, dial_port = (
+                (upstream.hostname, upstream.port or 80) if upstream else (address, port)
+            )
             up_reader, upstream_writer = await asyncio.wait_for(
-                asyncio.open_connection(dial_host, dial_port), self.timeout)
+                asyncio.open_connection(dial_host, dial_port), self.timeout
+            )
             if connect and upstream is None:
                 writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
             else:
                 upstream_writer.write(_forward_head(method, target, lines, host, port, upstream))
-            if connect or b"transfer-encoding" in {line.split(b":", 1)[0].strip().lower() for line in lines}:
+            if connect or b"transfer-encoding" in {
+                line.split(b":", 1)[0].strip().lower() for line in lines
+            }:
                 await _pipe_both(reader, writer, up_reader, upstream_writer, self.timeout)
             else:
                 await _send_body(reader, upstream_writer, lines, self.timeout)
                 await _copy(up_reader, writer, self.timeout)
-        except (asyncio.LimitOverrunError, asyncio.IncompleteReadError, ValueError):  # BadRequest too
-            writer.write(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
-        except (OSError, asyncio.TimeoutError):
+        except (
+            asyncio.LimitOverrunError,
+            asyncio.IncompleteReadError,
+            ValueError,
+        ):  # BadRequest too
+            writer.write(
+                b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+            )
+        except (TimeoutError, OSError):
             if not writer.is_closing():
-                writer.write(b"HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+                writer.write(
+                    b"HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+                )
         finally:
             for stream in (writer, upstream_writer):
                 if stream is not None:
@@ -158,7 +177,9 @@ def _upstream_proxy(host: str, connect: bool):
     return urlsplit(url if "://" in url else "http://" + url)
 
 
-def _forward_head(method: bytes, target: bytes, lines: list[bytes], host: str, port: int, upstream) -> bytes:
+def _forward_head(
+    method: bytes, target: bytes, lines: list[bytes], host: str, port: int, upstream
+) -> bytes:
     """The request as sent on: origin-form to the site, absolute-form (or CONNECT) to an upstream proxy;
     one request per connection, so the next one is checked again."""
     kept = [line for line in lines if line.split(b":", 1)[0].strip().lower() not in HOP_HEADERS]
@@ -166,28 +187,41 @@ def _forward_head(method: bytes, target: bytes, lines: list[bytes], host: str, p
         credentials = f"{upstream.username}:{upstream.password or ''}".encode()
         kept.append(b"Proxy-Authorization: Basic " + base64.b64encode(credentials))
     if method == b"CONNECT":
-        return b"CONNECT %s HTTP/1.1\r\nHost: %s\r\n" % (target, target) + b"".join(
-            line + b"\r\n" for line in kept if line.lower().startswith(b"proxy-authorization")) + b"\r\n"
+        return (
+            b"CONNECT %s HTTP/1.1\r\nHost: %s\r\n" % (target, target)
+            + b"".join(
+                line + b"\r\n" for line in kept if line.lower().startswith(b"proxy-authorization")
+            )
+            + b"\r\n"
+        )
     if upstream is None:
         parts = urlsplit(target.decode("ascii"))
         target = ((parts.path or "/") + (f"?{parts.query}" if parts.query else "")).encode("ascii")
-    return b"%s %s HTTP/1.1\r\n" % (method, target) + b"".join(line + b"\r\n" for line in kept) \
+    return (
+        b"%s %s HTTP/1.1\r\n" % (method, target)
+        + b"".join(line + b"\r\n" for line in kept)
         + b"Connection: close\r\n\r\n"
+    )
 
 
 async def _refuse(writer: asyncio.StreamWriter, connect: bool, host: str) -> None:
     if connect:
         writer.write(b"HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
         return
-    body = (REFUSED_MARKER + b' content="address policy"><title>Refused</title>'
-            b"<p>Refused by the crawler's address policy.</p>")
-    writer.write(b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/html\r\nConnection: close\r\n"
-                 b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+    body = (
+        REFUSED_MARKER + b' content="address policy"><title>Refused</title>'
+        b"<p>Refused by the crawler's address policy.</p>"
+    )
+    writer.write(
+        b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/html\r\nConnection: close\r\n"
+        b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+    )
     await writer.drain()
 
 
-async def _send_body(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, lines: list[bytes],
-                     timeout: float) -> None:
+async def _send_body(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, lines: list[bytes], timeout: float
+) -> None:
     length = 0
     for line in lines:
         name, _, value = line.partition(b":")
@@ -209,11 +243,15 @@ async def _copy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, time
 
 
 async def _pipe_both(client_reader, client_writer, up_reader, up_writer, timeout: float) -> None:
-    tasks = [asyncio.ensure_future(_copy(client_reader, up_writer, timeout)),
-             asyncio.ensure_future(_copy(up_reader, client_writer, timeout))]
+    tasks = [
+        asyncio.ensure_future(_copy(client_reader, up_writer, timeout)),
+        asyncio.ensure_future(_copy(up_reader, client_writer, timeout)),
+    ]
     done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     for task in pending:
         task.cancel()
     for task in done:
-        if task.exception() is not None and not isinstance(task.exception(), (OSError, asyncio.TimeoutError)):
+        if task.exception() is not None and not isinstance(
+            task.exception(), (OSError, asyncio.TimeoutError)
+        ):
             raise task.exception()

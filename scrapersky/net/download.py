@@ -34,7 +34,10 @@ class HeaderLimits:
 
     @classmethod
     def from_settings(cls, settings) -> HeaderLimits:
-        return cls(settings.getint("SCRAPERSKY_MAX_HEADER_BYTES"), settings.getint("SCRAPERSKY_MAX_HEADERS"))
+        return cls(
+            settings.getint("SCRAPERSKY_MAX_HEADER_BYTES"),
+            settings.getint("SCRAPERSKY_MAX_HEADERS"),
+        )
 
 
 class _BoundedHeadersParser(_LenientHTTPClientParser):
@@ -81,4 +84,6 @@ class GuardedDownloadHandler(HTTP11DownloadHandler):
 
     def __init__(self, crawler) -> None:
         super().__init__(crawler)
-        self._pool._factory = partial(_BoundedHeadersFactory, HeaderLimits.from_settings(crawler.settings))
+        self._pool._factory = partial(
+            _BoundedHeadersFactory, HeaderLimits.from_settings(crawler.settings)
+        )

@@ -23,8 +23,12 @@ def refused_reason(address: str) -> str | None:
             return refused_reason(str(embedded))
     for label, test in (
         # Most specific first: Python counts link-local, reserved and unspecified as private too.
-        ("loopback", ip.is_loopback), ("link-local", ip.is_link_local), ("unspecified", ip.is_unspecified),
-        ("multicast", ip.is_multicast), ("reserved", ip.is_reserved), ("private", ip.is_private),
+        ("loopback", ip.is_loopback),
+        ("link-local", ip.is_link_local),
+        ("unspecified", ip.is_unspecified),
+        ("multicast", ip.is_multicast),
+        ("reserved", ip.is_reserved),
+        ("private", ip.is_private),
     ):
         if test:
             return label
@@ -46,7 +50,11 @@ class AddressRefused(Exception):
     """A connection to a non-public address was refused; str() is the one-line reason."""
 
     def __init__(self, host: str, address: str, reason: str) -> None:
-        where = f"is a {reason} address" if host.strip("[]") == address else f"resolves to a {reason} address ({address})"
+        where = (
+            f"is a {reason} address"
+            if host.strip("[]") == address
+            else f"resolves to a {reason} address ({address})"
+        )
         super().__init__(f"refused: {host} {where}")
         self.host, self.address, self.reason = host, address, reason
 
@@ -60,7 +68,13 @@ class AddressPolicy:
     @classmethod
     def from_text(cls, networks: Iterable[str]) -> AddressPolicy:
         """Allowed networks in CIDR notation ('10.1.2.0/24', '127.0.0.2/32'); ValueError when one is not."""
-        return cls(tuple(ipaddress.ip_network(text.strip(), strict=False) for text in networks if text.strip()))
+        return cls(
+            tuple(
+                ipaddress.ip_network(text.strip(), strict=False)
+                for text in networks
+                if text.strip()
+            )
+        )
 
     def reason(self, address: str) -> str | None:
         """Why the address is refused, or None when a scan may connect to it."""

@@ -35,13 +35,21 @@ class RefusedLookup(DNSLookupError):
 
 def proxy_hosts() -> frozenset[str]:
     """Host names of the HTTP proxies configured in the environment (http_proxy, https_proxy)."""
-    return frozenset((urlsplit(url).hostname or "").lower() for url in urllib.request.getproxies().values()) - {""}
+    return frozenset(
+        (urlsplit(url).hostname or "").lower() for url in urllib.request.getproxies().values()
+    ) - {""}
 
 
 @implementer(IResolverSimple)
 class GuardedResolver(CachingThreadedResolver):
-    def __init__(self, reactor, cache_size: int, timeout: float, policy: AddressPolicy | None,
-                 exempt: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        reactor,
+        cache_size: int,
+        timeout: float,
+        policy: AddressPolicy | None,
+        exempt: frozenset[str] = frozenset(),
+    ) -> None:
         super().__init__(reactor, cache_size, timeout)
         self.policy = policy
         self.exempt = exempt
@@ -50,7 +58,13 @@ class GuardedResolver(CachingThreadedResolver):
     def from_crawler(cls, crawler, reactor):
         settings = crawler.settings
         cache_size = settings.getint("DNSCACHE_SIZE") if settings.getbool("DNSCACHE_ENABLED") else 0
-        return cls(reactor, cache_size, settings.getfloat("DNS_TIMEOUT"), policy_from_settings(settings), proxy_hosts())
+        return cls(
+            reactor,
+            cache_size,
+            settings.getfloat("DNS_TIMEOUT"),
+            policy_from_settings(settings),
+            proxy_hosts(),
+        )
 
     def getHostByName(self, name: str, timeout: Sequence[int] = ()):
         answer = super().getHostByName(name, timeout)

@@ -48,8 +48,17 @@ def new_run_id() -> str:
 
 
 class ScrapydClient:
-    def __init__(self, urls: Iterable[str], *, username: str = "", password: str = "", timeout: float = 10.0,
-                 retries: int = 3, backoff: float = 0.5, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        urls: Iterable[str],
+        *,
+        username: str = "",
+        password: str = "",
+        timeout: float = 10.0,
+        retries: int = 3,
+        backoff: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.urls = parse_node_urls(urls)
         self.timeout = timeout
         self.retries = retries
@@ -82,10 +91,23 @@ class ScrapydClient:
                 errors[node] = str(exc)
         return loads, errors
 
-    def schedule(self, node: str, args: Mapping[str, str], *, run_id: str | None = None, priority: float = 0.0,
-                 settings: Mapping[str, str] | None = None, project: str = PROJECT, spider: str = SPIDER) -> str:
+    def schedule(
+        self,
+        node: str,
+        args: Mapping[str, str],
+        *,
+        run_id: str | None = None,
+        priority: float = 0.0,
+        settings: Mapping[str, str] | None = None,
+        project: str = PROJECT,
+        spider: str = SPIDER,
+    ) -> str:
         """Queue one run of the spider on the node; returns its Scrapyd job id (our run id)."""
-        fields: list[tuple[str, str]] = [("project", project), ("spider", spider), ("jobid", run_id or new_run_id())]
+        fields: list[tuple[str, str]] = [
+            ("project", project),
+            ("spider", spider),
+            ("jobid", run_id or new_run_id()),
+        ]
         if priority:
             fields.append(("priority", repr(float(priority))))
         fields += [("setting", f"{name}={value}") for name, value in (settings or {}).items()]
@@ -103,12 +125,20 @@ class ScrapydClient:
         return {job["id"] for state in ("pending", "running") for job in answer.get(state, [])}
 
     def cancel(self, node: str, run_id: str, project: str = PROJECT) -> str | None:
-        return self.call(node, "cancel.json", data=[("project", project), ("job", run_id)]).get("prevstate")
+        return self.call(node, "cancel.json", data=[("project", project), ("job", run_id)]).get(
+            "prevstate"
+        )
 
     # --- transport ------------------------------------------------------------------------
 
-    def call(self, node: str, endpoint: str, *, params: Mapping[str, str] | None = None,
-             data: list[tuple[str, str]] | None = None) -> dict[str, Any]:
+    def call(
+        self,
+        node: str,
+        endpoint: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        data: list[tuple[str, str]] | None = None,
+    ) -> dict[str, Any]:
         url = f"{node}/{endpoint}" + (f"?{urlencode(params)}" if params else "")
         body = urlencode(data).encode() if data is not None else None
         reason = ""
@@ -123,15 +153,19 @@ class ScrapydClient:
         raise NodeUnreachable(f"{node}: {reason} (after {attempts} attempt{'s' * (attempts != 1)})")
 
     def _once(self, node: str, url: str, body: bytes | None) -> dict[str, Any]:
-        request = Request(url, data=body, headers=self.headers, method="POST" if body is not None else "GET")
+        request = Request(
+            url, data=body, headers=self.headers, method="POST" if body is not None else "GET"
+        )
         try:
             with self.opener.open(request, timeout=self.timeout) as response:
                 raw = response.read()
         except HTTPError as exc:
             raw = exc.read()
             if exc.code == 401:
-                raise ScrapydError(f"{node}: authentication failed (HTTP 401): check SCRAPYD_USERNAME and "
-                                   "SCRAPYD_PASSWORD") from None
+                raise ScrapydError(
+                    f"{node}: authentication failed (HTTP 401): check SCRAPYD_USERNAME and "
+                    "SCRAPYD_PASSWORD"
+                ) from None
             if exc.code >= 500:
                 raise _Transient(f"HTTP {exc.code}") from None
             raise ScrapydError(f"{node}: HTTP {exc.code}: {_message(raw) or exc.reason}") from None

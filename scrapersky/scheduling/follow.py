@@ -13,9 +13,18 @@ class BatchStalled(Exception):
     """Jobs are pending but no run is left to take them; str() says how to go on."""
 
 
-def follow_batch(url: str, batch_pk: int, *, stale_after: float, max_attempts: int, alive: Callable[[], bool],
-                 on_update: Callable[[BatchJob], None], poll: float = 1.0, stall_checks: int = 2,
-                 sleep: Callable[[float], None] = time.sleep) -> BatchJob:
+def follow_batch(
+    url: str,
+    batch_pk: int,
+    *,
+    stale_after: float,
+    max_attempts: int,
+    alive: Callable[[], bool],
+    on_update: Callable[[BatchJob], None],
+    poll: float = 1.0,
+    stall_checks: int = 2,
+    sleep: Callable[[float], None] = time.sleep,
+) -> BatchJob:
     """Poll until the batch ends and return it.
 
     Each look requeues stale jobs (jobs.reap_stale), so jobs of a run that died go back to

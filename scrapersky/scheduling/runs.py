@@ -19,8 +19,14 @@ class ScheduledRun:
     run_id: str
 
 
-def schedule_runs(client: ScrapydClient, args: Mapping[str, str], count: int, *, priority: float = 0.0,
-                  run_id: Callable[[], str] = new_run_id) -> tuple[list[ScheduledRun], dict[str, str]]:
+def schedule_runs(
+    client: ScrapydClient,
+    args: Mapping[str, str],
+    count: int,
+    *,
+    priority: float = 0.0,
+    run_id: Callable[[], str] = new_run_id,
+) -> tuple[list[ScheduledRun], dict[str, str]]:
     """Schedule `count` runs of the spider with the same arguments.
 
     Returns the runs and, per node left out, why. A node that fails to schedule is dropped and

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-UTC = timezone.utc
+UTC = UTC
 
 # Large sitemaps repeat the same lastmod strings over and over; a small cache
 # skips most parsing. It is cleared when full, which keeps it bounded.

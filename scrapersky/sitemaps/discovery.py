@@ -114,7 +114,9 @@ def _looks_like_sitemap(href: str) -> bool:
 
 
 def _parse_html(body: bytes) -> etree._Element | None:
-    parser = etree.HTMLParser(no_network=True, remove_comments=True, remove_pis=True, huge_tree=False)
+    parser = etree.HTMLParser(
+        no_network=True, remove_comments=True, remove_pis=True, huge_tree=False
+    )
     try:
         return etree.fromstring(body, parser)
     except (etree.LxmlError, ValueError):

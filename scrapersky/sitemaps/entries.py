@@ -376,8 +376,18 @@ def _image(image: etree._Element) -> dict | None:
 
 # video:video children kept, by local name; the rest (prices, restrictions, uploader) is rare.
 _VIDEO_FIELDS = frozenset(
-    ("thumbnail_loc", "title", "description", "content_loc", "player_loc", "duration", "publication_date",
-     "expiration_date", "family_friendly", "live")
+    (
+        "thumbnail_loc",
+        "title",
+        "description",
+        "content_loc",
+        "player_loc",
+        "duration",
+        "publication_date",
+        "expiration_date",
+        "family_friendly",
+        "live",
+    )
 )
 _VIDEO_TEXT_MAX = 2048
 

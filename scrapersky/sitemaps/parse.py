@@ -9,8 +9,8 @@ network. Error strings are fixed-format and never quote the document.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable, Iterator
 import re
+from collections.abc import Generator, Iterable, Iterator
 from itertools import chain
 
 from lxml import etree
@@ -45,13 +45,23 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")  # left in place: lxml picks the encoding from them
 _BLANKS = b" \t\r\n"
 
-_KIND_OF_ROOT = {"urlset": "urlset", "sitemapindex": "index", "rss": "rss", "RDF": "rss", "feed": "atom"}
+_KIND_OF_ROOT = {
+    "urlset": "urlset",
+    "sitemapindex": "index",
+    "rss": "rss",
+    "RDF": "rss",
+    "feed": "atom",
+}
 _ENTRY_NAME = {"urlset": "url", "index": "sitemap", "rss": "item", "atom": "entry"}
-_ENTRY_NAMES = {kind: frozenset((name, "sitemap")) if kind == "urlset" else frozenset((name,))
-                for kind, name in _ENTRY_NAME.items()}
+_ENTRY_NAMES = {
+    kind: frozenset((name, "sitemap")) if kind == "urlset" else frozenset((name,))
+    for kind, name in _ENTRY_NAME.items()
+}
 _FEED_BUILDER: dict[str, Builder] = {"rss": page_from_rss_item, "atom": page_from_atom_entry}
 # What libxml2 reports for a bare "&" (the commonest damage in real sitemaps) and for bytes XML forbids.
-_BARE_AMPERSAND = frozenset(("ERR_NAME_REQUIRED", "ERR_ENTITYREF_SEMICOL_MISSING", "ERR_UNDECLARED_ENTITY"))
+_BARE_AMPERSAND = frozenset(
+    ("ERR_NAME_REQUIRED", "ERR_ENTITYREF_SEMICOL_MISSING", "ERR_UNDECLARED_ENTITY")
+)
 _INVALID_CHAR = frozenset(("ERR_INVALID_CHAR", "ERR_INVALID_ENCODING"))
 # The last bytes of the document are kept to tell a truncated document from a damaged one.
 _TAIL_BYTES = 256
@@ -201,7 +211,11 @@ class Sitemap:
         seam = b""  # the end of the previous chunk, for an end tag split between two
         for chunk in chain(document, (b"",)):
             # A misplaced <sitemap> ends in the chunk whose events report it: look for its end tag.
-            if mixed is not None and build is not mixed and (b"sitemap>" in chunk or b"sitemap>" in seam + chunk[:16]):
+            if (
+                mixed is not None
+                and build is not mixed
+                and (b"sitemap>" in chunk or b"sitemap>" in seam + chunk[:16])
+            ):
                 build = mixed
             seam = chunk[-16:]
             failure = _feed(parser, chunk)
@@ -298,13 +312,20 @@ class _Document:
     def ends_with(self, root_tag: str) -> bool:
         """Once read to the end: the document's last tag closes root_tag (any prefix)."""
         name = re.escape(local_name(root_tag).encode())
-        return re.search(rb"</(?:[^<>/\s]+:)?" + name + rb"\s*>$", self._tail.rstrip(_BLANKS)) is not None
+        return (
+            re.search(rb"</(?:[^<>/\s]+:)?" + name + rb"\s*>$", self._tail.rstrip(_BLANKS))
+            is not None
+        )
 
     def ends_entry(self, entry_name: str) -> bool:
         """Once read to the end: the last entry was closed by its own end tag, nothing begun after it."""
         name = re.escape(entry_name.encode())
         ends = list(re.finditer(rb"</(?:[^<>/\s]+:)?" + name + rb"\s*>", self._tail))
-        return bool(ends) and re.search(rb"<(?:[^<>/\s]+:)?" + name + rb"[\s>]", self._tail[ends[-1].end():]) is None
+        return (
+            bool(ends)
+            and re.search(rb"<(?:[^<>/\s]+:)?" + name + rb"[\s>]", self._tail[ends[-1].end() :])
+            is None
+        )
 
 
 def _strip_leading(data: bytes) -> bytes:
@@ -315,7 +336,9 @@ def _strip_leading(data: bytes) -> bytes:
         data = data[len(_UTF8_BOM) :]
 
 
-def _xml_parser(events: tuple[str, ...], tags: list[str] | None = None, recover: bool = False) -> etree.XMLPullParser:
+def _xml_parser(
+    events: tuple[str, ...], tags: list[str] | None = None, recover: bool = False
+) -> etree.XMLPullParser:
     # lxml keeps a thread-wide error log that parse exceptions copy: start it clean, so
     # errors of earlier, unrelated parses are not judged as this document's.
     etree.clear_error_log()

@@ -23,7 +23,14 @@ from scrapersky.items import DomainItem, PageBatchItem, PageItem, SitemapFileIte
 from scrapersky.metadata import extract_metadata, extract_page_summary
 from scrapersky.rendering import wants_render
 from scrapersky.scan import Scan, ScanOptions
-from scrapersky.sitemaps import WELL_KNOWN_PATHS, PageEntry, SitemapRef, open_sitemap, sitemaps_from_html, sitemaps_from_robots
+from scrapersky.sitemaps import (
+    WELL_KNOWN_PATHS,
+    PageEntry,
+    SitemapRef,
+    open_sitemap,
+    sitemaps_from_html,
+    sitemaps_from_robots,
+)
 
 DECLARED = ("robots_txt", "sitemap_index", "html_link")  # a failure of these is worth recording
 # Every status reaches the callbacks except redirects, which RedirectMiddleware follows
@@ -47,10 +54,14 @@ class SitemapSpider(Spider):
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
-        spider.run: RunArguments = parse_run_arguments(kwargs, settings.get("SCRAPERSKY_DEFAULT_TENANT"))
+        spider.run: RunArguments = parse_run_arguments(
+            kwargs, settings.get("SCRAPERSKY_DEFAULT_TENANT")
+        )
         spider.run_id = spider.run.run_id or f"local-{uuid.uuid4().hex[:12]}"
         spider.database_url = settings.get("DATABASE_URL")
-        spider.schemes = [s.strip() for s in settings.get("SCRAPERSKY_SCHEMES").split(",") if s.strip()]
+        spider.schemes = [
+            s.strip() for s in settings.get("SCRAPERSKY_SCHEMES").split(",") if s.strip()
+        ]
         spider.max_depth = settings.getint("SCRAPERSKY_SITEMAP_MAX_DEPTH")
         spider.max_bytes = settings.getint("SCRAPERSKY_SITEMAP_MAX_BYTES")
         spider.chunk = settings.getint("SCRAPERSKY_PAGE_CHUNK")
@@ -73,8 +84,12 @@ class SitemapSpider(Spider):
         job_ids = None
         if run.domains is not None:
             created = await asyncio.to_thread(
-                jobs.create_jobs, self.database_url, run.tenant_id, run.domains,
-                run_id=self.run_id, options={"max_pages": run.options.max_pages, "render": run.options.render},
+                jobs.create_jobs,
+                self.database_url,
+                run.tenant_id,
+                run.domains,
+                run_id=self.run_id,
+                options={"max_pages": run.options.max_pages, "render": run.options.render},
             )
             self.outcome["failed"] += sum(1 for job in created if job.status == "failed")
             for job in created:
@@ -92,13 +107,21 @@ class SitemapSpider(Spider):
         while True:
             await self.slots.acquire()
             claimed = await asyncio.to_thread(
-                jobs.claim_next, self.database_url, run_id=self.run_id, batch_id=batch_pk,
-                job_ids=job_ids, public_job_id=run.job_id,
+                jobs.claim_next,
+                self.database_url,
+                run_id=self.run_id,
+                batch_id=batch_pk,
+                job_ids=job_ids,
+                public_job_id=run.job_id,
             )
             if claimed is None:
                 self.slots.release()
                 return
-            scan = Scan(job=claimed, options=ScanOptions.merge(run.options, claimed.options), schemes=list(self.schemes))
+            scan = Scan(
+                job=claimed,
+                options=ScanOptions.merge(run.options, claimed.options),
+                schemes=list(self.schemes),
+            )
             scan.validators = await asyncio.to_thread(
                 history.sitemap_validators, self.database_url, claimed.tenant_id, claimed.domain
             )
@@ -111,15 +134,24 @@ class SitemapSpider(Spider):
         scan.pending += 1
         headers = meta.pop("headers", None)
         return Request(
-            url, callback=self._dispatch, errback=self._dispatch_error, dont_filter=True, headers=headers,
+            url,
+            callback=self._dispatch,
+            errback=self._dispatch_error,
+            dont_filter=True,
+            headers=headers,
             meta={"scan": scan, "step": step, "handle_httpstatus_list": STATUSES, **meta},
         )
 
     def _robots_request(self, scan: Scan) -> Request:
         scheme = scan.schemes.pop(0)
         # With another scheme left to try, falling back is the retry.
-        return self._request(scan, f"{scheme}://{scan.host}/robots.txt", "robots", dont_obey_robotstxt=True,
-                             dont_retry=bool(scan.schemes))
+        return self._request(
+            scan,
+            f"{scheme}://{scan.host}/robots.txt",
+            "robots",
+            dont_obey_robotstxt=True,
+            dont_retry=bool(scan.schemes),
+        )
 
     def _move_to_www(self, scan: Scan, reason: str) -> Request | None:
         """Start the scan again on www.<domain> when the bare host gave nothing (unreachable, or no
@@ -136,8 +168,15 @@ class SitemapSpider(Spider):
         """reason, after what the bare host said when the scan had moved to www."""
         return f"{scan.bare_failure}; {scan.host}: {reason}" if scan.bare_failure else reason
 
-    def _fetch_sitemap(self, scan: Scan, url: str, discovery: str, parent: str | None = None,
-                       depth: int = 0, ancestors: tuple[str, ...] = ()) -> Iterator[Request]:
+    def _fetch_sitemap(
+        self,
+        scan: Scan,
+        url: str,
+        discovery: str,
+        parent: str | None = None,
+        depth: int = 0,
+        ancestors: tuple[str, ...] = (),
+    ) -> Iterator[Request]:
         """Request a sitemap, or queue it while SCRAPERSKY_SITEMAPS_IN_FLIGHT of the scan's are
         downloading: sitemaps are parsed one at a time, and every body waiting its turn (up to
         50 MB each) is held in memory. A queued sitemap costs its URL and a shared tuple, not a
@@ -147,7 +186,9 @@ class SitemapSpider(Spider):
         if len(scan.seen_sitemaps) >= self.max_sitemaps:
             if not scan.sitemap_cap_reached:
                 scan.sitemap_cap_reached = True
-                scan.notes.append(f"sitemap cap {self.max_sitemaps} reached: later sitemaps were not read")
+                scan.notes.append(
+                    f"sitemap cap {self.max_sitemaps} reached: later sitemaps were not read"
+                )
             return
         scan.seen_sitemaps.add(url)
         if discovery == "well_known":
@@ -167,8 +208,16 @@ class SitemapSpider(Spider):
             while scan.guesses:
                 yield self._sitemap_request(scan, scan.guesses.popleft(), "well_known")
 
-    def _sitemap_request(self, scan: Scan, url: str, discovery: str, parent: str | None = None,
-                         depth: int = 0, ancestors: tuple[str, ...] = (), queued: bool = False) -> Request:
+    def _sitemap_request(
+        self,
+        scan: Scan,
+        url: str,
+        discovery: str,
+        parent: str | None = None,
+        depth: int = 0,
+        ancestors: tuple[str, ...] = (),
+        queued: bool = False,
+    ) -> Request:
         headers = {}
         known = scan.validators.get(url)
         if known and known.get("etag"):
@@ -176,8 +225,15 @@ class SitemapSpider(Spider):
         if known and known.get("last_modified"):
             headers["If-Modified-Since"] = known["last_modified"]
         return self._request(
-            scan, url, "sitemap", discovery=discovery, parent=parent, sitemap_depth=depth,
-            ancestors=ancestors + (url,), headers=headers, dont_obey_robotstxt=discovery != "well_known",
+            scan,
+            url,
+            "sitemap",
+            discovery=discovery,
+            parent=parent,
+            sitemap_depth=depth,
+            ancestors=(*ancestors, url),
+            headers=headers,
+            dont_obey_robotstxt=discovery != "well_known",
             queued=queued,
         )
 
@@ -238,7 +294,9 @@ class SitemapSpider(Spider):
                 yield self._file_item(scan, _first_url(request), request.meta, error=reason)
         elif step == "page":
             scan.pages_done += 1
-            yield PageItem(scan.tenant_id, scan.domain, _first_url(request), None, fetched_at=_now())
+            yield PageItem(
+                scan.tenant_id, scan.domain, _first_url(request), None, fetched_at=_now()
+            )
         yield from self._sitemap_done(scan, request.meta)
         yield from self._done(scan)
 
@@ -258,10 +316,17 @@ class SitemapSpider(Spider):
         metadata = dict(scan.metadata)
         metadata["scan"] = scan.result()
         yield DomainItem(
-            tenant_id=scan.tenant_id, domain=scan.domain, status=status, last_scan=_now(),
-            last_error=scan.error or ("; ".join(scan.notes[:5]) or None), metadata=metadata,
-            sitemap_urls=scan.urls_listed, total_sitemaps=scan.sitemaps_known, job_id=scan.job.job_id,
-            homepage_read=scan.homepage_read, sitemaps_complete=not scan.error and not scan.sitemap_failures,
+            tenant_id=scan.tenant_id,
+            domain=scan.domain,
+            status=status,
+            last_scan=_now(),
+            last_error=scan.error or ("; ".join(scan.notes[:5]) or None),
+            metadata=metadata,
+            sitemap_urls=scan.urls_listed,
+            total_sitemaps=scan.sitemaps_known,
+            job_id=scan.job.job_id,
+            homepage_read=scan.homepage_read,
+            sitemaps_complete=not scan.error and not scan.sitemap_failures,
         )
 
     # --- steps --------------------------------------------------------------------------
@@ -277,7 +342,10 @@ class SitemapSpider(Spider):
         yield self._request(scan, scan.base_url + "/", "homepage")
         # Sites often declare one sitemap and publish others only at a well-known path:
         # the guesses are tried whatever robots.txt says (copies are skipped by content).
-        for method, urls in (("robots_txt", declared), ("well_known", [scan.base_url + p for p in WELL_KNOWN_PATHS])):
+        for method, urls in (
+            ("robots_txt", declared),
+            ("well_known", [scan.base_url + p for p in WELL_KNOWN_PATHS]),
+        ):
             for url in urls:
                 if url not in scan.seen_sitemaps:
                     yield from self._fetch_sitemap(scan, url, method)
@@ -319,11 +387,19 @@ class SitemapSpider(Spider):
     def on_page(self, response: Response, scan: Scan) -> Iterator[Any]:
         scan.pages_done += 1
         summary = {}
-        if response.status < 400 and b"html" in response.headers.get(b"Content-Type", b"html").lower():
+        if (
+            response.status < 400
+            and b"html" in response.headers.get(b"Content-Type", b"html").lower()
+        ):
             summary = extract_page_summary(response.body, response.url, response.headers)
         yield PageItem(
-            scan.tenant_id, scan.domain, _first_url(response.request), response.status,
-            title=summary.get("title"), description=summary.get("description"), fetched_at=_now(),
+            scan.tenant_id,
+            scan.domain,
+            _first_url(response.request),
+            response.status,
+            title=summary.get("title"),
+            description=summary.get("description"),
+            fetched_at=_now(),
         )
 
     def on_sitemap(self, response: Response, scan: Scan) -> Iterator[Any]:
@@ -334,13 +410,24 @@ class SitemapSpider(Spider):
             scan.sitemaps_done += 1
         if response.url != url and response.url in meta["ancestors"]:
             scan.sitemap_failures += 1
-            yield self._file_item(scan, url, meta, status=response.status, error="redirect loop back to an ancestor sitemap")
+            yield self._file_item(
+                scan,
+                url,
+                meta,
+                status=response.status,
+                error="redirect loop back to an ancestor sitemap",
+            )
             return
         if response.url != url:
             if response.url in scan.seen_sitemaps:
                 if discovery in DECLARED:
-                    yield self._file_item(scan, url, meta, status=response.status,
-                                          error="redirects to a sitemap already read")
+                    yield self._file_item(
+                        scan,
+                        url,
+                        meta,
+                        status=response.status,
+                        error="redirects to a sitemap already read",
+                    )
                 return
             scan.seen_sitemaps.add(response.url)
         if response.status == 304:
@@ -350,7 +437,9 @@ class SitemapSpider(Spider):
             # A guessed path that is not there is no failure; a declared one, or a server error, is.
             scan.sitemap_failures += discovery in DECLARED or response.status >= 500
             if discovery in DECLARED:
-                yield self._file_item(scan, url, meta, status=response.status, error=f"HTTP {response.status}")
+                yield self._file_item(
+                    scan, url, meta, status=response.status, error=f"HTTP {response.status}"
+                )
             return
         digest = hashlib.blake2b(response.body, digest_size=16).hexdigest()
         if discovery == "well_known" and digest in scan.read_digests:
@@ -361,35 +450,55 @@ class SitemapSpider(Spider):
             return
         headers = _headers(response)
         sitemap = open_sitemap(
-            response.body, url=response.url, content_type=headers.get("content-type"),
-            content_encoding=headers.get("content-encoding"), max_bytes=self.max_bytes,
+            response.body,
+            url=response.url,
+            content_type=headers.get("content-type"),
+            content_encoding=headers.get("content-encoding"),
+            max_bytes=self.max_bytes,
         )
         if sitemap.kind is None:
             if discovery in DECLARED:
                 scan.sitemap_failures += 1
-                yield self._file_item(scan, url, meta, status=response.status, error="not a sitemap")
+                yield self._file_item(
+                    scan, url, meta, status=response.status, error="not a sitemap"
+                )
             return
         if discovery == "well_known":
             scan.sitemaps_known += 1
             scan.sitemaps_done += 1
         scan.read_digests.add(digest)
-        validators = {"etag": headers.get("etag"), "last_modified": headers.get("last-modified"),
-                      "content_digest": digest}
+        validators = {
+            "etag": headers.get("etag"),
+            "last_modified": headers.get("last-modified"),
+            "content_digest": digest,
+        }
         if sitemap.kind == "index":
             yield from self._follow_index(scan, sitemap.entries(), url, meta)
         else:
             yield from self._list_pages(scan, sitemap, url, meta)
         error = sitemap.error
         if sitemap.deviations:
-            deviations = "; ".join(f"{kind} ({count})" for kind, count in sitemap.deviations.items())
+            deviations = "; ".join(
+                f"{kind} ({count})" for kind, count in sitemap.deviations.items()
+            )
             scan.notes.append(f"{url}: {deviations}"[:300])
-            error = f"{error}; {deviations}" if error else f"deviates from the protocol: {deviations}"
+            error = (
+                f"{error}; {deviations}" if error else f"deviates from the protocol: {deviations}"
+            )
         complete = not sitemap.error and not meta.get("capped")
         scan.sitemap_failures += not complete
         yield self._file_item(
-            scan, url, meta, status=response.status, sitemap_type=sitemap.kind, url_count=sitemap.count,
-            size_bytes=len(response.body), is_gzipped=sitemap.is_gzipped, error=error,
-            complete=complete, **validators,
+            scan,
+            url,
+            meta,
+            status=response.status,
+            sitemap_type=sitemap.kind,
+            url_count=sitemap.count,
+            size_bytes=len(response.body),
+            is_gzipped=sitemap.is_gzipped,
+            error=error,
+            complete=complete,
+            **validators,
         )
 
     def _follow_index(self, scan: Scan, entries, url: str, meta: dict) -> Iterator[Any]:
@@ -406,8 +515,14 @@ class SitemapSpider(Spider):
                 meta["capped"] = True
                 scan.notes.append(f"sitemap depth cap {self.max_depth} reached at {url}"[:300])
                 break
-            yield from self._fetch_sitemap(scan, entry.url, "sitemap_index", parent=url, depth=depth,
-                                        ancestors=meta["ancestors"])
+            yield from self._fetch_sitemap(
+                scan,
+                entry.url,
+                "sitemap_index",
+                parent=url,
+                depth=depth,
+                ancestors=meta["ancestors"],
+            )
 
     def _list_pages(self, scan: Scan, sitemap, url: str, meta: dict) -> Iterator[Any]:
         chunk: list[PageEntry] = []
@@ -443,14 +558,35 @@ class SitemapSpider(Spider):
         # An index that did not change may still have children that did.
         for child in known.get("children", []):
             if child not in scan.seen_sitemaps:
-                yield from self._fetch_sitemap(scan, child, "sitemap_index", parent=url, depth=meta["sitemap_depth"] + 1,
-                                            ancestors=meta["ancestors"])
+                yield from self._fetch_sitemap(
+                    scan,
+                    child,
+                    "sitemap_index",
+                    parent=url,
+                    depth=meta["sitemap_depth"] + 1,
+                    ancestors=meta["ancestors"],
+                )
 
-    def _file_item(self, scan: Scan, url: str, meta: dict, *, status: int | None = None,
-                   error: str | None = None, **fields: Any) -> SitemapFileItem:
+    def _file_item(
+        self,
+        scan: Scan,
+        url: str,
+        meta: dict,
+        *,
+        status: int | None = None,
+        error: str | None = None,
+        **fields: Any,
+    ) -> SitemapFileItem:
         return SitemapFileItem(
-            tenant_id=scan.tenant_id, domain=scan.domain, url=url, discovery_method=meta["discovery"],
-            parent_url=meta.get("parent"), status_code=status, error_message=error, fetched_at=_now(), **fields,
+            tenant_id=scan.tenant_id,
+            domain=scan.domain,
+            url=url,
+            discovery_method=meta["discovery"],
+            parent_url=meta.get("parent"),
+            status_code=status,
+            error_message=error,
+            fetched_at=_now(),
+            **fields,
         )
 
 
@@ -473,7 +609,11 @@ def _first_url(request: Request) -> str:
 
 
 def _headers(response: Response) -> dict[str, str]:
-    return {k.decode("latin-1").lower(): v[-1].decode("latin-1") for k, v in response.headers.items() if v}
+    return {
+        k.decode("latin-1").lower(): v[-1].decode("latin-1")
+        for k, v in response.headers.items()
+        if v
+    }
 
 
 def _origin(url: str) -> str:

@@ -17,11 +17,32 @@ from tests.support.scrapyd_nodes import Bearer, start_nodes, stop_all
 pytestmark = pytest.mark.scrapyd
 
 TENANT = "c0ffee00-0000-4000-8000-000000000003"
-ODD = ["²", "٣", "0", "-1", "1e5", " 7 ", "9999999999999999999999999", str(2**63), str(2**63 - 1), "0x10",
-       "\x00", "a\x00b", "%00", "../../etc/passwd", "'; drop table jobs; --", "ssk_", "🙂", "\u202e1", "1" * 101]
+ODD = [
+    "²",
+    "٣",
+    "0",
+    "-1",
+    "1e5",
+    " 7 ",
+    "9999999999999999999999999",
+    str(2**63),
+    str(2**63 - 1),
+    "0x10",
+    "\x00",
+    "a\x00b",
+    "%00",
+    "../../etc/passwd",
+    "'; drop table jobs; --",
+    "ssk_",
+    "🙂",
+    "\u202e1",
+    "1" * 101,
+]
 # Any text but lone surrogates, which no HTTP client can send as UTF-8.
 TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=120)
-IDS = st.one_of(TEXT, st.sampled_from(ODD), st.integers().map(str), st.from_regex(r"\A[0-9]{15,40}\Z"))
+IDS = st.one_of(
+    TEXT, st.sampled_from(ODD), st.integers().map(str), st.from_regex(r"\A[0-9]{15,40}\Z")
+)
 KNOWN: list[str] = []  # ids of rows that exist, filled in by the node fixture
 ENDPOINTS = {
     "jobstatus.json": ("job", "tenant_id"),
@@ -31,7 +52,9 @@ ENDPOINTS = {
 }
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def db(request, tmp_path_factory):
     if request.param == "postgres":
         yield from migrated_postgres()
@@ -54,9 +77,20 @@ def node(db, tmp_path_factory):
         sitemap = SitemapFile(domain_id=domain.id, url="https://shop1.test/sitemap.xml")
         session.add(sitemap)
         session.flush()
-        session.add(Page(domain_id=domain.id, sitemap_file_id=sitemap.id, url="https://shop1.test/a"))
-    KNOWN[:] = [batch.batch_id, str(batch.id), job.job_id, str(job.id), "run-1", "shop1.test",
-                sitemap.url, str(sitemap.id), TENANT]
+        session.add(
+            Page(domain_id=domain.id, sitemap_file_id=sitemap.id, url="https://shop1.test/a")
+        )
+    KNOWN[:] = [
+        batch.batch_id,
+        str(batch.id),
+        job.job_id,
+        str(job.id),
+        "run-1",
+        "shop1.test",
+        sitemap.url,
+        str(sitemap.id),
+        TENANT,
+    ]
     [started] = start_nodes(tmp_path_factory.mktemp("node"), 1, scrapy_env(db), deploy=False)
     started.keys = [Bearer(keys.create_key(db, TENANT)[1]), Bearer(keys.create_key(db, None)[1])]
     yield started
@@ -75,7 +109,10 @@ def assert_clean(response) -> None:
 def test_no_parameter_value_is_a_server_error(node, endpoint, data, operator):
     names = ENDPOINTS[endpoint]
     values = st.one_of(st.sampled_from(KNOWN), IDS)
-    params = {name: data.draw(values, label=name) for name in data.draw(st.sets(st.sampled_from(names), min_size=1))}
+    params = {
+        name: data.draw(values, label=name)
+        for name in data.draw(st.sets(st.sampled_from(names), min_size=1))
+    }
     assert_clean(node.get(endpoint, auth=node.keys[operator], **params))
 
 
@@ -91,14 +128,22 @@ def test_status_answers_any_id_in_one_line(db, ident):
     result = scrapy("status", ident, env=scrapy_env(db), timeout=60)
     assert result.returncode in (0, 1), result.stderr
     if result.returncode:
-        assert result.stderr.startswith("error: no job or batch with id ") and result.stderr.count("\n") == 1
+        assert (
+            result.stderr.startswith("error: no job or batch with id ")
+            and result.stderr.count("\n") == 1
+        )
     assert "Traceback" not in result.stderr
 
 
 def test_numbers_beyond_bigint_are_bad_input(node):
     huge = "9" * 25
-    for endpoint, params in (("pages.json", {"domain": "shop1.test"}), ("batchstatus.json", {"batch": KNOWN[0]})):
+    for endpoint, params in (
+        ("pages.json", {"domain": "shop1.test"}),
+        ("batchstatus.json", {"batch": KNOWN[0]}),
+    ):
         for name in ("after", "limit"):
             response = node.get(endpoint, auth=node.keys[0], **params, **{name: huge})
             assert_clean(response)
-            assert response.status_code == 400 and f"{name} must be <=" in response.json()["message"]
+            assert (
+                response.status_code == 400 and f"{name} must be <=" in response.json()["message"]
+            )

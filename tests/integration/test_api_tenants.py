@@ -41,7 +41,9 @@ def db(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def node(db, sites, tmp_path_factory):
-    env = scrapy_env(db, sites, SCRAPERSKY_CORS_ORIGINS=APP_ORIGIN, SCRAPERSKY_MAX_REQUEST_BYTES=str(MAX_BODY))
+    env = scrapy_env(
+        db, sites, SCRAPERSKY_CORS_ORIGINS=APP_ORIGIN, SCRAPERSKY_MAX_REQUEST_BYTES=str(MAX_BODY)
+    )
     [started] = start_nodes(tmp_path_factory.mktemp("node"), 1, env)
     yield started
     stop_all([started])
@@ -50,8 +52,10 @@ def node(db, sites, tmp_path_factory):
 @pytest.fixture(scope="module")
 def tenants(db):
     """A key each for Alice, Bob, and the operator."""
-    return {who: Bearer(keys.create_key(db, tenant, who)[1])
-            for who, tenant in (("alice", ALICE), ("bob", BOB), ("operator", None))}
+    return {
+        who: Bearer(keys.create_key(db, tenant, who)[1])
+        for who, tenant in (("alice", ALICE), ("bob", BOB), ("operator", None))
+    }
 
 
 def wait_ended(node, key, job_id: str, timeout: float = 90.0) -> dict:
@@ -67,13 +71,22 @@ def wait_ended(node, key, job_id: str, timeout: float = 90.0) -> dict:
 @pytest.fixture(scope="module")
 def scanned(node, tenants):
     """Alice scans shared.test and alice.test; Bob scans shared.test and bob.test in a batch."""
-    alice = [node.post("scan.json", {"domain": name}, auth=tenants["alice"]).json()
-             for name in ("shared.test", "alice.test")]
-    bob_batch = node.post("batch.json", json={"domains": ["shared.test", "bob.test"]}, auth=tenants["bob"]).json()
+    alice = [
+        node.post("scan.json", {"domain": name}, auth=tenants["alice"]).json()
+        for name in ("shared.test", "alice.test")
+    ]
+    bob_batch = node.post(
+        "batch.json", json={"domains": ["shared.test", "bob.test"]}, auth=tenants["bob"]
+    ).json()
     for answer in alice:
         assert wait_ended(node, tenants["alice"], answer["job_id"])["state"] == "complete"
     deadline = time.monotonic() + 90
-    while node.get("batchstatus.json", batch=bob_batch["batch_id"], auth=tenants["bob"]).json()["state"] != "complete":
+    while (
+        node.get("batchstatus.json", batch=bob_batch["batch_id"], auth=tenants["bob"]).json()[
+            "state"
+        ]
+        != "complete"
+    ):
         assert time.monotonic() < deadline, "Bob's batch did not complete"
         time.sleep(0.3)
     return {"alice": alice, "bob_batch": bob_batch}
@@ -90,7 +103,11 @@ def test_keys_are_required_and_revoked_keys_refused(node, db, tenants):
     for credentials in (None, Bearer("ssk_made-up"), Bearer(""), ("user", "password")):
         assert_error(node.get("jobstatus.json", job="1", auth=credentials), 401)
         assert_error(node.post("scan.json", {"domain": "alice.test"}, auth=credentials), 401)
-    assert node.get("jobstatus.json", job="1", auth=None).headers["WWW-Authenticate"].startswith("Bearer")
+    assert (
+        node.get("jobstatus.json", job="1", auth=None)
+        .headers["WWW-Authenticate"]
+        .startswith("Bearer")
+    )
     env = scrapy_env(db)
     created = scrapy("keys", "create", "--tenant-id", ALICE, "--name", "short-lived", env=env)
     assert created.returncode == 0, created.stderr
@@ -104,14 +121,24 @@ def test_keys_are_required_and_revoked_keys_refused(node, db, tenants):
     assert revoked.returncode == 0 and f"key {key_id} revoked" in revoked.stdout
     assert_error(node.get("domain.json", domain="nothing.test", auth=Bearer(key)), 401)
     assert "revoked" in scrapy("keys", "list", env=env).stdout
-    assert key not in "".join(str(row) for row in rows(db, "select * from api_keys"))  # only its digest
+    assert key not in "".join(
+        str(row) for row in rows(db, "select * from api_keys")
+    )  # only its digest
 
 
 def test_keys_command_rejects_bad_arguments(db):
     env = scrapy_env(db)
-    for args in (["create"], ["create", "--tenant-id", "acme"], ["create", "--tenant-id", ALICE, "--operator"]):
+    for args in (
+        ["create"],
+        ["create", "--tenant-id", "acme"],
+        ["create", "--tenant-id", ALICE, "--operator"],
+    ):
         result = scrapy("keys", *args, env=env)
-        assert result.returncode == 2 and result.stderr.startswith("error: ") and "Traceback" not in result.stderr
+        assert (
+            result.returncode == 2
+            and result.stderr.startswith("error: ")
+            and "Traceback" not in result.stderr
+        )
     unknown = scrapy("keys", "revoke", "key_0000", env=env)
     assert unknown.returncode == 1 and "no key with id" in unknown.stderr
 
@@ -119,14 +146,22 @@ def test_keys_command_rejects_bad_arguments(db):
 def test_tenants_never_see_each_others_jobs_by_any_id(node, db, tenants, scanned):
     bob_jobs = rows(db, "select id, job_id, run_id from jobs where tenant_id = :t", t=BOB)
     assert bob_jobs
-    unknown = assert_error(node.get("jobstatus.json", job="no-such-job", auth=tenants["alice"]), 404)
+    unknown = assert_error(
+        node.get("jobstatus.json", job="no-such-job", auth=tenants["alice"]), 404
+    )
     for job in bob_jobs:
         for ident in (str(job["id"]), job["job_id"], job["run_id"]):
-            refused = assert_error(node.get("jobstatus.json", job=ident, auth=tenants["alice"]), 404)
+            refused = assert_error(
+                node.get("jobstatus.json", job=ident, auth=tenants["alice"]), 404
+            )
             # The same answer an unknown id gets, but for the id itself.
-            assert refused["message"].replace(ident, "ID") == unknown["message"].replace("no-such-job", "ID")
+            assert refused["message"].replace(ident, "ID") == unknown["message"].replace(
+                "no-such-job", "ID"
+            )
             assert node.get("jobstatus.json", job=ident, auth=tenants["bob"]).status_code == 200
-            assert node.get("jobstatus.json", job=ident, auth=tenants["operator"]).status_code == 200
+            assert (
+                node.get("jobstatus.json", job=ident, auth=tenants["operator"]).status_code == 200
+            )
     # Walking the integer ids finds only Alice's own jobs.
     highest = scalar(db, "select max(id) from jobs")
     seen = set()
@@ -146,36 +181,64 @@ def test_tenants_never_see_each_others_batches(node, db, tenants, scanned):
     some_run = rows(db, "select run_id from jobs where batch_id = :b", b=row["id"])[0]["run_id"]
     for ident in (batch["batch_id"], str(row["id"]), some_run):
         assert_error(node.get("batchstatus.json", batch=ident, auth=tenants["alice"]), 404)
-        assert node.get("batchstatus.json", batch=ident, auth=tenants["bob"]).json()["batch_id"] == batch["batch_id"]
+        assert (
+            node.get("batchstatus.json", batch=ident, auth=tenants["bob"]).json()["batch_id"]
+            == batch["batch_id"]
+        )
     for number in range(1, scalar(db, "select max(id) from batch_jobs") + 3):
         assert_error(node.get("batchstatus.json", batch=str(number), auth=tenants["alice"]), 404)
     # A tenant key naming another tenant is refused, whatever it asks for.
-    assert_error(node.get("batchstatus.json", batch=batch["batch_id"], tenant_id=BOB, auth=tenants["alice"]), 403)
-    assert_error(node.post("scan.json", {"domain": "alice.test", "tenant_id": BOB}, auth=tenants["alice"]), 403)
+    assert_error(
+        node.get("batchstatus.json", batch=batch["batch_id"], tenant_id=BOB, auth=tenants["alice"]),
+        403,
+    )
+    assert_error(
+        node.post("scan.json", {"domain": "alice.test", "tenant_id": BOB}, auth=tenants["alice"]),
+        403,
+    )
 
 
 def test_tenants_read_only_their_own_domains_and_pages(node, db, tenants, scanned):
-    ids = {tenant: scalar(db, "select id from domains where domain = 'shared.test' and tenant_id = :t", t=tenant)
-           for tenant in (ALICE, BOB)}
+    ids = {
+        tenant: scalar(
+            db, "select id from domains where domain = 'shared.test' and tenant_id = :t", t=tenant
+        )
+        for tenant in (ALICE, BOB)
+    }
     for who, tenant in (("alice", ALICE), ("bob", BOB)):
         domain = node.get("domain.json", domain="shared.test", auth=tenants[who]).json()
         assert (domain["domain"]["id"], domain["domain"]["tenant_id"]) == (ids[tenant], tenant)
         assert domain["sitemap_files"] and domain["domain"]["title"]
         pages = node.get("pages.json", domain="shared.test", auth=tenants[who]).json()["pages"]
-        stored = {r["id"] for r in rows(db, "select id from pages where domain_id = :d", d=ids[tenant])}
+        stored = {
+            r["id"] for r in rows(db, "select id from pages where domain_id = :d", d=ids[tenant])
+        }
         assert {page["id"] for page in pages} == stored
     assert_error(node.get("domain.json", domain="bob.test", auth=tenants["alice"]), 404)
     assert_error(node.get("pages.json", domain="bob.test", auth=tenants["alice"]), 404)
     bob_sitemap = scalar(db, "select id from sitemap_files where domain_id = :d", d=ids[BOB])
-    assert_error(node.get("pages.json", domain="shared.test", sitemap=str(bob_sitemap), auth=tenants["alice"]), 404)
+    assert_error(
+        node.get(
+            "pages.json", domain="shared.test", sitemap=str(bob_sitemap), auth=tenants["alice"]
+        ),
+        404,
+    )
     # The operator reads any tenant's, naming it.
-    seen = node.get("domain.json", domain="bob.test", tenant_id=BOB, auth=tenants["operator"]).json()
+    seen = node.get(
+        "domain.json", domain="bob.test", tenant_id=BOB, auth=tenants["operator"]
+    ).json()
     assert seen["domain"]["tenant_id"] == BOB
 
 
 def test_pages_come_a_page_at_a_time_with_filters(node, db, tenants, scanned):
-    domain_id = scalar(db, "select id from domains where domain = 'alice.test' and tenant_id = :t", t=ALICE)
-    stored = rows(db, "select id, lastmod, sitemap_file_id from pages where domain_id = :d order by id", d=domain_id)
+    domain_id = scalar(
+        db, "select id from domains where domain = 'alice.test' and tenant_id = :t", t=ALICE
+    )
+    stored = rows(
+        db,
+        "select id, lastmod, sitemap_file_id from pages where domain_id = :d order by id",
+        d=domain_id,
+    )
     assert len(stored) >= 3
     collected, after = [], None
     while True:
@@ -189,21 +252,36 @@ def test_pages_come_a_page_at_a_time_with_filters(node, db, tenants, scanned):
     assert collected == [r["id"] for r in stored]
     dated = sorted({r["lastmod"] for r in stored if r["lastmod"]})
     since = str(dated[-1])[:10]
-    recent = node.get("pages.json", domain="alice.test", lastmod_since=since, auth=tenants["alice"]).json()["pages"]
+    recent = node.get(
+        "pages.json", domain="alice.test", lastmod_since=since, auth=tenants["alice"]
+    ).json()["pages"]
     assert recent and all(page["lastmod"][:10] >= since for page in recent)
     assert len(recent) == sum(1 for r in stored if r["lastmod"] and str(r["lastmod"])[:10] >= since)
     sitemap = stored[0]["sitemap_file_id"]
-    listed = node.get("pages.json", domain="alice.test", sitemap=str(sitemap), auth=tenants["alice"]).json()["pages"]
-    assert {page["id"] for page in listed} == {r["id"] for r in stored if r["sitemap_file_id"] == sitemap}
-    assert_error(node.get("pages.json", domain="alice.test", lastmod_since="soon", auth=tenants["alice"]), 400)
-    assert_error(node.get("pages.json", domain="alice.test", limit="100000", auth=tenants["alice"]), 400)
+    listed = node.get(
+        "pages.json", domain="alice.test", sitemap=str(sitemap), auth=tenants["alice"]
+    ).json()["pages"]
+    assert {page["id"] for page in listed} == {
+        r["id"] for r in stored if r["sitemap_file_id"] == sitemap
+    }
+    assert_error(
+        node.get("pages.json", domain="alice.test", lastmod_since="soon", auth=tenants["alice"]),
+        400,
+    )
+    assert_error(
+        node.get("pages.json", domain="alice.test", limit="100000", auth=tenants["alice"]), 400
+    )
 
 
 def test_batch_answers_are_paginated(node, tenants, scanned):
     batch_id = scanned["bob_batch"]["batch_id"]
     first = node.get("batchstatus.json", batch=batch_id, limit="1", auth=tenants["bob"]).json()
-    assert len(first["batch"]["jobs"]) == 1 and first["next_after"] == first["batch"]["jobs"][0]["id"]
-    rest = node.get("batchstatus.json", batch=batch_id, after=str(first["next_after"]), auth=tenants["bob"]).json()
+    assert (
+        len(first["batch"]["jobs"]) == 1 and first["next_after"] == first["batch"]["jobs"][0]["id"]
+    )
+    rest = node.get(
+        "batchstatus.json", batch=batch_id, after=str(first["next_after"]), auth=tenants["bob"]
+    ).json()
     assert rest["next_after"] is None
     domains = {job["domain"] for job in first["batch"]["jobs"] + rest["batch"]["jobs"]}
     assert domains == {"shared.test", "bob.test"}
@@ -211,20 +289,42 @@ def test_batch_answers_are_paginated(node, tenants, scanned):
 
 def test_cross_origin_requests_are_refused_unless_allowed(node, db, tenants):
     before = scalar(db, "select count(*) from jobs")
-    for headers in ({"Origin": "https://evil.test"}, {"Origin": "null"}, {"Sec-Fetch-Site": "cross-site"}):
-        assert_error(node.post("scan.json", {"domain": "alice.test"}, auth=tenants["alice"], headers=headers), 403)
+    for headers in (
+        {"Origin": "https://evil.test"},
+        {"Origin": "null"},
+        {"Sec-Fetch-Site": "cross-site"},
+    ):
+        assert_error(
+            node.post(
+                "scan.json", {"domain": "alice.test"}, auth=tenants["alice"], headers=headers
+            ),
+            403,
+        )
         # Scrapyd's own endpoints too: a page elsewhere cannot schedule runs on a node without auth.
-        assert_error(node.post("schedule.json", {"project": "scrapersky", "spider": "sitemap",
-                                                 "domain": "alice.test"}, headers=headers), 403)
+        assert_error(
+            node.post(
+                "schedule.json",
+                {"project": "scrapersky", "spider": "sitemap", "domain": "alice.test"},
+                headers=headers,
+            ),
+            403,
+        )
     assert scalar(db, "select count(*) from jobs") == before
     assert node.jobs()["pending"] == []
     foreign = node.get("health.json", headers={"Origin": "https://evil.test"})
     assert foreign.status_code == 200 and "Access-Control-Allow-Origin" not in foreign.headers
-    assert "Access-Control-Allow-Origin" not in node.get("daemonstatus.json", headers={"Origin": "https://evil.test"}).headers
-    allowed = node.session.options(f"{node.url}/scan.json", headers={"Origin": APP_ORIGIN}, timeout=10)
+    assert (
+        "Access-Control-Allow-Origin"
+        not in node.get("daemonstatus.json", headers={"Origin": "https://evil.test"}).headers
+    )
+    allowed = node.session.options(
+        f"{node.url}/scan.json", headers={"Origin": APP_ORIGIN}, timeout=10
+    )
     assert allowed.headers["Access-Control-Allow-Origin"] == APP_ORIGIN
     assert "Authorization" in allowed.headers["Access-Control-Allow-Headers"]
-    answer = node.post("scan.json", {"domain": "alice.test"}, auth=tenants["alice"], headers={"Origin": APP_ORIGIN})
+    answer = node.post(
+        "scan.json", {"domain": "alice.test"}, auth=tenants["alice"], headers={"Origin": APP_ORIGIN}
+    )
     assert answer.status_code == 200 and answer.headers["Access-Control-Allow-Origin"] == APP_ORIGIN
     wait_ended(node, tenants["alice"], answer.json()["job_id"])
 
@@ -245,18 +345,27 @@ def _raw_exchange(node, head: bytes, body_chunks=()) -> bytes:
 
 def test_oversized_bodies_get_413_before_they_are_read(node, tenants):
     huge = 300 * 1024 * 1024
-    head = (f"POST /batch.json HTTP/1.1\r\nHost: 127.0.0.1:{node.port}\r\nContent-Type: text/plain\r\n"
-            f"Content-Length: {huge}\r\n\r\n").encode()
+    head = (
+        f"POST /batch.json HTTP/1.1\r\nHost: 127.0.0.1:{node.port}\r\nContent-Type: text/plain\r\n"
+        f"Content-Length: {huge}\r\n\r\n"
+    ).encode()
     answer = _raw_exchange(node, head)  # not a byte of the body is sent: the answer comes anyway
     assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
     assert b"SCRAPERSKY_MAX_REQUEST_BYTES" in answer
-    chunked = (f"POST /scan.json HTTP/1.1\r\nHost: 127.0.0.1:{node.port}\r\nContent-Type: text/plain\r\n"
-               "Transfer-Encoding: chunked\r\n\r\n").encode()
+    chunked = (
+        f"POST /scan.json HTTP/1.1\r\nHost: 127.0.0.1:{node.port}\r\nContent-Type: text/plain\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n"
+    ).encode()
     piece = b"%x\r\n%b\r\n" % (64 * 1024, b"x" * 64 * 1024)
-    assert _raw_exchange(node, chunked, [piece] * (MAX_BODY // (64 * 1024) + 8)).startswith(b"HTTP/1.1 413 ")
+    assert _raw_exchange(node, chunked, [piece] * (MAX_BODY // (64 * 1024) + 8)).startswith(
+        b"HTTP/1.1 413 "
+    )
     # Under the cap, a body is read as usual.
-    fitting = node.post("scan.json", {"domain": "alice.test", "padding": "x" * (MAX_BODY - 1024)},
-                        auth=tenants["alice"])
+    fitting = node.post(
+        "scan.json",
+        {"domain": "alice.test", "padding": "x" * (MAX_BODY - 1024)},
+        auth=tenants["alice"],
+    )
     assert fitting.status_code == 200, fitting.text
     wait_ended(node, tenants["alice"], fitting.json()["job_id"])
 
@@ -265,12 +374,15 @@ def test_runs_started_through_scrapyd_never_read_the_callers_files(node, db, tmp
     secret = tmp_path / "node-secret.txt"
     secret.write_text("alice.test\nsecret-token-line\n")
     before = scalar(db, "select count(*) from jobs")
-    response = node.post("schedule.json", {"project": "scrapersky", "spider": "sitemap",
-                                           "domains_file": str(secret)})
+    response = node.post(
+        "schedule.json", {"project": "scrapersky", "spider": "sitemap", "domains_file": str(secret)}
+    )
     run_id = response.json()["jobid"]
     node.wait_idle(60)
     assert scalar(db, "select count(*) from jobs") == before
-    log = node.log() + node.run_log(run_id)  # the run's one-line error is on its stderr, in the node's log
+    log = node.log() + node.run_log(
+        run_id
+    )  # the run's one-line error is on its stderr, in the node's log
     assert "domains_file is read from the local disk and is for the shell" in log
     assert "Process died: exitstatus=2" in log and run_id in log
     assert "secret-token-line" not in log
@@ -278,13 +390,24 @@ def test_runs_started_through_scrapyd_never_read_the_callers_files(node, db, tmp
 
 def test_rejected_input_is_kept_only_as_a_short_escaped_excerpt(node, db, tenants):
     garbage = "x" * 500 + "\x1b[31m\u202e" + "y" * 500
-    answer = node.post("batch.json", json={"domains": ["alice.test", garbage]}, auth=tenants["alice"]).json()
-    [job] = [j for j in node.get("batchstatus.json", batch=answer["batch_id"], auth=tenants["alice"]).json()
-             ["batch"]["jobs"] if j["status"] == "failed"]
+    answer = node.post(
+        "batch.json", json={"domains": ["alice.test", garbage]}, auth=tenants["alice"]
+    ).json()
+    [job] = [
+        j
+        for j in node.get(
+            "batchstatus.json", batch=answer["batch_id"], auth=tenants["alice"]
+        ).json()["batch"]["jobs"]
+        if j["status"] == "failed"
+    ]
     assert len(job["domain"]) <= 80 and job["domain"].isascii() and job["domain"].isprintable()
     assert len(job["error"]) < 300 and "\x1b" not in job["error"]
     # Errors quote bad fields, briefly.
-    for fields in ({"domain": "alice.test", "priority": garbage}, {"domain": "alice.test", "max_pages": garbage},
-                   {"domain": garbage}, {"domain": "alice.test", "tenant_id": garbage}):
+    for fields in (
+        {"domain": "alice.test", "priority": garbage},
+        {"domain": "alice.test", "max_pages": garbage},
+        {"domain": garbage},
+        {"domain": "alice.test", "tenant_id": garbage},
+    ):
         refused = assert_error(node.post("scan.json", json=fields, auth=tenants["alice"]), 400)
         assert len(refused["message"]) <= 300 and "\x1b" not in refused["message"]

@@ -24,7 +24,11 @@ def page(index: int, **changes: Any) -> dict[str, Any]:
     row = {
         "url": f"https://bulk.test/catalog/item-{index}",
         "lastmod": datetime(2024, 1, 1, tzinfo=UTC) + timedelta(hours=index),
-        "changefreq": "weekly", "priority": 0.5, "alternates": None, "images": None, "news": None,
+        "changefreq": "weekly",
+        "priority": 0.5,
+        "alternates": None,
+        "images": None,
+        "news": None,
         "videos": None,
     }
     row.update(changes)
@@ -38,11 +42,17 @@ def listing(count: int = ROWS, **changed: dict[str, Any]) -> list[tuple[str, lis
 
 
 def entry(row: dict[str, Any]) -> PageEntry:
-    return PageEntry(**{**row, "alternates": row["alternates"] or [], "images": row["images"] or []})
+    return PageEntry(
+        **{**row, "alternates": row["alternates"] or [], "images": row["images"] or []}
+    )
 
 
-def write(database_url: str, items: list[tuple[str, list[dict[str, Any]]]], *,
-          files: list[SitemapFileItem] = ()) -> int:
+def write(
+    database_url: str,
+    items: list[tuple[str, list[dict[str, Any]]]],
+    *,
+    files: list[SitemapFileItem] = (),
+) -> int:
     batch = StoreBatch()
     for file_item in files:
         batch.add_file(file_item)
@@ -56,9 +66,16 @@ def stored(database_url: str) -> dict[str, dict[str, Any]]:
         files = dict(session.execute(select(SitemapFile.id, SitemapFile.url)).all())
         return {
             p.url: {
-                "id": p.id, "sitemap": files.get(p.sitemap_file_id), "sitemap_file_id": p.sitemap_file_id,
-                "lastmod": _utc(p.lastmod), "changefreq": p.changefreq, "priority": p.priority,
-                "alternates": p.alternates, "images": p.images, "news": p.news, "videos": p.videos,
+                "id": p.id,
+                "sitemap": files.get(p.sitemap_file_id),
+                "sitemap_file_id": p.sitemap_file_id,
+                "lastmod": _utc(p.lastmod),
+                "changefreq": p.changefreq,
+                "priority": p.priority,
+                "alternates": p.alternates,
+                "images": p.images,
+                "news": p.news,
+                "videos": p.videos,
             }
             for p in session.scalars(select(Page))
         }
@@ -82,7 +99,10 @@ def test_writing_unchanged_rows_again_changes_nothing_and_keeps_ids(database_url
 def test_changed_lastmods_are_exactly_the_rows_rewritten(database_url):
     write(database_url, listing())
     before = stored(database_url)
-    moved = {str(i): {"lastmod": datetime(2025, 6, 1, tzinfo=UTC) + timedelta(minutes=i)} for i in range(0, ROWS, 7)}
+    moved = {
+        str(i): {"lastmod": datetime(2025, 6, 1, tzinfo=UTC) + timedelta(minutes=i)}
+        for i in range(0, ROWS, 7)
+    }
     cleared = {"3": {"lastmod": None}}  # a lastmod that disappears is a change too
     assert write(database_url, listing(**moved, **cleared)) == len(moved) + len(cleared)
     after = stored(database_url)
@@ -95,8 +115,12 @@ def test_changed_lastmods_are_exactly_the_rows_rewritten(database_url):
 
 def test_other_listing_columns_count_as_changes(database_url):
     write(database_url, listing(20))
-    changes = {"1": {"changefreq": "daily"}, "2": {"priority": 0.9}, "3": {"priority": None},
-               "4": {"images": [{"loc": "https://bulk.test/i.png"}]}}
+    changes = {
+        "1": {"changefreq": "daily"},
+        "2": {"priority": 0.9},
+        "3": {"priority": None},
+        "4": {"images": [{"loc": "https://bulk.test/i.png"}]},
+    }
     assert write(database_url, listing(20, **changes)) == 4
     after = stored(database_url)
     assert after[page(1)["url"]]["changefreq"] == "daily"
@@ -119,13 +143,22 @@ def test_duplicates_inside_one_batch_are_written_once(database_url):
 def test_rows_keep_their_sitemap_file_id(database_url):
     write(database_url, listing())
     first = stored(database_url)
-    assert [first[page(i)["url"]]["sitemap"] for i in range(ROWS)] == \
-        [SITEMAP_A] * (ROWS // 2) + [SITEMAP_B] * (ROWS - ROWS // 2)
+    assert [first[page(i)["url"]]["sitemap"] for i in range(ROWS)] == [SITEMAP_A] * (ROWS // 2) + [
+        SITEMAP_B
+    ] * (ROWS - ROWS // 2)
 
     # The sitemap files' own items (as the spider sends them, 200 then 304) leave the page rows alone.
     files = [
-        SitemapFileItem(TENANT, DOMAIN, SITEMAP_A, "robots_txt", sitemap_type="urlset", url_count=ROWS // 2,
-                        status_code=200, etag='"a1"'),
+        SitemapFileItem(
+            TENANT,
+            DOMAIN,
+            SITEMAP_A,
+            "robots_txt",
+            sitemap_type="urlset",
+            url_count=ROWS // 2,
+            status_code=200,
+            etag='"a1"',
+        ),
         SitemapFileItem(TENANT, DOMAIN, SITEMAP_B, "robots_txt", status_code=304, unchanged=True),
     ]
     assert write(database_url, listing(), files=files) == 0
@@ -140,25 +173,45 @@ def test_rows_keep_their_sitemap_file_id(database_url):
     after = stored(database_url)
     assert after[mover["url"]]["sitemap"] == SITEMAP_B
     assert after[mover["url"]]["id"] == first[mover["url"]]["id"]
-    assert {url: row for url, row in after.items() if url != mover["url"]} == \
-        {url: row for url, row in first.items() if url != mover["url"]}
+    assert {url: row for url, row in after.items() if url != mover["url"]} == {
+        url: row for url, row in first.items() if url != mover["url"]
+    }
 
 
 def test_json_and_text_columns_round_trip(database_url):
     tricky = page(
         0,
         url='https://bulk.test/search?q="mugs,bowls"&x=1\\2&t=a\tb\\N',
-        alternates=[{"hreflang": "de-CH", "href": "https://bulk.test/de/tassen-ä?a=1,2"},
-                    {"hreflang": "x-default", "href": "https://bulk.test/"}],
-        images=[{"loc": "https://bulk.test/i/1.jpg", "title": 'Mug "blue", 12 oz\nsecond line',
-                 "caption": "Ünïcødé ☕ and a tab\there"}],
-        news={"title": 'Comma, "quote" and \\ backslash', "publication_name": "Bulk Daily",
-              "publication_language": "en", "publication_date": "2024-05-01T00:00:00+00:00"},
-        videos=[{"thumbnail_loc": "https://bulk.test/t.jpg", "title": "Steaks & burgers",
-                 "description": "Tab\there, newline\nthere, back\\slash", "duration": "600"}],
+        alternates=[
+            {"hreflang": "de-CH", "href": "https://bulk.test/de/tassen-ä?a=1,2"},
+            {"hreflang": "x-default", "href": "https://bulk.test/"},
+        ],
+        images=[
+            {
+                "loc": "https://bulk.test/i/1.jpg",
+                "title": 'Mug "blue", 12 oz\nsecond line',
+                "caption": "Ünïcødé ☕ and a tab\there",
+            }
+        ],
+        news={
+            "title": 'Comma, "quote" and \\ backslash',
+            "publication_name": "Bulk Daily",
+            "publication_language": "en",
+            "publication_date": "2024-05-01T00:00:00+00:00",
+        },
+        videos=[
+            {
+                "thumbnail_loc": "https://bulk.test/t.jpg",
+                "title": "Steaks & burgers",
+                "description": "Tab\there, newline\nthere, back\\slash",
+                "duration": "600",
+            }
+        ],
     )
     empty = page(1, lastmod=None, changefreq=None, priority=None)
-    moon = page(2, lastmod=datetime(1969, 7, 20, 20, 17, 40, 123456, tzinfo=UTC))  # before the epoch, to the µs
+    moon = page(
+        2, lastmod=datetime(1969, 7, 20, 20, 17, 40, 123456, tzinfo=UTC)
+    )  # before the epoch, to the µs
     assert write(database_url, [(SITEMAP_A, [tricky, empty, moon])]) == 3
     rows = stored(database_url)
     for sent in (tricky, empty, moon):
@@ -176,4 +229,6 @@ def test_a_batch_naming_tens_of_thousands_of_sitemaps(database_url):
     assert write(database_url, items) == count
     rows = stored(database_url)
     assert len(rows) == count
-    assert all(rows[page(i)["url"]]["sitemap"] == f"http://bulk.test/s/{i}.xml" for i in range(count))
+    assert all(
+        rows[page(i)["url"]]["sitemap"] == f"http://bulk.test/s/{i}.xml" for i in range(count)
+    )

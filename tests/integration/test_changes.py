@@ -7,22 +7,35 @@ import json
 
 import pytest
 
-from tests.conftest import create_postgres_database, drop_postgres_database, require_postgres, scrapy, scrapy_env
+from scrapersky.db import keys
+from tests.conftest import (
+    create_postgres_database,
+    drop_postgres_database,
+    require_postgres,
+    scrapy,
+    scrapy_env,
+)
 from tests.integration.test_rescans import site_with, urlset
 from tests.support.db import rows
 from tests.support.fixture_web import FixtureWeb
-from scrapersky.db import keys
 from tests.support.scrapyd_nodes import Bearer, start_nodes, stop_all
 
 HOST = "journal.test"
 OTHER_TENANT = "6f1c2a8e-0000-4000-8000-000000000002"
 HOME = "<html><head><title>{}</title></head><body><p>The journal</p></body></html>"
 # What the second scan changed, as (kind, last part of the subject).
-SECOND = [("metadata_changed", "title"), ("page_added", "b0"), ("page_changed", "a0"), ("page_removed", "a4"),
-          ("sitemap_changed", "s.xml")]
+SECOND = [
+    ("metadata_changed", "title"),
+    ("page_added", "b0"),
+    ("page_changed", "a0"),
+    ("page_removed", "a4"),
+    ("sitemap_changed", "s.xml"),
+]
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def scanned(request, tmp_path_factory):
     """journal.test scanned twice (with changes in between) for the default tenant, once for another;
     yields (database_url, web, public ids of the default tenant's two jobs)."""
@@ -35,18 +48,39 @@ def scanned(request, tmp_path_factory):
         url = create_postgres_database()
     upgrade(url)
     with FixtureWeb() as web:
-        site = site_with(web, HOST, {"s.xml": urlset(HOST, {f"a{i}": "2024-03-01" for i in range(5)})},
-                         home=HOME.format("The Journal"))
+        site = site_with(
+            web,
+            HOST,
+            {"s.xml": urlset(HOST, {f"a{i}": "2024-03-01" for i in range(5)})},
+            home=HOME.format("The Journal"),
+        )
         env = scrapy_env(url, web, SCRAPERSKY_SCHEMES="http")
         for tenant in (None, OTHER_TENANT):
             extra = ("-a", f"tenant_id={tenant}") if tenant else ()
-            assert scrapy("crawl", "sitemap", "-a", f"domain={HOST}", *extra, env=env).returncode == 0
-        site.add("/s.xml", urlset(HOST, {"a0": "2024-04-01", "a1": "2024-03-01", "a2": "2024-03-01",
-                                         "a3": "2024-03-01", "b0": None}))
+            assert (
+                scrapy("crawl", "sitemap", "-a", f"domain={HOST}", *extra, env=env).returncode == 0
+            )
+        site.add(
+            "/s.xml",
+            urlset(
+                HOST,
+                {
+                    "a0": "2024-04-01",
+                    "a1": "2024-03-01",
+                    "a2": "2024-03-01",
+                    "a3": "2024-03-01",
+                    "b0": None,
+                },
+            ),
+        )
         site.add("/", HOME.format("The Daily Journal"))
         assert scrapy("crawl", "sitemap", "-a", f"domain={HOST}", env=env).returncode == 0
-        jobs = [row["job_id"] for row in rows(url, "select job_id from jobs where tenant_id != :t order by id",
-                                              t=OTHER_TENANT)]
+        jobs = [
+            row["job_id"]
+            for row in rows(
+                url, "select job_id from jobs where tenant_id != :t order by id", t=OTHER_TENANT
+            )
+        ]
         yield url, web, jobs
     if request.param == "postgres":
         drop_postgres_database(url)
@@ -69,13 +103,19 @@ def test_changes_as_json_all_since_a_date_and_since_a_scan(scanned):
     assert summary(answer["changes"]) == sorted([("first_scan", HOST), *SECOND])
     assert {c["job_id"] for c in answer["changes"]} == {first, second}
     title = next(c for c in answer["changes"] if c["kind"] == "metadata_changed")
-    assert (title["old"], title["new"]) == ({"title": "The Journal"}, {"title": "The Daily Journal"})
+    assert (title["old"], title["new"]) == (
+        {"title": "The Journal"},
+        {"title": "The Daily Journal"},
+    )
 
     since_first = json.loads(changes(url, HOST, "--json", "--scan", first).stdout)["changes"]
     assert summary(since_first) == SECOND and {c["job_id"] for c in since_first} == {second}
     assert json.loads(changes(url, HOST, "--json", "--scan", second).stdout)["changes"] == []
     last = max(c["changed_at"] for c in answer["changes"])
-    assert summary(json.loads(changes(url, HOST, "--json", "--since", last).stdout)["changes"]) == SECOND
+    assert (
+        summary(json.loads(changes(url, HOST, "--json", "--since", last).stdout)["changes"])
+        == SECOND
+    )
     assert json.loads(changes(url, HOST, "--json", "--since", "2999-01-01").stdout)["changes"] == []
 
     # Tenants see their own history only.
@@ -129,21 +169,26 @@ def test_bad_input_gets_one_line_and_an_exit_code(scanned):
 
 @pytest.mark.scrapyd
 def test_changes_json_webservice(scanned, tmp_path):
-    url, web, (first, second) = scanned
+    url, web, (first, _second) = scanned
     [node] = start_nodes(tmp_path, 1, scrapy_env(url, web))
     operator = Bearer(keys.create_key(url, None, "ops")[1])
     stranger = Bearer(keys.create_key(url, "00000000-0000-4000-8000-0000000000cc", "stranger")[1])
     try:
         # A tenant's key sees only its own domains: this one is unknown to it, like any unknown name.
         hidden = node.get("changes.json", domain=HOST, auth=stranger)
-        assert hidden.status_code == 404 and node.get("changes.json", domain=HOST, auth=None).status_code == 401
+        assert (
+            hidden.status_code == 404
+            and node.get("changes.json", domain=HOST, auth=None).status_code == 401
+        )
         node.session.auth = operator  # every call below, unless it names its own
         response = node.get("changes.json", domain=HOST)
         assert response.status_code == 200, response.text
         answer = response.json()
         assert answer["status"] == "ok" and answer["node_name"] and answer["domain"] == HOST
         assert summary(answer["changes"]) == sorted([("first_scan", HOST), *SECOND])
-        assert summary(node.get("changes.json", domain=HOST, scan=first).json()["changes"]) == SECOND
+        assert (
+            summary(node.get("changes.json", domain=HOST, scan=first).json()["changes"]) == SECOND
+        )
         assert node.get("changes.json", domain=HOST, since="2999-01-01").json()["changes"] == []
         other = node.get("changes.json", domain=HOST, tenant_id=OTHER_TENANT).json()
         assert summary(other["changes"]) == [("first_scan", HOST)]

@@ -4,8 +4,6 @@ screenshot under test-artifacts/console/ for review, and no view logs a console 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from scrapersky.db import keys
@@ -67,7 +65,9 @@ def test_console_starts_follows_opens_and_cancels(postgres_url, web, tmp_path, b
 
         # Start a batch from the page, by keyboard, and follow it to the end without reloading.
         page.get_by_role("link", name="New scan").click()
-        page.get_by_label("Domains (one a line, or comma separated)").fill("shop1.test\nshop2.test\nshop3.test")
+        page.get_by_label("Domains (one a line, or comma separated)").fill(
+            "shop1.test\nshop2.test\nshop3.test"
+        )
         page.get_by_role("button", name="Start").click()
         page.wait_for_url("**/console/#/batch/*")
         _shot(page, "2-batch-running")
@@ -92,15 +92,21 @@ def test_console_starts_follows_opens_and_cancels(postgres_url, web, tmp_path, b
         _shot(page, "5-batches")
         page.get_by_role("link", name="New scan").click()
         page.get_by_label("Domains (one a line, or comma separated)").fill(
-            "\n".join(f"slow{index}.test" for index in range(8)))
+            "\n".join(f"slow{index}.test" for index in range(8))
+        )
         page.get_by_role("button", name="Start").click()
         page.locator("h1 .state-running").wait_for(timeout=60_000)
         page.get_by_role("button", name="Cancel batch").click()
         page.locator("h1 .state-cancelled").wait_for(timeout=30_000)
         _shot(page, "6-batch-cancelled")
         node.wait_idle(60)
-        slow = rows(postgres_url, "select status, count(*) as n from jobs where domain like 'slow%' group by status")
-        assert {r["status"] for r in slow} <= {"complete", "cancelled"} and sum(r["n"] for r in slow) == 8
+        slow = rows(
+            postgres_url,
+            "select status, count(*) as n from jobs where domain like 'slow%' group by status",
+        )
+        assert {r["status"] for r in slow} <= {"complete", "cancelled"} and sum(
+            r["n"] for r in slow
+        ) == 8
 
         # Readable on a phone.
         phone = _page(browser, errors, width=390, height=844)
@@ -110,7 +116,9 @@ def test_console_starts_follows_opens_and_cancels(postgres_url, web, tmp_path, b
         phone.locator("tbody tr").first.wait_for()
         _shot(phone, "7-phone-batches")
         # A revoked key is signed out on its next call.
-        keys.revoke_key(postgres_url, rows(postgres_url, "select key_id from api_keys")[0]["key_id"])
+        keys.revoke_key(
+            postgres_url, rows(postgres_url, "select key_id from api_keys")[0]["key_id"]
+        )
         phone.reload()
         phone.get_by_label("API key").wait_for()
     finally:

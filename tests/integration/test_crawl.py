@@ -7,7 +7,10 @@ from tests.support.fixture_web import demo_site
 
 
 def _urlset(urls: list[str]) -> str:
-    body = "".join(f"<url><loc>{u}</loc><lastmod>2024-05-01</lastmod><priority>0.5</priority></url>" for u in urls)
+    body = "".join(
+        f"<url><loc>{u}</loc><lastmod>2024-05-01</lastmod><priority>0.5</priority></url>"
+        for u in urls
+    )
     return f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{body}</urlset>'
 
 
@@ -49,7 +52,9 @@ def test_rescan_updates_in_place(database_url, web, crawl):
     assert scalar(database_url, "select count(*) from domains") == 1
     assert scalar(database_url, "select count(*) from sitemap_files") == 1
     assert scalar(database_url, "select sitemap_urls from domains") == 35
-    assert [r["status"] for r in rows(database_url, "select status from jobs order by id")] == ["complete"] * 2
+    assert [r["status"] for r in rows(database_url, "select status from jobs order by id")] == [
+        "complete"
+    ] * 2
 
 
 def test_unreachable_domain_leaves_a_failed_job_with_its_reason(database_url, web, crawl):
@@ -58,7 +63,9 @@ def test_unreachable_domain_leaves_a_failed_job_with_its_reason(database_url, we
     job = rows(database_url, "select status, error from jobs")
     assert job[0]["status"] == "failed"
     assert "502" in job[0]["error"]
-    assert scalar(database_url, "select status from domains where domain = 'nowhere.test'") == "failed"
+    assert (
+        scalar(database_url, "select status from domains where domain = 'nowhere.test'") == "failed"
+    )
 
 
 def test_invalid_domain_is_a_one_line_error(database_url, web, crawl):
@@ -78,46 +85,78 @@ def test_feed_exports_get_a_line_per_listed_url_and_per_domain(database_url, web
     site.add("/a.xml", _urlset([f"http://feed.test/a{i}" for i in range(5)]))
     site.add("/b.xml", _urlset([f"http://feed.test/b{i}" for i in range(3)]))
     site.add("/", "<html><head><title>Feed shop</title></head><body>hi</body></html>")
-    result = crawl(database_url, "-a", "domain=feed.test", "-s", "SCRAPERSKY_PAGE_CHUNK=2",
-                   "-O", str(tmp_path / "out.csv"), "-O", str(tmp_path / "out.jsonl"))
+    result = crawl(
+        database_url,
+        "-a",
+        "domain=feed.test",
+        "-s",
+        "SCRAPERSKY_PAGE_CHUNK=2",
+        "-O",
+        str(tmp_path / "out.csv"),
+        "-O",
+        str(tmp_path / "out.jsonl"),
+    )
     assert result.returncode == 0, result.stderr[-3000:]
 
     with open(tmp_path / "out.csv", newline="") as handle:
         lines = list(csv.DictReader(handle))
     records = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
-    for rows in (lines, records):
-        pages = [r for r in rows if r["type"] == "page"]
-        assert sorted(r["url"] for r in pages) == sorted([f"http://feed.test/a{i}" for i in range(5)]
-                                                         + [f"http://feed.test/b{i}" for i in range(3)])
-        assert {r["sitemap_url"] for r in pages} == {"http://feed.test/a.xml", "http://feed.test/b.xml"}
-        assert all(str(r["priority"]) == "0.5" and str(r["lastmod"]).startswith("2024-05-01") for r in pages)
+    for exported in (lines, records):
+        pages = [r for r in exported if r["type"] == "page"]
+        assert sorted(r["url"] for r in pages) == sorted(
+            [f"http://feed.test/a{i}" for i in range(5)]
+            + [f"http://feed.test/b{i}" for i in range(3)]
+        )
+        assert {r["sitemap_url"] for r in pages} == {
+            "http://feed.test/a.xml",
+            "http://feed.test/b.xml",
+        }
+        assert all(
+            str(r["priority"]) == "0.5" and str(r["lastmod"]).startswith("2024-05-01")
+            for r in pages
+        )
         domains = [r for r in rows if r["type"] == "domain"]
-        assert len(domains) == 1 and domains[0]["title"] == "Feed shop" and domains[0]["status"] == "complete"
+        assert (
+            len(domains) == 1
+            and domains[0]["title"] == "Feed shop"
+            and domains[0]["status"] == "complete"
+        )
     assert scalar(database_url, "select count(*) from pages") == 8  # stored as well
 
 
-def test_sitemaps_served_without_validators_are_skipped_when_their_bytes_did_not_change(database_url, web, crawl):
+def test_sitemaps_served_without_validators_are_skipped_when_their_bytes_did_not_change(
+    database_url, web, crawl
+):
     from tests.support.fixture_web import Reply
 
-    bodies = {"/a.xml": _urlset([f"http://plain.test/a{i}" for i in range(4)]),
-              "/b.xml": _urlset([f"http://plain.test/b{i}" for i in range(3)])}
+    bodies = {
+        "/a.xml": _urlset([f"http://plain.test/a{i}" for i in range(4)]),
+        "/b.xml": _urlset([f"http://plain.test/b{i}" for i in range(3)]),
+    }
     site = web.site("plain.test")
     site.add("/robots.txt", "Sitemap: http://plain.test/a.xml\nSitemap: http://plain.test/b.xml\n")
     site.add("/", "<html><head><title>Plain</title></head><body>hi</body></html>")
     for path in bodies:  # generated on every request: no ETag, no Last-Modified, never a 304
-        site.handler(path, lambda request: Reply(200, bodies[request.path].encode(), {"Content-Type": "text/xml"}))
+        site.handler(
+            path,
+            lambda request: Reply(200, bodies[request.path].encode(), {"Content-Type": "text/xml"}),
+        )
 
     def scan() -> dict:
         result = crawl(database_url, "-a", "domain=plain.test")
         assert result.returncode == 0, result.stderr[-3000:]
-        return rows(database_url, "select result_data from jobs order by id desc limit 1")[0]["result_data"]
+        return rows(database_url, "select result_data from jobs order by id desc limit 1")[0][
+            "result_data"
+        ]
 
     assert scan()["sitemaps_unchanged"] == 0
     first = rows(database_url, "select id, url, lastmod from pages order by id")
     assert scan()["sitemaps_unchanged"] == 2  # fetched (200), recognised, not read again
     assert rows(database_url, "select id, url, lastmod from pages order by id") == first
     assert scalar(database_url, "select sitemap_urls from domains") == 7
-    assert [r["status_code"] for r in rows(database_url, "select status_code from sitemap_files")] == [200, 200]
+    assert [
+        r["status_code"] for r in rows(database_url, "select status_code from sitemap_files")
+    ] == [200, 200]
 
     bodies["/b.xml"] = _urlset([f"http://plain.test/b{i}" for i in range(5)])
     assert scan()["sitemaps_unchanged"] == 1

@@ -47,13 +47,21 @@ def test_egg_build_step_packages_the_project(tmp_path):
             continue
         src = ROOT / source
         (shutil.copytree if src.is_dir() else shutil.copy)(src, build / source)
-    subprocess.run([str(BIN / "scrapyd-deploy"), "--build-egg", str(tmp_path / "scrapersky.egg")],
-                   cwd=build, check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [str(BIN / "scrapyd-deploy"), "--build-egg", str(tmp_path / "scrapersky.egg")],
+        cwd=build,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     names = zipfile.ZipFile(tmp_path / "scrapersky.egg").namelist()
     assert "scrapersky/spiders/sitemap.py" in names
     assert "scrapersky/metadata/fingerprints.json" in names
     assert "scrapersky/api/node.py" in names
-    assert "scrapersky/migrations/env.py" in names and "scrapersky/migrations/versions/0001_initial_schema.py" in names
+    assert (
+        "scrapersky/migrations/env.py" in names
+        and "scrapersky/migrations/versions/0001_initial_schema.py" in names
+    )
 
 
 def test_node_config_serves_the_project_webservices():
@@ -69,7 +77,11 @@ def test_node_config_serves_the_project_webservices():
 def test_entrypoint_refuses_a_node_without_credentials():
     script = ROOT / "deploy/docker/entrypoint.sh"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SCRAPYD_")}
-    refused = subprocess.run(["sh", str(script)], env=env, capture_output=True, text=True, timeout=10)
+    refused = subprocess.run(
+        ["sh", str(script)], env=env, capture_output=True, text=True, timeout=10
+    )
     assert refused.returncode == 2 and refused.stderr.startswith("error: set SCRAPYD_USERNAME")
-    passthrough = subprocess.run(["sh", str(script), "echo", "ran"], env=env, capture_output=True, text=True, timeout=10)
+    passthrough = subprocess.run(
+        ["sh", str(script), "echo", "ran"], env=env, capture_output=True, text=True, timeout=10
+    )
     assert passthrough.stdout.strip() == "ran"

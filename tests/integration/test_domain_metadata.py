@@ -19,7 +19,9 @@ def test_metadata_lands_on_the_domain_row(database_url, web, crawl):
     assert DEMO_EMAIL in domain["email_addresses"] and DEMO_PHONE in domain["phone_numbers"]
     assert domain["facebook_url"] and domain["instagram_url"]
     assert domain["favicon_url"].startswith("http://meta.test/")
-    assert domain["domain_metadata"]["title"] == domain["title"]  # everything also in domain_metadata
+    assert (
+        domain["domain_metadata"]["title"] == domain["title"]
+    )  # everything also in domain_metadata
     assert domain["last_scan"] is not None and domain["total_sitemaps"] == 3
 
 
@@ -35,7 +37,10 @@ def test_max_pages_fetches_that_many_listed_pages(database_url, web, crawl):
     demo_site(web, "pages.test")
     assert crawl(database_url, "-a", "domain=pages.test", "-a", "max_pages=3").returncode == 0
     assert scalar(database_url, "select count(*) from pages") == 20  # every listed URL recorded
-    fetched = rows(database_url, "select url, status_code, title, fetched_at from pages where fetched_at is not null")
+    fetched = rows(
+        database_url,
+        "select url, status_code, title, fetched_at from pages where fetched_at is not null",
+    )
     assert len(fetched) == 3
     assert all(p["status_code"] == 200 and p["title"] for p in fetched)
 
@@ -49,8 +54,16 @@ def test_rescan_updates_in_place_and_tenants_get_their_own_rows(database_url, we
     second = rows(database_url, "select id, title, last_scan from domains")
     assert len(second) == 1 and second[0]["id"] == first["id"]
     assert second[0]["title"] == "New title" and second[0]["last_scan"] > first["last_scan"]
-    assert crawl(database_url, "-a", "domain=tenant.test", "-a", f"tenant_id={OTHER_TENANT}").returncode == 0
-    tenants = rows(database_url, "select tenant_id, count(*) n from domains group by tenant_id order by tenant_id")
+    assert (
+        crawl(
+            database_url, "-a", "domain=tenant.test", "-a", f"tenant_id={OTHER_TENANT}"
+        ).returncode
+        == 0
+    )
+    tenants = rows(
+        database_url,
+        "select tenant_id, count(*) n from domains group by tenant_id order by tenant_id",
+    )
     assert [t["n"] for t in tenants] == [1, 1] and len(tenants) == 2
     # each tenant's pages hang off its own domain row
     per_domain = rows(database_url, "select domain_id, count(*) n from pages group by domain_id")
@@ -61,13 +74,20 @@ def test_rescan_updates_in_place_and_tenants_get_their_own_rows(database_url, we
 def test_javascript_only_homepage_is_rendered_in_chromium(database_url, web, crawl):
     require_chromium()
     site = web.site("spa.test")
-    site.add("/", '<!DOCTYPE html><html><head><script src="/app.js"></script></head>'
-                  '<body><div id="root"></div></body></html>', content_type="text/html")
-    site.add("/app.js", "document.title = 'Rendered by JavaScript';"
-                        "window.addEventListener('DOMContentLoaded', () => {"
-                        " document.getElementById('root').innerHTML = '<h1>Hello from the browser</h1>'"
-                        " + '<a href=\"mailto:js@spa-shop.com\">mail</a>'; });",
-             content_type="application/javascript")
+    site.add(
+        "/",
+        '<!DOCTYPE html><html><head><script src="/app.js"></script></head>'
+        '<body><div id="root"></div></body></html>',
+        content_type="text/html",
+    )
+    site.add(
+        "/app.js",
+        "document.title = 'Rendered by JavaScript';"
+        "window.addEventListener('DOMContentLoaded', () => {"
+        " document.getElementById('root').innerHTML = '<h1>Hello from the browser</h1>'"
+        " + '<a href=\"mailto:js@spa-shop.com\">mail</a>'; });",
+        content_type="application/javascript",
+    )
     result = crawl(database_url, "-a", "domain=spa.test", timeout=180)
     assert result.returncode == 0, result.stderr[-3000:]
     domain = rows(database_url, "select title, email_addresses, domain_metadata from domains")[0]
@@ -80,7 +100,10 @@ def test_javascript_only_homepage_is_rendered_in_chromium(database_url, web, cra
 def test_render_never_keeps_the_static_html(database_url, web, crawl):
     require_chromium()
     site = web.site("static.test")
-    site.add("/", '<html><head><script src="/app.js"></script></head><body><div id="root"></div></body></html>')
+    site.add(
+        "/",
+        '<html><head><script src="/app.js"></script></head><body><div id="root"></div></body></html>',
+    )
     site.add("/app.js", "document.title = 'Rendered';", content_type="application/javascript")
     assert crawl(database_url, "-a", "domain=static.test", "-a", "render=never").returncode == 0
     assert scalar(database_url, "select title from domains") is None

@@ -8,15 +8,22 @@ from tests.support.db import rows, scalar
 
 
 def test_database_outage_mid_crawl_loses_nothing(postgres_url, web, tmp_path):
-    outcome = scenarios.database_outage(postgres_url, web, tmp_path / "crawl.log", down_for=4, retries=8)
-    assert outcome.job_status == "complete", (outcome.detail, (tmp_path / "crawl.log").read_text()[-3000:])
+    outcome = scenarios.database_outage(
+        postgres_url, web, tmp_path / "crawl.log", down_for=4, retries=8
+    )
+    assert outcome.job_status == "complete", (
+        outcome.detail,
+        (tmp_path / "crawl.log").read_text()[-3000:],
+    )
     assert outcome.lost == 0 and outcome.stored == outcome.expected == 40000
     assert "retries 0" not in outcome.detail  # the outage really hit the store
     assert scalar(postgres_url, "select count(*) from pages") == 40000  # exactly once
 
 
 def test_database_gone_too_long_fails_the_job_with_the_reason(postgres_url, web, tmp_path):
-    outcome = scenarios.database_outage(postgres_url, web, tmp_path / "crawl.log", down_for=6, retries=1)
+    outcome = scenarios.database_outage(
+        postgres_url, web, tmp_path / "crawl.log", down_for=6, retries=1
+    )
     assert outcome.job_status == "failed", outcome.detail
     job = rows(postgres_url, "select error, stats from jobs")[0]
     assert "database write failed" in job["error"]
@@ -31,11 +38,18 @@ def test_rescan_after_rows_were_lost_stores_every_page(postgres_url, web, tmp_pa
     # skipped as "304 Not Modified" by the next scan.
     # A buffer smaller than a sitemap: its first rows can be lost while its file row, written
     # after the database is back, carries the ETag the next scan would send.
-    outcome = scenarios.database_outage(postgres_url, web, tmp_path / "crawl.log", down_for=2, retries=1,
-                                        store_buffer=3000)
+    outcome = scenarios.database_outage(
+        postgres_url, web, tmp_path / "crawl.log", down_for=2, retries=1, store_buffer=3000
+    )
     assert outcome.job_status == "failed" and outcome.unwritten > 0, outcome.detail
-    again = scrapy("crawl", "sitemap", "-a", "domain=outage.test",
-                   env=scrapy_env(postgres_url, web, SCRAPERSKY_SCHEMES="http"), timeout=180)
+    again = scrapy(
+        "crawl",
+        "sitemap",
+        "-a",
+        "domain=outage.test",
+        env=scrapy_env(postgres_url, web, SCRAPERSKY_SCHEMES="http"),
+        timeout=180,
+    )
     assert again.returncode == 0, again.stderr[-3000:]
     assert scalar(postgres_url, "select count(*) from pages") == outcome.expected
     assert rows(postgres_url, "select status from jobs order by id")[-1]["status"] == "complete"

@@ -14,19 +14,21 @@ from tests.support.memory import wait_for_peak_rss
 from tests.support.tls import start_tls_server
 
 
-
-@pytest.mark.parametrize("args, message", [
-    (["-a", "domain=127.0.0.1"], "invalid domain"),
-    (["-a", "domain=[::1]"], "invalid domain"),
-    (["-a", "domain="], "exactly one"),
-    (["-a", "domain=ok.test", "-a", "domains=a.test"], "exactly one"),
-    (["-a", "domain=ok.test", "-a", "max_pages=-1"], "max_pages"),
-    (["-a", "domain=ok.test", "-a", "max_pages=lots"], "max_pages"),
-    (["-a", "domain=ok.test", "-a", "render=sometimes"], "render"),
-    (["-a", "domain=ok.test", "-a", "tenant_id=nope"], "tenant_id"),
-    (["-a", "domain=ok.test", "-a", "colour=blue"], "unknown spider argument"),
-    (["-a", "domains_file=/no/such/file.txt"], "domains_file"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["-a", "domain=127.0.0.1"], "invalid domain"),
+        (["-a", "domain=[::1]"], "invalid domain"),
+        (["-a", "domain="], "exactly one"),
+        (["-a", "domain=ok.test", "-a", "domains=a.test"], "exactly one"),
+        (["-a", "domain=ok.test", "-a", "max_pages=-1"], "max_pages"),
+        (["-a", "domain=ok.test", "-a", "max_pages=lots"], "max_pages"),
+        (["-a", "domain=ok.test", "-a", "render=sometimes"], "render"),
+        (["-a", "domain=ok.test", "-a", "tenant_id=nope"], "tenant_id"),
+        (["-a", "domain=ok.test", "-a", "colour=blue"], "unknown spider argument"),
+        (["-a", "domains_file=/no/such/file.txt"], "domains_file"),
+    ],
+)
 def test_bad_arguments_are_one_line_errors(tmp_path, web, args, message):
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     result = scrapy("crawl", "sitemap", *args, env=scrapy_env(url, web))
@@ -35,11 +37,14 @@ def test_bad_arguments_are_one_line_errors(tmp_path, web, args, message):
     assert lines[0].startswith("error: ") and message in lines[0]
 
 
-@pytest.mark.parametrize("database, message", [
-    ("not a url", "DATABASE_URL"),
-    ("mysql://root@127.0.0.1/x", "sqlite or postgresql"),
-    ("postgresql+psycopg2://postgres@127.0.0.1:1/x", "unreachable"),
-])
+@pytest.mark.parametrize(
+    "database, message",
+    [
+        ("not a url", "DATABASE_URL"),
+        ("mysql://root@127.0.0.1/x", "sqlite or postgresql"),
+        ("postgresql+psycopg2://postgres@127.0.0.1:1/x", "unreachable"),
+    ],
+)
 def test_bad_database_urls_are_one_line_errors(web, database, message):
     result = scrapy("crawl", "sitemap", "-a", "domain=ok.test", env=scrapy_env(database, web))
     lines = result.stderr.strip().splitlines()
@@ -56,30 +61,50 @@ def test_empty_and_huge_domain_files(tmp_path, web):
     with huge.open("w") as out:
         out.write("x" * (51 * 1024 * 1024))
     result = scrapy("crawl", "sitemap", "-a", f"domains_file={huge}", env=scrapy_env(url, web))
-    assert result.returncode == 2 and "larger than" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert (
+        result.returncode == 2
+        and "larger than" in result.stderr
+        and len(result.stderr.strip().splitlines()) == 1
+    )
 
 
 def test_domain_files_are_capped_by_bytes_read_not_by_their_reported_size(tmp_path, web):
     """/dev/zero reports a size of 0: the cap must count what is read."""
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     command = [sys.executable, "-m", "scrapy", "crawl", "sitemap", "-a", "domains_file=/dev/zero"]
-    process = subprocess.Popen(command, env=scrapy_env(url, web), cwd=ROOT, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command,
+        env=scrapy_env(url, web),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     peak = wait_for_peak_rss(process, timeout=120)
     assert process.returncode == 2
-    assert process.stderr.read().strip().splitlines() == ["error: domains_file /dev/zero: larger than 50 MiB"]
+    assert process.stderr.read().strip().splitlines() == [
+        "error: domains_file /dev/zero: larger than 50 MiB"
+    ]
     assert peak < 300 * 1024 * 1024
 
 
 def test_invalid_domains_in_a_list_become_failed_jobs(database_url, web, crawl):
     web.site("fine.test").add("/", "<html><head><title>Fine</title></head><body>x</body></html>")
-    result = crawl(database_url, "-a", "domains=fine.test,bad domain,10.0.0.1", SCRAPERSKY_SCHEMES="http")
+    result = crawl(
+        database_url, "-a", "domains=fine.test,bad domain,10.0.0.1", SCRAPERSKY_SCHEMES="http"
+    )
     assert result.returncode == 1
     found = {r["domain"]: r for r in rows(database_url, "select domain, status, error from jobs")}
     assert found["fine.test"]["status"] == "complete"
-    assert found["bad domain"]["status"] == "failed" and "invalid domain" in found["bad domain"]["error"]
+    assert (
+        found["bad domain"]["status"] == "failed"
+        and "invalid domain" in found["bad domain"]["error"]
+    )
     assert found["10.0.0.1"]["status"] == "failed"
-    assert scalar(database_url, "select count(*) from jobs where status in ('pending', 'running')") == 0
+    assert (
+        scalar(database_url, "select count(*) from jobs where status in ('pending', 'running')")
+        == 0
+    )
 
 
 def test_a_tenant_never_touches_another_tenants_rows(database_url, web, crawl):
@@ -88,17 +113,45 @@ def test_a_tenant_never_touches_another_tenants_rows(database_url, web, crawl):
     site.add("/robots.txt", "Sitemap: http://shared.test/s.xml\n")
     site.add("/s.xml", "<urlset><url><loc>http://shared.test/one</loc></url></urlset>")
     site.add("/", "<html><head><title>First</title></head><body>x</body></html>")
-    assert crawl(database_url, "-a", "domain=shared.test", "-a", f"tenant_id={a}", SCRAPERSKY_SCHEMES="http").returncode == 0
+    assert (
+        crawl(
+            database_url,
+            "-a",
+            "domain=shared.test",
+            "-a",
+            f"tenant_id={a}",
+            SCRAPERSKY_SCHEMES="http",
+        ).returncode
+        == 0
+    )
     before = rows(database_url, "select * from domains where tenant_id = :t", t=a)
     site.add("/", "<html><head><title>Second</title></head><body>x</body></html>")
     site.add("/s.xml", "<urlset><url><loc>http://shared.test/two</loc></url></urlset>")
-    assert crawl(database_url, "-a", "domain=shared.test", "-a", f"tenant_id={b}", SCRAPERSKY_SCHEMES="http").returncode == 0
+    assert (
+        crawl(
+            database_url,
+            "-a",
+            "domain=shared.test",
+            "-a",
+            f"tenant_id={b}",
+            SCRAPERSKY_SCHEMES="http",
+        ).returncode
+        == 0
+    )
     assert rows(database_url, "select * from domains where tenant_id = :t", t=a) == before
-    pages_a = rows(database_url, "select p.url from pages p join domains d on d.id = p.domain_id where d.tenant_id = :t", t=a)
+    pages_a = rows(
+        database_url,
+        "select p.url from pages p join domains d on d.id = p.domain_id where d.tenant_id = :t",
+        t=a,
+    )
     assert [p["url"] for p in pages_a] == ["http://shared.test/one"]
     env = scrapy_env(database_url, web)
     listed = scrapy("status", "--json", "--tenant-id", b, env=env)
-    assert listed.returncode == 0 and '"tenant_id": "' + b + '"' in listed.stdout and a not in listed.stdout
+    assert (
+        listed.returncode == 0
+        and '"tenant_id": "' + b + '"' in listed.stdout
+        and a not in listed.stdout
+    )
 
 
 def test_invalid_tls_certificate_is_a_failed_job(database_url, web, crawl, tmp_path):
@@ -118,23 +171,39 @@ def test_timeouts_refusals_and_5xx_fail_their_jobs_and_the_batch_carries_on(data
     web.site("slowpoke.test").add("/robots.txt", "x", delay=10).add("/", "x", delay=10)
     web.site("broken.test").add("/robots.txt", "oops", status=500).add("/", "oops", status=503)
     for i in range(3):
-        web.site(f"good{i}.test").add("/", f"<html><head><title>Good {i}</title></head><body>x</body></html>")
-    batch = jobs.create_batch(database_url, "550e8400-e29b-41d4-a716-446655440000",
-                              ["slowpoke.test", "broken.test", "good0.test", "good1.test", "good2.test"], {})
-    env = scrapy_env(database_url, web, SCRAPERSKY_SCHEMES="http", DOWNLOAD_TIMEOUT="2", RETRY_TIMES="0")
-    result = scrapy("crawl", "sitemap", "-a", f"batch_id={batch.batch_id}", "-s", "DOWNLOAD_TIMEOUT=2", env=env)
+        web.site(f"good{i}.test").add(
+            "/", f"<html><head><title>Good {i}</title></head><body>x</body></html>"
+        )
+    batch = jobs.create_batch(
+        database_url,
+        "550e8400-e29b-41d4-a716-446655440000",
+        ["slowpoke.test", "broken.test", "good0.test", "good1.test", "good2.test"],
+        {},
+    )
+    env = scrapy_env(
+        database_url, web, SCRAPERSKY_SCHEMES="http", DOWNLOAD_TIMEOUT="2", RETRY_TIMES="0"
+    )
+    result = scrapy(
+        "crawl", "sitemap", "-a", f"batch_id={batch.batch_id}", "-s", "DOWNLOAD_TIMEOUT=2", env=env
+    )
     assert result.returncode == 1
     found = {r["domain"]: r for r in rows(database_url, "select domain, status, error from jobs")}
-    assert "took longer than" in found["slowpoke.test"]["error"] and found["slowpoke.test"]["status"] == "failed"
+    assert (
+        "took longer than" in found["slowpoke.test"]["error"]
+        and found["slowpoke.test"]["status"] == "failed"
+    )
     assert "503" in found["broken.test"]["error"]
     assert all(found[f"good{i}.test"]["status"] == "complete" for i in range(3))
-    assert rows(database_url, "select status, completed_domains, failed_domains from batch_jobs")[0] == \
-        {"status": "partial", "completed_domains": 3, "failed_domains": 2}
+    assert rows(database_url, "select status, completed_domains, failed_domains from batch_jobs")[
+        0
+    ] == {"status": "partial", "completed_domains": 3, "failed_domains": 2}
 
 
 def test_connection_refused_is_a_failed_job(tmp_path, web):
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
-    env = scrapy_env(url, None, SCRAPERSKY_SCHEMES="http", http_proxy="http://127.0.0.1:9")  # nothing listens on 9
+    env = scrapy_env(
+        url, None, SCRAPERSKY_SCHEMES="http", http_proxy="http://127.0.0.1:9"
+    )  # nothing listens on 9
     result = scrapy("crawl", "sitemap", "-a", "domain=refused.test", env=env)
     assert result.returncode == 1
     assert "refused" in rows(url, "select error from jobs")[0]["error"].lower()
@@ -142,13 +211,23 @@ def test_connection_refused_is_a_failed_job(tmp_path, web):
 
 def test_robots_txt_is_obeyed_for_pages_by_default(database_url, web, crawl):
     site = web.site("polite.test")
-    site.add("/robots.txt", "User-agent: *\nDisallow: /private/\nSitemap: http://polite.test/s.xml\n")
-    site.add("/s.xml", "<urlset><url><loc>http://polite.test/private/a</loc></url>"
-                       "<url><loc>http://polite.test/public/b</loc></url></urlset>")
+    site.add(
+        "/robots.txt", "User-agent: *\nDisallow: /private/\nSitemap: http://polite.test/s.xml\n"
+    )
+    site.add(
+        "/s.xml",
+        "<urlset><url><loc>http://polite.test/private/a</loc></url>"
+        "<url><loc>http://polite.test/public/b</loc></url></urlset>",
+    )
     site.add("/", "<html><head><title>Polite</title></head><body>x</body></html>")
     site.add("/public/b", "<html><head><title>Public</title></head><body>x</body></html>")
     site.add("/private/a", "<html><head><title>Private</title></head><body>x</body></html>")
-    assert crawl(database_url, "-a", "domain=polite.test", "-a", "max_pages=5", SCRAPERSKY_SCHEMES="http").returncode == 0
+    assert (
+        crawl(
+            database_url, "-a", "domain=polite.test", "-a", "max_pages=5", SCRAPERSKY_SCHEMES="http"
+        ).returncode
+        == 0
+    )
     assert not web.hits("polite.test", "/private/a")
     assert web.hits("polite.test", "/public/b")
     assert scalar(database_url, "select count(*) from pages") == 2  # both still recorded as listed
@@ -156,14 +235,21 @@ def test_robots_txt_is_obeyed_for_pages_by_default(database_url, web, crawl):
     assert agent.startswith("ScraperSky/") and "+http" in agent
 
 
-@pytest.mark.parametrize("name, value", [
-    ("SCRAPERSKY_STALE_AFTER", "soon"), ("SCRAPERSKY_CONCURRENT_SCANS", "0"),
-    ("SCRAPERSKY_ALLOW_PRIVATE_NETWORKS", "maybe"), ("SCRAPERSKY_SCHEMES", "ftp"),
-    ("SCRAPERSKY_DEFAULT_TENANT", "tenant-one"),
-])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("SCRAPERSKY_STALE_AFTER", "soon"),
+        ("SCRAPERSKY_CONCURRENT_SCANS", "0"),
+        ("SCRAPERSKY_ALLOW_PRIVATE_NETWORKS", "maybe"),
+        ("SCRAPERSKY_SCHEMES", "ftp"),
+        ("SCRAPERSKY_DEFAULT_TENANT", "tenant-one"),
+    ],
+)
 def test_bad_settings_are_one_line_errors(tmp_path, web, name, value):
     env = scrapy_env(f"sqlite:///{tmp_path / 'db.sqlite'}", web, **{name: value})
     for command in (["crawl", "sitemap", "-a", "domain=ok.test"], ["status"]):
         result = scrapy(*command, env=env)
         lines = result.stderr.strip().splitlines()
-        assert result.returncode == 2 and len(lines) == 1 and name in lines[0], result.stderr[-2000:]
+        assert result.returncode == 2 and len(lines) == 1 and name in lines[0], result.stderr[
+            -2000:
+        ]

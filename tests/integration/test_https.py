@@ -16,7 +16,10 @@ def _site(server, scheme: str, title: str) -> None:
     site = server.site(HOST)
     site.add("/robots.txt", f"Sitemap: {scheme}://{HOST}/sitemap.xml\n")
     urls = "".join(f"<url><loc>{scheme}://{HOST}/p{i}</loc></url>" for i in range(3))
-    site.add("/sitemap.xml", f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>')
+    site.add(
+        "/sitemap.xml",
+        f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>',
+    )
     site.add("/", f"<html><head><title>{title}</title></head><body>{title} pages</body></html>")
 
 
@@ -45,28 +48,34 @@ def test_https_comes_first_and_a_trusted_certificate_is_verified(database_url, w
     domain, pages, files = _stored(database_url)
     assert (domain["status"], domain["title"]) == ("complete", "Over TLS")
     assert domain["domain_metadata"]["homepage_url"] == f"https://{HOST}/"
-    assert pages == [f"https://{HOST}/p{i}" for i in range(3)] and files == [f"https://{HOST}/sitemap.xml"]
+    assert pages == [f"https://{HOST}/p{i}" for i in range(3)] and files == [
+        f"https://{HOST}/sitemap.xml"
+    ]
     assert {r.path for r in tls.hits(HOST)} >= {"/robots.txt", "/sitemap.xml", "/"}
     assert {r.method for r in web.hits(HOST)} == {"CONNECT"}  # nothing over plain HTTP
 
 
 def test_schemes_are_tried_in_the_configured_order(database_url, web, crawl, tls):
     tls, ca_file = tls
-    result = crawl(database_url, "-a", f"domain={HOST}", SCRAPERSKY_SCHEMES="http,https", SSL_CERT_FILE=ca_file)
+    result = crawl(
+        database_url, "-a", f"domain={HOST}", SCRAPERSKY_SCHEMES="http,https", SSL_CERT_FILE=ca_file
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     domain, pages, _ = _stored(database_url)
     assert domain["title"] == "Plain HTTP" and pages == [f"http://{HOST}/p{i}" for i in range(3)]
     assert tls.hits(HOST) == [] and "CONNECT" not in {r.method for r in web.hits(HOST)}
 
 
-def test_untrusted_certificate_is_refused_and_the_scan_falls_back_to_http(database_url, web, crawl, tls):
+def test_untrusted_certificate_is_refused_and_the_scan_falls_back_to_http(
+    database_url, web, crawl, tls
+):
     tls, _ = tls
     result = crawl(database_url, "-a", f"domain={HOST}")  # the test CA is not trusted
     assert result.returncode == 0, result.stderr[-3000:]
     domain, pages, _ = _stored(database_url)
     assert domain["title"] == "Plain HTTP" and pages == [f"http://{HOST}/p{i}" for i in range(3)]
     assert tls.hits(HOST) == []  # the handshake failed: no request went through
-    assert [r.method for r in web.hits(HOST)][0] == "CONNECT"  # https was tried first
+    assert next(r.method for r in web.hits(HOST)) == "CONNECT"  # https was tried first
 
 
 def test_verification_off_accepts_the_certificate(database_url, web, crawl, tls):

@@ -19,7 +19,11 @@ def small_site(web, host: str, pages: int = 5, delay: float = 0.0):
     site = web.site(host)
     urls = "".join(f"<url><loc>http://{host}/p{i}</loc></url>" for i in range(pages))
     site.add("/robots.txt", f"Sitemap: http://{host}/sitemap.xml\n")
-    site.add("/sitemap.xml", f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>', delay=delay)
+    site.add(
+        "/sitemap.xml",
+        f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>',
+        delay=delay,
+    )
     site.add("/", f"<html><head><title>{host}</title></head><body>Welcome to {host}</body></html>")
     return site
 
@@ -27,10 +31,19 @@ def small_site(web, host: str, pages: int = 5, delay: float = 0.0):
 def test_sigkill_mid_scan_is_failed_by_the_next_look(database_url, web, tmp_path):
     small_site(web, "slow.test", delay=60)
     env = scrapy_env(database_url, web, SCRAPERSKY_STALE_AFTER="2")
-    proc = start_scrapy("crawl", "sitemap", "-a", "domain=slow.test", env=env, log=tmp_path / "crawl.log")
+    proc = start_scrapy(
+        "crawl", "sitemap", "-a", "domain=slow.test", env=env, log=tmp_path / "crawl.log"
+    )
     try:
-        wait_for(lambda: scalar(database_url, "select count(*) from jobs where status = 'running'") == 1)
-        wait_for(lambda: scalar(database_url, "select count(*) from jobs where heartbeat_at > started_at") == 1)
+        wait_for(
+            lambda: scalar(database_url, "select count(*) from jobs where status = 'running'") == 1
+        )
+        wait_for(
+            lambda: (
+                scalar(database_url, "select count(*) from jobs where heartbeat_at > started_at")
+                == 1
+            )
+        )
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
     finally:
@@ -40,9 +53,13 @@ def test_sigkill_mid_scan_is_failed_by_the_next_look(database_url, web, tmp_path
     status = scrapy("status", "--json", env=env)
     assert status.returncode == 0, status.stderr
     job = rows(database_url, "select status, error, finished_at from jobs")[0]
-    assert job["status"] == "failed" and job["error"] == "stale: process died" and job["finished_at"]
+    assert (
+        job["status"] == "failed" and job["error"] == "stale: process died" and job["finished_at"]
+    )
     # a rescan completes the domain
-    web.site("slow.test").add("/sitemap.xml", '<urlset><url><loc>http://slow.test/p0</loc></url></urlset>')
+    web.site("slow.test").add(
+        "/sitemap.xml", "<urlset><url><loc>http://slow.test/p0</loc></url></urlset>"
+    )
     again = scrapy("crawl", "sitemap", "-a", "domain=slow.test", env=env)
     assert again.returncode == 0, again.stderr[-2000:]
     assert scalar(database_url, "select status from domains") == "complete"
@@ -54,8 +71,19 @@ def test_two_runs_share_a_batch_and_scan_each_domain_once(database_url, web, tmp
         small_site(web, host, delay=0.05)
     batch = jobs.create_batch(database_url, TENANT, hosts, {"max_pages": 0})
     env = scrapy_env(database_url, web, SCRAPERSKY_CONCURRENT_SCANS="3", SCRAPERSKY_SCHEMES="http")
-    runs = [start_scrapy("crawl", "sitemap", "-a", f"batch_id={batch.batch_id}", "-a", f"_job=run{n}",
-                         env=env, log=tmp_path / f"run{n}.log") for n in (1, 2)]
+    runs = [
+        start_scrapy(
+            "crawl",
+            "sitemap",
+            "-a",
+            f"batch_id={batch.batch_id}",
+            "-a",
+            f"_job=run{n}",
+            env=env,
+            log=tmp_path / f"run{n}.log",
+        )
+        for n in (1, 2)
+    ]
     for proc in runs:
         assert proc.wait(120) == 0, (tmp_path / "run1.log").read_text()[-3000:]
     found = rows(database_url, "select domain, status, run_id, attempts from jobs order by domain")
@@ -65,8 +93,12 @@ def test_two_runs_share_a_batch_and_scan_each_domain_once(database_url, web, tmp
     for host in hosts:  # each domain fetched by exactly one run
         assert len(web.hits(host, "/sitemap.xml")) == 1
     stored = rows(database_url, "select * from batch_jobs")[0]
-    assert (stored["status"], stored["completed_domains"], stored["failed_domains"], stored["progress"]) == \
-        ("complete", 24, 0, 1.0)
+    assert (
+        stored["status"],
+        stored["completed_domains"],
+        stored["failed_domains"],
+        stored["progress"],
+    ) == ("complete", 24, 0, 1.0)
     assert stored["start_time"] and stored["end_time"]
 
 
@@ -74,14 +106,31 @@ def test_batch_counters_equal_job_rows_after_failures(database_url, web):
     for host in ("ok1.test", "ok2.test", "ok3.test"):
         small_site(web, host)
     web.site("down.test").add("/robots.txt", "oops", status=503).add("/", "down", status=503)
-    names = ["ok1.test", "ok2.test", "ok3.test", "down.test", "missing.test", "not a domain", "127.0.0.1", "ok1.test"]
+    names = [
+        "ok1.test",
+        "ok2.test",
+        "ok3.test",
+        "down.test",
+        "missing.test",
+        "not a domain",
+        "127.0.0.1",
+        "ok1.test",
+    ]
     batch = jobs.create_batch(database_url, TENANT, names, {})
     assert batch.total_domains == 7 and batch.failed_domains == 2  # duplicate folded, two invalid
-    result = scrapy("crawl", "sitemap", "-a", f"batch_id={batch.batch_id}",
-                    env=scrapy_env(database_url, web, SCRAPERSKY_SCHEMES="http"))
+    result = scrapy(
+        "crawl",
+        "sitemap",
+        "-a",
+        f"batch_id={batch.batch_id}",
+        env=scrapy_env(database_url, web, SCRAPERSKY_SCHEMES="http"),
+    )
     assert result.returncode == 1  # some scans failed
     stored = rows(database_url, "select * from batch_jobs")[0]
-    by_status = {r["status"]: r["n"] for r in rows(database_url, "select status, count(*) n from jobs group by status")}
+    by_status = {
+        r["status"]: r["n"]
+        for r in rows(database_url, "select status, count(*) n from jobs group by status")
+    }
     assert stored["completed_domains"] == by_status["complete"] == 3
     assert stored["failed_domains"] == by_status["failed"] == 4
     assert stored["status"] == "partial" and stored["progress"] == 1.0
@@ -92,16 +141,29 @@ def test_batch_counters_equal_job_rows_after_failures(database_url, web):
 
 def test_all_failed_batch_is_failed(database_url, web):
     batch = jobs.create_batch(database_url, TENANT, ["gone1.test", "gone2.test"], {})
-    scrapy("crawl", "sitemap", "-a", f"batch_id={batch.batch_id}", env=scrapy_env(database_url, web, SCRAPERSKY_SCHEMES="http"))
-    assert rows(database_url, "select status, failed_domains from batch_jobs")[0] == {"status": "failed", "failed_domains": 2}
+    scrapy(
+        "crawl",
+        "sitemap",
+        "-a",
+        f"batch_id={batch.batch_id}",
+        env=scrapy_env(database_url, web, SCRAPERSKY_SCHEMES="http"),
+    )
+    assert rows(database_url, "select status, failed_domains from batch_jobs")[0] == {
+        "status": "failed",
+        "failed_domains": 2,
+    }
 
 
 def test_graceful_shutdown_marks_running_jobs_cancelled(database_url, web, tmp_path):
     small_site(web, "cancel.test", delay=60)
     env = scrapy_env(database_url, web)
-    proc = start_scrapy("crawl", "sitemap", "-a", "domain=cancel.test", env=env, log=tmp_path / "c.log")
+    proc = start_scrapy(
+        "crawl", "sitemap", "-a", "domain=cancel.test", env=env, log=tmp_path / "c.log"
+    )
     try:
-        wait_for(lambda: scalar(database_url, "select count(*) from jobs where status = 'running'") == 1)
+        wait_for(
+            lambda: scalar(database_url, "select count(*) from jobs where status = 'running'") == 1
+        )
         proc.send_signal(signal.SIGINT)  # what Scrapyd's cancel.json sends
         proc.wait(60)
     finally:
@@ -121,11 +183,19 @@ def test_progress_and_heartbeat_are_written_while_running(database_url, web, tmp
 
     site.handler("/sitemap.xml", held_sitemap)
     env = scrapy_env(database_url, web, SCRAPERSKY_STALE_AFTER="2", SCRAPERSKY_SCHEMES="http")
-    proc = start_scrapy("crawl", "sitemap", "-a", "domain=beat.test", env=env, log=tmp_path / "b.log")
+    proc = start_scrapy(
+        "crawl", "sitemap", "-a", "domain=beat.test", env=env, log=tmp_path / "b.log"
+    )
     try:
         wait_for(lambda: web.hits("beat.test", "/sitemap.xml"))
-        first = wait_for(lambda: scalar(database_url, "select heartbeat_at from jobs where status = 'running'"))
-        later = wait_for(lambda: (v := scalar(database_url, "select heartbeat_at from jobs")) and v != first and v)
+        first = wait_for(
+            lambda: scalar(database_url, "select heartbeat_at from jobs where status = 'running'")
+        )
+        later = wait_for(
+            lambda: (
+                (v := scalar(database_url, "select heartbeat_at from jobs")) and v != first and v
+            )
+        )
         assert str(later) > str(first)
         assert 0 < scalar(database_url, "select progress from jobs") < 1
         assert scalar(database_url, "select status from jobs") == "running"
@@ -134,7 +204,10 @@ def test_progress_and_heartbeat_are_written_while_running(database_url, web, tmp
     finally:
         release.set()
         proc.kill()
-    assert rows(database_url, "select status, progress from jobs")[0] == {"status": "complete", "progress": 1.0}
+    assert rows(database_url, "select status, progress from jobs")[0] == {
+        "status": "complete",
+        "progress": 1.0,
+    }
 
 
 def test_status_accepts_every_id_form(database_url, web):
@@ -143,13 +216,26 @@ def test_status_accepts_every_id_form(database_url, web):
     for _ in range(2):
         jobs.create_batch(database_url, TENANT, [], {})
     batch = jobs.create_batch(database_url, TENANT, ["ids.test"], {})
-    assert scrapy("crawl", "sitemap", "-a", f"batch_id={batch.batch_id}", "-a", "_job=scrapyd-run-1", env=env).returncode == 0
+    assert (
+        scrapy(
+            "crawl",
+            "sitemap",
+            "-a",
+            f"batch_id={batch.batch_id}",
+            "-a",
+            "_job=scrapyd-run-1",
+            env=env,
+        ).returncode
+        == 0
+    )
     job = rows(database_url, "select id, job_id, run_id from jobs")[0]
     for ident in (str(job["job_id"]), job["run_id"]):
         shown = json.loads(scrapy("status", ident, "--json", env=env).stdout)
         assert shown["job"]["job_id"] == job["job_id"] and shown["job"]["status"] == "complete"
     shown = json.loads(scrapy("status", batch.batch_id, "--json", env=env).stdout)
-    assert shown["batch"]["status"] == "complete" and shown["batch"]["jobs"][0]["domain"] == "ids.test"
+    assert (
+        shown["batch"]["status"] == "complete" and shown["batch"]["jobs"][0]["domain"] == "ids.test"
+    )
     # Integer ids: a job's when a job has that number, else the batch's (two empty batches first,
     # so the batch's number is no job's).
     assert (job["id"], batch.id) == (1, 3)

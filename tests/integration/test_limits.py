@@ -16,8 +16,10 @@ DOMAINS = 5
 
 
 def _urlset(host: str, name: str) -> bytes:
-    return (f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-            f"<url><loc>http://{host}/{name}/page</loc></url></urlset>").encode()
+    return (
+        f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<url><loc>http://{host}/{name}/page</loc></url></urlset>"
+    ).encode()
 
 
 @pytest.mark.parametrize("cap", [1, 3])
@@ -29,9 +31,17 @@ def test_sitemaps_in_flight_per_scan(web, tmp_path, cap):
     site.add("/robots.txt", "".join(f"Sitemap: http://{host}/s{i}.xml\n" for i in range(SITEMAPS)))
     site.add("/", "<html><head><title>Many</title></head><body>sitemaps</body></html>")
     for i in range(SITEMAPS):
-        site.handler(f"/s{i}.xml", gauge.route(Reply(200, _urlset(host, f"s{i}"), {"Content-Type": "application/xml"})))
-    result = scrapy("crawl", "sitemap", "-a", f"domain={host}",
-                    env=scrapy_env(url, web, SCRAPERSKY_SCHEMES="http", SCRAPERSKY_SITEMAPS_IN_FLIGHT=str(cap)))
+        site.handler(
+            f"/s{i}.xml",
+            gauge.route(Reply(200, _urlset(host, f"s{i}"), {"Content-Type": "application/xml"})),
+        )
+    result = scrapy(
+        "crawl",
+        "sitemap",
+        "-a",
+        f"domain={host}",
+        env=scrapy_env(url, web, SCRAPERSKY_SCHEMES="http", SCRAPERSKY_SITEMAPS_IN_FLIGHT=str(cap)),
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert gauge.arrived == SITEMAPS and gauge.peak == cap
     assert rows(url, "select sitemap_urls from domains")[0]["sitemap_urls"] == SITEMAPS
@@ -45,12 +55,23 @@ def test_concurrent_scans_per_run(web, tmp_path, cap):
     for host in hosts:
         site = web.site(host)
         # robots.txt starts each scan: requests for it in progress at once are scans at once
-        site.handler("/robots.txt", gauge.route(Reply(200, f"Sitemap: http://{host}/s.xml\n".encode(),
-                                                      {"Content-Type": "text/plain"})))
+        site.handler(
+            "/robots.txt",
+            gauge.route(
+                Reply(
+                    200, f"Sitemap: http://{host}/s.xml\n".encode(), {"Content-Type": "text/plain"}
+                )
+            ),
+        )
         site.add("/s.xml", _urlset(host, "s"))
         site.add("/", f"<html><head><title>{host}</title></head><body>scan</body></html>")
-    result = scrapy("crawl", "sitemap", "-a", "domains=" + ",".join(hosts),
-                    env=scrapy_env(url, web, SCRAPERSKY_SCHEMES="http", SCRAPERSKY_CONCURRENT_SCANS=str(cap)))
+    result = scrapy(
+        "crawl",
+        "sitemap",
+        "-a",
+        "domains=" + ",".join(hosts),
+        env=scrapy_env(url, web, SCRAPERSKY_SCHEMES="http", SCRAPERSKY_CONCURRENT_SCANS=str(cap)),
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert gauge.arrived == DOMAINS and gauge.peak == cap
     assert {r["status"] for r in rows(url, "select status from jobs")} == {"complete"}

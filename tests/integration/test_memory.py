@@ -19,8 +19,8 @@ import pytest
 from bench.inventory import crawl_env
 from bench.site import build_site, urlset_body
 from tests.conftest import ROOT
-from tests.support.memory import own_peak_rss, wait_for_peak_rss
 from tests.support.db import scalar
+from tests.support.memory import own_peak_rss, wait_for_peak_rss
 
 MB = 1024 * 1024
 PARSED_URLS = 200_000
@@ -43,9 +43,17 @@ def measure_parse(path: str) -> None:
     listed, chunk = 0, []
     for entry in sitemap.entries():
         if isinstance(entry, PageEntry):
-            chunk.append({"url": entry.url, "lastmod": entry.lastmod, "changefreq": entry.changefreq,
-                          "priority": entry.priority, "alternates": entry.alternates or None,
-                          "images": entry.images or None, "news": entry.news})
+            chunk.append(
+                {
+                    "url": entry.url,
+                    "lastmod": entry.lastmod,
+                    "changefreq": entry.changefreq,
+                    "priority": entry.priority,
+                    "alternates": entry.alternates or None,
+                    "images": entry.images or None,
+                    "news": entry.news,
+                }
+            )
         if len(chunk) >= chunk_size:
             listed += len(chunk)
             chunk = []
@@ -53,29 +61,65 @@ def measure_parse(path: str) -> None:
     traced_peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     rss_growth = own_peak_rss() - rss_before
-    print(json.dumps({"listed": listed, "error": sitemap.error, "traced_peak": traced_peak, "rss_growth": rss_growth}))
+    print(
+        json.dumps(
+            {
+                "listed": listed,
+                "error": sitemap.error,
+                "traced_peak": traced_peak,
+                "rss_growth": rss_growth,
+            }
+        )
+    )
 
 
 def test_parsing_200k_urls_keeps_memory_flat(tmp_path):
     path = tmp_path / "sitemap.xml.gz"
     path.write_bytes(gzip.compress(urlset_body("memory.test", range(PARSED_URLS)), compresslevel=1))
     code = f"from tests.integration.test_memory import measure_parse; measure_parse({str(path)!r})"
-    child = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                           env=_unmeasured(os.environ))
+    child = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_unmeasured(os.environ),
+    )
     assert child.returncode == 0, child.stderr[-2000:]
     found = json.loads(child.stdout.strip().splitlines()[-1])
     assert found["listed"] == PARSED_URLS and found["error"] is None
-    assert found["traced_peak"] < PARSE_TRACED_LIMIT, f"traced peak {found['traced_peak'] / MB:.1f} MB"
-    assert found["rss_growth"] < PARSE_RSS_GROWTH_LIMIT, f"RSS grew {found['rss_growth'] / MB:.1f} MB"
+    assert found["traced_peak"] < PARSE_TRACED_LIMIT, (
+        f"traced peak {found['traced_peak'] / MB:.1f} MB"
+    )
+    assert found["rss_growth"] < PARSE_RSS_GROWTH_LIMIT, (
+        f"RSS grew {found['rss_growth'] / MB:.1f} MB"
+    )
 
 
 @pytest.mark.postgres
 def test_crawl_of_200k_url_site_keeps_peak_rss_bounded(tmp_path, postgres_url, web):
-    site = build_site(PARSED_URLS, files=4, out=tmp_path)  # 50,000-URL sitemaps, as large as the protocol allows
+    site = build_site(
+        PARSED_URLS, files=4, out=tmp_path
+    )  # 50,000-URL sitemaps, as large as the protocol allows
     web.serve_directory(site.root)
-    command = [sys.executable, "-m", "scrapy", "crawl", "sitemap", "-a", f"domain={site.host}", "-a", "max_pages=0"]
+    command = [
+        sys.executable,
+        "-m",
+        "scrapy",
+        "crawl",
+        "sitemap",
+        "-a",
+        f"domain={site.host}",
+        "-a",
+        "max_pages=0",
+    ]
     # No browser: its driver is a separate process of fixed size, and starting it only costs time here.
-    env = _unmeasured({**crawl_env(postgres_url, web.proxy_url), "SCRAPERSKY_CHROMIUM": str(tmp_path / "no-browser")})
+    env = _unmeasured(
+        {
+            **crawl_env(postgres_url, web.proxy_url),
+            "SCRAPERSKY_CHROMIUM": str(tmp_path / "no-browser"),
+        }
+    )
     with open(tmp_path / "crawl.log", "w") as log:
         crawl = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         peak = wait_for_peak_rss(crawl, timeout=120)

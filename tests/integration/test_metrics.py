@@ -18,8 +18,11 @@ pytestmark = pytest.mark.scrapyd
 
 
 def _samples(text: str) -> dict[tuple[str, tuple], float]:
-    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
-            for family in text_string_to_metric_families(text) for sample in family.samples}
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
 
 
 def test_metrics_count_jobs_batches_urls_and_errors_without_tenants(postgres_url, web, tmp_path):
@@ -30,9 +33,16 @@ def test_metrics_count_jobs_batches_urls_and_errors_without_tenants(postgres_url
     nodes = start_nodes(tmp_path / "nodes", 1, env)
     try:
         (tmp_path / "domains.txt").write_text("one.test\ntwo.test\ndown.test\nnot a domain\n")
-        done = scrapy("batch", str(tmp_path / "domains.txt"), "--wait", "--json",
-                      "--tenant-id", "00000000-0000-4000-8000-0000000000aa",
-                      env={**env, "SCRAPYD_URLS": nodes[0].url}, timeout=120)
+        done = scrapy(
+            "batch",
+            str(tmp_path / "domains.txt"),
+            "--wait",
+            "--json",
+            "--tenant-id",
+            "00000000-0000-4000-8000-0000000000aa",
+            env={**env, "SCRAPYD_URLS": nodes[0].url},
+            timeout=120,
+        )
         assert json.loads(done.stdout)["batch"]["status"] == "partial", done.stderr[-2000:]
         answer = requests.get(f"{nodes[0].url}/metrics", timeout=30)
         assert answer.status_code == 200 and answer.headers["Content-Type"].startswith("text/plain")
@@ -44,15 +54,31 @@ def test_metrics_count_jobs_batches_urls_and_errors_without_tenants(postgres_url
     assert samples[("scrapersky_jobs", (("state", "running"),))] == 0
     assert samples[("scrapersky_batches", (("state", "partial"),))] == 1
     assert samples[("scrapersky_domains", ())] == 3
-    assert samples[("scrapersky_urls_listed", ())] == 10  # five listed URLs on each of the two good sites
+    assert (
+        samples[("scrapersky_urls_listed", ())] == 10
+    )  # five listed URLs on each of the two good sites
     # Scan durations: the three jobs that were scanned (the invalid name never started).
     assert samples[("scrapersky_scan_duration_seconds_count", ())] == 3
     assert samples[("scrapersky_scan_duration_seconds_bucket", (("le", "+Inf"),))] == 3
-    errors = {dict(labels)["kind"]: value for (name, labels), value in samples.items() if name == "scrapersky_job_errors"}
-    expected = [error_kind(r["error"]) for r in rows(postgres_url, "select error from jobs where status = 'failed'")]
-    assert errors == {kind: expected.count(kind) for kind in expected} and "invalid_domain" in errors
+    errors = {
+        dict(labels)["kind"]: value
+        for (name, labels), value in samples.items()
+        if name == "scrapersky_job_errors"
+    }
+    expected = [
+        error_kind(r["error"])
+        for r in rows(postgres_url, "select error from jobs where status = 'failed'")
+    ]
+    assert (
+        errors == {kind: expected.count(kind) for kind in expected} and "invalid_domain" in errors
+    )
     assert samples[("scrapersky_node_runs_running", ())] == 0
-    for private in ("00000000-0000-4000-8000-0000000000aa", "one.test", "down.test", "not a domain"):
+    for private in (
+        "00000000-0000-4000-8000-0000000000aa",
+        "one.test",
+        "down.test",
+        "not a domain",
+    ):
         assert private not in answer.text
 
 
@@ -62,4 +88,6 @@ def test_error_kinds_are_short_labels():
     assert error_kind(None) == "unknown" and error_kind("") == "unknown"
     assert error_kind("invalid domain 'not a domain': spaces") == "invalid_domain"
     assert error_kind("stale: process died") == "stale"
-    assert error_kind("shop.example: something") == "other" and error_kind("Ölshop test: y") == "other"
+    assert (
+        error_kind("shop.example: something") == "other" and error_kind("Ölshop test: y") == "other"
+    )

@@ -18,21 +18,32 @@ TENANT = "550e8400-e29b-41d4-a716-446655440000"
 
 
 def test_unclaimed_jobs_of_a_run_are_failed_by_the_next_look(database_url):
-    [orphan] = jobs.create_jobs(database_url, TENANT, ["orphan.test"], run_id="run-that-died", options={})
+    [orphan] = jobs.create_jobs(
+        database_url, TENANT, ["orphan.test"], run_id="run-that-died", options={}
+    )
     batch = jobs.create_batch(database_url, TENANT, ["queued.test"], {})
     env = scrapy_env(database_url)
     jobs.create_jobs(database_url, TENANT, ["fresh.test"], run_id="run-starting", options={})
     # The orphan and the batch's job were made two hours ago; the fresh one just now.
     with get_engine(database_url).begin() as connection:
-        connection.execute(update(Job).where(Job.domain != "fresh.test")
-                           .values(created_at=datetime.now(UTC) - timedelta(hours=2)))
-    early = scrapy("status", orphan.job_id, "--json", "-s", "SCRAPERSKY_PENDING_AFTER=10800", env=env)
+        connection.execute(
+            update(Job)
+            .where(Job.domain != "fresh.test")
+            .values(created_at=datetime.now(UTC) - timedelta(hours=2))
+        )
+    early = scrapy(
+        "status", orphan.job_id, "--json", "-s", "SCRAPERSKY_PENDING_AFTER=10800", env=env
+    )
     assert json.loads(early.stdout)["job"]["status"] == "pending"
-    looked = scrapy("status", orphan.job_id, "--json", "-s", "SCRAPERSKY_PENDING_AFTER=3600", env=env)
+    looked = scrapy(
+        "status", orphan.job_id, "--json", "-s", "SCRAPERSKY_PENDING_AFTER=3600", env=env
+    )
     job = json.loads(looked.stdout)["job"]
     assert job["status"] == "failed" and job["finished_at"]
     assert job["error"] == "never started: its run did not claim it within 3600 s"
-    states = {r["domain"]: r["status"] for r in rows(database_url, "select domain, status from jobs")}
+    states = {
+        r["domain"]: r["status"] for r in rows(database_url, "select domain, status from jobs")
+    }
     assert states == {"orphan.test": "failed", "queued.test": "pending", "fresh.test": "pending"}
     assert jobs.find_batch(database_url, batch.id).status == "pending"
 
@@ -49,16 +60,27 @@ def test_pending_jobs_of_a_batch_nothing_works_on_are_failed_and_can_be_retried(
     two_hours_ago = datetime.now(UTC) - timedelta(hours=2)
     with get_engine(database_url).begin() as connection:
         # The stalled batch: nothing touched it for two hours. The busy one's job was just looked at.
-        connection.execute(update(Job).where(Job.batch_id == stalled.id)
-                           .values(created_at=two_hours_ago, updated_at=two_hours_ago))
+        connection.execute(
+            update(Job)
+            .where(Job.batch_id == stalled.id)
+            .values(created_at=two_hours_ago, updated_at=two_hours_ago)
+        )
         connection.execute(update(BatchJob).values(updated_at=two_hours_ago))
     env = scrapy_env(database_url)
     scrapy("status", "-s", "SCRAPERSKY_PENDING_AFTER=3600", env=env)
-    states = {r["domain"]: (r["status"], r["error"]) for r in rows(database_url, "select domain, status, error from jobs")}
-    reason = (f"never started: no run of batch {stalled.batch_id} took it within 3600 s; "
-              f"`scrapy retry {stalled.batch_id}` requeues it")
-    assert states == {"left.test": ("failed", reason), "behind.test": ("failed", reason),
-                      "waiting.test": ("pending", None)}
+    states = {
+        r["domain"]: (r["status"], r["error"])
+        for r in rows(database_url, "select domain, status, error from jobs")
+    }
+    reason = (
+        f"never started: no run of batch {stalled.batch_id} took it within 3600 s; "
+        f"`scrapy retry {stalled.batch_id}` requeues it"
+    )
+    assert states == {
+        "left.test": ("failed", reason),
+        "behind.test": ("failed", reason),
+        "waiting.test": ("pending", None),
+    }
     ended = jobs.find_batch(database_url, stalled.id)
     assert (ended.status, ended.failed_domains) == ("failed", 2)
     assert jobs.requeue_failed(database_url, stalled.id) == 2

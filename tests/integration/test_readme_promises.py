@@ -15,7 +15,12 @@ from scrapersky.db.engine import session_scope
 from scrapersky.db.models import Job
 from scrapersky.db.schema import current_revision, head_revision
 from tests.conftest import (
-    create_postgres_database, drop_postgres_database, require_chromium, require_postgres, scrapy, scrapy_env,
+    create_postgres_database,
+    drop_postgres_database,
+    require_chromium,
+    require_postgres,
+    scrapy,
+    scrapy_env,
 )
 from tests.integration.test_lifecycle import TENANT, small_site
 from tests.support.db import rows, scalar
@@ -68,11 +73,19 @@ def test_domain_row_keeps_every_extracted_column(database_url, web, crawl):
     assert domain["is_wordpress"] is True or domain["is_wordpress"] == 1
     assert domain["wordpress_version"] == "6.4.2"
     assert domain["has_elementor"] is True or domain["has_elementor"] == 1
-    assert "WordPress" in domain["tech_stack"]["cms"] and "Elementor" in domain["tech_stack"]["plugins"]
-    assert domain["structured_data"]["json-ld"] == [{
-        "@context": "https://schema.org", "@type": "Organization", "name": "Columns Co",
-        "url": "http://cols.test/", "logo": "http://cols.test/wp-content/uploads/logo.png",
-    }]
+    assert (
+        "WordPress" in domain["tech_stack"]["cms"]
+        and "Elementor" in domain["tech_stack"]["plugins"]
+    )
+    assert domain["structured_data"]["json-ld"] == [
+        {
+            "@context": "https://schema.org",
+            "@type": "Organization",
+            "name": "Columns Co",
+            "url": "http://cols.test/",
+            "logo": "http://cols.test/wp-content/uploads/logo.png",
+        }
+    ]
     assert domain["twitter_url"] == "https://twitter.com/columnsco"
     assert domain["linkedin_url"] == "https://linkedin.com/company/columns-co"
     assert domain["youtube_url"] == "https://youtube.com/@columnsco"
@@ -86,14 +99,25 @@ def test_sitemap_file_rows_record_their_size_and_fetch_time(database_url, web, c
     before = datetime.now(UTC)
     assert crawl(database_url, "-a", "domain=sizes.test").returncode == 0
     after = datetime.now(UTC)
-    stored = {r["url"]: r for r in rows(database_url, "select url, size_bytes, is_gzipped, fetched_at from sitemap_files")}
-    served = {f"http://sizes.test{path}": site.route(path).reply.body
-              for path in ("/sitemap_index.xml", "/sitemap-products.xml", "/sitemap-pages.xml.gz")}
+    stored = {
+        r["url"]: r
+        for r in rows(
+            database_url, "select url, size_bytes, is_gzipped, fetched_at from sitemap_files"
+        )
+    }
+    served = {
+        f"http://sizes.test{path}": site.route(path).reply.body
+        for path in ("/sitemap_index.xml", "/sitemap-products.xml", "/sitemap-pages.xml.gz")
+    }
     assert set(stored) == set(served)
     for url, body in served.items():
-        assert stored[url]["size_bytes"] == len(body), url  # bytes as transferred (gzip still packed)
+        assert stored[url]["size_bytes"] == len(body), (
+            url
+        )  # bytes as transferred (gzip still packed)
         assert before <= _utc(stored[url]["fetched_at"]) <= after, url
-    assert [u for u, r in stored.items() if r["is_gzipped"]] == ["http://sizes.test/sitemap-pages.xml.gz"]
+    assert [u for u, r in stored.items() if r["is_gzipped"]] == [
+        "http://sizes.test/sitemap-pages.xml.gz"
+    ]
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -143,8 +167,12 @@ def test_postgres_run_asks_for_migrate_then_works_after_it(web):
 def test_migrate_bad_or_unreachable_database_is_one_line(tmp_path):
     bad = scrapy("migrate", env=scrapy_env("nosuchdb://x"))
     assert bad.returncode == 2 and bad.stderr.startswith("error: ") and bad.stderr.count("\n") == 1
-    unreachable = scrapy("migrate", env=scrapy_env("postgresql+psycopg2://postgres@127.0.0.1:9/none"))
-    assert unreachable.returncode == 1 and unreachable.stderr.startswith("error: migration failed: ")
+    unreachable = scrapy(
+        "migrate", env=scrapy_env("postgresql+psycopg2://postgres@127.0.0.1:9/none")
+    )
+    assert unreachable.returncode == 1 and unreachable.stderr.startswith(
+        "error: migration failed: "
+    )
     assert unreachable.stderr.count("\n") == 1 and "Traceback" not in unreachable.stderr
 
 
@@ -177,7 +205,9 @@ def _make_stale(database_url: str, job_pk: int, attempts: int | None = None) -> 
 
 
 def test_next_run_reaps_dead_jobs_on_its_own_within_max_attempts(database_url, web):
-    batch = jobs.create_batch(database_url, TENANT, ["retry.test", "spent.test", "waiting.test"], {})
+    batch = jobs.create_batch(
+        database_url, TENANT, ["retry.test", "spent.test", "waiting.test"], {}
+    )
     retry = jobs.claim_next(database_url, run_id="dead-run-1", batch_id=batch.id)
     spent = jobs.claim_next(database_url, run_id="dead-run-2", batch_id=batch.id)
     lone = jobs.create_jobs(database_url, TENANT, ["lone.test"], run_id="dead-run-3", options={})[0]
@@ -191,24 +221,38 @@ def test_next_run_reaps_dead_jobs_on_its_own_within_max_attempts(database_url, w
     # An unrelated run, and nobody calls `scrapy status`: the run itself looks for dead jobs.
     result = scrapy("crawl", "sitemap", "-a", "domain=next.test", env=env)
     assert result.returncode == 0, result.stderr[-3000:]
-    found = {r["domain"]: r for r in rows(database_url, "select domain, status, error, attempts, run_id from jobs")}
+    found = {
+        r["domain"]: r
+        for r in rows(database_url, "select domain, status, error, attempts, run_id from jobs")
+    }
     assert found["next.test"]["status"] == "complete"
     assert (found["retry.test"]["status"], found["retry.test"]["run_id"]) == ("pending", None)
     assert found["retry.test"]["error"] == "requeued after attempt 1: stale: process died"
-    assert (found["spent.test"]["status"], found["spent.test"]["error"]) == ("failed", "stale: process died")
-    assert (found["lone.test"]["status"], found["lone.test"]["error"]) == ("failed", "stale: process died")
+    assert (found["spent.test"]["status"], found["spent.test"]["error"]) == (
+        "failed",
+        "stale: process died",
+    )
+    assert (found["lone.test"]["status"], found["lone.test"]["error"]) == (
+        "failed",
+        "stale: process died",
+    )
     assert (found["waiting.test"]["status"], found["waiting.test"]["attempts"]) == ("pending", 0)
-    counted = rows(database_url, "select status, completed_domains, failed_domains from batch_jobs")[0]
+    counted = rows(
+        database_url, "select status, completed_domains, failed_domains from batch_jobs"
+    )[0]
     assert counted == {"status": "running", "completed_domains": 0, "failed_domains": 1}
     # The batch goes on: the requeued job is tried a second time, the spent one stays failed.
     resumed = scrapy("crawl", "sitemap", "-a", f"batch_id={batch.batch_id}", env=env)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    found = {r["domain"]: r for r in rows(database_url, "select domain, status, attempts from jobs")}
+    found = {
+        r["domain"]: r for r in rows(database_url, "select domain, status, attempts from jobs")
+    }
     assert (found["retry.test"]["status"], found["retry.test"]["attempts"]) == ("complete", 2)
     assert (found["spent.test"]["status"], found["spent.test"]["attempts"]) == ("failed", 2)
     assert found["waiting.test"]["status"] == "complete"
-    assert rows(database_url, "select status, completed_domains, failed_domains from batch_jobs")[0] == \
-        {"status": "partial", "completed_domains": 2, "failed_domains": 1}
+    assert rows(database_url, "select status, completed_domains, failed_domains from batch_jobs")[
+        0
+    ] == {"status": "partial", "completed_domains": 2, "failed_domains": 1}
 
 
 def test_run_ending_early_marks_its_jobs_failed(database_url, web):
@@ -216,10 +260,24 @@ def test_run_ending_early_marks_its_jobs_failed(database_url, web):
     small_site(web, "early.test", delay=60)
     small_site(web, "later.test")
     env = scrapy_env(database_url, web, SCRAPERSKY_SCHEMES="http", SCRAPERSKY_CONCURRENT_SCANS="1")
-    result = scrapy("crawl", "sitemap", "-a", "domains=early.test,later.test", "-s", "CLOSESPIDER_TIMEOUT=3", env=env)
+    result = scrapy(
+        "crawl",
+        "sitemap",
+        "-a",
+        "domains=early.test,later.test",
+        "-s",
+        "CLOSESPIDER_TIMEOUT=3",
+        env=env,
+    )
     assert result.returncode == 1
-    found = {r["domain"]: r for r in rows(database_url, "select domain, status, error, finished_at from jobs")}
-    for domain in ("early.test", "later.test"):  # the one scanning and the one still waiting its turn
+    found = {
+        r["domain"]: r
+        for r in rows(database_url, "select domain, status, error, finished_at from jobs")
+    }
+    for domain in (
+        "early.test",
+        "later.test",
+    ):  # the one scanning and the one still waiting its turn
         assert found[domain]["status"] == "failed", found
         assert found[domain]["error"] == "run ended (closespider_timeout) before the scan finished"
         assert found[domain]["finished_at"] is not None
@@ -230,8 +288,11 @@ def test_run_ending_early_marks_its_jobs_failed(database_url, web):
 def test_render_always_renders_a_page_auto_would_keep_static(database_url, web, crawl):
     require_chromium()
     site = web.site("always.test")
-    site.add("/", '<html><head><title>Static title</title><script src="/app.js"></script></head>'
-                  "<body><p>Plenty of visible text already.</p></body></html>")
+    site.add(
+        "/",
+        '<html><head><title>Static title</title><script src="/app.js"></script></head>'
+        "<body><p>Plenty of visible text already.</p></body></html>",
+    )
     site.add("/app.js", "document.title = 'Rendered title';", content_type="application/javascript")
     auto = crawl(database_url, "-a", "domain=always.test")
     assert auto.returncode == 0, auto.stderr[-3000:]
@@ -248,8 +309,13 @@ def test_render_always_renders_a_page_auto_would_keep_static(database_url, web, 
 def test_default_tenant_and_contact_url_come_from_the_environment(database_url, web):
     other_tenant, contact = "6f1c2a8e-0000-4000-8000-0000000000aa", "https://ops.example/scanner"
     small_site(web, "owner.test")
-    env = scrapy_env(database_url, web, SCRAPERSKY_SCHEMES="http", SCRAPERSKY_DEFAULT_TENANT=other_tenant,
-                     SCRAPERSKY_CONTACT_URL=contact)
+    env = scrapy_env(
+        database_url,
+        web,
+        SCRAPERSKY_SCHEMES="http",
+        SCRAPERSKY_DEFAULT_TENANT=other_tenant,
+        SCRAPERSKY_CONTACT_URL=contact,
+    )
     result = scrapy("crawl", "sitemap", "-a", "domain=owner.test", env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     assert rows(database_url, "select tenant_id from domains") == [{"tenant_id": other_tenant}]

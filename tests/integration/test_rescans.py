@@ -14,15 +14,19 @@ SETTINGS = ("-s", "SCRAPERSKY_SCHEMES=http")
 
 def urlset(host: str, entries: dict[str, str | None]) -> str:
     """A urlset of path → lastmod (or None)."""
-    body = "".join(f"<url><loc>http://{host}/{path}</loc>{f'<lastmod>{lastmod}</lastmod>' if lastmod else ''}</url>"
-                   for path, lastmod in entries.items())
+    body = "".join(
+        f"<url><loc>http://{host}/{path}</loc>{f'<lastmod>{lastmod}</lastmod>' if lastmod else ''}</url>"
+        for path, lastmod in entries.items()
+    )
     return f'<?xml version="1.0" encoding="UTF-8"?><urlset {NS}>{body}</urlset>'
 
 
 def site_with(web, host: str, sitemaps: dict[str, str], home: str | None = None):
     site = web.site(host)
     site.add("/robots.txt", "".join(f"Sitemap: http://{host}/{name}\n" for name in sitemaps))
-    site.add("/", home or f"<html><head><title>{host}</title></head><body><p>{host}</p></body></html>")
+    site.add(
+        "/", home or f"<html><head><title>{host}</title></head><body><p>{host}</p></body></html>"
+    )
     for name, body in sitemaps.items():
         site.add(f"/{name}", body)
     return site
@@ -35,7 +39,11 @@ def when(value) -> datetime:
 
 
 def pages(url: str, host: str) -> dict[str, dict]:
-    found = rows(url, "select p.* from pages p join domains d on d.id = p.domain_id where d.domain = :d", d=host)
+    found = rows(
+        url,
+        "select p.* from pages p join domains d on d.id = p.domain_id where d.domain = :d",
+        d=host,
+    )
     return {row["url"].rsplit("/", 1)[1]: row for row in found}
 
 
@@ -46,8 +54,12 @@ def domain(url: str, host: str) -> dict:
 def changes(url: str, host: str) -> list[list[dict]]:
     """The scan_changes rows of each of the domain's jobs, in job order."""
     jobs = rows(url, "select id from jobs where domain = :d order by id", d=host)
-    return [rows(url, "select * from scan_changes where job_id = :j order by kind, subject", j=job["id"])
-            for job in jobs]
+    return [
+        rows(
+            url, "select * from scan_changes where job_id = :j order by kind, subject", j=job["id"]
+        )
+        for job in jobs
+    ]
 
 
 def kinds(found: list[dict]) -> list[tuple[str, str]]:
@@ -66,23 +78,32 @@ def test_a_rotating_sitemap_over_four_scans(database_url, web, crawl, tmp_path):
     site = site_with(web, host, {"s.xml": urlset(host, first)})
     assert scan(crawl, database_url, host).returncode == 0
     [baseline] = changes(database_url, host)
-    assert [(c["kind"], c["old"], c["new"]) for c in baseline] == [("first_scan", None, {"pages": 10, "sitemaps": 1})]
+    assert [(c["kind"], c["old"], c["new"]) for c in baseline] == [
+        ("first_scan", None, {"pages": 10, "sitemaps": 1})
+    ]
     s1 = baseline[0]["changed_at"]
     stored = pages(database_url, host)
     assert len(stored) == 10 and domain(database_url, host)["sitemap_urls"] == 10
-    assert all(p["first_seen_at"] == p["last_seen_at"] == s1 and p["removed_at"] is None for p in stored.values())
+    assert all(
+        p["first_seen_at"] == p["last_seen_at"] == s1 and p["removed_at"] is None
+        for p in stored.values()
+    )
 
     # Five URLs leave, one arrives.
     second = {**{f"a{i}": first[f"a{i}"] for i in range(5)}, "new1": "2024-02-01"}
     site.add("/s.xml", urlset(host, second))
     assert scan(crawl, database_url, host, "-O", str(tmp_path / "second.jsonl")).returncode == 0
     exported = [json.loads(line) for line in (tmp_path / "second.jsonl").read_text().splitlines()]
-    assert sorted(line["url"].rsplit("/", 1)[1] for line in exported if line["type"] == "page") == \
-        sorted(second)  # the feed export lists what the sitemap lists now...
-    assert [line["sitemap_urls"] for line in exported if line["type"] == "domain"] == [6]  # ...and counts it
+    assert sorted(
+        line["url"].rsplit("/", 1)[1] for line in exported if line["type"] == "page"
+    ) == sorted(second)  # the feed export lists what the sitemap lists now...
+    assert [line["sitemap_urls"] for line in exported if line["type"] == "domain"] == [
+        6
+    ]  # ...and counts it
     history = changes(database_url, host)[1]
-    assert kinds(history) == [("page_added", "new1")] + [("page_removed", f"a{i}") for i in range(5, 10)] + \
-        [("sitemap_changed", "s.xml")]
+    assert kinds(history) == [("page_added", "new1")] + [
+        ("page_removed", f"a{i}") for i in range(5, 10)
+    ] + [("sitemap_changed", "s.xml")]
     s2 = history[0]["changed_at"]
     assert when(s2) > when(s1) and {c["changed_at"] for c in history} == {s2}
     added = next(c for c in history if c["kind"] == "page_added")
@@ -91,8 +112,13 @@ def test_a_rotating_sitemap_over_four_scans(database_url, web, crawl, tmp_path):
     assert sitemap["old"]["url_count"] == 10 and sitemap["new"]["url_count"] == 6
     stored = pages(database_url, host)
     assert len(stored) == 11 and domain(database_url, host)["sitemap_urls"] == 6
-    assert {name for name, p in stored.items() if p["removed_at"] is not None} == {f"a{i}" for i in range(5, 10)}
-    assert all(stored[f"a{i}"]["removed_at"] == s2 and stored[f"a{i}"]["last_seen_at"] == s1 for i in range(5, 10))
+    assert {name for name, p in stored.items() if p["removed_at"] is not None} == {
+        f"a{i}" for i in range(5, 10)
+    }
+    assert all(
+        stored[f"a{i}"]["removed_at"] == s2 and stored[f"a{i}"]["last_seen_at"] == s1
+        for i in range(5, 10)
+    )
     assert stored["new1"]["first_seen_at"] == stored["new1"]["last_seen_at"] == s2
 
     # a7 comes back, a0 gets a new lastmod.
@@ -100,10 +126,16 @@ def test_a_rotating_sitemap_over_four_scans(database_url, web, crawl, tmp_path):
     site.add("/s.xml", urlset(host, third))
     assert scan(crawl, database_url, host).returncode == 0
     history = changes(database_url, host)[2]
-    assert kinds(history) == [("page_added", "a7"), ("page_changed", "a0"), ("sitemap_changed", "s.xml")]
+    assert kinds(history) == [
+        ("page_added", "a7"),
+        ("page_changed", "a0"),
+        ("sitemap_changed", "s.xml"),
+    ]
     s3 = history[0]["changed_at"]
     back = next(c for c in history if c["kind"] == "page_added")
-    assert when(back["old"]["removed_at"]) == when(s2) and back["new"] == {"lastmod": "2024-01-08T00:00:00+00:00"}
+    assert when(back["old"]["removed_at"]) == when(s2) and back["new"] == {
+        "lastmod": "2024-01-08T00:00:00+00:00"
+    }
     moved = next(c for c in history if c["kind"] == "page_changed")
     assert moved["old"] == {"lastmod": "2024-01-01T00:00:00+00:00"}
     assert moved["new"] == {"lastmod": "2025-01-01T00:00:00+00:00"}
@@ -111,8 +143,14 @@ def test_a_rotating_sitemap_over_four_scans(database_url, web, crawl, tmp_path):
     assert len(stored) == 11 and domain(database_url, host)["sitemap_urls"] == 7
     assert stored["a7"]["removed_at"] is None and stored["a7"]["first_seen_at"] == s1
     assert stored["a7"]["last_seen_at"] == stored["a0"]["last_seen_at"] == s3
-    assert all(stored[f"a{i}"]["last_seen_at"] == s1 for i in range(1, 5))  # unchanged rows are not rewritten...
-    confirmed = scalar(database_url, "select confirmed_at from sitemap_files where url = :u", u=f"http://{host}/s.xml")
+    assert all(
+        stored[f"a{i}"]["last_seen_at"] == s1 for i in range(1, 5)
+    )  # unchanged rows are not rewritten...
+    confirmed = scalar(
+        database_url,
+        "select confirmed_at from sitemap_files where url = :u",
+        u=f"http://{host}/s.xml",
+    )
     assert confirmed == s3  # ...their sitemap says they were seen
 
     # Nothing changes: the sitemap answers 304, no page row is written, nothing is recorded.
@@ -123,8 +161,11 @@ def test_a_rotating_sitemap_over_four_scans(database_url, web, crawl, tmp_path):
     stats = rows(database_url, "select stats from jobs order by id desc")[0]["stats"]
     assert stats["downloader/response_status_count/304"] == 1
     assert stats.get("scrapersky/store/page_rows_changed", 0) == 0
-    confirmed_again = scalar(database_url, "select confirmed_at from sitemap_files where url = :u",
-                             u=f"http://{host}/s.xml")
+    confirmed_again = scalar(
+        database_url,
+        "select confirmed_at from sitemap_files where url = :u",
+        u=f"http://{host}/s.xml",
+    )
     assert when(confirmed_again) > when(s3)
 
 
@@ -141,31 +182,54 @@ def test_a_failing_sitemap_keeps_its_pages_while_the_others_lose_theirs(database
     site.add("/z.xml", urlset(host, {"z0": None, "z1": None, "z3": None}))
     scan(crawl, database_url, host)
     history = changes(database_url, host)[1]
-    assert kinds(history) == [("page_added", "z3"), ("page_removed", "x2"), ("page_removed", "z2"),
-                              ("sitemap_changed", "x.xml"), ("sitemap_changed", "y.xml"), ("sitemap_changed", "z.xml")]
+    assert kinds(history) == [
+        ("page_added", "z3"),
+        ("page_removed", "x2"),
+        ("page_removed", "z2"),
+        ("sitemap_changed", "x.xml"),
+        ("sitemap_changed", "y.xml"),
+        ("sitemap_changed", "z.xml"),
+    ]
     failed = next(c for c in history if c["subject"].endswith("y.xml"))
     assert failed["new"]["status_code"] == 500 and failed["new"]["error_message"] == "HTTP 500"
     after = pages(database_url, host)
-    assert {name: after[name] for name in ("y0", "y1", "y2")} == {name: before[name] for name in ("y0", "y1", "y2")}
+    assert {name: after[name] for name in ("y0", "y1", "y2")} == {
+        name: before[name] for name in ("y0", "y1", "y2")
+    }
     assert {name for name, p in after.items() if p["removed_at"]} == {"x2", "z2"}
     assert domain(database_url, host)["sitemap_urls"] == 8
-    assert scalar(database_url, "select count(*) from sitemap_files where removed_at is not null") == 0
+    assert (
+        scalar(database_url, "select count(*) from sitemap_files where removed_at is not null") == 0
+    )
 
 
 def test_a_sitemap_no_longer_published_is_removed_with_its_pages(database_url, web, crawl):
     host = "dropped.test"
-    site = site_with(web, host, {"keep.xml": urlset(host, {"k0": None}), "old.xml": urlset(host, {"o0": None, "o1": None})})
+    site = site_with(
+        web,
+        host,
+        {"keep.xml": urlset(host, {"k0": None}), "old.xml": urlset(host, {"o0": None, "o1": None})},
+    )
     assert scan(crawl, database_url, host).returncode == 0
     site.add("/robots.txt", f"Sitemap: http://{host}/keep.xml\n")
     assert scan(crawl, database_url, host).returncode == 0
-    assert kinds(changes(database_url, host)[1]) == [("page_removed", "o0"), ("page_removed", "o1"),
-                                                     ("sitemap_removed", "old.xml")]
-    assert domain(database_url, host)["sitemap_urls"] == 1 and domain(database_url, host)["total_sitemaps"] == 1
+    assert kinds(changes(database_url, host)[1]) == [
+        ("page_removed", "o0"),
+        ("page_removed", "o1"),
+        ("sitemap_removed", "old.xml"),
+    ]
+    assert (
+        domain(database_url, host)["sitemap_urls"] == 1
+        and domain(database_url, host)["total_sitemaps"] == 1
+    )
     # Published again: the sitemap and its pages are back.
     site.add("/robots.txt", f"Sitemap: http://{host}/keep.xml\nSitemap: http://{host}/old.xml\n")
     assert scan(crawl, database_url, host).returncode == 0
-    assert kinds(changes(database_url, host)[2]) == [("page_added", "o0"), ("page_added", "o1"),
-                                                     ("sitemap_added", "old.xml")]
+    assert kinds(changes(database_url, host)[2]) == [
+        ("page_added", "o0"),
+        ("page_added", "o1"),
+        ("sitemap_added", "old.xml"),
+    ]
     assert domain(database_url, host)["sitemap_urls"] == 3
 
 
@@ -178,8 +242,20 @@ WORDPRESS_HOME = """<!DOCTYPE html><html lang="en"><head><title>Studio Nine</tit
 <a href="mailto:classes@studionine.com">classes@studionine.com</a>, call <a href="tel:+15035550199">503 555 0199</a>.</p>
 <a href="https://www.facebook.com/studionine">Facebook</a></div></body></html>"""
 
-METADATA_COLUMNS = ("title", "description", "language", "is_wordpress", "wordpress_version", "has_elementor",
-                    "tech_stack", "email_addresses", "phone_numbers", "facebook_url", "domain_metadata", "metadata_at")
+METADATA_COLUMNS = (
+    "title",
+    "description",
+    "language",
+    "is_wordpress",
+    "wordpress_version",
+    "has_elementor",
+    "tech_stack",
+    "email_addresses",
+    "phone_numbers",
+    "facebook_url",
+    "domain_metadata",
+    "metadata_at",
+)
 
 
 def test_a_rescan_that_cannot_read_the_homepage_keeps_the_metadata(database_url, web, crawl):
@@ -187,50 +263,75 @@ def test_a_rescan_that_cannot_read_the_homepage_keeps_the_metadata(database_url,
     site = site_with(web, host, {"s.xml": urlset(host, {"p0": None})}, home=WORDPRESS_HOME)
     assert scan(crawl, database_url, host).returncode == 0
     first = domain(database_url, host)
-    assert first["is_wordpress"] and first["has_elementor"] and first["wordpress_version"] == "6.4.2"
+    assert (
+        first["is_wordpress"] and first["has_elementor"] and first["wordpress_version"] == "6.4.2"
+    )
     assert len(first["email_addresses"]) == 2 and len(first["phone_numbers"]) == 1
     assert first["metadata_at"] is not None
 
     site.add("/", "down for maintenance", status=503)
     assert scan(crawl, database_url, host).returncode == 1  # the scan failed...
     second = domain(database_url, host)
-    assert {c: second[c] for c in METADATA_COLUMNS} == {c: first[c] for c in METADATA_COLUMNS}  # ...nothing mixed
+    assert {c: second[c] for c in METADATA_COLUMNS} == {
+        c: first[c] for c in METADATA_COLUMNS
+    }  # ...nothing mixed
     assert second["status"] == "failed" and "homepage: HTTP 503" in second["last_error"]
     assert when(second["last_scan"]) > when(first["last_scan"])
     assert changes(database_url, host)[1] == []
 
     # Read again, with a new title and one address fewer: replaced whole, and recorded field by field.
-    site.add("/", WORDPRESS_HOME.replace("<title>Studio Nine", "<title>Studio Nine Ceramics")
-             .replace("or\n<a href=\"mailto:classes@studionine.com\">classes@studionine.com</a>", ""))
+    site.add(
+        "/",
+        WORDPRESS_HOME.replace("<title>Studio Nine", "<title>Studio Nine Ceramics").replace(
+            'or\n<a href="mailto:classes@studionine.com">classes@studionine.com</a>', ""
+        ),
+    )
     assert scan(crawl, database_url, host).returncode == 0
     third = domain(database_url, host)
-    assert third["title"] == "Studio Nine Ceramics" and third["email_addresses"] == ["hello@studionine.com"]
+    assert third["title"] == "Studio Nine Ceramics" and third["email_addresses"] == [
+        "hello@studionine.com"
+    ]
     assert third["status"] == "complete" and third["last_error"] is None
     assert when(third["metadata_at"]) > when(first["metadata_at"])
     history = changes(database_url, host)[2]
-    assert kinds(history) == [("metadata_changed", "email_addresses"), ("metadata_changed", "title")]
+    assert kinds(history) == [
+        ("metadata_changed", "email_addresses"),
+        ("metadata_changed", "title"),
+    ]
     title = next(c for c in history if c["subject"] == "title")
-    assert title["old"] == {"title": "Studio Nine"} and title["new"] == {"title": "Studio Nine Ceramics"}
+    assert title["old"] == {"title": "Studio Nine"} and title["new"] == {
+        "title": "Studio Nine Ceramics"
+    }
 
 
-def test_two_rescans_of_one_domain_at_once_record_each_change_once(database_url, web, crawl, tmp_path):
+def test_two_rescans_of_one_domain_at_once_record_each_change_once(
+    database_url, web, crawl, tmp_path
+):
     host = "twice.test"
-    site = site_with(web, host, {"s.xml": urlset(host, {f"p{i}": "2024-01-01" for i in range(200)})})
+    site = site_with(
+        web, host, {"s.xml": urlset(host, {f"p{i}": "2024-01-01" for i in range(200)})}
+    )
     assert scan(crawl, database_url, host).returncode == 0
     changed = {f"p{i}": "2024-01-01" for i in range(20, 200)} | {f"n{i}": None for i in range(30)}
     changed |= {f"p{i}": "2024-06-01" for i in range(20, 40)}
     site.add("/s.xml", urlset(host, changed))
     env = scrapy_env(database_url, web, SCRAPERSKY_SCHEMES="http")
-    runs = [start_scrapy("crawl", "sitemap", "-a", f"domain={host}", env=env, log=tmp_path / f"run{n}.log")
-            for n in range(2)]
+    runs = [
+        start_scrapy(
+            "crawl", "sitemap", "-a", f"domain={host}", env=env, log=tmp_path / f"run{n}.log"
+        )
+        for n in range(2)
+    ]
     for n, run in enumerate(runs):
         assert run.wait(timeout=180) == 0, (tmp_path / f"run{n}.log").read_text()[-3000:]
     found = rows(database_url, "select kind, subject from scan_changes where kind like 'page_%'")
     subjects = [(row["kind"], row["subject"].rsplit("/", 1)[1]) for row in found]
     assert len(subjects) == len(set(subjects))  # nothing twice...
-    assert sorted(subjects) == sorted([("page_added", f"n{i}") for i in range(30)]
-                                      + [("page_removed", f"p{i}") for i in range(20)]
-                                      + [("page_changed", f"p{i}") for i in range(20, 40)])  # ...nothing lost
+    assert sorted(subjects) == sorted(
+        [("page_added", f"n{i}") for i in range(30)]
+        + [("page_removed", f"p{i}") for i in range(20)]
+        + [("page_changed", f"p{i}") for i in range(20, 40)]
+    )  # ...nothing lost
     stored = pages(database_url, host)
     assert len(stored) == 230 and domain(database_url, host)["sitemap_urls"] == 210
     assert {name for name, p in stored.items() if p["removed_at"]} == {f"p{i}" for i in range(20)}

@@ -10,9 +10,9 @@ import pytest
 
 from tests.conftest import scrapy, scrapy_env
 from tests.support.db import rows, scalar, wait_until_stale
-from tests.support.waiting import wait_for
 from tests.support.fixture_web import FixtureWeb, demo_site
 from tests.support.scrapyd_nodes import ScrapydNode, free_port, start_nodes, stop_all
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.scrapyd
 
@@ -30,9 +30,16 @@ def small_site(web: FixtureWeb, host: str, delay: float) -> None:
     site = web.site(host)
     urls = "".join(f"<url><loc>http://{host}/p{i}</loc></url>" for i in range(5))
     site.add("/robots.txt", f"Sitemap: http://{host}/sitemap.xml\n")
-    site.add("/sitemap.xml", f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>',
-             delay=delay)
-    site.add("/", f"<html><head><title>{host}</title></head><body>Welcome to {host}</body></html>", delay=delay)
+    site.add(
+        "/sitemap.xml",
+        f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>',
+        delay=delay,
+    )
+    site.add(
+        "/",
+        f"<html><head><title>{host}</title></head><body>Welcome to {host}</body></html>",
+        delay=delay,
+    )
 
 
 def slow_demo_site(web: FixtureWeb, host: str, delay: float) -> None:
@@ -43,14 +50,16 @@ def slow_demo_site(web: FixtureWeb, host: str, delay: float) -> None:
 
 def domain_file(path: Path, hosts: list[str]) -> Path:
     # Comments, blank lines and repeated names (in other spellings) are part of real lists.
-    lines = ["# nightly list", ""] + hosts + [f"https://www.{hosts[0]}/", hosts[1].upper()]
+    lines = ["# nightly list", "", *hosts, f"https://www.{hosts[0]}/", hosts[1].upper()]
     path.write_text("\n".join(lines) + "\n")
     return path
 
 
 def run_nodes(nodes: list[ScrapydNode]) -> dict[str, str]:
     """Every run a node has seen, by run id → node URL."""
-    return {job["id"]: node.url for node in nodes for state in node.jobs().values() for job in state}
+    return {
+        job["id"]: node.url for node in nodes for state in node.jobs().values() for job in state
+    }
 
 
 def assert_each_domain_scanned_once(url: str, hosts: list[str]) -> None:
@@ -68,13 +77,25 @@ def test_batch_runs_on_two_nodes_until_complete(postgres_url, web, tmp_path):
     env = scrapy_env(postgres_url, web, SCRAPERSKY_CONCURRENT_SCANS="2")
     nodes = start_nodes(tmp_path / "nodes", 2, env)
     try:
-        result = scrapy("batch", str(domain_file(tmp_path / "domains.txt", hosts)), "--wait", "--json",
-                        "--max-pages", "1", env={**env, "SCRAPYD_URLS": ",".join(n.url for n in nodes)}, timeout=150)
+        result = scrapy(
+            "batch",
+            str(domain_file(tmp_path / "domains.txt", hosts)),
+            "--wait",
+            "--json",
+            "--max-pages",
+            "1",
+            env={**env, "SCRAPYD_URLS": ",".join(n.url for n in nodes)},
+            timeout=150,
+        )
         assert result.returncode == 0, result.stderr[-3000:]
         outcome = json.loads(result.stdout)
         batch = outcome["batch"]
         assert batch["status"] == "complete" and batch["progress"] == 1.0
-        assert (batch["total_domains"], batch["completed_domains"], batch["failed_domains"]) == (30, 30, 0)
+        assert (batch["total_domains"], batch["completed_domains"], batch["failed_domains"]) == (
+            30,
+            30,
+            0,
+        )
         assert batch["options"] == {"max_pages": 1, "render": "auto"}
         assert_each_domain_scanned_once(postgres_url, hosts)
         assert scalar(postgres_url, "select max(attempts) from jobs") == 1
@@ -103,24 +124,37 @@ def test_node_killed_mid_batch_then_resume(postgres_url, web, tmp_path):
     survivor, victim = nodes
     batch_env = {**env, "SCRAPYD_URLS": f"{survivor.url},{victim.url}"}
     try:
-        started = scrapy("batch", str(domain_file(tmp_path / "domains.txt", hosts)), "--json", env=batch_env)
+        started = scrapy(
+            "batch", str(domain_file(tmp_path / "domains.txt", hosts)), "--json", env=batch_env
+        )
         assert started.returncode == 0, started.stderr[-3000:]
         outcome = json.loads(started.stdout)
         batch_id = outcome["batch"]["batch_id"]
         victim_runs = [run["run_id"] for run in outcome["runs"] if run["node"] == victim.url]
         assert victim_runs
         marks = ",".join(f"'{run}'" for run in victim_runs)
-        wait_for(lambda: scalar(postgres_url, f"select count(*) from jobs where status = 'running' "
-                                              f"and run_id in ({marks})"))
+        wait_for(
+            lambda: scalar(
+                postgres_url,
+                f"select count(*) from jobs where status = 'running' and run_id in ({marks})",
+            )
+        )
         victim.kill()
-        lost = scalar(postgres_url, f"select count(*) from jobs where status = 'running' and run_id in ({marks})")
+        lost = scalar(
+            postgres_url,
+            f"select count(*) from jobs where status = 'running' and run_id in ({marks})",
+        )
         assert lost > 0
         survivor.wait_idle(90)
         # The survivor's runs took every pending job; the victim's jobs still look running until reaped.
         assert scalar(postgres_url, "select count(*) from jobs where status = 'pending'") == 0
         assert scalar(postgres_url, "select status from batch_jobs") == "running"
-        wait_until_stale(postgres_url, 3)  # past SCRAPERSKY_STALE_AFTER since the victim's last heartbeat
-        resumed = scrapy("batch", "--resume", batch_id, "--wait", "--json", env=batch_env, timeout=120)
+        wait_until_stale(
+            postgres_url, 3
+        )  # past SCRAPERSKY_STALE_AFTER since the victim's last heartbeat
+        resumed = scrapy(
+            "batch", "--resume", batch_id, "--wait", "--json", env=batch_env, timeout=120
+        )
         assert resumed.returncode == 0, resumed.stderr[-3000:]
         final = json.loads(resumed.stdout)
         assert final["reaped"]["requeued"] >= lost
@@ -145,7 +179,11 @@ def test_no_node_answering_leaves_the_batch_pending_for_resume(sqlite_url, web, 
     result = scrapy("batch", str(listing), "--scrapyd", dead, env=env)
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and "no Scrapyd node answered" in errors[0] and "connection refused" in errors[0]
+    assert (
+        len(errors) == 1
+        and "no Scrapyd node answered" in errors[0]
+        and "connection refused" in errors[0]
+    )
     assert "Traceback" not in result.stderr
     batch_id = result.stdout.split()[0]
     batch = rows(sqlite_url, "select * from batch_jobs")[0]
@@ -155,7 +193,9 @@ def test_no_node_answering_leaves_the_batch_pending_for_resume(sqlite_url, web, 
 
     [node] = start_nodes(tmp_path / "nodes", 1, env)
     try:
-        resumed = scrapy("batch", "--resume", batch_id, "--scrapyd", node.url, "--wait", env=env, timeout=120)
+        resumed = scrapy(
+            "batch", "--resume", batch_id, "--scrapyd", node.url, "--wait", env=env, timeout=120
+        )
     finally:
         stop_all([node])
     # One domain was invalid: the batch ends partial, and --wait says so with exit code 1.
@@ -163,7 +203,9 @@ def test_no_node_answering_leaves_the_batch_pending_for_resume(sqlite_url, web, 
     assert resumed.stdout.split()[0] == batch_id
     assert f"batch {batch_id} ended partial: 2 complete, 1 failed of 3" in resumed.stderr
     assert sorted(r["domain"] for r in rows(sqlite_url, "select domain from domains")) == hosts
-    assert scalar(sqlite_url, "select count(*) from jobs where status in ('pending', 'running')") == 0
+    assert (
+        scalar(sqlite_url, "select count(*) from jobs where status in ('pending', 'running')") == 0
+    )
 
 
 def test_bad_arguments_are_one_line_errors(sqlite_url, tmp_path):
@@ -182,7 +224,10 @@ def test_bad_arguments_are_one_line_errors(sqlite_url, tmp_path):
         result = scrapy(*args, env=env)
         lines = [line for line in result.stderr.splitlines() if line.strip()]
         assert result.returncode == 2, (args, result.stderr)
-        assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], (args, lines)
+        assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], (
+            args,
+            lines,
+        )
     assert scalar(sqlite_url, "select count(*) from batch_jobs") == 0
 
 
@@ -192,13 +237,23 @@ def test_scrapyd_cancel_ends_the_job_cancelled(sqlite_url, web, tmp_path):
     nodes = start_nodes(tmp_path / "nodes", 1, env)
     node = nodes[0]
     try:
-        answer = node.post("schedule.json", {"project": "scrapersky", "spider": "sitemap",
-                                             "domain": "cancelme.test"}).json()
+        answer = node.post(
+            "schedule.json",
+            {"project": "scrapersky", "spider": "sitemap", "domain": "cancelme.test"},
+        ).json()
         run_id = answer["jobid"]
-        wait_for(lambda: scalar(sqlite_url, "select count(*) from jobs where status = 'running'") == 1, timeout=60)
-        assert node.post("cancel.json", {"project": "scrapersky", "job": run_id}).json()["status"] == "ok"
+        wait_for(
+            lambda: scalar(sqlite_url, "select count(*) from jobs where status = 'running'") == 1,
+            timeout=60,
+        )
+        assert (
+            node.post("cancel.json", {"project": "scrapersky", "job": run_id}).json()["status"]
+            == "ok"
+        )
         wait_for(lambda: scalar(sqlite_url, "select status from jobs") != "running", timeout=60)
         job = rows(sqlite_url, "select status, run_id, error from jobs")[0]
-        assert job["status"] == "cancelled" and job["run_id"] == run_id and "shutdown" in job["error"]
+        assert (
+            job["status"] == "cancelled" and job["run_id"] == run_id and "shutdown" in job["error"]
+        )
     finally:
         stop_all(nodes)

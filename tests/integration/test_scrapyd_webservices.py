@@ -53,8 +53,14 @@ def node(db, sites, operator, tmp_path_factory):
 @pytest.fixture(scope="module")
 def auth_node(db, sites, node, tmp_path_factory):
     """A node with basic auth on, whose scan.json and batch.json schedule on the open node."""
-    [started] = start_nodes(tmp_path_factory.mktemp("auth"), 1, scrapy_env(db, sites),
-                            username=USER, password=PASSWORD, extra_env={"SCRAPYD_URLS": node.url})
+    [started] = start_nodes(
+        tmp_path_factory.mktemp("auth"),
+        1,
+        scrapy_env(db, sites),
+        username=USER,
+        password=PASSWORD,
+        extra_env={"SCRAPYD_URLS": node.url},
+    )
     yield started
     stop_all([started])
 
@@ -100,20 +106,27 @@ def test_health_reports_a_current_schema(node):
 
 def test_health_is_503_when_the_database_is_behind_or_gone(tmp_path, sites):
     behind = launch_node(tmp_path / "behind", scrapy_env(f"sqlite:///{tmp_path / 'empty.db'}"))
-    gone = launch_node(tmp_path / "gone", scrapy_env("postgresql+psycopg2://nobody@127.0.0.1:1/none"))
+    gone = launch_node(
+        tmp_path / "gone", scrapy_env("postgresql+psycopg2://nobody@127.0.0.1:1/none")
+    )
     try:
         for started in (behind, gone):
             ready(started)
         assert_error(behind.get("health.json"), 503, "scrapy migrate")
         assert_error(gone.get("health.json"), 503, "database unreachable")
-        assert_error(gone.post("scan.json", {"domain": "shop1.test"}, auth=Bearer("ssk_any")), 503,
-                     "database unreachable")
+        assert_error(
+            gone.post("scan.json", {"domain": "shop1.test"}, auth=Bearer("ssk_any")),
+            503,
+            "database unreachable",
+        )
     finally:
         stop_all([behind, gone])
 
 
 def test_scan_json_creates_a_job_and_runs_it_on_the_node(node, db):
-    response = node.post("scan.json", {"domain": "https://www.Shop1.test/", "tenant_id": TENANT, "max_pages": "2"})
+    response = node.post(
+        "scan.json", {"domain": "https://www.Shop1.test/", "tenant_id": TENANT, "max_pages": "2"}
+    )
     assert response.status_code == 200, response.text
     answer = response.json()
     assert answer["status"] == "ok" and answer["node_name"] == answer["node"]
@@ -127,8 +140,14 @@ def test_scan_json_creates_a_job_and_runs_it_on_the_node(node, db):
         assert node.get("jobstatus.json", job=ident).json()["job"]["job_id"] == answer["job_id"]
     [domain] = rows(db, "select tenant_id, status, title from domains where domain = 'shop1.test'")
     assert (domain["tenant_id"], domain["status"]) == (TENANT, "complete") and domain["title"]
-    assert scalar(db, "select count(*) from pages p join domains d on d.id = p.domain_id "
-                      "where d.domain = 'shop1.test' and p.fetched_at is not null") == 2
+    assert (
+        scalar(
+            db,
+            "select count(*) from pages p join domains d on d.id = p.domain_id "
+            "where d.domain = 'shop1.test' and p.fetched_at is not null",
+        )
+        == 2
+    )
     node.wait_idle(30)  # the job ends before its run's process exits
     finished = {run["id"] for run in node.jobs()["finished"]}
     assert answer["run_id"] in finished
@@ -161,7 +180,9 @@ def test_unknown_ids_are_404_and_missing_ids_400(node):
 
 def test_job_answers_carry_the_state_and_links(node, db):
     """`status` is Scrapyd's "ok"; the job's own lifecycle state is `state`."""
-    answer = node.post("scan.json", json={"domain": "shop1.test", "tenant_id": TENANT, "max_pages": 1}).json()
+    answer = node.post(
+        "scan.json", json={"domain": "shop1.test", "tenant_id": TENANT, "max_pages": 1}
+    ).json()
     assert answer["status"] == "ok" and answer["state"] == answer["job"]["status"] == "pending"
     polled = follow(node, "jobstatus.json", "job", answer["job_id"])
     assert polled["status"] == "ok" and polled["state"] == polled["job"]["status"] == "complete"
@@ -170,28 +191,54 @@ def test_job_answers_carry_the_state_and_links(node, db):
     domain = node.session.get(f"{node.url}/{links['domain']}", timeout=30).json()
     assert domain["domain"]["domain"] == "shop1.test" and domain["domain"]["title"]
     pages = node.session.get(f"{node.url}/{links['pages']}", timeout=30).json()
-    stored = {row["url"] for row in rows(db, "select p.url from pages p join domains d on d.id = p.domain_id "
-                                            "where d.domain = 'shop1.test' and d.tenant_id = :t", t=TENANT)}
+    stored = {
+        row["url"]
+        for row in rows(
+            db,
+            "select p.url from pages p join domains d on d.id = p.domain_id "
+            "where d.domain = 'shop1.test' and d.tenant_id = :t",
+            t=TENANT,
+        )
+    }
     assert stored and {page["url"] for page in pages["pages"]} == stored
 
 
 def test_json_bodies_are_checked_like_fields(node):
-    assert_error(node.post("scan.json", data=b"{not json", headers={"Content-Type": "application/json"}),
-                 400, "not valid JSON")
+    assert_error(
+        node.post("scan.json", data=b"{not json", headers={"Content-Type": "application/json"}),
+        400,
+        "not valid JSON",
+    )
     assert_error(node.post("scan.json", json=["shop1.test"]), 400, "must be an object")
-    assert_error(node.post("scan.json", json={"domain": {"name": "shop1.test"}}), 400, "domain must be")
-    assert_error(node.post("scan.json", json={"domain": "shop1.test", "max_pages": -1}), 400, "max_pages must be >= 0")
+    assert_error(
+        node.post("scan.json", json={"domain": {"name": "shop1.test"}}), 400, "domain must be"
+    )
+    assert_error(
+        node.post("scan.json", json={"domain": "shop1.test", "max_pages": -1}),
+        400,
+        "max_pages must be >= 0",
+    )
 
 
 def test_batch_json_takes_repeated_and_listed_domains(node, db):
-    response = node.post("batch.json", {
-        "domains": ["shop3.test", "shop4.test, shop5.test\nnot a domain\n# a comment", "SHOP3.test"],
-        "tenant_id": TENANT, "slots": "3",
-    })
+    response = node.post(
+        "batch.json",
+        {
+            "domains": [
+                "shop3.test",
+                "shop4.test, shop5.test\nnot a domain\n# a comment",
+                "SHOP3.test",
+            ],
+            "tenant_id": TENANT,
+            "slots": "3",
+        },
+    )
     assert response.status_code == 200, response.text
     answer = response.json()
     assert answer["batch"]["total_domains"] == 4 and answer["batch"]["failed_domains"] == 1
-    assert len(answer["runs"]) == 3 and {run["node"] for run in answer["runs"]} == {answer["node_name"]}
+    assert len(answer["runs"]) == 3 and {run["node"] for run in answer["runs"]} == {
+        answer["node_name"]
+    }
     batch = follow(node, "batchstatus.json", "batch", answer["batch_id"])["batch"]
     assert batch["status"] == "partial"
     assert (batch["completed_domains"], batch["failed_domains"]) == (3, 1)
@@ -204,13 +251,18 @@ def test_batch_json_takes_repeated_and_listed_domains(node, db):
     # Integer id and the id of one of its runs find the same batch.
     some_run = results["shop3.test"]["run_id"]
     for ident in (str(batch["id"]), some_run):
-        assert node.get("batchstatus.json", batch=ident).json()["batch"]["batch_id"] == answer["batch_id"]
+        assert (
+            node.get("batchstatus.json", batch=ident).json()["batch"]["batch_id"]
+            == answer["batch_id"]
+        )
     assert scalar(db, "select count(*) from domains where tenant_id = :t", t=TENANT) >= 3
 
 
 def test_batch_json_takes_an_uploaded_file(node):
     upload = b"# weekly\nshop6.test\nhttp://shop6.test/\n\nshop7.test\n"
-    response = node.post("batch.json", {"max_pages": "0"}, files={"domains_file": ("list.txt", upload)})
+    response = node.post(
+        "batch.json", {"max_pages": "0"}, files={"domains_file": ("list.txt", upload)}
+    )
     assert response.status_code == 200, response.text
     answer = response.json()
     assert answer["batch"]["total_domains"] == 2
@@ -222,16 +274,28 @@ def test_batch_json_takes_an_uploaded_file(node):
 def test_batch_json_rejects_bad_input_without_creating_batches(node, db):
     before = scalar(db, "select count(*) from batch_jobs")
     assert_error(node.post("batch.json", {}), 400, "no domains given")
-    assert_error(node.post("batch.json", {"domains": "# only a comment\n"}), 400, "no domains given")
-    assert_error(node.post("batch.json", {"domains": "bad domain, also bad"}), 400, "no valid domain")
-    assert_error(node.post("batch.json", {"domains": "shop8.test", "slots": "0"}), 400, "slots must be >= 1")
-    assert_error(node.post("batch.json", {"domains": "shop8.test", "render": "x"}), 400, "render must be one of")
+    assert_error(
+        node.post("batch.json", {"domains": "# only a comment\n"}), 400, "no domains given"
+    )
+    assert_error(
+        node.post("batch.json", {"domains": "bad domain, also bad"}), 400, "no valid domain"
+    )
+    assert_error(
+        node.post("batch.json", {"domains": "shop8.test", "slots": "0"}), 400, "slots must be >= 1"
+    )
+    assert_error(
+        node.post("batch.json", {"domains": "shop8.test", "render": "x"}),
+        400,
+        "render must be one of",
+    )
     assert scalar(db, "select count(*) from batch_jobs") == before
 
 
 def test_plain_schedule_json_scan_is_recorded_like_any_job(node, db):
-    response = node.post("schedule.json", {"project": "scrapersky", "spider": "sitemap", "domain": "shop8.test",
-                                           "tenant_id": TENANT})
+    response = node.post(
+        "schedule.json",
+        {"project": "scrapersky", "spider": "sitemap", "domain": "shop8.test", "tenant_id": TENANT},
+    )
     assert response.status_code == 200 and response.json()["status"] == "ok", response.text
     run_id = response.json()["jobid"]
     node.wait_idle(60)  # the run creates its job when it starts: wait for it to end
@@ -244,12 +308,19 @@ def test_plain_schedule_json_scan_is_recorded_like_any_job(node, db):
 def test_auth_guards_every_endpoint(auth_node, operator):
     """Scrapyd's endpoints and health.json take the node's basic auth; the tenant services their API keys."""
     operator_gets = ["health.json", "daemonstatus.json", "listprojects.json"]
-    tenant_gets = ["jobstatus.json?job=1", "batchstatus.json?batch=1", "domain.json?domain=shop1.test",
-                   "pages.json?domain=shop1.test"]
+    tenant_gets = [
+        "jobstatus.json?job=1",
+        "batchstatus.json?batch=1",
+        "domain.json?domain=shop1.test",
+        "pages.json?domain=shop1.test",
+    ]
     for credentials in (None, (USER, "wrong"), operator):
         for endpoint in operator_gets:
             assert auth_node.get(endpoint, auth=credentials).status_code == 401, endpoint
-        assert auth_node.post("schedule.json", {"project": "scrapersky"}, auth=credentials).status_code == 401
+        assert (
+            auth_node.post("schedule.json", {"project": "scrapersky"}, auth=credentials).status_code
+            == 401
+        )
     for credentials in (None, (USER, PASSWORD), Bearer("ssk_not-a-key")):
         for endpoint in tenant_gets:
             assert_error(auth_node.get(endpoint, auth=credentials), 401)
@@ -264,7 +335,9 @@ def test_scan_json_schedules_on_the_nodes_of_scrapyd_urls(auth_node, node, opera
     assert answer["node"] == node.url
     assert follow(node, "jobstatus.json", "job", answer["job_id"])["job"]["status"] == "complete"
     assert answer["run_id"] in {run["id"] for state in node.jobs().values() for run in state}
-    assert answer["run_id"] not in {run["id"] for state in auth_node.jobs().values() for run in state}
+    assert answer["run_id"] not in {
+        run["id"] for state in auth_node.jobs().values() for run in state
+    }
 
 
 def test_scrapy_batch_sends_the_credentials(auth_node, db, sites, tmp_path):
@@ -273,8 +346,15 @@ def test_scrapy_batch_sends_the_credentials(auth_node, db, sites, tmp_path):
     env = scrapy_env(db, sites, SCRAPYD_URLS=auth_node.url)
     refused = scrapy("batch", str(listing), env=env)
     assert refused.returncode == 1
-    assert "authentication failed (HTTP 401)" in refused.stderr and "Traceback" not in refused.stderr
-    done = scrapy("batch", str(listing), "--wait", env={**env, "SCRAPYD_USERNAME": USER, "SCRAPYD_PASSWORD": PASSWORD},
-                  timeout=90)
+    assert (
+        "authentication failed (HTTP 401)" in refused.stderr and "Traceback" not in refused.stderr
+    )
+    done = scrapy(
+        "batch",
+        str(listing),
+        "--wait",
+        env={**env, "SCRAPYD_USERNAME": USER, "SCRAPYD_PASSWORD": PASSWORD},
+        timeout=90,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "ended complete: 1 complete, 0 failed of 1" in done.stderr

@@ -20,12 +20,20 @@ BROKEN = {
     "unknown host": f"postgresql+psycopg2://scanner:{PASSWORD}@db.nonexistent.invalid/scrapersky",
     "malformed": f"postgresql+psycopg2://scanner:{PASSWORD}@127.0.0.1:notaport/scrapersky",
 }
-COMMANDS = [("status",), ("status", "1"), ("migrate",), ("keys", "list"), ("crawl", "sitemap", "-a", "domain=shop1.test")]
+COMMANDS = [
+    ("status",),
+    ("status", "1"),
+    ("migrate",),
+    ("keys", "list"),
+    ("crawl", "sitemap", "-a", "domain=shop1.test"),
+]
 
 
 def with_password(url: str) -> str:
     """The same database, with a password the server (trust auth) ignores."""
-    return url.replace("postgresql+psycopg2://postgres@", f"postgresql+psycopg2://postgres:{PASSWORD}@")
+    return url.replace(
+        "postgresql+psycopg2://postgres@", f"postgresql+psycopg2://postgres:{PASSWORD}@"
+    )
 
 
 @pytest.fixture
@@ -42,7 +50,9 @@ def test_commands_never_print_the_password_of_a_broken_database(case):
         result = scrapy(*command, env=env, timeout=60)
         assert result.returncode != 0, command
         assert PASSWORD not in result.stdout + result.stderr, (command, result.stderr)
-        assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr, result.stderr
+        assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr, (
+            result.stderr
+        )
 
 
 def test_nothing_shows_the_password_of_a_working_database(sites, tmp_path):
@@ -50,8 +60,14 @@ def test_nothing_shows_the_password_of_a_working_database(sites, tmp_path):
         url = with_password(plain)
         env = scrapy_env(url, sites, LOG_LEVEL="DEBUG")
         outputs = []
-        for command in (("migrate",), ("crawl", "sitemap", "-a", "domain=shop1.test", "-a", "max_pages=2"),
-                        ("status", "--json"), ("status", "1"), ("keys", "create", "--operator"), ("keys", "list")):
+        for command in (
+            ("migrate",),
+            ("crawl", "sitemap", "-a", "domain=shop1.test", "-a", "max_pages=2"),
+            ("status", "--json"),
+            ("status", "1"),
+            ("keys", "create", "--operator"),
+            ("keys", "list"),
+        ):
             result = scrapy(*command, env=env)
             assert result.returncode == 0, (command, result.stderr[-2000:])
             outputs += [result.stdout, result.stderr]
@@ -61,9 +77,13 @@ def test_nothing_shows_the_password_of_a_working_database(sites, tmp_path):
             started = node.post("scan.json", {"domain": "shop1.test"}, auth=key)
             outputs.append(started.text)
             node.wait_idle(90)
-            for endpoint, params in (("jobstatus.json", {"job": started.json()["job_id"]}),
-                                     ("jobstatus.json", {"job": "1"}), ("domain.json", {"domain": "shop1.test"}),
-                                     ("pages.json", {"domain": "shop1.test"}), ("health.json", {})):
+            for endpoint, params in (
+                ("jobstatus.json", {"job": started.json()["job_id"]}),
+                ("jobstatus.json", {"job": "1"}),
+                ("domain.json", {"domain": "shop1.test"}),
+                ("pages.json", {"domain": "shop1.test"}),
+                ("health.json", {}),
+            ):
                 answer = node.get(endpoint, auth=key, **params)
                 assert answer.status_code == 200, answer.text
                 outputs.append(answer.text)
@@ -84,9 +104,12 @@ def test_answers_never_show_the_password_of_a_broken_database(tmp_path):
             [node] = start_nodes(tmp_path / f"n{index}", 1, scrapy_env(BROKEN[case]), deploy=False)
             nodes.append(node)
             key = Bearer("ssk_any")
-            answers = [node.get("health.json"), node.get("jobstatus.json", job="1", auth=key),
-                       node.post("scan.json", {"domain": "shop1.test"}, auth=key),
-                       node.get("domain.json", domain="shop1.test", auth=key)]
+            answers = [
+                node.get("health.json"),
+                node.get("jobstatus.json", job="1", auth=key),
+                node.post("scan.json", {"domain": "shop1.test"}, auth=key),
+                node.get("domain.json", domain="shop1.test", auth=key),
+            ]
             for answer in answers:
                 assert answer.status_code == 503, answer.text
                 assert PASSWORD not in answer.text and answer.json()["message"]

@@ -26,17 +26,35 @@ def side_by_side(tmp_path_factory):
         demo_site(web, "demo.test")
         hosts.append("demo.test")
         env = scrapy_env(url, web, SCRAPERSKY_SCHEMES="http")
-        result = scrapy("crawl", "sitemap", "-a", "domains=" + ",".join(hosts), "-s", "DOWNLOAD_MAXSIZE=8388608",
-                        "-s", "SCRAPERSKY_SITEMAP_MAX_BYTES=8388608", env=env, timeout=300)
+        result = scrapy(
+            "crawl",
+            "sitemap",
+            "-a",
+            "domains=" + ",".join(hosts),
+            "-s",
+            "DOWNLOAD_MAXSIZE=8388608",
+            "-s",
+            "SCRAPERSKY_SITEMAP_MAX_BYTES=8388608",
+            env=env,
+            timeout=300,
+        )
         assert result.returncode == 0, result.stderr[-3000:]
         found = {}
         for tool in ("usp", "scrapy"):
             out = tmp / f"{tool}.json"
-            subprocess.run([sys.executable, "-m", "tests.support.other_tools", tool, str(out), *hosts],
-                           cwd=ROOT, env=env, check=True, timeout=300, capture_output=True)
+            subprocess.run(
+                [sys.executable, "-m", "tests.support.other_tools", tool, str(out), *hosts],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                timeout=300,
+                capture_output=True,
+            )
             found[tool] = json.loads(out.read_text())
     ours: dict[str, set[str]] = {host: set() for host in hosts}
-    for row in rows(url, "select d.domain, p.url from pages p join domains d on d.id = p.domain_id"):
+    for row in rows(
+        url, "select d.domain, p.url from pages p join domains d on d.id = p.domain_id"
+    ):
         ours[row["domain"]].add(row["url"])
     return ours, found
 
@@ -51,8 +69,11 @@ NOT_LISTED = {
 @pytest.mark.parametrize("tool", ["usp", "scrapy"])
 def test_scrapersky_finds_every_url_the_other_tool_finds(side_by_side, tool):
     ours, found = side_by_side
-    missing = {host: sorted(set(urls) - ours[host] - NOT_LISTED.keys())
-               for host, urls in found[tool].items() if set(urls) - ours[host] - NOT_LISTED.keys()}
+    missing = {
+        host: sorted(set(urls) - ours[host] - NOT_LISTED.keys())
+        for host, urls in found[tool].items()
+        if set(urls) - ours[host] - NOT_LISTED.keys()
+    }
     assert missing == {}
     assert "http://messy.test/a?x=1&y=2" in ours["messy.test"]
     theirs = sum(len(urls) for urls in found[tool].values())

@@ -4,16 +4,30 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import create_postgres_database, drop_postgres_database, require_postgres, scrapy, scrapy_env
+from tests.conftest import (
+    create_postgres_database,
+    drop_postgres_database,
+    require_postgres,
+    scrapy,
+    scrapy_env,
+)
 from tests.support import sitemap_sites
 from tests.support.db import rows
 from tests.support.fixture_web import FixtureWeb
 
-SETTINGS = ["-s", "SCRAPERSKY_SITEMAP_MAX_DEPTH=3", "-s", "SCRAPERSKY_SITEMAP_MAX_BYTES=8388608",
-            "-s", "DOWNLOAD_MAXSIZE=8388608"]
+SETTINGS = [
+    "-s",
+    "SCRAPERSKY_SITEMAP_MAX_DEPTH=3",
+    "-s",
+    "SCRAPERSKY_SITEMAP_MAX_BYTES=8388608",
+    "-s",
+    "DOWNLOAD_MAXSIZE=8388608",
+]
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def scanned(request, tmp_path_factory):
     """Every case site scanned in one run; yields (database_url, web, cases)."""
     from scrapersky.db.schema import upgrade
@@ -26,17 +40,39 @@ def scanned(request, tmp_path_factory):
     upgrade(url)
     with FixtureWeb() as web:
         cases = sitemap_sites.build(web)
-        result = scrapy("crawl", "sitemap", "-a", "domains=" + ",".join(cases), *SETTINGS,
-                        env=scrapy_env(url, web, SCRAPERSKY_SCHEMES="http"), timeout=300)
+        result = scrapy(
+            "crawl",
+            "sitemap",
+            "-a",
+            "domains=" + ",".join(cases),
+            *SETTINGS,
+            env=scrapy_env(url, web, SCRAPERSKY_SCHEMES="http"),
+            timeout=300,
+        )
         assert result.returncode == 0, result.stderr[-4000:]
         yield url, web, cases
     if request.param == "postgres":
         drop_postgres_database(url)
 
 
-CASES = ["robots.test", "wellknown.test", "wp.test", "htmllink.test", "deep.test", "capped.test", "redirect.test",
-         "gzip.test", "feeds.test", "messy.test", "truncated.test", "soft404.test", "softwk.test", "fields.test",
-         "hostile.test", "dupes.test"]
+CASES = [
+    "robots.test",
+    "wellknown.test",
+    "wp.test",
+    "htmllink.test",
+    "deep.test",
+    "capped.test",
+    "redirect.test",
+    "gzip.test",
+    "feeds.test",
+    "messy.test",
+    "truncated.test",
+    "soft404.test",
+    "softwk.test",
+    "fields.test",
+    "hostile.test",
+    "dupes.test",
+]
 
 
 def _domain(url, host):
@@ -46,13 +82,26 @@ def _domain(url, host):
 
 
 def _pages(url, host):
-    return {r["url"]: r for r in rows(url, "select p.* from pages p join domains d on d.id = p.domain_id "
-                                            "where d.domain = :d", d=host)}
+    return {
+        r["url"]: r
+        for r in rows(
+            url,
+            "select p.* from pages p join domains d on d.id = p.domain_id where d.domain = :d",
+            d=host,
+        )
+    }
 
 
 def _files(url, host):
-    return {r["url"]: r for r in rows(url, "select f.* from sitemap_files f join domains d on d.id = f.domain_id "
-                                            "where d.domain = :d", d=host)}
+    return {
+        r["url"]: r
+        for r in rows(
+            url,
+            "select f.* from sitemap_files f join domains d on d.id = f.domain_id "
+            "where d.domain = :d",
+            d=host,
+        )
+    }
 
 
 @pytest.mark.parametrize("host", CASES)
@@ -92,7 +141,11 @@ def test_case(scanned, host):
 
 def test_well_known_paths_are_probed_concurrently(scanned):
     _, web, cases = scanned
-    probes = [r for r in web.hits("wellknown.test") if r.path not in ("/", "/robots.txt", "/a.xml", "/favicon.ico")]
+    probes = [
+        r
+        for r in web.hits("wellknown.test")
+        if r.path not in ("/", "/robots.txt", "/a.xml", "/favicon.ico")
+    ]
     assert len(probes) >= 12
     assert cases["wellknown.test"]["probes_in_flight"].peak == 2  # not one after another
 
@@ -116,8 +169,13 @@ def test_per_url_fields(scanned):
     assert {"hreflang": "de", "href": "http://fields.test/de/iso"} in alternates
     images = iso["images"]
     assert [i["loc"] for i in images] == ["http://fields.test/1.jpg", "http://fields.test/2.jpg"]
-    assert iso["videos"] == [{"thumbnail_loc": "http://fields.test/v.jpg", "title": "v",
-                              "content_loc": "http://fields.test/v.mp4"}]
+    assert iso["videos"] == [
+        {
+            "thumbnail_loc": "http://fields.test/v.jpg",
+            "title": "v",
+            "content_loc": "http://fields.test/v.mp4",
+        }
+    ]
     assert pages["http://fields.test/rfc"]["videos"] is None
     rfc = pages["http://fields.test/rfc"]
     assert str(rfc["lastmod"]).startswith("2024-03-05 10:20:30")
@@ -130,6 +188,8 @@ def test_per_url_fields(scanned):
 
 def test_nothing_from_hostile_files_leaks(scanned):
     url, _, _ = scanned
-    everything = str(rows(url, "select * from pages")) + str(rows(url, "select * from sitemap_files"))
+    everything = str(rows(url, "select * from pages")) + str(
+        rows(url, "select * from sitemap_files")
+    )
     assert sitemap_sites.SECRET not in everything
     assert "aaaaaaaaaaaaaaaaaaaa" not in everything  # no entity expansion

@@ -19,7 +19,12 @@ SITEMAP = "http://split.test/sitemap.xml"
 
 
 def _pages(start: int, count: int) -> PageBatchItem:
-    return PageBatchItem(TENANT, DOMAIN, SITEMAP, [PageEntry(f"http://split.test/p{i}") for i in range(start, start + count)])
+    return PageBatchItem(
+        TENANT,
+        DOMAIN,
+        SITEMAP,
+        [PageEntry(f"http://split.test/p{i}") for i in range(start, start + count)],
+    )
 
 
 def _through(gate: TcpGate, url: str) -> str:
@@ -36,10 +41,20 @@ async def _scan_with_an_outage(pipeline: StorePipeline, gate: TcpGate) -> Domain
             break
         await asyncio.sleep(0.05)
     gate.open()
-    await pipeline.process_item(SitemapFileItem(TENANT, DOMAIN, SITEMAP, "robots_txt", sitemap_type="urlset",
-                                                url_count=6, status_code=200, etag='"v1"',
-                                                last_modified="Mon, 30 Nov 2026 00:00:00 GMT",
-                                                content_digest="0" * 32))
+    await pipeline.process_item(
+        SitemapFileItem(
+            TENANT,
+            DOMAIN,
+            SITEMAP,
+            "robots_txt",
+            sitemap_type="urlset",
+            url_count=6,
+            status_code=200,
+            etag='"v1"',
+            last_modified="Mon, 30 Nov 2026 00:00:00 GMT",
+            content_digest="0" * 32,
+        )
+    )
     domain = DomainItem(TENANT, DOMAIN, "complete", datetime.now(UTC), job_id="j1")
     await pipeline.process_item(domain)
     await pipeline.close_spider()
@@ -51,7 +66,9 @@ def test_a_sitemap_whose_first_rows_were_lost_keeps_no_validators(postgres_url):
     gate.open()
     crawler = get_crawler()
     crawler.stats.open_spider()
-    pipeline = StorePipeline(_through(gate, postgres_url), buffer_rows=3, retries=0, stats=crawler.stats)
+    pipeline = StorePipeline(
+        _through(gate, postgres_url), buffer_rows=3, retries=0, stats=crawler.stats
+    )
     try:
         domain = asyncio.run(_scan_with_an_outage(pipeline, gate))
     finally:
@@ -61,7 +78,16 @@ def test_a_sitemap_whose_first_rows_were_lost_keeps_no_validators(postgres_url):
     assert domain.status == "failed" and "database write failed" in domain.last_error
     assert scalar(postgres_url, "select count(*) from pages") == 3
     # ...but without the validators or digest that would make the next scan skip it as unchanged.
-    stored = rows(postgres_url, "select url_count, status_code, etag, last_modified, content_digest "
-                                "from sitemap_files")
-    assert stored == [{"url_count": 6, "status_code": 200, "etag": None, "last_modified": None,
-                       "content_digest": None}]
+    stored = rows(
+        postgres_url,
+        "select url_count, status_code, etag, last_modified, content_digest from sitemap_files",
+    )
+    assert stored == [
+        {
+            "url_count": 6,
+            "status_code": 200,
+            "etag": None,
+            "last_modified": None,
+            "content_digest": None,
+        }
+    ]

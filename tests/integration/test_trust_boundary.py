@@ -21,6 +21,7 @@ from tests.support.hostile_net import SITE_ADDRESS, run_in_namespace
 MB = 1024 * 1024
 INTERNAL_MARKERS = ("INTERNAL ADMIN", "internal only", "root@internal.example")
 
+
 def _require_chromium() -> None:
     if not find_chromium(None):
         if IN_CI:
@@ -36,13 +37,22 @@ def _namespace_url(database_url: str) -> str:
     return database_url
 
 
-def _crawl(database_url: str, args: list[str], *, dns: dict, sites: dict, env: dict | None = None, **extra) -> dict:
+def _crawl(
+    database_url: str, args: list[str], *, dns: dict, sites: dict, env: dict | None = None, **extra
+) -> dict:
     missing = [tool for tool in ("unshare", "ip") if shutil.which(tool) is None]
     if missing:
-        message = f"needs {' and '.join(missing)} for a private network namespace (util-linux, iproute2)"
+        message = (
+            f"needs {' and '.join(missing)} for a private network namespace (util-linux, iproute2)"
+        )
         pytest.fail(f"CI=true but {message}") if IN_CI else pytest.skip(message)
-    scenario = {"args": args, "dns": dns, "sites": sites,
-                "env": {"DATABASE_URL": _namespace_url(database_url), **(env or {})}, **extra}
+    scenario = {
+        "args": args,
+        "dns": dns,
+        "sites": sites,
+        "env": {"DATABASE_URL": _namespace_url(database_url), **(env or {})},
+        **extra,
+    }
     return run_in_namespace(scenario)
 
 
@@ -73,27 +83,41 @@ def test_scrapy_requests_never_reach_internal_addresses(database_url):
     """Every path a sitemap, robots.txt, a redirect or a listed page can take, and every DNS trick."""
     sites = {
         "good.test": {
-            "/robots.txt": "\n".join(f"Sitemap: {url}" for url in [
-                "http://127.0.0.1/a.xml", "http://2130706433/b.xml", "http://0x7f.0.0.1/c.xml",
-                "http://[::1]/d.xml", "http://169.254.169.254/latest/meta-data/", "http://internal.test/e.xml",
-                "http://good.test/moved.xml", "http://good.test/sitemap.xml", "file:///etc/passwd",
-                "http://0177.0.0.1/f.xml", "http://[::ffff:127.0.0.1]/g.xml", "http://[64:ff9b::7f00:1]/h.xml",
-                "http://good.test/index.xml",
-            ]),
+            "/robots.txt": "\n".join(
+                f"Sitemap: {url}"
+                for url in [
+                    "http://127.0.0.1/a.xml",
+                    "http://2130706433/b.xml",
+                    "http://0x7f.0.0.1/c.xml",
+                    "http://[::1]/d.xml",
+                    "http://169.254.169.254/latest/meta-data/",
+                    "http://internal.test/e.xml",
+                    "http://good.test/moved.xml",
+                    "http://good.test/sitemap.xml",
+                    "file:///etc/passwd",
+                    "http://0177.0.0.1/f.xml",
+                    "http://[::ffff:127.0.0.1]/g.xml",
+                    "http://[64:ff9b::7f00:1]/h.xml",
+                    "http://good.test/index.xml",
+                ]
+            ),
             "/index.xml": "<sitemapindex><sitemap><loc>http://127.0.0.3/i.xml</loc></sitemap>"
-                          "<sitemap><loc>http://internal.test/j.xml</loc></sitemap></sitemapindex>",
+            "<sitemap><loc>http://internal.test/j.xml</loc></sitemap></sitemapindex>",
             "/moved.xml": {"location": "http://127.0.0.1:8080/x.xml"},
             "/sitemap.xml": "<urlset><url><loc>http://good.test/ok</loc></url>"
-                            "<url><loc>http://10.0.0.7/secret</loc></url>"
-                            "<url><loc>http://internal.test/page</loc></url></urlset>",
+            "<url><loc>http://10.0.0.7/secret</loc></url>"
+            "<url><loc>http://internal.test/page</loc></url></urlset>",
             "/": "<html><head><title>Good site</title></head><body>public</body></html>",
             "/ok": "<html><head><title>OK page</title></head><body>fine</body></html>",
         },
         "nx-then-loopback.test": {"/robots.txt": "", "/": "<title>never read</title>"},
         "rebind.test": {"/robots.txt": "", "/": "<title>never read</title>"},
         "v6only.test": {"/robots.txt": "", "/": "<title>never read</title>"},
-        "refresh.test": {"/robots.txt": "", "/": '<html><head><meta http-equiv="refresh" '
-                                                'content="0;url=http://127.0.0.1/admin"></head></html>'},
+        "refresh.test": {
+            "/robots.txt": "",
+            "/": '<html><head><meta http-equiv="refresh" '
+            'content="0;url=http://127.0.0.1/admin"></head></html>',
+        },
     }
     dns = {
         "good.test": A(SITE_ADDRESS),
@@ -105,29 +129,51 @@ def test_scrapy_requests_never_reach_internal_addresses(database_url):
         "v6only.test": {"A": ["NXDOMAIN"], "AAAA": ["::1"]},
         "refresh.test": A(SITE_ADDRESS),
     }
-    result = _crawl(database_url, ["-a", "domains=good.test,nx-then-loopback.test,rebind.test,v6only.test,refresh.test",
-                                   "-a", "max_pages=10", "-s", "DNSCACHE_ENABLED=false"],
-                    dns=dns, sites=sites)
+    result = _crawl(
+        database_url,
+        [
+            "-a",
+            "domains=good.test,nx-then-loopback.test,rebind.test,v6only.test,refresh.test",
+            "-a",
+            "max_pages=10",
+            "-s",
+            "DNSCACHE_ENABLED=false",
+        ],
+        dns=dns,
+        sites=sites,
+    )
     _assert_nothing_internal(result, database_url)
 
     jobs = {j["domain"]: j for j in rows(database_url, "select domain, status, error from jobs")}
     assert jobs["good.test"]["status"] == "complete", result["output"][-3000:]
     for domain in ("nx-then-loopback.test", "rebind.test", "v6only.test", "refresh.test"):
         assert jobs[domain]["status"] == "failed", jobs[domain]
-    assert "refused" in jobs["refresh.test"]["error"] and "loopback" in jobs["refresh.test"]["error"]
+    assert (
+        "refused" in jobs["refresh.test"]["error"] and "loopback" in jobs["refresh.test"]["error"]
+    )
     assert "DNS lookup failed" in jobs["nx-then-loopback.test"]["error"]
     assert "refused" in jobs["rebind.test"]["error"] and "loopback" in jobs["rebind.test"]["error"]
     # The rebinding name was looked up twice: once by the guard, once for the connection, which refused.
     assert result["dns"].count(["rebind.test", "A"]) >= 2
 
-    files = {f["url"]: f["error_message"] or "" for f in rows(database_url, "select url, error_message from sitemap_files")}
-    for url, reason in [("http://127.0.0.1/a.xml", "loopback"), ("http://2130706433/b.xml", "loopback"),
-                        ("http://0x7f.0.0.1/c.xml", "loopback"), ("http://[::1]/d.xml", "loopback"),
-                        ("http://169.254.169.254/latest/meta-data/", "link-local"),
-                        ("http://internal.test/e.xml", "loopback"), ("http://good.test/moved.xml", "loopback"),
-                        ("http://0177.0.0.1/f.xml", "loopback"), ("http://[::ffff:127.0.0.1]/g.xml", "loopback"),
-                        ("http://[64:ff9b::7f00:1]/h.xml", "reserved"), ("http://127.0.0.3/i.xml", "loopback"),
-                        ("http://internal.test/j.xml", "loopback")]:
+    files = {
+        f["url"]: f["error_message"] or ""
+        for f in rows(database_url, "select url, error_message from sitemap_files")
+    }
+    for url, reason in [
+        ("http://127.0.0.1/a.xml", "loopback"),
+        ("http://2130706433/b.xml", "loopback"),
+        ("http://0x7f.0.0.1/c.xml", "loopback"),
+        ("http://[::1]/d.xml", "loopback"),
+        ("http://169.254.169.254/latest/meta-data/", "link-local"),
+        ("http://internal.test/e.xml", "loopback"),
+        ("http://good.test/moved.xml", "loopback"),
+        ("http://0177.0.0.1/f.xml", "loopback"),
+        ("http://[::ffff:127.0.0.1]/g.xml", "loopback"),
+        ("http://[64:ff9b::7f00:1]/h.xml", "reserved"),
+        ("http://127.0.0.3/i.xml", "loopback"),
+        ("http://internal.test/j.xml", "loopback"),
+    ]:
         assert "refused" in files[url] and reason in files[url], (url, files[url])
     assert "file:///etc/passwd" not in files or "refused" in files["file:///etc/passwd"]
     pages = {p["url"]: p for p in rows(database_url, "select url, status_code, title from pages")}
@@ -157,23 +203,47 @@ def test_rendered_pages_reach_only_what_the_policy_allows(database_url):
     sites = {
         "render.test": {"/robots.txt": "", "/": attack},
         # Static fetch sees a page; Chromium's fetch of the same URL is redirected to loopback.
-        "redirect.test": {"/robots.txt": "", "/": {"sequence": [
-            {"body": "<html><head><title>Static</title></head><body>static text</body></html>"},
-            {"status": 302, "location": "http://127.0.0.1/admin"}]}},
+        "redirect.test": {
+            "/robots.txt": "",
+            "/": {
+                "sequence": [
+                    {
+                        "body": "<html><head><title>Static</title></head><body>static text</body></html>"
+                    },
+                    {"status": 302, "location": "http://127.0.0.1/admin"},
+                ]
+            },
+        },
         # The page navigates itself to an internal address while it loads.
-        "jsnav.test": {"/robots.txt": "", "/": "<html><head><title>Nav</title></head><body>x"
-                                               "<script>location.href='http://10.0.0.7/';</script></body></html>"},
+        "jsnav.test": {
+            "/robots.txt": "",
+            "/": "<html><head><title>Nav</title></head><body>x"
+            "<script>location.href='http://10.0.0.7/';</script></body></html>",
+        },
         "loopname.test": {},
     }
-    dns = {"render.test": A(SITE_ADDRESS), "redirect.test": A(SITE_ADDRESS), "jsnav.test": A(SITE_ADDRESS),
-           "loopname.test": A("127.0.0.1")}
-    result = _crawl(database_url, ["-a", "domains=render.test,redirect.test,jsnav.test", "-a", "render=always"],
-                    dns=dns, sites=sites)
+    dns = {
+        "render.test": A(SITE_ADDRESS),
+        "redirect.test": A(SITE_ADDRESS),
+        "jsnav.test": A(SITE_ADDRESS),
+        "loopname.test": A("127.0.0.1"),
+    }
+    result = _crawl(
+        database_url,
+        ["-a", "domains=render.test,redirect.test,jsnav.test", "-a", "render=always"],
+        dns=dns,
+        sites=sites,
+    )
     _assert_nothing_internal(result, database_url)
-    domains = {d["domain"]: d for d in rows(database_url, "select domain, status, title, last_error from domains")}
+    domains = {
+        d["domain"]: d
+        for d in rows(database_url, "select domain, status, title, last_error from domains")
+    }
     jobs = {j["domain"]: j for j in rows(database_url, "select domain, status, error from jobs")}
-    metadata = {d["domain"]: _json(d["domain_metadata"])
-                for d in rows(database_url, "select domain, domain_metadata from domains")}
+    metadata = {
+        d["domain"]: _json(d["domain_metadata"])
+        for d in rows(database_url, "select domain, domain_metadata from domains")
+    }
     assert jobs["render.test"]["status"] == "complete", result["output"][-3000:]
     assert domains["render.test"]["title"] == "Render page"
     redirected = jobs["redirect.test"]
@@ -205,10 +275,17 @@ def test_rendered_pages_behind_a_proxy_check_targets_before_the_proxy(database_u
     sites = {"proxied.test": {"/robots.txt": "", "/": page}}
     dns = {"proxied.test": A(SITE_ADDRESS), "metadata.test": A("169.254.169.254")}
     proxy = f"http://{SITE_ADDRESS}:80"
-    result = _crawl(database_url, ["-a", "domain=proxied.test", "-a", "render=always"], dns=dns, sites=sites,
-                    env={"http_proxy": proxy, "https_proxy": proxy})
+    result = _crawl(
+        database_url,
+        ["-a", "domain=proxied.test", "-a", "render=always"],
+        dns=dns,
+        sites=sites,
+        env={"http_proxy": proxy, "https_proxy": proxy},
+    )
     _assert_nothing_internal(result, database_url)
-    assert rows(database_url, "select status from jobs")[0]["status"] == "complete", result["output"][-3000:]
+    assert rows(database_url, "select status from jobs")[0]["status"] == "complete", result[
+        "output"
+    ][-3000:]
     assert rows(database_url, "select title from domains")[0]["title"] == "Proxied"
     # The proxy (the fixture web) was asked for the site, and never for the metadata address or its name.
     hosts = {r["host"] for r in result["web"]}
@@ -218,9 +295,15 @@ def test_rendered_pages_behind_a_proxy_check_targets_before_the_proxy(database_u
 def test_sitemap_fan_out_stops_at_the_cap_with_bounded_memory(database_url):
     """Every index lists 1,000 new indexes: the scan reads SCRAPERSKY_MAX_SITEMAPS of them, says so, and
     its memory stays bounded."""
-    result = _crawl(database_url, ["-a", "domain=fan.test"], dns={"fan.test": A(SITE_ADDRESS)},
-                    sites={"fan.test": {f"/fan/{n}.xml": {"fanout": 1000} for n in range(0, 2002)}},
-                    fanout={"fan.test": 1000}, env={"SCRAPERSKY_MAX_SITEMAPS": "2000"}, untraced=True)
+    result = _crawl(
+        database_url,
+        ["-a", "domain=fan.test"],
+        dns={"fan.test": A(SITE_ADDRESS)},
+        sites={"fan.test": {f"/fan/{n}.xml": {"fanout": 1000} for n in range(2002)}},
+        fanout={"fan.test": 1000},
+        env={"SCRAPERSKY_MAX_SITEMAPS": "2000"},
+        untraced=True,
+    )
     assert result["traps"] == []
     job = rows(database_url, "select status, result_data from jobs")[0]
     assert job["status"] == "complete", result["output"][-3000:]
@@ -232,8 +315,15 @@ def test_sitemap_fan_out_stops_at_the_cap_with_bounded_memory(database_url):
 
 def test_header_bomb_is_cut_off_with_a_clear_error(database_url):
     """A robots.txt answer whose header section never ends (continuation lines, 200 MB)."""
-    result = _crawl(database_url, ["-a", "domain=bomb.test"], dns={"bomb.test": A("127.0.0.4")}, sites={},
-                    header_bomb="127.0.0.4", bomb_megabytes=200, untraced=True)
+    result = _crawl(
+        database_url,
+        ["-a", "domain=bomb.test"],
+        dns={"bomb.test": A("127.0.0.4")},
+        sites={},
+        header_bomb="127.0.0.4",
+        bomb_megabytes=200,
+        untraced=True,
+    )
     assert result["traps"] == []
     job = rows(database_url, "select status, error from jobs")[0]
     assert job["status"] == "failed" and "response headers larger than" in job["error"], job

@@ -33,7 +33,9 @@ class Receiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.received.append((dict(self.headers), body))
-                status = receiver.statuses.pop(0) if len(receiver.statuses) > 1 else receiver.statuses[0]
+                status = (
+                    receiver.statuses.pop(0) if len(receiver.statuses) > 1 else receiver.statuses[0]
+                )
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -54,7 +56,12 @@ class Receiver:
         found = []
         for headers, body in self.received:
             stamp = headers["X-ScraperSky-Timestamp"]
-            expected = "sha256=" + hmac.new(secret.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+            expected = (
+                "sha256="
+                + hmac.new(
+                    secret.encode(), stamp.encode() + b"." + body, hashlib.sha256
+                ).hexdigest()
+            )
             assert headers["X-ScraperSky-Signature"] == expected
             payload = json.loads(body)
             assert headers["X-ScraperSky-Event"] == payload["event"]
@@ -81,7 +88,9 @@ def _deliver(database_url: str, env: dict) -> dict:
     return json.loads(result.stdout)
 
 
-def test_a_scan_calls_its_tenants_webhook_signed_and_retried_until_delivered(database_url, web, receiver_factory):
+def test_a_scan_calls_its_tenants_webhook_signed_and_retried_until_delivered(
+    database_url, web, receiver_factory
+):
     demo_site(web, "shop1.test")
     receiver, stranger = receiver_factory([500, 200]), receiver_factory([200])
     hook = hooks.add(database_url, TENANT, receiver.url)
@@ -91,22 +100,38 @@ def test_a_scan_calls_its_tenants_webhook_signed_and_retried_until_delivered(dat
     assert result.returncode == 0, result.stderr[-2000:]
     # The run's own pass met a 500; the delivery waits for its retry, then goes through.
     assert len(receiver.received) == 1
-    log = rows(database_url, "select status, attempts, last_status_code, last_error from webhook_deliveries")
-    assert log == [{"status": "pending", "attempts": 1, "last_status_code": 500, "last_error": "HTTP 500"}]
+    log = rows(
+        database_url,
+        "select status, attempts, last_status_code, last_error from webhook_deliveries",
+    )
+    assert log == [
+        {"status": "pending", "attempts": 1, "last_status_code": 500, "last_error": "HTTP 500"}
+    ]
     wait_for(lambda: _deliver(database_url, env)["delivered"] == 1, timeout=30, every=0.5)
     payloads = receiver.payloads(hook.secret)
     assert len(payloads) == 2 and payloads[0] == payloads[1]
     job = rows(database_url, "select job_id from jobs")[0]
     assert payloads[0]["event"] == "job.ended" and payloads[0]["job_id"] == job["job_id"]
-    assert (payloads[0]["status"], payloads[0]["domain"], payloads[0]["error"]) == ("complete", "shop1.test", None)
-    assert rows(database_url, "select status, attempts from webhook_deliveries") == [{"status": "delivered", "attempts": 2}]
+    assert (payloads[0]["status"], payloads[0]["domain"], payloads[0]["error"]) == (
+        "complete",
+        "shop1.test",
+        None,
+    )
+    assert rows(database_url, "select status, attempts from webhook_deliveries") == [
+        {"status": "delivered", "attempts": 2}
+    ]
     assert stranger.received == []  # another tenant's endpoint hears nothing of this tenant
 
 
-def test_webhooks_to_private_addresses_are_refused_and_never_retried(database_url, web, receiver_factory):
+def test_webhooks_to_private_addresses_are_refused_and_never_retried(
+    database_url, web, receiver_factory
+):
     receiver = receiver_factory([200])
     hooks.add(database_url, TENANT, receiver.url)
-    jobs.cancel(database_url, jobs.create_jobs(database_url, TENANT, ["x.test"], run_id="r", options={})[0].job_id)
+    jobs.cancel(
+        database_url,
+        jobs.create_jobs(database_url, TENANT, ["x.test"], run_id="r", options={})[0].job_id,
+    )
     env = scrapy_env(database_url, web, SCRAPERSKY_ALLOW_PRIVATE_NETWORKS="false")
     assert _deliver(database_url, env) == {"delivered": 0, "pending": 0, "failed": 1}
     assert receiver.received == []
@@ -121,18 +146,35 @@ def test_cancelling_a_batch_reports_each_job_and_the_batch(database_url, web, re
     hook = hooks.add(database_url, TENANT, receiver.url)
     batch = jobs.create_batch(database_url, TENANT, ["a.test", "b.test"], {})
     jobs.cancel(database_url, batch.batch_id)
-    assert _deliver(database_url, scrapy_env(database_url, web)) == {"delivered": 3, "pending": 0, "failed": 0}
-    events = sorted((p["event"], p.get("domain") or p["batch_id"], p["status"]) for p in receiver.payloads(hook.secret))
-    assert events == [("batch.ended", batch.batch_id, "cancelled"), ("job.ended", "a.test", "cancelled"),
-                      ("job.ended", "b.test", "cancelled")]
-    ended = [p for p in receiver.payloads(hook.secret) if p["event"] == "batch.ended"][0]
-    assert (ended["total_domains"], ended["completed_domains"], ended["failed_domains"]) == (2, 0, 0)
+    assert _deliver(database_url, scrapy_env(database_url, web)) == {
+        "delivered": 3,
+        "pending": 0,
+        "failed": 0,
+    }
+    events = sorted(
+        (p["event"], p.get("domain") or p["batch_id"], p["status"])
+        for p in receiver.payloads(hook.secret)
+    )
+    assert events == [
+        ("batch.ended", batch.batch_id, "cancelled"),
+        ("job.ended", "a.test", "cancelled"),
+        ("job.ended", "b.test", "cancelled"),
+    ]
+    ended = next(p for p in receiver.payloads(hook.secret) if p["event"] == "batch.ended")
+    assert (ended["total_domains"], ended["completed_domains"], ended["failed_domains"]) == (
+        2,
+        0,
+        0,
+    )
 
 
 def test_webhook_command_errors_are_one_line(database_url, web):
     env = scrapy_env(database_url, web)
     missing = scrapy("webhooks", "add", "http://x.test/", env=env)
-    assert missing.returncode == 2 and missing.stderr.strip() == "error: --tenant-id is required to add a webhook"
+    assert (
+        missing.returncode == 2
+        and missing.stderr.strip() == "error: --tenant-id is required to add a webhook"
+    )
     bad = scrapy("webhooks", "add", "file:///etc/passwd", "--tenant-id", TENANT, env=env)
     assert bad.returncode == 2 and "must be an http(s) URL" in bad.stderr
     unknown = scrapy("webhooks", "remove", "99", env=env)
@@ -140,16 +182,30 @@ def test_webhook_command_errors_are_one_line(database_url, web):
 
 
 @pytest.mark.scrapyd
-def test_a_scrapyd_node_delivers_due_webhooks_without_any_run(postgres_url, web, receiver_factory, tmp_path):
+def test_a_scrapyd_node_delivers_due_webhooks_without_any_run(
+    postgres_url, web, receiver_factory, tmp_path
+):
     receiver = receiver_factory([503, 204])
     hook = hooks.add(postgres_url, TENANT, receiver.url)
-    jobs.cancel(postgres_url, jobs.create_jobs(postgres_url, TENANT, ["late.test"], run_id="r", options={})[0].job_id)
-    [node] = start_nodes(tmp_path / "nodes", 1, scrapy_env(postgres_url, web, SCRAPERSKY_WEBHOOK_RETRY_BASE="1"))
+    jobs.cancel(
+        postgres_url,
+        jobs.create_jobs(postgres_url, TENANT, ["late.test"], run_id="r", options={})[0].job_id,
+    )
+    [node] = start_nodes(
+        tmp_path / "nodes", 1, scrapy_env(postgres_url, web, SCRAPERSKY_WEBHOOK_RETRY_BASE="1")
+    )
     try:
-        wait_for(lambda: rows(postgres_url, "select status from webhook_deliveries")[0]["status"] == "delivered",
-                 timeout=60, every=0.5)
+        wait_for(
+            lambda: (
+                rows(postgres_url, "select status from webhook_deliveries")[0]["status"]
+                == "delivered"
+            ),
+            timeout=60,
+            every=0.5,
+        )
     finally:
         stop_all([node])
     assert [p["event"] for p in receiver.payloads(hook.secret)] == ["job.ended", "job.ended"]
-    assert rows(postgres_url, "select attempts, last_status_code from webhook_deliveries") == \
-        [{"attempts": 2, "last_status_code": 204}]
+    assert rows(postgres_url, "select attempts, last_status_code from webhook_deliveries") == [
+        {"attempts": 2, "last_status_code": 204}
+    ]

@@ -11,7 +11,9 @@ from scrapersky.db.models import Base
 from tests.support.waiting import wait_for
 
 # SQLite hands JSON columns back as text to a raw query; PostgreSQL decodes JSONB itself.
-JSON_COLUMNS = {c.name for t in Base.metadata.tables.values() for c in t.columns if isinstance(c.type, JSON)}
+JSON_COLUMNS = {
+    c.name for t in Base.metadata.tables.values() for c in t.columns if isinstance(c.type, JSON)
+}
 
 
 def _decode(key: str, value):
@@ -24,7 +26,10 @@ def rows(url: str, sql: str, **params) -> list[dict]:
     engine = create_engine(url)
     try:
         with engine.connect() as connection:
-            return [{k: _decode(k, v) for k, v in r._mapping.items()} for r in connection.execute(text(sql), params)]
+            return [
+                {k: _decode(k, v) for k, v in r._mapping.items()}
+                for r in connection.execute(text(sql), params)
+            ]
     finally:
         engine.dispose()
 
@@ -47,7 +52,9 @@ def wait_until_stale(url: str, stale_after: float, timeout: float = 60.0) -> Non
 
     def stale() -> bool:
         with session_scope(url) as session:
-            newest = session.scalar(select(func.max(Job.heartbeat_at)).where(Job.status == "running"))
+            newest = session.scalar(
+                select(func.max(Job.heartbeat_at)).where(Job.status == "running")
+            )
         if newest is None:
             return True
         newest = newest if newest.tzinfo else newest.replace(tzinfo=UTC)

@@ -12,6 +12,7 @@ with 502 so https fails fast and clients fall back to http.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import hashlib
 import http
@@ -21,18 +22,18 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime, formatdate, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from typing import Callable
 from urllib.parse import unquote, urlsplit
 
 from tests.support.relay import relay
 
-DEFAULT_LAST_MODIFIED = datetime(2024, 1, 1, tzinfo=timezone.utc)
+DEFAULT_LAST_MODIFIED = datetime(2024, 1, 1, tzinfo=UTC)
 IDLE_TIMEOUT = 120.0
 CONTENT_TYPES = {
     ".xml": "application/xml",
@@ -209,7 +210,10 @@ class FixtureWeb:
         self._server = self._listen()
         self._server.web = self
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fixture-web", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="fixture-web",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -231,7 +235,10 @@ class FixtureWeb:
         return self.start()
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()
 
@@ -280,10 +287,16 @@ class FixtureWeb:
             reply = Reply(200, body, {"Content-Type": guess_content_type(path.name)})
             return self._static(request, reply, etag, last_modified)
         if site is None and not self._directory_host(request.host):
-            return Reply(502, f"fixture web: unknown host {request.host!r}\n".encode(), {"Content-Type": "text/plain"})
+            return Reply(
+                502,
+                f"fixture web: unknown host {request.host!r}\n".encode(),
+                {"Content-Type": "text/plain"},
+            )
         return Reply(404, NOT_FOUND_PAGE, {"Content-Type": "text/html"})
 
-    def _static(self, request: Request, reply: Reply, etag: str | None, last_modified: datetime) -> Reply:
+    def _static(
+        self, request: Request, reply: Reply, etag: str | None, last_modified: datetime
+    ) -> Reply:
         if reply.status != 200:
             return reply
         headers = dict(reply.headers)
@@ -291,8 +304,14 @@ class FixtureWeb:
             headers["ETag"] = etag
         if _header(headers, "Last-Modified") is None:
             headers["Last-Modified"] = format_datetime(last_modified, usegmt=True)
-        if request.method in ("GET", "HEAD") and _not_modified(request.headers, etag, last_modified):
-            kept = {k: v for k, v in headers.items() if k.lower() in ("etag", "last-modified", "cache-control")}
+        if request.method in ("GET", "HEAD") and _not_modified(
+            request.headers, etag, last_modified
+        ):
+            kept = {
+                k: v
+                for k, v in headers.items()
+                if k.lower() in ("etag", "last-modified", "cache-control")
+            }
             return Reply(304, b"", kept, reply.delay)
         return Reply(200, reply.body, headers, reply.delay)
 
@@ -336,7 +355,7 @@ def _not_modified(headers: Headers, etag: str | None, last_modified: datetime) -
         except (TypeError, ValueError):
             return False
         if since.tzinfo is None:
-            since = since.replace(tzinfo=timezone.utc)
+            since = since.replace(tzinfo=UTC)
         return last_modified <= since
     return False
 
@@ -376,10 +395,8 @@ class _Server(ThreadingHTTPServer):
         with self._connections_lock:
             connections = list(self._connections)
         for connection in connections:
-            try:
+            with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -402,7 +419,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_CONNECT(self) -> None:
         host = _without_port(self.path).lower()
-        self.server.web.record(Request("CONNECT", self.path, host, "", Headers(self.headers.items()), time.time()))
+        self.server.web.record(
+            Request("CONNECT", self.path, host, "", Headers(self.headers.items()), time.time())
+        )
         self.close_connection = True
         target = self.server.web.tunnels.get(host)
         if target is None:
@@ -427,7 +446,9 @@ class _Handler(BaseHTTPRequestHandler):
             host = _without_port(self.headers.get("Host") or "")
             url = f"http://{host}{self.path}"
         path = (target.path or "/") + (f"?{target.query}" if target.query else "")
-        request = Request(self.command, url, host, path, Headers(self.headers.items()), received, body)
+        request = Request(
+            self.command, url, host, path, Headers(self.headers.items()), received, body
+        )
         self.server.web.record(request)
         try:
             reply = self.server.web.respond(request)
@@ -476,18 +497,36 @@ class _Handler(BaseHTTPRequestHandler):
 DEMO_PRODUCTS = tuple(
     f"/products/{slug}"
     for slug in (
-        "speckled-mug", "tall-latte-mug", "ramen-bowl", "serving-bowl", "side-plate",
-        "dinner-plate", "bud-vase", "planter-small", "planter-large", "gift-card",
+        "speckled-mug",
+        "tall-latte-mug",
+        "ramen-bowl",
+        "serving-bowl",
+        "side-plate",
+        "dinner-plate",
+        "bud-vase",
+        "planter-small",
+        "planter-large",
+        "gift-card",
     )
 )
 DEMO_PAGES = (
-    "/", "/about", "/contact", "/shipping", "/returns",
-    "/blog", "/blog/glaze-notes", "/blog/kiln-day", "/workshops", "/stockists",
+    "/",
+    "/about",
+    "/contact",
+    "/shipping",
+    "/returns",
+    "/blog",
+    "/blog/glaze-notes",
+    "/blog/kiln-day",
+    "/workshops",
+    "/stockists",
 )
 DEMO_EMAIL = "hello@shoponeceramics.com"
 DEMO_PHONE = "+15035550142"
 DEMO_TITLE = "Shop One – Handmade Ceramics from Portland"
-DEMO_DESCRIPTION = "Small-batch stoneware mugs, bowls and plates, thrown and glazed by hand in Portland, Oregon."
+DEMO_DESCRIPTION = (
+    "Small-batch stoneware mugs, bowls and plates, thrown and glazed by hand in Portland, Oregon."
+)
 DEMO_SOCIAL = {
     "facebook": "https://www.facebook.com/shoponeceramics",
     "twitter": "https://twitter.com/shoponeceramics",
@@ -510,8 +549,13 @@ def _urlset(host: str, entries: list[tuple[str, str, str, str]]) -> bytes:
 
 
 def _homepage(host: str) -> str:
-    products = "".join(f'      <li><a href="{path}">{_title_of(path).title()}</a></li>\n' for path in DEMO_PRODUCTS[:4])
-    social = "".join(f'      <a href="{url}" rel="me">{name.title()}</a>\n' for name, url in DEMO_SOCIAL.items())
+    products = "".join(
+        f'      <li><a href="{path}">{_title_of(path).title()}</a></li>\n'
+        for path in DEMO_PRODUCTS[:4]
+    )
+    social = "".join(
+        f'      <a href="{url}" rel="me">{name.title()}</a>\n' for name, url in DEMO_SOCIAL.items()
+    )
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -558,7 +602,7 @@ def _page(title: str) -> str:
     return (
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title} – Shop One</title>\n'
         f'<meta name="description" content="{title} at Shop One, handmade ceramics."></head>\n'
-        f"<body><h1>{title}</h1><p><a href=\"/\">Home</a></p></body></html>\n"
+        f'<body><h1>{title}</h1><p><a href="/">Home</a></p></body></html>\n'
     )
 
 
@@ -577,7 +621,10 @@ def demo_site(web: FixtureWeb, host: str = "shop1.test") -> Site:
         f"  <sitemap><loc>http://{host}/sitemap-pages.xml.gz</loc><lastmod>2024-04-20</lastmod></sitemap>\n"
         "</sitemapindex>\n",
     )
-    products = [(path, f"2024-05-{day:02d}", "weekly", "0.8") for day, path in enumerate(DEMO_PRODUCTS, start=1)]
+    products = [
+        (path, f"2024-05-{day:02d}", "weekly", "0.8")
+        for day, path in enumerate(DEMO_PRODUCTS, start=1)
+    ]
     pages = [(DEMO_PAGES[0], "2024-04-10T09:30:00+00:00", "daily", "1.0")] + [
         (path, f"2024-04-{day:02d}T09:30:00+00:00", "monthly", "0.5")
         for day, path in enumerate(DEMO_PAGES[1:], start=11)
@@ -596,10 +643,14 @@ def demo_site(web: FixtureWeb, host: str = "shop1.test") -> Site:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.support.fixture_web", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.support.fixture_web", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--port", type=int, default=8899)
     parser.add_argument("--bind", default="127.0.0.1")
-    parser.add_argument("--directory", type=Path, action="append", default=[], help="serve DIR/<host>/<path> files")
+    parser.add_argument(
+        "--directory", type=Path, action="append", default=[], help="serve DIR/<host>/<path> files"
+    )
     parser.add_argument("--demo", action="store_true", help="serve the demo site shop1.test")
     args = parser.parse_args(argv)
     if not args.demo and not args.directory:
@@ -615,7 +666,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         web.start()
     except OSError as exc:
-        print(f"fixture web: cannot listen on {args.bind}:{args.port}: {exc.strerror}", file=sys.stderr)
+        print(
+            f"fixture web: cannot listen on {args.bind}:{args.port}: {exc.strerror}",
+            file=sys.stderr,
+        )
         return 1
     print(f"proxy: {web.proxy_url}", flush=True)
     print(f"sites: {', '.join(web.hosts) or '(none)'}", flush=True)

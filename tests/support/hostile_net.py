@@ -18,6 +18,7 @@ Nothing can leave the namespace: it has no other interface and no route.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -32,11 +33,20 @@ from tests.support.memory import wait_for_peak_rss
 SITE_ADDRESS = "127.0.0.2"
 DNS_ADDRESS = "127.0.0.53"
 EXTRA_ADDRESSES = ("169.254.169.254/32", "10.0.0.7/32")
-TRAPS = [("127.0.0.1", 80), ("127.0.0.1", 443), ("127.0.0.1", 8080), ("127.0.0.3", 80), ("::1", 80),
-         ("169.254.169.254", 80), ("10.0.0.7", 80)]
-INTERNAL_PAGE = (b"HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n<html><head><title>INTERNAL ADMIN</title>"
-                 b'<meta name="description" content="internal only"></head><body>root@internal.example '
-                 b"<a href=\"/sitemap.xml\">x</a></body></html>")
+TRAPS = [
+    ("127.0.0.1", 80),
+    ("127.0.0.1", 443),
+    ("127.0.0.1", 8080),
+    ("127.0.0.3", 80),
+    ("::1", 80),
+    ("169.254.169.254", 80),
+    ("10.0.0.7", 80),
+]
+INTERNAL_PAGE = (
+    b"HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n<html><head><title>INTERNAL ADMIN</title>"
+    b'<meta name="description" content="internal only"></head><body>root@internal.example '
+    b'<a href="/sitemap.xml">x</a></body></html>'
+)
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -45,20 +55,34 @@ def run_in_namespace(scenario: dict, *, timeout: float = 240) -> dict:
     with tempfile.TemporaryDirectory(prefix="hostile-net-") as work:
         work_dir = Path(work)
         (work_dir / "hosts").write_text("127.0.0.1 localhost\n::1 localhost\n")
-        (work_dir / "resolv.conf").write_text(f"nameserver {DNS_ADDRESS}\noptions timeout:1 attempts:1\n")
+        (work_dir / "resolv.conf").write_text(
+            f"nameserver {DNS_ADDRESS}\noptions timeout:1 attempts:1\n"
+        )
         (work_dir / "nsswitch.conf").write_text("hosts: files dns\n")
         (work_dir / "scenario.json").write_text(json.dumps(scenario))
         result_path = work_dir / "result.json"
-        setup = " && ".join([
-            "ip link set lo up",
-            *(f"ip addr add {address} dev lo" for address in EXTRA_ADDRESSES),
-            *(f"mount --bind {work_dir / name} /etc/{name}" for name in ("hosts", "resolv.conf", "nsswitch.conf")),
-            f"exec {sys.executable} -m tests.support.hostile_net {work_dir / 'scenario.json'} {result_path}",
-        ])
-        proc = subprocess.run(["unshare", "--net", "--mount", "sh", "-c", setup], cwd=ROOT, capture_output=True,
-                              text=True, timeout=timeout)
+        setup = " && ".join(
+            [
+                "ip link set lo up",
+                *(f"ip addr add {address} dev lo" for address in EXTRA_ADDRESSES),
+                *(
+                    f"mount --bind {work_dir / name} /etc/{name}"
+                    for name in ("hosts", "resolv.conf", "nsswitch.conf")
+                ),
+                f"exec {sys.executable} -m tests.support.hostile_net {work_dir / 'scenario.json'} {result_path}",
+            ]
+        )
+        proc = subprocess.run(
+            ["unshare", "--net", "--mount", "sh", "-c", setup],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         if not result_path.exists():
-            raise RuntimeError(f"hostile network run failed ({proc.returncode}): {proc.stderr[-3000:]}")
+            raise RuntimeError(
+                f"hostile network run failed ({proc.returncode}): {proc.stderr[-3000:]}"
+            )
         return json.loads(result_path.read_text())
 
 
@@ -93,11 +117,11 @@ class Traps:
             except OSError:
                 first = b""
             with self.lock:
-                self.hits.append({"address": host, "port": port, "first": first.decode("latin-1")[:200]})
-            try:
+                self.hits.append(
+                    {"address": host, "port": port, "first": first.decode("latin-1")[:200]}
+                )
+            with contextlib.suppress(OSError):
                 conn.sendall(INTERNAL_PAGE)
-            except OSError:
-                pass
             conn.close()
 
 
@@ -106,7 +130,10 @@ class ScriptedResolver:
     next answer, the last one repeats; "NXDOMAIN" is an answer too; unknown names are NXDOMAIN."""
 
     def __init__(self, script: dict) -> None:
-        self.script = {name.lower().rstrip("."): {k: list(v) for k, v in types.items()} for name, types in script.items()}
+        self.script = {
+            name.lower().rstrip("."): {k: list(v) for k, v in types.items()}
+            for name, types in script.items()
+        }
         self.queries: list[list[str]] = []
         self.lock = threading.Lock()
 
@@ -147,9 +174,14 @@ def _start_sites(scenario: dict):
             elif "sequence" in spec:
                 site.handler(path, _sequence_handler(spec["sequence"]))
             else:
-                site.add(path, spec.get("body", ""), status=spec.get("status", 200),
-                         content_type=spec.get("content_type"), headers=spec.get("headers"))
-    for host, width in scenario.get("fanout", {}).items():
+                site.add(
+                    path,
+                    spec.get("body", ""),
+                    status=spec.get("status", 200),
+                    content_type=spec.get("content_type"),
+                    headers=spec.get("headers"),
+                )
+    for host, _width in scenario.get("fanout", {}).items():
         site = web.site(host)
         site.add("/robots.txt", f"Sitemap: http://{host}/fan/0.xml\n")
         site.add("/", "<html><head><title>Fan</title></head><body>fan out</body></html>")
@@ -162,9 +194,15 @@ def _fanout_handler(host: str, width: int):
 
     def handle(request) -> Reply:
         number = int(request.path.rsplit("/", 1)[1].split(".")[0])
-        locs = "".join(f"<sitemap><loc>http://{host}/fan/{number * width + i + 1}.xml</loc></sitemap>"
-                       for i in range(width))
-        return Reply(200, f"<sitemapindex>{locs}</sitemapindex>".encode(), {"Content-Type": "application/xml"})
+        locs = "".join(
+            f"<sitemap><loc>http://{host}/fan/{number * width + i + 1}.xml</loc></sitemap>"
+            for i in range(width)
+        )
+        return Reply(
+            200,
+            f"<sitemapindex>{locs}</sitemapindex>".encode(),
+            {"Content-Type": "application/xml"},
+        )
 
     return handle
 
@@ -215,8 +253,14 @@ def _header_bomb(address: str, megabytes: int) -> None:
 def _run_crawl(scenario: dict, env: dict[str, str]) -> dict:
     """The crawl as a child process, and its peak memory (tests.support.memory)."""
     with tempfile.TemporaryFile("w+") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "scrapy", "crawl", "sitemap", *scenario["args"]], cwd=ROOT,
-                                env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "scrapy", "crawl", "sitemap", *scenario["args"]],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         peak = wait_for_peak_rss(proc, timeout=600)
         out.seek(0)
         output = out.read()
@@ -238,8 +282,15 @@ def main(scenario_path: str, result_path: str) -> None:
         _header_bomb(scenario["header_bomb"], scenario.get("bomb_megabytes", 200))
         allowed.append(f"{scenario['header_bomb']}/32")
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
-    env.update({"SCRAPERSKY_ALLOW_PRIVATE_NETWORKS": "false", "SCRAPERSKY_ALLOWED_NETWORKS": ",".join(allowed),
-                "SCRAPERSKY_SCHEMES": "http", "AUTOTHROTTLE_ENABLED": "false", "PYTHONPATH": str(ROOT)})
+    env.update(
+        {
+            "SCRAPERSKY_ALLOW_PRIVATE_NETWORKS": "false",
+            "SCRAPERSKY_ALLOWED_NETWORKS": ",".join(allowed),
+            "SCRAPERSKY_SCHEMES": "http",
+            "AUTOTHROTTLE_ENABLED": "false",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     env.update(scenario.get("env", {}))
     if scenario.get("untraced"):
         # Memory is measured: coverage's tracer would add its own tens of megabytes.

@@ -47,8 +47,15 @@ def with_scrapy(hosts: list[str]) -> dict[str, list[str]]:
                 else:
                     found[site].add(request.url)
 
-    process = CrawlerProcess({"LOG_LEVEL": "ERROR", "ROBOTSTXT_OBEY": False, "TELNETCONSOLE_ENABLED": False,
-                              "REMOTE_CONTROL_ENABLED": False, "DOWNLOAD_WARNSIZE": 0})
+    process = CrawlerProcess(
+        {
+            "LOG_LEVEL": "ERROR",
+            "ROBOTSTXT_OBEY": False,
+            "TELNETCONSOLE_ENABLED": False,
+            "REMOTE_CONTROL_ENABLED": False,
+            "DOWNLOAD_WARNSIZE": 0,
+        }
+    )
     process.crawl(ListingSitemapSpider)
     process.start()
     return {host: sorted(found.get(host, ())) for host in hosts}

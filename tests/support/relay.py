@@ -3,6 +3,7 @@ tunnels and by the TCP gate that stands in front of PostgreSQL."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 
@@ -15,10 +16,8 @@ def pump(source: socket.socket, sink: socket.socket) -> None:
         pass
     finally:
         for sock in (source, sink):
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 def relay(a: socket.socket, b: socket.socket) -> threading.Thread:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import configparser
+import contextlib
 import functools
 import os
 import shutil
@@ -71,13 +72,24 @@ def project_egg() -> Path:
     build = Path(tempfile.mkdtemp(prefix="scrapersky-egg-"))
     atexit.register(shutil.rmtree, build, True)
     source = build / "src"
-    shutil.copytree(ROOT / "scrapersky", source / "scrapersky", ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("pyproject.toml", "setup.py", "requirements.txt", "README.md", "LICENSE", "scrapy.cfg"):
+    shutil.copytree(
+        ROOT / "scrapersky", source / "scrapersky", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    for name in (
+        "pyproject.toml",
+        "setup.py",
+        "requirements.txt",
+        "README.md",
+        "LICENSE",
+        "scrapy.cfg",
+    ):
         shutil.copy2(ROOT / name, source / name)
     egg = build / "scrapersky.egg"
     deploy = Path(sys.executable).with_name("scrapyd-deploy")
     command = [str(deploy)] if deploy.exists() else [sys.executable, "-m", "scrapyd_client.deploy"]
-    result = subprocess.run([*command, "--build-egg", str(egg)], cwd=source, capture_output=True, text=True)
+    result = subprocess.run(
+        [*command, "--build-egg", str(egg)], cwd=source, capture_output=True, text=True
+    )
     if result.returncode or not egg.exists():
         raise RuntimeError(f"scrapyd-deploy --build-egg failed:\n{result.stderr[-3000:]}")
     return egg
@@ -100,22 +112,45 @@ class ScrapydNode:
     def auth(self) -> tuple[str, str] | None:
         return (self.username, self.password) if self.username else None
 
-    def get(self, endpoint: str, *, auth: object = "node", headers: dict | None = None,
-            **params: str) -> requests.Response:
-        return self.session.get(f"{self.url}/{endpoint}", params=params, auth=self._auth(auth), headers=headers,
-                                timeout=30)
+    def get(
+        self, endpoint: str, *, auth: object = "node", headers: dict | None = None, **params: str
+    ) -> requests.Response:
+        return self.session.get(
+            f"{self.url}/{endpoint}",
+            params=params,
+            auth=self._auth(auth),
+            headers=headers,
+            timeout=30,
+        )
 
-    def post(self, endpoint: str, data: object = None, *, files: object = None, json: object = None,
-             auth: object = "node", headers: dict | None = None) -> requests.Response:
-        return self.session.post(f"{self.url}/{endpoint}", data=data, files=files, json=json,
-                                 auth=self._auth(auth), headers=headers, timeout=60)
+    def post(
+        self,
+        endpoint: str,
+        data: object = None,
+        *,
+        files: object = None,
+        json: object = None,
+        auth: object = "node",
+        headers: dict | None = None,
+    ) -> requests.Response:
+        return self.session.post(
+            f"{self.url}/{endpoint}",
+            data=data,
+            files=files,
+            json=json,
+            auth=self._auth(auth),
+            headers=headers,
+            timeout=60,
+        )
 
     def _auth(self, auth: object):
         return self.auth if auth == "node" else auth
 
     def deploy(self, egg: Path, version: str = "1.0") -> None:
         with egg.open("rb") as file:
-            answer = self.post("addversion.json", {"project": PROJECT, "version": version}, files={"egg": file})
+            answer = self.post(
+                "addversion.json", {"project": PROJECT, "version": version}, files={"egg": file}
+            )
         body = answer.json()
         if body.get("status") != "ok" or not body.get("spiders"):
             raise RuntimeError(f"deploy to {self.url} failed: {body}\n{self.log()[-3000:]}")
@@ -163,13 +198,13 @@ class ScrapydNode:
         self.session.close()
 
     def _signal(self, signum: int) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signum)
-        except ProcessLookupError:
-            pass
 
 
-def write_config(directory: Path, port: int, *, username: str = "", password: str = "", max_proc: int = 4) -> None:
+def write_config(
+    directory: Path, port: int, *, username: str = "", password: str = "", max_proc: int = 4
+) -> None:
     services = "".join(f"{name} = {path}\n" for name, path in project_services().items())
     (directory / "scrapyd.conf").write_text(
         "[scrapyd]\n"
@@ -191,21 +226,36 @@ def write_config(directory: Path, port: int, *, username: str = "", password: st
 
 def node_env(env: Mapping[str, str]) -> dict[str, str]:
     """The environment a node runs with: the given one, minus anything that would change its auth or peers."""
-    kept = {k: v for k, v in env.items() if k not in ("SCRAPYD_USERNAME", "SCRAPYD_PASSWORD", "SCRAPYD_URLS")}
+    kept = {
+        k: v
+        for k, v in env.items()
+        if k not in ("SCRAPYD_USERNAME", "SCRAPYD_PASSWORD", "SCRAPYD_URLS")
+    }
     kept.setdefault("PYTHONPATH", str(ROOT))
     return kept
 
 
-def launch_node(directory: Path, env: Mapping[str, str], *, username: str = "", password: str = "",
-                max_proc: int = 4, extra_env: Mapping[str, str] | None = None) -> ScrapydNode:
+def launch_node(
+    directory: Path,
+    env: Mapping[str, str],
+    *,
+    username: str = "",
+    password: str = "",
+    max_proc: int = 4,
+    extra_env: Mapping[str, str] | None = None,
+) -> ScrapydNode:
     """Start a node without waiting for it to answer (see ready())."""
     directory.mkdir(parents=True, exist_ok=True)
     port = free_port()
     write_config(directory, port, username=username, password=password, max_proc=max_proc)
     with (directory / "scrapyd.log").open("ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.scrapyd_main", "--pidfile="], cwd=directory, stdout=log, stderr=subprocess.STDOUT,
-            env={**node_env(env), **(extra_env or {})}, start_new_session=True,
+            [sys.executable, "-m", "tests.support.scrapyd_main", "--pidfile="],
+            cwd=directory,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**node_env(env), **(extra_env or {})},
+            start_new_session=True,
         )
     return ScrapydNode(directory, port, process, username, password)
 
@@ -217,16 +267,23 @@ def ready(node: ScrapydNode, timeout: float = START_TIMEOUT) -> ScrapydNode:
         if not node.alive():
             raise RuntimeError(f"scrapyd on port {node.port} exited:\n{node.log()[-3000:]}")
         try:
-            if node.session.get(f"{node.url}/daemonstatus.json", timeout=2).status_code in (200, 401):
+            if node.session.get(f"{node.url}/daemonstatus.json", timeout=2).status_code in (
+                200,
+                401,
+            ):
                 return node
         except requests.ConnectionError:
             pass
         time.sleep(0.1)
     node.stop()
-    raise TimeoutError(f"scrapyd on port {node.port} did not answer in {timeout} s:\n{node.log()[-3000:]}")
+    raise TimeoutError(
+        f"scrapyd on port {node.port} did not answer in {timeout} s:\n{node.log()[-3000:]}"
+    )
 
 
-def start_nodes(base: Path, count: int, env: Mapping[str, str], *, deploy: bool = True, **options) -> list[ScrapydNode]:
+def start_nodes(
+    base: Path, count: int, env: Mapping[str, str], *, deploy: bool = True, **options
+) -> list[ScrapydNode]:
     """Start `count` nodes side by side under base/node-N, ready and (by default) with the project deployed."""
     egg = project_egg() if deploy else None
     nodes = [launch_node(base / f"node-{index}", env, **options) for index in range(count)]

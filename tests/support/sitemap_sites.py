@@ -42,11 +42,17 @@ def build(web) -> dict[str, dict]:
     # robots.txt: case, spacing, Site-map spelling, relative path, BOM, an invalid UTF-8 line, several sitemaps
     h = "robots.test"
     s = site(h)
-    s.add("/robots.txt", b"\xef\xbb\xbfUser-agent: *\nSITEMAP:    /relative.xml  \n\xff\xfe bad line\n"
-          b"site-map: http://robots.test/second.xml\nsitemap:http://robots.test/third.xml\n")
+    s.add(
+        "/robots.txt",
+        b"\xef\xbb\xbfUser-agent: *\nSITEMAP:    /relative.xml  \n\xff\xfe bad line\n"
+        b"site-map: http://robots.test/second.xml\nsitemap:http://robots.test/third.xml\n",
+    )
     for name in ("relative", "second", "third"):
         s.add(f"/{name}.xml", urlset(pages(h, name, 3)))
-    cases[h] = {"urls": 9, "files": {f"http://{h}/{n}.xml": "robots_txt" for n in ("relative", "second", "third")}}
+    cases[h] = {
+        "urls": 9,
+        "files": {f"http://{h}/{n}.xml": "robots_txt" for n in ("relative", "second", "third")},
+    }
 
     # well-known paths when robots.txt lists none, probed concurrently
     h = "wellknown.test"
@@ -55,18 +61,40 @@ def build(web) -> dict[str, dict]:
     # The two probes that exist are each held until both are in progress: concurrent probing shows
     # as a peak of 2 (one after another, the first gives up waiting and the peak stays 1).
     together = InFlight(expected=2, total=2, timeout=10)
-    s.handler("/sitemap_index.xml", together.route(Reply(200, index([f"http://{h}/a.xml"]).encode(),
-                                                         {"Content-Type": "application/xml"})))
+    s.handler(
+        "/sitemap_index.xml",
+        together.route(
+            Reply(200, index([f"http://{h}/a.xml"]).encode(), {"Content-Type": "application/xml"})
+        ),
+    )
     s.add("/a.xml", urlset(pages(h, "a", 4)))
-    s.handler("/sitemap.txt", together.route(Reply(200, ("\n".join(pages(h, "t", 2)) + "\n").encode(),
-                                                   {"Content-Type": "text/plain"})))
-    cases[h] = {"urls": 6, "files": {f"http://{h}/sitemap_index.xml": "well_known", f"http://{h}/a.xml": "sitemap_index",
-                                     f"http://{h}/sitemap.txt": "well_known"}, "probes_in_flight": together}
+    s.handler(
+        "/sitemap.txt",
+        together.route(
+            Reply(
+                200, ("\n".join(pages(h, "t", 2)) + "\n").encode(), {"Content-Type": "text/plain"}
+            )
+        ),
+    )
+    cases[h] = {
+        "urls": 6,
+        "files": {
+            f"http://{h}/sitemap_index.xml": "well_known",
+            f"http://{h}/a.xml": "sitemap_index",
+            f"http://{h}/sitemap.txt": "well_known",
+        },
+        "probes_in_flight": together,
+    }
 
     # WordPress core sitemaps
     h = "wp.test"
     s = site(h)
-    s.add("/wp-sitemap.xml", index([f"http://{h}/wp-sitemap-posts-post-1.xml", f"http://{h}/wp-sitemap-posts-page-1.xml"]))
+    s.add(
+        "/wp-sitemap.xml",
+        index(
+            [f"http://{h}/wp-sitemap-posts-post-1.xml", f"http://{h}/wp-sitemap-posts-page-1.xml"]
+        ),
+    )
     s.add("/wp-sitemap-posts-post-1.xml", urlset(pages(h, "post", 5)))
     s.add("/wp-sitemap-posts-page-1.xml", urlset(pages(h, "page", 2)))
     cases[h] = {"urls": 7, "types": {f"http://{h}/wp-sitemap.xml": "index"}}
@@ -93,7 +121,9 @@ def build(web) -> dict[str, dict]:
     s = site(h)
     s.add("/robots.txt", f"Sitemap: http://{h}/d0.xml\n")
     for d in range(6):
-        s.add(f"/d{d}.xml", index([f"http://{h}/d{d + 1}.xml"]) if d < 5 else urlset(pages(h, "z", 2)))
+        s.add(
+            f"/d{d}.xml", index([f"http://{h}/d{d + 1}.xml"]) if d < 5 else urlset(pages(h, "z", 2))
+        )
     cases[h] = {"urls": 0, "never": ["/d4.xml", "/d5.xml"]}
 
     # a redirect back to an ancestor sitemap is a loop, and a redirect cycle ends
@@ -112,48 +142,104 @@ def build(web) -> dict[str, dict]:
     s = site(h)
     names = ["magic.xml", "suffix.xml.gz", "ctype", "cenc.xml", "fake.xml.gz"]
     s.add("/robots.txt", "".join(f"Sitemap: http://{h}/{n}\n" for n in names))
-    s.add("/magic.xml", gzip.compress(urlset(pages(h, "m", 2)).encode()), content_type="application/xml")
+    s.add(
+        "/magic.xml",
+        gzip.compress(urlset(pages(h, "m", 2)).encode()),
+        content_type="application/xml",
+    )
     s.add("/suffix.xml.gz", gzip.compress(urlset(pages(h, "s", 2)).encode()))
-    s.add("/ctype", gzip.compress(urlset(pages(h, "c", 2)).encode()), content_type="application/x-gzip")
-    s.add("/cenc.xml", gzip.compress(urlset(pages(h, "e", 2)).encode()), content_type="application/xml",
-          headers={"Content-Encoding": "gzip"})
+    s.add(
+        "/ctype",
+        gzip.compress(urlset(pages(h, "c", 2)).encode()),
+        content_type="application/x-gzip",
+    )
+    s.add(
+        "/cenc.xml",
+        gzip.compress(urlset(pages(h, "e", 2)).encode()),
+        content_type="application/xml",
+        headers={"Content-Encoding": "gzip"},
+    )
     s.add("/fake.xml.gz", urlset(pages(h, "f", 2)), content_type="application/xml")
-    cases[h] = {"urls": 10, "gzipped": {f"http://{h}/magic.xml": True, f"http://{h}/suffix.xml.gz": True,
-                                        f"http://{h}/ctype": True, f"http://{h}/fake.xml.gz": False}}
+    cases[h] = {
+        "urls": 10,
+        "gzipped": {
+            f"http://{h}/magic.xml": True,
+            f"http://{h}/suffix.xml.gz": True,
+            f"http://{h}/ctype": True,
+            f"http://{h}/fake.xml.gz": False,
+        },
+    }
 
     # plain text (junk skipped), RSS 2.0, Atom 1.0 and 0.3
     h = "feeds.test"
     s = site(h)
-    s.add("/robots.txt", "".join(f"Sitemap: http://{h}/{n}\n" for n in ("list.txt", "rss.xml", "atom.xml", "atom03.xml")))
+    s.add(
+        "/robots.txt",
+        "".join(
+            f"Sitemap: http://{h}/{n}\n" for n in ("list.txt", "rss.xml", "atom.xml", "atom03.xml")
+        ),
+    )
     s.add("/list.txt", f"http://{h}/t1\n\njunk line\nftp://{h}/no\n  http://{h}/t2  \n/relative\n")
-    s.add("/rss.xml", f'<?xml version="1.0"?><rss version="2.0"><channel><title>x</title>'
-          f"<item><link>http://{h}/r1</link><pubDate>Tue, 10 Jun 2003 04:00:00 GMT</pubDate></item>"
-          f"<item><link>http://{h}/r2</link></item></channel></rss>")
-    s.add("/atom.xml", f'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>x</title>'
-          f'<entry><link rel="alternate" href="http://{h}/a1"/><updated>2003-12-13T18:30:02Z</updated></entry></feed>')
-    s.add("/atom03.xml", f'<?xml version="1.0"?><feed version="0.3" xmlns="http://purl.org/atom/ns#">'
-          f'<entry><link rel="alternate" type="text/html" href="http://{h}/o1"/><modified>2003-12-13T18:30:02Z</modified>'
-          "</entry></feed>")
+    s.add(
+        "/rss.xml",
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>x</title>'
+        f"<item><link>http://{h}/r1</link><pubDate>Tue, 10 Jun 2003 04:00:00 GMT</pubDate></item>"
+        f"<item><link>http://{h}/r2</link></item></channel></rss>",
+    )
+    s.add(
+        "/atom.xml",
+        f'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>x</title>'
+        f'<entry><link rel="alternate" href="http://{h}/a1"/><updated>2003-12-13T18:30:02Z</updated></entry></feed>',
+    )
+    s.add(
+        "/atom03.xml",
+        f'<?xml version="1.0"?><feed version="0.3" xmlns="http://purl.org/atom/ns#">'
+        f'<entry><link rel="alternate" type="text/html" href="http://{h}/o1"/><modified>2003-12-13T18:30:02Z</modified>'
+        "</entry></feed>",
+    )
     # "/relative" is resolved against the text sitemap's URL; "junk line" and ftp:// are skipped
-    cases[h] = {"urls": 7, "types": {f"http://{h}/list.txt": "text", f"http://{h}/rss.xml": "rss",
-                                     f"http://{h}/atom.xml": "atom", f"http://{h}/atom03.xml": "atom"}}
+    cases[h] = {
+        "urls": 7,
+        "types": {
+            f"http://{h}/list.txt": "text",
+            f"http://{h}/rss.xml": "rss",
+            f"http://{h}/atom.xml": "atom",
+            f"http://{h}/atom03.xml": "atom",
+        },
+    }
 
     # messy XML: no namespace, BOM and blank lines before the declaration, comments, whitespace,
     # entities and CDATA, empty <loc>, and a query-string sitemap URL
     h = "messy.test"
     s = site(h)
     s.add("/robots.txt", f"Sitemap: http://{h}/sitemap.php?page=1\nSitemap: http://{h}/old.xml\n")
-    s.add("/sitemap.php?page=1", b"\xef\xbb\xbf\n\n  " + (
-        f'<?xml version="1.0" encoding="UTF-8"?><!-- generated --><urlset>'
-        f"<url><loc>\n   http://{h}/a?x=1&amp;y=2   \n</loc></url>"
-        f"<url><loc><![CDATA[http://{h}/b?q=1&r=2]]></loc></url>"
-        f"<url><loc></loc></url><url><loc>   </loc></url>"
-        f"<!-- <url><loc>http://{h}/commented</loc></url> -->"
-        f"<url><loc>http://{h}/c</loc></url></urlset>").encode(), content_type="application/xml")
-    s.add("/old.xml", f'<?xml version="1.0"?><urlset xmlns="http://www.google.com/schemas/sitemap/0.84">'
-          f"<url><loc>http://{h}/old1</loc></url></urlset>")
-    cases[h] = {"urls": 4, "present": [f"http://{h}/a?x=1&y=2", f"http://{h}/b?q=1&r=2", f"http://{h}/c",
-                                       f"http://{h}/old1"]}
+    s.add(
+        "/sitemap.php?page=1",
+        b"\xef\xbb\xbf\n\n  "
+        + (
+            f'<?xml version="1.0" encoding="UTF-8"?><!-- generated --><urlset>'
+            f"<url><loc>\n   http://{h}/a?x=1&amp;y=2   \n</loc></url>"
+            f"<url><loc><![CDATA[http://{h}/b?q=1&r=2]]></loc></url>"
+            f"<url><loc></loc></url><url><loc>   </loc></url>"
+            f"<!-- <url><loc>http://{h}/commented</loc></url> -->"
+            f"<url><loc>http://{h}/c</loc></url></urlset>"
+        ).encode(),
+        content_type="application/xml",
+    )
+    s.add(
+        "/old.xml",
+        f'<?xml version="1.0"?><urlset xmlns="http://www.google.com/schemas/sitemap/0.84">'
+        f"<url><loc>http://{h}/old1</loc></url></urlset>",
+    )
+    cases[h] = {
+        "urls": 4,
+        "present": [
+            f"http://{h}/a?x=1&y=2",
+            f"http://{h}/b?q=1&r=2",
+            f"http://{h}/c",
+            f"http://{h}/old1",
+        ],
+    }
 
     # truncated XML keeps everything before the damage
     h = "truncated.test"
@@ -172,14 +258,20 @@ def build(web) -> dict[str, dict]:
     h = "softwk.test"
     s = site(h)
     for path in ("/sitemap.xml", "/sitemap_index.xml", "/sitemap.txt", "/wp-sitemap.xml"):
-        s.add(path, "<html><body>Welcome! (every page is the homepage)</body></html>", content_type="text/html")
+        s.add(
+            path,
+            "<html><body>Welcome! (every page is the homepage)</body></html>",
+            content_type="text/html",
+        )
     cases[h] = {"urls": 0, "file_count": 0}
 
     # per-URL fields
     h = "fields.test"
     s = site(h)
     s.add("/robots.txt", f"Sitemap: http://{h}/f.xml\n")
-    s.add("/f.xml", f'''<?xml version="1.0" encoding="UTF-8"?>
+    s.add(
+        "/f.xml",
+        f"""<?xml version="1.0" encoding="UTF-8"?>
 <urlset {NS} xmlns:xhtml="http://www.w3.org/1999/xhtml" xmlns:image="http://www.google.com/schemas/sitemap-image/1.1"
  xmlns:news="http://www.google.com/schemas/sitemap-news/0.9" xmlns:video="http://www.google.com/schemas/sitemap-video/1.1">
 <url><loc>http://{h}/iso</loc><lastmod>2024-03-05T10:20:30+02:00</lastmod><changefreq>Weekly</changefreq><priority>0.7</priority>
@@ -191,30 +283,50 @@ def build(web) -> dict[str, dict]:
 <url><loc>http://{h}/bad</loc><lastmod>yesterday</lastmod><priority>high</priority></url>
 <url><loc>http://{h}/news</loc><news:news><news:publication><news:name>Daily</news:name><news:language>en</news:language></news:publication>
  <news:publication_date>2024-03-05</news:publication_date><news:title>Big &amp; news</news:title></news:news></url>
-</urlset>''')
+</urlset>""",
+    )
     cases[h] = {"urls": 4}
 
     # hostile files: external entity, billion laughs, gzip bomb, oversized download
     h = "hostile.test"
     s = site(h)
-    s.add("/robots.txt", "".join(f"Sitemap: http://{h}/{n}\n" for n in ("xxe.xml", "laughs.xml", "bomb.xml.gz", "huge.xml", "good.xml")))
-    s.add("/xxe.xml", f'<?xml version="1.0"?><!DOCTYPE u [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-          f"<urlset {NS}><url><loc>http://{h}/&x;</loc></url><url><loc>http://{h}/safe</loc></url></urlset>")
-    s.add("/laughs.xml", '<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">'
-          + "".join(f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">' for i in range(8))
-          + f"]><urlset {NS}><url><loc>http://{h}/&i;</loc></url></urlset>")
+    s.add(
+        "/robots.txt",
+        "".join(
+            f"Sitemap: http://{h}/{n}\n"
+            for n in ("xxe.xml", "laughs.xml", "bomb.xml.gz", "huge.xml", "good.xml")
+        ),
+    )
+    s.add(
+        "/xxe.xml",
+        f'<?xml version="1.0"?><!DOCTYPE u [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        f"<urlset {NS}><url><loc>http://{h}/&x;</loc></url><url><loc>http://{h}/safe</loc></url></urlset>",
+    )
+    s.add(
+        "/laughs.xml",
+        '<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">'
+        + "".join(f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">' for i in range(8))
+        + f"]><urlset {NS}><url><loc>http://{h}/&i;</loc></url></urlset>",
+    )
     s.add("/bomb.xml.gz", _gzip_bomb(64 * 1024 * 1024))
-    s.add("/huge.xml", b"<urlset>" + b" " * (9 * 1024 * 1024) + b"</urlset>", content_type="application/xml")
+    s.add(
+        "/huge.xml",
+        b"<urlset>" + b" " * (9 * 1024 * 1024) + b"</urlset>",
+        content_type="application/xml",
+    )
     s.add("/good.xml", urlset(pages(h, "g", 2)))
-    cases[h] = {"urls_at_most": 4, "present": [f"http://{h}/g0", f"http://{h}/safe"],
-                "errors": [f"http://{h}/bomb.xml.gz", f"http://{h}/huge.xml"]}
+    cases[h] = {
+        "urls_at_most": 4,
+        "present": [f"http://{h}/g0", f"http://{h}/safe"],
+        "errors": [f"http://{h}/bomb.xml.gz", f"http://{h}/huge.xml"],
+    }
 
     # the same URL in two sitemaps is stored once
     h = "dupes.test"
     s = site(h)
     s.add("/robots.txt", f"Sitemap: http://{h}/one.xml\nSitemap: http://{h}/two.xml\n")
     s.add("/one.xml", urlset(pages(h, "d", 5)))
-    s.add("/two.xml", urlset(pages(h, "d", 5)[2:] + [f"http://{h}/extra"]))
+    s.add("/two.xml", urlset([*pages(h, "d", 5)[2:], f"http://{h}/extra"]))
     cases[h] = {"urls": 6}
     return cases
 

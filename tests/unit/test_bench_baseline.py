@@ -13,17 +13,32 @@ from tests.conftest import require_postgres
 @pytest.mark.postgres
 def test_baseline_and_churn_rows_are_printed(capsys):
     require_postgres()
-    assert main(["--urls", "1000", "--only", "inventory", "--baseline", "HEAD", "--rounds", "1"]) == 0
+    assert (
+        main(["--urls", "1000", "--only", "inventory", "--baseline", "HEAD", "--rounds", "1"]) == 0
+    )
     out = capsys.readouterr().out
-    baseline = next(line for line in out.splitlines() if line.startswith("inventory: first scan, baseline HEAD ("))
+    baseline = next(
+        line
+        for line in out.splitlines()
+        if line.startswith("inventory: first scan, baseline HEAD (")
+    )
     assert re.search(r"working tree \d+\.\d\d × baseline", baseline)
-    churn = next(line for line in out.splitlines() if line.startswith("inventory: rescan, 2% removed"))
+    churn = next(
+        line for line in out.splitlines() if line.startswith("inventory: rescan, 2% removed")
+    )
     assert re.search(r"\s60\s", churn)  # 20 added + 20 relisted written, 20 removed
-    assert ("page rows written: 40 inserted or changed + 20 marked removed; history page_added 20, "
-            "page_changed 20, page_removed 20, sitemap_changed 20: exact") in out
+    assert (
+        "page rows written: 40 inserted or changed + 20 marked removed; history page_added 20, "
+        "page_changed 20, page_removed 20, sitemap_changed 20: exact"
+    ) in out
 
 
 def test_an_unknown_ref_is_one_line_and_exit_2(capsys):
-    assert main(["--urls", "1000", "--only", "inventory", "--baseline", "no-such-ref-anywhere"]) == 2
+    assert (
+        main(["--urls", "1000", "--only", "inventory", "--baseline", "no-such-ref-anywhere"]) == 2
+    )
     err = capsys.readouterr().err
-    assert err.startswith("error: --baseline no-such-ref-anywhere: git rev-parse") and err.count("\n") == 1
+    assert (
+        err.startswith("error: --baseline no-such-ref-anywhere: git rev-parse")
+        and err.count("\n") == 1
+    )

@@ -35,7 +35,11 @@ def test_bench_runs_and_prints_one_table(capsys):
     require_postgres()
     assert main(["--urls", "1000", "--orm-rows", "20", "--skip-batch"]) == 0
     out = capsys.readouterr().out
-    table = {line.split("  ")[0]: line for line in out.splitlines() if line.startswith(("inventory:", "write", "anchor", "parsing:"))}
+    table = {
+        line.split("  ")[0]: line
+        for line in out.splitlines()
+        if line.startswith(("inventory:", "write", "anchor", "parsing:"))
+    }
     for name in EXPECTED_ROWS:
         assert name in table, f"missing row {name!r}"
     # Every tool found every URL, and ours is compared with each anchor.
@@ -66,8 +70,10 @@ def test_compare_states_ratios_both_ways():
 
 
 def test_table_has_a_row_per_figure_and_lists_notes():
-    figures = [Figure("a", "first", 1.5, "s", target="≤ 2 s", passed=True, found=1_000_000),
-               Figure("b", "second", 120_000, "rows/s", passed=False, note="why it missed")]
+    figures = [
+        Figure("a", "first", 1.5, "s", target="≤ 2 s", passed=True, found=1_000_000),
+        Figure("b", "second", 120_000, "rows/s", passed=False, note="why it missed"),
+    ]
     lines = format_table(figures).splitlines()
     assert lines[2].split() == ["first", "1.50", "s", "≤", "2", "s", "yes", "1,000,000"]
     assert lines[3].split() == ["second", "120,000", "rows/s", "NO"]
@@ -75,11 +81,13 @@ def test_table_has_a_row_per_figure_and_lists_notes():
 
 
 def test_profile_summary_attributes_samples_to_areas_and_threads():
-    collapsed = "\n".join([
-        "thread (1): MainThread;run (scrapy/core/engine.py:10);_feed (/x/scrapersky/sitemaps/parse.py:281) 60",
-        "thread (2): asyncio_0;run (threading.py:9);_merge_pages_postgres (/x/scrapersky/db/bulk.py:136) 30",
-        "thread (1): MainThread;<module> (<frozen importlib._bootstrap>:1) 10",
-    ])
+    collapsed = "\n".join(
+        [
+            "thread (1): MainThread;run (scrapy/core/engine.py:10);_feed (/x/scrapersky/sitemaps/parse.py:281) 60",
+            "thread (2): asyncio_0;run (threading.py:9);_merge_pages_postgres (/x/scrapersky/db/bulk.py:136) 30",
+            "thread (1): MainThread;<module> (<frozen importlib._bootstrap>:1) 10",
+        ]
+    )
     summary = summarize_profile(collapsed, top=3)
     assert "100 samples" in summary
     assert "   60.0%  sitemap parsing (scrapersky.sitemaps)" in summary
@@ -100,7 +108,9 @@ def _anchors(scale: float, urls: int = 1_000_000) -> list[Figure]:
 
 def test_speed_targets_are_judged_again_scaled_to_the_machine():
     first = Figure("inventory.first", "ours", 25.0, "s", passed=False, speed_target=15.0)
-    rate = Figure("write.postgres.first", "write", 50_000, "rows/s", passed=False, speed_target=80_000)
+    rate = Figure(
+        "write.postgres.first", "write", 50_000, "rows/s", passed=False, speed_target=80_000
+    )
     memory = Figure("inventory.rss", "rss", 200, "MB", passed=True)
     machine = calibration.apply([*_anchors(2.0), first, rate, memory])
     assert machine is not None and machine.value == pytest.approx(2.0)

@@ -66,16 +66,28 @@ def test_forwards_allowed_targets_and_refuses_the_rest(origins):
 
     async def scenario() -> list[bytes]:
         proxy = BrowserProxy.reserve(max_header_bytes=4096, timeout=5)
-        await proxy.start(AddressPolicy.from_text(["127.0.0.2/32"]), resolve, lambda host, why: refusals.append(why))
+        await proxy.start(
+            AddressPolicy.from_text(["127.0.0.2/32"]),
+            resolve,
+            lambda host, why: refusals.append(why),
+        )
         try:
             return [
-                await _exchange(proxy, b"GET http://site.test:%d/a?b=1 HTTP/1.1\r\nHost: site.test\r\n"
-                                       b"Proxy-Connection: keep-alive\r\n\r\n" % allowed.port),
-                await _exchange(proxy, b"GET http://inside.test:%d/ HTTP/1.1\r\nHost: inside.test\r\n\r\n" % trap.port),
+                await _exchange(
+                    proxy,
+                    b"GET http://site.test:%d/a?b=1 HTTP/1.1\r\nHost: site.test\r\n"
+                    b"Proxy-Connection: keep-alive\r\n\r\n" % allowed.port,
+                ),
+                await _exchange(
+                    proxy,
+                    b"GET http://inside.test:%d/ HTTP/1.1\r\nHost: inside.test\r\n\r\n" % trap.port,
+                ),
                 await _exchange(proxy, b"GET http://127.0.0.1:%d/ HTTP/1.1\r\n\r\n" % trap.port),
                 await _exchange(proxy, b"CONNECT 127.0.0.1:%d HTTP/1.1\r\n\r\n" % trap.port),
                 await _exchange(proxy, b"GET http://nowhere.test/ HTTP/1.1\r\n\r\n"),
-                await _exchange(proxy, b"GET http://site.test/ HTTP/1.1\r\nX-Big: " + b"a" * 8000 + b"\r\n\r\n"),
+                await _exchange(
+                    proxy, b"GET http://site.test/ HTTP/1.1\r\nX-Big: " + b"a" * 8000 + b"\r\n\r\n"
+                ),
                 await _exchange(proxy, b"GET https://site.test/ HTTP/1.1\r\n\r\n"),
             ]
         finally:
@@ -85,7 +97,10 @@ def test_forwards_allowed_targets_and_refuses_the_rest(origins):
     assert ok.startswith(b"HTTP/1.1 200") and ok.endswith(b"hello")
     # Sent on in origin form, one request per connection, without the proxy's own headers.
     assert allowed.received[0].startswith(b"GET /a?b=1 HTTP/1.1\r\n")
-    assert b"Connection: close" in allowed.received[0] and b"Proxy-Connection" not in allowed.received[0]
+    assert (
+        b"Connection: close" in allowed.received[0]
+        and b"Proxy-Connection" not in allowed.received[0]
+    )
     for refused in (by_name, by_literal, unresolved):
         assert refused.startswith(b"HTTP/1.1 403") and REFUSED_MARKER in refused
     assert tunnel.startswith(b"HTTP/1.1 403")
@@ -106,7 +121,18 @@ def test_request_targets_and_forwarded_heads():
     class Upstream:
         username, password = "user", "pw"
 
-    head = _forward_head(b"GET", b"http://a.test/p", [b"Host: a.test", b"Proxy-Authorization: x"], "a.test", 80,
-                         Upstream())
-    assert head.startswith(b"GET http://a.test/p HTTP/1.1\r\n") and b"Proxy-Authorization: x" not in head
-    assert b"Proxy-Authorization: Basic dXNlcjpwdw==" in head and head.endswith(b"Connection: close\r\n\r\n")
+    head = _forward_head(
+        b"GET",
+        b"http://a.test/p",
+        [b"Host: a.test", b"Proxy-Authorization: x"],
+        "a.test",
+        80,
+        Upstream(),
+    )
+    assert (
+        head.startswith(b"GET http://a.test/p HTTP/1.1\r\n")
+        and b"Proxy-Authorization: x" not in head
+    )
+    assert b"Proxy-Authorization: Basic dXNlcjpwdw==" in head and head.endswith(
+        b"Connection: close\r\n\r\n"
+    )

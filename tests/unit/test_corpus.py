@@ -6,8 +6,10 @@ from bench.corpus.__main__ import MANIFEST, metadata_table, sitemap_table
 
 def test_the_corpus_is_all_there() -> None:
     assert len(MANIFEST["sitemaps"]) >= 60 and len(MANIFEST["pages"]) >= 50
-    assert all(case["repository"] and case["path"] and len(case["commit"]) == 40
-               for case in MANIFEST["sitemaps"] + MANIFEST["pages"])
+    assert all(
+        case["repository"] and case["path"] and len(case["commit"]) == 40
+        for case in MANIFEST["sitemaps"] + MANIFEST["pages"]
+    )
 
 
 def test_scrapersky_finds_every_url_a_peer_finds() -> None:

@@ -152,8 +152,19 @@ def _check_result(text: str) -> None:
 
 
 FRAGMENTS = st.sampled_from(
-    list("abcxyzW019-._:/@?#[]%\\ \tüß。．ｗ١\u200b\u00ad\u0301")
-    + ["www.", "http://", "https://", "ftp://", "xn--", "0x", "::", "😀", ".com", ":8080"]
+    [
+        *list("abcxyzW019-._:/@?#[]%\\ \tüß。．ｗ١\u200b\xad́"),
+        "www.",
+        "http://",
+        "https://",
+        "ftp://",
+        "xn--",
+        "0x",
+        "::",
+        "😀",
+        ".com",
+        ":8080",
+    ]
 )
 URLISH = st.from_regex(
     r"(https?://)?(www\.)?[a-z0-9\-à-ÿ]{1,10}(\.[a-z0-9\-ü]{1,8}){0,3}\.?(:\d{1,6})?(/.*)?",
@@ -168,6 +179,7 @@ def test_any_text_is_rejected_cleanly_or_standardized_idempotently(text: str) ->
 
 
 # --- the public suffix list (offline, the snapshot tldextract ships) ---------------------------
+
 
 @pytest.mark.parametrize(
     ("raw", "reason"),

@@ -13,8 +13,15 @@ from xml.etree import ElementTree
 
 import pytest
 
+from tests.support.fixture_web import (
+    DEMO_PAGES,
+    DEMO_PRODUCTS,
+    FixtureWeb,
+    Reply,
+    Request,
+    demo_site,
+)
 from tests.support.waiting import wait_for
-from tests.support.fixture_web import DEMO_PAGES, DEMO_PRODUCTS, FixtureWeb, Reply, Request, demo_site
 
 ROOT = Path(__file__).resolve().parents[2]
 SITEMAP_NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9"}
@@ -23,7 +30,9 @@ SITEMAP_NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9"}
 def fetch(
     web: FixtureWeb, url: str, headers: dict[str, str] | None = None, method: str = "GET"
 ) -> tuple[int, Message, bytes]:
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({"http": web.proxy_url, "https": web.proxy_url}))
+    opener = urllib.request.build_opener(
+        urllib.request.ProxyHandler({"http": web.proxy_url, "https": web.proxy_url})
+    )
     request = urllib.request.Request(url, headers=headers or {}, method=method)
     try:
         with opener.open(request, timeout=5) as response:
@@ -62,7 +71,12 @@ def test_requests_are_logged_and_filtered(web: FixtureWeb) -> None:
 
     assert len(web.requests) == 3
     first = web.requests[0]
-    assert (first.method, first.url, first.host, first.path) == ("GET", "http://a.test/", "a.test", "/")
+    assert (first.method, first.url, first.host, first.path) == (
+        "GET",
+        "http://a.test/",
+        "a.test",
+        "/",
+    )
     assert first.headers["user-agent"] == first.headers["USER-AGENT"] == "probe/1"
     assert "User-Agent" in first.headers
     assert first.time <= time.time()
@@ -113,10 +127,22 @@ def test_conditional_requests_get_304(web: FixtureWeb) -> None:
     status, headers_304, body = fetch(web, "http://shop1.test/sitemap.xml", {"If-None-Match": etag})
     assert (status, body) == (304, b"")
     assert headers_304["ETag"] == etag
-    assert fetch(web, "http://shop1.test/sitemap.xml", {"If-None-Match": f'"other", W/{etag}'})[0] == 304
+    assert (
+        fetch(web, "http://shop1.test/sitemap.xml", {"If-None-Match": f'"other", W/{etag}'})[0]
+        == 304
+    )
     assert fetch(web, "http://shop1.test/sitemap.xml", {"If-None-Match": '"other"'})[0] == 200
-    assert fetch(web, "http://shop1.test/sitemap.xml", {"If-Modified-Since": last_modified})[0] == 304
-    assert fetch(web, "http://shop1.test/sitemap.xml", {"If-Modified-Since": "Sun, 01 Jan 2023 00:00:00 GMT"})[0] == 200
+    assert (
+        fetch(web, "http://shop1.test/sitemap.xml", {"If-Modified-Since": last_modified})[0] == 304
+    )
+    assert (
+        fetch(
+            web,
+            "http://shop1.test/sitemap.xml",
+            {"If-Modified-Since": "Sun, 01 Jan 2023 00:00:00 GMT"},
+        )[0]
+        == 200
+    )
     # If-None-Match wins over If-Modified-Since.
     both = {"If-None-Match": '"other"', "If-Modified-Since": last_modified}
     assert fetch(web, "http://shop1.test/sitemap.xml", both)[0] == 200
@@ -124,7 +150,9 @@ def test_conditional_requests_get_304(web: FixtureWeb) -> None:
     site.add("/sitemap.xml", b"<urlset><url/></urlset>")
     assert fetch(web, "http://shop1.test/sitemap.xml", {"If-None-Match": etag})[0] == 200
     site.last_modified = site.last_modified.replace(year=2025)
-    assert fetch(web, "http://shop1.test/sitemap.xml", {"If-Modified-Since": last_modified})[0] == 200
+    assert (
+        fetch(web, "http://shop1.test/sitemap.xml", {"If-Modified-Since": last_modified})[0] == 200
+    )
 
 
 def test_handler_routes_and_query_lookup(web: FixtureWeb) -> None:
@@ -223,7 +251,11 @@ def test_keep_alive_head_post_and_origin_form(web: FixtureWeb) -> None:
 
     connection.request("HEAD", "http://shop1.test/page")
     response = connection.getresponse()
-    assert (response.status, response.getheader("Content-Length"), response.read()) == (200, "1000", b"")
+    assert (response.status, response.getheader("Content-Length"), response.read()) == (
+        200,
+        "1000",
+        b"",
+    )
     connection.request("POST", "http://shop1.test/form", body=b"a=1")
     assert connection.getresponse().read() == b"thanks"
     # Origin form, as when the server is used directly rather than as a proxy.
@@ -271,7 +303,10 @@ def test_demo_site_is_a_complete_small_shop(web: FixtureWeb) -> None:
     assert "Sitemap: http://shop1.test/sitemap_index.xml" in robots
     index = ElementTree.fromstring(fetch(web, "http://shop1.test/sitemap_index.xml")[2])
     sitemap_urls = [loc.text for loc in index.findall("sm:sitemap/sm:loc", SITEMAP_NS)]
-    assert sitemap_urls == ["http://shop1.test/sitemap-products.xml", "http://shop1.test/sitemap-pages.xml.gz"]
+    assert sitemap_urls == [
+        "http://shop1.test/sitemap-products.xml",
+        "http://shop1.test/sitemap-pages.xml.gz",
+    ]
 
     listed = []
     for url in sitemap_urls:
@@ -289,14 +324,24 @@ def test_demo_site_is_a_complete_small_shop(web: FixtureWeb) -> None:
     assert all(fetch(web, url)[0] == 200 for url in listed)
 
     home = fetch(web, "http://shop1.test/")[2].decode()
-    for expected in ("<title>", 'name="description"', "mailto:", "tel:", "facebook.com", "linkedin.com"):
+    for expected in (
+        "<title>",
+        'name="description"',
+        "mailto:",
+        "tel:",
+        "facebook.com",
+        "linkedin.com",
+    ):
         assert expected in home
 
 
 def test_command_line_demo_serves_until_stopped() -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.support.fixture_web", "--port", "0", "--demo"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         first_line = process.stdout.readline().strip()
@@ -313,7 +358,10 @@ def test_command_line_demo_serves_until_stopped() -> None:
 def test_command_line_needs_something_to_serve() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "tests.support.fixture_web", "--port", "0"],
-        cwd=ROOT, capture_output=True, text=True, timeout=10,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=10,
     )
     assert result.returncode == 2
     assert "--demo" in result.stderr

@@ -3,8 +3,19 @@
 import pytest
 
 from scrapersky.metadata import extract_metadata
-from scrapersky.metadata.contacts import MAX_EMAILS, MAX_PHONES, clean_email, decode_cloudflare_email, parse_phone
-from scrapersky.metadata.region import infer_region, region_from_host, region_from_json_ld, region_from_language
+from scrapersky.metadata.contacts import (
+    MAX_EMAILS,
+    MAX_PHONES,
+    clean_email,
+    decode_cloudflare_email,
+    parse_phone,
+)
+from scrapersky.metadata.region import (
+    infer_region,
+    region_from_host,
+    region_from_json_ld,
+    region_from_language,
+)
 
 
 @pytest.mark.parametrize(
@@ -156,16 +167,29 @@ def test_region_from_host(host: str, expected: str | None) -> None:
 
 @pytest.mark.parametrize(
     ("tag", "expected"),
-    [("en-GB", "GB"), ("de-AT", "AT"), ("zh-Hant-TW", "TW"), ("en", None), ("es-419", None), (None, None)],
+    [
+        ("en-GB", "GB"),
+        ("de-AT", "AT"),
+        ("zh-Hant-TW", "TW"),
+        ("en", None),
+        ("es-419", None),
+        (None, None),
+    ],
 )
 def test_region_from_language(tag: str | None, expected: str | None) -> None:
     assert region_from_language(tag) == expected
 
 
 def test_region_from_json_ld_shapes() -> None:
-    assert region_from_json_ld([{"address": {"addressCountry": {"@type": "Country", "name": "IE"}}}]) == "IE"
+    assert (
+        region_from_json_ld([{"address": {"addressCountry": {"@type": "Country", "name": "IE"}}}])
+        == "IE"
+    )
     assert region_from_json_ld([{"address": {"addressCountry": "United Kingdom"}}]) is None
-    assert region_from_json_ld([{"@graph": [{"location": {"address": [{"addressCountry": "uk"}]}}]}]) == "GB"
+    assert (
+        region_from_json_ld([{"@graph": [{"location": {"address": [{"addressCountry": "uk"}]}}]}])
+        == "GB"
+    )
 
 
 def test_infer_region_precedence() -> None:

@@ -6,8 +6,12 @@ from scrapersky.metadata import extract_metadata
 from scrapersky.metadata.urls import absolute_url
 
 
-def icons(head: str, body: str = "", url: str = "https://acme.com/shop/") -> tuple[str | None, bool, str | None]:
-    metadata = extract_metadata(f"<html><head>{head}</head><body>{body}</body></html>".encode(), url)
+def icons(
+    head: str, body: str = "", url: str = "https://acme.com/shop/"
+) -> tuple[str | None, bool, str | None]:
+    metadata = extract_metadata(
+        f"<html><head>{head}</head><body>{body}</body></html>".encode(), url
+    )
     return metadata["favicon_url"], metadata["favicon_probe"], metadata["logo_url"]
 
 
@@ -17,17 +21,32 @@ def icons(head: str, body: str = "", url: str = "https://acme.com/shop/") -> tup
         ('<link rel="icon" href="/a.png">', "https://acme.com/a.png"),
         ('<link rel="shortcut icon" href="favicon.ico">', "https://acme.com/shop/favicon.ico"),
         ('<link href="/b.png" rel="ICON">', "https://acme.com/b.png"),
-        ('<link rel="icon" href="/first.png"><link rel="icon" href="/second.png">', "https://acme.com/first.png"),
+        (
+            '<link rel="icon" href="/first.png"><link rel="icon" href="/second.png">',
+            "https://acme.com/first.png",
+        ),
         (
             '<link rel="icon" href="/16.png" sizes="16x16"><link rel="icon" href="/multi.ico" sizes="16x16 48x48">'
             '<link rel="icon" href="/32.png" sizes="32x32">',
             "https://acme.com/multi.ico",
         ),
-        ('<link rel="icon" href="/small.png" sizes="16x16"><link rel="apple-touch-icon" href="/t.png" sizes="180x180">', "https://acme.com/t.png"),
-        ('<link rel="icon" href="/nosize.png"><link rel="icon" href="/sized.png" sizes="32x32">', "https://acme.com/sized.png"),
+        (
+            '<link rel="icon" href="/small.png" sizes="16x16"><link rel="apple-touch-icon" href="/t.png" sizes="180x180">',
+            "https://acme.com/t.png",
+        ),
+        (
+            '<link rel="icon" href="/nosize.png"><link rel="icon" href="/sized.png" sizes="32x32">',
+            "https://acme.com/sized.png",
+        ),
         ('<link rel="icon" href="//cdn.acme.com/i.png">', "https://cdn.acme.com/i.png"),
-        ('<base href="https://static.acme.com/assets/"><link rel="icon" href="i.png">', "https://static.acme.com/assets/i.png"),
-        ('<link rel="icon" href="data:image/png;base64,iVBORw0KGgo="><link rel="icon" href="/real.png">', "https://acme.com/real.png"),
+        (
+            '<base href="https://static.acme.com/assets/"><link rel="icon" href="i.png">',
+            "https://static.acme.com/assets/i.png",
+        ),
+        (
+            '<link rel="icon" href="data:image/png;base64,iVBORw0KGgo="><link rel="icon" href="/real.png">',
+            "https://acme.com/real.png",
+        ),
     ],
 )
 def test_favicon(head: str, expected: str) -> None:
@@ -38,14 +57,21 @@ def test_favicon(head: str, expected: str) -> None:
 
 @pytest.mark.parametrize(
     "head",
-    ["", '<link rel="stylesheet" href="/s.css">', '<link rel="icon" href="data:image/png;base64,AAAA">', '<link rel="icon">'],
+    [
+        "",
+        '<link rel="stylesheet" href="/s.css">',
+        '<link rel="icon" href="data:image/png;base64,AAAA">',
+        '<link rel="icon">',
+    ],
 )
 def test_favicon_probe_when_no_icon_link(head: str) -> None:
     assert icons(head)[:2] == (None, True)
 
 
 def test_logo_custom_logo_class_beats_other_logos() -> None:
-    body = '<img src="/partner-logo.png" alt="Partner logo"><img class="custom-logo" src="/mine.png">'
+    body = (
+        '<img src="/partner-logo.png" alt="Partner logo"><img class="custom-logo" src="/mine.png">'
+    )
     assert icons("", body)[2] == "https://acme.com/mine.png"
 
 
@@ -66,8 +92,14 @@ def test_logo_from_markup(img: str) -> None:
 
 def test_logo_falls_back_to_og_image_on_the_front_page() -> None:
     head = '<meta property="og:image" content="/og.jpg">'
-    assert icons(head, '<img src="/hero.jpg" alt="Our bakery">', url="https://acme.com/")[2] == "https://acme.com/og.jpg"
-    assert icons(head, '<img src="/hero.jpg" alt="Our bakery">', url="https://acme.com/shop/")[2] is None
+    assert (
+        icons(head, '<img src="/hero.jpg" alt="Our bakery">', url="https://acme.com/")[2]
+        == "https://acme.com/og.jpg"
+    )
+    assert (
+        icons(head, '<img src="/hero.jpg" alt="Our bakery">', url="https://acme.com/shop/")[2]
+        is None
+    )
 
 
 @pytest.mark.parametrize(
@@ -82,7 +114,10 @@ def test_logo_falls_back_to_og_image_on_the_front_page() -> None:
 )
 def test_logo_from_json_ld_beats_markup(json_ld: str) -> None:
     head = f'<script type="application/ld+json">{json_ld}</script><meta property="og:image" content="/og.jpg">'
-    assert icons(head, '<img class="logo" src="/markup.png">', url="https://acme.com/")[2] == "https://acme.com/jsonld.png"
+    assert (
+        icons(head, '<img class="logo" src="/markup.png">', url="https://acme.com/")[2]
+        == "https://acme.com/jsonld.png"
+    )
 
 
 def test_logo_organization_node_preferred() -> None:

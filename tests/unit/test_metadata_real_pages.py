@@ -17,6 +17,7 @@ def meta(html: str, url: str = "https://www.example.info/") -> dict:
 
 # --- 7: digits are a phone number only with evidence -------------------------------------------
 
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -50,6 +51,7 @@ def test_numbers_with_evidence_are_phones(text: str, expected: str) -> None:
 
 # --- 8: the region from every signal; 00 as the international prefix ---------------------------
 
+
 def test_a_german_page_on_a_generic_tld_keeps_its_international_freephone_link() -> None:
     # A .info site in German (lang="de" only) linking an international freephone number.
     html = '<html lang="de"><body><a href="tel:0080040020000">Kostenlose Hotline</a></body></html>'
@@ -66,7 +68,10 @@ def test_00_is_read_as_the_international_prefix_even_where_it_is_not_the_convent
     [
         ('<meta property="og:locale" content="de_AT">', "AT"),
         ('<link rel="alternate" hreflang="fr-CH" href="https://www.example.info/">', "CH"),
-        ('<link rel="alternate" hreflang="fr-CH" href="https://www.example.info/fr/">', "DE"),  # another page's
+        (
+            '<link rel="alternate" hreflang="fr-CH" href="https://www.example.info/fr/">',
+            "DE",
+        ),  # another page's
         ("", "DE"),  # German alone: Germany
     ],
 )
@@ -74,8 +79,11 @@ def test_region_signals_beyond_the_cctld(head: str, expected: str) -> None:
     from scrapersky.metadata.document import Page
     from scrapersky.metadata.text import language, locales
 
-    page = Page.from_response(f'<html lang="de"><head>{head}</head><body>x</body></html>'.encode(),
-                              "https://www.example.info/", None)
+    page = Page.from_response(
+        f'<html lang="de"><head>{head}</head><body>x</body></html>'.encode(),
+        "https://www.example.info/",
+        None,
+    )
     assert infer_region("www.example.info", language(page), page.json_ld, locales(page)) == expected
 
 
@@ -85,12 +93,15 @@ def test_english_alone_says_nothing_about_the_country() -> None:
 
 # --- 9: a stray element before the document ---------------------------------------------------
 
+
 def test_a_stray_empty_html_element_before_the_document_is_skipped() -> None:
     # As a real German CMS template prints it, ahead of its doctype.
-    html = ('<html xml:lang="de_DE" />\n<!DOCTYPE html>\n<html lang="de"><head><title>Praxis Dr. Muster</title>'
-            '<meta name="description" content="Hausarztpraxis in Köln">'
-            '<link rel="icon" href="/favicon.png"><meta name="generator" content="WordPress 6.4.2"></head>'
-            '<body><p>Tel.: 0221 123456</p></body></html>')
+    html = (
+        '<html xml:lang="de_DE" />\n<!DOCTYPE html>\n<html lang="de"><head><title>Praxis Dr. Muster</title>'
+        '<meta name="description" content="Hausarztpraxis in Köln">'
+        '<link rel="icon" href="/favicon.png"><meta name="generator" content="WordPress 6.4.2"></head>'
+        "<body><p>Tel.: 0221 123456</p></body></html>"
+    )
     found = meta(html, "https://praxis-muster.de/")
     assert found["title"] == "Praxis Dr. Muster"
     assert found["description"] == "Hausarztpraxis in Köln"
@@ -101,29 +112,46 @@ def test_a_stray_empty_html_element_before_the_document_is_skipped() -> None:
 
 # --- 10: logos --------------------------------------------------------------------------------
 
+
 def test_an_image_whose_file_and_alt_say_logo_beats_the_share_image() -> None:
-    html = ('<html><head><meta property="og:image" content="https://acme.com/share-1200x630.jpg"></head><body>'
-            '<div class="top"><img src="/wp-content/uploads/2020/01/acme-logo.png" alt="ACME Logo"></div>'
-            "</body></html>")
-    assert meta(html, "https://acme.com/")["logo_url"] == "https://acme.com/wp-content/uploads/2020/01/acme-logo.png"
+    html = (
+        '<html><head><meta property="og:image" content="https://acme.com/share-1200x630.jpg"></head><body>'
+        '<div class="top"><img src="/wp-content/uploads/2020/01/acme-logo.png" alt="ACME Logo"></div>'
+        "</body></html>"
+    )
+    assert (
+        meta(html, "https://acme.com/")["logo_url"]
+        == "https://acme.com/wp-content/uploads/2020/01/acme-logo.png"
+    )
 
 
 def test_a_file_name_alone_saying_logo_is_enough() -> None:
-    html = '<html><body><img src="/img/brand/logo_small.svg"><img src="/img/team.jpg"></body></html>'
-    assert meta(html, "https://acme.com/")["logo_url"] == "https://acme.com/img/brand/logo_small.svg"
+    html = (
+        '<html><body><img src="/img/brand/logo_small.svg"><img src="/img/team.jpg"></body></html>'
+    )
+    assert (
+        meta(html, "https://acme.com/")["logo_url"] == "https://acme.com/img/brand/logo_small.svg"
+    )
 
 
 def test_a_logo_given_only_in_srcset_is_found_by_its_file_name() -> None:
     # ebrosia.de's shop header
-    html = ('<html><body><a href="/"><img srcset="https://www.ebrosia.de/media/image/b1/5c/74/logo_116x50.jpg" '
-            'alt="ebrosia - zur Startseite wechseln"></a></body></html>')
-    assert meta(html, "https://www.ebrosia.de/")["logo_url"] == "https://www.ebrosia.de/media/image/b1/5c/74/logo_116x50.jpg"
+    html = (
+        '<html><body><a href="/"><img srcset="https://www.ebrosia.de/media/image/b1/5c/74/logo_116x50.jpg" '
+        'alt="ebrosia - zur Startseite wechseln"></a></body></html>'
+    )
+    assert (
+        meta(html, "https://www.ebrosia.de/")["logo_url"]
+        == "https://www.ebrosia.de/media/image/b1/5c/74/logo_116x50.jpg"
+    )
 
 
 def test_the_image_linking_home_in_the_header_is_the_logo() -> None:
-    html = ('<html><head><meta property="og:image" content="https://acme.com/avatar.jpg"></head><body>'
-            '<header><a href="https://acme.com/"><img src="/static/acme.svg" alt="ACME"></a></header>'
-            '<main><img src="/photos/1.jpg"></main></body></html>')
+    html = (
+        '<html><head><meta property="og:image" content="https://acme.com/avatar.jpg"></head><body>'
+        '<header><a href="https://acme.com/"><img src="/static/acme.svg" alt="ACME"></a></header>'
+        '<main><img src="/photos/1.jpg"></main></body></html>'
+    )
     assert meta(html, "https://acme.com/")["logo_url"] == "https://acme.com/static/acme.svg"
 
 
@@ -160,19 +188,28 @@ def test_other_brands_logos_in_widgets_are_not_the_sites(html: str) -> None:
     assert meta(f"<html><body>{html}</body></html>", "https://acme.at/")["logo_url"] is None
 
 
-@pytest.mark.parametrize("url", ["https://www.faz.net/aktuell/wirtschaft/musik-streaming-15433.html",
-                                 "https://en.wikipedia.org/wiki/T-distributed_stochastic_neighbor_embedding"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://www.faz.net/aktuell/wirtschaft/musik-streaming-15433.html",
+        "https://en.wikipedia.org/wiki/T-distributed_stochastic_neighbor_embedding",
+    ],
+)
 def test_the_share_image_of_an_inner_page_shows_its_subject_not_the_site(url: str) -> None:
     # Real article pages: og:image is the article's photo, even without og:type (or with "website").
-    html = '<html><head><meta property="og:type" content="website"><meta property="og:image" content="/photo.jpg">' \
-           "</head><body><p>x</p></body></html>"
+    html = (
+        '<html><head><meta property="og:type" content="website"><meta property="og:image" content="/photo.jpg">'
+        "</head><body><p>x</p></body></html>"
+    )
     assert meta(html, url)["logo_url"] is None
 
 
 def test_a_products_own_picture_is_not_the_logo_even_when_its_alt_says_so() -> None:
     # extruct's tests/samples/misc/product_microdata.html
-    html = ('<html><body><div itemscope itemtype="http://schema.org/Product"><span itemprop="name">Executive Anvil'
-            '</span><img itemprop="image" src="anvil_executive.jpg" alt="Executive Anvil logo"></div></body></html>')
+    html = (
+        '<html><body><div itemscope itemtype="http://schema.org/Product"><span itemprop="name">Executive Anvil'
+        '</span><img itemprop="image" src="anvil_executive.jpg" alt="Executive Anvil logo"></div></body></html>'
+    )
     assert meta(html, "https://www.example.com/anvil/")["logo_url"] is None
 
 
@@ -183,9 +220,12 @@ def test_a_share_image_is_the_last_resort() -> None:
 
 # --- 11: social -------------------------------------------------------------------------------
 
+
 def test_old_linkedin_public_profiles_keep_their_id() -> None:
-    assert canonical_profile("http://de.linkedin.com/pub/max-muster/1b/46a/324") == \
-        ("linkedin", "https://linkedin.com/pub/max-muster/1b/46a/324")
+    assert canonical_profile("http://de.linkedin.com/pub/max-muster/1b/46a/324") == (
+        "linkedin",
+        "https://linkedin.com/pub/max-muster/1b/46a/324",
+    )
 
 
 def test_twitter_site_card_names_the_account() -> None:

@@ -13,17 +13,76 @@ PAGES = Path(__file__).parent / "pages"
 SAMPLE_PAGES = [path.read_bytes() for path in sorted(PAGES.glob("*.html"))]
 
 FRAGMENTS = [
-    b"<html lang='", b"<title>", b"</title>", b"<meta ", b"name='generator' ", b"content='WordPress 6.",
-    b"property='og:image' ", b"<link rel='icon' sizes='", b"x", b"any", b"href='", b"'>", b"<a href='mailto:",
-    b"tel:+44", b"020 7946 0958", b"info@acme.co.uk", b"@2x.png", b"<script type='application/ld+json'>",
-    b"</script>", b"{\"@type\":\"Organization\",\"logo\":", b"{\"@id\":", b"\"sameAs\":[", b"]", b"}", b"[",
-    b"https://x.com/", b"https://www.tiktok.com/@", b"//", b"http://[", b"javascript:", b"data:", b"<base href='",
-    b"<div itemscope itemtype='https://schema.org/Product'>", b"<span itemprop='name'>", b"data-cfemail='",
-    b"ff", b"/cdn-cgi/l/email-protection#", b"<svg>", b"<!--", b"-->", b"\x00", b"\xff\xfe", b"\xef\xbb\xbf",
-    b"&amp;", b"&#", b"<meta charset='", b"utf-16", b"latin-1", b"<body>", b"<noscript>", b"\n", b" ",
+    b"<html lang='",
+    b"<title>",
+    b"</title>",
+    b"<meta ",
+    b"name='generator' ",
+    b"content='WordPress 6.",
+    b"property='og:image' ",
+    b"<link rel='icon' sizes='",
+    b"x",
+    b"any",
+    b"href='",
+    b"'>",
+    b"<a href='mailto:",
+    b"tel:+44",
+    b"020 7946 0958",
+    b"info@acme.co.uk",
+    b"@2x.png",
+    b"<script type='application/ld+json'>",
+    b"</script>",
+    b'{"@type":"Organization","logo":',
+    b'{"@id":',
+    b'"sameAs":[',
+    b"]",
+    b"}",
+    b"[",
+    b"https://x.com/",
+    b"https://www.tiktok.com/@",
+    b"//",
+    b"http://[",
+    b"javascript:",
+    b"data:",
+    b"<base href='",
+    b"<div itemscope itemtype='https://schema.org/Product'>",
+    b"<span itemprop='name'>",
+    b"data-cfemail='",
+    b"ff",
+    b"/cdn-cgi/l/email-protection#",
+    b"<svg>",
+    b"<!--",
+    b"-->",
+    b"\x00",
+    b"\xff\xfe",
+    b"\xef\xbb\xbf",
+    b"&amp;",
+    b"&#",
+    b"<meta charset='",
+    b"utf-16",
+    b"latin-1",
+    b"<body>",
+    b"<noscript>",
+    b"\n",
+    b" ",
 ]
-HEADER_NAMES = ["Content-Type", "content-type", "Content-Language", "Set-Cookie", "Server", "X-Powered-By", "Link"]
-URLS = ["https://acme.co.uk/", "http://acme.de", "https://xn--mller-kva.de/path?q=1", "", "not a url", "http://[::1"]
+HEADER_NAMES = [
+    "Content-Type",
+    "content-type",
+    "Content-Language",
+    "Set-Cookie",
+    "Server",
+    "X-Powered-By",
+    "Link",
+]
+URLS = [
+    "https://acme.co.uk/",
+    "http://acme.de",
+    "https://xn--mller-kva.de/path?q=1",
+    "",
+    "not a url",
+    "http://[::1",
+]
 
 fragment_pages = st.lists(st.sampled_from(FRAGMENTS), max_size=60).map(b"".join)
 headers = st.one_of(
@@ -58,19 +117,25 @@ FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 
 @FUZZ
 @given(st.binary(max_size=3000), st.sampled_from(URLS), headers)
-def test_random_bytes_never_raise(body: bytes, url: str, response_headers: dict[str, str] | None) -> None:
+def test_random_bytes_never_raise(
+    body: bytes, url: str, response_headers: dict[str, str] | None
+) -> None:
     check(body, url, response_headers)
 
 
 @FUZZ
 @given(fragment_pages, st.sampled_from(URLS), headers)
-def test_html_fragments_never_raise(body: bytes, url: str, response_headers: dict[str, str] | None) -> None:
+def test_html_fragments_never_raise(
+    body: bytes, url: str, response_headers: dict[str, str] | None
+) -> None:
     check(body, url, response_headers)
 
 
 @FUZZ
 @given(mutated_pages(), st.sampled_from(URLS), headers)
-def test_mutated_pages_never_raise(body: bytes, url: str, response_headers: dict[str, str] | None) -> None:
+def test_mutated_pages_never_raise(
+    body: bytes, url: str, response_headers: dict[str, str] | None
+) -> None:
     check(body, url, response_headers)
 
 
@@ -101,8 +166,20 @@ def test_a_100_kb_homepage_is_read_whole() -> None:
     url = "https://www.brightsmiledental.com/"
     page = big_homepage()
     assert len(page) > 100_000
-    small, big = extract_metadata((PAGES / "wordpress_elementor.html").read_bytes(), url), extract_metadata(page, url)
-    for name in ("title", "description", "logo_url", "is_wordpress", "has_elementor", "tech_stack",
-                 "email_addresses", "phone_numbers", "structured_data"):
+    small, big = (
+        extract_metadata((PAGES / "wordpress_elementor.html").read_bytes(), url),
+        extract_metadata(page, url),
+    )
+    for name in (
+        "title",
+        "description",
+        "logo_url",
+        "is_wordpress",
+        "has_elementor",
+        "tech_stack",
+        "email_addresses",
+        "phone_numbers",
+        "structured_data",
+    ):
         assert big[name] == small[name], name
     assert big["element_counts"]["words"] > small["element_counts"]["words"]

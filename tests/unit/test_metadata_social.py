@@ -10,9 +10,18 @@ from scrapersky.metadata.social import canonical_profile
     ("href", "expected"),
     [
         ("https://www.facebook.com/AcmeBakery/", ("facebook", "https://facebook.com/AcmeBakery")),
-        ("http://m.facebook.com/AcmeBakery?fbclid=IwAR0xyz", ("facebook", "https://facebook.com/AcmeBakery")),
-        ("//de-de.facebook.com/AcmeBakery#reviews", ("facebook", "https://facebook.com/AcmeBakery")),
-        ("facebook.com/pages/Acme-Bakery/123456789", ("facebook", "https://facebook.com/pages/Acme-Bakery/123456789")),
+        (
+            "http://m.facebook.com/AcmeBakery?fbclid=IwAR0xyz",
+            ("facebook", "https://facebook.com/AcmeBakery"),
+        ),
+        (
+            "//de-de.facebook.com/AcmeBakery#reviews",
+            ("facebook", "https://facebook.com/AcmeBakery"),
+        ),
+        (
+            "facebook.com/pages/Acme-Bakery/123456789",
+            ("facebook", "https://facebook.com/pages/Acme-Bakery/123456789"),
+        ),
         (
             "https://www.facebook.com/profile.php?id=100089&utm_source=site",
             ("facebook", "https://facebook.com/profile.php?id=100089"),
@@ -25,7 +34,10 @@ from scrapersky.metadata.social import canonical_profile
         ("https://www.facebook.com/profile.php", None),
         ("https://www.facebook.com/", None),
         ("https://business.facebook.com/AcmeBakery", None),
-        ("https://twitter.com/AcmeBakery?ref_src=twsrc%5Etfw", ("twitter", "https://twitter.com/AcmeBakery")),
+        (
+            "https://twitter.com/AcmeBakery?ref_src=twsrc%5Etfw",
+            ("twitter", "https://twitter.com/AcmeBakery"),
+        ),
         ("https://mobile.twitter.com/AcmeBakery/", ("twitter", "https://twitter.com/AcmeBakery")),
         ("https://X.com/AcmeBakery?s=20&t=abc", ("twitter", "https://x.com/AcmeBakery")),
         ("https://www.x.com/AcmeBakery", ("twitter", "https://x.com/AcmeBakery")),
@@ -36,23 +48,50 @@ from scrapersky.metadata.social import canonical_profile
         ("https://twitter.com/someone/status/123", None),
         ("https://twitter.com/hashtag/bread", None),
         ("https://twitter.com/this_handle_is_far_too_long", None),
-        ("https://www.linkedin.com/company/acme-bakery/", ("linkedin", "https://linkedin.com/company/acme-bakery")),
-        ("https://uk.linkedin.com/in/jane-baker-1a2b3c", ("linkedin", "https://linkedin.com/in/jane-baker-1a2b3c")),
-        ("https://www.linkedin.com/company/acme-bakery/jobs/?trk=x", ("linkedin", "https://linkedin.com/company/acme-bakery")),
+        (
+            "https://www.linkedin.com/company/acme-bakery/",
+            ("linkedin", "https://linkedin.com/company/acme-bakery"),
+        ),
+        (
+            "https://uk.linkedin.com/in/jane-baker-1a2b3c",
+            ("linkedin", "https://linkedin.com/in/jane-baker-1a2b3c"),
+        ),
+        (
+            "https://www.linkedin.com/company/acme-bakery/jobs/?trk=x",
+            ("linkedin", "https://linkedin.com/company/acme-bakery"),
+        ),
         ("https://www.linkedin.com/shareArticle?mini=true&url=x", None),
         ("https://www.linkedin.com/sharing/share-offsite/?url=x", None),
-        ("https://www.instagram.com/acme.bakery/?igshid=abc%3D%3D", ("instagram", "https://instagram.com/acme.bakery")),
-        ("https://instagram.com/acme_bakery?utm_source=ig_web_button_share_sheet", ("instagram", "https://instagram.com/acme_bakery")),
+        (
+            "https://www.instagram.com/acme.bakery/?igshid=abc%3D%3D",
+            ("instagram", "https://instagram.com/acme.bakery"),
+        ),
+        (
+            "https://instagram.com/acme_bakery?utm_source=ig_web_button_share_sheet",
+            ("instagram", "https://instagram.com/acme_bakery"),
+        ),
         ("https://www.instagram.com/p/CxYz123/", None),
         ("https://www.instagram.com/reel/CxYz123/", None),
-        ("https://www.youtube.com/@AcmeBakery?si=abc", ("youtube", "https://youtube.com/@AcmeBakery")),
-        ("https://www.youtube.com/channel/UC1234567890abcdef/videos", ("youtube", "https://youtube.com/channel/UC1234567890abcdef")),
+        (
+            "https://www.youtube.com/@AcmeBakery?si=abc",
+            ("youtube", "https://youtube.com/@AcmeBakery"),
+        ),
+        (
+            "https://www.youtube.com/channel/UC1234567890abcdef/videos",
+            ("youtube", "https://youtube.com/channel/UC1234567890abcdef"),
+        ),
         ("https://m.youtube.com/c/AcmeBakery", ("youtube", "https://youtube.com/c/AcmeBakery")),
-        ("https://www.youtube.com/user/acmebakery?sub_confirmation=1", ("youtube", "https://youtube.com/user/acmebakery")),
+        (
+            "https://www.youtube.com/user/acmebakery?sub_confirmation=1",
+            ("youtube", "https://youtube.com/user/acmebakery"),
+        ),
         ("https://www.youtube.com/watch?v=dQw4w9WgXcQ", None),
         ("https://www.youtube.com/embed/dQw4w9WgXcQ", None),
         ("https://youtu.be/dQw4w9WgXcQ", None),
-        ("https://www.tiktok.com/@acmebakery?lang=en", ("tiktok", "https://tiktok.com/@acmebakery")),
+        (
+            "https://www.tiktok.com/@acmebakery?lang=en",
+            ("tiktok", "https://tiktok.com/@acmebakery"),
+        ),
         ("https://www.tiktok.com/@acmebakery/video/7290000000000000000", None),
         ("https://www.tiktok.com/embed/v2/7290000000000000000", None),
         ("https://acme.com/facebook", None),

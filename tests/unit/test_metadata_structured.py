@@ -19,7 +19,11 @@ def test_json_ld_items_from_objects_and_lists() -> None:
     html = json_ld_script('{"@type": "Organization", "name": "Acme"}') + json_ld_script(
         '[{"@type": "WebSite"}, {"@type": "Person"}, 3, {}]'
     )
-    assert [item["@type"] for item in structured(html)["json-ld"]] == ["Organization", "WebSite", "Person"]
+    assert [item["@type"] for item in structured(html)["json-ld"]] == [
+        "Organization",
+        "WebSite",
+        "Person",
+    ]
 
 
 def test_json_ld_tolerates_comments_and_trailing_commas() -> None:
@@ -53,7 +57,11 @@ def test_opengraph_uniform() -> None:
         '<html><head><meta property="og:title" content="Acme"><meta property="og:type" content="website">'
         "</head></html>"
     )
-    assert structured(html) == {"opengraph": [{"@context": {"og": "http://ogp.me/ns#"}, "@type": "website", "og:title": "Acme"}]}
+    assert structured(html) == {
+        "opengraph": [
+            {"@context": {"og": "http://ogp.me/ns#"}, "@type": "website", "og:title": "Acme"}
+        ]
+    }
 
 
 def test_microdata_uniform() -> None:
@@ -62,7 +70,12 @@ def test_microdata_uniform() -> None:
         '<span itemprop="telephone">+1 415 555 0132</span></div>'
     )
     assert structured(html)["microdata"] == [
-        {"@context": "https://schema.org", "@type": "LocalBusiness", "name": "Acme Bakery", "telephone": "+1 415 555 0132"}
+        {
+            "@context": "https://schema.org",
+            "@type": "LocalBusiness",
+            "name": "Acme Bakery",
+            "telephone": "+1 415 555 0132",
+        }
     ]
 
 
@@ -71,7 +84,9 @@ def test_empty_syntaxes_omitted() -> None:
 
 
 def test_iter_nodes_walks_graphs_and_is_bounded() -> None:
-    items = parse_json_ld(parse_html(json_ld_script('{"@graph": [{"a": {"b": 1}}, {"c": [{"d": 2}]}]}')))
+    items = parse_json_ld(
+        parse_html(json_ld_script('{"@graph": [{"a": {"b": 1}}, {"c": [{"d": 2}]}]}'))
+    )
     assert [sorted(node) for node in iter_nodes(items)] == [["@graph"], ["a"], ["b"], ["c"], ["d"]]
     deep: dict[str, Any] = {}
     cursor = deep

@@ -9,11 +9,24 @@ import pytest
 from scrapersky.metadata import extract_metadata
 from scrapersky.metadata.tech import FINGERPRINTS_FILE, fingerprints, required_literal
 
-KNOWN_FIELDS = {"name", "category", "generator", "script_src", "html", "headers", "cookies", "implies"}
+KNOWN_FIELDS = {
+    "name",
+    "category",
+    "generator",
+    "script_src",
+    "html",
+    "headers",
+    "cookies",
+    "implies",
+}
 
 
 def raw_table() -> list[dict]:
-    text = resources.files("scrapersky.metadata").joinpath(FINGERPRINTS_FILE).read_text(encoding="utf-8")
+    text = (
+        resources.files("scrapersky.metadata")
+        .joinpath(FINGERPRINTS_FILE)
+        .read_text(encoding="utf-8")
+    )
     return json.loads(text)["technologies"]
 
 
@@ -23,7 +36,14 @@ def test_fingerprint_table_is_well_formed() -> None:
     assert len(names) == len(set(names))
     for entry in entries:
         assert set(entry) <= KNOWN_FIELDS, entry["name"]
-        assert entry["category"] in {"cms", "plugins", "frameworks", "analytics", "widgets", "fonts"}
+        assert entry["category"] in {
+            "cms",
+            "plugins",
+            "frameworks",
+            "analytics",
+            "widgets",
+            "fonts",
+        }
         assert set(entry.get("implies", [])) <= set(names), entry["name"]
         for field in ("generator", "script_src", "html", "cookies"):
             for pattern in entry.get(field, []):
@@ -34,11 +54,46 @@ def test_fingerprint_table_is_well_formed() -> None:
 def test_fingerprint_table_covers_the_required_technologies() -> None:
     names = {entry["name"] for entry in raw_table()}
     assert {
-        "WordPress", "Shopify", "Wix", "Squarespace", "Drupal", "Joomla", "Webflow", "Ghost", "HubSpot CMS",
-        "Magento", "PrestaShop", "WooCommerce", "BigCommerce", "React", "Vue.js", "Angular", "Next.js", "Nuxt",
-        "Svelte", "jQuery", "Gatsby", "Google Analytics", "Google Tag Manager", "Facebook Pixel", "Hotjar",
-        "Matomo", "Plausible", "Segment", "Intercom", "Drift", "HubSpot", "Zendesk", "Mailchimp", "Crisp",
-        "Tawk.to", "LiveChat", "Calendly", "reCAPTCHA", "Cloudflare", "Elementor",
+        "WordPress",
+        "Shopify",
+        "Wix",
+        "Squarespace",
+        "Drupal",
+        "Joomla",
+        "Webflow",
+        "Ghost",
+        "HubSpot CMS",
+        "Magento",
+        "PrestaShop",
+        "WooCommerce",
+        "BigCommerce",
+        "React",
+        "Vue.js",
+        "Angular",
+        "Next.js",
+        "Nuxt",
+        "Svelte",
+        "jQuery",
+        "Gatsby",
+        "Google Analytics",
+        "Google Tag Manager",
+        "Facebook Pixel",
+        "Hotjar",
+        "Matomo",
+        "Plausible",
+        "Segment",
+        "Intercom",
+        "Drift",
+        "HubSpot",
+        "Zendesk",
+        "Mailchimp",
+        "Crisp",
+        "Tawk.to",
+        "LiveChat",
+        "Calendly",
+        "reCAPTCHA",
+        "Cloudflare",
+        "Elementor",
     } <= names
 
 
@@ -69,26 +124,59 @@ def stack(body: str, headers: dict[str, str] | None = None) -> dict[str, list[st
     [
         ('<script src="https://cdn.shopify.com/s/files/1/app.js"></script>', {"cms": ["Shopify"]}),
         ('<meta content="Wix.com Website Builder" name="generator">', {"cms": ["Wix"]}),
-        ('<meta name="generator" content="Drupal 10 (https://www.drupal.org)">', {"cms": ["Drupal"]}),
-        ('<meta name="Generator" content="Joomla! - Open Source Content Management">', {"cms": ["Joomla"]}),
+        (
+            '<meta name="generator" content="Drupal 10 (https://www.drupal.org)">',
+            {"cms": ["Drupal"]},
+        ),
+        (
+            '<meta name="Generator" content="Joomla! - Open Source Content Management">',
+            {"cms": ["Joomla"]},
+        ),
         ('<html data-wf-page="64a" data-wf-site="64b">', {"cms": ["Webflow"]}),
         ('<meta name="generator" content="Ghost 5.75">', {"cms": ["Ghost"]}),
-        ('<link href="/wp-content/plugins/woocommerce/assets/css/woocommerce.css" rel="stylesheet">', {"cms": ["WooCommerce", "WordPress"]}),
-        ('<script id="__NEXT_DATA__" type="application/json">{}</script>', {"frameworks": ["Next.js", "React"]}),
-        ('<div id="__nuxt"></div><script src="/_nuxt/entry.js"></script>', {"frameworks": ["Nuxt", "Vue.js"]}),
+        (
+            '<link href="/wp-content/plugins/woocommerce/assets/css/woocommerce.css" rel="stylesheet">',
+            {"cms": ["WooCommerce", "WordPress"]},
+        ),
+        (
+            '<script id="__NEXT_DATA__" type="application/json">{}</script>',
+            {"frameworks": ["Next.js", "React"]},
+        ),
+        (
+            '<div id="__nuxt"></div><script src="/_nuxt/entry.js"></script>',
+            {"frameworks": ["Nuxt", "Vue.js"]},
+        ),
         ('<app-root ng-version="17.0.1"></app-root>', {"frameworks": ["Angular"]}),
         ('<div class="card svelte-1x2y3z4">x</div>', {"frameworks": ["Svelte"]}),
         ('<div id="___gatsby"></div>', {"frameworks": ["Gatsby", "React"]}),
-        ('<script src="https://code.jquery.com/jquery-3.7.1.min.js"></script>', {"frameworks": ["jQuery"]}),
+        (
+            '<script src="https://code.jquery.com/jquery-3.7.1.min.js"></script>',
+            {"frameworks": ["jQuery"]},
+        ),
         ('<script>FBQ("init", "1");</script>', {"analytics": ["Facebook Pixel"]}),
-        ("<script>(function(h,o,t,j,a,r){h._hjSettings={hjid:1};})</script>", {"analytics": ["Hotjar"]}),
-        ("<script>var _paq = window._paq || []; _paq.push(['trackPageView']);</script>", {"analytics": ["Matomo"]}),
-        ('<script defer data-domain="acme.com" src="https://plausible.io/js/script.js"></script>', {"analytics": ["Plausible"]}),
-        ('<script src="https://widget.intercom.io/widget/abc"></script>', {"widgets": ["Intercom"]}),
+        (
+            "<script>(function(h,o,t,j,a,r){h._hjSettings={hjid:1};})</script>",
+            {"analytics": ["Hotjar"]},
+        ),
+        (
+            "<script>var _paq = window._paq || []; _paq.push(['trackPageView']);</script>",
+            {"analytics": ["Matomo"]},
+        ),
+        (
+            '<script defer data-domain="acme.com" src="https://plausible.io/js/script.js"></script>',
+            {"analytics": ["Plausible"]},
+        ),
+        (
+            '<script src="https://widget.intercom.io/widget/abc"></script>',
+            {"widgets": ["Intercom"]},
+        ),
         ('<script src="//js.hs-scripts.com/123.js"></script>', {"widgets": ["HubSpot"]}),
         ('<script src="https://embed.tawk.to/abc/default"></script>', {"widgets": ["Tawk.to"]}),
         ('<div class="g-recaptcha" data-sitekey="x"></div>', {"widgets": ["reCAPTCHA"]}),
-        ('<a href="/cdn-cgi/l/email-protection">[email protected]</a>', {"widgets": ["Cloudflare"]}),
+        (
+            '<a href="/cdn-cgi/l/email-protection">[email protected]</a>',
+            {"widgets": ["Cloudflare"]},
+        ),
         ("<p>Plain page about wordpress and shopify.</p>", {}),
     ],
 )
@@ -112,7 +200,10 @@ def test_detect_from_headers(headers: dict[str, str], expected: dict[str, list[s
 
 
 def test_scrapy_style_headers_are_accepted() -> None:
-    headers = {b"Set-Cookie": [b"a=1", b"_shopify_s=2"], b"Content-Type": [b"text/html; charset=utf-8"]}
+    headers = {
+        b"Set-Cookie": [b"a=1", b"_shopify_s=2"],
+        b"Content-Type": [b"text/html; charset=utf-8"],
+    }
     assert stack("<p>hi</p>", headers) == {"cms": ["Shopify"]}  # type: ignore[arg-type]
 
 
@@ -135,14 +226,20 @@ def wordpress(body: str) -> tuple[bool, str | None, bool]:
             '<script src="/wp-includes/js/dist/hooks.min.js?ver=c6aec9a8d4e5a5d543a1"></script>',
             (True, "6.3.1", False),
         ),
-        ('<link rel="stylesheet" href="/wp-includes/css/x.css?foo=1&#038;ver=6.2">', (True, "6.2", False)),
+        (
+            '<link rel="stylesheet" href="/wp-includes/css/x.css?foo=1&#038;ver=6.2">',
+            (True, "6.2", False),
+        ),
         (
             '<meta name="generator" content="Elementor 3.18.3; features: e_dom_optimization">'
             '<meta name="generator" content="WordPress 6.4.2">',
             (True, "6.4.2", True),
         ),
         ('<body class="elementor-default elementor-kit-5">', (True, None, True)),
-        ('<script src="/wp-content/plugins/elementor/assets/js/frontend.min.js"></script>', (True, None, True)),
+        (
+            '<script src="/wp-content/plugins/elementor/assets/js/frontend.min.js"></script>',
+            (True, None, True),
+        ),
         ('<div class="not-elementor">x</div>', (False, None, False)),
     ],
 )

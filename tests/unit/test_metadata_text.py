@@ -8,7 +8,11 @@ from scrapersky.metadata import decode_html, extract_page_summary
 from scrapersky.metadata.document import parse_html
 from scrapersky.metadata.text import clean_text, normalize_language, visible_text
 
-LATIN1_WITH_META = '<html><head><meta charset="iso-8859-1"><title>Café Müller</title></head></html>'.encode("latin-1")
+LATIN1_WITH_META = (
+    '<html><head><meta charset="iso-8859-1"><title>Café Müller</title></head></html>'.encode(
+        "latin-1"
+    )
+)
 LATIN1_BARE = "<html><head><title>Café Müller</title></head></html>".encode("latin-1")
 
 
@@ -29,13 +33,13 @@ def test_decode_latin1_declared_by_header_only() -> None:
 
 
 def test_header_charset_beats_meta() -> None:
-    body = '<meta charset="iso-8859-1"><p>Café</p>'.encode("utf-8")
+    body = '<meta charset="iso-8859-1"><p>Café</p>'.encode()
     assert "Café" in decode_html(body, "text/html; charset=utf-8")
 
 
 def test_bom_beats_header() -> None:
     # As in browsers (and w3lib): a byte-order mark overrides any declaration.
-    body = codecs.BOM_UTF8 + "<p>Café</p>".encode("utf-8")
+    body = codecs.BOM_UTF8 + "<p>Café</p>".encode()
     assert decode_html(body, "text/html; charset=iso-8859-1") == "<p>Café</p>"
 
 
@@ -48,7 +52,7 @@ def test_undeclared_invalid_bytes_replaced() -> None:
 
 
 def test_unknown_charset_falls_back_to_utf8() -> None:
-    assert "Café" in decode_html("<p>Café</p>".encode("utf-8"), "text/html; charset=x-no-such-thing")
+    assert "Café" in decode_html("<p>Café</p>".encode(), "text/html; charset=x-no-such-thing")
 
 
 def summary(body: str, headers: dict[str, str] | None = None) -> dict[str, str | None]:
@@ -62,7 +66,10 @@ def summary(body: str, headers: dict[str, str] | None = None) -> dict[str, str |
         ("<title>Fish &amp;amp; Chips</title>", "Fish & Chips"),
         ("<title>Caf&eacute; &#8211; Home</title>", "Café \u2013 Home"),
         ('<title></title><meta property="og:title" content="From OG">', "From OG"),
-        ('<meta property="og:title" content="From OG"><meta name="twitter:title" content="From Twitter">', "From OG"),
+        (
+            '<meta property="og:title" content="From OG"><meta name="twitter:title" content="From Twitter">',
+            "From OG",
+        ),
         ('<meta name="twitter:title" content="From Twitter">', "From Twitter"),
         ('<meta content="Attribute order" property="OG:Title">', "Attribute order"),
     ],
@@ -86,9 +93,15 @@ def test_title_is_capped() -> None:
     [
         ('<meta name="description" content="Plain">', "Plain"),
         ('<meta content="Reversed" name="Description">', "Reversed"),
-        ('<meta name="description" content="  "><meta property="og:description" content="From OG">', "From OG"),
+        (
+            '<meta name="description" content="  "><meta property="og:description" content="From OG">',
+            "From OG",
+        ),
         ('<meta name="twitter:description" content="From Twitter">', "From Twitter"),
-        ('<meta property="og:description" content="OG"><meta name="twitter:description" content="TW">', "OG"),
+        (
+            '<meta property="og:description" content="OG"><meta name="twitter:description" content="TW">',
+            "OG",
+        ),
         ("", None),
     ],
 )

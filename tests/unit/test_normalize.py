@@ -18,7 +18,9 @@ def test_unusable_urls_are_dropped_and_counted():
 
 
 def test_out_of_range_fields_are_cleared():
-    entries = [PageEntry("https://a.test/a", priority=1.5, changefreq="sometimes"),
-               PageEntry("https://a.test/b", priority=0.3, changefreq="daily")]
+    entries = [
+        PageEntry("https://a.test/a", priority=1.5, changefreq="sometimes"),
+        PageEntry("https://a.test/b", priority=0.3, changefreq="daily"),
+    ]
     kept, _ = normalize_listed_pages(entries)
     assert [(e.priority, e.changefreq) for e in kept] == [(None, None), (0.3, "daily")]

@@ -12,12 +12,15 @@ from scrapersky.db.bulk import _json_listing, _sqlite_stamp
 from scrapersky.db.store import _plain
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("2026-11-30", datetime(2026, 11, 30, tzinfo=UTC)),
-    ("2026-11-30T08:15", datetime(2026, 11, 30, 8, 15, tzinfo=UTC)),
-    ("2026-11-30T08:15:00+02:00", datetime(2026, 11, 30, 6, 15, tzinfo=UTC)),
-    (" 2026-11-30 08:15:00.5 ", datetime(2026, 11, 30, 8, 15, 0, 500000, tzinfo=UTC)),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2026-11-30", datetime(2026, 11, 30, tzinfo=UTC)),
+        ("2026-11-30T08:15", datetime(2026, 11, 30, 8, 15, tzinfo=UTC)),
+        ("2026-11-30T08:15:00+02:00", datetime(2026, 11, 30, 6, 15, tzinfo=UTC)),
+        (" 2026-11-30 08:15:00.5 ", datetime(2026, 11, 30, 8, 15, 0, 500000, tzinfo=UTC)),
+    ],
+)
 def test_dates_are_iso_and_utc_unless_they_say_otherwise(text, expected):
     assert to_datetime(text, "--since") == expected
 
@@ -29,11 +32,21 @@ def test_other_dates_are_one_line_errors(text):
 
 
 def test_stored_sqlite_listings_read_as_the_json_postgresql_records():
-    stored = {"lastmod": "2024-03-05 08:20:30.000000", "changefreq": "weekly", "priority": 0.7,
-              "alternates": '[{"hreflang":"de","href":"http://x.test/de"}]', "images": None, "news": '{"title":"T"}'}
+    stored = {
+        "lastmod": "2024-03-05 08:20:30.000000",
+        "changefreq": "weekly",
+        "priority": 0.7,
+        "alternates": '[{"hreflang":"de","href":"http://x.test/de"}]',
+        "images": None,
+        "news": '{"title":"T"}',
+    }
     assert _json_listing(stored) == {
-        "lastmod": "2024-03-05T08:20:30+00:00", "changefreq": "weekly", "priority": 0.7,
-        "alternates": [{"hreflang": "de", "href": "http://x.test/de"}], "images": None, "news": {"title": "T"},
+        "lastmod": "2024-03-05T08:20:30+00:00",
+        "changefreq": "weekly",
+        "priority": 0.7,
+        "alternates": [{"hreflang": "de", "href": "http://x.test/de"}],
+        "images": None,
+        "news": {"title": "T"},
     }
     assert _sqlite_stamp(datetime(2026, 11, 30, 9, 0, tzinfo=UTC)) == "2026-11-30 09:00:00.000000"
 

@@ -14,20 +14,29 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from scrapersky.config import ConfigError
-from scrapersky.scheduling.client import NodeUnreachable, ScrapydClient, ScrapydError, parse_node_urls
+from scrapersky.scheduling.client import (
+    NodeUnreachable,
+    ScrapydClient,
+    ScrapydError,
+    parse_node_urls,
+)
 from scrapersky.scheduling.planner import plan_runs, run_count
 from scrapersky.scheduling.runs import NoNodeAnswered, schedule_runs
 from tests.support.scrapyd_nodes import free_port
 
-loads_strategy = st.dictionaries(st.from_regex(r"http://n[0-9]{1,3}:6800", fullmatch=True),
-                                 st.integers(0, 50), min_size=1, max_size=6)
+loads_strategy = st.dictionaries(
+    st.from_regex(r"http://n[0-9]{1,3}:6800", fullmatch=True),
+    st.integers(0, 50),
+    min_size=1,
+    max_size=6,
+)
 
 
 @given(loads_strategy, st.integers(0, 40))
 def test_plan_levels_the_load(loads, count):
     plan = plan_runs(loads, count)
     assert len(plan) == count
-    final = Counter({node: load for node, load in loads.items()})
+    final = Counter(dict(loads.items()))
     final.update(plan)
     # Every run went where the work was least: no node that got a run ends more than one above any other.
     busiest_chosen = max((final[node] for node in set(plan)), default=0)
@@ -49,7 +58,10 @@ def test_run_count_is_slots_per_node_capped_by_jobs():
 
 
 def test_node_urls_are_checked_and_folded():
-    assert parse_node_urls("http://a:6800/, http://b:6800,http://a:6800") == ["http://a:6800", "http://b:6800"]
+    assert parse_node_urls("http://a:6800/, http://b:6800,http://a:6800") == [
+        "http://a:6800",
+        "http://b:6800",
+    ]
     for bad in ("a:6800", "ftp://a:6800", "http://a:6800/path", ""):
         with pytest.raises(ConfigError):
             parse_node_urls(bad)
@@ -58,8 +70,14 @@ def test_node_urls_are_checked_and_folded():
 class FakeScrapyd:
     """A loopback server answering like Scrapyd, with scripted failures; records what it was sent."""
 
-    def __init__(self, *, load: int = 0, fail_first: int = 0, failing: frozenset[str] = frozenset(),
-                 auth: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        load: int = 0,
+        fail_first: int = 0,
+        failing: frozenset[str] = frozenset(),
+        auth: str | None = None,
+    ) -> None:
         self.load, self.fail_first, self.failing, self.auth = load, fail_first, failing, auth
         self.calls: list[tuple[str, dict, str | None]] = []
         server = self
@@ -99,13 +117,23 @@ class FakeScrapyd:
             return 200, {"status": "ok", "pending": self.load, "running": 0, "finished": 0}
         if path == "/schedule.json":
             if fields.get("project") != "scrapersky":
-                return 200, {"status": "error", "message": f"project '{fields.get('project')}' not found"}
+                return 200, {
+                    "status": "error",
+                    "message": f"project '{fields.get('project')}' not found",
+                }
             return 200, {"status": "ok", "jobid": fields["jobid"]}
         if path == "/cancel.json":
-            return 200, {"status": "ok", "prevstate": "running" if fields.get("job") == "r1" else None}
+            return 200, {
+                "status": "ok",
+                "prevstate": "running" if fields.get("job") == "r1" else None,
+            }
         if path == "/listjobs.json":
-            return 200, {"status": "ok", "pending": [{"id": "r1"}], "running": [{"id": "r2"}],
-                         "finished": [{"id": "r3"}]}
+            return 200, {
+                "status": "ok",
+                "pending": [{"id": "r1"}],
+                "running": [{"id": "r2"}],
+                "finished": [{"id": "r3"}],
+            }
         return 404, {}
 
     def close(self) -> None:
@@ -168,13 +196,20 @@ def test_scrapyd_error_answers_are_not_retried(nodes):
 
 def test_schedule_sends_arguments_and_settings(nodes):
     node = nodes()
-    run = client(node.url).schedule(node.url, {"batch_id": "B"}, run_id="r1", priority=2,
-                                    settings={"LOG_LEVEL": "DEBUG"})
+    run = client(node.url).schedule(
+        node.url, {"batch_id": "B"}, run_id="r1", priority=2, settings={"LOG_LEVEL": "DEBUG"}
+    )
     assert run == "r1"
     path, fields, _ = node.calls[-1]
     assert path == "/schedule.json"
-    assert fields == {"project": "scrapersky", "spider": "sitemap", "jobid": "r1", "priority": "2.0",
-                      "setting": "LOG_LEVEL=DEBUG", "batch_id": "B"}
+    assert fields == {
+        "project": "scrapersky",
+        "spider": "sitemap",
+        "jobid": "r1",
+        "priority": "2.0",
+        "setting": "LOG_LEVEL=DEBUG",
+        "batch_id": "B",
+    }
 
 
 def test_active_runs_and_cancel(nodes):

@@ -141,14 +141,24 @@ def test_html_link_rel_sitemap_and_sitemap_anchors() -> None:
 
 def test_html_relative_links_use_page_url_and_base_tag() -> None:
     page = b'<html><head><base href="https://cdn.example.com/site/"></head><body><a href="sitemap.xml">x</a></body></html>'
-    assert sitemaps_from_html(page, "https://example.com/home") == ["https://cdn.example.com/site/sitemap.xml"]
+    assert sitemaps_from_html(page, "https://example.com/home") == [
+        "https://cdn.example.com/site/sitemap.xml"
+    ]
     page = b'<html><body><a href="sitemap.xml">x</a></body></html>'
-    assert sitemaps_from_html(page, "https://example.com/blog/") == ["https://example.com/blog/sitemap.xml"]
+    assert sitemaps_from_html(page, "https://example.com/blog/") == [
+        "https://example.com/blog/sitemap.xml"
+    ]
 
 
 @pytest.mark.parametrize(
     "body",
-    [b"", b"   ", b"\x00\xff\xfe", b"<html><body><a href='/about'>About</a></body></html>", b"not html at all"],
+    [
+        b"",
+        b"   ",
+        b"\x00\xff\xfe",
+        b"<html><body><a href='/about'>About</a></body></html>",
+        b"not html at all",
+    ],
 )
 def test_html_without_sitemap_links(body: bytes) -> None:
     assert sitemaps_from_html(body, "https://example.com/") == []

@@ -63,7 +63,9 @@ https://example.com/2?x=y
 SEEDS["gzip"] = gzip.compress(SEEDS["urlset"])
 SEEDS["gzip_text"] = gzip.compress(SEEDS["text"])
 
-BASE_URLS = st.sampled_from(["", "https://example.com/sitemap.xml", "https://example.com/feed?page=2"])
+BASE_URLS = st.sampled_from(
+    ["", "https://example.com/sitemap.xml", "https://example.com/feed?page=2"]
+)
 
 
 def check(body: bytes, url: str) -> None:
@@ -92,7 +94,10 @@ def mutated(draw: st.DrawFn) -> bytes:
         if action == "truncate":
             del body[at:]
         elif action == "insert":
-            body[at:at] = draw(st.binary(min_size=1, max_size=16) | st.sampled_from([b"<", b">", b"&", b"]]>", b"<!--"]))
+            body[at:at] = draw(
+                st.binary(min_size=1, max_size=16)
+                | st.sampled_from([b"<", b">", b"&", b"]]>", b"<!--"])
+            )
         elif action == "flip" and body:
             body[at] ^= 1 << draw(st.integers(0, 7))
         elif action == "delete":
@@ -131,7 +136,12 @@ def test_mutated_documents_gzipped(body: bytes) -> None:
 
 def test_seeds_are_read_whole() -> None:
     expected = {
-        "urlset": ["https://example.com/a", "https://example.com/", "https://example.com/b?x=1&y=2", "https://example.com/c"],
+        "urlset": [
+            "https://example.com/a",
+            "https://example.com/",
+            "https://example.com/b?x=1&y=2",
+            "https://example.com/c",
+        ],
         "index": ["https://example.com/s1.xml", "https://example.com/s2.xml.gz"],
         "rss": ["https://example.com/one", "https://example.com/two"],
         "atom": ["https://example.com/a", "https://example.com/b"],

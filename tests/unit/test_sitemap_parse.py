@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import tracemalloc
 import zlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,7 @@ from scrapersky.sitemaps import PageEntry, Sitemap, SitemapRef, open_sitemap, pa
 
 SAMPLES = Path(__file__).parent / "sitemap_samples"
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
-UTC = timezone.utc
+UTC = UTC
 MIB = 1024 * 1024
 
 
@@ -30,7 +30,9 @@ def urls(entries: list[PageEntry | SitemapRef]) -> list[str]:
 def urlset(*items: str, ns: str | None = SITEMAP_NS, extra: str = "") -> bytes:
     xmlns = f' xmlns="{ns}"' if ns else ""
     body = "".join(f"<url>{item}</url>" for item in items)
-    return f'<?xml version="1.0" encoding="UTF-8"?>\n<urlset{xmlns}{extra}>{body}</urlset>\n'.encode()
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<urlset{xmlns}{extra}>{body}</urlset>\n'.encode()
+    )
 
 
 def loc(url: str) -> str:
@@ -95,7 +97,11 @@ def test_sample_files_parse() -> None:
     ],
 )
 def test_namespaces_current_outdated_and_missing(ns: str | None) -> None:
-    body = urlset(loc("https://example.com/a") + "<priority>0.3</priority>", loc("https://example.com/b"), ns=ns)
+    body = urlset(
+        loc("https://example.com/a") + "<priority>0.3</priority>",
+        loc("https://example.com/b"),
+        ns=ns,
+    )
     sitemap, entries = read(body)
     assert sitemap.kind == "urlset"
     assert urls(entries) == ["https://example.com/a", "https://example.com/b"]
@@ -123,7 +129,9 @@ def test_undeclared_extension_prefixes_are_tolerated() -> None:
     assert sitemap.error is None
     assert urls(entries) == ["https://example.com/a", "https://example.com/b"]
     assert entries[0].images == [{"loc": "https://example.com/a.png"}]
-    sitemap, entries = read(b"<sm:urlset><sm:url><sm:loc>https://example.com/a</sm:loc></sm:url></sm:urlset>")
+    sitemap, entries = read(
+        b"<sm:urlset><sm:url><sm:loc>https://example.com/a</sm:loc></sm:url></sm:urlset>"
+    )
     assert sitemap.kind == "urlset"
     assert sitemap.error is None
     assert urls(entries) == ["https://example.com/a"]
@@ -185,7 +193,12 @@ def test_text_without_any_url_is_not_a_sitemap() -> None:
 
 
 def test_text_overlong_line_is_skipped() -> None:
-    body = b"https://example.com/a\n" + b"https://example.com/" + b"x" * 300_000 + b"\nhttps://example.com/b\n"
+    body = (
+        b"https://example.com/a\n"
+        + b"https://example.com/"
+        + b"x" * 300_000
+        + b"\nhttps://example.com/b\n"
+    )
     _, entries = read(body)
     assert urls(entries) == ["https://example.com/a", "https://example.com/b"]
 
@@ -202,7 +215,11 @@ def test_rss_items() -> None:
 </channel></rss>"""
     sitemap, entries = read(body, url="https://example.com/feed.xml")
     assert sitemap.kind == "rss"
-    assert urls(entries) == ["https://example.com/one", "https://example.com/two", "https://example.com/three"]
+    assert urls(entries) == [
+        "https://example.com/one",
+        "https://example.com/two",
+        "https://example.com/three",
+    ]
     assert entries[0].lastmod == datetime(2024, 5, 6, 8, 11, tzinfo=UTC)
     assert entries[1].lastmod == datetime(2024, 5, 7, tzinfo=UTC)
     # Without the feed's own URL a relative link cannot be resolved.
@@ -362,7 +379,7 @@ def test_whitespace_cdata_and_entities_in_loc() -> None:
         "https://example.com/a?x=1&y=2",
         "https://example.com/b?x=1&y=<2>",
         "https://example.com/cd",
-        "https://example.com/q?a=\"1\"'<>",
+        'https://example.com/q?a="1"\'<>',
     ]
 
 
@@ -412,15 +429,18 @@ def test_relative_locs_on_the_site_are_resolved_and_recorded() -> None:
 def test_a_sitemap_element_misplaced_in_a_urlset_is_a_child_sitemap() -> None:
     # As trafilatura's tests/resources/sitemap-hreflang.xml has it, after the <url> entries.
     body = urlset(loc("https://example.com/english/page.html")).replace(
-        b"</urlset>", b"<sitemap><loc>https://example.com/sitemap2.xml.gz</loc></sitemap></urlset>")
+        b"</urlset>", b"<sitemap><loc>https://example.com/sitemap2.xml.gz</loc></sitemap></urlset>"
+    )
     sitemap, entries = read(body, url="https://example.com/sitemap.xml")
-    assert entries == [PageEntry("https://example.com/english/page.html"),
-                       SitemapRef("https://example.com/sitemap2.xml.gz")]
+    assert entries == [
+        PageEntry("https://example.com/english/page.html"),
+        SitemapRef("https://example.com/sitemap2.xml.gz"),
+    ]
     assert sitemap.deviations == {"<sitemap> inside a urlset followed as a child sitemap": 1}
 
 
 def test_relative_locs_without_a_sitemap_url_are_skipped() -> None:
-    sitemap, entries = read(urlset(loc("/page"), loc("https://example.com/kept")))
+    _sitemap, entries = read(urlset(loc("/page"), loc("https://example.com/kept")))
     assert urls(entries) == ["https://example.com/kept"]
 
 
@@ -432,7 +452,10 @@ def test_query_string_sitemap_url() -> None:
 
 
 def test_trailing_junk_after_the_root_is_ignored() -> None:
-    body = urlset(loc("https://example.com/a")) + b"<script>analytics()</script>\n<p>appended by the host"
+    body = (
+        urlset(loc("https://example.com/a"))
+        + b"<script>analytics()</script>\n<p>appended by the host"
+    )
     sitemap, entries = read(body)
     assert sitemap.error is None
     assert urls(entries) == ["https://example.com/a"]
@@ -471,7 +494,9 @@ def test_malformed_xml_is_read_past_and_the_document_is_not_quoted() -> None:
 
 
 def test_invalid_utf8_in_the_middle_loses_only_its_entry() -> None:
-    body = urlset(loc("https://example.com/a"), loc("https://example.com/\xff"), loc("https://example.com/c"))
+    body = urlset(
+        loc("https://example.com/a"), loc("https://example.com/\xff"), loc("https://example.com/c")
+    )
     body = body.replace("\xff".encode(), b"\xff\xfe")
     sitemap, entries = read(body)
     assert urls(entries) == ["https://example.com/a", "https://example.com/c"]
@@ -500,11 +525,17 @@ BARE_AMPERSAND_VIDEO = f"""<?xml version="1.0" encoding="UTF-8"?>
 def test_a_bare_ampersand_keeps_its_entry_and_says_what_it_is(chunked: bool) -> None:
     body = BARE_AMPERSAND_VIDEO
     if chunked:  # the damage in a later chunk than the first entries
-        body = body.replace(b"<url><loc>https://example.com/videos/second",
-                            b"<url><loc>https://example.com/videos/second".replace(b"<url>", b" " * 70_000 + b"<url>"))
+        body = body.replace(
+            b"<url><loc>https://example.com/videos/second",
+            b"<url><loc>https://example.com/videos/second".replace(
+                b"<url>", b" " * 70_000 + b"<url>"
+            ),
+        )
     sitemap, entries = read(body)
-    assert urls(entries) == ["https://example.com/videos/some_video_landing_page.html",
-                             "https://example.com/videos/second.html"]
+    assert urls(entries) == [
+        "https://example.com/videos/some_video_landing_page.html",
+        "https://example.com/videos/second.html",
+    ]
     assert entries[0].videos[0]["content_loc"] == "https://streamserver.example.com/video123.mp4"
     assert sitemap.error == "malformed XML near line 8: unescaped '&'"
 
@@ -523,7 +554,7 @@ def test_damage_and_truncation_are_both_reported() -> None:
         b"<!doctype html><html lang=en><body><p>404<br></body></html>",
         b"<html><head><meta charset=utf-8><title>Page not found</title></head><body></body></html>",
         b'<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml"><body>Not found</body></html>',
-        b"\n\n  <!-- cache miss --><!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\"><HTML><BODY>x</BODY></HTML>",
+        b'\n\n  <!-- cache miss --><!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN"><HTML><BODY>x</BODY></HTML>',
     ],
 )
 def test_html_soft_404_is_not_a_sitemap(body: bytes) -> None:
@@ -565,7 +596,10 @@ def test_other_non_sitemaps(body: bytes, error: str) -> None:
         ("2024-05-06T10:11:12+00:00", datetime(2024, 5, 6, 10, 11, 12, tzinfo=UTC)),
         ("2024-05-06T10:11:12-05:00", datetime(2024, 5, 6, 15, 11, 12, tzinfo=UTC)),
         ("2024-05-06T10:11+01:00", datetime(2024, 5, 6, 9, 11, tzinfo=UTC)),
-        ("2024-05-06T10:11:12.123456789+02:00", datetime(2024, 5, 6, 8, 11, 12, 123456, tzinfo=UTC)),
+        (
+            "2024-05-06T10:11:12.123456789+02:00",
+            datetime(2024, 5, 6, 8, 11, 12, 123456, tzinfo=UTC),
+        ),
         ("2024-05-06T10:11:12", datetime(2024, 5, 6, 10, 11, 12, tzinfo=UTC)),
         ("2024-05-06 10:11:12", datetime(2024, 5, 6, 10, 11, 12, tzinfo=UTC)),
         ("2024-05-06t10:11:12z", datetime(2024, 5, 6, 10, 11, 12, tzinfo=UTC)),
@@ -598,8 +632,20 @@ def test_lastmod_formats(value: str | None, expected: datetime | None) -> None:
 
 @pytest.mark.parametrize(
     ("priority", "expected"),
-    [("0.5", 0.5), (" 1.0 ", 1.0), ("0", 0.0), ("1", 1.0), (".25", 0.25), ("1.5", None), ("-0.1", None),
-     ("high", None), ("nan", None), ("inf", None), ("0,5", None), ("", None)],
+    [
+        ("0.5", 0.5),
+        (" 1.0 ", 1.0),
+        ("0", 0.0),
+        ("1", 1.0),
+        (".25", 0.25),
+        ("1.5", None),
+        ("-0.1", None),
+        ("high", None),
+        ("nan", None),
+        ("inf", None),
+        ("0,5", None),
+        ("", None),
+    ],
 )
 def test_priority_values(priority: str, expected: float | None) -> None:
     _, entries = read(urlset(loc("https://example.com/") + f"<priority>{priority}</priority>"))
@@ -608,11 +654,23 @@ def test_priority_values(priority: str, expected: float | None) -> None:
 
 @pytest.mark.parametrize(
     ("changefreq", "expected"),
-    [("daily", "daily"), ("WEEKLY", "weekly"), ("  Monthly\n", "monthly"), ("always", "always"), ("never", "never"),
-     ("hourly", "hourly"), ("yearly", "yearly"), ("sometimes", None), ("every day", None), ("", None)],
+    [
+        ("daily", "daily"),
+        ("WEEKLY", "weekly"),
+        ("  Monthly\n", "monthly"),
+        ("always", "always"),
+        ("never", "never"),
+        ("hourly", "hourly"),
+        ("yearly", "yearly"),
+        ("sometimes", None),
+        ("every day", None),
+        ("", None),
+    ],
 )
 def test_changefreq_values(changefreq: str, expected: str | None) -> None:
-    _, entries = read(urlset(loc("https://example.com/") + f"<changefreq>{changefreq}</changefreq>"))
+    _, entries = read(
+        urlset(loc("https://example.com/") + f"<changefreq>{changefreq}</changefreq>")
+    )
     assert entries[0].changefreq == expected
 
 
@@ -673,7 +731,8 @@ def test_news() -> None:
         + "</news:publication><news:publication_date>2024-05-06T10:00:00+02:00</news:publication_date>"
         + "<news:title>Big story</news:title></news:news>",
         loc("https://example.com/plain"),
-        loc("https://example.com/partial") + "<news:news><news:title>Only a title</news:title></news:news>",
+        loc("https://example.com/partial")
+        + "<news:news><news:title>Only a title</news:title></news:news>",
         extra=EXTENSIONS,
     )
     _, entries = read(body)
@@ -707,8 +766,13 @@ def test_videos_kept() -> None:
     )
     _, entries = read(body)
     assert entries[0].videos == [
-        {"thumbnail_loc": f"https://example.com/t{n}.jpg", "title": f"V{n}", "description": f"About {n}",
-         "content_loc": f"https://example.com/v{n}.mp4", "duration": "600"}
+        {
+            "thumbnail_loc": f"https://example.com/t{n}.jpg",
+            "title": f"V{n}",
+            "description": f"About {n}",
+            "content_loc": f"https://example.com/v{n}.mp4",
+            "duration": "600",
+        }
         for n in (1, 2)
     ]
     assert entries[1].videos is None
@@ -782,7 +846,11 @@ def gzip_of(prefix: bytes, filler: bytes, size: int) -> bytes:
 
 def test_gzip_bomb_is_capped_with_low_memory() -> None:
     # Empty comments: valid XML that the parser discards, so only the cap can stop it.
-    body = gzip_of(b'<?xml version="1.0"?><urlset><url><loc>https://example.com/a</loc></url>', b"<!---->", 200 * MIB)
+    body = gzip_of(
+        b'<?xml version="1.0"?><urlset><url><loc>https://example.com/a</loc></url>',
+        b"<!---->",
+        200 * MIB,
+    )
     assert len(body) < 1 * MIB
     tracemalloc.start()
     try:
@@ -820,7 +888,11 @@ def test_oversized_entry_is_refused() -> None:
 
 
 def test_document_without_entries_is_abandoned() -> None:
-    body = b"<urlset>" + b"<x>filler</x>" * 200_000 + b"<url><loc>https://example.com/late</loc></url></urlset>"
+    body = (
+        b"<urlset>"
+        + b"<x>filler</x>" * 200_000
+        + b"<url><loc>https://example.com/late</loc></url></urlset>"
+    )
     sitemap, entries = read(body)
     assert entries == []
     assert sitemap.error == f"no entry in the first {MIB} bytes"
@@ -828,10 +900,17 @@ def test_document_without_entries_is_abandoned() -> None:
 
 def test_deep_nesting_is_refused_without_raising() -> None:
     # Closed properly: only the depth is wrong (an unclosed one would also be cut short).
-    body = b"<urlset><url><loc>https://example.com/a</loc></url>" + b"<x>" * 100_000 + b"</x>" * 100_000 + b"</urlset>"
+    body = (
+        b"<urlset><url><loc>https://example.com/a</loc></url>"
+        + b"<x>" * 100_000
+        + b"</x>" * 100_000
+        + b"</urlset>"
+    )
     sitemap, entries = read(body)
     assert urls(entries) == ["https://example.com/a"]
-    assert sitemap.error == "malformed XML near line 1"  # lxml's depth limit, reported like any damage
+    assert (
+        sitemap.error == "malformed XML near line 1"
+    )  # lxml's depth limit, reported like any damage
 
 
 def test_memory_stays_flat_on_a_large_urlset() -> None:

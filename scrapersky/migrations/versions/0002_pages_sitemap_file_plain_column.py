@@ -9,8 +9,8 @@ Revises: 0001
 Create Date: 2026-11-23
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0002"
 down_revision = "0001"
@@ -36,5 +36,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     name = SQLITE_KEY if op.get_bind().dialect.name == "sqlite" else "pages_sitemap_file_id_fkey"
     with op.batch_alter_table("pages", naming_convention=SQLITE_NAMES) as batch_op:
-        batch_op.create_foreign_key(name, "sitemap_files", ["sitemap_file_id"], ["id"], ondelete="SET NULL")
+        batch_op.create_foreign_key(
+            name, "sitemap_files", ["sitemap_file_id"], ["id"], ondelete="SET NULL"
+        )
     op.create_index("ix_pages_sitemap_file_id", "pages", ["sitemap_file_id"])

@@ -15,8 +15,8 @@ Revises: 0002
 Create Date: 2026-11-30
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0003"
 down_revision = "0002"
@@ -61,9 +61,13 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         op.execute("DROP TRIGGER domains_delete_pages")
         with op.batch_alter_table("pages", naming_convention=SQLITE_NAMES) as batch_op:
-            batch_op.create_foreign_key(SQLITE_KEY, "domains", ["domain_id"], ["id"], ondelete="CASCADE")
+            batch_op.create_foreign_key(
+                SQLITE_KEY, "domains", ["domain_id"], ["id"], ondelete="CASCADE"
+            )
         return
     op.execute("DROP TRIGGER domains_delete_pages ON domains")
     op.execute("DROP FUNCTION delete_domain_pages()")
     op.alter_column("pages", "url", type_=sa.Text(), existing_nullable=False)
-    op.create_foreign_key(POSTGRES_KEY, "pages", "domains", ["domain_id"], ["id"], ondelete="CASCADE")
+    op.create_foreign_key(
+        POSTGRES_KEY, "pages", "domains", ["domain_id"], ["id"], ondelete="CASCADE"
+    )

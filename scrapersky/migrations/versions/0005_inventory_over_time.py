@@ -15,8 +15,8 @@ Revises: 0004
 Create Date: 2026-11-30
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0005"
@@ -42,8 +42,15 @@ def upgrade() -> None:
     op.create_table(
         "scan_changes",
         sa.Column("id", BigId, primary_key=True),
-        sa.Column("domain_id", sa.BigInteger(), sa.ForeignKey("domains.id", ondelete="CASCADE"), nullable=False),
-        sa.Column("job_id", sa.BigInteger(), sa.ForeignKey("jobs.id", ondelete="SET NULL"), nullable=True),
+        sa.Column(
+            "domain_id",
+            sa.BigInteger(),
+            sa.ForeignKey("domains.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column(
+            "job_id", sa.BigInteger(), sa.ForeignKey("jobs.id", ondelete="SET NULL"), nullable=True
+        ),
         sa.Column("changed_at", Timestamp, nullable=False),
         sa.Column("kind", sa.String(length=24), nullable=False),
         sa.Column("subject", sa.Text(), nullable=False),
@@ -53,8 +60,10 @@ def upgrade() -> None:
     op.create_index("ix_scan_changes_domain_changed", "scan_changes", ["domain_id", "changed_at"])
     op.create_index("ix_scan_changes_job_id", "scan_changes", ["job_id"])
     # What was stored before counts as seen when it was last read.
-    op.execute("UPDATE domains SET metadata_at = last_scan "
-               "WHERE last_scan IS NOT NULL AND domain_metadata IS NOT NULL")
+    op.execute(
+        "UPDATE domains SET metadata_at = last_scan "
+        "WHERE last_scan IS NOT NULL AND domain_metadata IS NOT NULL"
+    )
     op.execute("UPDATE sitemap_files SET confirmed_at = fetched_at WHERE status_code IN (200, 304)")
     op.execute(
         "UPDATE pages SET first_seen_at = COALESCE((SELECT COALESCE(d.last_scan, d.created_at) FROM domains d "
@@ -68,7 +77,12 @@ def downgrade() -> None:
     op.drop_index("ix_scan_changes_domain_changed", table_name="scan_changes")
     op.drop_table("scan_changes")
     # Plain ALTER TABLE … DROP COLUMN (SQLite 3.35+): a batch copy of domains would lose its trigger.
-    for table, column in (("domains", "metadata_at"), ("sitemap_files", "removed_at"),
-                          ("sitemap_files", "confirmed_at"), ("pages", "removed_at"), ("pages", "last_seen_at"),
-                          ("pages", "first_seen_at")):
+    for table, column in (
+        ("domains", "metadata_at"),
+        ("sitemap_files", "removed_at"),
+        ("sitemap_files", "confirmed_at"),
+        ("pages", "removed_at"),
+        ("pages", "last_seen_at"),
+        ("pages", "first_seen_at"),
+    ):
         op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")

@@ -5,8 +5,8 @@ Revises: 0005
 Create Date: 2026-11-30
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0006"
 down_revision = "0005"
@@ -25,7 +25,9 @@ def upgrade() -> None:
         sa.Column("tenant_id", sa.String(length=36), nullable=True),
         sa.Column("operator", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("key_digest", sa.String(length=64), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
         sa.UniqueConstraint("key_id"),
         sa.UniqueConstraint("key_digest"),

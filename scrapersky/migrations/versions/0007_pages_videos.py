@@ -8,8 +8,8 @@ Revises: 0006
 Create Date: 2026-11-30
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0007"
@@ -21,9 +21,14 @@ depends_on = None
 # Plain ALTER TABLE on both databases (SQLite 3.35+ drops columns in place): a batch table
 # copy on SQLite would trip the trigger on domains that deletes a domain's pages (migration 0003).
 def upgrade() -> None:
-    op.add_column("pages", sa.Column(
-        "videos", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=True,
-    ))
+    op.add_column(
+        "pages",
+        sa.Column(
+            "videos",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=True,
+        ),
+    )
 
 
 def downgrade() -> None:

@@ -5,8 +5,8 @@ Revises: 0007
 Create Date: 2026-11-30
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0008"
@@ -19,8 +19,14 @@ JSONType = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
 def _timestamps() -> list[sa.Column]:
-    return [sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
-            sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False)]
+    return [
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+        sa.Column(
+            "updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+    ]
 
 
 def upgrade() -> None:
@@ -37,7 +43,9 @@ def upgrade() -> None:
     op.create_table(
         "webhook_deliveries",
         sa.Column("id", BigId, primary_key=True),
-        sa.Column("webhook_id", BigId, sa.ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "webhook_id", BigId, sa.ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("event", sa.String(32), nullable=False),
         sa.Column("payload", JSONType, nullable=False),
         sa.Column("status", sa.String(16), server_default="pending", nullable=False),
