@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 DOMAIN ?= example.com
 PYTEST_ARGS ?=
 
-.PHONY: setup crawl test chromium bench clean
+.PHONY: setup crawl test lint chromium bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,12 +33,18 @@ chromium:
 crawl: setup
 	@$(BIN)/scrapy crawl sitemap -a domain=$(DOMAIN); code=$$?; $(BIN)/scrapy status --limit 5; exit $$code
 
+# The formatter, the linter and the type checker (its paths and strictness are in
+# pyproject.toml) run before the tests, so CI enforces them.
+lint: setup
+	$(BIN)/ruff format --check --quiet scrapersky tests bench
+	$(BIN)/ruff check --quiet scrapersky tests bench
+
 # Coverage of every process the tests start: coverage (requirements-dev.txt) installs a .pth
 # hook into the venv that starts measuring any Python process whose environment names a config
 # in COVERAGE_PROCESS_START (the `scrapy` commands, Scrapyd nodes and their crawls inherit it).
 # Exits with pytest's code; the combined report is printed either way and kept in
 # coverage.xml and htmlcov/.
-test: setup chromium
+test: setup chromium lint
 	@rm -f .coverage .coverage.*
 	@COVERAGE_PROCESS_START=$(CURDIR)/.coveragerc COVERAGE_FILE=$(CURDIR)/.coverage \
 	  $(BIN)/python -m pytest $(PYTEST_ARGS); code=$$?; \
