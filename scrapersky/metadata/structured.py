@@ -10,6 +10,10 @@ from lxml.html import HtmlElement
 
 _COMMENT_LINE = re.compile(r"^\s*(//.*|<!--.*-->)", re.MULTILINE)
 _MAX_DEPTH = 32
+# What extruct's OpenGraph and microdata extractors read: `meta` elements with a `property`
+# and elements with `itemscope`. A page with neither gives them nothing to find, so extruct
+# is not even imported for it.
+_EXTRUCT_MARKUP = "boolean(//meta[@property] | //*[@itemscope])"
 
 
 def _reject_constant(_: str) -> None:
@@ -78,6 +82,8 @@ def structured_data(root: HtmlElement, base_url: str, json_ld: list[Any]) -> dic
     result: dict[str, list[Any]] = {}
     if json_ld:
         result["json-ld"] = json_ld
+    if not root.xpath(_EXTRUCT_MARKUP):
+        return result
     # One syntax at a time: a failure in one must not lose the others.
     for syntax in ("opengraph", "microdata"):
         try:
@@ -92,8 +98,8 @@ def structured_data(root: HtmlElement, base_url: str, json_ld: list[Any]) -> dic
 
 
 def _extruct():
-    """extruct and the parsers behind it (rdflib, mf2py, html5lib) cost a tenth of a second to
-    import: loaded with the first page that has microdata or OpenGraph, not with every run."""
+    """extruct and the parsers behind it (rdflib, mf2py, html5lib) take 0.3 s or more to import:
+    loaded with the first page that has microdata or OpenGraph, not with every run."""
     import extruct
 
     return extruct

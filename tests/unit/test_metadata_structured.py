@@ -1,5 +1,7 @@
 """JSON-LD, OpenGraph and microdata."""
 
+import subprocess
+import sys
 from typing import Any
 
 from scrapersky.metadata import extract_metadata
@@ -94,3 +96,34 @@ def test_iter_nodes_walks_graphs_and_is_bounded() -> None:
         cursor["x"] = {}
         cursor = cursor["x"]
     assert 0 < len(list(iter_nodes(deep))) < 100
+
+
+EXTRUCT_LOADED = """
+import sys
+from scrapersky.metadata import extract_metadata
+found = extract_metadata(sys.stdin.buffer.read(), "https://acme.com/")["structured_data"]
+print(sorted(found), "extruct" in sys.modules)
+"""
+
+
+def extruct_loaded_for(html: str) -> str:
+    # A fresh interpreter: this one has long imported extruct for other tests.
+    done = subprocess.run(
+        [sys.executable, "-c", EXTRUCT_LOADED],
+        input=html.encode(),
+        capture_output=True,
+        check=True,
+    )
+    return done.stdout.decode().strip()
+
+
+def test_extruct_is_imported_only_for_pages_that_carry_its_markup() -> None:
+    # Its import costs a reactor stall of a third of a second on a slow host.
+    plain = "<html><head><title>Shop</title></head><body><p>Hello</p></body></html>"
+    assert extruct_loaded_for(plain) == "[] False"
+    with_json_ld = plain.replace("</head>", json_ld_script('{"@type": "Thing"}') + "</head>")
+    assert extruct_loaded_for(with_json_ld) == "['json-ld'] False"
+    og = '<html><head><meta property="og:title" content="Shop"></head><body></body></html>'
+    assert extruct_loaded_for(og) == "['opengraph'] True"
+    item = '<div itemscope itemtype="https://schema.org/Thing"><span itemprop="name">X</span></div>'
+    assert extruct_loaded_for(item) == "['microdata'] True"
