@@ -25,7 +25,7 @@ def job_answer(job: Job, with_stats: bool = False) -> dict[str, Any]:
     }
 
 
-class Scan(Scheduling):
+class ScanService(Scheduling):
     """POST domain [, tenant_id, max_pages, render, priority]: a pending job and a run to scan it."""
 
     def answer(self, fields: Fields) -> dict[str, Any]:

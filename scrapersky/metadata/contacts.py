@@ -11,7 +11,7 @@ from phonenumbers import Leniency, NumberParseException, PhoneNumberFormat, Phon
 from scrapersky.metadata.structured import as_list, iter_nodes
 
 if TYPE_CHECKING:
-    from scrapersky.metadata.document import Page
+    from scrapersky.metadata.document import HtmlDocument
 
 MAX_EMAILS = 20
 MAX_PHONES = 10
@@ -125,7 +125,7 @@ def decode_cloudflare_email(encoded: str) -> str | None:
     return bytes(byte ^ key for byte in data[1:]).decode("utf-8", "replace")
 
 
-def _email_candidates(page: "Page") -> Iterator[str]:
+def _email_candidates(page: "HtmlDocument") -> Iterator[str]:
     for element in page.root.iter("a", "area"):
         href = (element.get("href") or "").strip()
         if href[:7].lower() == "mailto:":
@@ -154,7 +154,7 @@ def _first_unique(values: Iterable[str | None], limit: int) -> list[str]:
     return list(found)
 
 
-def emails(page: "Page") -> list[str]:
+def emails(page: "HtmlDocument") -> list[str]:
     """Addresses from mailto links, Cloudflare-protected links, JSON-LD and
     the visible text, in that order; deduplicated, at most MAX_EMAILS."""
     return _first_unique((clean_email(raw) for raw in _email_candidates(page)), MAX_EMAILS)
@@ -209,7 +209,7 @@ def _looks_like_phone(text: str, start: int, raw: str) -> bool:
     )
 
 
-def _phone_candidates(page: "Page", region: str) -> Iterator[str | None]:
+def _phone_candidates(page: "HtmlDocument", region: str) -> Iterator[str | None]:
     for element in page.root.iter("a", "area"):
         href = (element.get("href") or "").strip()
         scheme, _, number = href.partition(":")
@@ -233,7 +233,7 @@ def phone_text(text: str) -> str:
     )[:_MAX_PHONE_TEXT]
 
 
-def phones(page: "Page", region: str) -> list[str]:
+def phones(page: "HtmlDocument", region: str) -> list[str]:
     """Valid numbers from tel links, JSON-LD and the visible text (labelled or
     international there), in E.164, deduplicated, at most MAX_PHONES."""
     return _first_unique(_phone_candidates(page, region), MAX_PHONES)

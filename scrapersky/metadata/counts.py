@@ -5,12 +5,12 @@ from typing import TYPE_CHECKING
 from scrapersky.metadata.text import word_count
 
 if TYPE_CHECKING:
-    from scrapersky.metadata.document import Page
+    from scrapersky.metadata.document import HtmlDocument
 
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 
 
-def element_counts(page: "Page") -> dict[str, int]:
+def element_counts(page: "HtmlDocument") -> dict[str, int]:
     """Links (`<a href>`), images, scripts, forms, headings (h1–h6) and
     words of visible text."""
     counts = {"links": 0, "images": 0, "scripts": 0, "forms": 0, "headings": 0}

@@ -42,7 +42,7 @@ def _document_element(root: HtmlElement) -> HtmlElement:
 
 
 @dataclass
-class Page:
+class HtmlDocument:
     """A decoded and parsed response; derived views are computed once."""
 
     url: str
@@ -51,7 +51,9 @@ class Page:
     headers: dict[str, str]
 
     @classmethod
-    def from_response(cls, body: bytes, url: str, headers: Mapping[Any, Any] | None) -> "Page":
+    def from_response(
+        cls, body: bytes, url: str, headers: Mapping[Any, Any] | None
+    ) -> "HtmlDocument":
         plain_headers = normalize_headers(headers)
         html = decode_html(body, plain_headers.get("content-type"))
         return cls(url=url, html=html, root=parse_html(html), headers=plain_headers)

@@ -4,7 +4,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from scrapersky.metadata import contacts, counts, icons, social, structured, tech, text
-from scrapersky.metadata.document import Page
+from scrapersky.metadata.document import HtmlDocument
 from scrapersky.metadata.region import infer_region
 from scrapersky.metadata.urls import host_of
 
@@ -14,7 +14,7 @@ def extract_metadata(
 ) -> dict[str, Any]:
     """Everything ScraperSky keeps about a site from its homepage. Every key
     is always present (None, [], {} or False when nothing was found)."""
-    page = Page.from_response(body, url, headers)
+    page = HtmlDocument.from_response(body, url, headers)
     title = text.title(page)
     language = text.language(page)
     favicon_url, favicon_probe = icons.favicon(page)
@@ -54,7 +54,7 @@ def extract_page_summary(
     body: bytes, url: str, headers: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
     """Title, description and language of any page, with the same fallbacks."""
-    page = Page.from_response(body, url, headers)
+    page = HtmlDocument.from_response(body, url, headers)
     return {
         "title": text.title(page),
         "description": text.description(page),

@@ -9,7 +9,7 @@ from lxml.html import HtmlElement
 from scrapersky.metadata.structured import as_list, iter_nodes, node_types
 
 if TYPE_CHECKING:
-    from scrapersky.metadata.document import Page
+    from scrapersky.metadata.document import HtmlDocument
 
 _IMAGE_SOURCE_ATTRIBUTES = ("src", "data-src", "data-lazy-src", "data-original")
 _LOGO_ANCESTOR_LEVELS = 3
@@ -30,7 +30,7 @@ def _icon_size(sizes: str | None) -> float:
     return best
 
 
-def favicon(page: "Page") -> tuple[str | None, bool]:
+def favicon(page: "HtmlDocument") -> tuple[str | None, bool]:
     """`(url, probe)`: the largest icon link (the first when none declares a
     size); `probe` is True when there is no usable icon link, so the caller
     should try `/favicon.ico`."""
@@ -49,7 +49,7 @@ def favicon(page: "Page") -> tuple[str | None, bool]:
     return best_url, best_url is None
 
 
-def _image_url(page: "Page", value: Any, by_id: dict[str, dict[str, Any]]) -> str | None:
+def _image_url(page: "HtmlDocument", value: Any, by_id: dict[str, dict[str, Any]]) -> str | None:
     """A URL from a schema.org image value: a string, an ImageObject, a
     reference to one by `@id`, or a list of those."""
     for item in as_list(value):
@@ -75,7 +75,7 @@ def _is_organization(node: dict[str, Any]) -> bool:
     )
 
 
-def _json_ld_logo(page: "Page") -> str | None:
+def _json_ld_logo(page: "HtmlDocument") -> str | None:
     nodes = list(iter_nodes(page.json_ld))
     by_id = {node["@id"]: node for node in nodes if isinstance(node.get("@id"), str)}
     with_logo = [node for node in nodes if "logo" in node]
@@ -86,7 +86,7 @@ def _json_ld_logo(page: "Page") -> str | None:
     return None
 
 
-def _img_url(page: "Page", img: HtmlElement) -> str | None:
+def _img_url(page: "HtmlDocument", img: HtmlElement) -> str | None:
     for attribute in _IMAGE_SOURCE_ATTRIBUTES:
         value = img.get(attribute)
         if value and not value.strip().lower().startswith("data:"):
@@ -101,7 +101,7 @@ def _mentions_logo(element: HtmlElement, attributes: tuple[str, ...]) -> bool:
     return any("logo" in (element.get(attribute) or "").lower() for attribute in attributes)
 
 
-def _file_says_logo(page: "Page", img: HtmlElement) -> bool:
+def _file_says_logo(page: "HtmlDocument", img: HtmlElement) -> bool:
     """The image's file name (not its folder) says "logo": /uploads/2019/05/acme-logo.png."""
     return "logo" in _path(_img_url(page, img) or "").rstrip("/").rpartition("/")[2].lower()
 
@@ -113,13 +113,13 @@ def _path(url: str) -> str:
         return ""
 
 
-def _links_home(page: "Page", element: HtmlElement) -> bool:
+def _links_home(page: "HtmlDocument", element: HtmlElement) -> bool:
     href = page.absolute(element.get("href"))
     home = page.absolute("/")
     return bool(href) and href.split("#")[0].rstrip("/") == (home or "").rstrip("/")
 
 
-def _header_home_image(page: "Page", img: HtmlElement) -> bool:
+def _header_home_image(page: "HtmlDocument", img: HtmlElement) -> bool:
     """The first kind of image a site header holds: one inside a link to the homepage."""
     ancestors = list(img.iterancestors())
     in_header = any(
@@ -150,7 +150,7 @@ def _in_widget(img: HtmlElement) -> bool:
     )
 
 
-def _markup_logo(page: "Page") -> str | None:
+def _markup_logo(page: "HtmlDocument") -> str | None:
     # Not another brand's (a widget's), nor an item's own picture (microdata itemprop="image").
     images = [
         img
@@ -197,7 +197,7 @@ _PHOTO_TYPES = frozenset(
 _FRONT_PAGE = re.compile(r"/?(?:[a-z]{2}(?:[-_][a-z]{2})?/?)?(?:index\.[a-z]+)?", re.IGNORECASE)
 
 
-def _share_image(page: "Page") -> str | None:
+def _share_image(page: "HtmlDocument") -> str | None:
     """og:image, when the page is the site's front page, not of a kind whose image is a photo
     of its subject (og:type article, profile, product, …), and the image is not one of the
     page's content photos (inside <article> or <main>). On any other page, the share image
@@ -215,7 +215,7 @@ def _share_image(page: "Page") -> str | None:
     return None
 
 
-def logo(page: "Page") -> str | None:
+def logo(page: "HtmlDocument") -> str | None:
     """JSON-LD Organization logo, then an `<img>` marked as the logo (by class, id, alt, a
     wrapping element or its file name; never inside a share, social or comment widget), then
     the image linking home in the header, and only then the share image (og:image) of the

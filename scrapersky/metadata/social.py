@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from scrapersky.metadata.structured import as_list, iter_nodes
 
 if TYPE_CHECKING:
-    from scrapersky.metadata.document import Page
+    from scrapersky.metadata.document import HtmlDocument
 
 # Host prefixes that do not change which profile a URL shows.
 _STRIPPED_PREFIXES = ("www.", "m.", "mobile.", "web.")
@@ -186,7 +186,7 @@ def canonical_profile(url: str) -> tuple[str, str] | None:
     return None
 
 
-def _candidate_links(page: "Page") -> Iterator[str]:
+def _candidate_links(page: "HtmlDocument") -> Iterator[str]:
     for node in iter_nodes(page.json_ld):
         yield from (value for value in as_list(node.get("sameAs")) if isinstance(value, str))
     # The site's own account, as Twitter cards name it: "@handle" (or a profile URL).
@@ -203,7 +203,7 @@ def _candidate_links(page: "Page") -> Iterator[str]:
         yield str(href)
 
 
-def profiles(page: "Page") -> dict[str, str | None]:
+def profiles(page: "HtmlDocument") -> dict[str, str | None]:
     """The first profile per platform, JSON-LD `sameAs` first, then links."""
     found: dict[str, str | None] = {platform.name: None for platform in PLATFORMS}
     for href in _candidate_links(page):

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 if TYPE_CHECKING:
-    from scrapersky.metadata.document import Page
+    from scrapersky.metadata.document import HtmlDocument
 
 FINGERPRINTS_FILE = "fingerprints.json"
 
@@ -154,7 +154,7 @@ class Evidence:
     headers: dict[str, str]
 
     @classmethod
-    def of(cls, page: "Page") -> "Evidence":
+    def of(cls, page: "HtmlDocument") -> "Evidence":
         sources = (script.get("src") for script in page.root.iter("script"))
         return cls(
             html=page.html.lower(),
@@ -179,7 +179,7 @@ def _matches(fingerprint: Fingerprint, evidence: Evidence) -> bool:
     return any(m.search(evidence.html) for m in fingerprint.html)
 
 
-def detect(page: "Page") -> dict[str, list[str]]:
+def detect(page: "HtmlDocument") -> dict[str, list[str]]:
     """`{category: sorted names}` for every matching fingerprint and what it
     implies; categories with nothing are left out."""
     table = {fingerprint.name: fingerprint for fingerprint in fingerprints()}
@@ -197,7 +197,7 @@ def detect(page: "Page") -> dict[str, list[str]]:
     return {category: sorted(names) for category, names in sorted(stack.items())}
 
 
-def wordpress_version(page: "Page") -> str | None:
+def wordpress_version(page: "HtmlDocument") -> str | None:
     """From the generator meta, else the most common `?ver=` on core assets
     (`/wp-includes/`, whose version is WordPress's own, except bundled jQuery)."""
     for generator in page.meta_values("generator"):
@@ -219,7 +219,7 @@ def wordpress_version(page: "Page") -> str | None:
     return versions.most_common(1)[0][0] if versions else None
 
 
-def tracking_ids(page: "Page") -> dict[str, list[str]]:
+def tracking_ids(page: "HtmlDocument") -> dict[str, list[str]]:
     """Measurement and container ids: `ga4`, `gtm`, `universal_analytics`,
     `google_ads`, `facebook_pixel`; kinds with none are left out."""
     scripts = "\n".join(

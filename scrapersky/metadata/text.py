@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from lxml.html import HtmlElement
 
 if TYPE_CHECKING:
-    from scrapersky.metadata.document import Page
+    from scrapersky.metadata.document import HtmlDocument
 
 MAX_TITLE_LENGTH = 500
 MAX_DESCRIPTION_LENGTH = 2000
@@ -116,7 +116,7 @@ def _first_clean(values: list[str], limit: int) -> str | None:
     return None
 
 
-def title(page: "Page") -> str | None:
+def title(page: "HtmlDocument") -> str | None:
     """`<title>`, then og:title, then twitter:title."""
     titles = [element.text_content() for element in page.root.xpath("//title[not(ancestor::svg)]")]
     return _first_clean(
@@ -124,7 +124,7 @@ def title(page: "Page") -> str | None:
     )
 
 
-def description(page: "Page") -> str | None:
+def description(page: "HtmlDocument") -> str | None:
     """Meta description, then og:description, then twitter:description."""
     return _first_clean(
         page.meta_values("description")
@@ -154,7 +154,7 @@ def normalize_language(value: str | None) -> str | None:
     return "-".join(subtags)
 
 
-def language(page: "Page") -> str | None:
+def language(page: "HtmlDocument") -> str | None:
     """`<html lang>`, then the content-language meta, then the HTTP header."""
     candidates = [page.root.get("lang"), page.root.get("xml:lang")]
     candidates += page.meta_values("content-language")
@@ -166,7 +166,7 @@ def language(page: "Page") -> str | None:
     return None
 
 
-def locales(page: "Page") -> list[str]:
+def locales(page: "HtmlDocument") -> list[str]:
     """Locales the page declares besides its language: og:locale, then the page's own
     hreflang alternate (the one whose href is the page itself)."""
     found = [value.strip() for value in page.meta_values("og:locale") if value.strip()]

@@ -42,7 +42,7 @@ CHECKPOINT_EVERY = 256  # listed URLs between checkpoints: a millisecond or two 
 STATUSES = [code for code in range(200, 600) if code not in (301, 302, 303, 307, 308)]
 
 
-class SitemapSpider(Spider):
+class SiteScanSpider(Spider):
     name = "sitemap"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -76,10 +76,10 @@ def test_00_is_read_as_the_international_prefix_even_where_it_is_not_the_convent
     ],
 )
 def test_region_signals_beyond_the_cctld(head: str, expected: str) -> None:
-    from scrapersky.metadata.document import Page
+    from scrapersky.metadata.document import HtmlDocument
     from scrapersky.metadata.text import language, locales
 
-    page = Page.from_response(
+    page = HtmlDocument.from_response(
         f'<html lang="de"><head>{head}</head><body>x</body></html>'.encode(),
         "https://www.example.info/",
         None,
