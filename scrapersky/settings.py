@@ -62,6 +62,11 @@ AUTOTHROTTLE_MAX_DELAY = 10.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 4.0
 CONCURRENT_REQUESTS = 64
 CONCURRENT_REQUESTS_PER_DOMAIN = 8
+# Without any delay, Scrapy 2.19's downloader on the asyncio reactor starts every queued request
+# of a slot at once (it schedules each download as a task and counts it as transferring only when
+# the task runs), so CONCURRENT_REQUESTS_PER_DOMAIN would not bind with AutoThrottle off. A delay
+# of a millisecond lets each started download count before the next is considered.
+DOWNLOAD_DELAY = 0.001
 DOWNLOAD_TIMEOUT = env_int("DOWNLOAD_TIMEOUT", 30)
 # Items are chunks of thousands of rows: a few in flight keep memory bounded.
 CONCURRENT_ITEMS = 8

@@ -1,4 +1,5 @@
-"""SCRAPERSKY_SITEMAPS_IN_FLIGHT and SCRAPERSKY_CONCURRENT_SCANS, observed where they matter: at the
+"""SCRAPERSKY_SITEMAPS_IN_FLIGHT, SCRAPERSKY_CONCURRENT_SCANS and Scrapy's
+CONCURRENT_REQUESTS_PER_DOMAIN, observed where they matter: at the
 server, as requests in progress at the same time. Each cap is run at two values, so the count is
 seen to follow the setting rather than some other limit."""
 
@@ -75,3 +76,34 @@ def test_concurrent_scans_per_run(web, tmp_path, cap):
     assert result.returncode == 0, result.stderr[-3000:]
     assert gauge.arrived == DOMAINS and gauge.peak == cap
     assert {r["status"] for r in rows(url, "select status from jobs")} == {"complete"}
+
+
+@pytest.mark.parametrize("cap", [1, 3])
+def test_requests_per_domain(web, tmp_path, cap):
+    # More sitemaps may download at once than Scrapy's per-domain limit lets through: the limit
+    # is what the site sees, with AutoThrottle off as the tests run (see DOWNLOAD_DELAY).
+    url = f"sqlite:///{tmp_path / 'limits.db'}"
+    host = "per-domain.test"
+    gauge = InFlight(expected=cap, total=SITEMAPS)
+    site = web.site(host)
+    site.add("/robots.txt", "".join(f"Sitemap: http://{host}/s{i}.xml\n" for i in range(SITEMAPS)))
+    site.add("/", "<html><head><title>Per domain</title></head><body>sitemaps</body></html>")
+    for i in range(SITEMAPS):
+        site.handler(
+            f"/s{i}.xml",
+            gauge.route(Reply(200, _urlset(host, f"s{i}"), {"Content-Type": "application/xml"})),
+        )
+    result = scrapy(
+        "crawl",
+        "sitemap",
+        "-a",
+        f"domain={host}",
+        "-s",
+        f"CONCURRENT_REQUESTS_PER_DOMAIN={cap}",
+        env=scrapy_env(
+            url, web, SCRAPERSKY_SCHEMES="http", SCRAPERSKY_SITEMAPS_IN_FLIGHT=str(SITEMAPS)
+        ),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert gauge.arrived == SITEMAPS and gauge.peak == cap
+    assert rows(url, "select sitemap_urls from domains")[0]["sitemap_urls"] == SITEMAPS
