@@ -115,7 +115,7 @@ def test_feed_exports_get_a_line_per_listed_url_and_per_domain(database_url, web
             str(r["priority"]) == "0.5" and str(r["lastmod"]).startswith("2024-05-01")
             for r in pages
         )
-        domains = [r for r in rows if r["type"] == "domain"]
+        domains = [r for r in exported if r["type"] == "domain"]
         assert (
             len(domains) == 1
             and domains[0]["title"] == "Feed shop"
