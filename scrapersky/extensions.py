@@ -90,7 +90,7 @@ class JobLifecycle:
             ended = await self._record(jobs.end_run, self.url, run_id, status, error)
             if ended:
                 logger.warning("%d unfinished jobs of run %s marked %s", ended, run_id, status)
-                spider.outcome["failed"] += ended
+                self.crawler.stats.inc_value(f"scrapersky/jobs/{status}", ended)
 
     async def _finish(self, item: DomainItem, status: str, error: str | None) -> None:
         scan = self.live.pop(item.job_id, None)

@@ -12,6 +12,13 @@ from scrapersky.config import ConfigError, check_settings
 from scrapersky.db.schema import ensure_schema
 from scrapersky.redact import redact_logs
 
+# A job failed, or was cancelled by the run ending early, or rows were lost.
+FAILURE_STATS = (
+    "scrapersky/jobs/failed",
+    "scrapersky/jobs/cancelled",
+    "scrapersky/store/lost_rows",
+)
+
 
 class Command(ScrapyCrawl):
     """`scrapy crawl`, plus: bad arguments or database settings give a one-line error and exit 2
@@ -47,8 +54,8 @@ class Command(ScrapyCrawl):
         if self.crawler_process.bootstrap_failed:
             self.exitcode = 1
             return
-        outcome = getattr(crawler.spider, "outcome", {})
-        if outcome.get("failed") or crawler.stats.get_value("scrapersky/store/lost_rows"):
+        # The crawler's stats are the run's one record of how its jobs ended.
+        if any(crawler.stats.get_value(key) for key in FAILURE_STATS):
             self.exitcode = 1
 
 

@@ -69,7 +69,6 @@ class SiteScanSpider(Spider):
         spider.parsing = asyncio.Lock()
         spider.sitemaps_in_flight = settings.getint("SCRAPERSKY_SITEMAPS_IN_FLIGHT")
         spider.max_sitemaps = settings.getint("SCRAPERSKY_MAX_SITEMAPS")
-        spider.outcome = {"complete": 0, "failed": 0}
         return spider
 
     @property
@@ -91,9 +90,9 @@ class SiteScanSpider(Spider):
                 run_id=self.run_id,
                 options={"max_pages": run.options.max_pages, "render": run.options.render},
             )
-            self.outcome["failed"] += sum(1 for job in created if job.status == "failed")
             for job in created:
                 if job.status == "failed":
+                    self.crawler.stats.inc_value("scrapersky/jobs/failed")
                     self.logger.error("%s: %s", job.domain, job.error)
             job_ids = [job.id for job in created]
         batch_pk = None
@@ -101,7 +100,7 @@ class SiteScanSpider(Spider):
             batch = await asyncio.to_thread(jobs.find_batch, self.database_url, run.batch_id)
             if batch is None:
                 self.logger.error("unknown batch %s", run.batch_id)
-                self.outcome["failed"] += 1
+                self.crawler.stats.inc_value("scrapersky/jobs/failed")
                 return
             batch_pk = batch.id
         while True:
@@ -312,7 +311,6 @@ class SiteScanSpider(Spider):
             return
         self.slots.release()
         status = "failed" if scan.error else "complete"
-        self.outcome[status] += 1
         metadata = dict(scan.metadata)
         metadata["scan"] = scan.result()
         yield DomainItem(
