@@ -7,7 +7,11 @@ import logging
 import os
 import uuid
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from scrapy.settings import BaseSettings
 
 TRUE = {"1", "true", "yes", "on"}
 FALSE = {"0", "false", "no", "off", ""}
@@ -72,7 +76,7 @@ INT_SETTINGS = {
 BOOL_SETTINGS = ("SCRAPERSKY_ALLOW_PRIVATE_NETWORKS", "ROBOTSTXT_OBEY", "AUTOTHROTTLE_ENABLED")
 
 
-def check_settings(settings) -> None:
+def check_settings(settings: BaseSettings) -> None:
     """Raise a one-line ConfigError for the first ScraperSky setting with an unusable value."""
     for name, minimum in INT_SETTINGS.items():
         to_int(settings.get(name), name, minimum=minimum)

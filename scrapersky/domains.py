@@ -11,12 +11,8 @@ import re
 import unicodedata
 from functools import cache
 
+import idna
 import tldextract
-
-try:
-    import idna
-except ImportError:  # pragma: no cover - idna comes with Scrapy's dependencies
-    idna = None
 
 MAX_INPUT_LENGTH = 2000
 MAX_DOMAIN_LENGTH = 253
@@ -140,8 +136,6 @@ def _to_ascii(raw: str, host: str) -> str:
 
 
 def _idna2008(host: str) -> str:
-    if idna is None:
-        raise ValueError("idna package not installed")
     mapped = idna.uts46_remap(host, std3_rules=True)
     labels = [
         label if label.isascii() else idna.alabel(label).decode("ascii")

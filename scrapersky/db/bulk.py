@@ -18,22 +18,36 @@ import json
 import re
 from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, column, exists, select, table, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    column,
+    exists,
+    insert,
+    select,
+    table,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
-from scrapersky.db.models import Domain, Page, ScanChange, SitemapFile
+from scrapersky.db.models import Base, Domain, Page, ScanChange, SitemapFile
 from scrapersky.sitemaps import PageEntry
+
+if TYPE_CHECKING:
+    import sqlite3
 
 # Columns a sitemap listing owns; page fetches own status_code/title/description/fetched_at.
 LISTING_COLUMNS = ("lastmod", "changefreq", "priority", "alternates", "images", "news", "videos")
 DomainKey = tuple[str, str]  # (tenant_id, domain)
 
 
-def _insert(connection: Connection, table):
-    module = postgresql if connection.dialect.name == "postgresql" else sqlite
-    return module.insert(table)
+def _insert(connection: Connection, model: type[Base]) -> postgresql.Insert | sqlite.Insert:
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(model)
+    return sqlite.insert(model)
 
 
 def domain_ids(connection: Connection, keys: Iterable[DomainKey]) -> dict[DomainKey, int]:
@@ -54,7 +68,7 @@ def domain_ids(connection: Connection, keys: Iterable[DomainKey]) -> dict[Domain
 def upsert_domain(connection: Connection, domain_id: int, values: dict[str, Any]) -> None:
     values = {k: v for k, v in values.items() if k in Domain.__table__.c}
     values["updated_at"] = datetime.now(UTC)
-    connection.execute(Domain.__table__.update().where(Domain.id == domain_id).values(**values))
+    connection.execute(update(Domain).where(Domain.id == domain_id).values(**values))
 
 
 def ensure_sitemap_files(connection: Connection, pairs: Iterable[tuple[int, str]]) -> None:
@@ -79,7 +93,7 @@ def record_changes(
     """scan_changes rows: each change a dict of kind, subject, old, new."""
     if changes:
         connection.execute(
-            ScanChange.__table__.insert(),
+            insert(ScanChange),
             [{"domain_id": domain_id, "job_id": job_pk, "changed_at": stamp, **c} for c in changes],
         )
 
@@ -133,7 +147,9 @@ def upsert_sitemap_file(
     return _sitemap_change(values, before, unchanged)
 
 
-def _sitemap_change(values: dict[str, Any], before, unchanged: bool) -> dict[str, Any] | None:
+def _sitemap_change(
+    values: dict[str, Any], before: Row[*tuple[Any, ...]] | None, unchanged: bool
+) -> dict[str, Any] | None:
     url = values["url"]
     if before is None or before.fetched_at is None or before.removed_at is not None:
         # New (or back): worth a line once it was actually read.
@@ -213,7 +229,7 @@ def listing_line(sitemap_key: int, entry: PageEntry) -> str:
     extras = _NO_EXTRAS
     if entry.alternates or entry.images or entry.news or entry.videos:
         extras = "\t".join(
-            _copy_text(encode_json(v)) if v else NULL
+            _copy_text(_encode_json(v)) if v else NULL
             for v in (entry.alternates, entry.images, entry.news, entry.videos)
         )
     return (
@@ -222,18 +238,24 @@ def listing_line(sitemap_key: int, entry: PageEntry) -> str:
     )
 
 
-def read_listing_line(line: str) -> list[str | None]:
-    """The fields of a listing_line(), NULL as None."""
-    return [
-        None
-        if field == NULL
-        else (_COPY_UNESCAPES.sub(_unescape, field) if "\\" in field else field)
-        for field in line[:-1].split("\t")
-    ]
+def read_listing_line(line: str) -> tuple[int, str, list[str | None]]:
+    """The sitemap key, the URL and the listing fields of a listing_line(), NULL as None."""
+    key, url, *listing = line[:-1].split("\t")
+    return (
+        int(key),
+        _COPY_UNESCAPES.sub(_unescape, url) if "\\" in url else url,
+        [
+            None
+            if field == NULL
+            else (_COPY_UNESCAPES.sub(_unescape, field) if "\\" in field else field)
+            for field in listing
+        ],
+    )
 
 
-def _unescape(match: re.Match) -> str:
-    return _UNESCAPED.get(match.group(1), match.group(1))
+def _unescape(match: re.Match[str]) -> str:
+    escaped: str = match.group(1)
+    return _UNESCAPED.get(escaped, escaped)
 
 
 def sitemap_file_ids(connection: Connection, domain_id: int, urls: Iterable[str]) -> dict[str, int]:
@@ -378,8 +400,12 @@ def _merge_pages_postgres(
     rescan: bool,
     job_pk: int | None,
 ) -> int:
+    import psycopg2.extensions  # loaded already: the connection is psycopg2's
+
     data = io.BytesIO("".join(lines).encode())
-    cursor = connection.connection.dbapi_connection.cursor()
+    pg = connection.connection.driver_connection
+    assert isinstance(pg, psycopg2.extensions.connection)
+    cursor = pg.cursor()
     params = {"domain_id": domain_id, "file_ids": list(file_ids), "stamp": stamp, "job_pk": job_pk}
     try:
         cursor.execute(_STAGE_DDL)
@@ -393,7 +419,9 @@ def _merge_pages_postgres(
         if rescan:
             cursor.execute(_SEEN_DDL["postgresql"])
             cursor.execute(_PG_RESCAN, params)
-            changed = cursor.fetchone()[0]
+            counted = cursor.fetchone()
+            assert counted is not None  # SELECT count(*): one row
+            changed: int = counted[0]
         else:
             cursor.execute(_PG_MERGE, params)
             changed = cursor.rowcount
@@ -418,6 +446,11 @@ _SQLITE_STORED = (
     "WHERE domain_id = ? AND url IN ({})"
 )
 _SQLITE_CHUNK = 500  # URLs looked up per statement
+# A listed page's row as SQLite stores it: sitemap_file_id, then the LISTING_COLUMNS (lastmod as
+# SQLAlchemy's DateTime text, the JSON columns as JSON text).
+_SqliteListing = tuple[
+    int, str | None, str | None, float | None, str | None, str | None, str | None, str | None
+]
 
 
 def _merge_pages_sqlite(
@@ -429,14 +462,14 @@ def _merge_pages_sqlite(
     rescan: bool,
     job_pk: int | None,
 ) -> int:
-    latest = {}
+    latest: dict[str, tuple[int, list[str | None]]] = {}
     for line in lines:  # a URL listed twice: the last wins
-        fields = read_listing_line(line)
-        latest[fields[1]] = fields
+        key, url, listing = read_listing_line(line)
+        latest[url] = (key, listing)
     when = _sqlite_stamp(stamp)
     rows = {
         url: (
-            file_ids[int(key) - 1],
+            file_ids[key - 1],
             _sqlite_time(lastmod),
             changefreq,
             float(priority) if priority is not None else None,
@@ -445,9 +478,14 @@ def _merge_pages_sqlite(
             news,
             videos,
         )
-        for key, url, lastmod, changefreq, priority, alternates, images, news, videos in latest.values()
+        for url, (key, (lastmod, changefreq, priority, alternates, images, news, videos)) in (
+            latest.items()
+        )
     }
-    dbapi = connection.connection.dbapi_connection
+    import sqlite3  # loaded already: the connection is sqlite3's
+
+    dbapi = connection.connection.driver_connection
+    assert isinstance(dbapi, sqlite3.Connection)
     cursor = dbapi.cursor()
     try:
         history: list[dict[str, Any]] = []
@@ -466,8 +504,8 @@ def _merge_pages_sqlite(
 
 
 def _sqlite_differing(
-    cursor, domain_id: int, rows: dict[str, tuple]
-) -> tuple[dict[str, tuple], list[dict[str, Any]]]:
+    cursor: sqlite3.Cursor, domain_id: int, rows: dict[str, _SqliteListing]
+) -> tuple[dict[str, _SqliteListing], list[dict[str, Any]]]:
     """What _PG_RESCAN does, for SQLite (one writer at a time): note the URLs as seen, and keep
     the rows whose listing is new, changed or back, with the changes they make."""
     cursor.execute(_SEEN_DDL["sqlite"])
@@ -476,12 +514,13 @@ def _sqlite_differing(
         "INSERT INTO scan_seen (domain_id, url) VALUES (?, ?)", ((domain_id, url) for url in rows)
     )
     urls = list(rows)
-    stored: dict[str, tuple] = {}
+    stored: dict[str, tuple[Any, ...]] = {}
     for start in range(0, len(urls), _SQLITE_CHUNK):
         chunk = urls[start : start + _SQLITE_CHUNK]
         cursor.execute(_SQLITE_STORED.format(", ".join("?" * len(chunk))), [domain_id, *chunk])
         stored.update((found[0], found[1:]) for found in cursor.fetchall())
-    differing, history = {}, []
+    differing: dict[str, _SqliteListing] = {}
+    history: list[dict[str, Any]] = []
     for url, row in rows.items():
         old = stored.get(url)
         if old is not None and old[-1] is None and old[:-1] == row:
@@ -609,7 +648,7 @@ def _remove_pages(
     file_ids: list[int],
     stamp: datetime,
     job_pk: int | None,
-    *conditions,
+    *conditions: ColumnElement[bool],
 ) -> int:
     if not file_ids:
         return 0
@@ -650,5 +689,9 @@ def _sqlite_time(microseconds: str | None) -> str | None:
     return (NAIVE_EPOCH + int(microseconds) * MICROSECOND).isoformat(" ", "microseconds")
 
 
+# Compact JSON that keeps non-ASCII text as it is.
+_encode_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def encode_json(value: Any) -> str | None:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False) if value else None
+    return _encode_json(value) if value else None

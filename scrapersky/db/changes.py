@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import RowMapping, or_, select
 
 from scrapersky.db.engine import session_scope
 from scrapersky.db.jobs import find_jobs
@@ -65,7 +65,7 @@ def domain_changes(
     }
 
 
-def _view(row) -> dict[str, Any]:
+def _view(row: RowMapping) -> dict[str, Any]:
     return {name: _plain(row[name]) for name in FIELDS}
 
 

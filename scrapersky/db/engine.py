@@ -5,11 +5,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any, cast
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from scrapersky.config import ConfigError
 from scrapersky.redact import redact
@@ -41,7 +44,7 @@ def get_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     # WAL lets readers (scrapy status) work while a crawl writes; foreign keys are off by default.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -61,6 +64,12 @@ def session_scope(url: str) -> Iterator[Session]:
     """One transaction: committed when the block ends, rolled back if it raises."""
     with _sessionmaker(url).begin() as session:
         yield session
+
+
+def rowcount(result: Result[*tuple[Any, ...]]) -> int:
+    """The rows an UPDATE or DELETE matched. Session.execute is typed to return a Result; for
+    these statements it is a CursorResult, the cast SQLAlchemy's documentation gives."""
+    return cast("CursorResult[*tuple[Any, ...]]", result).rowcount
 
 
 def is_postgres(url: str) -> bool:

@@ -10,13 +10,13 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from scrapersky.db import webhooks
-from scrapersky.db.engine import session_scope
+from scrapersky.db.engine import rowcount, session_scope
 from scrapersky.db.models import BatchJob, Domain, Job
 from scrapersky.domains import INVALID_PREFIX, InvalidDomain, standardize_domain
 
@@ -62,11 +62,25 @@ def integer_id(text: str) -> int | None:
     return number if 0 < number <= MAX_INTEGER_ID else None
 
 
-def _job_rows(tenant_id: str, raw_domains: Iterable[str], options: dict, **fields) -> list[Job]:
-    jobs, seen = [], set()
+def _job_rows(
+    tenant_id: str,
+    raw_domains: Iterable[str],
+    options: dict[str, Any],
+    *,
+    run_id: str | None = None,
+    batch_id: int | None = None,
+) -> list[Job]:
+    """The jobs of one run (run_id) or of one batch (batch_id)."""
+    jobs: list[Job] = []
+    seen: set[str] = set()
     for raw in raw_domains:
         job = Job(
-            job_id=new_public_id(), tenant_id=tenant_id, domain=raw, options=options, **fields
+            job_id=new_public_id(),
+            tenant_id=tenant_id,
+            domain=raw,
+            options=options,
+            run_id=run_id,
+            batch_id=batch_id,
         )
         try:
             clean = standardize_domain(raw)
@@ -85,7 +99,7 @@ def _job_rows(tenant_id: str, raw_domains: Iterable[str], options: dict, **field
 
 
 def create_jobs(
-    url: str, tenant_id: str, raw_domains: Sequence[str], *, run_id: str, options: dict
+    url: str, tenant_id: str, raw_domains: Sequence[str], *, run_id: str, options: dict[str, Any]
 ) -> list[Job]:
     """Jobs of one run given its domains directly; invalid domains become failed jobs."""
     with session_scope(url) as session:
@@ -94,7 +108,9 @@ def create_jobs(
     return jobs
 
 
-def create_batch(url: str, tenant_id: str, raw_domains: Sequence[str], options: dict) -> BatchJob:
+def create_batch(
+    url: str, tenant_id: str, raw_domains: Sequence[str], options: dict[str, Any]
+) -> BatchJob:
     """A batch and all its jobs, created up front: its domain list is its pending jobs."""
     with session_scope(url) as session:
         batch = BatchJob(
@@ -131,7 +147,7 @@ def claim_next(
                 query = query.where(Job.id.in_(job_ids))
             if public_job_id is not None:
                 query = query.where(Job.job_id == public_job_id)
-            if session.bind.dialect.name == "postgresql":
+            if session.get_bind().dialect.name == "postgresql":
                 # Runs on many machines share a batch: each skips rows another run is claiming.
                 query = query.with_for_update(skip_locked=True)
             job = session.scalars(query).first()
@@ -140,7 +156,7 @@ def claim_next(
             stamp = now()
             # Conditional on still being pending: SQLite has no SKIP LOCKED, and two runs may
             # have read the same row; only one of them changes it.
-            taken = session.execute(
+            claim = (
                 update(Job)
                 .where(Job.id == job.id, Job.status == "pending")
                 .values(
@@ -152,8 +168,8 @@ def claim_next(
                     error=None,
                 )
                 .execution_options(synchronize_session=False)
-            ).rowcount
-            if not taken:
+            )
+            if not rowcount(session.execute(claim)):
                 continue
             if job.batch_id is not None:
                 session.execute(
@@ -185,8 +201,8 @@ def finish_job(
     status: str,
     *,
     error: str | None = None,
-    result_data: dict | None = None,
-    stats: dict | None = None,
+    result_data: dict[str, Any] | None = None,
+    stats: dict[str, Any] | None = None,
 ) -> bool:
     """End a running job; returns False if it was not running (already ended elsewhere)."""
     with session_scope(url) as session:
@@ -199,8 +215,8 @@ def _finish(
     status: str,
     *,
     error: str | None,
-    result_data: dict | None = None,
-    stats: dict | None = None,
+    result_data: dict[str, Any] | None = None,
+    stats: dict[str, Any] | None = None,
     from_status: str = "running",
 ) -> bool:
     job = session.get(Job, job_pk, with_for_update=True)
@@ -209,27 +225,28 @@ def _finish(
     domain_id = session.scalar(
         select(Domain.id).where(Domain.tenant_id == job.tenant_id, Domain.domain == job.domain)
     )
-    job.status, job.error, job.finished_at = status, error, now()
+    finished_at = now()
+    job.status, job.error, job.finished_at = status, error, finished_at
     job.domain_id = domain_id
     job.progress = 1.0 if status == "complete" else job.progress
     if result_data is not None:
         job.result_data = result_data
     if stats is not None:
         job.stats = stats
-    webhooks.enqueue(session, job.tenant_id, "job.ended", _job_event(job))
+    webhooks.enqueue(session, job.tenant_id, "job.ended", _job_event(job, finished_at))
     if job.batch_id is not None:
         _count(session, job.batch_id, status)
     return True
 
 
-def _job_event(job: Job) -> dict[str, Any]:
+def _job_event(job: Job, finished_at: datetime) -> dict[str, Any]:
     return {
         "job_id": job.job_id,
         "domain": job.domain,
         "status": job.status,
         "error": job.error,
         "batch": job.batch_id is not None,
-        "finished_at": job.finished_at.isoformat(),
+        "finished_at": finished_at.isoformat(),
     }
 
 
@@ -258,12 +275,12 @@ def _count(session: Session, batch_pk: int, status: str) -> None:
     )
     session.flush()
     session.expire_all()
-    batch = session.get(BatchJob, batch_pk)
-    ended = session.scalar(
+    batch = session.get_one(BatchJob, batch_pk)
+    ended = session.execute(
         select(func.count())
         .select_from(Job)
         .where(Job.batch_id == batch_pk, Job.status.notin_(ACTIVE))
-    )
+    ).scalar_one()
     batch.progress = round(ended / batch.total_domains, 4) if batch.total_domains else 1.0
     if ended >= batch.total_domains and batch.status in ACTIVE:
         if batch.completed_domains == batch.total_domains:
@@ -297,7 +314,7 @@ def reap_stale(
         ).all()
         for job in stale:
             if job.batch_id is not None and job.attempts < max_attempts:
-                requeued = session.execute(
+                requeue = (
                     update(Job)
                     .where(Job.id == job.id, Job.status == "running")
                     .values(
@@ -305,8 +322,8 @@ def reap_stale(
                         run_id=None,
                         error=f"requeued after attempt {job.attempts}: {STALE_REASON}",
                     )
-                ).rowcount
-                counts["requeued"] += requeued
+                )
+                counts["requeued"] += rowcount(session.execute(requeue))
             elif _finish(session, job.id, "failed", error=STALE_REASON):
                 counts["failed"] += 1
         if pending_after is not None:
@@ -365,7 +382,8 @@ def end_run(url: str, run_id: str, status: str, error: str) -> int:
         ).all()
         for job_pk in ids:
             current = session.scalar(select(Job.status).where(Job.id == job_pk))
-            ended += _finish(session, job_pk, status, error=error, from_status=current)
+            if current is not None:  # None: deleted meanwhile, nothing to end
+                ended += _finish(session, job_pk, status, error=error, from_status=current)
     return ended
 
 
@@ -386,6 +404,7 @@ def cancel(
     transaction); running jobs are left to their runs, whose ids are returned for Scrapyd's cancel,
     and end `cancelled` when their run shuts down. A batch is `cancelled` from now on. None: no such id."""
     batch = find_batch(url, ident, tenant_id)
+    job: Job | None = None
     with session_scope(url) as session:
         if batch is not None:
             scope, kind, public_id = Job.batch_id == batch.id, "batch", batch.batch_id
@@ -398,14 +417,15 @@ def cancel(
                 return None
             scope, kind, public_id = Job.id == job.id, "job", job.job_id
         # The batch first: jobs ended below then count toward a cancelled batch, never end it otherwise.
-        ended_batch = (
-            batch is not None
-            and session.execute(
+        ended_batch: BatchJob | None = None
+        if batch is not None:
+            end = (
                 update(BatchJob)
                 .where(BatchJob.id == batch.id, BatchJob.status.in_(ACTIVE))
                 .values(status="cancelled", error=reason, end_time=now())
-            ).rowcount
-        )
+            )
+            if rowcount(session.execute(end)):
+                ended_batch = batch
         pending = session.scalars(select(Job.id).where(scope, Job.status == "pending")).all()
         for job_pk in pending:
             _finish(session, job_pk, "cancelled", error=reason, from_status="pending")
@@ -413,7 +433,7 @@ def cancel(
             select(Job.run_id).where(scope, Job.status == "running").distinct()
         ).all()
         if (
-            batch is None
+            job is not None
             and runs
             and session.scalar(
                 select(func.count())
@@ -424,14 +444,14 @@ def cancel(
             # The run scans other jobs too: end this one here; the run's own ending cannot undo it.
             _finish(session, job.id, "cancelled", error=reason)
             runs = []
-        if ended_batch:
+        if ended_batch is not None:
             session.flush()
             session.expire_all()
             webhooks.enqueue(
                 session,
-                batch.tenant_id,
+                ended_batch.tenant_id,
                 "batch.ended",
-                _batch_event(session.get(BatchJob, batch.id)),
+                _batch_event(session.get_one(BatchJob, ended_batch.id)),
             )
     return Cancellation(kind, public_id, len(pending), tuple(run for run in runs if run))
 
@@ -453,12 +473,12 @@ def requeue_failed(url: str, batch_pk: int) -> int:
             job.error = f"retry after attempt {job.attempts}: {job.error}"[:1000]
         if failed:
             session.flush()
-            batch = session.get(BatchJob, batch_pk, with_for_update=True)
-            ended = session.scalar(
+            batch = session.get_one(BatchJob, batch_pk, with_for_update=True)
+            ended = session.execute(
                 select(func.count())
                 .select_from(Job)
                 .where(Job.batch_id == batch_pk, Job.status.notin_(ACTIVE))
-            )
+            ).scalar_one()
             batch.failed_domains -= len(failed)
             batch.status, batch.end_time, batch.error = "running", None, None
             batch.progress = round(ended / batch.total_domains, 4) if batch.total_domains else 1.0
@@ -473,7 +493,16 @@ def excerpt(raw: object, limit: int = 80) -> str:
     return shown if len(shown) <= limit else shown[: limit - 3] + "..."
 
 
-def _by_any_id(model, public_column, text: str, tenant_id: str | None = None):
+# The two kinds of record found by any of their ids.
+_Record = TypeVar("_Record", Job, BatchJob)
+
+
+def _by_any_id(
+    model: type[_Record],
+    public_column: InstrumentedAttribute[str],
+    text: str,
+    tenant_id: str | None = None,
+) -> Select[_Record]:
     conditions = [public_column == text]
     if (number := integer_id(text)) is not None:
         conditions.append(model.id == number)

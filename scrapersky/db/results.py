@@ -28,10 +28,10 @@ def sitemap_files(url: str, domain_id: int) -> list[SitemapFile]:
 
 def find_sitemap(url: str, domain_id: int, ident: str) -> SitemapFile | None:
     """One of the domain's sitemap files, by integer id or URL."""
-    if (ident := plain_id(ident)) is None:
+    if (plain := plain_id(ident)) is None:
         return None
-    conditions = [SitemapFile.url == ident]
-    if (number := integer_id(ident)) is not None:
+    conditions = [SitemapFile.url == plain]
+    if (number := integer_id(plain)) is not None:
         conditions.append(SitemapFile.id == number)
     with session_scope(url) as session:
         query = select(SitemapFile).where(SitemapFile.domain_id == domain_id, or_(*conditions))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -11,13 +12,16 @@ from scrapersky.config import ConfigError
 from scrapersky.db.engine import get_engine
 from scrapersky.redact import redact
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 # The newest revision in migrations/versions, checked before every run without reading the
 # scripts; a test keeps the two in step.
 SCHEMA_HEAD = "0008"
 
 
-def alembic_config(url: str):
+def alembic_config(url: str) -> Config:
     # Alembic (and Mako, Pygments behind it) load only when migrating, not for every run's check.
     from alembic.config import Config
 

@@ -20,7 +20,7 @@ How a rescan keeps the inventory true without rewriting what did not change:
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -128,7 +128,7 @@ class StoreBatch:
 
 
 @contextmanager
-def _connection(url: str, connection: Connection | None):
+def _connection(url: str, connection: Connection | None) -> Iterator[Connection]:
     if connection is not None:
         yield connection
         return

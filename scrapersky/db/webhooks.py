@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from scrapersky.db.engine import session_scope
+from scrapersky.db.engine import rowcount, session_scope
 from scrapersky.db.models import Webhook, WebhookDelivery
 
 MAX_ATTEMPTS = 8
@@ -49,7 +49,7 @@ def remove(url: str, hook_id: int, tenant_id: str | None = None) -> bool:
         query = update(Webhook).where(Webhook.id == hook_id, Webhook.active)
         if tenant_id:
             query = query.where(Webhook.tenant_id == tenant_id)
-        return bool(session.execute(query.values(active=False)).rowcount)
+        return bool(rowcount(session.execute(query.values(active=False))))
 
 
 def enqueue(session: Session, tenant_id: str, event: str, payload: dict[str, Any]) -> None:
@@ -91,12 +91,13 @@ def claim_due(url: str) -> tuple[WebhookDelivery, Webhook] | None:
             if row is None:
                 return None
             delivery, hook = row
-            taken = session.execute(
+            claim = (
                 update(WebhookDelivery)
                 .where(WebhookDelivery.id == delivery.id, WebhookDelivery.status == delivery.status)
                 .values(status="sending", attempts=WebhookDelivery.attempts + 1, updated_at=stamp)
                 .execution_options(synchronize_session=False)
-            ).rowcount
+            )
+            taken = rowcount(session.execute(claim))
             if taken:
                 session.expunge_all()
                 delivery.attempts += 1
@@ -146,4 +147,4 @@ def log(
         )
         if tenant_id:
             query = query.where(Webhook.tenant_id == tenant_id)
-        return [tuple(row) for row in session.execute(query).all()]
+        return [(delivery, hook) for delivery, hook in session.execute(query).tuples().all()]

@@ -1,6 +1,7 @@
 """Favicon and logo URLs."""
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -115,8 +116,10 @@ def _path(url: str) -> str:
 
 def _links_home(page: "HtmlDocument", element: HtmlElement) -> bool:
     href = page.absolute(element.get("href"))
+    if not href:
+        return False
     home = page.absolute("/")
-    return bool(href) and href.split("#")[0].rstrip("/") == (home or "").rstrip("/")
+    return href.split("#")[0].rstrip("/") == (home or "").rstrip("/")
 
 
 def _header_home_image(page: "HtmlDocument", img: HtmlElement) -> bool:
@@ -158,7 +161,7 @@ def _markup_logo(page: "HtmlDocument") -> str | None:
         if not _in_widget(img)
         and (img.get("itemprop") or "").strip().lower() not in _CONTENT_ITEMPROPS
     ]
-    tests = (
+    tests: tuple[Callable[[HtmlElement], bool], ...] = (
         lambda img: "custom-logo" in (img.get("class") or "").lower(),
         lambda img: _mentions_logo(img, ("class", "id", "alt")),
         lambda img: any(

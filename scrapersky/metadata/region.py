@@ -1,5 +1,6 @@
 """The country a site's national-format phone numbers belong to."""
 
+from collections.abc import Sequence
 from typing import Any
 
 import phonenumbers
@@ -127,7 +128,7 @@ def region_from_json_ld(json_ld: list[Any]) -> str | None:
 
 
 def infer_region(
-    host: str, language: str | None, json_ld: list[Any], locales: list[str] = ()
+    host: str, language: str | None, json_ld: list[Any], locales: Sequence[str] = ()
 ) -> str:
     """ccTLD, then the region of the language or of another locale the page declares
     (og:locale, hreflang), then the JSON-LD address, then the language's home country, then US."""

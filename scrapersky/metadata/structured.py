@@ -3,7 +3,7 @@
 import json
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Protocol
 
 import jstyleson
 from lxml.html import HtmlElement
@@ -87,9 +87,7 @@ def structured_data(root: HtmlElement, base_url: str, json_ld: list[Any]) -> dic
     # One syntax at a time: a failure in one must not lose the others.
     for syntax in ("opengraph", "microdata"):
         try:
-            items = _extruct().extract(root, base_url=base_url, syntaxes=[syntax], uniform=True)[
-                syntax
-            ]
+            items = _extract()(root, base_url=base_url, syntaxes=[syntax], uniform=True)[syntax]
         except Exception:  # extruct raises many kinds of error on malformed markup
             continue
         if items:
@@ -97,9 +95,18 @@ def structured_data(root: HtmlElement, base_url: str, json_ld: list[Any]) -> dic
     return result
 
 
-def _extruct():
+class _Extract(Protocol):
+    """`extruct.extract` as called here (extruct has no type annotations)."""
+
+    def __call__(
+        self, htmlstring: HtmlElement, /, *, base_url: str, syntaxes: list[str], uniform: bool
+    ) -> dict[str, list[Any]]: ...
+
+
+def _extract() -> _Extract:
     """extruct and the parsers behind it (rdflib, mf2py, html5lib) take 0.3 s or more to import:
     loaded with the first page that has microdata or OpenGraph, not with every run."""
     import extruct
 
-    return extruct
+    extract: _Extract = extruct.extract
+    return extract

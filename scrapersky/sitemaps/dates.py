@@ -11,7 +11,6 @@ UTC = UTC
 # skips most parsing. It is cleared when full, which keeps it bounded.
 _CACHE: dict[str, datetime | None] = {}
 _CACHE_SIZE = 4096
-_MISSING = object()
 
 _UTC_SUFFIXES = (" UTC", " GMT", "UTC", "GMT")
 
@@ -20,9 +19,8 @@ def parse_lastmod(value: str | None) -> datetime | None:
     """Parse a lastmod/pubDate/updated value; None when absent or invalid."""
     if not value:
         return None
-    parsed = _CACHE.get(value, _MISSING)  # not try/except: most values of a big sitemap are new
-    if parsed is not _MISSING:
-        return parsed
+    if value in _CACHE:  # not try/except: most values of a big sitemap are new
+        return _CACHE[value]
     parsed = _parse(value.strip())
     if len(_CACHE) >= _CACHE_SIZE:
         _CACHE.clear()

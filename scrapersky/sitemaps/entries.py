@@ -13,11 +13,19 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypedDict
 from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
 from scrapersky.sitemaps.dates import parse_lastmod
+
+
+class Alternate(TypedDict):
+    """An hreflang alternate of a listed URL."""
+
+    hreflang: str
+    href: str
 
 
 @dataclass(slots=True)
@@ -28,10 +36,12 @@ class PageEntry:
     lastmod: datetime | None = None
     changefreq: str | None = None
     priority: float | None = None
-    alternates: list[dict] = field(default_factory=list)
-    images: list[dict] = field(default_factory=list)
-    news: dict | None = None
-    videos: list[dict] | None = None  # None, not [], when there are none: one list fewer per URL
+    alternates: list[Alternate] = field(default_factory=list)
+    images: list[dict[str, str]] = field(default_factory=list)  # see _image
+    news: dict[str, str | None] | None = None  # see _news
+    videos: list[dict[str, str]] | None = (
+        None  # see _video; None, not [], when there are none: one list fewer per URL
+    )
 
 
 @dataclass(slots=True)
@@ -132,7 +142,7 @@ def _bare_host(host: str | None) -> str:
     return host[4:] if host.startswith("www.") else host
 
 
-class Deviations(dict):
+class Deviations(dict[str, int]):
     """How often a sitemap departed from the protocol in ways the reader repaired, by kind."""
 
     def note(self, kind: str) -> None:
@@ -161,12 +171,11 @@ def parse_priority(text: str) -> float | None:
     except KeyError:
         pass
     try:
-        value: float | None = float(text)
+        number = float(text)
     except ValueError:
         value = None
     else:
-        if not 0.0 <= value <= 1.0:
-            value = None
+        value = number if 0.0 <= number <= 1.0 else None
     if len(_PRIORITIES) < _PRIORITIES_MAX:
         _PRIORITIES[text] = value
     return value
@@ -213,9 +222,10 @@ def url_builder(namespace: str, deviations: Deviations) -> Builder:
         url = loc.strip()
         # Fast path for the usual https URL; http_url decides everything else.
         if not url.startswith("https://") or len(url) < 9 or url[8] in "/?#":
-            url = http_url(url) or _repaired(url, base, deviations)
-            if url is None:
+            repaired = http_url(url) or _repaired(url, base, deviations)
+            if repaired is None:
                 return None
+            url = repaired
         entry = PageEntry(
             url,
             parse_lastmod(lastmod) if lastmod else None,
@@ -347,7 +357,7 @@ def page_from_atom_entry(elem: etree._Element, base: str) -> PageEntry | None:
     return PageEntry(url, lastmod)
 
 
-def _alternate(link: etree._Element) -> dict | None:
+def _alternate(link: etree._Element) -> Alternate | None:
     """xhtml:link rel="alternate" hreflang=... href=... as {"hreflang", "href"}."""
     if (link.get("rel") or "").strip().lower() != "alternate":
         return None
@@ -361,7 +371,7 @@ def _alternate(link: etree._Element) -> dict | None:
 _IMAGE_FIELDS = {"loc": "loc", "title": "title", "caption": "caption"}
 
 
-def _image(image: etree._Element) -> dict | None:
+def _image(image: etree._Element) -> dict[str, str] | None:
     """image:image as {"loc", "title"?, "caption"?}, keeping only the keys present."""
     found: dict[str, str] = {}
     for child in image:
@@ -392,7 +402,7 @@ _VIDEO_FIELDS = frozenset(
 _VIDEO_TEXT_MAX = 2048
 
 
-def _video(video: etree._Element) -> dict | None:
+def _video(video: etree._Element) -> dict[str, str] | None:
     """video:video as a dict of the fields present (see _VIDEO_FIELDS); None without any URL."""
     found: dict[str, str] = {}
     for child in video:
@@ -405,7 +415,7 @@ def _video(video: etree._Element) -> dict | None:
     return found
 
 
-def _news(news: etree._Element) -> dict:
+def _news(news: etree._Element) -> dict[str, str | None]:
     """news:news as {"title", "publication_name", "publication_language", "publication_date"}."""
     found: dict[str, str | None] = {
         "title": None,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Generator, Iterable, Iterator
 from itertools import chain
+from typing import Literal
 
 from lxml import etree
 
@@ -114,14 +115,15 @@ class Sitemap:
         """Stream the entries; SitemapRef for kind "index" (and misplaced in a urlset). Never raises:
         failures end it and set error."""
         self.count = 0
-        if self.kind is None:
+        kind = self.kind
+        if kind is None:
             return iter(())
         self.error = None
         self.deviations = Deviations()
         document = _Document(self._body, self._max_bytes)
-        if self.kind == "text":
+        if kind == "text":
             return self._text_entries(document)
-        return self._xml_entries(document)
+        return self._xml_entries(document, kind)
 
     def _sniff(self) -> None:
         document = _Document(self._body, self._max_bytes)
@@ -146,7 +148,8 @@ class Sitemap:
             head = head or chunk
             failure = _feed(parser, chunk)
             for _event, root in parser.read_events():
-                self._root_tag = root.tag
+                # A parsed tag is always a str; the stubs also allow what a program may set.
+                self._root_tag = str(root.tag)
                 name = local_name(root.tag)
                 self.kind = _KIND_OF_ROOT.get(name)
                 if self.kind is None:
@@ -171,13 +174,13 @@ class Sitemap:
         if document.error is not None:
             self.error = document.error
 
-    def _xml_entries(self, document: _Document) -> Iterator[PageEntry | SitemapRef]:
+    def _xml_entries(self, document: _Document, kind: str) -> Iterator[PageEntry | SitemapRef]:
         try:
-            damage = yield from self._read_xml(document)
+            damage = yield from self._read_xml(document, kind)
             if damage is not None and document.error is None:
                 # Read the whole document again, recovering, past the entries already given.
                 again = _Document(self._body, self._max_bytes)
-                yield from self._read_xml(again, recover=True, skip=self.count)
+                yield from self._read_xml(again, kind, recover=True, skip=self.count)
                 self.error = _xml_error(damage, not again.ends_with(self._root_tag))
         except Exception as exc:  # see __init__
             self.error = _unexpected(exc)
@@ -185,21 +188,22 @@ class Sitemap:
             self.error = document.error
 
     def _read_xml(
-        self, document: _Document, recover: bool = False, skip: int = 0
+        self, document: _Document, kind: str, recover: bool = False, skip: int = 0
     ) -> Generator[PageEntry | SitemapRef, None, etree.LxmlError | None]:
-        """Yield the entries after the first skip; return the parse failure that ended a strict read."""
-        entry_name = _ENTRY_NAME[self.kind]
+        """Yield the entries of a kind of XML sitemap after the first skip; return the parse
+        failure that ended a strict read."""
+        entry_name = _ENTRY_NAME[kind]
         mixed = None
-        if self.kind == "urlset":
+        if kind == "urlset":
             build = url_builder(_namespace(self._root_tag), self.deviations)
             mixed = mixed_builder(build, self.deviations)  # once a <sitemap> shows up (see below)
-        elif self.kind == "index":
+        elif kind == "index":
             build = ref_builder(self.deviations)
         else:
-            build = _FEED_BUILDER[self.kind]
+            build = _FEED_BUILDER[kind]
         base = self.url
         tags = [self._root_tag, "{*}" + entry_name]
-        if self.kind == "urlset":
+        if kind == "urlset":
             tags.append("{*}sitemap")  # misplaced index children, followed all the same
         parser = _xml_parser(("end",), tags, recover=recover)
         read_events = parser.read_events
@@ -219,7 +223,7 @@ class Sitemap:
                 build = mixed
             seam = chunk[-16:]
             failure = _feed(parser, chunk)
-            events = read_events()
+            events: Iterable[tuple[str, etree._Element]] = read_events()
             if recover and not chunk and not document.ends_entry(entry_name):
                 events = _without_last_entry(list(events), entry_name)
             for _event, elem in events:
@@ -250,7 +254,7 @@ class Sitemap:
                     self.error = f"no entry in the first {MAX_ENTRY_BYTES} bytes"
                     return None
                 continue
-            last = _cut_finished(root, _ENTRY_NAMES[self.kind])
+            last = _cut_finished(root, _ENTRY_NAMES[kind])
             if last is None or last is closed:
                 growing = None
             elif last is not growing:
@@ -337,7 +341,9 @@ def _strip_leading(data: bytes) -> bytes:
 
 
 def _xml_parser(
-    events: tuple[str, ...], tags: list[str] | None = None, recover: bool = False
+    events: tuple[Literal["start", "end"], ...],
+    tags: list[str] | None = None,
+    recover: bool = False,
 ) -> etree.XMLPullParser:
     # lxml keeps a thread-wide error log that parse exceptions copy: start it clean, so
     # errors of earlier, unrelated parses are not judged as this document's.
@@ -409,7 +415,9 @@ def _xml_error(failure: etree.LxmlError, truncated: bool) -> str:
     return f"malformed XML{where}"
 
 
-def _without_last_entry(events: list[tuple[str, etree._Element]], entry_name: str) -> list:
+def _without_last_entry(
+    events: list[tuple[str, etree._Element]], entry_name: str
+) -> list[tuple[str, etree._Element]]:
     """Events less the last entry's: the recovering parser closed it where the input was cut,
     so its text (a URL, say) is cut short too."""
     for index in range(len(events) - 1, -1, -1):
