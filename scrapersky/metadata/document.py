@@ -12,12 +12,66 @@ from lxml.html import HtmlElement
 from scrapersky.metadata.charset import decode_html
 from scrapersky.metadata.headers import normalize_headers
 from scrapersky.metadata.structured import parse_json_ld
-from scrapersky.metadata.text import visible_text
 from scrapersky.metadata.urls import absolute_url
 
 _PARSER = lxml.html.HTMLParser(encoding="utf-8", recover=True, huge_tree=True)
 _EMPTY_DOCUMENT = b"<html><head></head><body></body></html>"
 _META_KEYS = ("name", "property", "http-equiv", "itemprop")
+# Subtrees whose text a visitor never reads.
+_HIDDEN_TAGS = frozenset(
+    {
+        "head",
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "svg",
+        "math",
+        "iframe",
+        "object",
+        "canvas",
+        "select",
+    }
+)
+# Elements that break a line, so text from neighbouring blocks never runs together.
+_BLOCK_TAGS = frozenset(
+    {
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "br",
+        "dd",
+        "div",
+        "dl",
+        "dt",
+        "fieldset",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "table",
+        "td",
+        "th",
+        "tr",
+        "ul",
+    }
+)
 
 
 def parse_html(html: str) -> HtmlElement:
@@ -39,6 +93,34 @@ def _document_element(root: HtmlElement) -> HtmlElement:
         if isinstance(sibling.tag, str) and len(sibling):
             return sibling
     return root
+
+
+def visible_text(root: HtmlElement) -> str:
+    """The body's readable text, one line per block element."""
+    body = root.find("body")
+    start = body if body is not None else root
+    parts: list[str] = []
+    # Iterative walk: generated pages nest deeper than Python's recursion limit.
+    stack: list[HtmlElement | str] = [start]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            parts.append(item)
+            continue
+        tag = item.tag
+        if not isinstance(tag, str) or tag in _HIDDEN_TAGS or item.get("hidden") is not None:
+            continue
+        block = tag in _BLOCK_TAGS
+        if block:
+            parts.append("\n")
+            stack.append("\n")
+        if item.text:
+            parts.append(item.text)
+        for child in reversed(item):
+            if child.tail:
+                stack.append(child.tail)
+            stack.append(child)
+    return "".join(parts)
 
 
 @dataclass

@@ -1,10 +1,8 @@
-"""Visible text and the text fields: title, description, language."""
+"""The text fields: title, description, language."""
 
 import html
 import re
 from typing import TYPE_CHECKING
-
-from lxml.html import HtmlElement
 
 if TYPE_CHECKING:
     from scrapersky.metadata.document import HtmlDocument
@@ -12,61 +10,6 @@ if TYPE_CHECKING:
 MAX_TITLE_LENGTH = 500
 MAX_DESCRIPTION_LENGTH = 2000
 
-# Subtrees whose text a visitor never reads.
-_HIDDEN_TAGS = frozenset(
-    {
-        "head",
-        "script",
-        "style",
-        "noscript",
-        "template",
-        "svg",
-        "math",
-        "iframe",
-        "object",
-        "canvas",
-        "select",
-    }
-)
-# Elements that break a line, so text from neighbouring blocks never runs together.
-_BLOCK_TAGS = frozenset(
-    {
-        "address",
-        "article",
-        "aside",
-        "blockquote",
-        "br",
-        "dd",
-        "div",
-        "dl",
-        "dt",
-        "fieldset",
-        "figcaption",
-        "figure",
-        "footer",
-        "form",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "header",
-        "hr",
-        "li",
-        "main",
-        "nav",
-        "ol",
-        "p",
-        "pre",
-        "section",
-        "table",
-        "td",
-        "th",
-        "tr",
-        "ul",
-    }
-)
 _LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{1,8})*$", re.IGNORECASE)
 _MAX_LANGUAGE_LENGTH = 35
 
@@ -78,34 +21,6 @@ def clean_text(value: str | None, limit: int = MAX_DESCRIPTION_LENGTH) -> str | 
         return None
     text = " ".join(html.unescape(value).split())
     return text[:limit].rstrip() or None
-
-
-def visible_text(root: HtmlElement) -> str:
-    """The body's readable text, one line per block element."""
-    body = root.find("body")
-    start = body if body is not None else root
-    parts: list[str] = []
-    # Iterative walk: generated pages nest deeper than Python's recursion limit.
-    stack: list[HtmlElement | str] = [start]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            parts.append(item)
-            continue
-        tag = item.tag
-        if not isinstance(tag, str) or tag in _HIDDEN_TAGS or item.get("hidden") is not None:
-            continue
-        block = tag in _BLOCK_TAGS
-        if block:
-            parts.append("\n")
-            stack.append("\n")
-        if item.text:
-            parts.append(item.text)
-        for child in reversed(item):
-            if child.tail:
-                stack.append(child.tail)
-            stack.append(child)
-    return "".join(parts)
 
 
 def _first_clean(values: list[str], limit: int) -> str | None:

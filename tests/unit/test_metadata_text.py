@@ -5,8 +5,8 @@ import codecs
 import pytest
 
 from scrapersky.metadata import decode_html, extract_page_summary
-from scrapersky.metadata.document import parse_html
-from scrapersky.metadata.text import clean_text, normalize_language, visible_text
+from scrapersky.metadata.document import parse_html, visible_text
+from scrapersky.metadata.text import clean_text, normalize_language
 
 LATIN1_WITH_META = (
     '<html><head><meta charset="iso-8859-1"><title>Café Müller</title></head></html>'.encode(
