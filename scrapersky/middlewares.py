@@ -83,7 +83,13 @@ class PrivateNetworkGuard:
 
 
 class RobotsRulesMiddleware:
-    """Obey the robots.txt the spider already read for the scan (ROBOTSTXT_OBEY)."""
+    """Obey the robots.txt the spider already read for the scan (ROBOTSTXT_OBEY).
+
+    Request meta keys, in the manner of Scrapy's own:
+    - `robots_rules`: the parsed robots.txt (`protego.Protego`) the request obeys; absent or
+      None, nothing is checked (the site has no readable robots.txt).
+    - `dont_obey_robotstxt`: skip the check, as with Scrapy's RobotsTxtMiddleware.
+    """
 
     def __init__(self, user_agent: str, stats) -> None:
         self.user_agent = user_agent
@@ -96,10 +102,10 @@ class RobotsRulesMiddleware:
         return cls(crawler.settings.get("USER_AGENT"), crawler.stats)
 
     def process_request(self, request: Request):
-        scan = request.meta.get("scan")
-        if request.meta.get("dont_obey_robotstxt") or scan is None or scan.robots is None:
+        rules = request.meta.get("robots_rules")
+        if request.meta.get("dont_obey_robotstxt") or rules is None:
             return None
-        if not scan.robots.can_fetch(request.url, self.user_agent):
+        if not rules.can_fetch(request.url, self.user_agent):
             self.stats.inc_value("scrapersky/robots_forbidden")
             raise RobotsForbidden(f"forbidden by robots.txt: {request.url}")
         return None

@@ -138,7 +138,14 @@ class SiteScanSpider(Spider):
             errback=self._dispatch_error,
             dont_filter=True,
             headers=headers,
-            meta={"scan": scan, "step": step, "handle_httpstatus_list": STATUSES, **meta},
+            meta={
+                "scan": scan,
+                "step": step,
+                "handle_httpstatus_list": STATUSES,
+                # What RobotsRulesMiddleware obeys (see scrapersky.middlewares).
+                "robots_rules": scan.robots,
+                **meta,
+            },
         )
 
     def _robots_request(self, scan: Scan) -> Request:
