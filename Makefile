@@ -38,6 +38,7 @@ crawl: setup
 lint: setup
 	$(BIN)/ruff format --check --quiet scrapersky tests bench
 	$(BIN)/ruff check --quiet scrapersky tests bench
+	$(BIN)/mypy
 
 # Coverage of every process the tests start: coverage (requirements-dev.txt) installs a .pth
 # hook into the venv that starts measuring any Python process whose environment names a config
