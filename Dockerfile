@@ -25,24 +25,23 @@ RUN apt-get update \
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin scrapersky
 
 WORKDIR /app
+# Dependencies first, in a layer of their own that survives changes to the sources.
 COPY requirements.txt ./
 RUN pip install -r requirements.txt
 
-COPY pyproject.toml setup.py scrapy.cfg README.md LICENSE ./
+# The package itself, installed once: the crawls that Scrapyd starts and Scrapyd's webservices
+# import the same copy. Scrapyd finds the project through deploy/docker/scrapyd-project.conf
+# instead of an egg.
+COPY pyproject.toml setup.py README.md LICENSE ./
 COPY scrapersky ./scrapersky
-COPY deploy/scrapyd-node.conf /etc/scrapyd/scrapyd.conf
-COPY deploy/docker/entrypoint.sh deploy/docker/healthcheck.py /usr/local/bin/
+# The import check runs outside /app, so it imports the installed copy.
+RUN pip install --no-deps . \
+ && cd / && python -c "import scrapersky.api.node, scrapersky.api.jobs, scrapersky.api.batches, scrapersky.api.results, scrapersky.api.health"
 
-# The egg registers the project with Scrapyd, as `scrapyd-deploy` would. The package itself is
-# installed in place (editable, its dependencies already there) so Scrapyd's webservices can
-# import it.
-RUN scrapyd-deploy --build-egg /tmp/scrapersky.egg \
- && install -D -m 0644 /tmp/scrapersky.egg /var/lib/scrapyd/eggs/scrapersky/1.egg \
- && install -d /var/lib/scrapyd/logs /var/lib/scrapyd/dbs \
- && chown -R scrapersky:scrapersky /var/lib/scrapyd \
- && rm -rf /tmp/scrapersky.egg build \
- && pip install --no-deps -e . \
- && python -c "import scrapersky.api.node, scrapersky.api.jobs, scrapersky.api.batches, scrapersky.api.results, scrapersky.api.health"
+COPY deploy/scrapyd-node.conf /etc/scrapyd/scrapyd.conf
+COPY deploy/docker/scrapyd-project.conf /etc/scrapyd/conf.d/scrapersky.conf
+COPY deploy/docker/entrypoint.sh deploy/docker/healthcheck.py /usr/local/bin/
+RUN install -d -o scrapersky -g scrapersky /var/lib/scrapyd/eggs /var/lib/scrapyd/logs /var/lib/scrapyd/dbs
 
 USER scrapersky
 # Scrapyd also reads ./scrapyd.conf and the nearest scrapy.cfg: run where neither exists.

@@ -1,5 +1,5 @@
 """Docker cannot run here, so the image's build steps are run as commands against a copy of
-what the Dockerfile COPYs: the files exist, the egg builds and carries the package, the node
+what the Dockerfile COPYs: the files exist, the package installs and Scrapyd runs it, the node
 config matches the project's services, and the entrypoint refuses to expose a node without auth."""
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import re
 import shutil
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,7 +38,7 @@ def test_image_runs_as_non_root_with_system_chromium():
     assert not re.search(r"^RUN .*playwright install", DOCKERFILE, re.M)
 
 
-def test_egg_build_step_packages_the_project(tmp_path):
+def test_package_install_step_serves_the_project_to_scrapyd(tmp_path):
     build = tmp_path / "app"
     build.mkdir()
     for source in copied_sources():
@@ -47,21 +46,69 @@ def test_egg_build_step_packages_the_project(tmp_path):
             continue
         src = ROOT / source
         (shutil.copytree if src.is_dir() else shutil.copy)(src, build / source)
+    site = tmp_path / "site"
+    # The image's `pip install --no-deps .`, into a directory of its own (the dependencies are
+    # this virtualenv's, as the image's come from requirements.txt).
     subprocess.run(
-        [str(BIN / "scrapyd-deploy"), "--build-egg", str(tmp_path / "scrapersky.egg")],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(site),
+            ".",
+        ],
         cwd=build,
         check=True,
         capture_output=True,
+        timeout=300,
+    )
+    package = site / "scrapersky"
+    for path in (
+        "spiders/sitemap.py",
+        "metadata/fingerprints.json",
+        "api/node.py",
+        "migrations/env.py",
+        "migrations/versions/0001_initial_schema.py",
+    ):
+        assert (package / path).is_file(), path
+    # Scrapyd, configured as in the image and with no egg, lists the project and starts its
+    # crawls from the installed package.
+    node = tmp_path / "node"
+    node.mkdir()
+    shutil.copy(ROOT / "deploy/docker/scrapyd-project.conf", node / "scrapyd.conf")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SCRAPY_", "COVERAGE_"))}
+    env["PYTHONPATH"] = str(site)
+    script = (
+        "import os, subprocess, sys\n"
+        "from scrapyd.config import Config\n"
+        "from scrapyd.environ import Environment\n"
+        "from scrapyd.utils import get_project_list\n"
+        "config = Config()\n"
+        "print(get_project_list(config))\n"
+        "message = {'_project': 'scrapersky', '_spider': 'sitemap', '_job': 'j'}\n"
+        "run_env = Environment(config).get_environment(message, 0)\n"
+        "code = 'import scrapersky; print(scrapersky.__file__)'\n"
+        "subprocess.run([sys.executable, '-c', code], env=run_env, check=True)\n"
+        "runner = [sys.executable, '-m', 'scrapyd.runner', 'list']\n"
+        "subprocess.run(runner, env=run_env, check=True)\n"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=node,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=120,
     )
-    names = zipfile.ZipFile(tmp_path / "scrapersky.egg").namelist()
-    assert "scrapersky/spiders/sitemap.py" in names
-    assert "scrapersky/metadata/fingerprints.json" in names
-    assert "scrapersky/api/node.py" in names
-    assert (
-        "scrapersky/migrations/env.py" in names
-        and "scrapersky/migrations/versions/0001_initial_schema.py" in names
-    )
+    assert shown.returncode == 0, shown.stderr[-3000:]
+    projects, location, spiders = shown.stdout.splitlines()
+    assert projects == "['scrapersky']"
+    assert location == str(package / "__init__.py")
+    assert spiders == "sitemap"
 
 
 def test_node_config_serves_the_project_webservices():
