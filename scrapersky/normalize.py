@@ -4,23 +4,20 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections import Counter
 from datetime import date, datetime
 from typing import Any
 
+from scrapersky.metadata.text import (
+    MAX_DESCRIPTION_LENGTH,
+    MAX_LANGUAGE_LENGTH,
+    MAX_TITLE_LENGTH,
+    clean_text,
+)
 from scrapersky.sitemaps import PageEntry
 
 MAX_URL = 2048  # longer URLs are dropped (and counted): no index can hold them usefully
 CHANGEFREQS = {"always", "hourly", "daily", "weekly", "monthly", "yearly", "never"}
-_SPACE = re.compile(r"\s+")
-
-
-def short_text(value: str | None, limit: int) -> str | None:
-    if value is None:
-        return None
-    text = _SPACE.sub(" ", str(value)).strip()
-    return text[:limit] or None
 
 
 def normalize_listed_pages(entries: list[PageEntry]) -> tuple[list[PageEntry], Counter]:
@@ -47,7 +44,12 @@ def normalize_listed_pages(entries: list[PageEntry]) -> tuple[list[PageEntry], C
 
 
 LIST_CAPS = {"email_addresses": 20, "phone_numbers": 10}
-TEXT_CAPS = {"title": 1000, "description": 2000, "language": 35, "wordpress_version": 32}
+TEXT_CAPS = {
+    "title": MAX_TITLE_LENGTH,
+    "description": MAX_DESCRIPTION_LENGTH,
+    "language": MAX_LANGUAGE_LENGTH,
+    "wordpress_version": 32,
+}
 URL_FIELDS = (
     "favicon_url",
     "logo_url",
@@ -64,7 +66,7 @@ def normalize_domain_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
     out = dict(metadata)
     for name, limit in TEXT_CAPS.items():
         if name in out:
-            out[name] = short_text(out[name], limit)
+            out[name] = clean_text(out[name], limit)
     if out.get("language"):
         out["language"] = out["language"].lower()
     for name in URL_FIELDS:

@@ -15,7 +15,8 @@ from scrapersky.db.engine import get_engine
 from scrapersky.db.schema import first_line
 from scrapersky.db.store import ScanState, StoreBatch, write_batch
 from scrapersky.items import DomainItem, PageBatchItem, PageItem, SitemapFileItem
-from scrapersky.normalize import normalize_domain_metadata, normalize_listed_pages, short_text
+from scrapersky.metadata.text import MAX_DESCRIPTION_LENGTH, MAX_TITLE_LENGTH, clean_text
+from scrapersky.normalize import normalize_domain_metadata, normalize_listed_pages
 
 logger = logging.getLogger(__name__)
 
@@ -35,12 +36,12 @@ class NormalizePipeline:
                 self.stats.inc_value(f"scrapersky/dropped_urls/{reason}", count)
         elif isinstance(item, DomainItem):
             item.metadata = normalize_domain_metadata(item.metadata)
-            item.last_error = short_text(item.last_error, 2000)
+            item.last_error = clean_text(item.last_error, 2000)
         elif isinstance(item, SitemapFileItem):
-            item.error_message = short_text(item.error_message, 500)
+            item.error_message = clean_text(item.error_message, 500)
         elif isinstance(item, PageItem):
-            item.title = short_text(item.title, 1000)
-            item.description = short_text(item.description, 2000)
+            item.title = clean_text(item.title, MAX_TITLE_LENGTH)
+            item.description = clean_text(item.description, MAX_DESCRIPTION_LENGTH)
         return item
 
 

@@ -7,25 +7,24 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from scrapersky.metadata.document import HtmlDocument
 
+# The caps of the text fields, for extraction and for NormalizePipeline alike.
 MAX_TITLE_LENGTH = 500
 MAX_DESCRIPTION_LENGTH = 2000
+MAX_LANGUAGE_LENGTH = 35  # the longest BCP 47 tag worth keeping; also the column's width
 
 _LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{1,8})*$", re.IGNORECASE)
-_MAX_LANGUAGE_LENGTH = 35
 
 
 def clean_text(value: str | None, limit: int = MAX_DESCRIPTION_LENGTH) -> str | None:
-    """Entities decoded (pages often escape twice), whitespace collapsed,
-    cut to `limit` characters; None when nothing is left."""
+    """Whitespace collapsed, cut to `limit` characters; None when nothing is left."""
     if not value:
         return None
-    text = " ".join(html.unescape(value).split())
-    return text[:limit].rstrip() or None
+    return " ".join(value.split())[:limit].rstrip() or None
 
 
 def _first_clean(values: list[str], limit: int) -> str | None:
     for value in values:
-        text = clean_text(value, limit)
+        text = clean_text(html.unescape(value), limit)  # pages often escape entities twice
         if text:
             return text
     return None
@@ -55,7 +54,7 @@ def normalize_language(value: str | None) -> str | None:
     if not value:
         return None
     tag = value.split(",")[0].split(";")[0].strip().replace("_", "-")
-    if not tag or len(tag) > _MAX_LANGUAGE_LENGTH or not _LANGUAGE_TAG.match(tag):
+    if not tag or len(tag) > MAX_LANGUAGE_LENGTH or not _LANGUAGE_TAG.match(tag):
         return None
     primary, *rest = tag.split("-")
     subtags = [primary.lower()]

@@ -1,6 +1,10 @@
 """NormalizePipeline's field rules for listed pages."""
 
+from datetime import UTC, datetime
+
+from scrapersky.items import DomainItem, PageItem
 from scrapersky.normalize import MAX_URL, normalize_listed_pages
+from scrapersky.pipelines import NormalizePipeline
 from scrapersky.sitemaps import PageEntry
 
 
@@ -24,3 +28,16 @@ def test_out_of_range_fields_are_cleared():
     ]
     kept, _ = normalize_listed_pages(entries)
     assert [(e.priority, e.changefreq) for e in kept] == [(None, None), (0.3, "daily")]
+
+
+def test_titles_are_cut_to_500_characters_like_the_extractor_cuts_them():
+    # One cap for a title wherever it is cut: 500 characters, as extraction has always stored.
+    long_title = "word " * 300
+    expected = ("word " * 100).strip()
+    pipeline = NormalizePipeline(stats=None)
+    domain = DomainItem(
+        "t", "a.test", "complete", datetime.now(UTC), metadata={"title": long_title}
+    )
+    page = PageItem("t", "a.test", "https://a.test/", 200, title=long_title)
+    assert pipeline.process_item(domain).metadata["title"] == expected
+    assert pipeline.process_item(page).title == expected
