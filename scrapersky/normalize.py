@@ -14,10 +14,9 @@ from scrapersky.metadata.text import (
     MAX_TITLE_LENGTH,
     clean_text,
 )
+from scrapersky.metadata.urls import MAX_URL_LENGTH
 from scrapersky.sitemaps import PageEntry
-
-MAX_URL = 2048  # longer URLs are dropped (and counted): no index can hold them usefully
-CHANGEFREQS = {"always", "hourly", "daily", "weekly", "monthly", "yearly", "never"}
+from scrapersky.sitemaps.entries import CHANGEFREQS
 
 
 def normalize_listed_pages(entries: list[PageEntry]) -> tuple[list[PageEntry], Counter]:
@@ -28,7 +27,7 @@ def normalize_listed_pages(entries: list[PageEntry]) -> tuple[list[PageEntry], C
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             dropped["not_http"] += 1
             continue
-        if len(url) > MAX_URL:
+        if len(url) > MAX_URL_LENGTH:
             dropped["too_long"] += 1
             continue
         if "\x00" in url:  # no database text column can hold it
@@ -73,7 +72,7 @@ def normalize_domain_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
         value = out.get(name)
         if value is not None and (
             not isinstance(value, str)
-            or len(value) > MAX_URL
+            or len(value) > MAX_URL_LENGTH
             or not value.startswith(("http://", "https://"))
         ):
             out[name] = None

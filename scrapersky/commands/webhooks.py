@@ -9,6 +9,7 @@ from scrapy.exceptions import UsageError
 from scrapersky.cli import ProjectCommand
 from scrapersky.config import ConfigError, to_int, to_tenant
 from scrapersky.db import webhooks as rows
+from scrapersky.metadata.urls import MAX_URL_LENGTH
 from scrapersky.net.policy import policy_from_settings
 from scrapersky.webhooks import deliver_due
 
@@ -53,7 +54,7 @@ class Command(ProjectCommand):
         if tenant is None:
             raise ConfigError("--tenant-id is required to add a webhook")
         endpoint = rest[0].strip()
-        if not endpoint.startswith(("http://", "https://")) or len(endpoint) > 2048:
+        if not endpoint.startswith(("http://", "https://")) or len(endpoint) > MAX_URL_LENGTH:
             raise ConfigError(f"the webhook URL must be an http(s) URL, got {endpoint[:100]!r}")
         hook = rows.add(url, tenant, endpoint, opts.secret)
         return {

@@ -29,11 +29,11 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from scrapersky.db import bulk
+from scrapersky.db.bulk import DomainKey
 from scrapersky.db.engine import get_engine
 from scrapersky.db.models import Domain, Page, SitemapFile
 from scrapersky.items import PageBatchItem, PageItem, SitemapFileItem
 
-DomainKey = tuple[str, str]
 DOMAIN_COLUMNS = (
     "title",
     "description",

@@ -4,7 +4,7 @@ from urllib.parse import urljoin, urlsplit
 
 from w3lib.url import safe_url_string
 
-MAX_URL_LENGTH = 2048
+MAX_URL_LENGTH = 2048  # longer URLs are dropped everywhere: no index can hold them usefully
 
 
 def absolute_url(href: str | None, base_url: str) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from codecs import BOM_UTF8
 from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
@@ -31,7 +32,6 @@ WELL_KNOWN_PATHS: tuple[str, ...] = (
     "/sitemap_news.xml",
 )
 
-_UTF8_BOM = b"\xef\xbb\xbf"
 # Path endings of a machine-readable sitemap (not an HTML "site map" page).
 _SITEMAP_SUFFIXES = (".xml", ".xml.gz", ".txt", ".txt.gz", ".gz")
 
@@ -43,8 +43,8 @@ def sitemaps_from_robots(body: bytes, robots_url: str) -> list[str]:
     spelling, relative URLs (resolved against robots_url) and trailing
     comments; skips lines that are not valid UTF-8.
     """
-    if body.startswith(_UTF8_BOM):
-        body = body[len(_UTF8_BOM) :]
+    if body.startswith(BOM_UTF8):
+        body = body[len(BOM_UTF8) :]
     found: dict[str, None] = {}
     for raw in body.splitlines():
         try:

@@ -10,6 +10,7 @@ network. Error strings are fixed-format and never quote the document.
 from __future__ import annotations
 
 import re
+from codecs import BOM_UTF8, BOM_UTF16_BE, BOM_UTF16_LE
 from collections.abc import Generator, Iterable, Iterator
 from itertools import chain
 from typing import Literal
@@ -42,8 +43,7 @@ MAX_PROLOG_BYTES = 1024 * 1024
 # is the only part that cannot be cut away, so this bounds memory on hostile input.
 MAX_ENTRY_BYTES = 1024 * 1024
 
-_UTF8_BOM = b"\xef\xbb\xbf"
-_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")  # left in place: lxml picks the encoding from them
+_UTF16_BOMS = (BOM_UTF16_LE, BOM_UTF16_BE)  # left in place: lxml picks the encoding from them
 _BLANKS = b" \t\r\n"
 
 _KIND_OF_ROOT = {
@@ -335,9 +335,9 @@ class _Document:
 def _strip_leading(data: bytes) -> bytes:
     while True:
         data = data.lstrip(_BLANKS)
-        if not data.startswith(_UTF8_BOM):
+        if not data.startswith(BOM_UTF8):
             return data
-        data = data[len(_UTF8_BOM) :]
+        data = data[len(BOM_UTF8) :]
 
 
 def _xml_parser(

@@ -3,7 +3,8 @@
 from datetime import UTC, datetime
 
 from scrapersky.items import DomainItem, PageItem
-from scrapersky.normalize import MAX_URL, normalize_listed_pages
+from scrapersky.metadata.urls import MAX_URL_LENGTH
+from scrapersky.normalize import normalize_listed_pages
 from scrapersky.pipelines import NormalizePipeline
 from scrapersky.sitemaps import PageEntry
 
@@ -12,7 +13,7 @@ def test_unusable_urls_are_dropped_and_counted():
     entries = [
         PageEntry("https://a.test/ok"),
         PageEntry("ftp://a.test/file"),
-        PageEntry("https://a.test/" + "x" * MAX_URL),
+        PageEntry("https://a.test/" + "x" * MAX_URL_LENGTH),
         PageEntry("https://a.test/nul\x00byte"),
         PageEntry("http://a.test/also-ok"),
     ]
