@@ -70,7 +70,3 @@ def rowcount(result: Result[*tuple[Any, ...]]) -> int:
     """The rows an UPDATE or DELETE matched. Session.execute is typed to return a Result; for
     these statements it is a CursorResult, the cast SQLAlchemy's documentation gives."""
     return cast("CursorResult[*tuple[Any, ...]]", result).rowcount
-
-
-def is_postgres(url: str) -> bool:
-    return make_url(url).get_backend_name() == "postgresql"

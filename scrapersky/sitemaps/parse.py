@@ -271,20 +271,16 @@ def open_sitemap(
     body: bytes,
     *,
     url: str = "",
-    content_type: str | None = None,
-    content_encoding: str | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> Sitemap:
     """Open a sitemap body (urlset, index, text, RSS or Atom; gzipped or not). Never raises.
 
     url is the sitemap's own address, used to resolve relative links in
-    feeds and text files. content_type and content_encoding are what the
-    server said; they are accepted but not trusted: gzip is decided by the
-    body's magic bytes alone, because servers label .gz files every which
-    way and HTTP middlewares decode Content-Encoding without renaming.
+    feeds and text files. Gzip is decided by the body's magic bytes alone, not by
+    the server's Content-Type or Content-Encoding: servers label .gz files every
+    which way and HTTP middlewares decode Content-Encoding without renaming.
     max_bytes caps the decompressed size of gzipped bodies.
     """
-    del content_type, content_encoding
     return Sitemap(body, url=url, max_bytes=max_bytes)
 
 

@@ -454,13 +454,7 @@ class SiteScanSpider(Spider):
             yield from self._unchanged_sitemap(scan, url, meta, response.status)
             return
         headers = _headers(response)
-        sitemap = open_sitemap(
-            response.body,
-            url=response.url,
-            content_type=headers.get("content-type"),
-            content_encoding=headers.get("content-encoding"),
-            max_bytes=self.max_bytes,
-        )
+        sitemap = open_sitemap(response.body, url=response.url, max_bytes=self.max_bytes)
         if sitemap.kind is None:
             if discovery in DECLARED:
                 scan.sitemap_failures += 1
