@@ -78,7 +78,7 @@ class JobLifecycle:
     def spider_error(self, failure, response, spider) -> None:
         scan = getattr(response, "meta", {}).get("scan") if response is not None else None
         if scan is not None:
-            scan.notes.append(f"spider error: {failure.getErrorMessage()}"[:300])
+            scan.note(f"spider error: {failure.getErrorMessage()}")
 
     async def spider_closed(self, spider, reason: str) -> None:
         if self.beat is not None and self.beat.running:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scrapersky.db.jobs import ClaimedJob
+from scrapersky.messages import cut
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,10 @@ class Scan:
     def host(self) -> str:
         """The host asked: the stored domain, or its www. name once the scan moved there."""
         return f"www.{self.domain}" if self.on_www else self.domain
+
+    def note(self, text: str) -> None:
+        """Keep a non-fatal problem with the scan's result."""
+        self.notes.append(cut(text))
 
     def fail(self, reason: str) -> None:
         if self.error is None:

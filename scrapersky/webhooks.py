@@ -22,6 +22,7 @@ import time
 from urllib.parse import urlsplit
 
 from scrapersky.db import webhooks as rows
+from scrapersky.messages import cut
 from scrapersky.net.policy import AddressPolicy, AddressRefused
 
 logger = logging.getLogger(__name__)
@@ -120,7 +121,7 @@ def deliver_due(
         except Undeliverable as exc:
             error, retry_in = str(exc), None
         except (OSError, http.client.HTTPException) as exc:
-            error = f"{type(exc).__name__}: {exc}"[:300]
+            error = cut(f"{type(exc).__name__}: {exc}")
         outcome = rows.record(
             url,
             delivery.id,

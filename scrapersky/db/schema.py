@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from scrapersky import messages
 from scrapersky.config import ConfigError
 from scrapersky.db.engine import get_engine
 from scrapersky.redact import redact
@@ -80,5 +81,4 @@ def ensure_schema(url: str) -> None:
 
 def first_line(exc: Exception) -> str:
     """An error's first line, short and with any password in a URL replaced."""
-    text = redact(str(getattr(exc, "orig", None) or exc)).strip()
-    return text.splitlines()[0][:300] if text else type(exc).__name__
+    return messages.first_line(redact(str(getattr(exc, "orig", None) or exc))) or type(exc).__name__

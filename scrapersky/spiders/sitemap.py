@@ -20,6 +20,7 @@ from scrapersky.arguments import RunArguments, parse_run_arguments
 from scrapersky.db import history, jobs
 from scrapersky.exceptions import RobotsForbidden
 from scrapersky.items import DomainItem, PageBatchItem, PageItem, SitemapFileItem
+from scrapersky.messages import first_line
 from scrapersky.metadata import extract_metadata, extract_page_summary
 from scrapersky.rendering import wants_render
 from scrapersky.scan import Scan, ScanOptions
@@ -192,9 +193,7 @@ class SiteScanSpider(Spider):
         if len(scan.seen_sitemaps) >= self.max_sitemaps:
             if not scan.sitemap_cap_reached:
                 scan.sitemap_cap_reached = True
-                scan.notes.append(
-                    f"sitemap cap {self.max_sitemaps} reached: later sitemaps were not read"
-                )
+                scan.note(f"sitemap cap {self.max_sitemaps} reached: later sitemaps were not read")
             return
         scan.seen_sitemaps.add(url)
         if discovery == "well_known":
@@ -261,7 +260,7 @@ class SiteScanSpider(Spider):
                     yield output
         except Exception as exc:  # a bug must cost one step, never the scan's bookkeeping
             self.logger.exception("%s: %s step failed on %s", scan.domain, step, response.url)
-            scan.notes.append(f"{step}: {type(exc).__name__}: {exc}"[:300])
+            scan.note(f"{step}: {type(exc).__name__}: {exc}")
             scan.sitemap_failures += step in ("robots", "sitemap")
         for output in self._sitemap_done(scan, response.meta):
             yield output
@@ -285,7 +284,7 @@ class SiteScanSpider(Spider):
         elif step == "homepage" and failure.check(RobotsForbidden):
             # The inventory does not need the homepage: not reading it is a note, not a failure.
             scan.homepage_done = True
-            scan.notes.append("homepage: not read, robots.txt disallows it")
+            scan.note("homepage: not read, robots.txt disallows it")
         elif step == "homepage":
             on_www = self._move_to_www(scan, f"homepage: {reason}")
             if on_www is not None:
@@ -367,7 +366,7 @@ class SiteScanSpider(Spider):
             if response.status >= 500:
                 scan.fail(reason)
             else:
-                scan.notes.append(reason)
+                scan.note(reason)
             return
         # Scrapy's headers as they are: repeated Set-Cookie values are fingerprints too.
         metadata = extract_metadata(response.body, response.url, response.headers)
@@ -480,7 +479,7 @@ class SiteScanSpider(Spider):
             deviations = "; ".join(
                 f"{kind} ({count})" for kind, count in sitemap.deviations.items()
             )
-            scan.notes.append(f"{url}: {deviations}"[:300])
+            scan.note(f"{url}: {deviations}")
             error = (
                 f"{error}; {deviations}" if error else f"deviates from the protocol: {deviations}"
             )
@@ -512,7 +511,7 @@ class SiteScanSpider(Spider):
                 continue
             if depth > self.max_depth:
                 meta["capped"] = True
-                scan.notes.append(f"sitemap depth cap {self.max_depth} reached at {url}"[:300])
+                scan.note(f"sitemap depth cap {self.max_depth} reached at {url}")
                 break
             yield from self._fetch_sitemap(
                 scan,
@@ -622,8 +621,7 @@ def _origin(url: str) -> str:
 
 def _failure_reason(failure: Failure) -> str:
     value = _root_cause(failure.value)
-    text = str(value).strip() or type(value).__name__
-    return text.splitlines()[0][:300]
+    return first_line(str(value)) or type(value).__name__
 
 
 def _root_cause(error: BaseException) -> BaseException:
