@@ -11,6 +11,7 @@ from scrapy.exceptions import UsageError
 
 from scrapersky.config import ConfigError, check_settings
 from scrapersky.db.schema import ensure_schema, first_line
+from scrapersky.scheduling.client import ScrapydClient
 
 
 class CommandFailed(Exception):
@@ -50,6 +51,24 @@ class ProjectCommand(ScrapyCommand):
         """DATABASE_URL once its schema is current (SQLite migrates itself)."""
         ensure_schema(self.database)
         return self.database
+
+    def add_scrapyd_option(self, parser) -> None:
+        parser.add_argument(
+            "--scrapyd",
+            action="append",
+            default=[],
+            metavar="URL",
+            help="Scrapyd node (repeatable); default: SCRAPYD_URLS",
+        )
+
+    def scrapyd_client(self, opts, **options) -> ScrapydClient:
+        """A client of the --scrapyd nodes, or else of SCRAPYD_URLS, with the settings' login."""
+        return ScrapydClient(
+            opts.scrapyd or self.settings.get("SCRAPYD_URLS"),
+            username=self.settings.get("SCRAPYD_USERNAME"),
+            password=self.settings.get("SCRAPYD_PASSWORD"),
+            **options,
+        )
 
     def execute(self, args: list[str], opts) -> None:
         raise NotImplementedError

@@ -6,28 +6,20 @@ from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from scrapersky.arguments import RENDER_MODES, read_domain_file, read_domain_list
-from scrapersky.config import ConfigError, check_settings, to_int, to_tenant
+from scrapersky.cli import CommandFailed, ProjectCommand
+from scrapersky.config import ConfigError, to_int, to_tenant
 from scrapersky.db import jobs
 from scrapersky.db.models import BatchJob
-from scrapersky.db.schema import ensure_schema, first_line
-from scrapersky.scheduling.client import ScrapydClient, parse_node_urls
 from scrapersky.scheduling.follow import BatchStalled, follow_batch
 from scrapersky.scheduling.planner import run_count
 from scrapersky.scheduling.runs import NoNodeAnswered, ScheduledRun, live_runs, schedule_runs
 from scrapersky.views import batch_view
 
 
-class Command(ScrapyCommand):
-    requires_project = True
-    requires_crawler_process = (
-        False  # it schedules on Scrapyd; a crawler process would only set up logging
-    )
-    default_settings = {"LOG_ENABLED": False}
-
+class Command(ProjectCommand):
     def syntax(self) -> str:
         return "FILE|- [options]  or  --resume BATCH [options]"
 
@@ -49,13 +41,7 @@ class Command(ScrapyCommand):
 
     def add_options(self, parser) -> None:
         super().add_options(parser)
-        parser.add_argument(
-            "--scrapyd",
-            action="append",
-            default=[],
-            metavar="URL",
-            help="Scrapyd node (repeatable); default: SCRAPYD_URLS",
-        )
+        self.add_scrapyd_option(parser)
         parser.add_argument(
             "--tenant-id",
             default=None,
@@ -85,39 +71,30 @@ class Command(ScrapyCommand):
         )
 
     def run(self, args: list[str], opts) -> None:
-        if opts.resume and args:
-            raise UsageError("give either a domain list FILE or --resume BATCH, not both")
-        if not opts.resume and len(args) != 1:
-            raise UsageError("give one domain list FILE (- for stdin), or --resume BATCH")
-        self.url = self.settings.get("DATABASE_URL")
         self.as_json = opts.json
         self.batch: BatchJob | None = None
         self.runs: list[ScheduledRun] = []
         self.outcome: dict[str, Any] = {"runs": [], "skipped_nodes": {}, "error": None}
+        super().run(args, opts)
+        self._print_json()  # with --json, the outcome is printed whether the command failed or not
+
+    def execute(self, args: list[str], opts) -> None:
+        if opts.resume and args:
+            raise UsageError("give either a domain list FILE or --resume BATCH, not both")
+        if not opts.resume and len(args) != 1:
+            raise UsageError("give one domain list FILE (- for stdin), or --resume BATCH")
         try:
             self._run(args, opts)
-        except ConfigError as exc:
-            self._fail(f"error: {exc}", 2)
         except (NoNodeAnswered, BatchStalled) as exc:
-            self._fail(f"error: {exc}", 1)
-        except Exception as exc:  # database trouble: one line, not a traceback
-            self._fail(f"error: {first_line(exc)}", 1)
-        self._print_json()
+            raise CommandFailed(str(exc)) from None
 
     def _run(self, args: list[str], opts) -> None:
-        settings = self.settings
-        check_settings(settings)
-        nodes = parse_node_urls(opts.scrapyd or settings.get("SCRAPYD_URLS"))
+        self.client = self.scrapyd_client(opts)
         slots = to_int(opts.slots, "--slots", minimum=1)
         priority = _to_float(opts.priority, "--priority")
-        auth = {
-            "username": settings.get("SCRAPYD_USERNAME"),
-            "password": settings.get("SCRAPYD_PASSWORD"),
-        }
-        self.client = ScrapydClient(nodes, **auth)
         # Checking on runs while waiting: a node that does not answer at once counts as gone.
-        self.probe = ScrapydClient(nodes, retries=1, **auth)
-        ensure_schema(self.url)
+        self.probe = self.scrapyd_client(opts, retries=1)
+        self.url = self.ready_database()
         self.batch = self._resume(opts.resume) if opts.resume else self._create(args[0], opts)
         if self.batch.status in jobs.ACTIVE:
             self._schedule(self.batch, slots, priority)
@@ -150,7 +127,7 @@ class Command(ScrapyCommand):
             + (f", {invalid} invalid (failed jobs)" if invalid else "")
         )
         if batch.status not in jobs.ACTIVE:
-            self._fail(f"error: batch {batch.batch_id} failed: {batch.error}", 1)
+            self.fail(f"batch {batch.batch_id} failed: {batch.error}", 1)
         return batch
 
     def _resume(self, ident: str) -> BatchJob:
@@ -246,10 +223,9 @@ class Command(ScrapyCommand):
     def _note(self, text: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
-    def _fail(self, message: str, code: int) -> None:
-        print(message, file=sys.stderr, flush=True)
-        self.outcome["error"] = message.removeprefix("error: ")
-        self.exitcode = code
+    def fail(self, message: str, code: int) -> None:
+        super().fail(message, code)
+        self.outcome["error"] = message
 
     def _print_json(self) -> None:
         if not self.as_json:

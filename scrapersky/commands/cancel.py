@@ -9,7 +9,6 @@ from scrapersky.cli import ProjectCommand
 from scrapersky.config import ConfigError, to_tenant
 from scrapersky.db import jobs
 from scrapersky.scheduling.cancel import stop_runs
-from scrapersky.scheduling.client import ScrapydClient, parse_node_urls
 
 
 class Command(ProjectCommand):
@@ -23,31 +22,18 @@ class Command(ProjectCommand):
 
     def add_options(self, parser) -> None:
         super().add_options(parser)
-        parser.add_argument(
-            "--scrapyd",
-            action="append",
-            default=[],
-            metavar="URL",
-            help="Scrapyd node (repeatable); default: SCRAPYD_URLS",
-        )
+        self.add_scrapyd_option(parser)
         parser.add_argument("--tenant-id", default=None, help="only this tenant's batch or job")
         parser.add_argument("--json", action="store_true", help="machine-readable output")
 
     def execute(self, args: list[str], opts) -> None:
         if len(args) != 1:
             raise UsageError("give one batch or job id")
-        settings = self.settings
         tenant = to_tenant(opts.tenant_id) if opts.tenant_id else None
-        nodes = parse_node_urls(opts.scrapyd or settings.get("SCRAPYD_URLS"))
+        client = self.scrapyd_client(opts, retries=1)
         outcome = jobs.cancel(self.ready_database(), args[0], tenant)
         if outcome is None:
             raise ConfigError(f"no batch or job with id {args[0]!r}")
-        client = ScrapydClient(
-            nodes,
-            username=settings.get("SCRAPYD_USERNAME"),
-            password=settings.get("SCRAPYD_PASSWORD"),
-            retries=1,
-        )
         stopped, unknown = stop_runs(client, outcome.runs)
         if opts.json:
             print(
