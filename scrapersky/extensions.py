@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import Any
 
 from scrapy import signals
@@ -16,6 +15,7 @@ from scrapersky.db import jobs
 from scrapersky.db.schema import first_line
 from scrapersky.items import DomainItem
 from scrapersky.normalize import json_safe
+from scrapersky.retry import Backoff
 from scrapersky.scan import Scan
 
 logger = logging.getLogger(__name__)
@@ -118,18 +118,18 @@ class JobLifecycle:
     async def _record(self, fn, *args, **kwargs):
         """Job records are small and must not be lost to a database blip: retry with backoff
         for as long as the job would take to go stale anyway."""
-        delay, deadline = 0.5, time.monotonic() + self.stale_after
+        waits = Backoff(0.5, cap=10.0, within=self.stale_after)
         while True:
             try:
                 return await asyncio.to_thread(fn, *args, **kwargs)
             except (OperationalError, DBAPIError) as exc:
-                if time.monotonic() + delay > deadline:
+                delay = waits.next_delay()
+                if delay is None:
                     raise
                 logger.warning(
                     "recording job state failed (%s); retrying in %.1fs", first_line(exc), delay
                 )
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
 
     def _heartbeat(self):
         progress = {scan.job.id: scan.progress() for scan in self.live.values()}

@@ -17,6 +17,7 @@ from scrapersky.db.store import ScanState, StoreBatch, write_batch
 from scrapersky.items import DomainItem, PageBatchItem, PageItem, SitemapFileItem
 from scrapersky.metadata.text import MAX_DESCRIPTION_LENGTH, MAX_TITLE_LENGTH, clean_text
 from scrapersky.normalize import normalize_domain_metadata, normalize_listed_pages
+from scrapersky.retry import Backoff
 
 logger = logging.getLogger(__name__)
 
@@ -162,8 +163,8 @@ class StorePipeline:
             raise
 
     async def _write_with_retries(self, batch: StoreBatch) -> None:
-        delay = 0.5
-        for attempt in range(self.retries + 1):
+        waits = Backoff(0.5, cap=15.0, retries=self.retries)
+        while True:
             started = time.monotonic()
             try:
                 written = await asyncio.to_thread(self._write_once, batch)
@@ -172,14 +173,14 @@ class StorePipeline:
                 if exc.connection_invalidated:
                     self._reconnect()
                 self.stats.inc_value("scrapersky/store/retries")
-                if attempt == self.retries:
+                delay = waits.next_delay()
+                if delay is None:
                     raise StoreError(
-                        f"database write failed after {attempt + 1} attempts: {reason}"
+                        f"database write failed after {self.retries + 1} attempts: {reason}"
                     ) from exc
                 logger.warning("database write failed (%s); retrying in %.1fs", reason, delay)
                 self.domain_ids.clear()  # ids may be gone if the transaction that made them was lost
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 15.0)
                 continue
             self.stats.inc_value("scrapersky/store/page_rows", batch.rows)
             self.stats.inc_value("scrapersky/store/page_rows_changed", written)

@@ -15,6 +15,7 @@ from urllib.parse import urlencode, urlsplit
 from urllib.request import ProxyHandler, Request, build_opener
 
 from scrapersky.config import ConfigError, to_list
+from scrapersky.retry import Backoff
 
 PROJECT = "scrapersky"
 SPIDER = "sitemap"
@@ -141,14 +142,16 @@ class ScrapydClient:
     ) -> dict[str, Any]:
         url = f"{node}/{endpoint}" + (f"?{urlencode(params)}" if params else "")
         body = urlencode(data).encode() if data is not None else None
-        reason = ""
-        for attempt in range(self.retries + 1):
-            if attempt:
-                self.sleep(self.backoff * 2 ** (attempt - 1))
+        waits = Backoff(self.backoff, retries=self.retries)
+        while True:
             try:
                 return self._once(node, url, body)
             except _Transient as exc:
                 reason = str(exc)
+            delay = waits.next_delay()
+            if delay is None:
+                break
+            self.sleep(delay)
         attempts = self.retries + 1
         raise NodeUnreachable(f"{node}: {reason} (after {attempts} attempt{'s' * (attempts != 1)})")
 
