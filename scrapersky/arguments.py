@@ -25,6 +25,14 @@ class RunArguments:
     run_id: str | None = None  # Scrapyd's job id (`_job`), when run by Scrapyd
 
 
+def to_render(value: object, name: str = "render") -> str:
+    """A browser rendering mode of RENDER_MODES, in any case."""
+    render = str(value).strip().lower()
+    if render not in RENDER_MODES:
+        raise ConfigError(f"{name} must be one of {', '.join(RENDER_MODES)}, got {value!r}")
+    return render
+
+
 def read_domain_list(text: str) -> list[str]:
     """One domain per line (or comma separated); comments (#) and blanks skipped."""
     names = []
@@ -47,10 +55,7 @@ def parse_run_arguments(args: dict[str, Any], default_tenant: str) -> RunArgumen
     source = given[0]
     tenant = to_tenant(args.get("tenant_id") or default_tenant)
     max_pages = to_int(args.get("max_pages", 0), "max_pages", minimum=0)
-    render = str(args.get("render", "auto")).strip().lower()
-    if render not in RENDER_MODES:
-        raise ConfigError(f"render must be one of {', '.join(RENDER_MODES)}, got {render!r}")
-    options = ScanOptions(max_pages=max_pages, render=render)
+    options = ScanOptions(max_pages=max_pages, render=to_render(args.get("render", "auto")))
     run_id = args.get("_job") or None
     if source == "domain":
         try:

@@ -11,7 +11,7 @@ from twisted.web import http
 
 from scrapersky import settings as project_settings
 from scrapersky.api.base import Fields, Service, WebError
-from scrapersky.arguments import RENDER_MODES
+from scrapersky.arguments import to_render
 from scrapersky.config import ConfigError
 from scrapersky.scheduling.client import PROJECT, SPIDER, ScrapydClient, ScrapydError, new_run_id
 from scrapersky.scheduling.runs import schedule_runs
@@ -21,11 +21,10 @@ def scan_options(fields: Fields) -> tuple[str, dict[str, Any], float]:
     """(tenant, stored options, Scrapyd priority) from the request, or a 400."""
     tenant = fields.tenant(default=project_settings.SCRAPERSKY_DEFAULT_TENANT)
     max_pages = fields.number("max_pages", 0)
-    render = (fields.text("render") or "auto").lower()
-    if render not in RENDER_MODES:
-        raise WebError(
-            http.BAD_REQUEST, f"render must be one of {', '.join(RENDER_MODES)}, got {render!r}"
-        )
+    try:
+        render = to_render(fields.text("render") or "auto")
+    except ConfigError as exc:
+        raise WebError(http.BAD_REQUEST, str(exc)) from None
     priority = fields.text("priority") or "0"
     try:
         return tenant, {"max_pages": max_pages, "render": render}, float(priority)

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from scrapy.exceptions import UsageError
 
-from scrapersky.arguments import RENDER_MODES, read_domain_file, read_domain_list
+from scrapersky.arguments import RENDER_MODES, read_domain_file, read_domain_list, to_render
 from scrapersky.cli import CommandFailed, ProjectCommand
 from scrapersky.config import ConfigError, to_int, to_tenant
 from scrapersky.db import jobs
@@ -109,11 +109,7 @@ class Command(ProjectCommand):
     def _create(self, source: str, opts) -> BatchJob:
         tenant = to_tenant(opts.tenant_id or self.settings.get("SCRAPERSKY_DEFAULT_TENANT"))
         max_pages = to_int(opts.max_pages, "--max-pages", minimum=0)
-        render = str(opts.render).strip().lower()
-        if render not in RENDER_MODES:
-            raise ConfigError(
-                f"--render must be one of {', '.join(RENDER_MODES)}, got {opts.render!r}"
-            )
+        render = to_render(opts.render, "--render")
         names = read_domain_list(_read_source(source))
         if not names:
             raise ConfigError(f"{source}: no domains given")
