@@ -12,6 +12,7 @@ from scrapersky.api.base import MAX_PAGE, Fields, Service, WebError
 from scrapersky.api.schedule import Scheduling, scan_options
 from scrapersky.arguments import read_domain_list
 from scrapersky.db import jobs
+from scrapersky.db.models import BatchJob
 from scrapersky.domains import InvalidDomain, standardize_domain
 from scrapersky.scheduling.cancel import stop_runs
 from scrapersky.scheduling.client import PROJECT, ScrapydError
@@ -41,26 +42,8 @@ class Batch(Scheduling):
         url = self.ready_database()
         batch = jobs.create_batch(url, tenant, names, options)
         pending = batch.total_domains - batch.failed_domains
-        client = self.cluster()
-        nodes = len(client.urls) if client is not None else 1
-        try:
-            runs = self.schedule(
-                {"batch_id": batch.batch_id}, run_count(nodes, slots, pending), priority
-            )
-        except ScrapydError as exc:
-            raise WebError(
-                http.SERVICE_UNAVAILABLE,
-                f"{exc}; batch {batch.batch_id} stays pending",
-                batch_id=batch.batch_id,
-            ) from None
-        batch = jobs.find_batch(url, batch.id)
-        return {
-            "batch_id": batch.batch_id,
-            "state": batch.status,
-            "batch": batch_view(batch),
-            "runs": runs,
-            "links": {"batch": f"batchstatus.json?batch={batch.batch_id}"},
-        }
+        runs = _schedule_batch(self, batch, pending, slots, priority, "stays pending")
+        return _batch_answer(url, batch.id, runs)
 
 
 class BatchStatus(Service):
@@ -189,24 +172,39 @@ class Retry(Scheduling):
         if batch is None:
             raise WebError(http.NOT_FOUND, f"no batch with id {jobs.excerpt(ident)!r}")
         requeued = jobs.requeue_failed(url, batch.id)
-        client = self.cluster()
-        nodes = len(client.urls) if client is not None else 1
-        try:
-            runs = self.schedule(
-                {"batch_id": batch.batch_id}, run_count(nodes, slots, requeued), 0.0
-            )
-        except ScrapydError as exc:
-            raise WebError(
-                http.SERVICE_UNAVAILABLE,
-                f"{exc}; batch {batch.batch_id} keeps its requeued jobs pending",
-                batch_id=batch.batch_id,
-            ) from None
-        batch = jobs.find_batch(url, batch.id)
-        return {
-            "batch_id": batch.batch_id,
-            "state": batch.status,
-            "requeued": requeued,
-            "runs": runs,
-            "batch": batch_view(batch),
-            "links": {"batch": f"batchstatus.json?batch={batch.batch_id}"},
-        }
+        runs = _schedule_batch(self, batch, requeued, slots, 0.0, "keeps its requeued jobs pending")
+        return _batch_answer(url, batch.id, runs, requeued=requeued)
+
+
+def _schedule_batch(
+    service: Scheduling, batch: BatchJob, pending: int, slots: int, priority: float, left: str
+) -> list[dict[str, str]]:
+    """Runs for `pending` jobs of the batch, `slots` per node; when no node takes them, a 503
+    saying what is `left` of the batch."""
+    client = service.cluster()
+    nodes = len(client.urls) if client is not None else 1
+    try:
+        return service.schedule(
+            {"batch_id": batch.batch_id}, run_count(nodes, slots, pending), priority
+        )
+    except ScrapydError as exc:
+        raise WebError(
+            http.SERVICE_UNAVAILABLE,
+            f"{exc}; batch {batch.batch_id} {left}",
+            batch_id=batch.batch_id,
+        ) from None
+
+
+def _batch_answer(
+    url: str, batch_pk: int, runs: list[dict[str, str]], **extra: Any
+) -> dict[str, Any]:
+    """The batch as it is once its runs are scheduled."""
+    batch = jobs.find_batch(url, batch_pk)
+    return {
+        "batch_id": batch.batch_id,
+        "state": batch.status,
+        **extra,
+        "runs": runs,
+        "batch": batch_view(batch),
+        "links": {"batch": f"batchstatus.json?batch={batch.batch_id}"},
+    }
