@@ -8,6 +8,7 @@ from collections import Counter
 from datetime import date, datetime
 from typing import Any
 
+from scrapersky.db.models import DOMAIN_METADATA_COLUMNS
 from scrapersky.metadata.text import (
     MAX_DESCRIPTION_LENGTH,
     MAX_LANGUAGE_LENGTH,
@@ -49,16 +50,7 @@ TEXT_CAPS = {
     "language": MAX_LANGUAGE_LENGTH,
     "wordpress_version": 32,
 }
-URL_FIELDS = (
-    "favicon_url",
-    "logo_url",
-    "facebook_url",
-    "twitter_url",
-    "linkedin_url",
-    "instagram_url",
-    "youtube_url",
-    "tiktok_url",
-)
+URL_FIELDS = tuple(name for name in DOMAIN_METADATA_COLUMNS if name.endswith("_url"))
 
 
 def normalize_domain_metadata(metadata: dict[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from scrapersky.db.models import BatchJob, Job
+from scrapersky.db.models import DOMAIN_METADATA_COLUMNS, BatchJob, Job
 
 JOB_FIELDS = (
     "id",
@@ -69,24 +69,7 @@ DOMAIN_FIELDS = (
     "tenant_id",
     "domain",
     "status",
-    "title",
-    "description",
-    "language",
-    "favicon_url",
-    "logo_url",
-    "is_wordpress",
-    "wordpress_version",
-    "has_elementor",
-    "tech_stack",
-    "email_addresses",
-    "phone_numbers",
-    "facebook_url",
-    "twitter_url",
-    "linkedin_url",
-    "instagram_url",
-    "youtube_url",
-    "tiktok_url",
-    "structured_data",
+    *DOMAIN_METADATA_COLUMNS,
     "domain_metadata",
     "sitemap_urls",
     "total_sitemaps",

@@ -79,6 +79,29 @@ class Domain(TimestampMixin, Base):
     metadata_at: Mapped[datetime | None]
 
 
+# The domain columns that hold what the homepage says; domain_metadata keeps all of it.
+DOMAIN_METADATA_COLUMNS = (
+    "title",
+    "description",
+    "language",
+    "favicon_url",
+    "logo_url",
+    "is_wordpress",
+    "wordpress_version",
+    "has_elementor",
+    "tech_stack",
+    "email_addresses",
+    "phone_numbers",
+    "facebook_url",
+    "twitter_url",
+    "linkedin_url",
+    "instagram_url",
+    "youtube_url",
+    "tiktok_url",
+    "structured_data",
+)
+
+
 class SitemapFile(Base):
     __tablename__ = "sitemap_files"
     __table_args__ = (UniqueConstraint("domain_id", "url", name="uq_sitemap_files_domain_url"),)

@@ -31,29 +31,8 @@ from sqlalchemy import Connection, func, select
 from scrapersky.db import bulk
 from scrapersky.db.bulk import DomainKey
 from scrapersky.db.engine import get_engine
-from scrapersky.db.models import Domain, Page, SitemapFile
+from scrapersky.db.models import DOMAIN_METADATA_COLUMNS, Domain, Page, SitemapFile
 from scrapersky.items import PageBatchItem, PageItem, SitemapFileItem
-
-DOMAIN_COLUMNS = (
-    "title",
-    "description",
-    "language",
-    "favicon_url",
-    "logo_url",
-    "is_wordpress",
-    "wordpress_version",
-    "has_elementor",
-    "tech_stack",
-    "email_addresses",
-    "phone_numbers",
-    "facebook_url",
-    "twitter_url",
-    "linkedin_url",
-    "instagram_url",
-    "youtube_url",
-    "tiktok_url",
-    "structured_data",
-)
 
 
 @dataclass
@@ -212,7 +191,7 @@ def _finish_scan(
     if item.get("homepage_read"):
         # The metadata is replaced as a whole, and only from a homepage this scan actually read.
         metadata = item["metadata"]
-        values = {column: metadata.get(column) for column in DOMAIN_COLUMNS}
+        values = {column: metadata.get(column) for column in DOMAIN_METADATA_COLUMNS}
         values["is_wordpress"] = bool(metadata.get("is_wordpress"))
         values["has_elementor"] = bool(metadata.get("has_elementor"))
         values.update(domain_metadata=metadata, metadata_at=state.stamp)
@@ -251,7 +230,7 @@ def _finish_scan(
 def _metadata_changes(
     connection: Connection, domain_id: int, values: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    columns = [Domain.__table__.c[name] for name in DOMAIN_COLUMNS]
+    columns = [Domain.__table__.c[name] for name in DOMAIN_METADATA_COLUMNS]
     # Locked: of two scans of the domain at once, the second compares with what the first wrote.
     old = (
         connection.execute(
@@ -269,7 +248,7 @@ def _metadata_changes(
             "old": {name: old[name]},
             "new": {name: values[name]},
         }
-        for name in DOMAIN_COLUMNS
+        for name in DOMAIN_METADATA_COLUMNS
         if _plain(old[name]) != _plain(values[name])
     ]
 
