@@ -7,6 +7,7 @@ import os
 import shutil
 from typing import Any
 from urllib.parse import urlsplit
+from weakref import WeakKeyDictionary
 
 from scrapy.settings import SETTINGS_PRIORITIES
 from scrapy.utils.defer import deferred_to_future
@@ -17,6 +18,7 @@ from scrapersky.net.policy import policy_from_settings
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "chrome")
 HANDLER = "scrapersky.rendering.RenderingDownloadHandler"
+PROVIDER = "scrapersky.playwright_provider.LazyBrowserProvider"
 
 
 def find_chromium(configured: str | None) -> str | None:
@@ -116,23 +118,31 @@ class RenderingAddon:
             launch["proxy"] = proxy
         settings.set("PLAYWRIGHT_LAUNCH_OPTIONS", launch, priority="addon")
         settings.set("PLAYWRIGHT_BROWSER_TYPE", "chromium", priority="addon")
+        settings.set("PLAYWRIGHT_BROWSER_PROVIDER", PROVIDER, priority="addon")
         # Bounded browser memory: few contexts, few pages each, closed after use.
         settings.set("PLAYWRIGHT_MAX_CONTEXTS", 2, priority="addon")
         settings.set("PLAYWRIGHT_MAX_PAGES_PER_CONTEXT", 4, priority="addon")
         settings.set("PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT", 30000, priority="addon")
 
 
-class RenderingDownloadHandler(GuardedDownloadHandler):
-    """Scrapy's HTTP handler that hands `meta["playwright"]` requests to scrapy-playwright.
+# Each crawler's one scrapy-playwright handler, shared by its http and https handlers so that one
+# driver and one browser serve both schemes.
+_BROWSERS: WeakKeyDictionary[Any, _SharedBrowser] = WeakKeyDictionary()
 
-    scrapy-playwright's own handler starts a Playwright driver per scheme when the engine
-    starts (~120 MB each), even for runs that never render. This one starts a single
-    driver, shared by http and https, on the first request that needs a browser.
-    """
+
+class RenderingDownloadHandler(GuardedDownloadHandler):
+    """Scrapy's HTTP handler (with the header caps) that hands `meta["playwright"]` requests to
+    scrapy-playwright's handler. That handler starts no browser until the first page to render
+    (LazyBrowserProvider): its driver costs ~120 MB, and most runs never render."""
+
+    lazy = False  # made with the downloader, so scrapy-playwright's handler sees engine_started
 
     def __init__(self, crawler) -> None:
         super().__init__(crawler=crawler)
         self.crawler = crawler
+        if crawler not in _BROWSERS:
+            _BROWSERS[crawler] = _SharedBrowser(crawler)
+        self.browser = _BROWSERS[crawler]
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -141,42 +151,33 @@ class RenderingDownloadHandler(GuardedDownloadHandler):
     async def download_request(self, request):
         if not request.meta.get("playwright"):
             return await super().download_request(request)
-        browser = await self._browser()
-        return await browser.download_request(request)
-
-    async def _browser(self):
-        shared = getattr(self.crawler, "_scrapersky_browser", None)
-        if shared is None:
-            shared = self.crawler._scrapersky_browser = _SharedBrowser(self.crawler)
-        return await shared.get()
+        return await self.browser.download_request(request)
 
     async def close(self) -> None:
         await super().close()
-        shared = getattr(self.crawler, "_scrapersky_browser", None)
-        if shared is not None:
-            self.crawler._scrapersky_browser = None
-            await shared.close()
+        if _BROWSERS.pop(self.crawler, None) is not None:  # the first of the two to close
+            await self.browser.close()
 
 
 class _SharedBrowser:
+    """scrapy-playwright's handler, and the guard proxy its browser connects through, which
+    starts with the first page to render."""
+
     def __init__(self, crawler) -> None:
+        # Imported only where Chromium exists: Playwright takes ~0.4 s to import.
+        from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
+
         self.crawler = crawler
-        self.handler = None
+        self.handler = ScrapyPlaywrightDownloadHandler.from_crawler(crawler)
+        self.guard_started = False
         self.lock = asyncio.Lock()
 
-    async def get(self):
+    async def download_request(self, request):
         async with self.lock:
-            if self.handler is None:
-                from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
-
+            if not self.guard_started:
                 await self._start_guard()
-
-                handler = ScrapyPlaywrightDownloadHandler.from_crawler(self.crawler)
-                # Made after engine_started, so start it the way that signal would have
-                # (scrapy-playwright 0.0.48, pinned).
-                await handler._maybe_launch_in_thread()
-                self.handler = handler
-            return self.handler
+                self.guard_started = True
+        return await self.handler.download_request(request)
 
     async def _start_guard(self) -> None:
         from twisted.internet import (
@@ -198,8 +199,7 @@ class _SharedBrowser:
         )
 
     async def close(self) -> None:
-        if self.handler is not None:
-            await self.handler.close()
+        await self.handler.close()
         guard: BrowserProxy | None = self.crawler.settings.get("SCRAPERSKY_BROWSER_PROXY")
         if guard is not None:
             await guard.close()

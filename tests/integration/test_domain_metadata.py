@@ -94,6 +94,7 @@ def test_javascript_only_homepage_is_rendered_in_chromium(database_url, web, cra
     assert domain["title"] == "Rendered by JavaScript"
     assert domain["domain_metadata"]["rendered"] is True
     assert "js@spa-shop.com" in domain["email_addresses"]
+    assert "'playwright/browser_count': 1," in result.stderr  # the stats Scrapy logs at the end
 
 
 @pytest.mark.chromium
@@ -105,6 +106,11 @@ def test_render_never_keeps_the_static_html(database_url, web, crawl):
         '<html><head><script src="/app.js"></script></head><body><div id="root"></div></body></html>',
     )
     site.add("/app.js", "document.title = 'Rendered';", content_type="application/javascript")
-    assert crawl(database_url, "-a", "domain=static.test", "-a", "render=never").returncode == 0
+    result = crawl(database_url, "-a", "domain=static.test", "-a", "render=never")
+    assert result.returncode == 0, result.stderr[-3000:]
     assert scalar(database_url, "select title from domains") is None
     assert not web.hits("static.test", "/app.js")
+    # Chromium is there, but a run that renders nothing starts neither Playwright nor a browser.
+    assert "Starting download handler" in result.stderr
+    assert "Launching browser" not in result.stderr
+    assert "playwright/browser_count" not in result.stderr

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
+import pytest
+
 from scrapersky.rendering import find_chromium
+from tests.conftest import require_chromium
 
 
 def _executable(directory: Path, name: str, mode: int = 0o755) -> Path:
@@ -43,3 +47,30 @@ def test_no_browser_anywhere(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
     _executable(tmp_path, "chromium", mode=0o644)  # present but not executable
     assert find_chromium(None) is None
+
+
+@pytest.mark.chromium
+def test_lazy_provider_starts_playwright_with_the_first_browser():
+    """scrapy-playwright starts its provider when the engine starts; ours starts the Playwright
+    driver only when the first page to render asks for a browser."""
+    from scrapy.settings import Settings
+    from scrapy_playwright.handler import Config
+
+    from scrapersky.playwright_provider import LazyBrowserProvider
+
+    executable = require_chromium()
+    launch = {"executable_path": executable, "headless": True, "args": ["--no-sandbox"]}
+    config = Config.from_settings(Settings({"PLAYWRIGHT_LAUNCH_OPTIONS": launch}))
+
+    async def scenario() -> None:
+        provider = LazyBrowserProvider(config)
+        await provider.start()
+        assert provider.playwright is None
+        browser = await provider.launch_browser()
+        try:
+            assert provider.playwright is not None and browser.is_connected()
+        finally:
+            await browser.close()
+            await provider.close()
+
+    asyncio.run(scenario())
