@@ -1,4 +1,4 @@
-"""The tables of the public contract (DESIGN.md), as SQLAlchemy 2.0 typed models."""
+"""The tables of the public contract (README, "What is stored"), as SQLAlchemy 2.0 typed models."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    MetaData,
     String,
     Text,
     UniqueConstraint,
@@ -31,7 +32,20 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 Timestamp = DateTime(timezone=True)
 
 
+# SQLAlchemy's documented convention: every constraint and index the models (and Alembic's
+# operations, which take it from the models) create without a name gets the same
+# predictable one on both databases. Names given explicitly are kept.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
 class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {
         datetime: Timestamp,
         dict[str, Any]: JSONType,

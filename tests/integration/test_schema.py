@@ -92,3 +92,61 @@ def test_page_urls_sort_bytewise_on_postgres(postgres_url):
             )
         ).scalar_one()
     assert collation == "C"
+
+
+def constraint_names(url: str) -> dict[tuple[str, ...], str]:
+    """The name of every primary key, unique constraint and foreign key, by what it constrains."""
+    inspector = inspect(get_engine(url))
+    names: dict[tuple[str, ...], str] = {}
+    for table in inspector.get_table_names():
+        if table == "alembic_version":
+            continue
+        names[(table, "pk")] = inspector.get_pk_constraint(table)["name"]
+        for unique in inspector.get_unique_constraints(table):
+            names[(table, "uq", *unique["column_names"])] = unique["name"]
+        for key in inspector.get_foreign_keys(table):
+            names[(table, "fk", *key["constrained_columns"], key["referred_table"])] = key["name"]
+    return names
+
+
+def postgres_own_name(constraint: tuple[str, ...]) -> str:
+    """What PostgreSQL names a constraint created without a name."""
+    table, kind, *columns = constraint
+    if kind == "pk":
+        return f"{table}_pkey"
+    if kind == "uq":
+        return f"{table}_{'_'.join(columns)}_key"
+    return f"{table}_{columns[0]}_fkey"
+
+
+def convention_name(constraint: tuple[str, ...]) -> str:
+    """What the models' naming convention names it."""
+    table, kind, *columns = constraint
+    if kind == "pk":
+        return f"pk_{table}"
+    if kind == "uq":
+        return f"uq_{table}_{columns[0]}"
+    return f"fk_{table}_{columns[0]}_{columns[-1]}"
+
+
+def test_migration_0009_renames_postgres_own_constraint_names(postgres_url):
+    from alembic import command
+
+    from scrapersky.db.schema import alembic_config
+
+    config = alembic_config(postgres_url)
+    # A new database has the convention's names from 0001 on (Alembic takes it from the models),
+    # except the unique constraints the models name themselves.
+    current = constraint_names(postgres_url)
+    named_by_convention = {c for c, name in current.items() if name == convention_name(c)}
+    assert {c for c in current if c[1] != "uq"} <= named_by_convention
+    assert len(named_by_convention) < len(current)  # uq_domains_tenant_domain and the like
+    # Before 0009 every constraint created without a name had PostgreSQL's own name, as in a
+    # database migrated by an older release.
+    command.downgrade(config, "0008")
+    older = constraint_names(postgres_url)
+    assert older == {
+        c: postgres_own_name(c) if c in named_by_convention else name for c, name in current.items()
+    }
+    command.upgrade(config, "head")
+    assert constraint_names(postgres_url) == current
