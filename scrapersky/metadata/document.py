@@ -12,7 +12,7 @@ from lxml.html import HtmlElement
 from scrapersky.metadata.charset import decode_html
 from scrapersky.metadata.headers import normalize_headers
 from scrapersky.metadata.structured import parse_json_ld
-from scrapersky.metadata.urls import absolute_url
+from scrapersky.metadata.urls import link_url
 
 _PARSER = lxml.html.HTMLParser(encoding="utf-8", recover=True, huge_tree=True)
 _EMPTY_DOCUMENT = b"<html><head></head><body></body></html>"
@@ -144,7 +144,7 @@ class HtmlDocument:
     def base_url(self) -> str:
         """The page URL, or its `<base href>` when that is a valid http(s) URL."""
         for href in self.root.xpath("//base/@href"):
-            resolved = absolute_url(str(href), self.url)
+            resolved = link_url(str(href), self.url)
             if resolved:
                 return resolved
         return self.url
@@ -176,4 +176,4 @@ class HtmlDocument:
         return parse_json_ld(self.root)
 
     def absolute(self, href: str | None) -> str | None:
-        return absolute_url(href, self.base_url)
+        return link_url(href, self.base_url)

@@ -1,26 +1,25 @@
 """Resolving links found in a page to absolute http(s) URLs."""
 
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from w3lib.url import safe_url_string
+
+from scrapersky.sitemaps.entries import absolute_url
 
 MAX_URL_LENGTH = 2048  # longer URLs are dropped everywhere: no index can hold them usefully
 
 
-def absolute_url(href: str | None, base_url: str) -> str | None:
-    """`href` resolved against `base_url`, or None when it is empty, inline
-    (`data:`), not http(s), unparsable, or absurdly long."""
-    if not href:
+def link_url(href: str | None, base_url: str) -> str | None:
+    """`href` resolved against `base_url` as a sitemap's links are (absolute_url), then
+    percent-encoded for fetching and storing; None when it is empty, inline (`data:`),
+    not http(s), unparsable, or absurdly long."""
+    if not href or len(href.strip()) > MAX_URL_LENGTH:
         return None
-    href = href.strip()
-    if not href or len(href) > MAX_URL_LENGTH:
+    resolved = absolute_url(href, base_url)
+    if resolved is None:
         return None
     try:
-        resolved = urljoin(base_url, href)
-        parts = urlsplit(resolved)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            return None
-        return safe_url_string(resolved)
+        return safe_url_string(resolved) if urlsplit(resolved).hostname else None
     except ValueError:
         return None
 

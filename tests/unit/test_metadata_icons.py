@@ -3,7 +3,7 @@
 import pytest
 
 from scrapersky.metadata import extract_metadata
-from scrapersky.metadata.urls import absolute_url
+from scrapersky.metadata.urls import link_url
 
 
 def icons(
@@ -142,8 +142,8 @@ def test_logo_organization_node_preferred() -> None:
         ("/" + "a" * 5000, "https://acme.com/", None),
     ],
 )
-def test_absolute_url(href: str, base: str, expected: str | None) -> None:
-    assert absolute_url(href, base) == expected
+def test_link_url(href: str, base: str, expected: str | None) -> None:
+    assert link_url(href, base) == expected
 
 
 def test_non_http_base_href_is_ignored() -> None:
