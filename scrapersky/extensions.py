@@ -14,6 +14,7 @@ from scrapersky import signals as scan_signals
 from scrapersky.db import jobs
 from scrapersky.db.schema import first_line
 from scrapersky.items import DomainItem
+from scrapersky.messages import MAX_ERROR_LENGTH, cut
 from scrapersky.normalize import json_safe
 from scrapersky.retry import Backoff
 from scrapersky.scan import Scan
@@ -68,12 +69,16 @@ class JobLifecycle:
     async def item_error(self, item: Any, response, spider, failure) -> None:
         if isinstance(item, DomainItem):
             await self._finish(
-                item, "failed", f"storing results failed: {failure.getErrorMessage()}"[:2000]
+                item,
+                "failed",
+                cut(f"storing results failed: {failure.getErrorMessage()}", MAX_ERROR_LENGTH),
             )
 
     async def item_dropped(self, item: Any, response, exception, spider) -> None:
         if isinstance(item, DomainItem):
-            await self._finish(item, "failed", f"result dropped: {exception}"[:2000])
+            await self._finish(
+                item, "failed", cut(f"result dropped: {exception}", MAX_ERROR_LENGTH)
+            )
 
     def spider_error(self, failure, response, spider) -> None:
         scan = getattr(response, "meta", {}).get("scan") if response is not None else None

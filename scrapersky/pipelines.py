@@ -15,6 +15,7 @@ from scrapersky.db.engine import get_engine
 from scrapersky.db.schema import first_line
 from scrapersky.db.store import ScanState, StoreBatch, write_batch
 from scrapersky.items import DomainItem, PageBatchItem, PageItem, SitemapFileItem
+from scrapersky.messages import MAX_ERROR_LENGTH
 from scrapersky.metadata.text import MAX_DESCRIPTION_LENGTH, MAX_TITLE_LENGTH, clean_text
 from scrapersky.normalize import normalize_domain_metadata, normalize_listed_pages
 from scrapersky.retry import Backoff
@@ -37,7 +38,7 @@ class NormalizePipeline:
                 self.stats.inc_value(f"scrapersky/dropped_urls/{reason}", count)
         elif isinstance(item, DomainItem):
             item.metadata = normalize_domain_metadata(item.metadata)
-            item.last_error = clean_text(item.last_error, 2000)
+            item.last_error = clean_text(item.last_error, MAX_ERROR_LENGTH)
         elif isinstance(item, SitemapFileItem):
             item.error_message = clean_text(item.error_message, 500)
         elif isinstance(item, PageItem):
