@@ -12,6 +12,7 @@ from twisted.internet import task, threads
 
 from scrapersky import signals as scan_signals
 from scrapersky.db import jobs
+from scrapersky.db.models import JobStatus
 from scrapersky.db.schema import first_line
 from scrapersky.items import DomainItem
 from scrapersky.messages import MAX_ERROR_LENGTH, cut
@@ -63,21 +64,21 @@ class JobLifecycle:
     async def item_scraped(self, item: Any, spider) -> None:
         if isinstance(item, DomainItem):
             await self._finish(
-                item, item.status, item.last_error if item.status == "failed" else None
+                item, item.status, item.last_error if item.status == JobStatus.FAILED else None
             )
 
     async def item_error(self, item: Any, response, spider, failure) -> None:
         if isinstance(item, DomainItem):
             await self._finish(
                 item,
-                "failed",
+                JobStatus.FAILED,
                 cut(f"storing results failed: {failure.getErrorMessage()}", MAX_ERROR_LENGTH),
             )
 
     async def item_dropped(self, item: Any, response, exception, spider) -> None:
         if isinstance(item, DomainItem):
             await self._finish(
-                item, "failed", cut(f"result dropped: {exception}", MAX_ERROR_LENGTH)
+                item, JobStatus.FAILED, cut(f"result dropped: {exception}", MAX_ERROR_LENGTH)
             )
 
     def spider_error(self, failure, response, spider) -> None:
@@ -88,7 +89,7 @@ class JobLifecycle:
     async def spider_closed(self, spider, reason: str) -> None:
         if self.beat is not None and self.beat.running:
             self.beat.stop()
-        status = "cancelled" if reason in CANCEL_REASONS else "failed"
+        status = JobStatus.CANCELLED if reason in CANCEL_REASONS else JobStatus.FAILED
         error = f"run ended ({reason}) before the scan finished"
         run_id = getattr(spider, "run_id", None)
         if run_id:
@@ -102,7 +103,7 @@ class JobLifecycle:
         if scan is None:
             return
         stats = json_safe({**(self.crawler.stats.get_stats() or {}), "scan": scan.result()})
-        if status == "failed":
+        if status == JobStatus.FAILED:
             self.crawler.stats.inc_value("scrapersky/jobs/failed")
         else:
             self.crawler.stats.inc_value("scrapersky/jobs/complete")

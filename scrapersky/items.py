@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from scrapersky.db.models import JobStatus
 from scrapersky.sitemaps import PageEntry
 
 
@@ -20,7 +21,7 @@ class DomainItem:
 
     tenant_id: str
     domain: str
-    status: str  # "complete" | "failed"
+    status: JobStatus  # how the scan ends its job: complete or failed
     last_scan: datetime
     last_error: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)  # scrapersky.metadata.extract_metadata()

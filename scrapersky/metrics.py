@@ -15,10 +15,11 @@ from twisted.web import resource, server
 
 from scrapersky import settings as project_settings
 from scrapersky.db.aggregates import WINDOW, Aggregates, collect
+from scrapersky.db.models import BatchStatus, JobStatus
 from scrapersky.db.schema import first_line
 
-JOB_STATES = ("pending", "running", "complete", "failed", "cancelled")
-BATCH_STATES = ("pending", "running", "complete", "partial", "failed", "cancelled")
+JOB_STATES = tuple(JobStatus)
+BATCH_STATES = tuple(BatchStatus)
 DURATION_BUCKETS = (1, 5, 15, 60, 300, 900, 3600)
 HOURS = int(WINDOW.total_seconds() // 3600)
 

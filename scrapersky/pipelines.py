@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from scrapersky import signals
 from scrapersky.db.engine import get_engine
+from scrapersky.db.models import JobStatus
 from scrapersky.db.schema import first_line
 from scrapersky.db.store import ScanState, StoreBatch, write_batch
 from scrapersky.items import DomainItem, PageBatchItem, PageItem, SitemapFileItem
@@ -107,7 +108,7 @@ class StorePipeline:
                 await self.flush()
             finally:
                 if key in self.lost:
-                    item.status, item.last_error = "failed", self.lost.pop(key)
+                    item.status, item.last_error = JobStatus.FAILED, self.lost.pop(key)
             self.batch.add_domain(ItemAdapter(item).asdict())
             try:
                 await self.flush()

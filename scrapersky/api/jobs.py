@@ -8,7 +8,7 @@ from twisted.web import http
 
 from scrapersky.api.base import Fields, Service, WebError
 from scrapersky.api.schedule import Scheduling, scan_options
-from scrapersky.db import jobs
+from scrapersky.db import jobs, models
 from scrapersky.db.models import Job
 from scrapersky.domains import InvalidDomain, standardize_domain
 from scrapersky.scheduling.client import ScrapydError, new_run_id
@@ -41,7 +41,7 @@ class ScanService(Scheduling):
         try:
             [run] = self.schedule({"job_id": created.job_id}, 1, priority, run_id=lambda: run_id)
         except ScrapydError as exc:
-            jobs.end_run(url, run_id, "failed", f"not scheduled: {exc}")
+            jobs.end_run(url, run_id, models.JobStatus.FAILED, f"not scheduled: {exc}")
             raise WebError(http.SERVICE_UNAVAILABLE, str(exc), job_id=created.job_id) from None
         [job] = jobs.find_jobs(url, created.job_id)
         return {**job_answer(job), "run_id": run["run_id"], "node": run["node"]}

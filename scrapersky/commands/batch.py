@@ -12,7 +12,7 @@ from scrapersky.arguments import RENDER_MODES, read_domain_file, read_domain_lis
 from scrapersky.cli import CommandFailed, ProjectCommand
 from scrapersky.config import ConfigError, to_int, to_tenant
 from scrapersky.db import jobs
-from scrapersky.db.models import BatchJob
+from scrapersky.db.models import BatchJob, BatchStatus, JobStatus
 from scrapersky.scheduling.follow import BatchStalled, follow_batch
 from scrapersky.scheduling.planner import run_count
 from scrapersky.scheduling.runs import NoNodeAnswered, ScheduledRun, live_runs, schedule_runs
@@ -143,7 +143,7 @@ class Command(ProjectCommand):
         return batch
 
     def _schedule(self, batch: BatchJob, slots: int, priority: float) -> None:
-        pending = jobs.status_counts(self.url, batch.id).get("pending", 0)
+        pending = jobs.status_counts(self.url, batch.id).get(JobStatus.PENDING, 0)
         count = run_count(len(self.client.urls), slots, pending)
         if not count:
             self._note(f"batch {batch.batch_id}: no pending job to schedule")
@@ -206,7 +206,7 @@ class Command(ProjectCommand):
             f"{batch.failed_domains} failed of {batch.total_domains}"
         )
         self._note(summary)
-        if batch.status != "complete":
+        if batch.status != BatchStatus.COMPLETE:
             self.outcome["error"] = summary
             self.exitcode = 1
 

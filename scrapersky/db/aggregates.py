@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from scrapersky.db.engine import session_scope
 from scrapersky.db.jobs import now
-from scrapersky.db.models import BatchJob, Domain, Job
+from scrapersky.db.models import BatchJob, Domain, Job, JobStatus
 from scrapersky.domains import INVALID_PREFIX
 
 WINDOW = timedelta(hours=24)  # durations, errors and write latency: jobs that ended in this window
@@ -60,9 +60,9 @@ def collect(url: str) -> Aggregates:
             .limit(RECENT_LIMIT)
         ).all()
     for status, started, finished, error, stats in ended:
-        if started is not None and status in ("complete", "failed"):
+        if started is not None and status in (JobStatus.COMPLETE, JobStatus.FAILED):
             found.durations.append(max((finished - started).total_seconds(), 0.0))
-        if status == "failed":
+        if status == JobStatus.FAILED:
             kind = error_kind(error)
             found.errors[kind] = found.errors.get(kind, 0) + 1
         flush = (stats or {}).get("scrapersky/store/max_flush_seconds")

@@ -17,10 +17,10 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from scrapersky.db import webhooks
 from scrapersky.db.engine import rowcount, session_scope
-from scrapersky.db.models import BatchJob, Domain, Job
+from scrapersky.db.models import BatchJob, BatchStatus, Domain, Job, JobStatus
 from scrapersky.domains import INVALID_PREFIX, InvalidDomain, standardize_domain
 
-ACTIVE = ("pending", "running")
+ACTIVE = (JobStatus.PENDING, JobStatus.RUNNING)  # a job or a batch that has yet to end
 STALE_REASON = "stale: process died"
 MAX_ID_LENGTH = 100  # longer than any id this project makes
 MAX_INTEGER_ID = 2**63 - 1  # BIGINT; larger numbers overflow SQLite's driver
@@ -87,13 +87,13 @@ def _job_rows(
         except InvalidDomain as exc:
             # Rejected input is kept only as the short, escaped excerpt the error shows.
             job.domain = excerpt(raw)
-            job.status, job.error, job.finished_at = "failed", str(exc), now()
+            job.status, job.error, job.finished_at = JobStatus.FAILED, str(exc), now()
         else:
             if clean in seen:
                 continue
             seen.add(clean)
             job.domain = clean
-            job.status = "pending"
+            job.status = JobStatus.PENDING
         jobs.append(job)
     return jobs
 
@@ -114,17 +114,20 @@ def create_batch(
     """A batch and all its jobs, created up front: its domain list is its pending jobs."""
     with session_scope(url) as session:
         batch = BatchJob(
-            batch_id=new_public_id(), tenant_id=tenant_id, status="pending", options=options
+            batch_id=new_public_id(),
+            tenant_id=tenant_id,
+            status=BatchStatus.PENDING,
+            options=options,
         )
         session.add(batch)
         session.flush()
         jobs = _job_rows(tenant_id, raw_domains, options, batch_id=batch.id)
         session.add_all(jobs)
         batch.total_domains = len(jobs)
-        batch.failed_domains = sum(1 for j in jobs if j.status == "failed")
+        batch.failed_domains = sum(1 for j in jobs if j.status == JobStatus.FAILED)
         batch.progress = batch.failed_domains / batch.total_domains if jobs else 1.0
         if batch.failed_domains == batch.total_domains:
-            batch.status, batch.end_time = "failed", now()
+            batch.status, batch.end_time = BatchStatus.FAILED, now()
             batch.error = "no valid domain" if jobs else "no domains"
     return batch
 
@@ -140,7 +143,7 @@ def claim_next(
     """Take one pending job (of a batch, or of the given ids) for this run, or None when none is left."""
     while True:
         with session_scope(url) as session:
-            query = select(Job).where(Job.status == "pending").order_by(Job.id).limit(1)
+            query = select(Job).where(Job.status == JobStatus.PENDING).order_by(Job.id).limit(1)
             if batch_id is not None:
                 query = query.where(Job.batch_id == batch_id)
             if job_ids is not None:
@@ -158,9 +161,9 @@ def claim_next(
             # have read the same row; only one of them changes it.
             claim = (
                 update(Job)
-                .where(Job.id == job.id, Job.status == "pending")
+                .where(Job.id == job.id, Job.status == JobStatus.PENDING)
                 .values(
-                    status="running",
+                    status=JobStatus.RUNNING,
                     run_id=run_id,
                     attempts=Job.attempts + 1,
                     started_at=stamp,
@@ -174,8 +177,8 @@ def claim_next(
             if job.batch_id is not None:
                 session.execute(
                     update(BatchJob)
-                    .where(BatchJob.id == job.batch_id, BatchJob.status == "pending")
-                    .values(status="running", start_time=stamp)
+                    .where(BatchJob.id == job.batch_id, BatchJob.status == BatchStatus.PENDING)
+                    .values(status=BatchStatus.RUNNING, start_time=stamp)
                 )
             return ClaimedJob(
                 job.id, job.job_id, job.tenant_id, job.domain, job.batch_id, dict(job.options or {})
@@ -190,7 +193,7 @@ def heartbeat(url: str, progress: dict[int, float]) -> None:
         for job_pk, value in progress.items():
             session.execute(
                 update(Job)
-                .where(Job.id == job_pk, Job.status == "running")
+                .where(Job.id == job_pk, Job.status == JobStatus.RUNNING)
                 .values(heartbeat_at=stamp, progress=round(min(max(value, 0.0), 1.0), 4))
             )
 
@@ -198,7 +201,7 @@ def heartbeat(url: str, progress: dict[int, float]) -> None:
 def finish_job(
     url: str,
     job_pk: int,
-    status: str,
+    status: JobStatus,
     *,
     error: str | None = None,
     result_data: dict[str, Any] | None = None,
@@ -212,12 +215,12 @@ def finish_job(
 def _finish(
     session: Session,
     job_pk: int,
-    status: str,
+    status: JobStatus,
     *,
     error: str | None,
     result_data: dict[str, Any] | None = None,
     stats: dict[str, Any] | None = None,
-    from_status: str = "running",
+    from_status: str = JobStatus.RUNNING,
 ) -> bool:
     job = session.get(Job, job_pk, with_for_update=True)
     if job is None or job.status != from_status:
@@ -228,7 +231,7 @@ def _finish(
     finished_at = now()
     job.status, job.error, job.finished_at = status, error, finished_at
     job.domain_id = domain_id
-    job.progress = 1.0 if status == "complete" else job.progress
+    job.progress = 1.0 if status == JobStatus.COMPLETE else job.progress
     if result_data is not None:
         job.result_data = result_data
     if stats is not None:
@@ -261,9 +264,9 @@ def _batch_event(batch: BatchJob) -> dict[str, Any]:
     }
 
 
-def _count(session: Session, batch_pk: int, status: str) -> None:
-    done = 1 if status == "complete" else 0
-    failed = 1 if status == "failed" else 0
+def _count(session: Session, batch_pk: int, status: JobStatus) -> None:
+    done = 1 if status == JobStatus.COMPLETE else 0
+    failed = 1 if status == JobStatus.FAILED else 0
     session.execute(
         update(BatchJob)
         .where(BatchJob.id == batch_pk)
@@ -284,11 +287,11 @@ def _count(session: Session, batch_pk: int, status: str) -> None:
     batch.progress = round(ended / batch.total_domains, 4) if batch.total_domains else 1.0
     if ended >= batch.total_domains and batch.status in ACTIVE:
         if batch.completed_domains == batch.total_domains:
-            batch.status = "complete"
+            batch.status = BatchStatus.COMPLETE
         elif batch.completed_domains == 0:
-            batch.status = "failed"
+            batch.status = BatchStatus.FAILED
         else:
-            batch.status = "partial"
+            batch.status = BatchStatus.PARTIAL
         batch.end_time = now()
         webhooks.enqueue(session, batch.tenant_id, "batch.ended", _batch_event(batch))
 
@@ -305,7 +308,7 @@ def reap_stale(
     with session_scope(url) as session:
         stale = session.scalars(
             select(Job).where(
-                Job.status == "running",
+                Job.status == JobStatus.RUNNING,
                 or_(
                     Job.heartbeat_at < cutoff,
                     Job.heartbeat_at.is_(None) & (Job.started_at < cutoff),
@@ -316,21 +319,21 @@ def reap_stale(
             if job.batch_id is not None and job.attempts < max_attempts:
                 requeue = (
                     update(Job)
-                    .where(Job.id == job.id, Job.status == "running")
+                    .where(Job.id == job.id, Job.status == JobStatus.RUNNING)
                     .values(
-                        status="pending",
+                        status=JobStatus.PENDING,
                         run_id=None,
                         error=f"requeued after attempt {job.attempts}: {STALE_REASON}",
                     )
                 )
                 counts["requeued"] += rowcount(session.execute(requeue))
-            elif _finish(session, job.id, "failed", error=STALE_REASON):
+            elif _finish(session, job.id, JobStatus.FAILED, error=STALE_REASON):
                 counts["failed"] += 1
         if pending_after is not None:
             waited = now() - timedelta(seconds=pending_after)
             unclaimed = session.scalars(
                 select(Job.id).where(
-                    Job.status == "pending",
+                    Job.status == JobStatus.PENDING,
                     Job.run_id.is_not(None),
                     Job.batch_id.is_(None),
                     Job.created_at < waited,
@@ -339,7 +342,7 @@ def reap_stale(
             reason = f"never started: its run did not claim it within {pending_after:g} s"
             for job_pk in unclaimed:
                 counts["failed"] += _finish(
-                    session, job_pk, "failed", error=reason, from_status="pending"
+                    session, job_pk, JobStatus.FAILED, error=reason, from_status=JobStatus.PENDING
                 )
             counts["failed"] += _fail_stalled_batches(session, waited, pending_after)
     return counts
@@ -354,8 +357,12 @@ def _fail_stalled_batches(session: Session, waited: datetime, pending_after: flo
         select(BatchJob).where(
             BatchJob.status.in_(ACTIVE),
             BatchJob.updated_at < waited,
-            select(Job.id).where(Job.batch_id == BatchJob.id, Job.status == "pending").exists(),
-            ~select(Job.id).where(Job.batch_id == BatchJob.id, Job.status == "running").exists(),
+            select(Job.id)
+            .where(Job.batch_id == BatchJob.id, Job.status == JobStatus.PENDING)
+            .exists(),
+            ~select(Job.id)
+            .where(Job.batch_id == BatchJob.id, Job.status == JobStatus.RUNNING)
+            .exists(),
             or_(touched.is_(None), touched < waited),
         )
     ).all()
@@ -366,14 +373,16 @@ def _fail_stalled_batches(session: Session, waited: datetime, pending_after: flo
             f"`scrapy retry {batch.batch_id}` requeues it"
         )
         pending = session.scalars(
-            select(Job.id).where(Job.batch_id == batch.id, Job.status == "pending")
+            select(Job.id).where(Job.batch_id == batch.id, Job.status == JobStatus.PENDING)
         ).all()
         for job_pk in pending:
-            failed += _finish(session, job_pk, "failed", error=reason, from_status="pending")
+            failed += _finish(
+                session, job_pk, JobStatus.FAILED, error=reason, from_status=JobStatus.PENDING
+            )
     return failed
 
 
-def end_run(url: str, run_id: str, status: str, error: str) -> int:
+def end_run(url: str, run_id: str, status: JobStatus, error: str) -> int:
     """End every job of a run that is still pending or running (shutdown, cancel, crash)."""
     ended = 0
     with session_scope(url) as session:
@@ -422,15 +431,19 @@ def cancel(
             end = (
                 update(BatchJob)
                 .where(BatchJob.id == batch.id, BatchJob.status.in_(ACTIVE))
-                .values(status="cancelled", error=reason, end_time=now())
+                .values(status=BatchStatus.CANCELLED, error=reason, end_time=now())
             )
             if rowcount(session.execute(end)):
                 ended_batch = batch
-        pending = session.scalars(select(Job.id).where(scope, Job.status == "pending")).all()
+        pending = session.scalars(
+            select(Job.id).where(scope, Job.status == JobStatus.PENDING)
+        ).all()
         for job_pk in pending:
-            _finish(session, job_pk, "cancelled", error=reason, from_status="pending")
+            _finish(
+                session, job_pk, JobStatus.CANCELLED, error=reason, from_status=JobStatus.PENDING
+            )
         runs = session.scalars(
-            select(Job.run_id).where(scope, Job.status == "running").distinct()
+            select(Job.run_id).where(scope, Job.status == JobStatus.RUNNING).distinct()
         ).all()
         if (
             job is not None
@@ -442,7 +455,7 @@ def cancel(
             )
         ):
             # The run scans other jobs too: end this one here; the run's own ending cannot undo it.
-            _finish(session, job.id, "cancelled", error=reason)
+            _finish(session, job.id, JobStatus.CANCELLED, error=reason)
             runs = []
         if ended_batch is not None:
             session.flush()
@@ -464,12 +477,17 @@ def requeue_failed(url: str, batch_pk: int) -> int:
             # A name that is not a domain fails the same way every time: it is not retried.
             select(Job).where(
                 Job.batch_id == batch_pk,
-                Job.status == "failed",
+                Job.status == JobStatus.FAILED,
                 or_(Job.error.is_(None), Job.error.notlike(f"{INVALID_PREFIX}%")),
             )
         ).all()
         for job in failed:
-            job.status, job.run_id, job.finished_at, job.progress = "pending", None, None, 0.0
+            job.status, job.run_id, job.finished_at, job.progress = (
+                JobStatus.PENDING,
+                None,
+                None,
+                0.0,
+            )
             job.error = f"retry after attempt {job.attempts}: {job.error}"[:1000]
         if failed:
             session.flush()
@@ -480,7 +498,7 @@ def requeue_failed(url: str, batch_pk: int) -> int:
                 .where(Job.batch_id == batch_pk, Job.status.notin_(ACTIVE))
             ).scalar_one()
             batch.failed_domains -= len(failed)
-            batch.status, batch.end_time, batch.error = "running", None, None
+            batch.status, batch.end_time, batch.error = BatchStatus.RUNNING, None, None
             batch.progress = round(ended / batch.total_domains, 4) if batch.total_domains else 1.0
     return len(failed)
 
@@ -582,7 +600,7 @@ def status_counts(url: str, batch_pk: int) -> dict[str, int]:
         found["runs"] = (
             session.scalar(
                 select(func.count(func.distinct(Job.run_id))).where(
-                    Job.batch_id == batch_pk, Job.status == "running"
+                    Job.batch_id == batch_pk, Job.status == JobStatus.RUNNING
                 )
             )
             or 0

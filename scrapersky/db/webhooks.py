@@ -15,7 +15,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from scrapersky.db.engine import rowcount, session_scope
-from scrapersky.db.models import Webhook, WebhookDelivery
+from scrapersky.db.models import DeliveryStatus, Webhook, WebhookDelivery
 
 MAX_ATTEMPTS = 8
 SENDING_TIMEOUT = timedelta(minutes=5)  # a sender that died mid-post: its claim lapses after this
@@ -79,9 +79,9 @@ def claim_due(url: str) -> tuple[WebhookDelivery, Webhook] | None:
                 .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
                 .where(
                     or_(
-                        (WebhookDelivery.status == "pending")
+                        (WebhookDelivery.status == DeliveryStatus.PENDING)
                         & (WebhookDelivery.next_attempt_at <= stamp),
-                        (WebhookDelivery.status == "sending")
+                        (WebhookDelivery.status == DeliveryStatus.SENDING)
                         & (WebhookDelivery.updated_at < stamp - SENDING_TIMEOUT),
                     )
                 )
@@ -94,7 +94,11 @@ def claim_due(url: str) -> tuple[WebhookDelivery, Webhook] | None:
             claim = (
                 update(WebhookDelivery)
                 .where(WebhookDelivery.id == delivery.id, WebhookDelivery.status == delivery.status)
-                .values(status="sending", attempts=WebhookDelivery.attempts + 1, updated_at=stamp)
+                .values(
+                    status=DeliveryStatus.SENDING,
+                    attempts=WebhookDelivery.attempts + 1,
+                    updated_at=stamp,
+                )
                 .execution_options(synchronize_session=False)
             )
             taken = rowcount(session.execute(claim))
@@ -115,11 +119,14 @@ def record(
 ) -> str:
     """Store an attempt's outcome: delivered (2xx), pending again after retry_in seconds, or failed."""
     if error is None and status_code is not None and 200 <= status_code < 300:
-        status, values = "delivered", {"delivered_at": _now()}
+        status, values = DeliveryStatus.DELIVERED, {"delivered_at": _now()}
     elif retry_in is not None and attempts < MAX_ATTEMPTS:
-        status, values = "pending", {"next_attempt_at": _now() + timedelta(seconds=retry_in)}
+        status, values = (
+            DeliveryStatus.PENDING,
+            {"next_attempt_at": _now() + timedelta(seconds=retry_in)},
+        )
     else:
-        status, values = "failed", {}
+        status, values = DeliveryStatus.FAILED, {}
     with session_scope(url) as session:
         session.execute(
             update(WebhookDelivery)

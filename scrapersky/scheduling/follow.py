@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 
 from scrapersky.db import jobs
-from scrapersky.db.models import BatchJob
+from scrapersky.db.models import BatchJob, JobStatus
 
 
 class BatchStalled(Exception):
@@ -41,7 +41,11 @@ def follow_batch(
         if batch.status not in jobs.ACTIVE:
             return batch
         counts = jobs.status_counts(url, batch_pk)
-        if counts.get("pending", 0) and not counts.get("running", 0) and not alive():
+        if (
+            counts.get(JobStatus.PENDING, 0)
+            and not counts.get(JobStatus.RUNNING, 0)
+            and not alive()
+        ):
             stalled += 1
             if stalled >= stall_checks:
                 raise BatchStalled(

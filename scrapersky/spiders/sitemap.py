@@ -18,6 +18,7 @@ from twisted.python.failure import Failure
 from scrapersky import signals
 from scrapersky.arguments import RunArguments, parse_run_arguments
 from scrapersky.db import history, jobs
+from scrapersky.db.models import JobStatus
 from scrapersky.exceptions import RobotsForbidden
 from scrapersky.items import DomainItem, PageBatchItem, PageItem, SitemapFileItem
 from scrapersky.messages import first_line
@@ -92,7 +93,7 @@ class SiteScanSpider(Spider):
                 options={"max_pages": run.options.max_pages, "render": run.options.render},
             )
             for job in created:
-                if job.status == "failed":
+                if job.status == JobStatus.FAILED:
                     self.crawler.stats.inc_value("scrapersky/jobs/failed")
                     self.logger.error("%s: %s", job.domain, job.error)
             job_ids = [job.id for job in created]
@@ -316,7 +317,7 @@ class SiteScanSpider(Spider):
         if scan.pending > 0:
             return
         self.slots.release()
-        status = "failed" if scan.error else "complete"
+        status = JobStatus.FAILED if scan.error else JobStatus.COMPLETE
         metadata = dict(scan.metadata)
         metadata["scan"] = scan.result()
         yield DomainItem(
