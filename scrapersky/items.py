@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from scrapersky.db.models import JobStatus
+from scrapersky.db.models import DiscoveryMethod, JobStatus
 from scrapersky.sitemaps import PageEntry
 
 
@@ -39,7 +39,7 @@ class SitemapFileItem:
     tenant_id: str
     domain: str
     url: str
-    discovery_method: str  # robots_txt | well_known | sitemap_index | html_link
+    discovery_method: DiscoveryMethod
     parent_url: str | None = None
     sitemap_type: str | None = None  # index | urlset | text | rss | atom
     url_count: int = 0

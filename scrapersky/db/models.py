@@ -71,6 +71,15 @@ class DeliveryStatus(StrEnum):
     FAILED = "failed"
 
 
+class DiscoveryMethod(StrEnum):
+    """How a sitemap was found (sitemap_files.discovery_method)."""
+
+    ROBOTS_TXT = "robots_txt"
+    WELL_KNOWN = "well_known"  # a guessed path
+    SITEMAP_INDEX = "sitemap_index"
+    HTML_LINK = "html_link"  # a <link rel="sitemap"> on the homepage
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {

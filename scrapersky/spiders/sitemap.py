@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from protego import Protego
@@ -18,7 +19,7 @@ from twisted.python.failure import Failure
 from scrapersky import signals
 from scrapersky.arguments import RunArguments, parse_run_arguments
 from scrapersky.db import history, jobs
-from scrapersky.db.models import JobStatus
+from scrapersky.db.models import DiscoveryMethod, JobStatus
 from scrapersky.exceptions import RobotsForbidden
 from scrapersky.items import DomainItem, PageBatchItem, PageItem, SitemapFileItem
 from scrapersky.messages import first_line
@@ -34,7 +35,19 @@ from scrapersky.sitemaps import (
     sitemaps_from_robots,
 )
 
-DECLARED = ("robots_txt", "sitemap_index", "html_link")  # a failure of these is worth recording
+
+class Step(StrEnum):
+    """What a request is for: its response goes to the spider's `on_<step>`."""
+
+    ROBOTS = "robots"
+    HOMEPAGE = "homepage"
+    FAVICON = "favicon"
+    SITEMAP = "sitemap"
+    PAGE = "page"
+
+
+# A failure of these is worth recording; a guessed path that is not there is not.
+DECLARED = (DiscoveryMethod.ROBOTS_TXT, DiscoveryMethod.SITEMAP_INDEX, DiscoveryMethod.HTML_LINK)
 # Every status reaches the callbacks except redirects, which RedirectMiddleware follows
 # (`handle_httpstatus_all` would switch redirects off too).
 SLICE_SECONDS = 0.01  # longest stretch of parsing before the reactor gets a turn
@@ -131,7 +144,7 @@ class SiteScanSpider(Spider):
 
     # --- requests -----------------------------------------------------------------------
 
-    def _request(self, scan: Scan, url: str, step: str, **meta: Any) -> Request:
+    def _request(self, scan: Scan, url: str, step: Step, **meta: Any) -> Request:
         scan.pending += 1
         headers = meta.pop("headers", None)
         return Request(
@@ -156,7 +169,7 @@ class SiteScanSpider(Spider):
         return self._request(
             scan,
             f"{scheme}://{scan.host}/robots.txt",
-            "robots",
+            Step.ROBOTS,
             dont_obey_robotstxt=True,
             dont_retry=bool(scan.schemes),
         )
@@ -180,7 +193,7 @@ class SiteScanSpider(Spider):
         self,
         scan: Scan,
         url: str,
-        discovery: str,
+        discovery: DiscoveryMethod,
         parent: str | None = None,
         depth: int = 0,
         ancestors: tuple[str, ...] = (),
@@ -197,7 +210,7 @@ class SiteScanSpider(Spider):
                 scan.note(f"sitemap cap {self.max_sitemaps} reached: later sitemaps were not read")
             return
         scan.seen_sitemaps.add(url)
-        if discovery == "well_known":
+        if discovery == DiscoveryMethod.WELL_KNOWN:
             # Beside declared sitemaps, guesses wait until those are read, so a guess that is
             # a copy of one is the one skipped (see on_sitemap).
             scan.guesses.append(url)
@@ -212,13 +225,15 @@ class SiteScanSpider(Spider):
             yield self._sitemap_request(scan, *scan.queued_sitemaps.popleft(), queued=True)
         if not scan.queued_sitemaps and not scan.sitemaps_fetching:
             while scan.guesses:
-                yield self._sitemap_request(scan, scan.guesses.popleft(), "well_known")
+                yield self._sitemap_request(
+                    scan, scan.guesses.popleft(), DiscoveryMethod.WELL_KNOWN
+                )
 
     def _sitemap_request(
         self,
         scan: Scan,
         url: str,
-        discovery: str,
+        discovery: DiscoveryMethod,
         parent: str | None = None,
         depth: int = 0,
         ancestors: tuple[str, ...] = (),
@@ -233,13 +248,13 @@ class SiteScanSpider(Spider):
         return self._request(
             scan,
             url,
-            "sitemap",
+            Step.SITEMAP,
             discovery=discovery,
             parent=parent,
             sitemap_depth=depth,
             ancestors=(*ancestors, url),
             headers=headers,
-            dont_obey_robotstxt=discovery != "well_known",
+            dont_obey_robotstxt=discovery != DiscoveryMethod.WELL_KNOWN,
             queued=queued,
         )
 
@@ -250,7 +265,7 @@ class SiteScanSpider(Spider):
         step = response.meta["step"]
         outputs = getattr(self, f"on_{step}")(response, scan)
         try:
-            if step == "sitemap":
+            if step == Step.SITEMAP:
                 # One sitemap is read at a time: with several at once, every turn of the
                 # reactor would run a slice of each before anything else got a turn.
                 async with self.parsing:
@@ -262,7 +277,7 @@ class SiteScanSpider(Spider):
         except Exception as exc:  # a bug must cost one step, never the scan's bookkeeping
             self.logger.exception("%s: %s step failed on %s", scan.domain, step, response.url)
             scan.note(f"{step}: {type(exc).__name__}: {exc}")
-            scan.sitemap_failures += step in ("robots", "sitemap")
+            scan.sitemap_failures += step in (Step.ROBOTS, Step.SITEMAP)
         for output in self._sitemap_done(scan, response.meta):
             yield output
         for output in self._done(scan):
@@ -273,7 +288,7 @@ class SiteScanSpider(Spider):
         scan: Scan = request.meta["scan"]
         reason = _failure_reason(failure)
         step = request.meta["step"]
-        if step == "robots":
+        if step == Step.ROBOTS:
             if scan.schemes:
                 yield self._robots_request(scan)
             else:
@@ -282,23 +297,23 @@ class SiteScanSpider(Spider):
                     yield on_www
                 else:
                     scan.fail(self._www_reason(scan, f"unreachable: {reason}"))
-        elif step == "homepage" and failure.check(RobotsForbidden):
+        elif step == Step.HOMEPAGE and failure.check(RobotsForbidden):
             # The inventory does not need the homepage: not reading it is a note, not a failure.
             scan.homepage_done = True
             scan.note("homepage: not read, robots.txt disallows it")
-        elif step == "homepage":
+        elif step == Step.HOMEPAGE:
             on_www = self._move_to_www(scan, f"homepage: {reason}")
             if on_www is not None:
                 yield on_www
             else:
                 scan.homepage_done = True
                 scan.fail(self._www_reason(scan, f"homepage: {reason}"))
-        elif step == "sitemap":
-            scan.sitemaps_done += request.meta["discovery"] != "well_known"
+        elif step == Step.SITEMAP:
+            scan.sitemaps_done += request.meta["discovery"] != DiscoveryMethod.WELL_KNOWN
             scan.sitemap_failures += 1
             if request.meta["discovery"] in DECLARED:
                 yield self._file_item(scan, _first_url(request), request.meta, error=reason)
-        elif step == "page":
+        elif step == Step.PAGE:
             scan.pages_done += 1
             yield PageItem(
                 scan.tenant_id, scan.domain, _first_url(request), None, fetched_at=_now()
@@ -308,7 +323,7 @@ class SiteScanSpider(Spider):
 
     def _sitemap_done(self, scan: Scan, meta: dict) -> Iterator[Request]:
         """A queued sitemap's download slot is free: start the next one."""
-        if meta["step"] == "sitemap" and meta.get("queued"):
+        if meta["step"] == Step.SITEMAP and meta.get("queued"):
             scan.sitemaps_fetching -= 1
             yield from self._release_sitemaps(scan)
 
@@ -344,12 +359,12 @@ class SiteScanSpider(Spider):
             scan.robots = Protego.parse(response.body.decode("utf-8", "replace"))
         elif response.status not in (404, 410):
             scan.sitemap_failures += 1  # robots.txt may name sitemaps we cannot see
-        yield self._request(scan, scan.base_url + "/", "homepage")
+        yield self._request(scan, scan.base_url + "/", Step.HOMEPAGE)
         # Sites often declare one sitemap and publish others only at a well-known path:
         # the guesses are tried whatever robots.txt says (copies are skipped by content).
         for method, urls in (
-            ("robots_txt", declared),
-            ("well_known", [scan.base_url + p for p in WELL_KNOWN_PATHS]),
+            (DiscoveryMethod.ROBOTS_TXT, declared),
+            (DiscoveryMethod.WELL_KNOWN, [scan.base_url + p for p in WELL_KNOWN_PATHS]),
         ):
             for url in urls:
                 if url not in scan.seen_sitemaps:
@@ -372,16 +387,16 @@ class SiteScanSpider(Spider):
         # Scrapy's headers as they are: repeated Set-Cookie values are fingerprints too.
         metadata = extract_metadata(response.body, response.url, response.headers)
         if not rendered and self.rendering and wants_render(scan.options.render, metadata):
-            yield self._request(scan, response.url, "homepage", playwright=True)
+            yield self._request(scan, response.url, Step.HOMEPAGE, playwright=True)
             return
         scan.homepage_done = True
         scan.homepage_read = True
         scan.metadata = {**metadata, "rendered": rendered, "homepage_url": response.url}
         for url in sitemaps_from_html(response.body, response.url):
             if url not in scan.seen_sitemaps:
-                yield from self._fetch_sitemap(scan, url, "html_link")
+                yield from self._fetch_sitemap(scan, url, DiscoveryMethod.HTML_LINK)
         if metadata.get("favicon_probe"):
-            yield self._request(scan, scan.base_url + "/favicon.ico", "favicon")
+            yield self._request(scan, scan.base_url + "/favicon.ico", Step.FAVICON)
 
     def on_favicon(self, response: Response, scan: Scan) -> Iterator[Any]:
         content_type = response.headers.get(b"Content-Type", b"").decode("latin-1").lower()
@@ -411,7 +426,7 @@ class SiteScanSpider(Spider):
         meta = response.meta
         url = _first_url(response.request)
         discovery = meta["discovery"]
-        if discovery != "well_known":
+        if discovery != DiscoveryMethod.WELL_KNOWN:
             scan.sitemaps_done += 1
         if response.url != url and response.url in meta["ancestors"]:
             scan.sitemap_failures += 1
@@ -447,7 +462,7 @@ class SiteScanSpider(Spider):
                 )
             return
         digest = hashlib.blake2b(response.body, digest_size=16).hexdigest()
-        if discovery == "well_known" and digest in scan.read_digests:
+        if discovery == DiscoveryMethod.WELL_KNOWN and digest in scan.read_digests:
             return  # a guessed path serving a sitemap already read under its own name
         if scan.validators.get(url, {}).get("content_digest") == digest:
             # The server cannot say whether it changed (no ETag or Last-Modified), but the bytes say it did not.
@@ -462,7 +477,7 @@ class SiteScanSpider(Spider):
                     scan, url, meta, status=response.status, error="not a sitemap"
                 )
             return
-        if discovery == "well_known":
+        if discovery == DiscoveryMethod.WELL_KNOWN:
             scan.sitemaps_known += 1
             scan.sitemaps_done += 1
         scan.read_digests.add(digest)
@@ -517,7 +532,7 @@ class SiteScanSpider(Spider):
             yield from self._fetch_sitemap(
                 scan,
                 entry.url,
-                "sitemap_index",
+                DiscoveryMethod.SITEMAP_INDEX,
                 parent=url,
                 depth=depth,
                 ancestors=meta["ancestors"],
@@ -537,7 +552,7 @@ class SiteScanSpider(Spider):
             if budget > 0:
                 budget -= 1
                 scan.pages_queued += 1
-                yield self._request(scan, entry.url, "page")
+                yield self._request(scan, entry.url, Step.PAGE)
             if len(chunk) >= self.chunk:
                 scan.urls_listed += len(chunk)
                 yield PageBatchItem(scan.tenant_id, scan.domain, url, chunk)
@@ -560,7 +575,7 @@ class SiteScanSpider(Spider):
                 yield from self._fetch_sitemap(
                     scan,
                     child,
-                    "sitemap_index",
+                    DiscoveryMethod.SITEMAP_INDEX,
                     parent=url,
                     depth=meta["sitemap_depth"] + 1,
                     ancestors=meta["ancestors"],
