@@ -44,7 +44,7 @@ class Scan:
     )  # bodies of the sitemaps read, to skip copies
     queued_sitemaps: deque = field(
         default_factory=deque
-    )  # (url, discovery, parent, depth, ancestors) waiting for a slot
+    )  # FoundSitemaps waiting for a download slot
     guesses: deque = field(
         default_factory=deque
     )  # well-known paths, asked once nothing else is in flight

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from protego import Protego
 from scrapy import Request, Spider
@@ -34,6 +34,17 @@ from scrapersky.sitemaps import (
     sitemaps_from_html,
     sitemaps_from_robots,
 )
+
+
+class FoundSitemap(NamedTuple):
+    """A sitemap to read and how it was found: what its request carries in meta, and what
+    waits in Scan.queued_sitemaps for a download slot (a tuple, no bigger than before)."""
+
+    url: str
+    discovery: DiscoveryMethod
+    parent: str | None = None  # the index that lists it
+    depth: int = 0  # indexes above it
+    ancestors: tuple[str, ...] = ()  # their URLs, to stop an index that lists itself
 
 
 class Step(StrEnum):
@@ -189,15 +200,7 @@ class SiteScanSpider(Spider):
         """reason, after what the bare host said when the scan had moved to www."""
         return f"{scan.bare_failure}; {scan.host}: {reason}" if scan.bare_failure else reason
 
-    def _fetch_sitemap(
-        self,
-        scan: Scan,
-        url: str,
-        discovery: DiscoveryMethod,
-        parent: str | None = None,
-        depth: int = 0,
-        ancestors: tuple[str, ...] = (),
-    ) -> Iterator[Request]:
+    def _fetch_sitemap(self, scan: Scan, found: FoundSitemap) -> Iterator[Request]:
         """Request a sitemap, or queue it while SCRAPERSKY_SITEMAPS_IN_FLIGHT of the scan's are
         downloading: sitemaps are parsed one at a time, and every body waiting its turn (up to
         50 MB each) is held in memory. A queued sitemap costs its URL and a shared tuple, not a
@@ -209,36 +212,27 @@ class SiteScanSpider(Spider):
                 scan.sitemap_cap_reached = True
                 scan.note(f"sitemap cap {self.max_sitemaps} reached: later sitemaps were not read")
             return
-        scan.seen_sitemaps.add(url)
-        if discovery == DiscoveryMethod.WELL_KNOWN:
+        scan.seen_sitemaps.add(found.url)
+        if found.discovery == DiscoveryMethod.WELL_KNOWN:
             # Beside declared sitemaps, guesses wait until those are read, so a guess that is
             # a copy of one is the one skipped (see on_sitemap).
-            scan.guesses.append(url)
+            scan.guesses.append(found.url)
         else:
             scan.sitemaps_known += 1
-            scan.queued_sitemaps.append((url, discovery, parent, depth, ancestors))
+            scan.queued_sitemaps.append(found)
         yield from self._release_sitemaps(scan)
 
     def _release_sitemaps(self, scan: Scan) -> Iterator[Request]:
         while scan.queued_sitemaps and scan.sitemaps_fetching < self.sitemaps_in_flight:
             scan.sitemaps_fetching += 1
-            yield self._sitemap_request(scan, *scan.queued_sitemaps.popleft(), queued=True)
+            yield self._sitemap_request(scan, scan.queued_sitemaps.popleft(), queued=True)
         if not scan.queued_sitemaps and not scan.sitemaps_fetching:
             while scan.guesses:
-                yield self._sitemap_request(
-                    scan, scan.guesses.popleft(), DiscoveryMethod.WELL_KNOWN
-                )
+                found = FoundSitemap(scan.guesses.popleft(), DiscoveryMethod.WELL_KNOWN)
+                yield self._sitemap_request(scan, found)
 
-    def _sitemap_request(
-        self,
-        scan: Scan,
-        url: str,
-        discovery: DiscoveryMethod,
-        parent: str | None = None,
-        depth: int = 0,
-        ancestors: tuple[str, ...] = (),
-        queued: bool = False,
-    ) -> Request:
+    def _sitemap_request(self, scan: Scan, found: FoundSitemap, queued: bool = False) -> Request:
+        url, discovery = found.url, found.discovery
         headers = {}
         known = scan.validators.get(url)
         if known and known.get("etag"):
@@ -250,9 +244,9 @@ class SiteScanSpider(Spider):
             url,
             Step.SITEMAP,
             discovery=discovery,
-            parent=parent,
-            sitemap_depth=depth,
-            ancestors=(*ancestors, url),
+            parent=found.parent,
+            sitemap_depth=found.depth,
+            ancestors=(*found.ancestors, url),
             headers=headers,
             dont_obey_robotstxt=discovery != DiscoveryMethod.WELL_KNOWN,
             queued=queued,
@@ -368,7 +362,7 @@ class SiteScanSpider(Spider):
         ):
             for url in urls:
                 if url not in scan.seen_sitemaps:
-                    yield from self._fetch_sitemap(scan, url, method)
+                    yield from self._fetch_sitemap(scan, FoundSitemap(url, method))
 
     def on_homepage(self, response: Response, scan: Scan) -> Iterator[Any]:
         rendered = response.meta.get("playwright", False)
@@ -394,7 +388,7 @@ class SiteScanSpider(Spider):
         scan.metadata = {**metadata, "rendered": rendered, "homepage_url": response.url}
         for url in sitemaps_from_html(response.body, response.url):
             if url not in scan.seen_sitemaps:
-                yield from self._fetch_sitemap(scan, url, DiscoveryMethod.HTML_LINK)
+                yield from self._fetch_sitemap(scan, FoundSitemap(url, DiscoveryMethod.HTML_LINK))
         if metadata.get("favicon_probe"):
             yield self._request(scan, scan.base_url + "/favicon.ico", Step.FAVICON)
 
@@ -529,14 +523,7 @@ class SiteScanSpider(Spider):
                 meta["capped"] = True
                 scan.note(f"sitemap depth cap {self.max_depth} reached at {url}")
                 break
-            yield from self._fetch_sitemap(
-                scan,
-                entry.url,
-                DiscoveryMethod.SITEMAP_INDEX,
-                parent=url,
-                depth=depth,
-                ancestors=meta["ancestors"],
-            )
+            yield from self._fetch_sitemap(scan, _child(entry.url, url, depth, meta))
 
     def _list_pages(self, scan: Scan, sitemap, url: str, meta: dict) -> Iterator[Any]:
         chunk: list[PageEntry] = []
@@ -573,12 +560,7 @@ class SiteScanSpider(Spider):
         for child in known.get("children", []):
             if child not in scan.seen_sitemaps:
                 yield from self._fetch_sitemap(
-                    scan,
-                    child,
-                    DiscoveryMethod.SITEMAP_INDEX,
-                    parent=url,
-                    depth=meta["sitemap_depth"] + 1,
-                    ancestors=meta["ancestors"],
+                    scan, _child(child, url, meta["sitemap_depth"] + 1, meta)
                 )
 
     def _file_item(
@@ -615,6 +597,13 @@ async def _paced(outputs: Iterator[Any]) -> AsyncIterator[Any]:
         if time.monotonic() > pause_at:
             await asyncio.sleep(0)
             pause_at = time.monotonic() + SLICE_SECONDS
+
+
+def _child(url: str, index_url: str, depth: int, index_meta: dict) -> FoundSitemap:
+    """A sitemap that the index at index_url lists."""
+    return FoundSitemap(
+        url, DiscoveryMethod.SITEMAP_INDEX, index_url, depth, index_meta["ancestors"]
+    )
 
 
 def _first_url(request: Request) -> str:
