@@ -102,6 +102,7 @@ PAGE_FIELDS = (
     "alternates",
     "images",
     "news",
+    "videos",
     "status_code",
     "title",
     "description",

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from scrapersky.db import keys
+from scrapersky.db.bulk import LISTING_COLUMNS
 from scrapersky.db.schema import upgrade
 from tests.conftest import scrapy, scrapy_env
 from tests.support.db import rows, scalar
@@ -245,6 +246,8 @@ def test_pages_come_a_page_at_a_time_with_filters(node, db, tenants, scanned):
         params = {"domain": "alice.test", "limit": "2", **({"after": str(after)} if after else {})}
         answer = node.get("pages.json", auth=tenants["alice"], **params).json()
         assert len(answer["pages"]) <= 2
+        # Every column a sitemap listing owns is served, as the exports serve them.
+        assert all(set(LISTING_COLUMNS) <= set(page) for page in answer["pages"])
         collected += [page["id"] for page in answer["pages"]]
         after = answer["next_after"]
         if after is None:
