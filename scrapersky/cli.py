@@ -13,6 +13,9 @@ from scrapersky.config import ConfigError, check_settings
 from scrapersky.db.schema import ensure_schema, first_line
 from scrapersky.scheduling.client import ScrapydClient
 
+# `scrapy batch` and the other node commands use it when neither --scrapyd nor SCRAPYD_URLS names one.
+LOCAL_NODE = "http://127.0.0.1:6800"
+
 
 class CommandFailed(Exception):
     """A command ends with this one-line message and exit code."""
@@ -64,7 +67,7 @@ class ProjectCommand(ScrapyCommand):
     def scrapyd_client(self, opts, **options) -> ScrapydClient:
         """A client of the --scrapyd nodes, or else of SCRAPYD_URLS, with the settings' login."""
         return ScrapydClient(
-            opts.scrapyd or self.settings.get("SCRAPYD_URLS"),
+            opts.scrapyd or self.settings.get("SCRAPYD_URLS") or LOCAL_NODE,
             username=self.settings.get("SCRAPYD_USERNAME"),
             password=self.settings.get("SCRAPYD_PASSWORD"),
             **options,

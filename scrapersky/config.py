@@ -1,17 +1,20 @@
-"""Read settings from the environment: every ScraperSky setting may also be an environment variable."""
+"""Checks and conversions of settings and arguments: a bad value is a one-line ConfigError.
+
+Settings are read one way: as Scrapy settings. scrapersky.settings fills them, reading the
+environment (the only module that does); commands and crawls get them from Scrapy, and the
+webservices, which have neither, from project_settings().
+"""
 
 from __future__ import annotations
 
 import ipaddress
 import logging
-import os
 import uuid
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from functools import cache
 from urllib.parse import urlsplit
 
-if TYPE_CHECKING:
-    from scrapy.settings import BaseSettings
+from scrapy.settings import BaseSettings, Settings
 
 TRUE = {"1", "true", "yes", "on"}
 FALSE = {"0", "false", "no", "off", ""}
@@ -21,29 +24,13 @@ class ConfigError(ValueError):
     """A setting or argument has an unusable value; str() is a one-line reason."""
 
 
-def env(name: str, default: str) -> str:
-    return os.environ.get(name, default)
-
-
-def env_int(name: str, default: int) -> int | str:
-    """An integer from the environment; an unparsable value is kept for check_settings to report."""
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    try:
-        return int(value.strip())
-    except ValueError:
-        return value
-
-
-def env_bool(name: str, default: bool) -> bool | str:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    try:
-        return to_bool(value, name)
-    except ConfigError:
-        return value
+@cache
+def project_settings() -> Settings:
+    """The project's Scrapy settings where no command or crawler hands them over: the
+    webservices and the metrics endpoint, inside Scrapyd."""
+    settings = Settings()
+    settings.setmodule("scrapersky.settings", priority="project")
+    return settings
 
 
 INT_SETTINGS = {

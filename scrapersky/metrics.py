@@ -13,7 +13,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from twisted.internet import threads
 from twisted.web import resource, server
 
-from scrapersky import settings as project_settings
+from scrapersky.config import project_settings
 from scrapersky.db.aggregates import WINDOW, Aggregates, collect
 from scrapersky.db.models import BatchStatus, JobStatus
 from scrapersky.db.schema import first_line
@@ -86,7 +86,7 @@ class Metrics(resource.Resource):
         running = len(self.root.launcher.processes)
         gone: list[bool] = []
         txrequest.notifyFinish().addErrback(lambda _: gone.append(True))
-        deferred = threads.deferToThread(collect, project_settings.DATABASE_URL)
+        deferred = threads.deferToThread(collect, project_settings().get("DATABASE_URL"))
         deferred.addCallbacks(
             lambda found: (200, self._text(found, queued, running)),
             lambda failure: (

@@ -7,6 +7,7 @@ import os
 import shutil
 from typing import Any
 from urllib.parse import urlsplit
+from urllib.request import getproxies
 from weakref import WeakKeyDictionary
 
 from scrapy.settings import SETTINGS_PRIORITIES
@@ -31,14 +32,11 @@ def find_chromium(configured: str | None) -> str | None:
     return None
 
 
-def proxy_option(environ: dict[str, str]) -> dict[str, Any] | None:
-    """Chromium ignores http_proxy: hand the same proxy to the browser explicitly."""
-    proxy = (
-        environ.get("http_proxy")
-        or environ.get("HTTP_PROXY")
-        or environ.get("https_proxy")
-        or environ.get("HTTPS_PROXY")
-    )
+def proxy_option(proxies: dict[str, str]) -> dict[str, Any] | None:
+    """Chromium ignores http_proxy: hand the browser the proxy Scrapy's HttpProxyMiddleware
+    uses. Proxies are not settings in Scrapy: both read them with urllib's getproxies() (the
+    environment's http_proxy, https_proxy and no_proxy)."""
+    proxy = proxies.get("http") or proxies.get("https")
     if not proxy:
         return None
     parts = urlsplit(proxy)
@@ -47,7 +45,7 @@ def proxy_option(environ: dict[str, str]) -> dict[str, Any] | None:
     }
     if parts.username:
         option["username"], option["password"] = parts.username, parts.password or ""
-    bypass = environ.get("no_proxy") or environ.get("NO_PROXY")
+    bypass = proxies.get("no")
     if bypass:
         option["bypass"] = bypass
     return option
@@ -100,7 +98,7 @@ class RenderingAddon:
             "args": ["--no-sandbox", "--disable-gpu", *QUIET_FLAGS],
         }
         if policy_from_settings(settings) is None:
-            proxy = proxy_option(dict(os.environ))
+            proxy = proxy_option(getproxies())
         else:
             # Every connection Chromium opens goes through the guard proxy, loopback included,
             # and Chromium resolves no name itself (the proxy is an IP literal).

@@ -1,11 +1,41 @@
 """Scrapy settings for ScraperSky.
 
 Every ScraperSky setting below may also be given as an environment variable of the same
-name; `-s NAME=VALUE` on the command line wins over both. Values are checked by
-scrapersky.config.check_settings before a command runs, so a bad one is a one-line error.
+name; `-s NAME=VALUE` on the command line wins over both. This module is the one place the
+environment is read for settings: everything else reads Scrapy settings (see scrapersky.config).
+Values are checked by scrapersky.config.check_settings before a command runs, so a bad one is a
+one-line error.
 """
 
-from scrapersky.config import env, env_bool, env_int
+import os
+
+from scrapersky.config import ConfigError, to_bool
+
+
+def env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def env_int(name: str, default: int) -> int | str:
+    """An integer from the environment; an unparsable value is kept for check_settings to report."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    try:
+        return int(value.strip())
+    except ValueError:
+        return value
+
+
+def env_bool(name: str, default: bool) -> bool | str:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    try:
+        return to_bool(value, name)
+    except ConfigError:
+        return value
+
 
 BOT_NAME = "scrapersky"
 SPIDER_MODULES = ["scrapersky.spiders"]
@@ -49,7 +79,8 @@ SCRAPERSKY_PENDING_AFTER = env_int("SCRAPERSKY_PENDING_AFTER", 1800)
 SCRAPERSKY_CORS_ORIGINS = env("SCRAPERSKY_CORS_ORIGINS", "")
 # Largest request body a Scrapyd node accepts (domain lists, JSON bodies, eggs).
 SCRAPERSKY_MAX_REQUEST_BYTES = env_int("SCRAPERSKY_MAX_REQUEST_BYTES", 16 * 1024 * 1024)
-SCRAPYD_URLS = env("SCRAPYD_URLS", "http://127.0.0.1:6800")
+# Empty: `scrapy batch` uses the node on this machine, and a node's webservices run scans itself.
+SCRAPYD_URLS = env("SCRAPYD_URLS", "")
 SCRAPYD_USERNAME = env("SCRAPYD_USERNAME", "")
 SCRAPYD_PASSWORD = env("SCRAPYD_PASSWORD", "")
 

@@ -19,9 +19,8 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web import http, server
 
-from scrapersky import settings as project_settings
 from scrapersky.api.auth import bearer_key
-from scrapersky.config import ConfigError, to_int, to_tenant
+from scrapersky.config import ConfigError, project_settings, to_int, to_tenant
 from scrapersky.db import jobs, keys
 from scrapersky.db.keys import Caller
 from scrapersky.db.schema import ensure_schema, first_line
@@ -208,7 +207,7 @@ class Service(WsResource):
 
     @property
     def database(self) -> str:
-        return project_settings.DATABASE_URL
+        return project_settings().get("DATABASE_URL")
 
     def ready_database(self) -> str:
         """The database URL once its schema is current (SQLite migrates itself, PostgreSQL must be migrated)."""
@@ -220,11 +219,12 @@ class Service(WsResource):
         return url
 
     def reap(self, url: str) -> None:
+        settings = project_settings()
         jobs.reap_stale(
             url,
-            project_settings.SCRAPERSKY_STALE_AFTER,
-            project_settings.SCRAPERSKY_MAX_ATTEMPTS,
-            project_settings.SCRAPERSKY_PENDING_AFTER,
+            settings.getfloat("SCRAPERSKY_STALE_AFTER"),
+            settings.getint("SCRAPERSKY_MAX_ATTEMPTS"),
+            settings.getfloat("SCRAPERSKY_PENDING_AFTER"),
         )
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 from urllib.parse import urlsplit
 
-from scrapy.settings import Settings
 from scrapyd.app import application as scrapyd_application
 from twisted.application.internet import TimerService
 from twisted.application.service import IServiceCollection
@@ -24,9 +23,8 @@ from twisted.logger import Logger
 from twisted.web import http, resource, server
 from twisted.web.guard import HTTPAuthSessionWrapper
 
-from scrapersky import settings as project_settings
 from scrapersky.api.base import Service
-from scrapersky.config import to_int, to_origins
+from scrapersky.config import project_settings, to_int, to_origins
 from scrapersky.console import Console
 from scrapersky.net.policy import policy_from_settings
 from scrapersky.redact import redact
@@ -44,10 +42,11 @@ def application(config):
     app = scrapyd_application(config)
     # Webhook deliveries that are due (retries included) go out from every node, run or no run.
     TimerService(WEBHOOK_INTERVAL, _deliver_webhooks).setServiceParent(app)
+    settings = project_settings()
     cap = to_int(
-        project_settings.SCRAPERSKY_MAX_REQUEST_BYTES, "SCRAPERSKY_MAX_REQUEST_BYTES", minimum=1024
+        settings.get("SCRAPERSKY_MAX_REQUEST_BYTES"), "SCRAPERSKY_MAX_REQUEST_BYTES", minimum=1024
     )
-    origins = to_origins(project_settings.SCRAPERSKY_CORS_ORIGINS)
+    origins = to_origins(settings.get("SCRAPERSKY_CORS_ORIGINS"))
     for service in IServiceCollection(app):
         site = next(
             (arg for arg in getattr(service, "args", ()) if isinstance(arg, server.Site)), None
@@ -164,8 +163,7 @@ def _json_error(message: str) -> bytes:
 
 
 def _deliver_webhooks():
-    settings = Settings()
-    settings.setmodule(project_settings)
+    settings = project_settings()
     deferred = threads.deferToThread(
         deliver_due,
         settings.get("DATABASE_URL"),

@@ -10,8 +10,8 @@ from urllib.parse import quote
 
 from twisted.web import http
 
-from scrapersky import settings as project_settings
 from scrapersky.api.base import MAX_PAGE, Fields, Service, WebError
+from scrapersky.config import project_settings
 from scrapersky.db import jobs, results
 from scrapersky.db.models import Domain
 from scrapersky.domains import InvalidDomain, standardize_domain
@@ -25,7 +25,7 @@ class DomainService(Service):
 
     def domain(self, fields: Fields) -> tuple[str, Domain]:
         raw = fields.text("domain", required=True)
-        tenant = fields.tenant(default=project_settings.SCRAPERSKY_DEFAULT_TENANT)
+        tenant = fields.tenant(default=project_settings().get("SCRAPERSKY_DEFAULT_TENANT"))
         try:
             name = standardize_domain(raw)
         except InvalidDomain as exc:

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
 from twisted.internet import threads
 from twisted.web import http
 
-from scrapersky import settings as project_settings
 from scrapersky.api.base import Fields, Service, WebError
 from scrapersky.arguments import to_render
-from scrapersky.config import ConfigError
+from scrapersky.config import ConfigError, project_settings
 from scrapersky.scheduling.client import PROJECT, SPIDER, ScrapydClient, ScrapydError, new_run_id
 from scrapersky.scheduling.runs import schedule_runs
 
 
 def scan_options(fields: Fields) -> tuple[str, dict[str, Any], float]:
     """(tenant, stored options, Scrapyd priority) from the request, or a 400."""
-    tenant = fields.tenant(default=project_settings.SCRAPERSKY_DEFAULT_TENANT)
+    tenant = fields.tenant(default=project_settings().get("SCRAPERSKY_DEFAULT_TENANT"))
     max_pages = fields.number("max_pages", 0)
     try:
         render = to_render(fields.text("render") or "auto")
@@ -36,15 +34,16 @@ class Scheduling(Service):
     allowed = ("POST",)
 
     def cluster(self) -> ScrapydClient | None:
-        """The nodes of SCRAPYD_URLS when Scrapyd's environment sets it; None: this node alone."""
-        urls = os.environ.get("SCRAPYD_URLS", "").strip()
+        """The nodes of SCRAPYD_URLS when it is set; None: this node alone."""
+        settings = project_settings()
+        urls = settings.get("SCRAPYD_URLS").strip()
         if not urls:
             return None
         try:
             return ScrapydClient(
                 urls,
-                username=project_settings.SCRAPYD_USERNAME,
-                password=project_settings.SCRAPYD_PASSWORD,
+                username=settings.get("SCRAPYD_USERNAME"),
+                password=settings.get("SCRAPYD_PASSWORD"),
             )
         except ConfigError as exc:
             raise WebError(http.SERVICE_UNAVAILABLE, f"SCRAPYD_URLS: {exc}") from None

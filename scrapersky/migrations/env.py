@@ -2,12 +2,12 @@
 
 from alembic import context
 
-from scrapersky.config import env
+from scrapersky.config import project_settings
 from scrapersky.db.engine import get_engine
 from scrapersky.db.models import Base
 
 config = context.config
-url = config.attributes.get("database_url") or env("DATABASE_URL", "sqlite:///scrapersky.db")
+url = config.attributes.get("database_url") or project_settings().get("DATABASE_URL")
 
 
 def run_migrations_offline() -> None:
