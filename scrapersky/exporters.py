@@ -7,6 +7,7 @@ from typing import Any
 
 from scrapy import exporters
 
+from scrapersky.db.models import LISTING_COLUMNS
 from scrapersky.items import DomainItem, PageBatchItem, PageItem, SitemapFileItem
 from scrapersky.sitemaps import PageEntry
 
@@ -71,13 +72,7 @@ CSV_FIELDS = [
     "domain",
     "url",
     "sitemap_url",
-    "lastmod",
-    "changefreq",
-    "priority",
-    "alternates",
-    "images",
-    "news",
-    "videos",
+    *LISTING_COLUMNS,
     "status",
     "title",
     "description",

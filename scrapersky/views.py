@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from scrapersky.db.models import DOMAIN_METADATA_COLUMNS, BatchJob, Job
+from scrapersky.db.models import DOMAIN_METADATA_COLUMNS, LISTING_COLUMNS, BatchJob, Job
 
 JOB_FIELDS = (
     "id",
@@ -96,13 +96,7 @@ PAGE_FIELDS = (
     "id",
     "url",
     "sitemap_file_id",
-    "lastmod",
-    "changefreq",
-    "priority",
-    "alternates",
-    "images",
-    "news",
-    "videos",
+    *LISTING_COLUMNS,
     "status_code",
     "title",
     "description",

@@ -33,14 +33,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from scrapersky.db.models import Base, Domain, Page, ScanChange, SitemapFile
+from scrapersky.db.models import LISTING_COLUMNS, Base, Domain, Page, ScanChange, SitemapFile
 from scrapersky.sitemaps import PageEntry
 
 if TYPE_CHECKING:
     import sqlite3
 
-# Columns a sitemap listing owns; page fetches own status_code/title/description/fetched_at.
-LISTING_COLUMNS = ("lastmod", "changefreq", "priority", "alternates", "images", "news", "videos")
 DomainKey = tuple[str, str]  # (tenant_id, domain)
 
 

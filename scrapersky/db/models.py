@@ -129,6 +129,9 @@ class Domain(TimestampMixin, Base):
     metadata_at: Mapped[datetime | None]
 
 
+# The page columns a sitemap listing owns; page fetches own status_code/title/description/fetched_at.
+LISTING_COLUMNS = ("lastmod", "changefreq", "priority", "alternates", "images", "news", "videos")
+
 # The domain columns that hold what the homepage says; domain_metadata keeps all of it.
 DOMAIN_METADATA_COLUMNS = (
     "title",

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from scrapersky.db import keys
-from scrapersky.db.bulk import LISTING_COLUMNS
+from scrapersky.db.models import LISTING_COLUMNS
 from scrapersky.db.schema import upgrade
 from tests.conftest import scrapy, scrapy_env
 from tests.support.db import rows, scalar
