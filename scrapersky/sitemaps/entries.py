@@ -119,6 +119,8 @@ def on_site_url(text: str | None, base: str) -> str | None:
     text = text.strip()
     if _SCHEME.match(text):
         return None  # absolute already, and not a usable http(s) URL
+    if _NOT_IN_REFERENCES.search(text):
+        return None  # prose or broken markup, not a reference: it would resolve to a junk URL
     try:
         host = _bare_host(urlsplit(base).hostname)
         first, slash, _ = text.partition("/")
@@ -135,6 +137,9 @@ def on_site_url(text: str | None, base: str) -> str | None:
 
 
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+# Characters RFC 3986 leaves out of every URI reference. An absolute <loc> keeps them (real
+# sites list URLs with raw spaces, and peers keep those); a relative one with any is no URL.
+_NOT_IN_REFERENCES = re.compile(r'[\s"<>\\^`{|}]')
 
 
 def _bare_host(host: str | None) -> str:

@@ -7,6 +7,7 @@ import tracemalloc
 import zlib
 from datetime import UTC, datetime
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import pytest
 
@@ -154,6 +155,19 @@ def test_sitemap_index_children() -> None:
         SitemapRef("https://example.com/relative.xml", None),
     ]
     assert sitemap.count == 3
+    assert sitemap.deviations == {"relative <loc> resolved against the sitemap URL": 1}
+
+
+def test_a_relative_loc_that_no_url_could_be_is_dropped() -> None:
+    # Prose or markup broken into text resolves to a junk URL; a reference cannot hold these.
+    texts = ["see the list below", 'p.html" data-x="y">', "/a<b", "/{id}", "/x|y"]
+    body = (
+        f'<urlset xmlns="{SITEMAP_NS}">'
+        + "".join(f"<url><loc>{escape(text)}</loc></url>" for text in texts)
+        + "<url><loc>/kept?a=1&amp;b=2</loc></url></urlset>"
+    ).encode()
+    sitemap, entries = read(body, url="https://example.com/sitemap.xml")
+    assert urls(entries) == ["https://example.com/kept?a=1&b=2"]
     assert sitemap.deviations == {"relative <loc> resolved against the sitemap URL": 1}
 
 
