@@ -110,6 +110,15 @@ def absolute_url(text: str | None, base: str) -> str | None:
         return None
 
 
+def feed_url(text: str | None, base: str) -> str | None:
+    """An RSS or Atom entry's link, resolved like absolute_url; a value holding markup (a broken
+    document runs an attribute on into the elements after it) is no link."""
+    url = absolute_url(text, base)
+    if url is None or _MARKUP.search(url):
+        return None
+    return url
+
+
 def on_site_url(text: str | None, base: str) -> str | None:
     """A relative <loc> resolved against the sitemap's URL, when the result stays on the
     sitemap's host (www. or not); None otherwise. The protocol wants absolute URLs, but real
@@ -137,6 +146,7 @@ def on_site_url(text: str | None, base: str) -> str | None:
 
 
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+_MARKUP = re.compile(r'[<>"\t\n\r]')
 # Characters RFC 3986 leaves out of every URI reference. An absolute <loc> keeps them (real
 # sites list URLs with raw spaces, and peers keep those); a relative one with any is no URL.
 _NOT_IN_REFERENCES = re.compile(r'[\s"<>\\^`{|}]')
@@ -332,7 +342,7 @@ def page_from_rss_item(elem: etree._Element, base: str) -> PageEntry | None:
                 guid = child.text
         elif name in ("pubDate", "date"):
             published = published or child.text
-    url = absolute_url(link, base) or absolute_url(guid, base)
+    url = feed_url(link, base) or feed_url(guid, base)
     if url is None:
         return None
     return PageEntry(url, parse_lastmod(published))
@@ -355,7 +365,7 @@ def page_from_atom_entry(elem: etree._Element, base: str) -> PageEntry | None:
                 own = child.get("href")  # the entry's own address: used when it has no alternate
         elif name in _ATOM_DATES and child.text:
             dates.setdefault(name, child.text)
-    url = absolute_url(href or own, base)
+    url = feed_url(href or own, base)
     if url is None:
         return None
     lastmod = next((parse_lastmod(dates[name]) for name in _ATOM_DATES if name in dates), None)

@@ -277,6 +277,18 @@ def test_atom_1_0_entries() -> None:
     assert entries[1].lastmod == datetime(2024, 5, 3, tzinfo=UTC)
 
 
+def test_feed_link_that_runs_on_into_markup_is_no_link() -> None:
+    # A broken attribute swallows the elements after it; what it holds is no URL.
+    body = b"""<feed xmlns="http://www.w3.org/2005/Atom">
+  <entry><link rel="alternate" href="><title>Blog</title>
+  <entry><link href="https://example.com/b"/></entry>
+  <entry><link href="/with space"/></entry>
+</feed>"""
+    _, entries = read(body, url="https://example.com/atom.xml")
+    # The broken value runs on to the next quote, taking the second entry's link with it.
+    assert urls(entries) == ["https://example.com/with space"]
+
+
 def test_atom_0_3_entries() -> None:
     body = b"""<?xml version="1.0"?>
 <feed version="0.3" xmlns="http://purl.org/atom/ns#">
