@@ -23,10 +23,10 @@ def _urlset(host: str, name: str) -> bytes:
     ).encode()
 
 
-@pytest.mark.parametrize("cap", [1, 3])
-def test_sitemaps_in_flight_per_scan(web, tmp_path, cap):
+def _crawl_many_sitemaps(web, tmp_path, host: str, cap: int, *args: str, **env: str) -> None:
+    """Crawl a site of SITEMAPS sitemaps under the given limit; at most `cap` are in progress at
+    the site at once, and every one is read."""
     url = f"sqlite:///{tmp_path / 'limits.db'}"
-    host = "many-sitemaps.test"
     gauge = InFlight(expected=cap, total=SITEMAPS)
     site = web.site(host)
     site.add("/robots.txt", "".join(f"Sitemap: http://{host}/s{i}.xml\n" for i in range(SITEMAPS)))
@@ -41,11 +41,19 @@ def test_sitemaps_in_flight_per_scan(web, tmp_path, cap):
         "sitemap",
         "-a",
         f"domain={host}",
-        env=scrapy_env(url, web, SCRAPERSKY_SCHEMES="http", SCRAPERSKY_SITEMAPS_IN_FLIGHT=str(cap)),
+        *args,
+        env=scrapy_env(url, web, SCRAPERSKY_SCHEMES="http", **env),
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert gauge.arrived == SITEMAPS and gauge.peak == cap
     assert rows(url, "select sitemap_urls from domains")[0]["sitemap_urls"] == SITEMAPS
+
+
+@pytest.mark.parametrize("cap", [1, 3])
+def test_sitemaps_in_flight_per_scan(web, tmp_path, cap):
+    _crawl_many_sitemaps(
+        web, tmp_path, "many-sitemaps.test", cap, SCRAPERSKY_SITEMAPS_IN_FLIGHT=str(cap)
+    )
 
 
 @pytest.mark.parametrize("cap", [2, 4])
@@ -82,28 +90,12 @@ def test_concurrent_scans_per_run(web, tmp_path, cap):
 def test_requests_per_domain(web, tmp_path, cap):
     # More sitemaps may download at once than Scrapy's per-domain limit lets through: the limit
     # is what the site sees, with AutoThrottle off as the tests run (see DOWNLOAD_DELAY).
-    url = f"sqlite:///{tmp_path / 'limits.db'}"
-    host = "per-domain.test"
-    gauge = InFlight(expected=cap, total=SITEMAPS)
-    site = web.site(host)
-    site.add("/robots.txt", "".join(f"Sitemap: http://{host}/s{i}.xml\n" for i in range(SITEMAPS)))
-    site.add("/", "<html><head><title>Per domain</title></head><body>sitemaps</body></html>")
-    for i in range(SITEMAPS):
-        site.handler(
-            f"/s{i}.xml",
-            gauge.route(Reply(200, _urlset(host, f"s{i}"), {"Content-Type": "application/xml"})),
-        )
-    result = scrapy(
-        "crawl",
-        "sitemap",
-        "-a",
-        f"domain={host}",
+    _crawl_many_sitemaps(
+        web,
+        tmp_path,
+        "per-domain.test",
+        cap,
         "-s",
         f"CONCURRENT_REQUESTS_PER_DOMAIN={cap}",
-        env=scrapy_env(
-            url, web, SCRAPERSKY_SCHEMES="http", SCRAPERSKY_SITEMAPS_IN_FLIGHT=str(SITEMAPS)
-        ),
+        SCRAPERSKY_SITEMAPS_IN_FLIGHT=str(SITEMAPS),
     )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert gauge.arrived == SITEMAPS and gauge.peak == cap
-    assert rows(url, "select sitemap_urls from domains")[0]["sitemap_urls"] == SITEMAPS
