@@ -40,26 +40,23 @@ def test_plain_alembic_upgrades_and_reports_the_schema(tmp_path):
 def test_scrapy_migrate_command_reports_before_and_after(tmp_path):
     url = f"sqlite:///{tmp_path / 'migrate.db'}"
     env = {**os.environ, "DATABASE_URL": url}
-    first = subprocess.run(
-        [sys.executable, "-m", "scrapy", "migrate"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+
+    def migrate() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "scrapy", "migrate"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    first = migrate()
     assert (
         first.returncode == 0
         and first.stdout.strip() == f"database schema upgraded: empty -> {SCHEMA_HEAD}"
     )
-    again = subprocess.run(
-        [sys.executable, "-m", "scrapy", "migrate"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    again = migrate()
     assert (
         again.returncode == 0
         and again.stdout.strip() == f"database schema is current ({SCHEMA_HEAD})"
