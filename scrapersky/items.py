@@ -55,6 +55,11 @@ class SitemapFileItem:
     unchanged: bool = False
     # Read to its end without error: pages it used to list and no longer does stopped being listed.
     complete: bool = False
+    # The reading kept for the next rescan's diff (scrapersky.sitemaps.diff.keepable), or None.
+    listing: bytes | None = None
+    # Read by a diff with the kept reading (only what changed was listed): the URLs it no longer
+    # lists. None after a full read.
+    vanished: list[str] | None = None
 
 
 @dataclass

@@ -16,7 +16,7 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -443,7 +443,7 @@ _SQLITE_STORED = (
     f"SELECT url, sitemap_file_id, {', '.join(LISTING_COLUMNS)}, removed_at FROM pages "
     "WHERE domain_id = ? AND url IN ({})"
 )
-_SQLITE_CHUNK = 500  # URLs looked up per statement
+_URLS_PER_STATEMENT = 500  # URLs looked up or removed per statement
 # A listed page's row as SQLite stores it: sitemap_file_id, then the LISTING_COLUMNS (lastmod as
 # SQLAlchemy's DateTime text, the JSON columns as JSON text).
 _SqliteListing = tuple[
@@ -513,8 +513,8 @@ def _sqlite_differing(
     )
     urls = list(rows)
     stored: dict[str, tuple[Any, ...]] = {}
-    for start in range(0, len(urls), _SQLITE_CHUNK):
-        chunk = urls[start : start + _SQLITE_CHUNK]
+    for start in range(0, len(urls), _URLS_PER_STATEMENT):
+        chunk = urls[start : start + _URLS_PER_STATEMENT]
         cursor.execute(_SQLITE_STORED.format(", ".join("?" * len(chunk))), [domain_id, *chunk])
         stored.update((found[0], found[1:]) for found in cursor.fetchall())
     differing: dict[str, _SqliteListing] = {}
@@ -607,6 +607,35 @@ def remove_unlisted_pages(
     connection.exec_driver_sql("SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '160MB'")
     removed = _remove_pages(connection, domain_id, ids, stamp, job_pk, unseen)
     connection.exec_driver_sql("SET LOCAL enable_nestloop = on; SET LOCAL work_mem = '64MB'")
+    return removed
+
+
+def remove_vanished_pages(
+    connection: Connection,
+    domain_id: int,
+    vanished: Mapping[str, Sequence[str]],
+    stamp: datetime,
+    job_pk: int | None,
+) -> int:
+    """Pages that sitemaps read by a diff (sitemap URL → the URLs it no longer lists) stopped
+    listing, unless this scan listed them in another sitemap."""
+    if not any(vanished.values()):
+        return 0
+    _ensure_seen(connection)
+    ids = sitemap_file_ids(connection, domain_id, vanished)
+    unseen = ~exists().where(SCAN_SEEN.c.domain_id == domain_id, SCAN_SEEN.c.url == Page.url)
+    postgres = connection.dialect.name == "postgresql"
+    if postgres:  # as in remove_unlisted_pages: a hash anti-join with scan_seen, never a loop
+        connection.exec_driver_sql("SET LOCAL enable_nestloop = off")
+    removed = 0
+    for sitemap_url, urls in vanished.items():
+        for start in range(0, len(urls), _URLS_PER_STATEMENT):
+            chunk = Page.url.in_(urls[start : start + _URLS_PER_STATEMENT])
+            removed += _remove_pages(
+                connection, domain_id, [ids[sitemap_url]], stamp, job_pk, unseen, chunk
+            )
+    if postgres:
+        connection.exec_driver_sql("SET LOCAL enable_nestloop = on")
     return removed
 
 

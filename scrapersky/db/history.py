@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from scrapersky.db.engine import session_scope
-from scrapersky.db.models import Domain, SitemapFile
+from scrapersky.db.models import Domain, Page, SitemapFile
 
 
 def sitemap_validators(url: str, tenant_id: str, domain: str) -> dict[str, dict[str, Any]]:
     """Per sitemap URL: stored ETag / Last-Modified / body digest, URL count and (for indexes)
-    children; only sitemaps that have at least one of the three."""
+    children; only sitemaps that have at least one of the three. `listing_id` names a kept
+    reading (sitemap_listing) that the stored pages match: as many current pages name the
+    sitemap as it listed URLs, so none was listed twice, dropped, or taken by another sitemap."""
     child = aliased(SitemapFile)
     with session_scope(url) as session:
         files = session.execute(
@@ -25,6 +27,8 @@ def sitemap_validators(url: str, tenant_id: str, domain: str) -> dict[str, dict[
                 SitemapFile.content_digest,
                 SitemapFile.url_count,
                 SitemapFile.sitemap_type,
+                SitemapFile.domain_id,
+                SitemapFile.listing.is_not(None).label("has_listing"),
             )
             .join(Domain, Domain.id == SitemapFile.domain_id)
             .where(
@@ -43,6 +47,22 @@ def sitemap_validators(url: str, tenant_id: str, domain: str) -> dict[str, dict[
                 select(child.parent_id, child.url).where(child.parent_id.in_(list(ids)))
             ):
                 children.setdefault(ids[parent_id], []).append(child_url)
+        kept = [row.id for row in files if row.has_listing]
+        pages: dict[int | None, int] = {}
+        if kept:
+            pages = dict(
+                session.execute(
+                    select(Page.sitemap_file_id, func.count())
+                    .where(
+                        Page.domain_id == files[0].domain_id,
+                        Page.removed_at.is_(None),
+                        Page.sitemap_file_id.in_(kept),
+                    )
+                    .group_by(Page.sitemap_file_id)
+                )
+                .tuples()
+                .all()
+            )
     return {
         row.url: {
             "etag": row.etag,
@@ -50,7 +70,16 @@ def sitemap_validators(url: str, tenant_id: str, domain: str) -> dict[str, dict[
             "content_digest": row.content_digest,
             "url_count": row.url_count,
             "children": children.get(row.url, []),
+            "listing_id": row.id
+            if row.has_listing and pages.get(row.id) == row.url_count
+            else None,
         }
         for row in files
         if row.etag or row.last_modified or row.content_digest
     }
+
+
+def sitemap_listing(url: str, sitemap_file_id: int) -> bytes | None:
+    """The reading of a sitemap kept for the next rescan's diff (see sitemap_validators)."""
+    with session_scope(url) as session:
+        return session.scalar(select(SitemapFile.listing).where(SitemapFile.id == sitemap_file_id))

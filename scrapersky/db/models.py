@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -176,6 +177,9 @@ class SitemapFile(Base):
     last_modified: Mapped[str | None] = mapped_column(Text)
     # BLAKE2b-128 of the body last read: a rescan that gets the same bytes skips the sitemap.
     content_digest: Mapped[str | None] = mapped_column(String(32))
+    # The last complete reading of a urlset, gzipped, for the next rescan's diff
+    # (scrapersky.sitemaps.diff); NULL when it cannot serve. Loaded only when asked for.
+    listing: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     fetched_at: Mapped[datetime | None]
     # When a scan last read this sitemap completely, or found it unchanged: every page it lists
     # was seen listed then (see Page.last_seen_at).

@@ -10,6 +10,9 @@ How a rescan keeps the inventory true without rewriting what did not change:
   that this scan did not list are marked `removed_at`. The URLs a scan lists are kept in a
   temporary table of the writer's own connection (`scan_seen`), so no page row is touched to
   say it was seen. A sitemap that failed, was cut short or was not re-read keeps its pages.
+- A urlset read by a diff with its kept reading (scrapersky.sitemaps.diff) lists only what
+  changed; the URLs it no longer lists come with it, and are removed unless this scan listed
+  them elsewhere.
 - A sitemap that disappeared (robots.txt or its index no longer names it) is removed with its
   pages, only when the scan read every sitemap it knew of.
 - Every change is recorded in scan_changes in the transaction that makes it, from the rows the
@@ -47,6 +50,8 @@ class ScanState:
     complete: set[str] = field(
         default_factory=set
     )  # ... of which were read (not unchanged) completely
+    # ... of which were read by a diff with their kept reading: the URLs each no longer lists.
+    vanished: dict[str, list[str]] = field(default_factory=dict)
     # The URLs listed so far are gone (a lost write, a new connection): decide no removals.
     seen_lost: bool = False
     # After the scan's last write: URLs and sitemaps the domain lists now.
@@ -97,6 +102,7 @@ class StoreBatch:
         for key, values in self.files:
             if key in domains:
                 values["etag"] = values["last_modified"] = values["content_digest"] = None
+                values["listing"] = None
 
     def domain_keys(self) -> set[DomainKey]:
         keys = set(self.pages)
@@ -138,7 +144,9 @@ def write_batch(
                 state.rescan = bulk.scanned_before(connection, ids[key])
         for key, values in batch.files:  # sets: a batch written again after a rollback adds nothing
             states[key].files_seen.add(values["url"])
-            if values.get("complete"):
+            if values.get("vanished") is not None:
+                states[key].vanished[values["url"]] = values["vanished"]
+            elif values.get("complete"):
                 states[key].complete.add(values["url"])
         # Files are written in key order so concurrent scans of one domain lock them in the
         # same order and cannot deadlock; placeholders first, so parents resolve in any order.
@@ -184,6 +192,7 @@ def _finish_scan(
     changes: list[dict[str, Any]] = []
     if state.rescan and not state.seen_lost:
         bulk.remove_unlisted_pages(connection, domain_id, state.complete, state.stamp, state.job_pk)
+        bulk.remove_vanished_pages(connection, domain_id, state.vanished, state.stamp, state.job_pk)
         if item.get("sitemaps_complete"):
             bulk.remove_sitemaps(connection, domain_id, state.files_seen, state.stamp, state.job_pk)
     bulk.forget_seen(connection, domain_id)

@@ -34,6 +34,8 @@ from scrapersky.sitemaps import (
     sitemaps_from_html,
     sitemaps_from_robots,
 )
+from scrapersky.sitemaps.diff import ListingDiff, keepable, listing_diff
+from scrapersky.sitemaps.stream import is_gzip
 
 
 class FoundSitemap(NamedTuple):
@@ -91,6 +93,8 @@ class SiteScanSpider(Spider):
         spider.max_depth = settings.getint("SCRAPERSKY_SITEMAP_MAX_DEPTH")
         spider.max_bytes = settings.getint("SCRAPERSKY_SITEMAP_MAX_BYTES")
         spider.chunk = settings.getint("SCRAPERSKY_PAGE_CHUNK")
+        # A feed export lists every page a scan lists: no sitemap is read by a diff then.
+        spider.diffs = not settings.getdict("FEEDS")
         spider.slots = asyncio.Semaphore(settings.getint("SCRAPERSKY_CONCURRENT_SCANS"))
         spider.parsing = asyncio.Lock()
         spider.sitemaps_in_flight = settings.getint("SCRAPERSKY_SITEMAPS_IN_FLIGHT")
@@ -263,6 +267,7 @@ class SiteScanSpider(Spider):
                 # One sitemap is read at a time: with several at once, every turn of the
                 # reactor would run a slice of each before anything else got a turn.
                 async with self.parsing:
+                    await self._diff_listing(response, scan)
                     async for output in _paced(outputs):
                         yield output
             else:
@@ -455,7 +460,7 @@ class SiteScanSpider(Spider):
                     scan, url, meta, status=response.status, error=f"HTTP {response.status}"
                 )
             return
-        digest = hashlib.blake2b(response.body, digest_size=16).hexdigest()
+        digest = _digest(response.body)
         if discovery == DiscoveryMethod.WELL_KNOWN and digest in scan.read_digests:
             return  # a guessed path serving a sitemap already read under its own name
         if scan.validators.get(url, {}).get("content_digest") == digest:
@@ -463,14 +468,17 @@ class SiteScanSpider(Spider):
             yield from self._unchanged_sitemap(scan, url, meta, response.status)
             return
         headers = _headers(response)
-        sitemap = open_sitemap(response.body, url=response.url, max_bytes=self.max_bytes)
-        if sitemap.kind is None:
-            if discovery in DECLARED:
-                scan.sitemap_failures += 1
-                yield self._file_item(
-                    scan, url, meta, status=response.status, error="not a sitemap"
-                )
-            return
+        diff: ListingDiff | None = meta.get("listing_diff")
+        sitemap = None
+        if diff is None:
+            sitemap = open_sitemap(response.body, url=response.url, max_bytes=self.max_bytes)
+            if sitemap.kind is None:
+                if discovery in DECLARED:
+                    scan.sitemap_failures += 1
+                    yield self._file_item(
+                        scan, url, meta, status=response.status, error="not a sitemap"
+                    )
+                return
         if discovery == DiscoveryMethod.WELL_KNOWN:
             scan.sitemaps_known += 1
             scan.sitemaps_done += 1
@@ -480,6 +488,24 @@ class SiteScanSpider(Spider):
             "last_modified": headers.get("last-modified"),
             "content_digest": digest,
         }
+        if sitemap is None:
+            assert diff is not None
+            yield from self._list_changes(scan, diff, url)
+            yield self._file_item(
+                scan,
+                url,
+                meta,
+                status=response.status,
+                sitemap_type="urlset",
+                url_count=diff.count,
+                size_bytes=len(response.body),
+                is_gzipped=is_gzip(response.body),
+                complete=True,
+                listing=keepable(response.body),
+                vanished=diff.vanished,
+                **validators,
+            )
+            return
         if sitemap.kind == "index":
             yield from self._follow_index(scan, sitemap.entries(), url, meta)
         else:
@@ -495,6 +521,8 @@ class SiteScanSpider(Spider):
             )
         complete = not sitemap.error and not meta.get("capped")
         scan.sitemap_failures += not complete
+        # Kept for the next rescan's diff when it lists what the stored pages will hold.
+        kept = sitemap.kind == "urlset" and complete and not sitemap.deviations
         yield self._file_item(
             scan,
             url,
@@ -506,8 +534,33 @@ class SiteScanSpider(Spider):
             is_gzipped=sitemap.is_gzipped,
             error=error,
             complete=complete,
+            listing=keepable(response.body) if kept else None,
             **validators,
         )
+
+    async def _diff_listing(self, response: Response, scan: Scan) -> None:
+        """For a urlset whose last complete reading was kept, answered in full now: work out in a
+        thread what changed (scrapersky.sitemaps.diff), for on_sitemap to list only that. Not
+        while pages are still to be fetched (those are picked from the whole listing), nor for
+        a feed export."""
+        known = scan.validators.get(_first_url(response.request), {})
+        if (
+            not self.diffs
+            or response.status != 200
+            or not known.get("listing_id")
+            or scan.options.max_pages > scan.pages_queued
+        ):
+            return
+        try:
+            diff = await asyncio.to_thread(
+                _listing_diff, self.database_url, known, response.body, response.url, self.max_bytes
+            )
+        except Exception as exc:  # the kept reading is an optimisation: read in full instead
+            self.logger.warning("%s: no diff of %s: %s", scan.domain, response.url, exc)
+            return
+        if diff is not None:
+            self.crawler.stats.inc_value("scrapersky/sitemaps/diffed")
+            response.meta["listing_diff"] = diff
 
     def _follow_index(self, scan: Scan, entries, url: str, meta: dict) -> Iterator[Any]:
         depth = meta["sitemap_depth"] + 1
@@ -549,6 +602,14 @@ class SiteScanSpider(Spider):
             yield PageBatchItem(scan.tenant_id, scan.domain, url, chunk)
         yield from self._follow_index(scan, misplaced, url, meta)
 
+    def _list_changes(self, scan: Scan, diff: ListingDiff, url: str) -> Iterator[Any]:
+        """What a diff found new or changed; the rest stays listed as stored."""
+        scan.urls_listed += diff.count - len(diff.changed)
+        for start in range(0, len(diff.changed), self.chunk):
+            chunk = diff.changed[start : start + self.chunk]
+            scan.urls_listed += len(chunk)
+            yield PageBatchItem(scan.tenant_id, scan.domain, url, chunk)
+
     def _unchanged_sitemap(self, scan: Scan, url: str, meta: dict, status: int) -> Iterator[Any]:
         known = scan.validators.get(url, {})
         if known.get("content_digest"):
@@ -584,6 +645,21 @@ class SiteScanSpider(Spider):
             fetched_at=_now(),
             **fields,
         )
+
+
+def _listing_diff(
+    database_url: str, known: dict[str, Any], body: bytes, url: str, max_bytes: int
+) -> ListingDiff | None:
+    if _digest(body) == known.get("content_digest"):
+        return None  # the same bytes: on_sitemap takes it as unchanged
+    previous = history.sitemap_listing(database_url, known["listing_id"])
+    if previous is None:
+        return None
+    return listing_diff(previous, known["url_count"], body, url=url, max_bytes=max_bytes)
+
+
+def _digest(body: bytes) -> str:
+    return hashlib.blake2b(body, digest_size=16).hexdigest()
 
 
 async def _paced(outputs: Iterator[Any]) -> AsyncIterator[Any]:
