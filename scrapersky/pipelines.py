@@ -56,8 +56,9 @@ class StorePipeline:
     """Buffer rows and write them in bulk; a scan's DomainItem flushes everything before it.
 
     One batch fills while the previous one is written in a thread, so parsing and writing
-    overlap; a full batch waits for the write in flight first, which bounds memory at about
-    two batches and slows parsing down to the database's pace.
+    overlap: the writer takes whatever has been buffered whenever it is idle, and a full batch
+    waits for the write in flight first, which bounds memory at about two batches and slows
+    parsing down to the database's pace.
     """
 
     def __init__(self, url: str, buffer_rows: int, retries: int, stats) -> None:
@@ -95,6 +96,10 @@ class StorePipeline:
             if self.batch.rows >= self.buffer_rows:
                 await self._rotate(only_if_full=True)
             self.batch.add_pages(item)
+            if self.writing is None or self.writing.done():
+                # The writer is idle: hand it what there is, so that writing keeps pace with
+                # parsing instead of waiting for a full batch (and a scan's end for its last one).
+                await self._rotate()
             # Items queued behind this one would otherwise be handled without the reactor
             # getting a turn in between: each costs a few milliseconds of formatting.
             await asyncio.sleep(0)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -443,7 +443,7 @@ _SQLITE_STORED = (
     f"SELECT url, sitemap_file_id, {', '.join(LISTING_COLUMNS)}, removed_at FROM pages "
     "WHERE domain_id = ? AND url IN ({})"
 )
-_URLS_PER_STATEMENT = 500  # URLs looked up or removed per statement
+_URLS_PER_STATEMENT = 500  # URLs looked up per statement on SQLite (its bound-parameter limit)
 # A listed page's row as SQLite stores it: sitemap_file_id, then the LISTING_COLUMNS (lastmod as
 # SQLAlchemy's DateTime text, the JSON columns as JSON text).
 _SqliteListing = tuple[
@@ -623,20 +623,41 @@ def remove_vanished_pages(
         return 0
     _ensure_seen(connection)
     ids = sitemap_file_ids(connection, domain_id, vanished)
-    unseen = ~exists().where(SCAN_SEEN.c.domain_id == domain_id, SCAN_SEEN.c.url == Page.url)
-    postgres = connection.dialect.name == "postgresql"
-    if postgres:  # as in remove_unlisted_pages: a hash anti-join with scan_seen, never a loop
-        connection.exec_driver_sql("SET LOCAL enable_nestloop = off")
+    # Few URLs against a few index probes each: plain IN lists, no join the planner could turn
+    # into a scan of all of the domain's pages.
+    size = _IN_LIST[connection.dialect.name]
+    listed: set[str] = set()
+    for chunk in _chunks([url for urls in vanished.values() for url in urls], size):
+        listed.update(
+            connection.scalars(
+                select(SCAN_SEEN.c.url).where(
+                    SCAN_SEEN.c.domain_id == domain_id, SCAN_SEEN.c.url.in_(chunk)
+                )
+            )
+        )
     removed = 0
     for sitemap_url, urls in vanished.items():
-        for start in range(0, len(urls), _URLS_PER_STATEMENT):
-            chunk = Page.url.in_(urls[start : start + _URLS_PER_STATEMENT])
+        for chunk in _chunks([url for url in urls if url not in listed], size):
             removed += _remove_pages(
-                connection, domain_id, [ids[sitemap_url]], stamp, job_pk, unseen, chunk
+                connection, domain_id, [ids[sitemap_url]], stamp, job_pk, Page.url.in_(chunk)
             )
-    if postgres:
-        connection.exec_driver_sql("SET LOCAL enable_nestloop = on")
     return removed
+
+
+# URLs per IN list: SQLite's bound-parameter limit; on PostgreSQL a statement's fixed cost
+# outweighs a long list (a few milliseconds per statement, microseconds per URL).
+_IN_LIST = {"sqlite": _URLS_PER_STATEMENT, "postgresql": 20_000}
+
+
+def _chunks(urls: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(urls), size):
+        yield urls[start : start + size]
+
+
+def analyze_pages(connection: Connection) -> None:
+    """Refresh the planner's statistics of pages (PostgreSQL; SQLite plans by its indexes)."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("ANALYZE pages")
 
 
 def remove_sitemaps(

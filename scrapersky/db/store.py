@@ -37,6 +37,11 @@ from scrapersky.db.engine import get_engine
 from scrapersky.db.models import DOMAIN_METADATA_COLUMNS, Domain, Page, SitemapFile
 from scrapersky.items import PageBatchItem, PageItem, SitemapFileItem
 
+# A first scan that wrote this many pages refreshes the planner's statistics of `pages` before
+# its transaction ends: right after a bulk load they describe a table without this domain, and
+# the next rescan's lookups by URL would be planned as scans of the whole table.
+ANALYZE_AFTER_PAGES = 100_000
+
 
 @dataclass
 class ScanState:
@@ -222,6 +227,8 @@ def _finish_scan(
         )
     )
     if not state.rescan:
+        if values["sitemap_urls"] >= ANALYZE_AFTER_PAGES:
+            bulk.analyze_pages(connection)
         changes.append(
             {
                 "kind": "first_scan",

@@ -34,6 +34,7 @@ from scrapersky.sitemaps.parse import DEFAULT_MAX_BYTES, open_sitemap
 from scrapersky.sitemaps.stream import StreamError, decoded_chunks, is_gzip
 
 _OPEN, _CLOSE, _END = b"<url>", b"</url>", b"</urlset>"
+_BLANKS = b" \t\r\n"
 # Spellings that make equal bytes mean different things, or unequal bytes mean the same thing.
 # Comments, CDATA and doctypes all start "<!"; these entities all have a literal spelling too.
 _ENTITIES = (b"&#", b"&apos;", b"&quot;", b"&gt;")
@@ -107,9 +108,10 @@ def _split(document: bytes) -> tuple[bytes, list[bytes], bytes] | None:
     start = document.find(_OPEN)
     if start < 0 or _unsafe(document):
         return None
-    head = document[:start]
+    head = document[:start].rstrip(_BLANKS)  # the blanks before the first element are its own
     if b"<urlset" not in head:
         return None
+    start = len(head)
     *entries, tail = document[start:].split(_CLOSE)
     if tail.strip() != _END:
         return None

@@ -335,3 +335,85 @@ def test_two_rescans_of_one_domain_at_once_record_each_change_once(
     stored = pages(database_url, host)
     assert len(stored) == 230 and domain(database_url, host)["sitemap_urls"] == 210
     assert {name for name, p in stored.items() if p["removed_at"]} == {f"p{i}" for i in range(20)}
+
+
+def diffed(database_url: str) -> int:
+    """How many sitemaps the domain's last scan read by a diff with their kept readings."""
+    stats = rows(database_url, "select stats from jobs order by id desc")[0]["stats"]
+    return stats.get("scrapersky/sitemaps/diffed", 0)
+
+
+def test_changed_urlsets_are_read_by_a_diff_and_the_history_stays_exact(database_url, web, crawl):
+    host = "diffed.test"
+    one = {f"a{i}": "2024-01-01" for i in range(6)}
+    two = {f"b{i}": "2024-01-01" for i in range(4)}
+    site = site_with(web, host, {"one.xml": urlset(host, one), "two.xml": urlset(host, two)})
+    assert scan(crawl, database_url, host).returncode == 0
+    assert diffed(database_url) == 0
+    kept = scalar(database_url, "select count(*) from sitemap_files where listing is not null")
+    assert kept == 2
+
+    # a0 moves from one.xml to two.xml, a1 gets a new lastmod, a2 leaves, n1 arrives.
+    one2 = {**{k: v for k, v in one.items() if k not in ("a0", "a2")}, "a1": "2025-01-01"}
+    one2["n1"] = None
+    two2 = {**two, "a0": "2024-01-01"}
+    site.add("/one.xml", urlset(host, one2))
+    site.add("/two.xml", urlset(host, two2))
+    assert scan(crawl, database_url, host).returncode == 0
+    assert diffed(database_url) == 2
+    history = changes(database_url, host)[1]
+    assert kinds(history) == [
+        ("page_added", "n1"),
+        ("page_changed", "a1"),
+        ("page_removed", "a2"),
+        ("sitemap_changed", "one.xml"),
+        ("sitemap_changed", "two.xml"),
+    ]
+    stored = pages(database_url, host)
+    assert {name for name, p in stored.items() if p["removed_at"]} == {"a2"}
+    assert domain(database_url, host)["sitemap_urls"] == 10
+    two_id = scalar(database_url, "select id from sitemap_files where url like '%two.xml'")
+    assert stored["a0"]["sitemap_file_id"] == two_id
+    counts = {
+        r["url"].rsplit("/", 1)[1]: r["url_count"]
+        for r in rows(database_url, "select url, url_count from sitemap_files")
+    }
+    assert counts == {"one.xml": 5, "two.xml": 5}
+
+    # A comment in two.xml: read in full (b3 leaves); one.xml is diffed again (a3 leaves).
+    site.add(
+        "/two.xml",
+        urlset(host, {k: v for k, v in two2.items() if k != "b3"}).replace(
+            "<url>", "<!-- generated --><url>", 1
+        ),
+    )
+    site.add("/one.xml", urlset(host, {k: v for k, v in one2.items() if k != "a3"}))
+    assert scan(crawl, database_url, host).returncode == 0
+    assert diffed(database_url) == 1
+    assert kinds(changes(database_url, host)[2]) == [
+        ("page_removed", "a3"),
+        ("page_removed", "b3"),
+        ("sitemap_changed", "one.xml"),
+        ("sitemap_changed", "two.xml"),
+    ]
+    assert domain(database_url, host)["sitemap_urls"] == 8
+
+    # An entry the store drops (a URL over the length cap) leaves one.xml's pages short of its
+    # count: the diff that lists it still answers, the next scan reads one.xml in full.
+    long_url = "x" * 3000
+    one3 = {**{k: v for k, v in one2.items() if k != "a3"}, "a1": "2026-01-01", long_url: None}
+    site.add("/one.xml", urlset(host, one3))
+    assert scan(crawl, database_url, host).returncode == 0
+    assert diffed(database_url) == 1
+    assert kinds(changes(database_url, host)[3]) == [
+        ("page_changed", "a1"),
+        ("sitemap_changed", "one.xml"),
+    ]
+    site.add("/one.xml", urlset(host, {**one3, "a5": "2026-01-01"}))
+    assert scan(crawl, database_url, host).returncode == 0
+    assert diffed(database_url) == 0
+    assert kinds(changes(database_url, host)[4]) == [
+        ("page_changed", "a5"),
+        ("sitemap_changed", "one.xml"),
+    ]
+    assert domain(database_url, host)["sitemap_urls"] == 8
