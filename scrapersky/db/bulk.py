@@ -635,13 +635,59 @@ def remove_vanished_pages(
                 )
             )
         )
+    pairs = [
+        (ids[sitemap_url], url)
+        for sitemap_url, urls in vanished.items()
+        for url in urls
+        if url not in listed
+    ]
+    if connection.dialect.name == "postgresql":
+        return _remove_pairs_postgres(connection, domain_id, pairs, stamp, job_pk)
     removed = 0
-    for sitemap_url, urls in vanished.items():
-        for chunk in _chunks([url for url in urls if url not in listed], size):
+    for file_id in sorted({file_id for file_id, _ in pairs}):
+        urls = [url for owner, url in pairs if owner == file_id]
+        for chunk in _chunks(urls, size):
             removed += _remove_pages(
-                connection, domain_id, [ids[sitemap_url]], stamp, job_pk, Page.url.in_(chunk)
+                connection, domain_id, [file_id], stamp, job_pk, Page.url.in_(chunk)
             )
     return removed
+
+
+# One statement for all of a scan's vanished pages and their history rows: (sitemap file, URL)
+# pairs as two arrays, each pair an index probe, in URL order as the merges lock rows (see
+# _PG_MERGE). 'null' as record_changes stores None.
+_PG_REMOVE_PAIRS = """
+WITH gone AS (
+    UPDATE pages p SET removed_at = %(stamp)s
+    FROM (SELECT * FROM unnest(%(ids)s::bigint[], %(urls)s::text[]) AS v(sitemap_file_id, url)
+          ORDER BY url COLLATE "C") v
+    WHERE p.domain_id = %(domain_id)s AND p.url = v.url COLLATE "C"
+      AND p.sitemap_file_id = v.sitemap_file_id AND p.removed_at IS NULL
+    RETURNING p.url
+)
+INSERT INTO scan_changes (domain_id, job_id, changed_at, kind, subject, old, new)
+SELECT %(domain_id)s, %(job_pk)s, %(stamp)s, 'page_removed', url, 'null'::jsonb, 'null'::jsonb
+FROM gone ORDER BY url
+"""
+
+
+def _remove_pairs_postgres(
+    connection: Connection,
+    domain_id: int,
+    pairs: list[tuple[int, str]],
+    stamp: datetime,
+    job_pk: int | None,
+) -> int:
+    if not pairs:
+        return 0
+    params = {
+        "stamp": stamp,
+        "domain_id": domain_id,
+        "job_pk": job_pk,
+        "ids": [file_id for file_id, _ in pairs],
+        "urls": [url for _, url in pairs],
+    }
+    return connection.exec_driver_sql(_PG_REMOVE_PAIRS, params).rowcount
 
 
 # URLs per IN list: SQLite's bound-parameter limit; on PostgreSQL a statement's fixed cost
