@@ -83,3 +83,22 @@ def sitemap_listing(url: str, sitemap_file_id: int) -> bytes | None:
     """The reading of a sitemap kept for the next rescan's diff (see sitemap_validators)."""
     with session_scope(url) as session:
         return session.scalar(select(SitemapFile.listing).where(SitemapFile.id == sitemap_file_id))
+
+
+def stored_pages(url: str, domain_id: int, sitemap_file_id: int, urls: list[str]) -> bool:
+    """Does any of these URLs have a current page under this sitemap?"""
+    with session_scope(url) as session:
+        for start in range(0, len(urls), 500):  # SQLite's bound-parameter limit
+            found = session.scalar(
+                select(Page.id)
+                .where(
+                    Page.domain_id == domain_id,
+                    Page.url.in_(urls[start : start + 500]),
+                    Page.sitemap_file_id == sitemap_file_id,
+                    Page.removed_at.is_(None),
+                )
+                .limit(1)
+            )
+            if found is not None:
+                return True
+    return False

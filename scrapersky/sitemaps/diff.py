@@ -7,26 +7,25 @@ vanished ones, for their URLs) need the parser. Anything that could make equal b
 different things, or make the split into elements uncertain, sends the caller back to a full
 read (None):
 
-- a different prolog or root start tag (encoding, namespaces, stylesheet);
-- comments, CDATA or a doctype anywhere, character references, or entities that have a literal
-  spelling too;
-- anything but an element spelled `<url>…</url>`, holding no other "<url" and exactly one
-  `<loc>`, after each `</url>` but the last (so a `</url>` hidden in a processing instruction
-  leaves a piece that is no element, or a piece count the parser does not confirm);
-- a `<loc>` with anything but ASCII in it (its URL is its stripped text, and only ASCII blanks
-  strip the same way as bytes);
+- a different prolog or root start tag (encoding, namespaces, doctype, stylesheet);
+- comments or CDATA anywhere (either could hide a `</url>`);
+- anything but an element spelled `<url>…</url>` holding no other "<url" after each `</url>`
+  but the last (a `</url>` hidden in a processing instruction leaves a piece that is no
+  element, or a piece count that the parser or previous_count does not confirm);
 - an earlier reading whose element count is not the entry count the caller stored for it
-  (`previous_count`), a URL listed twice, or a changed entry the parser repairs, rejects or
-  reads with an error.
+  (`previous_count`), a changed entry the parser repairs, rejects or reads with an error, or
+  one URL in two changed entries.
 
-The earlier reading is only trusted by the caller when it was read completely, listed every URL
-once and needed no repair (see `keepable`); then equal elements mean equal stored rows.
+The caller keeps a reading (`keepable`) only when it was read completely and needed no repair,
+and diffs against it only while the stored pages match it: as many current pages name the
+sitemap as the reading listed (scrapersky.db.history.sitemap_validators). Then every URL was
+listed once, an element found byte for byte again is a stored row that is still true, and a URL
+in `added` is listed twice unless the sitemap's stored pages lack it: the caller checks that.
 """
 
 from __future__ import annotations
 
 import gzip
-import re
 from dataclasses import dataclass
 
 from scrapersky.sitemaps.entries import PageEntry
@@ -35,20 +34,19 @@ from scrapersky.sitemaps.stream import StreamError, decoded_chunks, is_gzip
 
 _OPEN, _CLOSE, _END = b"<url>", b"</url>", b"</urlset>"
 _BLANKS = b" \t\r\n"
-# Spellings that make equal bytes mean different things, or unequal bytes mean the same thing.
-# Comments, CDATA and doctypes all start "<!"; these entities all have a literal spelling too.
-_ENTITIES = (b"&#", b"&apos;", b"&quot;", b"&gt;")
-_LOC = re.compile(rb"<loc>([^<]*)</loc>")
 
 
 @dataclass(slots=True)
 class ListingDiff:
     """changed: the entries new in this reading or listed differently, in document order.
     vanished: URLs the earlier reading listed and this one does not.
+    added: URLs of changed entries that no vanished element listed (new to the sitemap, unless
+    an element found again lists them too).
     count: the entries this reading lists."""
 
     changed: list[PageEntry]
     vanished: list[str]
+    added: list[str]
     count: int
 
 
@@ -67,22 +65,16 @@ def listing_diff(
 ) -> ListingDiff | None:
     """Compare this reading of a urlset (body) with the earlier one (previous, as keepable()
     made it, which listed previous_count entries). None when only a full read can tell."""
-    before, now = _decoded(previous, max_bytes), _decoded(body, max_bytes)
-    if before is None or now is None:
-        return None
-    old, new = _split(before), _split(now)
+    old = _elements(previous, max_bytes)  # each document is dropped once split: memory
+    new = _elements(body, max_bytes)
     if old is None or new is None:
         return None
     (old_head, old_entries, old_tail), (head, entries, tail) = old, new
     if old_head != head or len(old_entries) != previous_count:
         return None
-    locs = _LOC.findall(now, len(head))
-    if len(locs) != len(entries) or not b"".join(locs).isascii():
-        return None  # an entry without exactly one <loc>, or one with blanks bytes.strip keeps
-    if len({loc.strip() for loc in locs}) != len(locs):
-        return None  # a URL listed twice: which listing wins depends on entries not read
     known = set(old_entries)
     fresh = [entry for entry in entries if entry not in known]
+    del known
     current = set(entries)
     gone = [entry for entry in old_entries if entry not in current]
     changed = _parsed(head, fresh, tail, url)
@@ -90,9 +82,20 @@ def listing_diff(
     if changed is None or vanished is None:
         return None
     listed = {entry.url for entry in changed}
+    if len(listed) != len(changed):
+        return None  # one URL twice: which listing wins depends on where each stands
+    was = {entry.url for entry in vanished}
     return ListingDiff(
-        changed, [entry.url for entry in vanished if entry.url not in listed], len(entries)
+        changed,
+        [entry.url for entry in vanished if entry.url not in listed],
+        [entry.url for entry in changed if entry.url not in was],
+        len(entries),
     )
+
+
+def _elements(body: bytes, max_bytes: int) -> tuple[bytes, list[bytes], bytes] | None:
+    document = _decoded(body, max_bytes)
+    return None if document is None else _split(document)
 
 
 def _decoded(body: bytes, max_bytes: int) -> bytes | None:
@@ -126,11 +129,9 @@ def _split(document: bytes) -> tuple[bytes, list[bytes], bytes] | None:
 
 
 def _unsafe(document: bytes) -> bool:
-    # A one-byte search runs at memchr speed, a longer one many times slower: look for the
-    # longer spellings only when their first byte is there at all.
-    if b"!" in document and b"<!" in document:
-        return True
-    return b"&" in document and any(spelling in document for spelling in _ENTITIES)
+    # Comments, CDATA and doctypes all start "<!". A one-byte search runs at memchr speed, a
+    # longer one many times slower: look for "<!" only when there is a "!" at all.
+    return b"!" in document and b"<!" in document
 
 
 def _parsed(head: bytes, entries: list[bytes], tail: bytes, url: str) -> list[PageEntry] | None:

@@ -655,7 +655,12 @@ def _listing_diff(
     previous = history.sitemap_listing(database_url, known["listing_id"])
     if previous is None:
         return None
-    return listing_diff(previous, known["url_count"], body, url=url, max_bytes=max_bytes)
+    diff = listing_diff(previous, known["url_count"], body, url=url, max_bytes=max_bytes)
+    if diff is not None and history.stored_pages(
+        database_url, known["domain_id"], known["listing_id"], diff.added
+    ):
+        return None  # an added URL is still listed by an element found again: listed twice
+    return diff
 
 
 def _digest(body: bytes) -> str:

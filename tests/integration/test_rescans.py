@@ -417,3 +417,22 @@ def test_changed_urlsets_are_read_by_a_diff_and_the_history_stays_exact(database
         ("sitemap_changed", "one.xml"),
     ]
     assert domain(database_url, host)["sitemap_urls"] == 8
+
+
+def test_a_url_listed_twice_after_a_change_is_read_in_full(database_url, web, crawl):
+    host = "twice-listed.test"
+    entries = {f"p{i}": "2024-01-01" for i in range(5)}
+    site = site_with(web, host, {"s.xml": urlset(host, entries)})
+    assert scan(crawl, database_url, host).returncode == 0
+    # p1 listed again at the end with another lastmod: the last listing wins, as in a full read.
+    doubled = urlset(host, entries).replace(
+        "</urlset>", f"<url><loc>http://{host}/p1</loc><lastmod>2025-05-05</lastmod></url></urlset>"
+    )
+    site.add("/s.xml", doubled)
+    assert scan(crawl, database_url, host).returncode == 0
+    assert diffed(database_url) == 0
+    assert kinds(changes(database_url, host)[1]) == [
+        ("page_changed", "p1"),
+        ("sitemap_changed", "s.xml"),
+    ]
+    assert when(pages(database_url, host)["p1"]["lastmod"]).year == 2025
