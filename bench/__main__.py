@@ -8,13 +8,24 @@ import importlib.util
 import sys
 import time
 
-from bench import Figure, anchors, calibration, format_table, inventory, parsing, run_dir, writepath
+from bench import (
+    Figure,
+    anchors,
+    calibration,
+    format_table,
+    inventory,
+    parsing,
+    run_dir,
+    startup,
+    writepath,
+)
 from bench.baseline import Baseline, BaselineError
 from bench.site import build_site, serve
 
 FULL_URLS = 1_000_000
 QUICK_URLS = 100_000
-PARTS = ("inventory", "writepath", "anchors", "parsing", "batch")
+PARTS = ("inventory", "startup", "writepath", "anchors", "parsing", "batch")
+INVENTORY_ROUNDS = 3
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -37,13 +48,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--baseline",
         metavar="REF",
-        help="also time the first scan of this commit (e.g. main), in the same run (inventory)",
+        help="also time this commit (e.g. main) in the same run: its first scan (inventory) "
+        "and its start-up (startup)",
     )
     parser.add_argument(
         "--rounds",
         type=int,
-        default=3,
-        help="with --baseline: first scans of each, alternating (medians compared; default 3)",
+        help="runs of each tree, alternating with --baseline, medians compared: first scans "
+        f"(inventory, default {INVENTORY_ROUNDS}) and start-ups (startup, default {startup.ROUNDS})",
     )
     parser.add_argument(
         "--profile",
@@ -68,7 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     try:
         baseline = (
-            Baseline(args.baseline, args.rounds) if args.baseline and "inventory" in parts else None
+            Baseline(args.baseline, args.rounds or INVENTORY_ROUNDS)
+            if args.baseline and parts & {"inventory", "startup"}
+            else None
         )
     except BaselineError as exc:
         print(f"error: --baseline {args.baseline}: {exc}", file=sys.stderr)
@@ -100,6 +114,10 @@ def _run_parts(
                 results["anchors"] = _announce("anchors", anchors.run(site, proxy, orm_rows))
             if args.profile:
                 profile = inventory.profile(site, proxy)
+    if "startup" in parts:
+        results["startup"] = _announce(
+            "startup", startup.run(baseline, args.rounds or startup.ROUNDS)
+        )
     if "writepath" in parts:
         results["writepath"] = _announce("writepath", writepath.run(urls))
     if "parsing" in parts:

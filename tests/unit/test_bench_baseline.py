@@ -42,3 +42,16 @@ def test_an_unknown_ref_is_one_line_and_exit_2(capsys):
         err.startswith("error: --baseline no-such-ref-anywhere: git rev-parse")
         and err.count("\n") == 1
     )
+
+
+@pytest.mark.postgres
+def test_startup_is_timed_beside_the_baseline_and_scrapy_alone(capsys):
+    require_postgres()
+    assert main(["--only", "startup", "--baseline", "HEAD", "--rounds", "1"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("start-up:")]
+    ours, baseline, alone = lines[:3]
+    assert ours.startswith("start-up: process start → first request ")
+    assert "≤ 0.5 × baseline" in ours and re.search(r"working tree \d+\.\d\d × baseline", ours)
+    assert baseline.startswith("start-up: baseline HEAD (") and re.search(r"\d\.\d\d s", baseline)
+    assert alone.startswith("start-up: Scrapy alone (one-request spider, no project) ")
+    assert re.search(r"working tree \d+\.\d\d × this", alone)

@@ -33,7 +33,7 @@ EXPECTED_ROWS = (
 @pytest.mark.postgres
 def test_bench_runs_and_prints_one_table(capsys):
     require_postgres()
-    assert main(["--urls", "1000", "--orm-rows", "20", "--skip-batch"]) == 0
+    assert main(["--urls", "1000", "--orm-rows", "20", "--skip-batch", "--rounds", "1"]) == 0
     out = capsys.readouterr().out
     table = {
         line.split("  ")[0]: line
@@ -52,6 +52,8 @@ def test_bench_runs_and_prints_one_table(capsys):
         figure = re.split(r"\s{2,}", table[name].strip())[1]
         assert re.fullmatch(r"[\d,]+(\.\d+)? ms", figure), table[name]
     assert "0 page rows changed" in out and "21 sitemaps answered 304" in out
+    assert re.search(r"^start-up: process start → first request +\d+\.\d\d s\b", out, re.M)
+    assert re.search(r"^start-up: Scrapy alone \(one-request spider, no project\) +\d", out, re.M)
 
 
 def test_compare_states_ratios_both_ways():
