@@ -9,6 +9,8 @@ one-line error.
 
 import os
 
+from scrapy.settings import default_settings
+
 from scrapersky.config import ConfigError, to_bool
 
 
@@ -112,6 +114,13 @@ DOWNLOAD_WARNSIZE = 0
 # No listening ports of our own: a scan node exposes nothing but Scrapyd.
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
+# Nor are they loaded: Scrapy imports every extension named in its settings, even one set to None
+# in EXTENSIONS, and the remote control brings aiohttp, a tenth of a second at every start.
+EXTENSIONS_BASE = {
+    path: order
+    for path, order in default_settings.EXTENSIONS_BASE.items()
+    if not path.endswith((".TelnetConsole", ".RemoteControl"))
+}
 LOG_LEVEL = env("LOG_LEVEL", "INFO")
 
 # Names are resolved once, at connect time, and the answer checked (scrapersky.net.resolver).
