@@ -4,8 +4,6 @@ import json
 import sys
 from typing import Any
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from scrapy.exceptions import UsageError
 
 from scrapersky.arguments import RENDER_MODES, read_domain_file, read_domain_list, to_render
@@ -168,6 +166,15 @@ class Command(ProjectCommand):
         )
 
     def _wait(self, batch: BatchJob) -> BatchJob:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
         runs = self.runs
         console = Console(stderr=True)
         columns = (

@@ -4,8 +4,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
 from scrapy import exporters
 from scrapy.exceptions import UsageError
 
@@ -94,6 +92,9 @@ def _export(found: dict[str, Any], path: Path) -> None:
 
 
 def _show(found: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(
         title=f"{found['domain']}: {len(found['changes'])} changes "
         f"({found['sitemap_urls']} URLs listed, last scan {found['last_scan'] or 'never'})"

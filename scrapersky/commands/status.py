@@ -3,9 +3,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rich.console import Console
-from rich.progress_bar import ProgressBar
-from rich.table import Table
 from scrapy.exceptions import UsageError
 
 from scrapersky.cli import CommandFailed, ProjectCommand
@@ -74,6 +71,10 @@ class Command(ProjectCommand):
 
 
 def _show(found: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.progress_bar import ProgressBar
+    from rich.table import Table
+
     console = Console()
     if "job" in found:
         table = Table(title=f"job {found['job']['job_id']}", show_header=False)

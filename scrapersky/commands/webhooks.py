@@ -2,8 +2,6 @@ from __future__ import annotations
 
 import json
 
-from rich.console import Console
-from rich.table import Table
 from scrapy.exceptions import UsageError
 
 from scrapersky.cli import ProjectCommand
@@ -104,6 +102,9 @@ class Command(ProjectCommand):
 
 
 def _table(records: list[dict]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table()
     for name in records[0].keys() if records else ("id",):
         table.add_column(name)
