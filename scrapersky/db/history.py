@@ -73,6 +73,7 @@ def sitemap_validators(url: str, tenant_id: str, domain: str) -> dict[str, dict[
             "listing_id": row.id
             if row.has_listing and pages.get(row.id) == row.url_count
             else None,
+            "domain_id": row.domain_id,
         }
         for row in files
         if row.etag or row.last_modified or row.content_digest
