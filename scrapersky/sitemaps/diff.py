@@ -26,6 +26,7 @@ in `added` is listed twice unless the sitemap's stored pages lack it: the caller
 from __future__ import annotations
 
 import gzip
+import re
 from dataclasses import dataclass
 
 from scrapersky.sitemaps.entries import PageEntry
@@ -112,20 +113,36 @@ def _split(document: bytes) -> tuple[bytes, list[bytes], bytes] | None:
     if start < 0 or _unsafe(document):
         return None
     head = document[:start].rstrip(_BLANKS)  # the blanks before the first element are its own
-    if b"<urlset" not in head:
+    if b"<urlset" not in head or _CLOSE in head:
         return None
     start = len(head)
-    *entries, tail = document[start:].split(_CLOSE)
-    if tail.strip() != _END:
+    *entries, tail = document.split(_CLOSE)  # no copy of the document without its head
+    if not entries or tail.strip() != _END:
         return None
-    # Each element starts with <url> after blanks, and holds no other "<url": together, one
-    # <url> per element and nothing else between them.
-    lstrip = bytes.lstrip
-    if [lstrip(entry)[:5] for entry in entries].count(_OPEN) != len(entries):
+    entries[0] = entries[0][start:]
+    # Each element is <url> after blanks and holds no other "<url": the first starts so (it
+    # follows the head), every seam between two is "</url>", blanks, "<url>", and there are as
+    # many "<url" as elements. Together: one <url> per element and nothing else between them.
+    if _seams(document, start) != len(entries) - 1:
         return None
     if document.count(b"<url", start) != len(entries):
         return None
     return head, entries, tail
+
+
+_SEAM = re.compile(rb"</url>[ \t\r\n]*<url>")
+
+
+def _seams(document: bytes, start: int) -> int:
+    # Generators write the same blanks between all elements: count that exact seam (a plain
+    # search), and fall back to the pattern when some seam differs.
+    first = _SEAM.search(document, start)
+    if first is None:
+        return 0
+    seams = document.count(first.group(), start)
+    return (
+        seams if seams == document.count(_CLOSE, start) - 1 else len(_SEAM.findall(document, start))
+    )
 
 
 def _unsafe(document: bytes) -> bool:

@@ -460,7 +460,7 @@ class SiteScanSpider(Spider):
                     scan, url, meta, status=response.status, error=f"HTTP {response.status}"
                 )
             return
-        digest = _digest(response.body)
+        digest = meta.get("content_digest") or _digest(response.body)
         if discovery == DiscoveryMethod.WELL_KNOWN and digest in scan.read_digests:
             return  # a guessed path serving a sitemap already read under its own name
         if scan.validators.get(url, {}).get("content_digest") == digest:
@@ -552,7 +552,7 @@ class SiteScanSpider(Spider):
         ):
             return
         try:
-            diff = await asyncio.to_thread(
+            response.meta["content_digest"], diff = await asyncio.to_thread(
                 _listing_diff, self.database_url, known, response.body, response.url, self.max_bytes
             )
         except Exception as exc:  # the kept reading is an optimisation: read in full instead
@@ -649,18 +649,20 @@ class SiteScanSpider(Spider):
 
 def _listing_diff(
     database_url: str, known: dict[str, Any], body: bytes, url: str, max_bytes: int
-) -> ListingDiff | None:
-    if _digest(body) == known.get("content_digest"):
-        return None  # the same bytes: on_sitemap takes it as unchanged
+) -> tuple[str, ListingDiff | None]:
+    """The body's digest, and what changed since the kept reading (None: read it in full)."""
+    digest = _digest(body)
+    if digest == known.get("content_digest"):
+        return digest, None  # the same bytes: on_sitemap takes it as unchanged
     previous = history.sitemap_listing(database_url, known["listing_id"])
     if previous is None:
-        return None
+        return digest, None
     diff = listing_diff(previous, known["url_count"], body, url=url, max_bytes=max_bytes)
     if diff is not None and history.stored_pages(
         database_url, known["domain_id"], known["listing_id"], diff.added
     ):
-        return None  # an added URL is still listed by an element found again: listed twice
-    return diff
+        return digest, None  # an added URL is still listed by an element found again: twice
+    return digest, diff
 
 
 def _digest(body: bytes) -> str:

@@ -91,6 +91,8 @@ def test_blanks_between_elements_may_change():
         urlset(element("p0"), "  <url><loc><![CDATA[https://example.com/p9]]></loc></url>\n"),
         # not one <url> element after another
         urlset(element("p0"), "  <other/>", element("p1")),
+        urlset(element("p0"), "<?pi </url><url> ?>", element("p1")),
+        urlset(element("p0"), head=HEAD.replace("<urlset", "<?pi </url> ?><urlset")),
         urlset(element("p0"), '  <url xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'),
         urlset("  <url><lastmod>2024-01-01</lastmod></url>\n"),
         # an element without a URL; a URL in two changed elements
