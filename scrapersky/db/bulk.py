@@ -25,6 +25,7 @@ from sqlalchemy import (
     Connection,
     Row,
     column,
+    delete,
     exists,
     insert,
     select,
@@ -340,6 +341,12 @@ _UNCHANGED_NAMES = ", ".join(
 )
 
 
+# Listed again after an earlier scan removed it. A page this scan removed (a sitemap read by a
+# diff stopped listing it) and lists again (another sitemap lists it) was moved: its removal is
+# taken out of the history (the moved CTE) and only a changed listing is recorded.
+_BACK = "(d.old_removed_at IS NOT NULL AND d.old_removed_at <> %(stamp)s)"
+
+
 def _json_of(prefix: str) -> str:
     return "jsonb_build_object(" + ", ".join(f"'{c}', d.{prefix}{c}" for c in LISTING_COLUMNS) + ")"
 
@@ -372,15 +379,20 @@ written AS (
 history AS (
     INSERT INTO scan_changes (domain_id, job_id, changed_at, kind, subject, old, new)
     SELECT %(domain_id)s, %(job_pk)s, %(stamp)s,
-           CASE WHEN d.old_id IS NULL OR d.old_removed_at IS NOT NULL THEN 'page_added' ELSE 'page_changed' END,
+           CASE WHEN d.old_id IS NULL OR {_BACK} THEN 'page_added' ELSE 'page_changed' END,
            d.url,
            CASE WHEN d.old_id IS NULL THEN NULL
-                WHEN d.old_removed_at IS NOT NULL THEN jsonb_build_object('removed_at', d.old_removed_at)
+                WHEN {_BACK} THEN jsonb_build_object('removed_at', d.old_removed_at)
                 ELSE {_json_of("old_")} - array_remove(ARRAY[{_UNCHANGED_NAMES}], NULL) END,
-           CASE WHEN d.old_id IS NULL OR d.old_removed_at IS NOT NULL THEN jsonb_strip_nulls({_json_of("")})
+           CASE WHEN d.old_id IS NULL OR {_BACK} THEN jsonb_strip_nulls({_json_of("")})
                 ELSE {_json_of("")} - array_remove(ARRAY[{_UNCHANGED_NAMES}], NULL) END
     FROM differing d JOIN written w ON w.url = d.url
-    WHERE d.old_id IS NULL OR d.old_removed_at IS NOT NULL OR {_OLD_DIFFERS}
+    WHERE d.old_id IS NULL OR {_BACK} OR {_OLD_DIFFERS}
+),
+moved AS (
+    DELETE FROM scan_changes c USING differing d, written w
+    WHERE w.url = d.url AND d.old_removed_at = %(stamp)s AND c.domain_id = %(domain_id)s
+      AND c.changed_at = %(stamp)s AND c.kind = 'page_removed' AND c.subject = d.url COLLATE "C"
 )
 SELECT count(*) FROM written
 """
@@ -487,8 +499,9 @@ def _merge_pages_sqlite(
     cursor = dbapi.cursor()
     try:
         history: list[dict[str, Any]] = []
+        moved: list[str] = []
         if rescan:
-            rows, history = _sqlite_differing(cursor, domain_id, rows)
+            rows, history, moved = _sqlite_differing(cursor, domain_id, rows, when)
         before = dbapi.total_changes
         cursor.executemany(
             _SQLITE_MERGE,
@@ -498,14 +511,24 @@ def _merge_pages_sqlite(
     finally:
         cursor.close()
     record_changes(connection, domain_id, job_pk, stamp, history)
+    for chunk in _chunks(moved, _URLS_PER_STATEMENT):
+        connection.execute(
+            delete(ScanChange).where(
+                ScanChange.domain_id == domain_id,
+                ScanChange.changed_at == stamp,
+                ScanChange.kind == "page_removed",
+                ScanChange.subject.in_(chunk),
+            )
+        )
     return changed
 
 
 def _sqlite_differing(
-    cursor: sqlite3.Cursor, domain_id: int, rows: dict[str, _SqliteListing]
-) -> tuple[dict[str, _SqliteListing], list[dict[str, Any]]]:
+    cursor: sqlite3.Cursor, domain_id: int, rows: dict[str, _SqliteListing], when: str
+) -> tuple[dict[str, _SqliteListing], list[dict[str, Any]], list[str]]:
     """What _PG_RESCAN does, for SQLite (one writer at a time): note the URLs as seen, and keep
-    the rows whose listing is new, changed or back, with the changes they make."""
+    the rows whose listing is new, changed or back, with the changes they make and the URLs
+    this scan had removed (stamp `when`) and lists again: moved."""
     cursor.execute(_SEEN_DDL["sqlite"])
     cursor.execute(_SEEN_INDEX)
     cursor.executemany(
@@ -519,13 +542,16 @@ def _sqlite_differing(
         stored.update((found[0], found[1:]) for found in cursor.fetchall())
     differing: dict[str, _SqliteListing] = {}
     history: list[dict[str, Any]] = []
+    moved: list[str] = []
     for url, row in rows.items():
         old = stored.get(url)
         if old is not None and old[-1] is None and old[:-1] == row:
             continue
         differing[url] = row
         new = dict(zip(LISTING_COLUMNS, row[1:], strict=False))
-        if old is None or old[-1] is not None:
+        if old is not None and old[-1] == when:
+            moved.append(url)
+        elif old is None or old[-1] is not None:
             back = None if old is None else {"removed_at": _json_time(old[-1])}
             history.append(
                 {
@@ -547,7 +573,7 @@ def _sqlite_differing(
                     "new": _json_listing({c: new[c] for c in names}),
                 }
             )
-    return differing, history
+    return differing, history, moved
 
 
 def _json_listing(values: dict[str, Any]) -> dict[str, Any]:

@@ -11,8 +11,9 @@ How a rescan keeps the inventory true without rewriting what did not change:
   temporary table of the writer's own connection (`scan_seen`), so no page row is touched to
   say it was seen. A sitemap that failed, was cut short or was not re-read keeps its pages.
 - A urlset read by a diff with its kept reading (scrapersky.sitemaps.diff) lists only what
-  changed; the URLs it no longer lists come with it, and are removed unless this scan listed
-  them elsewhere.
+  changed; the URLs it no longer lists come with it and are removed in the same write, unless
+  this scan listed them already. One that a later write of the scan lists again was moved: it
+  is listed once more, and its removal is taken out of the history.
 - A sitemap that disappeared (robots.txt or its index no longer names it) is removed with its
   pages, only when the scan read every sitemap it knew of.
 - Every change is recorded in scan_changes in the transaction that makes it, from the rows the
@@ -55,8 +56,6 @@ class ScanState:
     complete: set[str] = field(
         default_factory=set
     )  # ... of which were read (not unchanged) completely
-    # ... of which were read by a diff with their kept reading: the URLs each no longer lists.
-    vanished: dict[str, list[str]] = field(default_factory=dict)
     # The URLs listed so far are gone (a lost write, a new connection): decide no removals.
     seen_lost: bool = False
     # After the scan's last write: URLs and sitemaps the domain lists now.
@@ -149,9 +148,7 @@ def write_batch(
                 state.rescan = bulk.scanned_before(connection, ids[key])
         for key, values in batch.files:  # sets: a batch written again after a rollback adds nothing
             states[key].files_seen.add(values["url"])
-            if values.get("vanished") is not None:
-                states[key].vanished[values["url"]] = values["vanished"]
-            elif values.get("complete"):
+            if values.get("complete") and values.get("vanished") is None:
                 states[key].complete.add(values["url"])
         # Files are written in key order so concurrent scans of one domain lock them in the
         # same order and cannot deadlock; placeholders first, so parents resolve in any order.
@@ -181,6 +178,15 @@ def write_batch(
                 rescan=bool(state.rescan),
                 job_pk=state.job_pk,
             )
+        for key, values in files:
+            # A sitemap read by a diff: what it no longer lists goes now, while the scan goes on.
+            # A URL another sitemap lists later in the scan comes back in that merge, as moved.
+            state = states[key]
+            if values.get("vanished") and state.rescan and not state.seen_lost:
+                vanished = {values["url"]: values["vanished"]}
+                bulk.remove_vanished_pages(
+                    connection, ids[key], vanished, state.stamp, state.job_pk
+                )
         for key, values in batch.fetches:
             bulk.upsert_page_fetches(connection, ids[key], [values])
         for values in batch.domains:
@@ -197,7 +203,6 @@ def _finish_scan(
     changes: list[dict[str, Any]] = []
     if state.rescan and not state.seen_lost:
         bulk.remove_unlisted_pages(connection, domain_id, state.complete, state.stamp, state.job_pk)
-        bulk.remove_vanished_pages(connection, domain_id, state.vanished, state.stamp, state.job_pk)
         if item.get("sitemaps_complete"):
             bulk.remove_sitemaps(connection, domain_id, state.files_seen, state.stamp, state.job_pk)
     bulk.forget_seen(connection, domain_id)

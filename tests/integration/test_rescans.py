@@ -436,3 +436,66 @@ def test_a_url_listed_twice_after_a_change_is_read_in_full(database_url, web, cr
         ("sitemap_changed", "s.xml"),
     ]
     assert when(pages(database_url, host)["p1"]["lastmod"]).year == 2025
+
+
+def test_a_page_a_diffed_sitemap_drops_and_a_later_write_lists_again_was_moved(database_url):
+    """The order the two sitemaps reach the writer decides nothing: removed in one write, listed
+    again in the next, a page is moved (its listing change recorded, no removal, no addition)."""
+    from scrapersky.db.engine import get_engine
+    from scrapersky.db.models import DiscoveryMethod, Domain
+    from scrapersky.db.store import ScanState, StoreBatch, write_batch
+    from scrapersky.items import PageBatchItem, SitemapFileItem
+    from scrapersky.sitemaps import PageEntry
+
+    tenant, host = "550e8400-e29b-41d4-a716-446655440000", "moved.test"
+    one, two = f"http://{host}/one.xml", f"http://{host}/two.xml"
+
+    def file_item(url: str, **fields) -> SitemapFileItem:
+        return SitemapFileItem(
+            tenant,
+            host,
+            url,
+            DiscoveryMethod.ROBOTS_TXT,
+            sitemap_type="urlset",
+            status_code=200,
+            complete=True,
+            **fields,
+        )
+
+    def pages_of(url: str, *entries: PageEntry) -> PageBatchItem:
+        return PageBatchItem(tenant, host, url, list(entries))
+
+    x, y = f"http://{host}/x", f"http://{host}/y"
+    first = StoreBatch()
+    first.add_file(file_item(one, url_count=2))
+    first.add_file(file_item(two, url_count=0))
+    first.add_pages(pages_of(one, PageEntry(x), PageEntry(y)))
+    write_batch(database_url, first, {})
+    with get_engine(database_url).begin() as connection:  # the first scan is over
+        connection.execute(Domain.__table__.update().values(last_scan=datetime.now(UTC)))
+
+    with get_engine(database_url).connect() as connection:
+        key = (tenant, host)
+        scans = {key: ScanState()}
+        dropped = StoreBatch()  # one.xml, read by a diff, no longer lists x or y
+        dropped.add_file(file_item(one, url_count=0, vanished=[x, y]))
+        write_batch(database_url, dropped, {}, scans, connection)
+        assert {
+            p["url"]
+            for p in rows(database_url, "select url from pages where removed_at is not null")
+        } == {x, y}
+        listed = StoreBatch()  # two.xml lists x as it was, and y with a lastmod
+        listed.add_file(file_item(two, url_count=2))
+        listed.add_pages(
+            pages_of(two, PageEntry(x), PageEntry(y, datetime(2025, 1, 1, tzinfo=UTC)))
+        )
+        write_batch(database_url, listed, {}, scans, connection)
+
+    found = rows(database_url, "select kind, subject from scan_changes where kind like 'page_%'")
+    assert sorted((c["kind"], c["subject"]) for c in found) == [("page_changed", y)]
+    stored = rows(database_url, "select url, removed_at, sitemap_file_id from pages order by url")
+    two_id = scalar(database_url, "select id from sitemap_files where url = :u", u=two)
+    assert [(p["url"], p["removed_at"], p["sitemap_file_id"]) for p in stored] == [
+        (x, None, two_id),
+        (y, None, two_id),
+    ]
