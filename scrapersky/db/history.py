@@ -69,6 +69,7 @@ def sitemap_validators(url: str, tenant_id: str, domain: str) -> dict[str, dict[
             "last_modified": row.last_modified,
             "content_digest": row.content_digest,
             "url_count": row.url_count,
+            "sitemap_type": row.sitemap_type,
             "children": children.get(row.url, []),
             "listing_id": row.id
             if row.has_listing and pages.get(row.id) == row.url_count

@@ -614,7 +614,8 @@ class SiteScanSpider(Spider):
         known = scan.validators.get(url, {})
         if known.get("content_digest"):
             scan.read_digests.add(known["content_digest"])  # a guessed copy of it is still a copy
-        scan.urls_listed += known.get("url_count") or 0
+        if known.get("sitemap_type") != "index":  # an index counts its sitemaps, not URLs
+            scan.urls_listed += known.get("url_count") or 0
         scan.sitemaps_unchanged += 1
         yield self._file_item(scan, url, meta, status=status, unchanged=True)
         # An index that did not change may still have children that did.

@@ -162,3 +162,26 @@ def test_sitemaps_served_without_validators_are_skipped_when_their_bytes_did_not
     assert scan()["sitemaps_unchanged"] == 1
     assert scalar(database_url, "select count(*) from pages") == 9
     assert len(web.hits("plain.test", "/b.xml")) == 3  # fetched by every scan: only the bytes tell
+
+
+def test_an_unchanged_rescan_counts_listed_urls_not_the_sitemaps_an_index_lists(
+    database_url, web, crawl
+):
+    site = web.site("indexed.test")
+    site.add("/robots.txt", "Sitemap: http://indexed.test/index.xml\n")
+    site.add("/", "<html><head><title>Indexed</title></head><body>hi</body></html>")
+    site.add(
+        "/index.xml",
+        '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        "<sitemap><loc>http://indexed.test/a.xml</loc></sitemap>"
+        "<sitemap><loc>http://indexed.test/b.xml</loc></sitemap></sitemapindex>",
+    )
+    site.add("/a.xml", _urlset([f"http://indexed.test/a{i}" for i in range(4)]))
+    site.add("/b.xml", _urlset([f"http://indexed.test/b{i}" for i in range(3)]))
+    for _ in range(2):  # the second scan finds all three unchanged (304)
+        assert crawl(database_url, "-a", "domain=indexed.test").returncode == 0
+    results = [
+        r["result_data"] for r in rows(database_url, "select result_data from jobs order by id")
+    ]
+    assert [r["sitemaps_unchanged"] for r in results] == [0, 3]
+    assert [r["urls_listed"] for r in results] == [7, 7]
