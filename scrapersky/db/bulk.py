@@ -455,7 +455,7 @@ _SQLITE_STORED = (
     f"SELECT url, sitemap_file_id, {', '.join(LISTING_COLUMNS)}, removed_at FROM pages "
     "WHERE domain_id = ? AND url IN ({})"
 )
-_URLS_PER_STATEMENT = 500  # URLs looked up per statement on SQLite (its bound-parameter limit)
+URLS_PER_STATEMENT = 500  # URLs looked up per statement on SQLite (its bound-parameter limit)
 # A listed page's row as SQLite stores it: sitemap_file_id, then the LISTING_COLUMNS (lastmod as
 # SQLAlchemy's DateTime text, the JSON columns as JSON text).
 _SqliteListing = tuple[
@@ -511,7 +511,7 @@ def _merge_pages_sqlite(
     finally:
         cursor.close()
     record_changes(connection, domain_id, job_pk, stamp, history)
-    for chunk in _chunks(moved, _URLS_PER_STATEMENT):
+    for chunk in chunks(moved, URLS_PER_STATEMENT):
         connection.execute(
             delete(ScanChange).where(
                 ScanChange.domain_id == domain_id,
@@ -534,10 +534,8 @@ def _sqlite_differing(
     cursor.executemany(
         "INSERT INTO scan_seen (domain_id, url) VALUES (?, ?)", ((domain_id, url) for url in rows)
     )
-    urls = list(rows)
     stored: dict[str, tuple[Any, ...]] = {}
-    for start in range(0, len(urls), _URLS_PER_STATEMENT):
-        chunk = urls[start : start + _URLS_PER_STATEMENT]
+    for chunk in chunks(list(rows), URLS_PER_STATEMENT):
         cursor.execute(_SQLITE_STORED.format(", ".join("?" * len(chunk))), [domain_id, *chunk])
         stored.update((found[0], found[1:]) for found in cursor.fetchall())
     differing: dict[str, _SqliteListing] = {}
@@ -653,7 +651,7 @@ def remove_vanished_pages(
     # into a scan of all of the domain's pages.
     size = _IN_LIST[connection.dialect.name]
     listed: set[str] = set()
-    for chunk in _chunks([url for urls in vanished.values() for url in urls], size):
+    for chunk in chunks([url for urls in vanished.values() for url in urls], size):
         listed.update(
             connection.scalars(
                 select(SCAN_SEEN.c.url).where(
@@ -672,7 +670,7 @@ def remove_vanished_pages(
     removed = 0
     for file_id in sorted({file_id for file_id, _ in pairs}):
         urls = [url for owner, url in pairs if owner == file_id]
-        for chunk in _chunks(urls, size):
+        for chunk in chunks(urls, size):
             removed += _remove_pages(
                 connection, domain_id, [file_id], stamp, job_pk, Page.url.in_(chunk)
             )
@@ -718,10 +716,10 @@ def _remove_pairs_postgres(
 
 # URLs per IN list: SQLite's bound-parameter limit; on PostgreSQL a statement's fixed cost
 # outweighs a long list (a few milliseconds per statement, microseconds per URL).
-_IN_LIST = {"sqlite": _URLS_PER_STATEMENT, "postgresql": 20_000}
+_IN_LIST = {"sqlite": URLS_PER_STATEMENT, "postgresql": 20_000}
 
 
-def _chunks(urls: list[str], size: int) -> Iterator[list[str]]:
+def chunks(urls: list[str], size: int) -> Iterator[list[str]]:
     for start in range(0, len(urls), size):
         yield urls[start : start + size]
 

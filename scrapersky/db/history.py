@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
+from scrapersky.db.bulk import URLS_PER_STATEMENT, chunks
 from scrapersky.db.engine import session_scope
 from scrapersky.db.models import Domain, Page, SitemapFile
 
@@ -90,12 +91,12 @@ def sitemap_listing(url: str, sitemap_file_id: int) -> bytes | None:
 def stored_pages(url: str, domain_id: int, sitemap_file_id: int, urls: list[str]) -> bool:
     """Does any of these URLs have a current page under this sitemap?"""
     with session_scope(url) as session:
-        for start in range(0, len(urls), 500):  # SQLite's bound-parameter limit
+        for chunk in chunks(urls, URLS_PER_STATEMENT):
             found = session.scalar(
                 select(Page.id)
                 .where(
                     Page.domain_id == domain_id,
-                    Page.url.in_(urls[start : start + 500]),
+                    Page.url.in_(chunk),
                     Page.sitemap_file_id == sitemap_file_id,
                     Page.removed_at.is_(None),
                 )
