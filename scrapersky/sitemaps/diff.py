@@ -30,9 +30,12 @@ import re
 from dataclasses import dataclass
 
 from scrapersky.sitemaps.entries import PageEntry
-from scrapersky.sitemaps.parse import DEFAULT_MAX_BYTES, open_sitemap
+from scrapersky.sitemaps.parse import open_sitemap
 from scrapersky.sitemaps.stream import StreamError, decoded_chunks, is_gzip
 
+# The largest reading diffed, decompressed: a 50,000-URL urlset with its extensions fits, and
+# the two readings held at once stay a few tens of megabytes whatever a site serves.
+DIFF_MAX_BYTES = 16 * 1024 * 1024
 _OPEN, _CLOSE, _END = b"<url>", b"</url>", b"</urlset>"
 _BLANKS = b" \t\r\n"
 
@@ -62,10 +65,11 @@ def listing_diff(
     body: bytes,
     *,
     url: str,
-    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_bytes: int = DIFF_MAX_BYTES,
 ) -> ListingDiff | None:
     """Compare this reading of a urlset (body) with the earlier one (previous, as keepable()
-    made it, which listed previous_count entries). None when only a full read can tell."""
+    made it, which listed previous_count entries). None when only a full read can tell, or
+    when either reading holds more than max_bytes (both are held whole, split into elements)."""
     old = _elements(previous, max_bytes)  # each document is dropped once split: memory
     new = _elements(body, max_bytes)
     if old is None or new is None:
@@ -100,6 +104,9 @@ def _elements(body: bytes, max_bytes: int) -> tuple[bytes, list[bytes], bytes] |
 
 
 def _decoded(body: bytes, max_bytes: int) -> bytes | None:
+    # The diff holds whole readings (a full read streams): a bigger one is read in full.
+    if len(body) > max_bytes:
+        return None
     try:
         return b"".join(decoded_chunks(body, max_bytes))
     except StreamError:

@@ -34,7 +34,7 @@ from scrapersky.sitemaps import (
     sitemaps_from_html,
     sitemaps_from_robots,
 )
-from scrapersky.sitemaps.diff import ListingDiff, keepable, listing_diff
+from scrapersky.sitemaps.diff import DIFF_MAX_BYTES, ListingDiff, keepable, listing_diff
 from scrapersky.sitemaps.stream import is_gzip
 
 
@@ -553,7 +553,12 @@ class SiteScanSpider(Spider):
             return
         try:
             response.meta["content_digest"], diff = await asyncio.to_thread(
-                _listing_diff, self.database_url, known, response.body, response.url, self.max_bytes
+                _listing_diff,
+                self.database_url,
+                known,
+                response.body,
+                response.url,
+                min(self.max_bytes, DIFF_MAX_BYTES),
             )
         except Exception as exc:  # the kept reading is an optimisation: read in full instead
             self.logger.warning("%s: no diff of %s: %s", scan.domain, response.url, exc)

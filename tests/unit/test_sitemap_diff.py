@@ -128,6 +128,17 @@ def test_a_changed_element_for_a_url_an_unchanged_one_lists_is_named_for_the_cal
     )
 
 
+def test_a_reading_beyond_the_cap_is_read_in_full_not_held_whole():
+    new = OLD.replace(b"2024-01-01", b"2025-01-01")
+    assert listing_diff(keepable(OLD), 6, new, url=URL, max_bytes=len(OLD)) is not None
+    assert listing_diff(keepable(OLD), 6, new, url=URL, max_bytes=len(OLD) - 1) is None
+    # A small gzip that inflates past the cap (a bomb) is refused while inflating.
+    bomb = gzip.compress(OLD.replace(b"</urlset>", b" " * 10_000_000 + b"</urlset>"))
+    assert len(bomb) < 100_000
+    assert listing_diff(keepable(OLD), 6, bomb, url=URL, max_bytes=1_000_000) is None
+    assert listing_diff(bomb, 6, OLD, url=URL, max_bytes=1_000_000) is None
+
+
 def test_an_earlier_reading_that_does_not_match_its_count_asks_for_a_full_read():
     new = urlset(element("p0"))
     assert diff(OLD, new, count=5) is None  # the stored pages are not what the elements say
