@@ -13,9 +13,11 @@ from bench import (
     anchors,
     calibration,
     format_table,
+    goals,
     inventory,
     parsing,
     run_dir,
+    scale,
     startup,
     writepath,
 )
@@ -24,7 +26,7 @@ from bench.site import build_site, serve
 
 FULL_URLS = 1_000_000
 QUICK_URLS = 100_000
-PARTS = ("inventory", "startup", "writepath", "anchors", "parsing", "batch")
+PARTS = ("inventory", "scale", "startup", "writepath", "anchors", "parsing", "batch")
 INVENTORY_ROUNDS = 3
 
 
@@ -93,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         if baseline is not None:
             baseline.close()
     figures = [figure for part in PARTS for figure in results.get(part, [])]
-    return _report(figures, profile, started)
+    return _report(figures, profile, started, full=urls >= FULL_URLS)
 
 
 def _run_parts(
@@ -101,7 +103,7 @@ def _run_parts(
 ) -> tuple[dict[str, list[Figure]], str]:
     results: dict[str, list[Figure]] = {}
     profile = ""
-    if parts & {"inventory", "anchors"} or args.profile:
+    if parts & {"inventory", "scale", "anchors"} or args.profile:
         site = build_site(urls)
         print(
             f"bench site: {site.host}, {urls:,} URLs in {len(site.sitemap_paths)} sitemaps (half gzipped)",
@@ -110,6 +112,14 @@ def _run_parts(
         with serve(site.root) as proxy:
             if "inventory" in parts:
                 results["inventory"] = _announce("inventory", inventory.run(site, proxy, baseline))
+            if "scale" in parts:
+                first = next(
+                    (f.value for f in results.get("inventory", []) if f.key == "inventory.first"),
+                    None,
+                )
+                results["scale"] = _announce(
+                    "scale", scale.run(site, proxy, first, full=urls >= FULL_URLS)
+                )
             if "anchors" in parts:
                 results["anchors"] = _announce("anchors", anchors.run(site, proxy, orm_rows))
             if args.profile:
@@ -127,11 +137,12 @@ def _run_parts(
     return results, profile
 
 
-def _report(figures: list[Figure], profile: str, started: float) -> int:
+def _report(figures: list[Figure], profile: str, started: float, full: bool) -> int:
     compare(figures)
     machine = calibration.apply(figures)
     if machine is not None:
         figures.append(machine)
+    figures += goals.judge(figures, full)
     print()
     print(format_table(figures))
     if profile:

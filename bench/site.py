@@ -2,8 +2,10 @@
 
 One site of `urls` listed pages: robots.txt → sitemap index → `files` urlsets of
 equal size, every second one gzipped, every URL with lastmod, changefreq and
-priority (distinct timestamps, as a CMS writes them). Built once per size under
-bench/out/ and reused while its manifest matches.
+priority (distinct timestamps, as a CMS writes them). With `per_index`, the index
+lists indexes of `per_index` urlsets each instead (an index of indexes, as the
+largest sites publish). Built once per size under bench/out/ and reused while
+its manifest matches.
 """
 
 from __future__ import annotations
@@ -61,22 +63,25 @@ def page_lastmod(index: int) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
-def build_site(urls: int, files: int = 20, out: Path = OUT) -> BenchSite:
+def build_site(
+    urls: int, files: int = 20, per_index: int | None = None, out: Path = OUT
+) -> BenchSite:
     """The site of `urls` pages in `files` urlsets, built unless a matching copy is cached."""
-    if urls % files:
+    if urls % files or (per_index and files % per_index):
         raise ValueError(f"{urls} URLs do not split evenly into {files} sitemaps")
     host = host_for(urls, files)
     root = out / "sites" / host
     names = [f"sitemap-{n:02d}.xml" + (".gz" if n % 2 == 0 else "") for n in range(1, files + 1)]
     site = BenchSite(host, root, urls, tuple(root / host / "sitemaps" / name for name in names))
-    manifest = json.dumps({"version": LAYOUT_VERSION, "urls": urls, "files": files, "names": names})
+    layout = {"version": LAYOUT_VERSION, "urls": urls, "files": files, "names": names}
+    manifest = json.dumps({**layout, "per_index": per_index} if per_index else layout)
     manifest_path = root / "manifest.json"
     if manifest_path.is_file() and manifest_path.read_text() == manifest:
         return site
     # Built aside and renamed into place, so a concurrent run never serves a half-written site.
     building = root.with_name(f"{host}.building-{os.getpid()}")
     shutil.rmtree(building, ignore_errors=True)
-    _write_site(building / host, host, names, urls // files)
+    _write_site(building / host, host, names, urls // files, per_index)
     (building / "manifest.json").write_text(manifest)
     shutil.rmtree(root, ignore_errors=True)
     try:
@@ -86,7 +91,9 @@ def build_site(urls: int, files: int = 20, out: Path = OUT) -> BenchSite:
     return site
 
 
-def _write_site(site_dir: Path, host: str, names: list[str], per_file: int) -> None:
+def _write_site(
+    site_dir: Path, host: str, names: list[str], per_file: int, per_index: int | None
+) -> None:
     (site_dir / "sitemaps").mkdir(parents=True)
     for number, name in enumerate(names):
         body = urlset_body(host, range(number * per_file, (number + 1) * per_file))
@@ -95,14 +102,15 @@ def _write_site(site_dir: Path, host: str, names: list[str], per_file: int) -> N
             gzip.compress(body, compresslevel=6, mtime=0) if name.endswith(".gz") else body
         )
     base = f"http://{host}"
-    index = "".join(
-        f"  <sitemap>\n    <loc>{base}/sitemaps/{name}</loc>\n    <lastmod>2024-06-01T00:00:00+00:00</lastmod>\n"
-        "  </sitemap>\n"
-        for name in names
-    )
-    (site_dir / "sitemap_index.xml").write_text(
-        f'<?xml version="1.0" encoding="UTF-8"?>\n<sitemapindex xmlns="{NAMESPACE}">\n{index}</sitemapindex>\n'
-    )
+    locations = [f"{base}/sitemaps/{name}" for name in names]
+    if per_index:
+        groups = [locations[i : i + per_index] for i in range(0, len(locations), per_index)]
+        locations = []
+        for number, group in enumerate(groups, 1):
+            name = f"sitemaps/index-{number:02d}.xml"
+            (site_dir / name).write_text(_index_body(group))
+            locations.append(f"{base}/{name}")
+    (site_dir / "sitemap_index.xml").write_text(_index_body(locations))
     (site_dir / "robots.txt").write_text(
         f"User-agent: *\nDisallow: /cart\n\nSitemap: {base}/sitemap_index.xml\n"
     )
@@ -175,6 +183,15 @@ def urlset_body(host: str, indexes, relisted=lambda i: False) -> bytes:
         )
     parts.append("</urlset>\n")
     return "".join(parts).encode()
+
+
+def _index_body(locations: list[str]) -> str:
+    entries = "".join(
+        f"  <sitemap>\n    <loc>{location}</loc>\n    <lastmod>2024-06-01T00:00:00+00:00</lastmod>\n"
+        "  </sitemap>\n"
+        for location in locations
+    )
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n<sitemapindex xmlns="{NAMESPACE}">\n{entries}</sitemapindex>\n'
 
 
 def _homepage(host: str) -> str:
