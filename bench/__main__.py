@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import sys
 import time
 
 from bench import (
     Figure,
     anchors,
+    batch,
     calibration,
     format_table,
     goals,
@@ -50,14 +49,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--baseline",
         metavar="REF",
-        help="also time this commit (e.g. main) in the same run: its first scan (inventory) "
-        "and its start-up (startup)",
+        help="also time this commit (e.g. main) in the same run: its first scan (inventory), "
+        "its start-up (startup) and its batch pass (batch)",
     )
     parser.add_argument(
         "--rounds",
         type=int,
         help="runs of each tree, alternating with --baseline, medians compared: first scans "
         f"(inventory, default {INVENTORY_ROUNDS}) and start-ups (startup, default {startup.ROUNDS})",
+    )
+    parser.add_argument(
+        "--skip-single",
+        action="store_true",
+        help="leave out bench.batch's one-job-per-domain pass (about ten minutes at full size)",
     )
     parser.add_argument(
         "--profile",
@@ -83,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         baseline = (
             Baseline(args.baseline, args.rounds or INVENTORY_ROUNDS)
-            if args.baseline and parts & {"inventory", "startup"}
+            if args.baseline and parts & {"inventory", "startup", "batch"}
             else None
         )
     except BaselineError as exc:
@@ -133,7 +137,10 @@ def _run_parts(
     if "parsing" in parts:
         results["parsing"] = _announce("parsing", parsing.run())
     if "batch" in parts:
-        results["batch"] = _announce("batch", run_batch(quick=urls < FULL_URLS))
+        tree = batch.baseline_tree(baseline) if baseline is not None else None
+        results["batch"] = _announce(
+            "batch", batch.run(urls < FULL_URLS, tree, single=not args.skip_single)
+        )
     return results, profile
 
 
@@ -166,14 +173,6 @@ def _report(figures: list[Figure], profile: str, started: float, full: bool) -> 
 def _announce(part: str, figures: list[Figure]) -> list[Figure]:
     print(f"  {part}: done", flush=True)
     return figures
-
-
-def run_batch(quick: bool) -> list[Figure]:
-    """bench.batch is optional: when present it provides run(quick: bool) -> list[Figure]."""
-    if importlib.util.find_spec("bench.batch") is None:
-        return []
-    module = importlib.import_module("bench.batch")
-    return list(module.run(quick=quick))
 
 
 def compare(figures: list[Figure]) -> None:

@@ -1,29 +1,37 @@
 """Batch runs against one job per domain, through real Scrapyd nodes.
 
-Same nodes, same database, same fixture web, one after the other:
-  1. `scrapy batch LIST --wait`: the batch's pending jobs, worked by `--slots` runs per node;
-  2. schedule.json with domain=… once per domain, round robin over the nodes (what a client
-     without batches does): one Scrapy process per domain.
-Each pass gets its own domains (identical demo sites), so neither profits from the other.
+Same fixture web, fresh nodes for each pass, one pass after the other:
+  1. with --baseline REF: REF's `scrapy batch LIST --wait` through nodes running REF's code,
+     into a database migrated by REF;
+  2. `scrapy batch LIST --wait`: the batch's pending jobs, worked by `--slots` runs per node;
+  3. schedule.json with domain=… once per domain, round robin over the nodes (what a client
+     without batches does): one Scrapy process per domain, in the same database as 2.
+Each pass gets its own domains (identical demo sites), so none profits from another. A batch
+pass also says where a domain's time goes: HTTP requests, database transactions (PostgreSQL's
+count of commits) and Scrapy process starts, per domain.
 
     python -m bench.batch                 # 1,000 domains
     python -m bench.batch --domains 40    # a quick try
+    python -m bench.batch --baseline main --skip-single
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import Figure, format_table
+from bench.baseline import Baseline, BaselineError
+from bench.site import ROOT
 
 FULL_DOMAINS = 1000
 QUICK_DOMAINS = 100
@@ -38,20 +46,39 @@ class Pass:
     seconds: float
     complete: int
     processes: int  # Scrapy processes started
+    requests: int = 0  # HTTP requests made, over every job of the pass
+    transactions: int | None = None  # database transactions committed (PostgreSQL only)
 
     @property
     def rate(self) -> float:
         return self.domains / self.seconds if self.seconds else 0.0
 
+    def per_domain(self) -> str:
+        """Where a domain's time goes: requests, database round trips, process starts."""
+        parts = [f"{self.requests / self.domains:.1f} requests"]
+        if self.transactions is not None:
+            parts.append(f"{self.transactions / self.domains:.1f} database transactions")
+        parts.append(f"{self.processes / self.domains:.3f} process starts")
+        return "per domain: " + ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class Tree:
+    """The code a pass runs: this tree, or a baseline commit's export (bench.baseline)."""
+
+    root: Path = ROOT
+    env_extra: dict[str, str] = field(default_factory=dict)
+    label: str = "working tree"
+
 
 @contextmanager
-def database(url: str | None) -> Iterator[tuple[str, str]]:
-    """(URL, kind): the given database, else a fresh PostgreSQL one, else a SQLite file."""
-    from scrapersky.db.schema import upgrade
+def database(url: str | None, tree: Tree = Tree()) -> Iterator[tuple[str, str]]:
+    """(URL, kind): the given database, else a fresh PostgreSQL one, else a SQLite file; migrated
+    by the tree's own migrations."""
     from tests.conftest import create_postgres_database, drop_postgres_database
 
     if url:
-        upgrade(url)
+        _upgrade(tree, url)
         yield url, "given"
         return
     try:
@@ -60,15 +87,121 @@ def database(url: str | None) -> Iterator[tuple[str, str]]:
         print(f"PostgreSQL unavailable ({str(exc).splitlines()[0]}): using SQLite", file=sys.stderr)
     else:
         try:
-            upgrade(fresh)
+            _upgrade(tree, fresh)
             yield fresh, "postgresql"
         finally:
             drop_postgres_database(fresh)
         return
     with tempfile.TemporaryDirectory(prefix="bench-batch-db-") as directory:
         sqlite = f"sqlite:///{Path(directory) / 'bench.db'}"
-        upgrade(sqlite)
+        _upgrade(tree, sqlite)
         yield sqlite, "sqlite"
+
+
+def _upgrade(tree: Tree, url: str) -> None:
+    code = f"from scrapersky.db.schema import upgrade; upgrade({url!r})"
+    subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tree.root,
+        env={**os.environ, **tree.env_extra},
+        check=True,
+        capture_output=True,
+    )
+
+
+def _transactions(url: str) -> int | None:
+    from tests.support.db import scalar
+
+    if not url.startswith("postgresql"):
+        return None
+    return int(
+        scalar(url, "select xact_commit from pg_stat_database where datname = current_database()")
+    )
+
+
+def batch_pass(
+    hosts: list[str],
+    web,
+    url: str,
+    work: Path,
+    tree: Tree,
+    *,
+    nodes: int,
+    slots: int,
+    max_proc: int,
+) -> Pass:
+    """`scrapy batch LIST --wait` through `nodes` fresh Scrapyd nodes running `tree`'s code."""
+    from tests.conftest import scrapy_env
+    from tests.support.db import scalar
+    from tests.support.scrapyd_nodes import start_nodes, stop_all
+
+    env = {**scrapy_env(url, web, LOG_LEVEL="WARNING"), **tree.env_extra}
+    started = start_nodes(work / "nodes", nodes, env, source=tree.root, max_proc=max_proc)
+    try:
+        listing = work / "domains.txt"
+        listing.write_text("\n".join(hosts) + "\n")
+        slot_args = ("--slots", str(slots))
+        before = _transactions(url)
+        begin = time.monotonic()
+        result = subprocess.run(
+            [sys.executable, "-m", "scrapy", "batch", str(listing), "--wait", "--json", *slot_args],
+            env={**env, "SCRAPYD_URLS": ",".join(node.url for node in started)},
+            cwd=tree.root,
+            capture_output=True,
+            text=True,
+        )
+        for node in started:
+            node.wait_idle(3600)
+        seconds = time.monotonic() - begin
+    finally:
+        stop_all(started)
+    if result.returncode not in (0, 1):
+        raise RuntimeError(f"scrapy batch ({tree.label}) failed:\n{result.stderr[-3000:]}")
+    after = _transactions(url)
+    outcome = json.loads(result.stdout)
+    # A job's stats are its run's counters when the job ended: a run's last job holds its total.
+    requests = scalar(
+        url,
+        "select coalesce(sum(n), 0) from (select max(cast(json_extract_path_text("
+        "cast(stats as json), 'downloader/request_count') as integer)) n "
+        "from jobs where batch_id is not null group by run_id) runs",
+    )
+    return Pass(
+        f"batch runs ({tree.label})",
+        len(hosts),
+        seconds,
+        outcome["batch"]["completed_domains"],
+        len(outcome["runs"]),
+        int(requests or 0),
+        None if before is None or after is None else after - before,
+    )
+
+
+def single_pass(hosts: list[str], web, url: str, work: Path, *, nodes: int, max_proc: int) -> Pass:
+    """schedule.json once per domain, round robin over the nodes: one Scrapy process per domain."""
+    from tests.conftest import scrapy_env
+    from tests.support.db import scalar
+    from tests.support.scrapyd_nodes import start_nodes, stop_all
+
+    env = scrapy_env(url, web, LOG_LEVEL="WARNING")
+    started = start_nodes(work / "single-nodes", nodes, env, max_proc=max_proc)
+    try:
+        begin = time.monotonic()
+        for index, host in enumerate(hosts):
+            node = started[index % len(started)]
+            answer = node.post(
+                "schedule.json", {"project": "scrapersky", "spider": "sitemap", "domain": host}
+            )
+            answer.raise_for_status()
+        for node in started:
+            node.wait_idle(24 * 3600)
+        seconds = time.monotonic() - begin
+    finally:
+        stop_all(started)
+    complete = scalar(
+        url, "select count(*) from jobs where batch_id is null and status = 'complete'"
+    )
+    return Pass("one job per domain", len(hosts), seconds, complete, len(hosts))
 
 
 def measure(
@@ -78,95 +211,71 @@ def measure(
     slots: int = 2,
     max_proc: int = 4,
     database_url: str | None = None,
-) -> tuple[Pass, Pass, str]:
-    from tests.conftest import scrapy_env
-    from tests.support.db import scalar
+    baseline: Tree | None = None,
+    single: bool = True,
+) -> tuple[Pass, Pass | None, Pass | None, str]:
+    """(batch pass, one-job-per-domain pass, the baseline's batch pass, database kind)."""
     from tests.support.fixture_web import FixtureWeb, demo_site
-    from tests.support.scrapyd_nodes import start_nodes, stop_all
 
-    batch_hosts = [f"batch{i}.test" for i in range(domains)]
-    single_hosts = [f"single{i}.test" for i in range(domains)]
-    with (
-        FixtureWeb() as web,
-        database(database_url) as (url, kind),
-        tempfile.TemporaryDirectory(prefix="bench-batch-") as work,
-    ):
-        for host in batch_hosts + single_hosts:
-            demo_site(web, host)
-        env = scrapy_env(url, web, LOG_LEVEL="WARNING")
-        started = start_nodes(Path(work) / "nodes", nodes, env, max_proc=max_proc)
-        try:
-            listing = Path(work) / "domains.txt"
-            listing.write_text("\n".join(batch_hosts) + "\n")
-            begin = time.monotonic()
-            result = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "scrapy",
-                    "batch",
-                    str(listing),
-                    "--wait",
-                    "--json",
-                    "--slots",
-                    str(slots),
-                ],
-                env={**env, "SCRAPYD_URLS": ",".join(node.url for node in started)},
-                cwd=Path(__file__).resolve().parents[1],
-                capture_output=True,
-                text=True,
-            )
-            for node in started:
-                node.wait_idle(3600)
-            batch_seconds = time.monotonic() - begin
-            if result.returncode not in (0, 1):
-                raise RuntimeError(f"scrapy batch failed:\n{result.stderr[-3000:]}")
-            outcome = json.loads(result.stdout)
-            batch = Pass(
-                "batch runs",
-                domains,
-                batch_seconds,
-                outcome["batch"]["completed_domains"],
-                len(outcome["runs"]),
-            )
-
-            begin = time.monotonic()
-            for index, host in enumerate(single_hosts):
-                node = started[index % len(started)]
-                answer = node.post(
-                    "schedule.json", {"project": "scrapersky", "spider": "sitemap", "domain": host}
+    options = {"nodes": nodes, "max_proc": max_proc}
+    passes = {"batch": "batch", "single": "single", "baseline": "base"}
+    with FixtureWeb() as web, tempfile.TemporaryDirectory(prefix="bench-batch-") as work:
+        # Each pass gets its own domains (identical demo sites), so none profits from another.
+        hosts = {
+            name: [f"{prefix}{i}.test" for i in range(domains)] for name, prefix in passes.items()
+        }
+        for names in hosts.values():
+            for host in names:
+                demo_site(web, host)
+        theirs = None
+        if baseline is not None:
+            with database(None, baseline) as (url, _):
+                theirs = batch_pass(
+                    hosts["baseline"],
+                    web,
+                    url,
+                    Path(work) / "base",
+                    baseline,
+                    slots=slots,
+                    **options,
                 )
-                answer.raise_for_status()
-            for node in started:
-                node.wait_idle(24 * 3600)
-            single_seconds = time.monotonic() - begin
-            complete = scalar(
-                url, "select count(*) from jobs where batch_id is null and status = 'complete'"
+        with database(database_url) as (url, kind):
+            ours = batch_pass(
+                hosts["batch"], web, url, Path(work) / "ours", Tree(), slots=slots, **options
             )
-            single = Pass("one job per domain", domains, single_seconds, complete, domains)
-        finally:
-            stop_all(started)
-    return batch, single, kind
+            one_each = (
+                single_pass(hosts["single"], web, url, Path(work), **options) if single else None
+            )
+    return ours, one_each, theirs, kind
 
 
-def figures(batch: Pass, single: Pass, kind: str, full: bool = True) -> list[Figure]:
+def figures(
+    batch: Pass, single: Pass | None, baseline: Pass | None, kind: str, full: bool = True
+) -> list[Figure]:
     """Targets (issue 7): batch runs ≥ 5× faster than one job per domain, ≥ 20 domains/s; judged
-    at full size only, and only when every domain of both passes completed."""
-    ratio = single.seconds / batch.seconds if batch.seconds else 0.0
-    complete = batch.complete == batch.domains and single.complete == single.domains
+    at full size only, and only when every domain of both passes completed. With a baseline, its
+    batch pass beside ours (the goal is in bench.goals)."""
+    complete = batch.complete == batch.domains and (
+        single is None or single.complete == single.domains
+    )
     judged = full or not complete
-    return [
-        Figure(
-            "batch.runs",
-            f"batch runs, {batch.domains:,} domains",
-            batch.seconds,
-            "s",
-            f"≥ {SPEEDUP_TARGET:.0f}× faster than one job per domain",
-            (complete and ratio >= SPEEDUP_TARGET) if judged else None,
-            found=batch.complete,
-            versus=f"{ratio:.1f}× faster than one job per domain",
-            note=f"{batch.processes} Scrapy processes, {kind} database",
-        ),
+    rows = []
+    if single is not None:
+        ratio = single.seconds / batch.seconds if batch.seconds else 0.0
+        rows.append(
+            Figure(
+                "batch.runs",
+                f"batch runs, {batch.domains:,} domains",
+                batch.seconds,
+                "s",
+                f"≥ {SPEEDUP_TARGET:.0f}× faster than one job per domain",
+                (complete and ratio >= SPEEDUP_TARGET) if judged else None,
+                found=batch.complete,
+                versus=f"{ratio:.1f}× faster than one job per domain",
+                note=f"{batch.processes} Scrapy processes, {kind} database",
+            )
+        )
+    rows.append(
         Figure(
             "batch.rate",
             "batch runs: domains per second",
@@ -176,21 +285,42 @@ def figures(batch: Pass, single: Pass, kind: str, full: bool = True) -> list[Fig
             (complete and batch.rate >= RATE_TARGET) if judged else None,
             found=batch.complete,
             speed_target=RATE_TARGET if complete else None,
-        ),
-        Figure(
-            "batch.single",
-            f"one job per domain, {single.domains:,} domains",
-            single.seconds,
-            "s",
-            found=single.complete,
-            note=f"{single.rate:.1f} domains/s, {single.processes} Scrapy processes, {kind} database",
-        ),
-    ]
+            note=f"{batch.seconds:.2f} s; {batch.per_domain()}",
+        )
+    )
+    if single is not None:
+        rows.append(
+            Figure(
+                "batch.single",
+                f"one job per domain, {single.domains:,} domains",
+                single.seconds,
+                "s",
+                found=single.complete,
+                note=f"{single.rate:.1f} domains/s, {single.processes} Scrapy processes, {kind} database",
+            )
+        )
+    if baseline is not None:
+        rows.append(
+            Figure(
+                "batch.baseline_rate",
+                f"batch runs: domains per second, {baseline.name.removeprefix('batch runs (')[:-1]}",
+                baseline.rate,
+                "domains/s",
+                found=baseline.complete,
+                versus=f"working tree {batch.rate / baseline.rate:.2f} × this"
+                if baseline.rate
+                else "",
+                note=f"{baseline.seconds:.2f} s; {baseline.per_domain()}",
+            )
+        )
+    return rows
 
 
-def run(quick: bool) -> list[Figure]:
+def run(quick: bool, baseline: Tree | None = None, single: bool = True) -> list[Figure]:
     """Entry point for `python -m bench`."""
-    return figures(*measure(QUICK_DOMAINS if quick else FULL_DOMAINS), full=not quick)
+    domains = QUICK_DOMAINS if quick else FULL_DOMAINS
+    ours, one_each, theirs, kind = measure(domains, baseline=baseline, single=single)
+    return figures(ours, one_each, theirs, kind, full=not quick)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -211,29 +341,47 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--database-url", default=None, help="database to use (default: a fresh one)"
     )
+    parser.add_argument(
+        "--baseline", metavar="REF", help="also run this commit's batch pass, in the same run"
+    )
+    parser.add_argument(
+        "--skip-single", action="store_true", help="leave out the one-job-per-domain pass"
+    )
     args = parser.parse_args(argv)
     if args.domains < 1 or args.nodes < 1 or args.slots < 1 or args.max_proc < 1:
         parser.error("--domains, --nodes, --slots and --max-proc must be at least 1")
-    batch, single, kind = measure(
-        args.domains,
-        nodes=args.nodes,
-        slots=args.slots,
-        max_proc=args.max_proc,
-        database_url=args.database_url,
-    )
-    for measured in (batch, single):
-        print(
-            f"{measured.name}: {measured.domains:,} domains in {measured.seconds:.1f} s "
-            f"({measured.rate:.1f} domains/s, {measured.complete:,} complete, "
-            f"{measured.processes:,} Scrapy processes)"
+    try:
+        baseline = Baseline(args.baseline) if args.baseline else None
+    except BaselineError as exc:
+        print(f"error: --baseline {args.baseline}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        ours, single, theirs, kind = measure(
+            args.domains,
+            nodes=args.nodes,
+            slots=args.slots,
+            max_proc=args.max_proc,
+            database_url=args.database_url,
+            baseline=baseline_tree(baseline) if baseline else None,
+            single=not args.skip_single,
         )
-    ratio = single.seconds / batch.seconds if batch.seconds else 0.0
-    print(
-        f"ratio: batch runs {ratio:.1f}× faster than one job per domain ({args.nodes} nodes, {kind} database)"
-    )
+    finally:
+        if baseline is not None:
+            baseline.close()
+    for measured in (ours, single, theirs):
+        if measured is not None:
+            print(
+                f"{measured.name}: {measured.domains:,} domains in {measured.seconds:.1f} s "
+                f"({measured.rate:.1f} domains/s, {measured.complete:,} complete, "
+                f"{measured.processes:,} Scrapy processes; {measured.per_domain()})"
+            )
     print()
-    print(format_table(figures(batch, single, kind, full=args.domains >= FULL_DOMAINS)))
+    print(format_table(figures(ours, single, theirs, kind, full=args.domains >= FULL_DOMAINS)))
     return 0
+
+
+def baseline_tree(baseline: Baseline) -> Tree:
+    return Tree(baseline.root, dict(baseline.env_extra), f"baseline {baseline.label}")
 
 
 if __name__ == "__main__":

@@ -67,13 +67,13 @@ class Bearer(requests.auth.AuthBase):
 
 
 @functools.cache
-def project_egg() -> Path:
-    """The project egg, built once from a copy of the sources (the work tree stays untouched)."""
+def project_egg(root: Path = ROOT) -> Path:
+    """The project egg, built from a copy of root's sources (the tree stays untouched)."""
     build = Path(tempfile.mkdtemp(prefix="scrapersky-egg-"))
     atexit.register(shutil.rmtree, build, True)
     source = build / "src"
     shutil.copytree(
-        ROOT / "scrapersky", source / "scrapersky", ignore=shutil.ignore_patterns("__pycache__")
+        root / "scrapersky", source / "scrapersky", ignore=shutil.ignore_patterns("__pycache__")
     )
     for name in (
         "pyproject.toml",
@@ -83,7 +83,7 @@ def project_egg() -> Path:
         "LICENSE",
         "scrapy.cfg",
     ):
-        shutil.copy2(ROOT / name, source / name)
+        shutil.copy2(root / name, source / name)
     egg = build / "scrapersky.egg"
     deploy = Path(sys.executable).with_name("scrapyd-deploy")
     command = [str(deploy)] if deploy.exists() else [sys.executable, "-m", "scrapyd_client.deploy"]
@@ -282,10 +282,17 @@ def ready(node: ScrapydNode, timeout: float = START_TIMEOUT) -> ScrapydNode:
 
 
 def start_nodes(
-    base: Path, count: int, env: Mapping[str, str], *, deploy: bool = True, **options
+    base: Path,
+    count: int,
+    env: Mapping[str, str],
+    *,
+    deploy: bool = True,
+    source: Path = ROOT,
+    **options,
 ) -> list[ScrapydNode]:
-    """Start `count` nodes side by side under base/node-N, ready and (by default) with the project deployed."""
-    egg = project_egg() if deploy else None
+    """Start `count` nodes side by side under base/node-N, ready and (by default) with the project
+    deployed, built from `source`."""
+    egg = project_egg(source) if deploy else None
     nodes = [launch_node(base / f"node-{index}", env, **options) for index in range(count)]
     try:
         for node in nodes:

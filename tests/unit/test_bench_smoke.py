@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from bench import Figure, batch, calibration, format_table
+from bench import Figure, batch, calibration, format_table, goals
 from bench.__main__ import compare, main
 from bench.inventory import summarize_profile
 from tests.conftest import require_postgres
@@ -27,6 +27,12 @@ EXPECTED_ROWS = (
     "anchor: per-item ORM get-or-create",
     "parsing: metadata of a 105 KB homepage",
     "parsing: hostile XML refused (entities, DTDs)",
+    "scale: first scan of 10,000 URLs → PostgreSQL",
+    "scale: peak RSS of the crawl",
+    "goal: first scan → PostgreSQL over the slower of the crawl not stored and raw COPY",
+    "goal: crawl not stored over lxml iterparse from disk",
+    "goal: 10 × the site, first scan over the first scan",
+    "goal: 10 × the site, peak RSS",
 )
 
 
@@ -38,7 +44,7 @@ def test_bench_runs_and_prints_one_table(capsys):
     table = {
         line.split("  ")[0]: line
         for line in out.splitlines()
-        if line.startswith(("inventory:", "write", "anchor", "parsing:"))
+        if line.startswith(("inventory:", "write", "anchor", "parsing:", "scale:", "goal:"))
     }
     for name in EXPECTED_ROWS:
         assert name in table, f"missing row {name!r}"
@@ -48,10 +54,13 @@ def test_bench_runs_and_prints_one_table(capsys):
     for name in EXPECTED_ROWS[8:11]:
         assert "URLs: ours ≥ anchor" in table[name]
     # The figure column itself (the target column also says "ms"): a missing probe file shows as -1 ms.
-    for name in ("inventory: longest reactor stall", *EXPECTED_ROWS[-2:]):
+    for name in ("inventory: longest reactor stall", *EXPECTED_ROWS[13:15]):
         figure = re.split(r"\s{2,}", table[name].strip())[1]
         assert re.fullmatch(r"[\d,]+(\.\d+)? ms", figure), table[name]
     assert "0 page rows changed" in out and "21 sitemaps answered 304" in out
+    # The site ten times the size: every row stored, under its index of indexes.
+    assert re.search(r"\s10,000\s+\d+\.\d\d × the 1,000-URL first scan", table[EXPECTED_ROWS[15]])
+    assert "10,000 of 10,000 rows stored" in out
     assert re.search(r"^start-up: process start → first request +\d+\.\d\d s\b", out, re.M)
     assert re.search(r"^start-up: Scrapy alone \(one-request spider, no project\) +\d", out, re.M)
 
@@ -133,10 +142,47 @@ def test_no_calibration_without_every_anchor_at_full_size():
 def test_batch_targets_need_every_domain_complete():
     fast = batch.Pass("batch runs", 1000, 40.0, 1000, 4)
     single = batch.Pass("one job per domain", 1000, 1200.0, 1000, 1000)
-    runs, rate, _ = batch.figures(fast, single, "postgresql")
+    runs, rate, _ = batch.figures(fast, single, None, "postgresql")
     assert runs.passed is True and rate.passed is True and rate.value == 25.0
     short = batch.Pass("batch runs", 1000, 40.0, 990, 4)
-    runs, rate, _ = batch.figures(short, single, "postgresql")
+    runs, rate, _ = batch.figures(short, single, None, "postgresql")
     assert runs.passed is False and rate.passed is False and rate.speed_target is None
-    runs, rate, _ = batch.figures(fast, single, "postgresql", full=False)
+    runs, rate, _ = batch.figures(fast, single, None, "postgresql", full=False)
     assert runs.passed is None and rate.passed is None
+
+
+def test_batch_beside_a_baseline_says_where_a_domain_goes():
+    ours = batch.Pass("batch runs (working tree)", 1000, 40.0, 1000, 4, 3000, 9000)
+    theirs = batch.Pass("batch runs (baseline main (0123456789))", 1000, 80.0, 1000, 4, 3000, 15000)
+    rate, baseline = batch.figures(ours, None, theirs, "postgresql")
+    assert baseline.key == "batch.baseline_rate" and baseline.value == 12.5
+    assert baseline.name == "batch runs: domains per second, baseline main (0123456789)"
+    assert baseline.versus == "working tree 2.00 × this"
+    assert "per domain: 3.0 requests, 9.0 database transactions, 0.004 process starts" in rate.note
+    [goal] = goals.judge([rate, baseline], full=True)
+    assert (goal.key, goal.value, goal.passed) == ("goal.batch", 2.0, True)
+    assert goal.versus == "25.0 domains/s against the baseline 12.5 domains/s"
+
+
+def test_goals_are_ratios_of_figures_from_the_same_run():
+    figures = [
+        Figure("inventory.first", "first", 12.0, "s", found=1_000_000),
+        Figure("inventory.parse", "parse", 8.0, "s"),
+        Figure("anchor.lxml", "lxml", 5.0, "s"),
+        Figure("anchor.copy", "copy", 100_000, "rows/s", found=1_000_000),  # 10 s for the rows
+        Figure("startup.first_request", "ours", 1.8, "s"),
+        Figure("startup.baseline", "theirs", 2.0, "s"),
+    ]
+    judged = {goal.key: goal for goal in goals.judge(figures, full=True)}
+    assert set(judged) == {"goal.write", "goal.parse", "goal.startup"}  # no scale, no batch figures
+    assert judged["goal.write"].value == pytest.approx(
+        1.2
+    )  # 12 s over COPY's 10 s (slower than 8 s)
+    assert judged["goal.write"].passed is True
+    assert judged["goal.write"].versus == "12.00 s against the slower of them 10.00 s"
+    assert judged["goal.parse"].value == pytest.approx(1.6) and judged["goal.parse"].passed is False
+    assert (
+        judged["goal.startup"].value == pytest.approx(0.9)
+        and judged["goal.startup"].passed is False
+    )
+    assert all(g.passed is None for g in goals.judge(figures, full=False))
