@@ -9,6 +9,7 @@ import functools
 import os
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -92,6 +93,16 @@ def run_measured(
             returncode = process.wait()
         seconds = time.monotonic() - started
     return Measured(seconds, peak, returncode)
+
+
+def scan_command(host: str, **settings: str) -> list[str]:
+    """`scrapy crawl sitemap` of one domain's sitemaps (no page fetches), as every benchmark runs
+    it; `settings` go on the command line (-s NAME=value)."""
+    command = [sys.executable, "-m", "scrapy", "crawl", "sitemap", "-a", f"domain={host}"]
+    command += ["-a", "max_pages=0"]
+    for name, value in settings.items():
+        command += ["-s", f"{name}={value}"]
+    return command
 
 
 @contextmanager

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench import Measured, run_dir, run_measured
+from bench import Measured, run_dir, run_measured, scan_command
 from bench.site import ROOT
 
 
@@ -94,17 +94,7 @@ def plain_crawl(
     log = run_dir() / f"crawl-{label}.log"
     env = {**crawl_env(database_url, proxy), **(env_extra or {})}
     measured = run_measured(
-        [
-            sys.executable,
-            "-m",
-            "scrapy",
-            "crawl",
-            "sitemap",
-            "-a",
-            f"domain={host}",
-            "-a",
-            "max_pages=0",
-        ],
+        scan_command(host),
         env=env,
         cwd=cwd,
         log=log,

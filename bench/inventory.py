@@ -21,7 +21,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import MB, Figure, Measured, fresh_postgres, run_dir, run_measured
+from bench import MB, Figure, Measured, fresh_postgres, run_dir, run_measured, scan_command
 from bench.baseline import Baseline, plain_crawl
 from bench.site import CHURN_EVERY, ROOT, BenchSite, build_churned_site, serve
 from scrapersky import settings as project_settings
@@ -47,19 +47,7 @@ class CrawlRun:
 def crawl_command(host: str, probe_file: Path, *extra: str) -> list[str]:
     extensions = {**project_settings.EXTENSIONS, "bench.probe.ReactorProbe": 0}
     return [
-        sys.executable,
-        "-m",
-        "scrapy",
-        "crawl",
-        "sitemap",
-        "-a",
-        f"domain={host}",
-        "-a",
-        "max_pages=0",
-        "-s",
-        f"EXTENSIONS={json.dumps(extensions)}",
-        "-s",
-        f"BENCH_PROBE_FILE={probe_file}",
+        *scan_command(host, EXTENSIONS=json.dumps(extensions), BENCH_PROBE_FILE=str(probe_file)),
         *extra,
     ]
 

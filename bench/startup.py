@@ -32,7 +32,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import Figure, fresh_postgres, run_dir
+from bench import Figure, fresh_postgres, run_dir, scan_command
 from bench.baseline import Baseline
 from bench.inventory import crawl_env
 from bench.site import ROOT, build_site, serve
@@ -88,21 +88,11 @@ class Tree:
     def launch(self, proxy: str, host: str, stamp: Path) -> Iterator[Launch]:
         with self.database() as database_url:
             yield Launch(
-                [
-                    sys.executable,
-                    "-m",
-                    "scrapy",
-                    "crawl",
-                    "sitemap",
-                    "-a",
-                    f"domain={host}",
-                    "-a",
-                    "max_pages=0",
-                    "-s",
-                    f"EXTENSIONS={json.dumps({**self.extensions, PROBE: 0})}",
-                    "-s",
-                    f"BENCH_FIRST_REQUEST_FILE={stamp}",
-                ],
+                scan_command(
+                    host,
+                    EXTENSIONS=json.dumps({**self.extensions, PROBE: 0}),
+                    BENCH_FIRST_REQUEST_FILE=str(stamp),
+                ),
                 self.root,
                 {
                     **crawl_env(database_url, proxy),
