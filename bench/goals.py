@@ -13,11 +13,17 @@ from dataclasses import dataclass
 from bench import Figure
 
 Value = Callable[[dict[str, Figure]], tuple[float, str] | None]
+RATE = "{:.1f} domains/s"
 
 
-def _seconds(figures: dict[str, Figure], key: str) -> tuple[float, str] | None:
-    figure = figures.get(key)
-    return None if figure is None else (figure.value, f"{figure.value:.2f} s")
+def _figure(key: str, reads: str = "{:.2f} s") -> Value:
+    """A figure of this run by its key: its value, and how it reads in the row."""
+
+    def value(figures: dict[str, Figure]) -> tuple[float, str] | None:
+        figure = figures.get(key)
+        return None if figure is None else (figure.value, reads.format(figure.value))
+
+    return value
 
 
 def _copy_seconds(figures: dict[str, Figure]) -> tuple[float, str] | None:
@@ -37,10 +43,6 @@ def _slower_of(*values: Value) -> Value:
         return max(measured, key=lambda m: m[0] if m else 0.0)
 
     return value
-
-
-def _key(key: str) -> Value:
-    return lambda figures: _seconds(figures, key)
 
 
 @dataclass(frozen=True)
@@ -70,52 +72,44 @@ class Goal:
         )
 
 
-def _rate(key: str) -> Value:
-    def value(figures: dict[str, Figure]) -> tuple[float, str] | None:
-        figure = figures.get(key)
-        return None if figure is None else (figure.value, f"{figure.value:.1f} domains/s")
-
-    return value
-
-
 GOALS = (
     Goal(
         "write",
         "first scan → PostgreSQL over the slower of the crawl not stored and raw COPY",
-        _key("inventory.first"),
-        _slower_of(_key("inventory.parse"), _copy_seconds),
+        _figure("inventory.first"),
+        _slower_of(_figure("inventory.parse"), _copy_seconds),
         "the slower of them",
         1.2,
     ),
     Goal(
         "parse",
         "crawl not stored over lxml iterparse from disk",
-        _key("inventory.parse"),
-        _key("anchor.lxml"),
+        _figure("inventory.parse"),
+        _figure("anchor.lxml"),
         "lxml",
         1.3,
     ),
     Goal(
         "scale",
         "10 × the site, first scan over the first scan",
-        _key("scale.first"),
-        _key("inventory.first"),
+        _figure("scale.first"),
+        _figure("inventory.first"),
         "the first scan",
         10.5,
     ),
     Goal(
         "startup",
         "start-up to the first request over the baseline's",
-        _key("startup.first_request"),
-        _key("startup.baseline"),
+        _figure("startup.first_request"),
+        _figure("startup.baseline"),
         "the baseline",
         0.5,
     ),
     Goal(
         "batch",
         "batch domains per second over the baseline's",
-        _rate("batch.rate"),
-        _rate("batch.baseline_rate"),
+        _figure("batch.rate", RATE),
+        _figure("batch.baseline_rate", RATE),
         "the baseline",
         1.5,
         at_least=True,
