@@ -53,7 +53,7 @@ def crawl_command(host: str, probe_file: Path, *extra: str) -> list[str]:
 
 
 def crawl_env(database_url: str, proxy: str) -> dict[str, str]:
-    return scrapy_env(
+    env = scrapy_env(
         database_url,
         None,
         http_proxy=proxy,
@@ -62,6 +62,10 @@ def crawl_env(database_url: str, proxy: str) -> dict[str, str]:
         AUTOTHROTTLE_ENABLED="false",
         SCRAPERSKY_ALLOW_PRIVATE_NETWORKS="true",
     )
+    # Crawls run with their bytecode, as an installed or deployed copy does (see bench.startup):
+    # compiling the sources again at every start is no cost a deployment pays.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
 
 
 def run_crawl(
