@@ -266,7 +266,6 @@ class SiteScanSpider(Spider):
             if step == Step.SITEMAP:
                 # One sitemap is read at a time: with several at once, every turn of the
                 # reactor would run a slice of each before anything else got a turn.
-                await self._digest_off_reactor(response, scan)
                 async with self.parsing:
                     await self._diff_listing(response, scan)
                     async for output in _paced(outputs):
@@ -461,7 +460,7 @@ class SiteScanSpider(Spider):
                     scan, url, meta, status=response.status, error=f"HTTP {response.status}"
                 )
             return
-        digest = meta["content_digest"]
+        digest = meta.get("content_digest") or _digest(response.body)
         if discovery == DiscoveryMethod.WELL_KNOWN and digest in scan.read_digests:
             return  # a guessed path serving a sitemap already read under its own name
         if scan.validators.get(url, {}).get("content_digest") == digest:
@@ -502,7 +501,7 @@ class SiteScanSpider(Spider):
                 size_bytes=len(response.body),
                 is_gzipped=is_gzip(response.body),
                 complete=True,
-                listing=meta["keepable"],
+                listing=keepable(response.body),
                 vanished=diff.vanished,
                 **validators,
             )
@@ -535,20 +534,8 @@ class SiteScanSpider(Spider):
             is_gzipped=sitemap.is_gzipped,
             error=error,
             complete=complete,
-            listing=meta["keepable"] if kept else None,
+            listing=keepable(response.body) if kept else None,
             **validators,
-        )
-
-    async def _digest_off_reactor(self, response: Response, scan: Scan) -> None:
-        """A sitemap's digest, and the gzip form its reading is kept in (scrapersky.sitemaps.diff),
-        made in a thread before it waits its turn to be parsed: hashing and compressing release
-        the GIL, so they run on another core while the reactor parses the sitemap before it.
-        No kept form when the bytes are the ones already stored: they will not be read."""
-        if response.status == 304 or response.status >= 400:
-            return  # no body on_sitemap reads
-        known = scan.validators.get(_first_url(response.request), {}).get("content_digest")
-        response.meta["content_digest"], response.meta["keepable"] = await asyncio.to_thread(
-            _digest_and_keepable, response.body, known
         )
 
     async def _diff_listing(self, response: Response, scan: Scan) -> None:
@@ -565,12 +552,11 @@ class SiteScanSpider(Spider):
         ):
             return
         try:
-            diff = await asyncio.to_thread(
+            response.meta["content_digest"], diff = await asyncio.to_thread(
                 _listing_diff,
                 self.database_url,
                 known,
                 response.body,
-                response.meta["content_digest"],
                 response.url,
                 min(self.max_bytes, DIFF_MAX_BYTES),
             )
@@ -668,25 +654,21 @@ class SiteScanSpider(Spider):
 
 
 def _listing_diff(
-    database_url: str, known: dict[str, Any], body: bytes, digest: str, url: str, max_bytes: int
-) -> ListingDiff | None:
-    """What changed since the kept reading (None: read it in full)."""
+    database_url: str, known: dict[str, Any], body: bytes, url: str, max_bytes: int
+) -> tuple[str, ListingDiff | None]:
+    """The body's digest, and what changed since the kept reading (None: read it in full)."""
+    digest = _digest(body)
     if digest == known.get("content_digest"):
-        return None  # the same bytes: on_sitemap takes it as unchanged
+        return digest, None  # the same bytes: on_sitemap takes it as unchanged
     previous = history.sitemap_listing(database_url, known["listing_id"])
     if previous is None:
-        return None
+        return digest, None
     diff = listing_diff(previous, known["url_count"], body, url=url, max_bytes=max_bytes)
     if diff is not None and history.stored_pages(
         database_url, known["domain_id"], known["listing_id"], diff.added
     ):
-        return None  # an added URL is still listed by an element found again: twice
-    return diff
-
-
-def _digest_and_keepable(body: bytes, known_digest: str | None) -> tuple[str, bytes | None]:
-    digest = _digest(body)
-    return digest, keepable(body) if digest != known_digest else None
+        return digest, None  # an added URL is still listed by an element found again: twice
+    return digest, diff
 
 
 def _digest(body: bytes) -> str:
