@@ -8,6 +8,7 @@ from scrapy.commands.crawl import Command as ScrapyCrawl
 from scrapersky.arguments import parse_run_arguments
 from scrapersky.config import ConfigError, check_settings
 from scrapersky.db.schema import ensure_schema
+from scrapersky.malloc import limit_arenas
 from scrapersky.redact import redact_logs
 from scrapersky.scheduling.client import SPIDER
 
@@ -44,6 +45,7 @@ class Command(ScrapyCrawl):
             super().run(args, opts)
             return
         redact_logs()  # the crawler process has installed Scrapy's log handler by now
+        limit_arenas()  # before the run starts its threads
         crawler = self.crawler_process.create_crawler(SPIDER)
         self.crawler_process.crawl(crawler, **opts.spargs)
         # What is loaded by now lives for the whole run: full collections would re-scan those
