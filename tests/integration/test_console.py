@@ -4,18 +4,31 @@ screenshot under test-artifacts/console/ for review, and no view logs a console 
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from scrapersky.db import keys
 from scrapersky.rendering import find_chromium
 from tests.conftest import IN_CI, ROOT, scrapy_env
 from tests.integration.test_scrapyd_batch import small_site
-from tests.support.db import rows
+from tests.support.db import rows, scalar
 from tests.support.fixture_web import DEMO_TITLE, demo_site
 from tests.support.scrapyd_nodes import start_nodes, stop_all
 
 pytestmark = [pytest.mark.scrapyd, pytest.mark.chromium]
 SHOTS = ROOT / "test-artifacts" / "console"
+VIEWS = [
+    "1-batches-empty",
+    "2-batch-running",
+    "3-batch-complete",
+    "4-domain",
+    "5-batches",
+    "6-batch-cancelled",
+    "7-phone-batches",
+]
+# Far longer than the test waits for the cancel: no slow domain can finish its scan first.
+SLOW_DELAY = 120.0
 TENANT = "3f2b8c1e-7a4d-4e6f-9b0a-1c2d3e4f5a6b"
 
 
@@ -47,10 +60,12 @@ def _shot(page, name: str) -> None:
 
 
 def test_console_starts_follows_opens_and_cancels(postgres_url, web, tmp_path, browser):
+    # Screenshots of an earlier run must not stand in for this run's.
+    shutil.rmtree(SHOTS, ignore_errors=True)
     for host in ("shop1.test", "shop2.test", "shop3.test"):
         demo_site(web, host)
     for index in range(8):
-        small_site(web, f"slow{index}.test", delay=2.0)
+        small_site(web, f"slow{index}.test", delay=SLOW_DELAY)
     env = scrapy_env(postgres_url, web, SCRAPERSKY_SCHEMES="http", SCRAPERSKY_CONCURRENT_SCANS="2")
     [node] = start_nodes(tmp_path / "nodes", 1, env)
     key = keys.create_key(postgres_url, TENANT, "console")[1]
@@ -99,14 +114,33 @@ def test_console_starts_follows_opens_and_cancels(postgres_url, web, tmp_path, b
         page.get_by_role("button", name="Cancel batch").click()
         page.locator("h1 .state-cancelled").wait_for(timeout=30_000)
         _shot(page, "6-batch-cancelled")
+        # The cancel stops the in-flight runs at once: nothing waits out the slow responses.
         node.wait_idle(60)
+        assert rows(postgres_url, "select status from batch_jobs order by id") == [
+            {"status": "complete"},
+            {"status": "cancelled"},
+        ]
         slow = rows(
             postgres_url,
-            "select status, count(*) as n from jobs where domain like 'slow%' group by status",
+            "select j.status, j.started_at, j.finished_at, count(p.id) as pages from jobs j"
+            " left join domains d on d.domain = j.domain left join pages p on p.domain_id = d.id"
+            " where j.domain like 'slow%' group by j.id, j.status, j.started_at, j.finished_at",
         )
-        assert {r["status"] for r in slow} <= {"complete", "cancelled"} and sum(
-            r["n"] for r in slow
-        ) == 8
+        assert len(slow) == 8
+        # Every slow job was cancelled (pending ones at once, running ones by their run), none
+        # completed or stored a page.
+        assert [(r["status"], r["pages"]) for r in slow] == [("cancelled", 0)] * 8, slow
+        assert all(r["finished_at"] is not None for r in slow)
+        assert any(r["started_at"] is not None for r in slow)  # a run was stopped mid-scan
+        assert (
+            scalar(
+                postgres_url,
+                "select count(*) from domains where domain like 'slow%' and status = 'complete'",
+            )
+            == 0
+        )
+        # The runs had started scanning: at least one slow site was asked for its sitemap.
+        assert any(web.hits(f"slow{index}.test", "/sitemap.xml") for index in range(8))
 
         # Readable on a phone.
         phone = _page(browser, errors, width=390, height=844)
@@ -124,4 +158,6 @@ def test_console_starts_follows_opens_and_cancels(postgres_url, web, tmp_path, b
     finally:
         stop_all([node])
     assert errors == [] or all("401" in error for error in errors), errors
-    assert sorted(path.name for path in SHOTS.glob("*.png")) >= ["1-batches-empty.png"]
+    written = sorted(path.name for path in SHOTS.glob("*.png"))
+    assert written == [f"{view}.png" for view in VIEWS]
+    assert all((SHOTS / name).stat().st_size > 0 for name in written)
