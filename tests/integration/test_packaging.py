@@ -1,4 +1,5 @@
-"""Packaging: plain Alembic works beside `scrapy migrate`, and the migrations ship in the package."""
+"""Packaging: plain Alembic works beside `scrapy migrate`, and the migrations ship in the package.
+`scrapy migrate` itself is tested, on both databases, in test_readme_promises.py."""
 
 from __future__ import annotations
 
@@ -35,29 +36,3 @@ def test_plain_alembic_upgrades_and_reports_the_schema(tmp_path):
         timeout=120,
     )
     assert current.stdout.strip() == f"{SCHEMA_HEAD} (head)"
-
-
-def test_scrapy_migrate_command_reports_before_and_after(tmp_path):
-    url = f"sqlite:///{tmp_path / 'migrate.db'}"
-    env = {**os.environ, "DATABASE_URL": url}
-
-    def migrate() -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "scrapy", "migrate"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-
-    first = migrate()
-    assert (
-        first.returncode == 0
-        and first.stdout.strip() == f"database schema upgraded: empty -> {SCHEMA_HEAD}"
-    )
-    again = migrate()
-    assert (
-        again.returncode == 0
-        and again.stdout.strip() == f"database schema is current ({SCHEMA_HEAD})"
-    )
