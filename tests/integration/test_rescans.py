@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime
 
 from tests.conftest import scrapy_env, start_scrapy
 from tests.support.db import rows, scalar
+from tests.support.fixture_web import Reply
 from tests.support.sitemap_sites import NS
 
 SETTINGS = ("-s", "SCRAPERSKY_SCHEMES=http")
@@ -314,8 +316,22 @@ def test_two_rescans_of_one_domain_at_once_record_each_change_once(
     assert scan(crawl, database_url, host).returncode == 0
     changed = {f"p{i}": "2024-01-01" for i in range(20, 200)} | {f"n{i}": None for i in range(30)}
     changed |= {f"p{i}": "2024-06-01" for i in range(20, 40)}
-    site.add("/s.xml", urlset(host, changed))
-    env = scrapy_env(database_url, web, SCRAPERSKY_SCHEMES="http")
+    # Each rescan's sitemap request is held until the other rescan has asked for it too: both
+    # are then in flight at once, however the two processes are scheduled.
+    body = urlset(host, changed).encode()
+    lock, both_asked, asked, answered_together = threading.Lock(), threading.Event(), [], []
+
+    def held_until_both_ask(request):
+        with lock:
+            asked.append(request.time)
+            if len(asked) == 2:
+                both_asked.set()
+        answered_together.append(both_asked.wait(timeout=90))
+        return Reply(200, body, {"Content-Type": "application/xml"})
+
+    site.handler("/s.xml", held_until_both_ask)
+    # A download may wait longer than the hold: the hold, not a timeout, decides.
+    env = scrapy_env(database_url, web, SCRAPERSKY_SCHEMES="http", DOWNLOAD_TIMEOUT="150")
     runs = [
         start_scrapy(
             "crawl", "sitemap", "-a", f"domain={host}", env=env, log=tmp_path / f"run{n}.log"
@@ -324,6 +340,11 @@ def test_two_rescans_of_one_domain_at_once_record_each_change_once(
     ]
     for n, run in enumerate(runs):
         assert run.wait(timeout=180) == 0, (tmp_path / f"run{n}.log").read_text()[-3000:]
+    assert len(asked) == 2 and answered_together == [True, True]
+    # The jobs table agrees: each rescan started before the other finished.
+    first, second = rows(database_url, "select started_at, finished_at from jobs order by id")[1:]
+    assert when(first["started_at"]) < when(second["finished_at"])
+    assert when(second["started_at"]) < when(first["finished_at"])
     found = rows(database_url, "select kind, subject from scan_changes where kind like 'page_%'")
     subjects = [(row["kind"], row["subject"].rsplit("/", 1)[1]) for row in found]
     assert len(subjects) == len(set(subjects))  # nothing twice...
