@@ -67,10 +67,25 @@ def test_sigkill_mid_scan_is_failed_by_the_next_look(database_url, web, tmp_path
 
 def test_two_runs_share_a_batch_and_scan_each_domain_once(database_url, web, tmp_path):
     hosts = [f"b{i}.test" for i in range(24)]
+    # Every sitemap is held until both runs have claimed work: however late the second run
+    # starts, the first cannot scan the whole batch alone.
+    both_claimed = threading.Event()
     for host in hosts:
-        small_site(web, host, delay=0.05)
+        sitemap = small_site(web, host).route("/sitemap.xml").reply
+
+        def held(request, sitemap=sitemap):
+            assert both_claimed.wait(timeout=90), "the second run never claimed a job"
+            return sitemap
+
+        web.site(host).handler("/sitemap.xml", held)
     batch = jobs.create_batch(database_url, TENANT, hosts, {"max_pages": 0})
-    env = scrapy_env(database_url, web, SCRAPERSKY_CONCURRENT_SCANS="3", SCRAPERSKY_SCHEMES="http")
+    env = scrapy_env(
+        database_url,
+        web,
+        SCRAPERSKY_CONCURRENT_SCANS="3",
+        SCRAPERSKY_SCHEMES="http",
+        DOWNLOAD_TIMEOUT="150",  # the hold, not a download timeout, decides
+    )
     runs = [
         start_scrapy(
             "crawl",
@@ -84,8 +99,21 @@ def test_two_runs_share_a_batch_and_scan_each_domain_once(database_url, web, tmp
         )
         for n in (1, 2)
     ]
-    for proc in runs:
-        assert proc.wait(120) == 0, (tmp_path / "run1.log").read_text()[-3000:]
+    try:
+        wait_for(
+            lambda: (
+                scalar(
+                    database_url,
+                    "select count(distinct run_id) from jobs where run_id in ('run1', 'run2')",
+                )
+                == 2
+            ),
+            timeout=90,
+        )
+    finally:
+        both_claimed.set()
+    for n, proc in enumerate(runs, 1):
+        assert proc.wait(120) == 0, (tmp_path / f"run{n}.log").read_text()[-3000:]
     found = rows(database_url, "select domain, status, run_id, attempts from jobs order by domain")
     assert sorted(j["domain"] for j in found) == sorted(hosts)
     assert {j["status"] for j in found} == {"complete"} and {j["attempts"] for j in found} == {1}
