@@ -3,7 +3,9 @@ fixture sites behind the loopback proxy, one shared database."""
 
 from __future__ import annotations
 
+import functools
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -117,8 +119,34 @@ def test_batch_runs_on_two_nodes_until_complete(postgres_url, web, tmp_path):
 
 def test_node_killed_mid_batch_then_resume(postgres_url, web, tmp_path):
     hosts = [f"slow{i}.test" for i in range(24)]
+    # The victim's runs are held at their first sitemaps until the victim is killed: it dies with
+    # jobs in flight however fast or slow the machine. The survivor's runs wait until the victim
+    # holds a job (so they cannot take the whole batch first), then do all the rest.
+    victim_runs: set[str] = set()
+    runs_known, victim_holds, victim_dead = threading.Event(), threading.Event(), threading.Event()
+    held: list[str] = []
+
+    def sitemap_held_for_the_victim(request, reply):
+        assert runs_known.wait(timeout=60), "the batch's runs were never known"
+        run_id = scalar(
+            postgres_url,
+            "select run_id from jobs where domain = :d and status = 'running'",
+            d=request.host,
+        )
+        if run_id in victim_runs:
+            held.append(request.host)
+            victim_holds.set()
+            victim_dead.wait(timeout=120)
+        else:
+            victim_holds.wait(timeout=60)
+        return reply
+
     for host in hosts:
         small_site(web, host, delay=0.4)
+        reply = web.site(host).route("/sitemap.xml").reply
+        web.site(host).handler(
+            "/sitemap.xml", functools.partial(sitemap_held_for_the_victim, reply=reply)
+        )
     env = scrapy_env(postgres_url, web, SCRAPERSKY_CONCURRENT_SCANS="2", SCRAPERSKY_STALE_AFTER="3")
     nodes = start_nodes(tmp_path / "nodes", 2, env)
     survivor, victim = nodes
@@ -130,21 +158,19 @@ def test_node_killed_mid_batch_then_resume(postgres_url, web, tmp_path):
         assert started.returncode == 0, started.stderr[-3000:]
         outcome = json.loads(started.stdout)
         batch_id = outcome["batch"]["batch_id"]
-        victim_runs = [run["run_id"] for run in outcome["runs"] if run["node"] == victim.url]
+        victim_runs.update(run["run_id"] for run in outcome["runs"] if run["node"] == victim.url)
+        runs_known.set()
         assert victim_runs
-        marks = ",".join(f"'{run}'" for run in victim_runs)
-        wait_for(
-            lambda: scalar(
-                postgres_url,
-                f"select count(*) from jobs where status = 'running' and run_id in ({marks})",
-            )
-        )
+        marks = ",".join(f"'{run}'" for run in sorted(victim_runs))
+        # Until the fixture web holds a sitemap request from one of the victim's runs.
+        wait_for(lambda: held, timeout=60)
         victim.kill()
+        victim_dead.set()
         lost = scalar(
             postgres_url,
             f"select count(*) from jobs where status = 'running' and run_id in ({marks})",
         )
-        assert lost > 0
+        assert lost >= len(set(held)) > 0  # the held jobs at least: they cannot have ended
         survivor.wait_idle(90)
         # The survivor's runs took every pending job; the victim's jobs still look running until reaped.
         assert scalar(postgres_url, "select count(*) from jobs where status = 'pending'") == 0
@@ -165,6 +191,8 @@ def test_node_killed_mid_batch_then_resume(postgres_url, web, tmp_path):
         assert_each_domain_scanned_once(postgres_url, hosts)
         assert scalar(postgres_url, "select count(*) from jobs where attempts = 2") >= lost
     finally:
+        runs_known.set()
+        victim_dead.set()
         stop_all(nodes)
 
 
