@@ -1,13 +1,14 @@
 # Two commands for a fresh machine (Python 3.11+, make, apt):
 #   make crawl DOMAIN=example.com   set up, then scan one domain into ./scrapersky.db
 #   make test                       set up, then run the whole test suite
+#   make test-fast                  the quick tier, for every edit
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 DOMAIN ?= example.com
 PYTEST_ARGS ?=
 
-.PHONY: setup crawl test lint chromium bench clean
+.PHONY: setup crawl test test-fast lint chromium bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,17 +41,31 @@ lint: setup
 	$(BIN)/ruff check --quiet scrapersky tests bench
 	$(BIN)/mypy
 
-# Coverage of every process the tests start: coverage (requirements-dev.txt) installs a .pth
-# hook into the venv that starts measuring any Python process whose environment names a config
-# in COVERAGE_PROCESS_START (the `scrapy` commands, Scrapyd nodes and their crawls inherit it).
-# Exits with pytest's code; the combined report is printed either way and kept in
-# coverage.xml and htmlcov/.
+# The whole suite: every tier (tests/README.md), in parallel (pytest-xdist, a test file per worker
+# at a time, so a file's shared nodes and sites stay in one process), under coverage of every
+# process the tests start: coverage (requirements-dev.txt) installs a .pth hook into the venv
+# that starts measuring any Python process whose environment names a config in
+# COVERAGE_PROCESS_START (the pytest workers, `scrapy` commands, Scrapyd nodes and the crawls
+# they launch inherit it). The combined report is printed either way and kept in coverage.xml
+# and htmlcov/; below .coveragerc's fail_under the run fails, unless PYTEST_ARGS picks a part.
+# Exits with pytest's code, else the report's.
+TEST_WORKERS ?= 3
+FAST_TIERS := not (postgres or scrapyd or chromium or netns or volume)
+
 test: setup chromium lint
 	@rm -f .coverage .coverage.*
 	@COVERAGE_PROCESS_START=$(CURDIR)/.coveragerc COVERAGE_FILE=$(CURDIR)/.coverage \
-	  $(BIN)/python -m pytest $(PYTEST_ARGS); code=$$?; \
+	  $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS); code=$$?; \
 	  $(BIN)/coverage combine --quiet; \
-	  $(BIN)/coverage report; $(BIN)/coverage xml --quiet; $(BIN)/coverage html --quiet; exit $$code
+	  $(BIN)/coverage report $(if $(PYTEST_ARGS),--fail-under=0); report=$$?; \
+	  $(BIN)/coverage xml --quiet; $(BIN)/coverage html --quiet; \
+	  [ $$code -ne 0 ] && exit $$code; exit $$report
+
+# The quick tier for every edit: unit tests and the SQLite integration tests that need no
+# PostgreSQL, Scrapyd, Chromium, network namespace or large data; in parallel, no coverage.
+test-fast: setup
+	@env -u COVERAGE_PROCESS_START $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile \
+	  -m "$(FAST_TIERS)" $(PYTEST_ARGS)
 
 bench: setup
 	$(BIN)/python -m bench

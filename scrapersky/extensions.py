@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from typing import Any
 
 from scrapy import signals
 from sqlalchemy.exc import DBAPIError, OperationalError
 from twisted.internet import task, threads
 
+import scrapersky
 from scrapersky import signals as scan_signals
 from scrapersky.db import jobs
 from scrapersky.db.models import JobStatus
@@ -22,6 +24,7 @@ from scrapersky.scan import Scan
 
 logger = logging.getLogger(__name__)
 CANCEL_REASONS = {"shutdown", "cancelled"}
+PACKAGE = os.path.dirname(scrapersky.__file__)
 
 
 class JobLifecycle:
@@ -50,6 +53,8 @@ class JobLifecycle:
         return ext
 
     async def spider_opened(self, spider) -> None:
+        # Which copy runs: a checkout, an installed package or a deployed egg.
+        logger.info("scrapersky from %s", PACKAGE)
         reaped = await asyncio.to_thread(
             jobs.reap_stale, self.url, self.stale_after, self.max_attempts, self.pending_after
         )

@@ -1,9 +1,16 @@
-"""Shared fixtures: databases (SQLite always, PostgreSQL when reachable), the fixture web, and a
-helper that runs real `scrapy` commands in subprocesses."""
+"""Shared fixtures: databases (SQLite always, PostgreSQL when reachable), the fixture web, real
+Scrapyd nodes, Chromium, private network namespaces, and a helper that runs real `scrapy`
+commands in subprocesses.
+
+Tiers come from fixtures: a test that uses `postgres_url` (or a database fixture's "postgres"
+case), `scrapyd`, `chromium` or `netns` gets the marker of that name, so `-m "not scrapyd"`
+and the like select a tier without a list to keep up to date (tests/README.md). `volume` is
+marked by hand on tests whose cost is the amount of data they move."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import uuid
@@ -11,9 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, text
 
 from tests.support.fixture_web import FixtureWeb
+from tests.support.scrapyd_nodes import start_nodes
 
 # Fixture sites use the reserved .test and .example names; production never sets this.
 os.environ["SCRAPERSKY_TEST_DOMAINS"] = "true"
@@ -23,6 +32,40 @@ PG_ADMIN_URL = os.environ.get(
     "SCRAPERSKY_TEST_POSTGRES", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 )
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+# One Hypothesis profile, the same on a laptop and in CI (Hypothesis would load its own `ci`
+# profile under CI=true, which replays the same examples on every run): new random examples each
+# run, no per-example deadline on a shared 2-core machine, and the seed printed with any failure
+# so it can be replayed (`--hypothesis-seed=N`). HYPOTHESIS_PROFILE=… picks another.
+settings.register_profile(
+    "scrapersky",
+    derandomize=False,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "scrapersky"))
+
+FIXTURE_MARKERS = {
+    "postgres_url": "postgres",
+    "postgres_server": "postgres",
+    "scrapyd": "scrapyd",
+    "chromium": "chromium",
+    "netns": "netns",
+}
+
+
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        wanted = {FIXTURE_MARKERS[name] for name in names & FIXTURE_MARKERS.keys()}
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and any(
+            isinstance(value, str) and value == "postgres" for value in callspec.params.values()
+        ):
+            wanted.add("postgres")
+        for marker in sorted(wanted):
+            item.add_marker(marker)
 
 
 def _postgres_available() -> str | None:
@@ -97,6 +140,32 @@ def require_chromium() -> str:
     return found
 
 
+@pytest.fixture
+def chromium() -> str:
+    """The Chromium executable (the `chromium` tier)."""
+    return require_chromium()
+
+
+@pytest.fixture(scope="session")
+def scrapyd():
+    """Starts real Scrapyd nodes running the project as shipped (the `scrapyd` tier):
+    `scrapyd(base, count, env, **options)`, see tests/support/scrapyd_nodes.start_nodes."""
+    return start_nodes
+
+
+@pytest.fixture
+def netns() -> None:
+    """Private network namespaces (the `netns` tier): `unshare` and `ip`, as root."""
+    missing = [tool for tool in ("unshare", "ip") if shutil.which(tool) is None]
+    problem = (
+        f"needs {' and '.join(missing)} for a private network namespace (util-linux, iproute2)"
+        if missing
+        else ("needs root for a private network namespace" if os.geteuid() else "")
+    )
+    if problem:
+        pytest.fail(f"CI=true but {problem}") if IN_CI else pytest.skip(problem)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request, tmp_path):
     """A fresh, migrated database of each kind."""
@@ -113,6 +182,13 @@ def database_url(request, tmp_path):
 @pytest.fixture
 def postgres_url():
     yield from migrated_postgres()
+
+
+@pytest.fixture
+def postgres_server() -> str:
+    """The PostgreSQL server, for tests that make their own databases: its admin URL."""
+    require_postgres()
+    return PG_ADMIN_URL
 
 
 @pytest.fixture

@@ -12,9 +12,7 @@ from scrapersky.db.engine import session_scope
 from scrapersky.db.models import Domain, Page, SitemapFile
 from scrapersky.db.schema import upgrade
 from tests.conftest import migrated_postgres, scrapy, scrapy_env
-from tests.support.scrapyd_nodes import Bearer, start_nodes, stop_all
-
-pytestmark = pytest.mark.scrapyd
+from tests.support.scrapyd_nodes import Bearer, stop_all
 
 TENANT = "c0ffee00-0000-4000-8000-000000000003"
 ODD = [
@@ -65,7 +63,7 @@ def db(request, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def node(db, tmp_path_factory):
+def node(scrapyd, db, tmp_path_factory):
     """A node over a database holding a batch, a job, and a domain with a sitemap and a page,
     whose ids the fuzzing mixes in, so lookups that succeed go on to read the other parameters."""
     batch = jobs.create_batch(db, TENANT, ["shop1.test", "shop2.test"], {})
@@ -91,7 +89,7 @@ def node(db, tmp_path_factory):
         str(sitemap.id),
         TENANT,
     ]
-    [started] = start_nodes(tmp_path_factory.mktemp("node"), 1, scrapy_env(db), deploy=False)
+    [started] = scrapyd(tmp_path_factory.mktemp("node"), 1, scrapy_env(db), deploy=False)
     started.keys = [Bearer(keys.create_key(db, TENANT)[1]), Bearer(keys.create_key(db, None)[1])]
     yield started
     stop_all([started])

@@ -15,9 +15,8 @@ from scrapersky.db.schema import upgrade
 from tests.conftest import scrapy, scrapy_env
 from tests.support.db import rows, scalar
 from tests.support.fixture_web import FixtureWeb, demo_site
-from tests.support.scrapyd_nodes import Bearer, start_nodes, stop_all
-
-pytestmark = pytest.mark.scrapyd
+from tests.support.in_process import run_command
+from tests.support.scrapyd_nodes import Bearer, stop_all
 
 ALICE = "a11ce000-0000-4000-8000-000000000001"
 BOB = "b0b00000-0000-4000-8000-000000000002"
@@ -41,11 +40,11 @@ def db(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def node(db, sites, tmp_path_factory):
+def node(scrapyd, db, sites, tmp_path_factory):
     env = scrapy_env(
         db, sites, SCRAPERSKY_CORS_ORIGINS=APP_ORIGIN, SCRAPERSKY_MAX_REQUEST_BYTES=str(MAX_BODY)
     )
-    [started] = start_nodes(tmp_path_factory.mktemp("node"), 1, env)
+    [started] = scrapyd(tmp_path_factory.mktemp("node"), 1, env)
     yield started
     stop_all([started])
 
@@ -129,12 +128,13 @@ def test_keys_are_required_and_revoked_keys_refused(node, db, tenants):
 
 def test_keys_command_rejects_bad_arguments(db):
     env = scrapy_env(db)
+    # In this process (tests.support.in_process); the unknown key below is a real `scrapy keys`.
     for args in (
         ["create"],
         ["create", "--tenant-id", "acme"],
         ["create", "--tenant-id", ALICE, "--operator"],
     ):
-        result = scrapy("keys", *args, env=env)
+        result = run_command("keys", *args, env=env)
         assert (
             result.returncode == 2
             and result.stderr.startswith("error: ")

@@ -4,25 +4,24 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from scrapersky.db import jobs, keys
 from tests.conftest import scrapy, scrapy_env
 from tests.integration.test_scrapyd_batch import domain_file, small_site
 from tests.support.db import rows, scalar
-from tests.support.scrapyd_nodes import Bearer, start_nodes, stop_all
+from tests.support.scrapyd_nodes import Bearer, stop_all
 from tests.support.waiting import wait_for
 
-pytestmark = pytest.mark.scrapyd
 TENANT = "550e8400-e29b-41d4-a716-446655440000"
 
 
-def test_cancel_ends_pending_jobs_at_once_and_stops_running_runs(postgres_url, web, tmp_path):
+def test_cancel_ends_pending_jobs_at_once_and_stops_running_runs(
+    scrapyd, postgres_url, web, tmp_path
+):
     hosts = [f"slow{i}.test" for i in range(12)]
     for host in hosts:
         small_site(web, host, delay=1.5)
     env = scrapy_env(postgres_url, web, SCRAPERSKY_CONCURRENT_SCANS="2", SCRAPERSKY_SCHEMES="http")
-    nodes = start_nodes(tmp_path / "nodes", 1, env)
+    nodes = scrapyd(tmp_path / "nodes", 1, env)
     batch_env = {**env, "SCRAPYD_URLS": nodes[0].url}
     try:
         started = scrapy(
@@ -96,13 +95,13 @@ def test_cancel_a_pending_job_and_refuse_another_tenants(database_url, web):
     ]
 
 
-def test_retry_requeues_failed_domains_as_a_new_attempt(postgres_url, web, tmp_path):
+def test_retry_requeues_failed_domains_as_a_new_attempt(scrapyd, postgres_url, web, tmp_path):
     hosts = ["fine.test", "flaky.test", "down.test"]
     small_site(web, "fine.test", delay=0)
     web.site("flaky.test").add("/robots.txt", "oops", status=500).add("/", "oops", status=503)
     web.site("down.test").add("/robots.txt", "oops", status=500).add("/", "oops", status=503)
     env = scrapy_env(postgres_url, web, SCRAPERSKY_SCHEMES="http")
-    nodes = start_nodes(tmp_path / "nodes", 1, env)
+    nodes = scrapyd(tmp_path / "nodes", 1, env)
     batch_env = {**env, "SCRAPYD_URLS": nodes[0].url}
     try:
         (tmp_path / "domains.txt").write_text("\n".join([*hosts, "not a domain"]) + "\n")
@@ -141,10 +140,10 @@ def test_retry_requeues_failed_domains_as_a_new_attempt(postgres_url, web, tmp_p
         stop_all(nodes)
 
 
-def test_cancel_and_retry_over_http_are_tenant_scoped(postgres_url, web, tmp_path):
+def test_cancel_and_retry_over_http_are_tenant_scoped(scrapyd, postgres_url, web, tmp_path):
     small_site(web, "good.test", delay=0)
     web.site("flaky.test").add("/robots.txt", "oops", status=500).add("/", "oops", status=503)
-    [node] = start_nodes(
+    [node] = scrapyd(
         tmp_path / "nodes", 1, scrapy_env(postgres_url, web, SCRAPERSKY_SCHEMES="http")
     )
     mine = Bearer(keys.create_key(postgres_url, TENANT, "mine")[1])

@@ -18,7 +18,8 @@ from tests.conftest import (
 from tests.integration.test_rescans import site_with, urlset
 from tests.support.db import rows
 from tests.support.fixture_web import FixtureWeb
-from tests.support.scrapyd_nodes import Bearer, start_nodes, stop_all
+from tests.support.in_process import run_command
+from tests.support.scrapyd_nodes import Bearer, stop_all
 
 HOST = "journal.test"
 OTHER_TENANT = "6f1c2a8e-0000-4000-8000-000000000002"
@@ -150,27 +151,38 @@ def test_changes_as_a_feed_export(scanned, tmp_path, suffix):
     assert summary(lines) == SECOND and {line["domain"] for line in lines} == {HOST}
 
 
+BAD_INPUT = [
+    (("nosuch.test",), 1, "no domain 'nosuch.test'"),
+    ((HOST, "--scan", "no-such-job"), 1, "no scan 'no-such-job'"),
+    ((HOST, "--since", "yesterday"), 2, "--since must be an ISO date"),
+    ((HOST, "--tenant-id", "acme"), 2, "tenant_id must be a UUID"),
+    (("not a domain!",), 2, "invalid domain"),
+    ((HOST, "--since", "2024-01-01", "--scan", "1"), 2, "not both"),
+    ((HOST, "-o", "changes.txt"), 2, "must end in one of"),
+]
+
+
 def test_bad_input_gets_one_line_and_an_exit_code(scanned):
+    # In this process (tests.support.in_process); the next test runs the real `scrapy changes`.
     url, _, _ = scanned
-    cases = [
-        (("nosuch.test",), 1, "no domain 'nosuch.test'"),
-        ((HOST, "--scan", "no-such-job"), 1, "no scan 'no-such-job'"),
-        ((HOST, "--since", "yesterday"), 2, "--since must be an ISO date"),
-        ((HOST, "--tenant-id", "acme"), 2, "tenant_id must be a UUID"),
-        (("not a domain!",), 2, "invalid domain"),
-        ((HOST, "--since", "2024-01-01", "--scan", "1"), 2, "not both"),
-        ((HOST, "-o", "changes.txt"), 2, "must end in one of"),
-    ]
-    for args, code, fragment in cases:
-        result = changes(url, *args)
+    for args, code, fragment in BAD_INPUT:
+        result = run_command("changes", *args, env=scrapy_env(url))
         assert result.returncode == code, (args, result.stderr)
         assert fragment in result.stderr and "Traceback" not in result.stderr, (args, result.stderr)
 
 
-@pytest.mark.scrapyd
-def test_changes_json_webservice(scanned, tmp_path):
+def test_the_scrapy_executable_gives_bad_input_one_line_and_an_exit_code(tmp_path):
+    args, code, fragment = BAD_INPUT[2]
+    result = changes(f"sqlite:///{tmp_path / 'scrapersky.db'}", *args)
+    assert result.returncode == code, result.stderr
+    assert result.stderr.startswith(f"error: {fragment}") and result.stderr.count("\n") == 1, (
+        result.stderr
+    )
+
+
+def test_changes_json_webservice(scrapyd, scanned, tmp_path):
     url, web, (first, _second) = scanned
-    [node] = start_nodes(tmp_path, 1, scrapy_env(url, web))
+    [node] = scrapyd(tmp_path, 1, scrapy_env(url, web))
     operator = Bearer(keys.create_key(url, None, "ops")[1])
     stranger = Bearer(keys.create_key(url, "00000000-0000-4000-8000-0000000000cc", "stranger")[1])
     try:

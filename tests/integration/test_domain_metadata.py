@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
-from tests.conftest import require_chromium
 from tests.support.db import rows, scalar
 from tests.support.fixture_web import DEMO_EMAIL, DEMO_PHONE, demo_site
 
@@ -70,9 +67,7 @@ def test_rescan_updates_in_place_and_tenants_get_their_own_rows(database_url, we
     assert len(per_domain) == 2 and {p["n"] for p in per_domain} == {20}
 
 
-@pytest.mark.chromium
-def test_javascript_only_homepage_is_rendered_in_chromium(database_url, web, crawl):
-    require_chromium()
+def test_javascript_only_homepage_is_rendered_in_chromium(chromium, database_url, web, crawl):
     site = web.site("spa.test")
     site.add(
         "/",
@@ -97,9 +92,7 @@ def test_javascript_only_homepage_is_rendered_in_chromium(database_url, web, cra
     assert "'playwright/browser_count': 1," in result.stderr  # the stats Scrapy logs at the end
 
 
-@pytest.mark.chromium
-def test_render_never_keeps_the_static_html(database_url, web, crawl):
-    require_chromium()
+def test_render_never_keeps_the_static_html(chromium, database_url, web, crawl):
     site = web.site("static.test")
     site.add(
         "/",

@@ -17,7 +17,6 @@ from scrapersky.db.schema import current_revision, head_revision
 from tests.conftest import (
     create_postgres_database,
     drop_postgres_database,
-    require_chromium,
     require_postgres,
     scrapy,
     scrapy_env,
@@ -146,7 +145,7 @@ def test_migrate_command_brings_the_schema_up_to_date(empty_database_url, tmp_pa
     assert (again.returncode, again.stdout.strip()) == (0, f"database schema is current ({head})")
 
 
-def test_postgres_run_asks_for_migrate_then_works_after_it(web):
+def test_postgres_run_asks_for_migrate_then_works_after_it(postgres_server, web):
     """PostgreSQL is shared by many nodes and only migrated on purpose (SQLite migrates itself)."""
     require_postgres()
     url = create_postgres_database()
@@ -284,9 +283,7 @@ def test_run_ending_early_marks_its_jobs_failed(database_url, web):
     assert scalar(database_url, "select count(*) from jobs where status = 'running'") == 0
 
 
-@pytest.mark.chromium
-def test_render_always_renders_a_page_auto_would_keep_static(database_url, web, crawl):
-    require_chromium()
+def test_render_always_renders_a_page_auto_would_keep_static(chromium, database_url, web, crawl):
     site = web.site("always.test")
     site.add(
         "/",

@@ -10,9 +10,7 @@ from scrapersky.db import keys
 from tests.conftest import migrated_postgres, scrapy, scrapy_env
 from tests.support.db import rows
 from tests.support.fixture_web import FixtureWeb, demo_site
-from tests.support.scrapyd_nodes import Bearer, start_nodes, stop_all
-
-pytestmark = [pytest.mark.scrapyd, pytest.mark.postgres]
+from tests.support.scrapyd_nodes import Bearer, stop_all
 
 PASSWORD = "TopSecretDbPw"
 BROKEN = {
@@ -55,7 +53,9 @@ def test_commands_never_print_the_password_of_a_broken_database(case):
         )
 
 
-def test_nothing_shows_the_password_of_a_working_database(sites, tmp_path):
+def test_nothing_shows_the_password_of_a_working_database(
+    postgres_server, scrapyd, sites, tmp_path
+):
     for plain in migrated_postgres():
         url = with_password(plain)
         env = scrapy_env(url, sites, LOG_LEVEL="DEBUG")
@@ -72,7 +72,7 @@ def test_nothing_shows_the_password_of_a_working_database(sites, tmp_path):
             assert result.returncode == 0, (command, result.stderr[-2000:])
             outputs += [result.stdout, result.stderr]
         key = Bearer(keys.create_key(url, None)[1])
-        [node] = start_nodes(tmp_path / "nodes", 1, scrapy_env(url, sites, LOG_LEVEL="DEBUG"))
+        [node] = scrapyd(tmp_path / "nodes", 1, scrapy_env(url, sites, LOG_LEVEL="DEBUG"))
         try:
             started = node.post("scan.json", {"domain": "shop1.test"}, auth=key)
             outputs.append(started.text)
@@ -97,11 +97,11 @@ def test_nothing_shows_the_password_of_a_working_database(sites, tmp_path):
         assert sum(len(text) for text in outputs) > 10_000  # there was plenty to look through
 
 
-def test_answers_never_show_the_password_of_a_broken_database(tmp_path):
+def test_answers_never_show_the_password_of_a_broken_database(scrapyd, tmp_path):
     nodes = []
     try:
         for index, case in enumerate(sorted(BROKEN)):
-            [node] = start_nodes(tmp_path / f"n{index}", 1, scrapy_env(BROKEN[case]), deploy=False)
+            [node] = scrapyd(tmp_path / f"n{index}", 1, scrapy_env(BROKEN[case]), deploy=False)
             nodes.append(node)
             key = Bearer("ssk_any")
             answers = [

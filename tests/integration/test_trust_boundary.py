@@ -9,24 +9,12 @@ is stored, and every refusal is recorded with its reason.
 from __future__ import annotations
 
 import json
-import shutil
 
-import pytest
-
-from scrapersky.rendering import find_chromium
-from tests.conftest import IN_CI
 from tests.support.db import rows
 from tests.support.hostile_net import SITE_ADDRESS, run_in_namespace
 
 MB = 1024 * 1024
 INTERNAL_MARKERS = ("INTERNAL ADMIN", "internal only", "root@internal.example")
-
-
-def _require_chromium() -> None:
-    if not find_chromium(None):
-        if IN_CI:
-            pytest.fail("CI=true but no Chromium executable on PATH")
-        pytest.skip("no Chromium executable on PATH")
 
 
 def _namespace_url(database_url: str) -> str:
@@ -40,12 +28,7 @@ def _namespace_url(database_url: str) -> str:
 def _crawl(
     database_url: str, args: list[str], *, dns: dict, sites: dict, env: dict | None = None, **extra
 ) -> dict:
-    missing = [tool for tool in ("unshare", "ip") if shutil.which(tool) is None]
-    if missing:
-        message = (
-            f"needs {' and '.join(missing)} for a private network namespace (util-linux, iproute2)"
-        )
-        pytest.fail(f"CI=true but {message}") if IN_CI else pytest.skip(message)
+    """Run the crawl in a private network namespace (tests using it take the `netns` fixture)."""
     scenario = {
         "args": args,
         "dns": dns,
@@ -79,7 +62,7 @@ def _assert_nothing_internal(result: dict, database_url: str) -> None:
 A = lambda *answers: {"A": list(answers)}  # noqa: E731
 
 
-def test_scrapy_requests_never_reach_internal_addresses(database_url):
+def test_scrapy_requests_never_reach_internal_addresses(netns, database_url):
     """Every path a sitemap, robots.txt, a redirect or a listed page can take, and every DNS trick."""
     sites = {
         "good.test": {
@@ -184,9 +167,7 @@ def test_scrapy_requests_never_reach_internal_addresses(database_url):
     assert {r["host"] for r in result["web"]} <= {"good.test", "refresh.test"}
 
 
-@pytest.mark.chromium
-def test_rendered_pages_reach_only_what_the_policy_allows(database_url):
-    _require_chromium()
+def test_rendered_pages_reach_only_what_the_policy_allows(chromium, netns, database_url):
     attack = """<html><head><title>Render page</title>
       <link rel="stylesheet" href="http://[::1]/x.css"></head>
       <body><p>Rendered content for the test.</p>
@@ -265,10 +246,10 @@ def test_rendered_pages_reach_only_what_the_policy_allows(database_url):
     assert {r["host"] for r in result["web"]} <= {"render.test", "redirect.test", "jsnav.test"}
 
 
-@pytest.mark.chromium
-def test_rendered_pages_behind_a_proxy_check_targets_before_the_proxy(database_url):
+def test_rendered_pages_behind_a_proxy_check_targets_before_the_proxy(
+    chromium, netns, database_url
+):
     """With an HTTP proxy configured, the guard still checks each target's address and its resolution."""
-    _require_chromium()
     page = """<html><head><title>Proxied</title></head><body><p>Via the proxy.</p>
       <img src="http://169.254.169.254/latest/meta-data/iam">
       <script>fetch("http://metadata.test/latest").catch(() => {});</script></body></html>"""
@@ -292,7 +273,7 @@ def test_rendered_pages_behind_a_proxy_check_targets_before_the_proxy(database_u
     assert "proxied.test" in hosts and not hosts & {"169.254.169.254", "metadata.test"}, hosts
 
 
-def test_sitemap_fan_out_stops_at_the_cap_with_bounded_memory(database_url):
+def test_sitemap_fan_out_stops_at_the_cap_with_bounded_memory(netns, database_url):
     """Every index lists 1,000 new indexes: the scan reads SCRAPERSKY_MAX_SITEMAPS of them, says so, and
     its memory stays bounded."""
     result = _crawl(
@@ -313,7 +294,7 @@ def test_sitemap_fan_out_stops_at_the_cap_with_bounded_memory(database_url):
     assert result["max_rss"] < 300 * MB, result["max_rss"] / MB
 
 
-def test_header_bomb_is_cut_off_with_a_clear_error(database_url):
+def test_header_bomb_is_cut_off_with_a_clear_error(netns, database_url):
     """A robots.txt answer whose header section never ends (continuation lines, 200 MB)."""
     result = _crawl(
         database_url,

@@ -15,7 +15,8 @@ from scrapersky.db import webhooks as hooks
 from tests.conftest import scrapy, scrapy_env
 from tests.support.db import rows
 from tests.support.fixture_web import demo_site
-from tests.support.scrapyd_nodes import start_nodes, stop_all
+from tests.support.in_process import run_command
+from tests.support.scrapyd_nodes import stop_all
 from tests.support.waiting import wait_for
 
 TENANT = "550e8400-e29b-41d4-a716-446655440000"
@@ -168,22 +169,29 @@ def test_cancelling_a_batch_reports_each_job_and_the_batch(database_url, web, re
     )
 
 
-def test_webhook_command_errors_are_one_line(database_url, web):
-    env = scrapy_env(database_url, web)
-    missing = scrapy("webhooks", "add", "http://x.test/", env=env)
+def test_webhook_command_errors_are_one_line(database_url):
+    # In this process (tests.support.in_process); the next test runs the real `scrapy webhooks`.
+    env = scrapy_env(database_url)
+    missing = run_command("webhooks", "add", "http://x.test/", env=env)
     assert (
         missing.returncode == 2
         and missing.stderr.strip() == "error: --tenant-id is required to add a webhook"
     )
-    bad = scrapy("webhooks", "add", "file:///etc/passwd", "--tenant-id", TENANT, env=env)
+    bad = run_command("webhooks", "add", "file:///etc/passwd", "--tenant-id", TENANT, env=env)
     assert bad.returncode == 2 and "must be an http(s) URL" in bad.stderr
-    unknown = scrapy("webhooks", "remove", "99", env=env)
+    unknown = run_command("webhooks", "remove", "99", env=env)
     assert unknown.returncode == 2 and unknown.stderr.strip() == "error: no webhook with id '99'"
+    assert rows(database_url, "select id from webhooks") == []
 
 
-@pytest.mark.scrapyd
+def test_the_scrapy_executable_gives_webhook_errors_one_line(tmp_path):
+    env = scrapy_env(f"sqlite:///{tmp_path / 'scrapersky.db'}")
+    unknown = scrapy("webhooks", "remove", "99", env=env)
+    assert (unknown.returncode, unknown.stderr) == (2, "error: no webhook with id '99'\n")
+
+
 def test_a_scrapyd_node_delivers_due_webhooks_without_any_run(
-    postgres_url, web, receiver_factory, tmp_path
+    scrapyd, postgres_url, web, receiver_factory, tmp_path
 ):
     receiver = receiver_factory([503, 204])
     hook = hooks.add(postgres_url, TENANT, receiver.url)
@@ -191,7 +199,7 @@ def test_a_scrapyd_node_delivers_due_webhooks_without_any_run(
         postgres_url,
         jobs.create_jobs(postgres_url, TENANT, ["late.test"], run_id="r", options={})[0].job_id,
     )
-    [node] = start_nodes(
+    [node] = scrapyd(
         tmp_path / "nodes", 1, scrapy_env(postgres_url, web, SCRAPERSKY_WEBHOOK_RETRY_BASE="1")
     )
     try:

@@ -2,9 +2,14 @@
 
 Each node runs `scrapyd --pidfile=` in its own temporary directory holding its own
 scrapyd.conf (free loopback port, eggs/logs/dbs inside that directory, the project's
-`[services]`), in its own process group so killing it takes its crawls with it. The project
-egg is built once per process with `scrapyd-deploy --build-egg` and uploaded with
-addversion.json.
+`[services]`), in its own process group so killing it takes its crawls with it.
+
+A node runs what production runs, never the work tree: the project is built once per process
+from a copy of its sources (`ProjectBuild`), as an egg (`scrapyd-deploy --build-egg`, uploaded
+with addversion.json, which the crawls import) and as an installed copy (`pip install .` into a
+directory of its own, which the node's webservices and console import, as in the Docker image).
+No `PYTHONPATH` reaches a node, so a file missing from the package data fails the tests that
+need it.
 """
 
 from __future__ import annotations
@@ -16,7 +21,6 @@ import functools
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,15 +32,13 @@ from pathlib import Path
 import requests
 import requests.auth
 
+from tests.support.ports import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "scrapersky"
 START_TIMEOUT = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+# Run as a script, not `-m tests.support…`: nothing of the checkout is on a node's import path.
+MAIN = Path(__file__).with_name("scrapyd_main.py")
 
 
 def _project_config() -> configparser.ConfigParser:
@@ -66,23 +68,28 @@ class Bearer(requests.auth.AuthBase):
         return request
 
 
+SHIPPED = ("pyproject.toml", "setup.py", "requirements.txt", "README.md", "LICENSE", "scrapy.cfg")
+
+
+@dataclass(frozen=True)
+class ProjectBuild:
+    """The project as it ships: `egg` for addversion.json, `site` a directory that holds it
+    installed (put first on a node's import path by tests/support/scrapyd_main.py)."""
+
+    egg: Path
+    site: Path
+
+
 @functools.cache
-def project_egg(root: Path = ROOT) -> Path:
-    """The project egg, built from a copy of root's sources (the tree stays untouched)."""
+def project_build(root: Path = ROOT) -> ProjectBuild:
+    """Build root's project once per process, from a copy of its sources (the tree stays untouched)."""
     build = Path(tempfile.mkdtemp(prefix="scrapersky-egg-"))
     atexit.register(shutil.rmtree, build, True)
     source = build / "src"
     shutil.copytree(
         root / "scrapersky", source / "scrapersky", ignore=shutil.ignore_patterns("__pycache__")
     )
-    for name in (
-        "pyproject.toml",
-        "setup.py",
-        "requirements.txt",
-        "README.md",
-        "LICENSE",
-        "scrapy.cfg",
-    ):
+    for name in SHIPPED:
         shutil.copy2(root / name, source / name)
     egg = build / "scrapersky.egg"
     deploy = Path(sys.executable).with_name("scrapyd-deploy")
@@ -92,7 +99,61 @@ def project_egg(root: Path = ROOT) -> Path:
     )
     if result.returncode or not egg.exists():
         raise RuntimeError(f"scrapyd-deploy --build-egg failed:\n{result.stderr[-3000:]}")
-    return egg
+    # scrapyd-deploy leaves its build directories in the source copy: install from a clean one.
+    clean = build / "clean"
+    shutil.copytree(source / "scrapersky", clean / "scrapersky")
+    for name in SHIPPED:
+        shutil.copy2(source / name, clean / name)
+    site = build / "site"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-compile",
+            "--target",
+            str(site),
+            str(clean),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode:
+        raise RuntimeError(f"pip install of the project failed:\n{result.stderr[-3000:]}")
+    return ProjectBuild(egg, site)
+
+
+def migrate_as_shipped(database_url: str, root: Path = ROOT) -> str:
+    """`scrapy migrate` from root's installed copy, run outside any checkout as an operator of the
+    Docker image does; its output. A migration missing from the package data leaves the schema
+    behind, and the nodes then refuse work."""
+    site = project_build(root).site
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update(
+        DATABASE_URL=database_url,
+        PYTHONPATH=str(site),
+        SCRAPY_SETTINGS_MODULE="scrapersky.settings",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "scrapy", "migrate"],
+        cwd=site,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if result.returncode:
+        raise RuntimeError(f"scrapy migrate from the installed copy failed:\n{result.stderr[-3000:]}")
+    return result.stdout
+
+
+def project_egg(root: Path = ROOT) -> Path:
+    """The project egg, as scrapyd-deploy builds it from root's sources."""
+    return project_build(root).egg
 
 
 @dataclass
@@ -225,14 +286,13 @@ def write_config(
 
 
 def node_env(env: Mapping[str, str]) -> dict[str, str]:
-    """The environment a node runs with: the given one, minus anything that would change its auth or peers."""
-    kept = {
+    """The environment a node runs with: the given one, minus anything that would change its auth
+    or peers, and minus PYTHONPATH, which would put a source tree before the deployed code."""
+    return {
         k: v
         for k, v in env.items()
-        if k not in ("SCRAPYD_USERNAME", "SCRAPYD_PASSWORD", "SCRAPYD_URLS")
+        if k not in ("SCRAPYD_USERNAME", "SCRAPYD_PASSWORD", "SCRAPYD_URLS", "PYTHONPATH")
     }
-    kept.setdefault("PYTHONPATH", str(ROOT))
-    return kept
 
 
 def launch_node(
@@ -243,14 +303,16 @@ def launch_node(
     password: str = "",
     max_proc: int = 4,
     extra_env: Mapping[str, str] | None = None,
+    source: Path = ROOT,
 ) -> ScrapydNode:
-    """Start a node without waiting for it to answer (see ready())."""
+    """Start a node running source's installed copy, without waiting for it to answer (see ready())."""
+    site = project_build(source).site
     directory.mkdir(parents=True, exist_ok=True)
     port = free_port()
     write_config(directory, port, username=username, password=password, max_proc=max_proc)
     with (directory / "scrapyd.log").open("ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.scrapyd_main", "--pidfile="],
+            [sys.executable, str(MAIN), str(site), "--pidfile="],
             cwd=directory,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -293,7 +355,9 @@ def start_nodes(
     """Start `count` nodes side by side under base/node-N, ready and (by default) with the project
     deployed, built from `source`."""
     egg = project_egg(source) if deploy else None
-    nodes = [launch_node(base / f"node-{index}", env, **options) for index in range(count)]
+    nodes = [
+        launch_node(base / f"node-{index}", env, source=source, **options) for index in range(count)
+    ]
     try:
         for node in nodes:
             ready(node)

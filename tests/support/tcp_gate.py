@@ -6,16 +6,15 @@ import contextlib
 import socket
 import threading
 
+from tests.support.ports import free_port
 from tests.support.relay import relay
 
 
 class TcpGate:
     def __init__(self, target: tuple[str, int]) -> None:
         self.target = target
-        probe = socket.socket()
-        probe.bind(("127.0.0.1", 0))
-        self.port = probe.getsockname()[1]
-        probe.close()
+        # Closed and reopened on the same port: one no other process can take in between.
+        self.port = free_port()
         self._listener: socket.socket | None = None
         self._open: list[socket.socket] = []
         self._lock = threading.Lock()

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from bench.__main__ import main
 from tests.conftest import require_postgres
 
 
-@pytest.mark.postgres
-def test_baseline_and_churn_rows_are_printed(capsys):
+def test_baseline_and_churn_rows_are_printed(postgres_server, capsys):
     require_postgres()
     assert (
         main(["--urls", "1000", "--only", "inventory", "--baseline", "HEAD", "--rounds", "1"]) == 0
@@ -44,8 +41,7 @@ def test_an_unknown_ref_is_one_line_and_exit_2(capsys):
     )
 
 
-@pytest.mark.postgres
-def test_startup_is_timed_beside_the_baseline_and_scrapy_alone(capsys):
+def test_startup_is_timed_beside_the_baseline_and_scrapy_alone(postgres_server, capsys):
     require_postgres()
     assert main(["--only", "startup", "--baseline", "HEAD", "--rounds", "1"]) == 0
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("start-up:")]

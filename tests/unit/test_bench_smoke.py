@@ -36,8 +36,8 @@ EXPECTED_ROWS = (
 )
 
 
-@pytest.mark.postgres
-def test_bench_runs_and_prints_one_table(capsys):
+@pytest.mark.volume
+def test_bench_runs_and_prints_one_table(postgres_server, capsys):
     require_postgres()
     assert main(["--urls", "1000", "--orm-rows", "20", "--skip-batch", "--rounds", "1"]) == 0
     out = capsys.readouterr().out

@@ -5,10 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import pytest
-
 from scrapersky.rendering import find_chromium
-from tests.conftest import require_chromium
 
 
 def _executable(directory: Path, name: str, mode: int = 0o755) -> Path:
@@ -49,8 +46,7 @@ def test_no_browser_anywhere(tmp_path, monkeypatch):
     assert find_chromium(None) is None
 
 
-@pytest.mark.chromium
-def test_lazy_provider_starts_playwright_with_the_first_browser():
+def test_lazy_provider_starts_playwright_with_the_first_browser(chromium):
     """scrapy-playwright starts its provider when the engine starts; ours starts the Playwright
     driver only when the first page to render asks for a browser."""
     from scrapy.settings import Settings
@@ -58,8 +54,7 @@ def test_lazy_provider_starts_playwright_with_the_first_browser():
 
     from scrapersky.playwright_provider import LazyBrowserProvider
 
-    executable = require_chromium()
-    launch = {"executable_path": executable, "headless": True, "args": ["--no-sandbox"]}
+    launch = {"executable_path": chromium, "headless": True, "args": ["--no-sandbox"]}
     config = Config.from_settings(Settings({"PLAYWRIGHT_LAUNCH_OPTIONS": launch}))
 
     async def scenario() -> None:

@@ -1,11 +1,10 @@
 """The one backoff rule of the store pipeline, the job records and the Scrapyd client."""
 
-import socket
-
 import pytest
 
 from scrapersky.retry import Backoff
 from scrapersky.scheduling.client import NodeUnreachable, ScrapydClient
+from tests.support.ports import free_port
 
 
 def delays(backoff: Backoff, most: int = 20) -> list[float]:
@@ -29,9 +28,7 @@ def test_no_wait_may_end_past_the_deadline():
 
 
 def test_scrapyd_client_waits_between_its_attempts_at_a_node_that_refuses():
-    with socket.socket() as unused:
-        unused.bind(("127.0.0.1", 0))
-        node = f"http://127.0.0.1:{unused.getsockname()[1]}"
+    node = f"http://127.0.0.1:{free_port()}"
     slept: list[float] = []
     client = ScrapydClient([node], retries=3, backoff=0.25, sleep=slept.append)
     with pytest.raises(NodeUnreachable, match="after 4 attempts"):

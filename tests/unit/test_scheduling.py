@@ -22,7 +22,7 @@ from scrapersky.scheduling.client import (
 )
 from scrapersky.scheduling.planner import plan_runs, run_count
 from scrapersky.scheduling.runs import NoNodeAnswered, schedule_runs
-from tests.support.scrapyd_nodes import free_port
+from tests.support.ports import free_port
 
 loads_strategy = st.dictionaries(
     st.from_regex(r"http://n[0-9]{1,3}:6800", fullmatch=True),
