@@ -147,7 +147,9 @@ def migrate_as_shipped(database_url: str, root: Path = ROOT) -> str:
         timeout=120,
     )
     if result.returncode:
-        raise RuntimeError(f"scrapy migrate from the installed copy failed:\n{result.stderr[-3000:]}")
+        raise RuntimeError(
+            f"scrapy migrate from the installed copy failed:\n{result.stderr[-3000:]}"
+        )
     return result.stdout
 
 
