@@ -216,7 +216,12 @@ def serve(root: Path) -> Iterator[str]:
     A process of its own, so serving never competes with the measured code for the GIL.
     """
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    # No proxy, and no coverage when a test runs the bench: the server runs no project code.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.lower().endswith("_proxy") and k != "COVERAGE_PROCESS_START"
+    }
     env["PYTHONPATH"] = str(ROOT)
     log = run_dir() / "fixture_web.log"
     with open(log, "w") as errors:

@@ -9,14 +9,12 @@ import shutil
 import pytest
 
 from scrapersky.db import keys
-from scrapersky.rendering import find_chromium
-from tests.conftest import IN_CI, ROOT, scrapy_env
+from tests.conftest import ROOT, scrapy_env
 from tests.integration.test_scrapyd_batch import small_site
 from tests.support.db import rows, scalar
 from tests.support.fixture_web import DEMO_TITLE, demo_site
-from tests.support.scrapyd_nodes import start_nodes, stop_all
+from tests.support.scrapyd_nodes import stop_all
 
-pytestmark = [pytest.mark.scrapyd, pytest.mark.chromium]
 SHOTS = ROOT / "test-artifacts" / "console"
 VIEWS = [
     "1-batches-empty",
@@ -33,16 +31,11 @@ TENANT = "3f2b8c1e-7a4d-4e6f-9b0a-1c2d3e4f5a6b"
 
 
 @pytest.fixture
-def browser():
-    executable = find_chromium(None)
-    if not executable:
-        if IN_CI:
-            pytest.fail("CI=true but no Chromium executable on PATH")
-        pytest.skip("no Chromium executable on PATH")
+def browser(chromium):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         yield browser
         browser.close()
 
@@ -59,15 +52,22 @@ def _shot(page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
-def test_console_starts_follows_opens_and_cancels(postgres_url, web, tmp_path, browser):
+def test_console_starts_follows_opens_and_cancels(scrapyd, postgres_url, web, tmp_path, browser):
     # Screenshots of an earlier run must not stand in for this run's.
     shutil.rmtree(SHOTS, ignore_errors=True)
     for host in ("shop1.test", "shop2.test", "shop3.test"):
         demo_site(web, host)
     for index in range(8):
         small_site(web, f"slow{index}.test", delay=SLOW_DELAY)
-    env = scrapy_env(postgres_url, web, SCRAPERSKY_SCHEMES="http", SCRAPERSKY_CONCURRENT_SCANS="2")
-    [node] = start_nodes(tmp_path / "nodes", 1, env)
+    # A cancelled run lets its request in flight go on up to DOWNLOAD_TIMEOUT before it stops.
+    env = scrapy_env(
+        postgres_url,
+        web,
+        SCRAPERSKY_SCHEMES="http",
+        SCRAPERSKY_CONCURRENT_SCANS="2",
+        DOWNLOAD_TIMEOUT="5",
+    )
+    [node] = scrapyd(tmp_path / "nodes", 1, env)
     key = keys.create_key(postgres_url, TENANT, "console")[1]
     errors: list[str] = []
     try:

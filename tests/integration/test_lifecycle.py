@@ -184,7 +184,8 @@ def test_all_failed_batch_is_failed(database_url, web):
 
 def test_graceful_shutdown_marks_running_jobs_cancelled(database_url, web, tmp_path):
     small_site(web, "cancel.test", delay=60)
-    env = scrapy_env(database_url, web)
+    # Scrapy lets the request in flight run up to DOWNLOAD_TIMEOUT before it stops.
+    env = scrapy_env(database_url, web, DOWNLOAD_TIMEOUT="3")
     proc = start_scrapy(
         "crawl", "sitemap", "-a", "domain=cancel.test", env=env, log=tmp_path / "c.log"
     )

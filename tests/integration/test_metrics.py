@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -12,9 +11,7 @@ from scrapersky.db.aggregates import error_kind
 from tests.conftest import scrapy, scrapy_env
 from tests.integration.test_scrapyd_batch import small_site
 from tests.support.db import rows
-from tests.support.scrapyd_nodes import start_nodes, stop_all
-
-pytestmark = pytest.mark.scrapyd
+from tests.support.scrapyd_nodes import stop_all
 
 
 def _samples(text: str) -> dict[tuple[str, tuple], float]:
@@ -25,12 +22,14 @@ def _samples(text: str) -> dict[tuple[str, tuple], float]:
     }
 
 
-def test_metrics_count_jobs_batches_urls_and_errors_without_tenants(postgres_url, web, tmp_path):
+def test_metrics_count_jobs_batches_urls_and_errors_without_tenants(
+    scrapyd, postgres_url, web, tmp_path
+):
     for host in ("one.test", "two.test"):
         small_site(web, host, delay=0)
     web.site("down.test").add("/robots.txt", "oops", status=500).add("/", "oops", status=503)
     env = scrapy_env(postgres_url, web, SCRAPERSKY_SCHEMES="http")
-    nodes = start_nodes(tmp_path / "nodes", 1, env)
+    nodes = scrapyd(tmp_path / "nodes", 1, env)
     try:
         (tmp_path / "domains.txt").write_text("one.test\ntwo.test\ndown.test\nnot a domain\n")
         done = scrapy(

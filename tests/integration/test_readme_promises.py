@@ -266,6 +266,9 @@ def test_run_ending_early_marks_its_jobs_failed(database_url, web):
         "domains=early.test,later.test",
         "-s",
         "CLOSESPIDER_TIMEOUT=3",
+        # Scrapy waits for the request in flight up to DOWNLOAD_TIMEOUT before the run ends.
+        "-s",
+        "DOWNLOAD_TIMEOUT=4",
         env=env,
     )
     assert result.returncode == 1

@@ -13,10 +13,9 @@ import pytest
 from tests.conftest import scrapy, scrapy_env
 from tests.support.db import rows, scalar, wait_until_stale
 from tests.support.fixture_web import FixtureWeb, demo_site
-from tests.support.scrapyd_nodes import ScrapydNode, free_port, start_nodes, stop_all
+from tests.support.ports import free_port
+from tests.support.scrapyd_nodes import ScrapydNode, stop_all
 from tests.support.waiting import wait_for
-
-pytestmark = pytest.mark.scrapyd
 
 
 @pytest.fixture
@@ -72,12 +71,12 @@ def assert_each_domain_scanned_once(url: str, hosts: list[str]) -> None:
     assert scalar(url, "select count(*) from jobs where status in ('pending', 'running')") == 0
 
 
-def test_batch_runs_on_two_nodes_until_complete(postgres_url, web, tmp_path):
+def test_batch_runs_on_two_nodes_until_complete(scrapyd, postgres_url, web, tmp_path):
     hosts = [f"shop{i}.test" for i in range(30)]
     for host in hosts:
         slow_demo_site(web, host, delay=0.5)
     env = scrapy_env(postgres_url, web, SCRAPERSKY_CONCURRENT_SCANS="2")
-    nodes = start_nodes(tmp_path / "nodes", 2, env)
+    nodes = scrapyd(tmp_path / "nodes", 2, env)
     try:
         result = scrapy(
             "batch",
@@ -117,7 +116,7 @@ def test_batch_runs_on_two_nodes_until_complete(postgres_url, web, tmp_path):
         stop_all(nodes)
 
 
-def test_node_killed_mid_batch_then_resume(postgres_url, web, tmp_path):
+def test_node_killed_mid_batch_then_resume(scrapyd, postgres_url, web, tmp_path):
     hosts = [f"slow{i}.test" for i in range(24)]
     # The victim's runs are held at their first sitemaps until the victim is killed: it dies with
     # jobs in flight however fast or slow the machine. The survivor's runs wait until the victim
@@ -148,7 +147,7 @@ def test_node_killed_mid_batch_then_resume(postgres_url, web, tmp_path):
             "/sitemap.xml", functools.partial(sitemap_held_for_the_victim, reply=reply)
         )
     env = scrapy_env(postgres_url, web, SCRAPERSKY_CONCURRENT_SCANS="2", SCRAPERSKY_STALE_AFTER="3")
-    nodes = start_nodes(tmp_path / "nodes", 2, env)
+    nodes = scrapyd(tmp_path / "nodes", 2, env)
     survivor, victim = nodes
     batch_env = {**env, "SCRAPYD_URLS": f"{survivor.url},{victim.url}"}
     try:
@@ -196,7 +195,7 @@ def test_node_killed_mid_batch_then_resume(postgres_url, web, tmp_path):
         stop_all(nodes)
 
 
-def test_no_node_answering_leaves_the_batch_pending_for_resume(sqlite_url, web, tmp_path):
+def test_no_node_answering_leaves_the_batch_pending_for_resume(scrapyd, sqlite_url, web, tmp_path):
     hosts = ["alpha.test", "beta.test"]
     for host in hosts:
         demo_site(web, host)
@@ -219,7 +218,7 @@ def test_no_node_answering_leaves_the_batch_pending_for_resume(sqlite_url, web, 
     assert (batch["total_domains"], batch["failed_domains"]) == (3, 1)
     assert scalar(sqlite_url, "select count(*) from jobs where status = 'pending'") == 2
 
-    [node] = start_nodes(tmp_path / "nodes", 1, env)
+    [node] = scrapyd(tmp_path / "nodes", 1, env)
     try:
         resumed = scrapy(
             "batch", "--resume", batch_id, "--scrapyd", node.url, "--wait", env=env, timeout=120
@@ -259,10 +258,11 @@ def test_bad_arguments_are_one_line_errors(sqlite_url, tmp_path):
     assert scalar(sqlite_url, "select count(*) from batch_jobs") == 0
 
 
-def test_scrapyd_cancel_ends_the_job_cancelled(sqlite_url, web, tmp_path):
+def test_scrapyd_cancel_ends_the_job_cancelled(scrapyd, sqlite_url, web, tmp_path):
     small_site(web, "cancelme.test", delay=60)
-    env = scrapy_env(sqlite_url, web, SCRAPERSKY_SCHEMES="http")
-    nodes = start_nodes(tmp_path / "nodes", 1, env)
+    # Scrapy lets the request in flight run up to DOWNLOAD_TIMEOUT before it stops.
+    env = scrapy_env(sqlite_url, web, SCRAPERSKY_SCHEMES="http", DOWNLOAD_TIMEOUT="3")
+    nodes = scrapyd(tmp_path / "nodes", 1, env)
     node = nodes[0]
     try:
         answer = node.post(

@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import ROOT, scrapy, scrapy_env
 from tests.support import sitemap_sites
+from tests.support.coverage import unmeasured
 from tests.support.db import rows
 from tests.support.fixture_web import FixtureWeb, demo_site
 
@@ -45,7 +46,7 @@ def side_by_side(tmp_path_factory):
             subprocess.run(
                 [sys.executable, "-m", "tests.support.other_tools", tool, str(out), *hosts],
                 cwd=ROOT,
-                env=env,
+                env=unmeasured(env),
                 check=True,
                 timeout=300,
                 capture_output=True,

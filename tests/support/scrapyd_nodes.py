@@ -32,6 +32,7 @@ from pathlib import Path
 import requests
 import requests.auth
 
+from tests.support.coverage import unmeasured
 from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,7 +96,11 @@ def project_build(root: Path = ROOT) -> ProjectBuild:
     deploy = Path(sys.executable).with_name("scrapyd-deploy")
     command = [str(deploy)] if deploy.exists() else [sys.executable, "-m", "scrapyd_client.deploy"]
     result = subprocess.run(
-        [*command, "--build-egg", str(egg)], cwd=source, capture_output=True, text=True
+        [*command, "--build-egg", str(egg)],
+        cwd=source,
+        env=unmeasured(os.environ),
+        capture_output=True,
+        text=True,
     )
     if result.returncode or not egg.exists():
         raise RuntimeError(f"scrapyd-deploy --build-egg failed:\n{result.stderr[-3000:]}")
@@ -119,6 +124,7 @@ def project_build(root: Path = ROOT) -> ProjectBuild:
             str(site),
             str(clean),
         ],
+        env=unmeasured(os.environ),
         capture_output=True,
         text=True,
     )

@@ -1,5 +1,6 @@
 import gzip
 import http.client
+import os
 import re
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from xml.etree import ElementTree
 
 import pytest
 
+from tests.support.coverage import unmeasured
 from tests.support.fixture_web import (
     DEMO_PAGES,
     DEMO_PRODUCTS,
@@ -339,6 +341,7 @@ def test_command_line_demo_serves_until_stopped() -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.support.fixture_web", "--port", "0", "--demo"],
         cwd=ROOT,
+        env=unmeasured(os.environ),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -359,6 +362,7 @@ def test_command_line_needs_something_to_serve() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "tests.support.fixture_web", "--port", "0"],
         cwd=ROOT,
+        env=unmeasured(os.environ),
         capture_output=True,
         text=True,
         timeout=10,
