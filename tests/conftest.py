@@ -180,6 +180,17 @@ def database_url(request, tmp_path):
 
 
 @pytest.fixture
+def sqlite_url(tmp_path):
+    """A fresh, migrated SQLite database, for tests where the two databases cannot differ
+    (what a site answers, what a crawl may reach): those run once, not once per database."""
+    from scrapersky.db.schema import upgrade
+
+    url = f"sqlite:///{tmp_path / 'scrapersky.db'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
 def postgres_url():
     yield from migrated_postgres()
 

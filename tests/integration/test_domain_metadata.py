@@ -22,20 +22,20 @@ def test_metadata_lands_on_the_domain_row(database_url, web, crawl):
     assert domain["last_scan"] is not None and domain["total_sitemaps"] == 3
 
 
-def test_favicon_fallback_probes_favicon_ico(database_url, web, crawl):
+def test_favicon_fallback_probes_favicon_ico(sqlite_url, web, crawl):
     site = web.site("icon.test")
     site.add("/", "<html><head><title>No icon link</title></head><body>text</body></html>")
     site.add("/favicon.ico", b"\x00\x00\x01\x00", content_type="image/x-icon")
-    assert crawl(database_url, "-a", "domain=icon.test").returncode == 0
-    assert scalar(database_url, "select favicon_url from domains") == "http://icon.test/favicon.ico"
+    assert crawl(sqlite_url, "-a", "domain=icon.test").returncode == 0
+    assert scalar(sqlite_url, "select favicon_url from domains") == "http://icon.test/favicon.ico"
 
 
-def test_max_pages_fetches_that_many_listed_pages(database_url, web, crawl):
+def test_max_pages_fetches_that_many_listed_pages(sqlite_url, web, crawl):
     demo_site(web, "pages.test")
-    assert crawl(database_url, "-a", "domain=pages.test", "-a", "max_pages=3").returncode == 0
-    assert scalar(database_url, "select count(*) from pages") == 20  # every listed URL recorded
+    assert crawl(sqlite_url, "-a", "domain=pages.test", "-a", "max_pages=3").returncode == 0
+    assert scalar(sqlite_url, "select count(*) from pages") == 20  # every listed URL recorded
     fetched = rows(
-        database_url,
+        sqlite_url,
         "select url, status_code, title, fetched_at from pages where fetched_at is not null",
     )
     assert len(fetched) == 3
@@ -67,7 +67,7 @@ def test_rescan_updates_in_place_and_tenants_get_their_own_rows(database_url, we
     assert len(per_domain) == 2 and {p["n"] for p in per_domain} == {20}
 
 
-def test_javascript_only_homepage_is_rendered_in_chromium(chromium, database_url, web, crawl):
+def test_javascript_only_homepage_is_rendered_in_chromium(chromium, sqlite_url, web, crawl):
     site = web.site("spa.test")
     site.add(
         "/",
@@ -83,25 +83,25 @@ def test_javascript_only_homepage_is_rendered_in_chromium(chromium, database_url
         " + '<a href=\"mailto:js@spa-shop.com\">mail</a>'; });",
         content_type="application/javascript",
     )
-    result = crawl(database_url, "-a", "domain=spa.test", timeout=180)
+    result = crawl(sqlite_url, "-a", "domain=spa.test", timeout=180)
     assert result.returncode == 0, result.stderr[-3000:]
-    domain = rows(database_url, "select title, email_addresses, domain_metadata from domains")[0]
+    domain = rows(sqlite_url, "select title, email_addresses, domain_metadata from domains")[0]
     assert domain["title"] == "Rendered by JavaScript"
     assert domain["domain_metadata"]["rendered"] is True
     assert "js@spa-shop.com" in domain["email_addresses"]
     assert "'playwright/browser_count': 1," in result.stderr  # the stats Scrapy logs at the end
 
 
-def test_render_never_keeps_the_static_html(chromium, database_url, web, crawl):
+def test_render_never_keeps_the_static_html(chromium, sqlite_url, web, crawl):
     site = web.site("static.test")
     site.add(
         "/",
         '<html><head><script src="/app.js"></script></head><body><div id="root"></div></body></html>',
     )
     site.add("/app.js", "document.title = 'Rendered';", content_type="application/javascript")
-    result = crawl(database_url, "-a", "domain=static.test", "-a", "render=never")
+    result = crawl(sqlite_url, "-a", "domain=static.test", "-a", "render=never")
     assert result.returncode == 0, result.stderr[-3000:]
-    assert scalar(database_url, "select title from domains") is None
+    assert scalar(sqlite_url, "select title from domains") is None
     assert not web.hits("static.test", "/app.js")
     # Chromium is there, but a run that renders nothing starts neither Playwright nor a browser.
     assert "Starting download handler" in result.stderr

@@ -41,11 +41,11 @@ def _stored(database_url: str) -> tuple[dict, list[str], list[str]]:
     return domain, pages, files
 
 
-def test_https_comes_first_and_a_trusted_certificate_is_verified(database_url, web, crawl, tls):
+def test_https_comes_first_and_a_trusted_certificate_is_verified(sqlite_url, web, crawl, tls):
     tls, ca_file = tls
-    result = crawl(database_url, "-a", f"domain={HOST}", SSL_CERT_FILE=ca_file)
+    result = crawl(sqlite_url, "-a", f"domain={HOST}", SSL_CERT_FILE=ca_file)
     assert result.returncode == 0, result.stderr[-3000:]
-    domain, pages, files = _stored(database_url)
+    domain, pages, files = _stored(sqlite_url)
     assert (domain["status"], domain["title"]) == ("complete", "Over TLS")
     assert domain["domain_metadata"]["homepage_url"] == f"https://{HOST}/"
     assert pages == [f"https://{HOST}/p{i}" for i in range(3)] and files == [
@@ -55,13 +55,13 @@ def test_https_comes_first_and_a_trusted_certificate_is_verified(database_url, w
     assert {r.method for r in web.hits(HOST)} == {"CONNECT"}  # nothing over plain HTTP
 
 
-def test_schemes_are_tried_in_the_configured_order(database_url, web, crawl, tls):
+def test_schemes_are_tried_in_the_configured_order(sqlite_url, web, crawl, tls):
     tls, ca_file = tls
     result = crawl(
-        database_url, "-a", f"domain={HOST}", SCRAPERSKY_SCHEMES="http,https", SSL_CERT_FILE=ca_file
+        sqlite_url, "-a", f"domain={HOST}", SCRAPERSKY_SCHEMES="http,https", SSL_CERT_FILE=ca_file
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    domain, pages, _ = _stored(database_url)
+    domain, pages, _ = _stored(sqlite_url)
     assert domain["title"] == "Plain HTTP" and pages == [f"http://{HOST}/p{i}" for i in range(3)]
     assert tls.hits(HOST) == [] and "CONNECT" not in {r.method for r in web.hits(HOST)}
 
@@ -78,10 +78,10 @@ def test_untrusted_certificate_is_refused_and_the_scan_falls_back_to_http(
     assert next(r.method for r in web.hits(HOST)) == "CONNECT"  # https was tried first
 
 
-def test_verification_off_accepts_the_certificate(database_url, web, crawl, tls):
+def test_verification_off_accepts_the_certificate(sqlite_url, web, crawl, tls):
     tls, _ = tls  # the test CA is not trusted: only switching verification off lets this through
-    result = crawl(database_url, "-a", f"domain={HOST}", "-s", "DOWNLOAD_VERIFY_CERTIFICATES=false")
+    result = crawl(sqlite_url, "-a", f"domain={HOST}", "-s", "DOWNLOAD_VERIFY_CERTIFICATES=false")
     assert result.returncode == 0, result.stderr[-3000:]
-    domain, pages, _ = _stored(database_url)
+    domain, pages, _ = _stored(sqlite_url)
     assert tls.hits(HOST, "/robots.txt")
     assert domain["title"] == "Over TLS" and pages == [f"https://{HOST}/p{i}" for i in range(3)]

@@ -8,23 +8,12 @@ import json
 import threading
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import scrapy, scrapy_env
 from tests.support.db import rows, scalar, wait_until_stale
 from tests.support.fixture_web import FixtureWeb, demo_site
 from tests.support.ports import free_port
 from tests.support.scrapyd_nodes import ScrapydNode, stop_all
 from tests.support.waiting import wait_for
-
-
-@pytest.fixture
-def sqlite_url(tmp_path):
-    from scrapersky.db.schema import upgrade
-
-    url = f"sqlite:///{tmp_path / 'scrapersky.db'}"
-    upgrade(url)
-    return url
 
 
 def small_site(web: FixtureWeb, host: str, delay: float) -> None:

@@ -63,11 +63,11 @@ def test_a_site_only_on_www_is_scanned_there_when_the_bare_host_is_unreachable(
     assert scalar(database_url, "select sitemap_urls from domains") == 27
 
 
-def test_neither_host_answering_keeps_both_reasons(database_url, web, crawl):
+def test_neither_host_answering_keeps_both_reasons(sqlite_url, web, crawl):
     web.site("gone.test").add("/", "down", status=503).add("/robots.txt", "down", status=503)
-    result = crawl(database_url, "-a", "domain=gone.test", SCRAPERSKY_SCHEMES="http")
+    result = crawl(sqlite_url, "-a", "domain=gone.test", SCRAPERSKY_SCHEMES="http")
     assert result.returncode == 1
-    error = rows(database_url, "select error from jobs")[0]["error"]
+    error = rows(sqlite_url, "select error from jobs")[0]["error"]
     assert error.startswith("homepage: HTTP 503; www.gone.test: homepage: HTTP 502")
 
 
@@ -158,7 +158,7 @@ def test_robots_disallowing_everything_makes_the_homepage_a_note_not_a_failure(
     assert not web.hits(host, "/")  # never fetched
 
 
-def test_a_child_sitemap_misplaced_in_a_urlset_is_followed(database_url, web, crawl):
+def test_a_child_sitemap_misplaced_in_a_urlset_is_followed(sqlite_url, web, crawl):
     host = "mixed.test"
     site = web.site(host)
     site.add("/robots.txt", f"Sitemap: http://{host}/sitemap.xml\n")
@@ -170,15 +170,15 @@ def test_a_child_sitemap_misplaced_in_a_urlset_is_followed(database_url, web, cr
     )
     site.add("/more.xml", _urlset([f"http://{host}/b", f"http://{host}/c"]))
     site.add("/", "<html><head><title>Mixed</title></head><body>x</body></html>")
-    result = crawl(database_url, "-a", f"domain={host}", SCRAPERSKY_SCHEMES="http")
+    result = crawl(sqlite_url, "-a", f"domain={host}", SCRAPERSKY_SCHEMES="http")
     assert result.returncode == 0, result.stderr[-3000:]
-    assert {r["url"] for r in rows(database_url, "select url from pages")} == {
+    assert {r["url"] for r in rows(sqlite_url, "select url from pages")} == {
         f"http://{host}/{p}" for p in "abc"
     }
     files = {
         r["url"]: r
         for r in rows(
-            database_url,
+            sqlite_url,
             "select url, discovery_method, url_count, error_message from sitemap_files",
         )
     }

@@ -62,7 +62,7 @@ def _assert_nothing_internal(result: dict, database_url: str) -> None:
 A = lambda *answers: {"A": list(answers)}  # noqa: E731
 
 
-def test_scrapy_requests_never_reach_internal_addresses(netns, database_url):
+def test_scrapy_requests_never_reach_internal_addresses(netns, sqlite_url):
     """Every path a sitemap, robots.txt, a redirect or a listed page can take, and every DNS trick."""
     sites = {
         "good.test": {
@@ -113,7 +113,7 @@ def test_scrapy_requests_never_reach_internal_addresses(netns, database_url):
         "refresh.test": A(SITE_ADDRESS),
     }
     result = _crawl(
-        database_url,
+        sqlite_url,
         [
             "-a",
             "domains=good.test,nx-then-loopback.test,rebind.test,v6only.test,refresh.test",
@@ -125,9 +125,9 @@ def test_scrapy_requests_never_reach_internal_addresses(netns, database_url):
         dns=dns,
         sites=sites,
     )
-    _assert_nothing_internal(result, database_url)
+    _assert_nothing_internal(result, sqlite_url)
 
-    jobs = {j["domain"]: j for j in rows(database_url, "select domain, status, error from jobs")}
+    jobs = {j["domain"]: j for j in rows(sqlite_url, "select domain, status, error from jobs")}
     assert jobs["good.test"]["status"] == "complete", result["output"][-3000:]
     for domain in ("nx-then-loopback.test", "rebind.test", "v6only.test", "refresh.test"):
         assert jobs[domain]["status"] == "failed", jobs[domain]
@@ -141,7 +141,7 @@ def test_scrapy_requests_never_reach_internal_addresses(netns, database_url):
 
     files = {
         f["url"]: f["error_message"] or ""
-        for f in rows(database_url, "select url, error_message from sitemap_files")
+        for f in rows(sqlite_url, "select url, error_message from sitemap_files")
     }
     for url, reason in [
         ("http://127.0.0.1/a.xml", "loopback"),
@@ -159,7 +159,7 @@ def test_scrapy_requests_never_reach_internal_addresses(netns, database_url):
     ]:
         assert "refused" in files[url] and reason in files[url], (url, files[url])
     assert "file:///etc/passwd" not in files or "refused" in files["file:///etc/passwd"]
-    pages = {p["url"]: p for p in rows(database_url, "select url, status_code, title from pages")}
+    pages = {p["url"]: p for p in rows(sqlite_url, "select url, status_code, title from pages")}
     assert pages["http://good.test/ok"]["title"] == "OK page"
     for url in ("http://10.0.0.7/secret", "http://internal.test/page"):
         assert pages[url]["status_code"] is None and pages[url]["title"] is None
@@ -167,7 +167,7 @@ def test_scrapy_requests_never_reach_internal_addresses(netns, database_url):
     assert {r["host"] for r in result["web"]} <= {"good.test", "refresh.test"}
 
 
-def test_rendered_pages_reach_only_what_the_policy_allows(chromium, netns, database_url):
+def test_rendered_pages_reach_only_what_the_policy_allows(chromium, netns, sqlite_url):
     attack = """<html><head><title>Render page</title>
       <link rel="stylesheet" href="http://[::1]/x.css"></head>
       <body><p>Rendered content for the test.</p>
@@ -210,20 +210,20 @@ def test_rendered_pages_reach_only_what_the_policy_allows(chromium, netns, datab
         "loopname.test": A("127.0.0.1"),
     }
     result = _crawl(
-        database_url,
+        sqlite_url,
         ["-a", "domains=render.test,redirect.test,jsnav.test", "-a", "render=always"],
         dns=dns,
         sites=sites,
     )
-    _assert_nothing_internal(result, database_url)
+    _assert_nothing_internal(result, sqlite_url)
     domains = {
         d["domain"]: d
-        for d in rows(database_url, "select domain, status, title, last_error from domains")
+        for d in rows(sqlite_url, "select domain, status, title, last_error from domains")
     }
-    jobs = {j["domain"]: j for j in rows(database_url, "select domain, status, error from jobs")}
+    jobs = {j["domain"]: j for j in rows(sqlite_url, "select domain, status, error from jobs")}
     metadata = {
         d["domain"]: _json(d["domain_metadata"])
-        for d in rows(database_url, "select domain, domain_metadata from domains")
+        for d in rows(sqlite_url, "select domain, domain_metadata from domains")
     }
     assert jobs["render.test"]["status"] == "complete", result["output"][-3000:]
     assert domains["render.test"]["title"] == "Render page"
@@ -246,9 +246,7 @@ def test_rendered_pages_reach_only_what_the_policy_allows(chromium, netns, datab
     assert {r["host"] for r in result["web"]} <= {"render.test", "redirect.test", "jsnav.test"}
 
 
-def test_rendered_pages_behind_a_proxy_check_targets_before_the_proxy(
-    chromium, netns, database_url
-):
+def test_rendered_pages_behind_a_proxy_check_targets_before_the_proxy(chromium, netns, sqlite_url):
     """With an HTTP proxy configured, the guard still checks each target's address and its resolution."""
     page = """<html><head><title>Proxied</title></head><body><p>Via the proxy.</p>
       <img src="http://169.254.169.254/latest/meta-data/iam">
@@ -257,27 +255,27 @@ def test_rendered_pages_behind_a_proxy_check_targets_before_the_proxy(
     dns = {"proxied.test": A(SITE_ADDRESS), "metadata.test": A("169.254.169.254")}
     proxy = f"http://{SITE_ADDRESS}:80"
     result = _crawl(
-        database_url,
+        sqlite_url,
         ["-a", "domain=proxied.test", "-a", "render=always"],
         dns=dns,
         sites=sites,
         env={"http_proxy": proxy, "https_proxy": proxy},
     )
-    _assert_nothing_internal(result, database_url)
-    assert rows(database_url, "select status from jobs")[0]["status"] == "complete", result[
-        "output"
-    ][-3000:]
-    assert rows(database_url, "select title from domains")[0]["title"] == "Proxied"
+    _assert_nothing_internal(result, sqlite_url)
+    assert rows(sqlite_url, "select status from jobs")[0]["status"] == "complete", result["output"][
+        -3000:
+    ]
+    assert rows(sqlite_url, "select title from domains")[0]["title"] == "Proxied"
     # The proxy (the fixture web) was asked for the site, and never for the metadata address or its name.
     hosts = {r["host"] for r in result["web"]}
     assert "proxied.test" in hosts and not hosts & {"169.254.169.254", "metadata.test"}, hosts
 
 
-def test_sitemap_fan_out_stops_at_the_cap_with_bounded_memory(netns, database_url):
+def test_sitemap_fan_out_stops_at_the_cap_with_bounded_memory(netns, sqlite_url):
     """Every index lists 1,000 new indexes: the scan reads SCRAPERSKY_MAX_SITEMAPS of them, says so, and
     its memory stays bounded."""
     result = _crawl(
-        database_url,
+        sqlite_url,
         ["-a", "domain=fan.test"],
         dns={"fan.test": A(SITE_ADDRESS)},
         sites={"fan.test": {f"/fan/{n}.xml": {"fanout": 1000} for n in range(2002)}},
@@ -286,7 +284,7 @@ def test_sitemap_fan_out_stops_at_the_cap_with_bounded_memory(netns, database_ur
         untraced=True,
     )
     assert result["traps"] == []
-    job = rows(database_url, "select status, result_data from jobs")[0]
+    job = rows(sqlite_url, "select status, result_data from jobs")[0]
     assert job["status"] == "complete", result["output"][-3000:]
     assert "sitemap cap 2000 reached" in str(job["result_data"])
     fetched = [r for r in result["web"] if r["path"].startswith("/fan/")]
@@ -294,10 +292,10 @@ def test_sitemap_fan_out_stops_at_the_cap_with_bounded_memory(netns, database_ur
     assert result["max_rss"] < 300 * MB, result["max_rss"] / MB
 
 
-def test_header_bomb_is_cut_off_with_a_clear_error(netns, database_url):
+def test_header_bomb_is_cut_off_with_a_clear_error(netns, sqlite_url):
     """A robots.txt answer whose header section never ends (continuation lines, 200 MB)."""
     result = _crawl(
-        database_url,
+        sqlite_url,
         ["-a", "domain=bomb.test"],
         dns={"bomb.test": A("127.0.0.4")},
         sites={},
@@ -306,6 +304,6 @@ def test_header_bomb_is_cut_off_with_a_clear_error(netns, database_url):
         untraced=True,
     )
     assert result["traps"] == []
-    job = rows(database_url, "select status, error from jobs")[0]
+    job = rows(sqlite_url, "select status, error from jobs")[0]
     assert job["status"] == "failed" and "response headers larger than" in job["error"], job
     assert result["max_rss"] < 300 * MB, result["max_rss"] / MB
