@@ -1,12 +1,17 @@
 """Every documented setting is checked before anything runs: a bad value is one line and exit 2,
-from `-s` or from the environment, and nothing is written."""
+from `-s` or from the environment, and nothing is written.
+
+The table of bad values runs every command inside the test process (tests.support.in_process),
+from `-s` and from the environment; real `scrapy` processes, one per command and one for the
+environment, prove that the `scrapy` executable gets the same line and exit code."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.conftest import scrapy, scrapy_env
+from tests.conftest import migrated_postgres, scrapy, scrapy_env
 from tests.support.db import scalar
+from tests.support.in_process import run_command
 
 # Scrapy's own settings come from -s only; ScraperSky's (and the ones the README lists) also from the environment.
 SCRAPY_ONLY = {"CONCURRENT_REQUESTS"}
@@ -30,30 +35,79 @@ BAD = [
         "LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got 'LOUD'",
     ),
 ]
+WAYS = [
+    pytest.param(row, way, id=f"{row[0]}-{way}")
+    for row in BAD
+    for way in ("-s", "env")
+    if not (way == "env" and row[0] in SCRAPY_ONLY)
+]
+# Nothing may be contacted if a check is missed: no Scrapyd node listens on the discard port.
+NO_NODE = "http://127.0.0.1:9"
 
 
-@pytest.mark.parametrize(("name", "value", "message"), BAD, ids=[case[0] for case in BAD])
-def test_a_bad_setting_stops_every_command_in_one_line(
-    database_url, tmp_path, name, value, message
-):
+def commands(tmp_path) -> dict[str, tuple[str, ...]]:
     listing = tmp_path / "domains.txt"
     listing.write_text("shop1.test\n")
-    commands = [
-        ("crawl", "sitemap", "-a", "domain=shop1.test"),
-        ("status",),
-        ("keys", "list"),
-        ("batch", str(listing)),
-        ("migrate",),
-    ]
-    for command in commands:
-        ways = [(scrapy_env(database_url), ("-s", f"{name}={value}"))]
-        if name not in SCRAPY_ONLY:
-            ways.append((scrapy_env(database_url, **{name: value}), ()))
-        for env, extra in ways:
-            result = scrapy(*command, *extra, env=env, timeout=60)
-            assert (result.returncode, result.stderr) == (2, f"error: {message}\n"), (
-                command,
-                result.stderr[-2000:],
-            )
-    assert scalar(database_url, "select count(*) from jobs") == 0
-    assert scalar(database_url, "select count(*) from batch_jobs") == 0
+    return {
+        "crawl": ("crawl", "sitemap", "-a", "domain=shop1.test"),
+        "status": ("status",),
+        "keys list": ("keys", "list"),
+        "batch": ("batch", str(listing)),
+        "migrate": ("migrate",),
+    }
+
+
+@pytest.mark.parametrize(("row", "way"), WAYS)
+def test_a_bad_setting_stops_every_command_in_one_line(tmp_path, row, way):
+    name, value, message = row
+    database = tmp_path / "scrapersky.db"
+    env = scrapy_env(f"sqlite:///{database}", SCRAPYD_URLS=NO_NODE)
+    extra: tuple[str, ...] = ()
+    if way == "-s":
+        extra = ("-s", f"{name}={value}")
+    else:
+        env[name] = value
+    for command in commands(tmp_path).values():
+        result = run_command(*command, *extra, env=env)
+        assert (result.returncode, result.stderr, result.stdout) == (
+            2,
+            f"error: {message}\n",
+            "",
+        ), command
+    assert not database.exists()  # no command got as far as its database
+
+
+@pytest.fixture(scope="module")
+def pg():
+    yield from migrated_postgres()
+
+
+# One real process per command, each with another row of the table, through `-s`.
+PROCESSES = [
+    ("crawl", BAD[1]),
+    ("status", BAD[0]),
+    ("keys list", BAD[2]),
+    ("batch", BAD[3]),
+    ("migrate", BAD[4]),
+]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(("command", "row"), PROCESSES, ids=[p[0] for p in PROCESSES])
+def test_the_scrapy_executable_stops_each_command_in_one_line(pg, tmp_path, command, row):
+    name, value, message = row
+    env = scrapy_env(pg, SCRAPYD_URLS=NO_NODE)
+    result = scrapy(*commands(tmp_path)[command], "-s", f"{name}={value}", env=env, timeout=60)
+    assert (result.returncode, result.stderr) == (2, f"error: {message}\n"), result.stderr[-2000:]
+    assert scalar(pg, "select count(*) from jobs") == 0
+    assert scalar(pg, "select count(*) from batch_jobs") == 0
+
+
+@pytest.mark.postgres
+def test_the_scrapy_executable_reads_a_bad_setting_from_the_environment(pg, tmp_path):
+    name, value, message = BAD[5]
+    env = scrapy_env(pg, SCRAPYD_URLS=NO_NODE, **{name: value})
+    result = scrapy(*commands(tmp_path)["crawl"], env=env, timeout=60)
+    assert (result.returncode, result.stderr) == (2, f"error: {message}\n"), result.stderr[-2000:]
+    assert scalar(pg, "select count(*) from jobs") == 0
+    assert scalar(pg, "select count(*) from batch_jobs") == 0
