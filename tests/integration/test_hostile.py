@@ -10,6 +10,7 @@ import pytest
 from scrapersky.db import jobs
 from tests.conftest import ROOT, scrapy, scrapy_env
 from tests.support.db import rows, scalar
+from tests.support.in_process import run_command
 from tests.support.memory import wait_for_peak_rss
 from tests.support.tls import start_tls_server
 
@@ -29,9 +30,11 @@ from tests.support.tls import start_tls_server
         (["-a", "domains_file=/no/such/file.txt"], "domains_file"),
     ],
 )
-def test_bad_arguments_are_one_line_errors(tmp_path, web, args, message):
+def test_bad_arguments_are_one_line_errors(tmp_path, args, message):
+    # In this process (tests.support.in_process); the /dev/zero test below runs the real
+    # `scrapy crawl` with a bad argument.
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
-    result = scrapy("crawl", "sitemap", *args, env=scrapy_env(url, web))
+    result = run_command("crawl", "sitemap", *args, env=scrapy_env(url))
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 2 and len(lines) == 1, result.stderr[-2000:]
     assert lines[0].startswith("error: ") and message in lines[0]
@@ -45,22 +48,24 @@ def test_bad_arguments_are_one_line_errors(tmp_path, web, args, message):
         ("postgresql+psycopg2://postgres@127.0.0.1:1/x", "unreachable"),
     ],
 )
-def test_bad_database_urls_are_one_line_errors(web, database, message):
-    result = scrapy("crawl", "sitemap", "-a", "domain=ok.test", env=scrapy_env(database, web))
+def test_bad_database_urls_are_one_line_errors(database, message):
+    # In this process; test_readme_promises runs the real `scrapy crawl` refused by its database.
+    result = run_command("crawl", "sitemap", "-a", "domain=ok.test", env=scrapy_env(database))
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 2 and len(lines) == 1 and message in lines[0], result.stderr[-2000:]
 
 
-def test_empty_and_huge_domain_files(tmp_path, web):
+def test_empty_and_huge_domain_files(tmp_path):
+    # In this process; the /dev/zero test below runs the real `scrapy crawl` over a huge file.
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     empty = tmp_path / "empty.txt"
     empty.write_text("# nothing here\n\n")
-    result = scrapy("crawl", "sitemap", "-a", f"domains_file={empty}", env=scrapy_env(url, web))
+    result = run_command("crawl", "sitemap", "-a", f"domains_file={empty}", env=scrapy_env(url))
     assert result.returncode == 2 and "no domains" in result.stderr
     huge = tmp_path / "huge.txt"
     with huge.open("w") as out:
         out.write("x" * (51 * 1024 * 1024))
-    result = scrapy("crawl", "sitemap", "-a", f"domains_file={huge}", env=scrapy_env(url, web))
+    result = run_command("crawl", "sitemap", "-a", f"domains_file={huge}", env=scrapy_env(url))
     assert (
         result.returncode == 2
         and "larger than" in result.stderr
@@ -245,10 +250,11 @@ def test_robots_txt_is_obeyed_for_pages_by_default(database_url, web, crawl):
         ("SCRAPERSKY_DEFAULT_TENANT", "tenant-one"),
     ],
 )
-def test_bad_settings_are_one_line_errors(tmp_path, web, name, value):
-    env = scrapy_env(f"sqlite:///{tmp_path / 'db.sqlite'}", web, **{name: value})
+def test_bad_settings_are_one_line_errors(tmp_path, name, value):
+    # In this process; test_settings_checked runs the real commands with a bad setting.
+    env = scrapy_env(f"sqlite:///{tmp_path / 'db.sqlite'}", **{name: value})
     for command in (["crawl", "sitemap", "-a", "domain=ok.test"], ["status"]):
-        result = scrapy(*command, env=env)
+        result = run_command(*command, env=env)
         lines = result.stderr.strip().splitlines()
         assert result.returncode == 2 and len(lines) == 1 and name in lines[0], result.stderr[
             -2000:
