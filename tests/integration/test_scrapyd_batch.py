@@ -11,6 +11,7 @@ from pathlib import Path
 from tests.conftest import scrapy, scrapy_env
 from tests.support.db import rows, scalar, wait_until_stale
 from tests.support.fixture_web import FixtureWeb, demo_site
+from tests.support.in_process import run_command
 from tests.support.ports import free_port
 from tests.support.scrapyd_nodes import ScrapydNode, stop_all
 from tests.support.waiting import wait_for
@@ -224,11 +225,10 @@ def test_no_node_answering_leaves_the_batch_pending_for_resume(scrapyd, sqlite_u
     )
 
 
-def test_bad_arguments_are_one_line_errors(sqlite_url, tmp_path):
-    env = scrapy_env(sqlite_url)
+def bad_batch_arguments(tmp_path: Path) -> list[tuple[list[str], str]]:
     empty = tmp_path / "empty.txt"
     empty.write_text("# nothing here\n\n")
-    cases = [
+    return [
         (["batch", str(tmp_path / "missing.txt")], "missing.txt"),
         (["batch", str(empty)], "no domains given"),
         (["batch", str(empty), "--slots", "0"], "--slots must be >= 1"),
@@ -236,14 +236,28 @@ def test_bad_arguments_are_one_line_errors(sqlite_url, tmp_path):
         (["batch", str(empty), "--scrapyd", "localhost:6800"], "http(s)://host:port"),
         (["batch", "--resume", "no-such-batch"], "no batch with id"),
     ]
-    for args, expected in cases:
-        result = scrapy(*args, env=env)
-        lines = [line for line in result.stderr.splitlines() if line.strip()]
-        assert result.returncode == 2, (args, result.stderr)
-        assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], (
-            args,
-            lines,
-        )
+
+
+def assert_one_line_error(result, args: list[str], expected: str) -> None:
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2, (args, result.stderr)
+    assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], (
+        args,
+        lines,
+    )
+
+
+def test_bad_arguments_are_one_line_errors(sqlite_url, tmp_path):
+    # In this process (tests.support.in_process); the next test runs the real `scrapy batch`.
+    env = scrapy_env(sqlite_url)
+    for args, expected in bad_batch_arguments(tmp_path):
+        assert_one_line_error(run_command(*args, env=env), args, expected)
+    assert scalar(sqlite_url, "select count(*) from batch_jobs") == 0
+
+
+def test_the_scrapy_executable_gives_bad_arguments_one_line(sqlite_url, tmp_path):
+    args, expected = bad_batch_arguments(tmp_path)[2]
+    assert_one_line_error(scrapy(*args, env=scrapy_env(sqlite_url)), args, expected)
     assert scalar(sqlite_url, "select count(*) from batch_jobs") == 0
 
 
