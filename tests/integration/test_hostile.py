@@ -93,13 +93,13 @@ def test_domain_files_are_capped_by_bytes_read_not_by_their_reported_size(tmp_pa
     assert peak < 300 * 1024 * 1024
 
 
-def test_invalid_domains_in_a_list_become_failed_jobs(database_url, web, crawl):
+def test_invalid_domains_in_a_list_become_failed_jobs(sqlite_url, web, crawl):
     web.site("fine.test").add("/", "<html><head><title>Fine</title></head><body>x</body></html>")
     result = crawl(
-        database_url, "-a", "domains=fine.test,bad domain,10.0.0.1", SCRAPERSKY_SCHEMES="http"
+        sqlite_url, "-a", "domains=fine.test,bad domain,10.0.0.1", SCRAPERSKY_SCHEMES="http"
     )
     assert result.returncode == 1
-    found = {r["domain"]: r for r in rows(database_url, "select domain, status, error from jobs")}
+    found = {r["domain"]: r for r in rows(sqlite_url, "select domain, status, error from jobs")}
     assert found["fine.test"]["status"] == "complete"
     assert (
         found["bad domain"]["status"] == "failed"
@@ -107,8 +107,7 @@ def test_invalid_domains_in_a_list_become_failed_jobs(database_url, web, crawl):
     )
     assert found["10.0.0.1"]["status"] == "failed"
     assert (
-        scalar(database_url, "select count(*) from jobs where status in ('pending', 'running')")
-        == 0
+        scalar(sqlite_url, "select count(*) from jobs where status in ('pending', 'running')") == 0
     )
 
 
@@ -159,20 +158,20 @@ def test_a_tenant_never_touches_another_tenants_rows(database_url, web, crawl):
     )
 
 
-def test_invalid_tls_certificate_is_a_failed_job(database_url, web, crawl, tmp_path):
+def test_invalid_tls_certificate_is_a_failed_job(sqlite_url, web, crawl, tmp_path):
     server = start_tls_server(tmp_path, "tls.test")
     web.tunnels["tls.test"] = ("127.0.0.1", server.server_address[1])
     try:
-        result = crawl(database_url, "-a", "domain=tls.test", SCRAPERSKY_SCHEMES="https")
+        result = crawl(sqlite_url, "-a", "domain=tls.test", SCRAPERSKY_SCHEMES="https")
     finally:
         server.shutdown()
     assert result.returncode == 1
-    job = rows(database_url, "select status, error from jobs")[0]
+    job = rows(sqlite_url, "select status, error from jobs")[0]
     assert job["status"] == "failed" and "unreachable" in job["error"]
     assert "certificate" in job["error"].lower() or "ssl" in job["error"].lower()
 
 
-def test_timeouts_refusals_and_5xx_fail_their_jobs_and_the_batch_carries_on(database_url, web):
+def test_timeouts_refusals_and_5xx_fail_their_jobs_and_the_batch_carries_on(sqlite_url, web):
     web.site("slowpoke.test").add("/robots.txt", "x", delay=10).add("/", "x", delay=10)
     web.site("broken.test").add("/robots.txt", "oops", status=500).add("/", "oops", status=503)
     for i in range(3):
@@ -180,26 +179,26 @@ def test_timeouts_refusals_and_5xx_fail_their_jobs_and_the_batch_carries_on(data
             "/", f"<html><head><title>Good {i}</title></head><body>x</body></html>"
         )
     batch = jobs.create_batch(
-        database_url,
+        sqlite_url,
         "550e8400-e29b-41d4-a716-446655440000",
         ["slowpoke.test", "broken.test", "good0.test", "good1.test", "good2.test"],
         {},
     )
     env = scrapy_env(
-        database_url, web, SCRAPERSKY_SCHEMES="http", DOWNLOAD_TIMEOUT="2", RETRY_TIMES="0"
+        sqlite_url, web, SCRAPERSKY_SCHEMES="http", DOWNLOAD_TIMEOUT="2", RETRY_TIMES="0"
     )
     result = scrapy(
         "crawl", "sitemap", "-a", f"batch_id={batch.batch_id}", "-s", "DOWNLOAD_TIMEOUT=2", env=env
     )
     assert result.returncode == 1
-    found = {r["domain"]: r for r in rows(database_url, "select domain, status, error from jobs")}
+    found = {r["domain"]: r for r in rows(sqlite_url, "select domain, status, error from jobs")}
     assert (
         "took longer than" in found["slowpoke.test"]["error"]
         and found["slowpoke.test"]["status"] == "failed"
     )
     assert "503" in found["broken.test"]["error"]
     assert all(found[f"good{i}.test"]["status"] == "complete" for i in range(3))
-    assert rows(database_url, "select status, completed_domains, failed_domains from batch_jobs")[
+    assert rows(sqlite_url, "select status, completed_domains, failed_domains from batch_jobs")[
         0
     ] == {"status": "partial", "completed_domains": 3, "failed_domains": 2}
 
@@ -214,7 +213,7 @@ def test_connection_refused_is_a_failed_job(tmp_path, web):
     assert "refused" in rows(url, "select error from jobs")[0]["error"].lower()
 
 
-def test_robots_txt_is_obeyed_for_pages_by_default(database_url, web, crawl):
+def test_robots_txt_is_obeyed_for_pages_by_default(sqlite_url, web, crawl):
     site = web.site("polite.test")
     site.add(
         "/robots.txt", "User-agent: *\nDisallow: /private/\nSitemap: http://polite.test/s.xml\n"
@@ -229,13 +228,13 @@ def test_robots_txt_is_obeyed_for_pages_by_default(database_url, web, crawl):
     site.add("/private/a", "<html><head><title>Private</title></head><body>x</body></html>")
     assert (
         crawl(
-            database_url, "-a", "domain=polite.test", "-a", "max_pages=5", SCRAPERSKY_SCHEMES="http"
+            sqlite_url, "-a", "domain=polite.test", "-a", "max_pages=5", SCRAPERSKY_SCHEMES="http"
         ).returncode
         == 0
     )
     assert not web.hits("polite.test", "/private/a")
     assert web.hits("polite.test", "/public/b")
-    assert scalar(database_url, "select count(*) from pages") == 2  # both still recorded as listed
+    assert scalar(sqlite_url, "select count(*) from pages") == 2  # both still recorded as listed
     agent = web.hits("polite.test", "/robots.txt")[0].headers["user-agent"]
     assert agent.startswith("ScraperSky/") and "+http" in agent
 
