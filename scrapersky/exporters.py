@@ -10,6 +10,7 @@ from scrapy import exporters
 from scrapersky.db.models import LISTING_COLUMNS
 from scrapersky.items import DomainItem, PageBatchItem, PageItem, SitemapFileItem
 from scrapersky.sitemaps import PageEntry
+from scrapersky.spreadsheet import formula_safe
 
 
 def feed_rows(item: Any):
@@ -85,7 +86,15 @@ CSV_FIELDS = [
 ]
 
 
-class CsvItemExporter(_Expanding, exporters.CsvItemExporter):
+class FormulaSafeCsvItemExporter(exporters.CsvItemExporter):
+    """Scrapy's CSV exporter, every cell made safe to open in a spreadsheet
+    (scrapersky.spreadsheet): a site's text must not become a live formula."""
+
+    def serialize_field(self, field: Any, name: str, value: Any) -> Any:
+        return formula_safe(super().serialize_field(field, name, value))
+
+
+class CsvItemExporter(_Expanding, FormulaSafeCsvItemExporter):
     def __init__(self, file, **kwargs):
         kwargs["fields_to_export"] = kwargs.get("fields_to_export") or CSV_FIELDS
         super().__init__(file, **kwargs)

@@ -11,10 +11,12 @@ from scrapersky.cli import CommandFailed, ProjectCommand
 from scrapersky.config import ConfigError, to_datetime, to_tenant
 from scrapersky.db.changes import FIELDS, NotFound, domain_changes
 from scrapersky.domains import InvalidDomain, standardize_domain
+from scrapersky.exporters import FormulaSafeCsvItemExporter
 
-# Scrapy's own exporters, picked by the output file's extension as `scrapy crawl -o` does.
+# Scrapy's own exporters, picked by the output file's extension as `scrapy crawl -o` does; CSV
+# with every cell made safe to open in a spreadsheet, as the crawl's feed exports are.
 EXPORTERS = {
-    ".csv": exporters.CsvItemExporter,
+    ".csv": FormulaSafeCsvItemExporter,
     ".jsonl": exporters.JsonLinesItemExporter,
     ".jl": exporters.JsonLinesItemExporter,
     ".json": exporters.JsonItemExporter,

@@ -246,6 +246,15 @@ async function domain(name) {
     el("section", { class: "card" }, el("h2", {}, "Sitemaps"), tree(data.sitemap_files)));
 }
 
+// The rule of scrapersky/spreadsheet.py: a cell a spreadsheet would take for a formula (=, +, -,
+// @, tab, carriage return, or their full-width forms, after leading blanks) gets a quote in front.
+function formulaSafe(value) {
+  const text = String(value);
+  if (typeof value === "number") return text;
+  const start = text.replace(/^[ \n\v\f\u00a0\u3000]+/, "").charAt(0);
+  return start && "=+-@\t\r\uff1d\uff0b\uff0d\uff20".includes(start) ? `'${text}` : text;
+}
+
 async function exportPages(name) {
   const lines = [["url", "lastmod", "changefreq", "priority"]];
   let after = "";
@@ -254,7 +263,7 @@ async function exportPages(name) {
     for (const p of page.pages) lines.push([p.url, p.lastmod || "", p.changefreq || "", p.priority ?? ""]);
     after = page.next_after;
   } while (after);
-  const csv = lines.map((row) => row.map((v) => `"${String(v).replaceAll('"', '""')}"`).join(",")).join("\r\n");
+  const csv = lines.map((row) => row.map((v) => `"${formulaSafe(v).replaceAll('"', '""')}"`).join(",")).join("\r\n");
   const link = el("a", { href: URL.createObjectURL(new Blob([csv], { type: "text/csv" })), download: `${name}-pages.csv` });
   link.click();
 }
