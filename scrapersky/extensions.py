@@ -8,12 +8,12 @@ import os
 from typing import Any
 
 from scrapy import signals
-from sqlalchemy.exc import DBAPIError, OperationalError
 from twisted.internet import task, threads
 
 import scrapersky
 from scrapersky import signals as scan_signals
 from scrapersky.db import jobs
+from scrapersky.db.errors import DATABASE_ERRORS, is_transient
 from scrapersky.db.models import JobStatus
 from scrapersky.db.schema import first_line
 from scrapersky.items import DomainItem
@@ -21,6 +21,7 @@ from scrapersky.messages import MAX_ERROR_LENGTH, cut
 from scrapersky.normalize import json_safe
 from scrapersky.retry import Backoff
 from scrapersky.scan import Scan
+from scrapersky.storable import storable_text
 
 logger = logging.getLogger(__name__)
 CANCEL_REASONS = {"shutdown", "cancelled"}
@@ -118,8 +119,9 @@ class JobLifecycle:
                 self.url,
                 scan.job.id,
                 status,
-                error=error,
-                result_data=scan.result(),
+                # What a scan noted (errors, a site's answers) is a site's text: made storable.
+                error=None if error is None else storable_text(error),
+                result_data=json_safe(scan.result()),
                 stats=stats,
             )
         except Exception as exc:  # the reaper ends the job later; the run still reports failure
@@ -127,16 +129,16 @@ class JobLifecycle:
             logger.error("could not record the end of job %s: %s", scan.job.job_id, exc)
 
     async def _record(self, fn, *args, **kwargs):
-        """Job records are small and must not be lost to a database blip: retry with backoff
-        for as long as the job would take to go stale anyway."""
+        """Job records are small and must not be lost to a database blip: retry transient errors
+        with backoff for as long as the job would take to go stale anyway; never a refusal."""
         waits = Backoff(0.5, cap=10.0, within=self.stale_after)
         while True:
             try:
                 return await asyncio.to_thread(fn, *args, **kwargs)
-            except (OperationalError, DBAPIError) as exc:
-                delay = waits.next_delay()
+            except DATABASE_ERRORS as exc:
+                delay = waits.next_delay() if is_transient(exc) else None
                 if delay is None:
-                    raise
+                    raise  # gave up, or a refusal no retry would change
                 logger.warning(
                     "recording job state failed (%s); retrying in %.1fs", first_line(exc), delay
                 )

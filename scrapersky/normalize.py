@@ -18,6 +18,7 @@ from scrapersky.metadata.text import (
 from scrapersky.metadata.urls import MAX_URL_LENGTH
 from scrapersky.sitemaps import PageEntry
 from scrapersky.sitemaps.entries import CHANGEFREQS
+from scrapersky.storable import has_unstorable, storable, storable_text
 
 
 def normalize_listed_pages(entries: list[PageEntry]) -> tuple[list[PageEntry], Counter]:
@@ -31,9 +32,18 @@ def normalize_listed_pages(entries: list[PageEntry]) -> tuple[list[PageEntry], C
         if len(url) > MAX_URL_LENGTH:
             dropped["too_long"] += 1
             continue
-        if "\x00" in url:  # no database text column can hold it
-            dropped["nul_character"] += 1
+        if has_unstorable(url):  # no database text column can hold it as it is
+            dropped["nul_character" if "\x00" in url else "lone_surrogate"] += 1
             continue
+        # What a site puts in image captions, news titles, hreflang links: text for JSON columns.
+        if entry.alternates:
+            entry.alternates = storable(entry.alternates)
+        if entry.images:
+            entry.images = storable(entry.images)
+        if entry.news:
+            entry.news = storable(entry.news)
+        if entry.videos:
+            entry.videos = storable(entry.videos)
         priority = entry.priority
         if priority is not None and not (isinstance(priority, float) and 0.0 <= priority <= 1.0):
             entry.priority = None
@@ -80,15 +90,18 @@ def normalize_domain_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
 
 
 def json_safe(value: Any) -> Any:
-    """Make a value storable in a JSON column (dates as ISO text, no NaN, str keys)."""
+    """Make a value storable in a JSON column (dates as ISO text, no NaN, str keys, no NUL or
+    lone surrogate in any key or text: see scrapersky.storable)."""
+    if isinstance(value, str):
+        return storable_text(value)
     if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
+        return {storable_text(str(k)): json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set)):
         return [json_safe(v) for v in value]
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, float) and not math.isfinite(value):
         return None
-    if value is None or isinstance(value, (str, int, float, bool)):
+    if value is None or isinstance(value, (int, float, bool)):
         return value
-    return json.loads(json.dumps(value, default=str))
+    return json_safe(json.loads(json.dumps(value, default=str)))

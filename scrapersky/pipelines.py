@@ -8,10 +8,12 @@ import time
 from typing import Any
 
 from itemadapter import ItemAdapter
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from scrapersky import signals
+from scrapersky.db.bulk import DomainKey
 from scrapersky.db.engine import get_engine
+from scrapersky.db.errors import DATABASE_ERRORS, is_transient
 from scrapersky.db.models import JobStatus
 from scrapersky.db.schema import first_line
 from scrapersky.db.store import ScanState, StoreBatch, write_batch
@@ -20,6 +22,7 @@ from scrapersky.messages import MAX_ERROR_LENGTH
 from scrapersky.metadata.text import MAX_DESCRIPTION_LENGTH, MAX_TITLE_LENGTH, clean_text
 from scrapersky.normalize import normalize_domain_metadata, normalize_listed_pages
 from scrapersky.retry import Backoff
+from scrapersky.storable import storable, storable_text
 
 logger = logging.getLogger(__name__)
 
@@ -45,11 +48,22 @@ class NormalizePipeline:
         elif isinstance(item, PageItem):
             item.title = clean_text(item.title, MAX_TITLE_LENGTH)
             item.description = clean_text(item.description, MAX_DESCRIPTION_LENGTH)
+        if isinstance(item, (DomainItem, SitemapFileItem, PageItem)):
+            # Every field, not a list of the ones known to carry a site's text: a field added
+            # later is covered too. Listed pages were made storable entry by entry above.
+            for name in item.__dataclass_fields__:
+                setattr(item, name, storable(getattr(item, name)))
         return item
 
 
+def _failed_domain(item: DomainItem) -> dict[str, Any]:
+    values = ItemAdapter(item).asdict()
+    values.update(metadata={}, homepage_read=False, sitemaps_complete=False)
+    return values
+
+
 class StoreError(RuntimeError):
-    """The database stayed unreachable through every retry."""
+    """The database stayed unreachable through every retry, or refused the write (not retried)."""
 
 
 class StorePipeline:
@@ -117,6 +131,13 @@ class StorePipeline:
             self.batch.add_domain(ItemAdapter(item).asdict())
             try:
                 await self.flush()
+                if key in self.lost:
+                    # Its own end was refused: the job says so, and the domain row too, without
+                    # what the refused write carried.
+                    item.status, item.last_error = JobStatus.FAILED, self.lost.pop(key)
+                    self.batch.add_domain(_failed_domain(item))
+                    await self.flush()
+                    self.lost.pop(key, None)
             finally:
                 state = self.scans.pop(key, None)
             if state is not None and state.sitemap_urls is not None:
@@ -173,12 +194,17 @@ class StorePipeline:
         waits = Backoff(0.5, cap=15.0, retries=self.retries)
         while True:
             started = time.monotonic()
+            failed: dict[DomainKey, str] = {}
             try:
-                written = await asyncio.to_thread(self._write_once, batch)
-            except (OperationalError, DBAPIError) as exc:
-                reason = first_line(exc)
-                if exc.connection_invalidated:
+                written = await asyncio.to_thread(self._write_once, batch, failed)
+            except DATABASE_ERRORS as exc:
+                reason = storable_text(first_line(exc))
+                if self._connection_lost(exc):
                     self._reconnect()
+                if not is_transient(exc):
+                    # A value or a statement the database refuses: refused again on every try.
+                    self.stats.inc_value("scrapersky/store/data_errors")
+                    raise StoreError(f"database refused the write: {reason}") from exc
                 self.stats.inc_value("scrapersky/store/retries")
                 delay = waits.next_delay()
                 if delay is None:
@@ -189,6 +215,7 @@ class StorePipeline:
                 self.domain_ids.clear()  # ids may be gone if the transaction that made them was lost
                 await asyncio.sleep(delay)
                 continue
+            self._lose_domains(failed)
             self.stats.inc_value("scrapersky/store/page_rows", batch.rows)
             self.stats.inc_value("scrapersky/store/page_rows_changed", written)
             self.stats.inc_value("scrapersky/store/flushes")
@@ -197,10 +224,30 @@ class StorePipeline:
             )
             return
 
-    def _write_once(self, batch: StoreBatch) -> int:
+    def _write_once(self, batch: StoreBatch, failed: dict[DomainKey, str]) -> int:
         if self.connection is None:
             self.connection = get_engine(self.url).connect()
-        return write_batch(self.url, batch, self.domain_ids, self.scans, self.connection)
+        return write_batch(self.url, batch, self.domain_ids, self.scans, self.connection, failed)
+
+    def _lose_domains(self, failed: dict[DomainKey, str]) -> None:
+        """Domains whose part of a flush the database refused (the rest of it was written):
+        their scans end failed with the reason, and decide no removals."""
+        for key, reason in failed.items():
+            logger.error("could not store the results of %s: %s", key[1], reason)
+            self.lost.setdefault(key, f"storing results failed: {reason}")
+            if key in self.scans:
+                self.scans[key].seen_lost = True
+            self.stats.inc_value("scrapersky/store/failed_domains")
+
+    def _connection_lost(self, exc: Exception) -> bool:
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+            return True
+        # An error of a statement run on the driver's cursor (COPY) does not tell SQLAlchemy.
+        try:
+            driver = self.connection.connection.driver_connection if self.connection else None
+        except SQLAlchemyError:
+            return True  # no usable connection behind it
+        return bool(getattr(driver, "closed", False))
 
     def _reconnect(self) -> None:
         """The connection is gone, and with it the URLs each scan listed so far: those scans

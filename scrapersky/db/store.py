@@ -1,4 +1,5 @@
-"""One flush of scan results: everything buffered is written in a single transaction.
+"""One flush of scan results: everything buffered is written in a single transaction, each
+domain's part under its own savepoint (a part the database refuses costs no other domain its rows).
 
 How a rescan keeps the inventory true without rewriting what did not change:
 - A page row is written only when its listing is new, changed, or listed again after it was
@@ -35,8 +36,12 @@ from sqlalchemy import Connection, func, select
 from scrapersky.db import bulk
 from scrapersky.db.bulk import DomainKey
 from scrapersky.db.engine import get_engine
+from scrapersky.db.errors import DATABASE_ERRORS, is_transient
 from scrapersky.db.models import DOMAIN_METADATA_COLUMNS, Domain, Page, SitemapFile
+from scrapersky.db.schema import first_line
 from scrapersky.items import PageBatchItem, PageItem, SitemapFileItem
+from scrapersky.messages import MAX_ERROR_LENGTH, cut
+from scrapersky.storable import storable_text
 
 # A first scan that wrote this many pages refreshes the planner's statistics of `pages` before
 # its transaction ends: right after a bulk load they describe a table without this domain, and
@@ -131,14 +136,22 @@ def write_batch(
     id_cache: dict[DomainKey, int],
     scans: dict[DomainKey, ScanState] | None = None,
     connection: Connection | None = None,
+    failed: dict[DomainKey, str] | None = None,
 ) -> int:
     """Write a batch in one transaction; returns how many page rows were inserted or changed.
+
+    Each domain's part is written under its own savepoint: a row of one domain that the
+    database refuses rolls back that domain's part only, and the domain goes to `failed` with
+    the reason; the other domains' parts are committed. A transient error (scrapersky.db.errors)
+    rolls back the whole batch and is raised, for the caller to write it again.
 
     `scans`: the state of the scans the batch belongs to (a fresh one for a domain without);
     `connection`: the writer's own connection, which keeps a scan's listed URLs between flushes
     (without it no removals can be decided)."""
     scans = scans if scans is not None else {}
+    failed = failed if failed is not None else {}
     with _connection(url, connection) as connection, connection.begin():
+        _begin_now(connection)
         missing = batch.domain_keys() - id_cache.keys()
         found = bulk.domain_ids(connection, missing)
         ids = {**id_cache, **found}
@@ -150,49 +163,78 @@ def write_batch(
             states[key].files_seen.add(values["url"])
             if values.get("complete") and values.get("vanished") is None:
                 states[key].complete.add(values["url"])
-        # Files are written in key order so concurrent scans of one domain lock them in the
-        # same order and cannot deadlock; placeholders first, so parents resolve in any order.
-        files = sorted(batch.files, key=lambda kv: (ids[kv[0]], kv[1]["url"]))
-        placeholders = {(ids[key], url) for key, urls in batch.sitemaps.items() for url in urls}
-        for key, values in files:
-            placeholders.add((ids[key], values["url"]))
-            if values.get("parent_url"):
-                placeholders.add((ids[key], values["parent_url"]))
-        bulk.ensure_sitemap_files(connection, placeholders)
-        for key, values in files:
-            state = states[key]
-            change = bulk.upsert_sitemap_file(connection, ids[key], values, state.stamp)
-            if change and state.rescan:
-                bulk.record_changes(connection, ids[key], state.job_pk, state.stamp, [change])
         changed = 0
-        for key in sorted(batch.pages, key=lambda k: ids[k]):
-            sitemaps = batch.sitemaps[key]  # in key order: keys were handed out 1, 2, … as added
-            file_ids = bulk.sitemap_file_ids(connection, ids[key], sitemaps)
-            state = states[key]
-            changed += bulk.upsert_listed_pages(
-                connection,
-                ids[key],
-                batch.pages[key],
-                [file_ids[url] for url in sitemaps],
-                state.stamp,
-                rescan=bool(state.rescan),
-                job_pk=state.job_pk,
-            )
-        for key, values in files:
-            # A sitemap read by a diff: what it no longer lists goes now, while the scan goes on.
-            # A URL another sitemap lists later in the scan comes back in that merge, as moved.
-            state = states[key]
-            if values.get("vanished") and state.rescan and not state.seen_lost:
-                vanished = {values["url"]: values["vanished"]}
-                bulk.remove_vanished_pages(
-                    connection, ids[key], vanished, state.stamp, state.job_pk
-                )
-        for key, values in batch.fetches:
-            bulk.upsert_page_fetches(connection, ids[key], [values])
-        for values in batch.domains:
-            key = (values["tenant_id"], values["domain"])
-            _finish_scan(connection, ids[key], values, states[key])
+        # Domains in id order, and within one its files in URL order, so concurrent scans of one
+        # domain lock rows in the same order and cannot deadlock.
+        for key in sorted(states, key=lambda k: ids[k]):
+            try:
+                with connection.begin_nested():
+                    changed += _write_domain(connection, batch, key, ids[key], states[key])
+            except DATABASE_ERRORS as exc:
+                if is_transient(exc):
+                    raise
+                failed[key] = _reason(exc)
     id_cache.update(found)  # only after the commit: a rolled-back insert leaves no id behind
+    return changed
+
+
+def _begin_now(connection: Connection) -> None:
+    # pysqlite (legacy transaction control) begins a transaction only at the first write: a
+    # SAVEPOINT before it would start one of its own, committed at its RELEASE.
+    if connection.dialect.name != "sqlite":
+        return
+    import sqlite3  # loaded already: the connection is sqlite3's
+
+    dbapi = connection.connection.driver_connection
+    assert isinstance(dbapi, sqlite3.Connection)
+    if not dbapi.in_transaction:
+        connection.exec_driver_sql("BEGIN")
+
+
+def _reason(exc: Exception) -> str:
+    # The database's message may quote the refused value: it is made storable in turn.
+    return cut(storable_text(first_line(exc)), MAX_ERROR_LENGTH)
+
+
+def _write_domain(
+    connection: Connection, batch: StoreBatch, key: DomainKey, domain_id: int, state: ScanState
+) -> int:
+    """One domain's part of a batch: its sitemap files, listed pages, fetches and its end."""
+    # Placeholders first, so parents resolve in any order.
+    files = sorted((v for k, v in batch.files if k == key), key=lambda values: values["url"])
+    placeholders = {(domain_id, url) for url in batch.sitemaps.get(key, ())}
+    for values in files:
+        placeholders.add((domain_id, values["url"]))
+        if values.get("parent_url"):
+            placeholders.add((domain_id, values["parent_url"]))
+    bulk.ensure_sitemap_files(connection, placeholders)
+    for values in files:
+        change = bulk.upsert_sitemap_file(connection, domain_id, values, state.stamp)
+        if change and state.rescan:
+            bulk.record_changes(connection, domain_id, state.job_pk, state.stamp, [change])
+    changed = 0
+    if key in batch.pages:
+        sitemaps = batch.sitemaps[key]  # in key order: keys were handed out 1, 2, … as added
+        file_ids = bulk.sitemap_file_ids(connection, domain_id, sitemaps)
+        changed = bulk.upsert_listed_pages(
+            connection,
+            domain_id,
+            batch.pages[key],
+            [file_ids[url] for url in sitemaps],
+            state.stamp,
+            rescan=bool(state.rescan),
+            job_pk=state.job_pk,
+        )
+    for values in files:
+        # A sitemap read by a diff: what it no longer lists goes now, while the scan goes on.
+        # A URL another sitemap lists later in the scan comes back in that merge, as moved.
+        if values.get("vanished") and state.rescan and not state.seen_lost:
+            vanished = {values["url"]: values["vanished"]}
+            bulk.remove_vanished_pages(connection, domain_id, vanished, state.stamp, state.job_pk)
+    bulk.upsert_page_fetches(connection, domain_id, [v for k, v in batch.fetches if k == key])
+    for values in batch.domains:
+        if (values["tenant_id"], values["domain"]) == key:
+            _finish_scan(connection, domain_id, values, state)
     return changed
 
 

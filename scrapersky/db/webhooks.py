@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from scrapersky.db.engine import rowcount, session_scope
 from scrapersky.db.models import DeliveryStatus, Webhook, WebhookDelivery
+from scrapersky.storable import storable_text
 
 MAX_ATTEMPTS = 8
 SENDING_TIMEOUT = timedelta(minutes=5)  # a sender that died mid-post: its claim lapses after this
@@ -134,7 +135,7 @@ def record(
             .values(
                 status=status,
                 last_status_code=status_code,
-                last_error=error,
+                last_error=None if error is None else storable_text(error),  # a receiver's words
                 updated_at=_now(),
                 **values,
             )

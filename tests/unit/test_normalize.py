@@ -42,3 +42,48 @@ def test_titles_are_cut_to_500_characters_like_the_extractor_cuts_them():
     page = PageItem("t", "a.test", "https://a.test/", 200, title=long_title)
     assert pipeline.process_item(domain).metadata["title"] == expected
     assert pipeline.process_item(page).title == expected
+
+
+def test_text_no_database_takes_is_made_storable_in_every_item():
+    from scrapersky.items import SitemapFileItem
+
+    pipeline = NormalizePipeline(stats=None)
+    domain = DomainItem(
+        "t",
+        "a.test",
+        "complete",
+        datetime.now(UTC),
+        last_error="bad\x00 \ud800",
+        metadata={
+            "title": "Nul\x00 title",
+            "structured_data": [{"k\x00ey": ["\udfff", {"deep": "a\x00b"}]}],
+            "tech_stack": ["Word\x00Press"],
+        },
+    )
+    out = pipeline.process_item(domain)
+    assert out.metadata["title"] == "Nul title" and out.last_error == "bad \ufffd"
+    assert out.metadata["structured_data"] == [{"key": ["\ufffd", {"deep": "ab"}]}]
+    assert out.metadata["tech_stack"] == ["WordPress"]
+    sitemap = SitemapFileItem(
+        "t", "a.test", "https://a.test/s.xml", "robots_txt", etag='"e\x00"', vanished=["x\ud800"]
+    )
+    sitemap = pipeline.process_item(sitemap)
+    assert sitemap.etag == '"e"' and sitemap.vanished == ["x\ufffd"]
+    page = pipeline.process_item(PageItem("t", "a.test", "https://a.test/", 200, title="a\ud800"))
+    assert page.title == "a\ufffd"
+
+
+def test_listed_urls_with_unstorable_text_are_dropped_and_their_extras_cleaned():
+    entries = [
+        PageEntry("https://a.test/half\ud800"),
+        PageEntry(
+            "https://a.test/ok",
+            images=[{"loc": "https://a.test/i.png", "title": "p\x00ic"}],
+            news={"title": "n\ud800"},
+            alternates=[{"hreflang": "e\x00n", "href": "https://a.test/en"}],
+        ),
+    ]
+    kept, dropped = normalize_listed_pages(entries)
+    assert dropped == {"lone_surrogate": 1}
+    assert kept[0].images == [{"loc": "https://a.test/i.png", "title": "pic"}]
+    assert kept[0].news == {"title": "n\ufffd"} and kept[0].alternates[0]["hreflang"] == "en"
