@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import scrapy, scrapy_env
 from tests.faults import scenarios
 from tests.support.db import rows, scalar
 
 
+@pytest.mark.volume
 def test_database_outage_mid_crawl_loses_nothing(postgres_url, web, tmp_path):
     outcome = scenarios.database_outage(
         postgres_url, web, tmp_path / "crawl.log", down_for=4, retries=8
@@ -20,6 +23,7 @@ def test_database_outage_mid_crawl_loses_nothing(postgres_url, web, tmp_path):
     assert scalar(postgres_url, "select count(*) from pages") == 40000  # exactly once
 
 
+@pytest.mark.volume
 def test_database_gone_too_long_fails_the_job_with_the_reason(postgres_url, web, tmp_path):
     outcome = scenarios.database_outage(
         postgres_url, web, tmp_path / "crawl.log", down_for=6, retries=1
@@ -33,6 +37,7 @@ def test_database_gone_too_long_fails_the_job_with_the_reason(postgres_url, web,
     assert outcome.lost == 0 and outcome.stored + outcome.unwritten == outcome.expected
 
 
+@pytest.mark.volume
 def test_rescan_after_rows_were_lost_stores_every_page(postgres_url, web, tmp_path):
     # The fixture sites answer conditional requests: a sitemap whose rows were lost must not be
     # skipped as "304 Not Modified" by the next scan.
@@ -62,6 +67,7 @@ def test_sigkill_mid_scan_then_rescan_completes(database_url, web, tmp_path):
     assert outcome.lost == 0
 
 
+@pytest.mark.volume
 def test_two_scans_of_one_domain_at_once(database_url, web, tmp_path):
     outcome = scenarios.concurrent_scans(database_url, web, tmp_path)
     assert outcome.job_status == "complete/complete", outcome.detail

@@ -73,6 +73,7 @@ def measure_parse(path: str) -> None:
     )
 
 
+@pytest.mark.volume
 def test_parsing_200k_urls_keeps_memory_flat(tmp_path):
     path = tmp_path / "sitemap.xml.gz"
     path.write_bytes(gzip.compress(urlset_body("memory.test", range(PARSED_URLS)), compresslevel=1))
@@ -96,6 +97,7 @@ def test_parsing_200k_urls_keeps_memory_flat(tmp_path):
     )
 
 
+@pytest.mark.volume
 @pytest.mark.postgres
 def test_crawl_of_200k_url_site_keeps_peak_rss_bounded(tmp_path, postgres_url, web):
     site = build_site(

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from bench.__main__ import main
 from tests.conftest import require_postgres
 
 
+@pytest.mark.volume
 def test_baseline_and_churn_rows_are_printed(postgres_server, capsys):
     require_postgres()
     assert (
@@ -41,6 +44,7 @@ def test_an_unknown_ref_is_one_line_and_exit_2(capsys):
     )
 
 
+@pytest.mark.volume
 def test_startup_is_timed_beside_the_baseline_and_scrapy_alone(postgres_server, capsys):
     require_postgres()
     assert main(["--only", "startup", "--baseline", "HEAD", "--rounds", "1"]) == 0
