@@ -52,6 +52,9 @@ FIXTURE_MARKERS = {
     "scrapyd": "scrapyd",
     "chromium": "chromium",
     "netns": "netns",
+    "web": "crawl",
+    "module_web": "crawl",
+    "crawl": "crawl",
 }
 
 
@@ -204,6 +207,14 @@ def postgres_server() -> str:
 
 @pytest.fixture
 def web():
+    """The fixture web for one test (the `crawl` tier)."""
+    with FixtureWeb() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def module_web():
+    """One fixture web that a module's tests share (the `crawl` tier, like `web`)."""
     with FixtureWeb() as server:
         yield server
 

@@ -12,46 +12,46 @@ from tests.conftest import ROOT, scrapy, scrapy_env
 from tests.support import sitemap_sites
 from tests.support.coverage import unmeasured
 from tests.support.db import rows
-from tests.support.fixture_web import FixtureWeb, demo_site
+from tests.support.fixture_web import demo_site
 
 
 @pytest.fixture(scope="module")
-def side_by_side(tmp_path_factory):
+def side_by_side(module_web, tmp_path_factory):
     from scrapersky.db.schema import upgrade
 
     tmp = tmp_path_factory.mktemp("side")
     url = f"sqlite:///{tmp / 'scrapersky.db'}"
     upgrade(url)
-    with FixtureWeb() as web:
-        hosts = list(sitemap_sites.build(web))
-        demo_site(web, "demo.test")
-        hosts.append("demo.test")
-        env = scrapy_env(url, web, SCRAPERSKY_SCHEMES="http")
-        result = scrapy(
-            "crawl",
-            "sitemap",
-            "-a",
-            "domains=" + ",".join(hosts),
-            "-s",
-            "DOWNLOAD_MAXSIZE=8388608",
-            "-s",
-            "SCRAPERSKY_SITEMAP_MAX_BYTES=8388608",
-            env=env,
+    web = module_web
+    hosts = list(sitemap_sites.build(web))
+    demo_site(web, "demo.test")
+    hosts.append("demo.test")
+    env = scrapy_env(url, web, SCRAPERSKY_SCHEMES="http")
+    result = scrapy(
+        "crawl",
+        "sitemap",
+        "-a",
+        "domains=" + ",".join(hosts),
+        "-s",
+        "DOWNLOAD_MAXSIZE=8388608",
+        "-s",
+        "SCRAPERSKY_SITEMAP_MAX_BYTES=8388608",
+        env=env,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    found = {}
+    for tool in ("usp", "scrapy"):
+        out = tmp / f"{tool}.json"
+        subprocess.run(
+            [sys.executable, "-m", "tests.support.other_tools", tool, str(out), *hosts],
+            cwd=ROOT,
+            env=unmeasured(env),
+            check=True,
             timeout=300,
+            capture_output=True,
         )
-        assert result.returncode == 0, result.stderr[-3000:]
-        found = {}
-        for tool in ("usp", "scrapy"):
-            out = tmp / f"{tool}.json"
-            subprocess.run(
-                [sys.executable, "-m", "tests.support.other_tools", tool, str(out), *hosts],
-                cwd=ROOT,
-                env=unmeasured(env),
-                check=True,
-                timeout=300,
-                capture_output=True,
-            )
-            found[tool] = json.loads(out.read_text())
+        found[tool] = json.loads(out.read_text())
     ours: dict[str, set[str]] = {host: set() for host in hosts}
     for row in rows(
         url, "select d.domain, p.url from pages p join domains d on d.id = p.domain_id"

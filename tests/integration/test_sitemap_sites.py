@@ -13,7 +13,6 @@ from tests.conftest import (
 )
 from tests.support import sitemap_sites
 from tests.support.db import rows
-from tests.support.fixture_web import FixtureWeb
 
 SETTINGS = [
     "-s",
@@ -28,7 +27,7 @@ SETTINGS = [
 @pytest.fixture(
     scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
-def scanned(request, tmp_path_factory):
+def scanned(module_web, request, tmp_path_factory):
     """Every case site scanned in one run; yields (database_url, web, cases)."""
     from scrapersky.db.schema import upgrade
 
@@ -38,19 +37,21 @@ def scanned(request, tmp_path_factory):
         require_postgres()
         url = create_postgres_database()
     upgrade(url)
-    with FixtureWeb() as web:
-        cases = sitemap_sites.build(web)
-        result = scrapy(
-            "crawl",
-            "sitemap",
-            "-a",
-            "domains=" + ",".join(cases),
-            *SETTINGS,
-            env=scrapy_env(url, web, SCRAPERSKY_SCHEMES="http"),
-            timeout=300,
-        )
-        assert result.returncode == 0, result.stderr[-4000:]
-        yield url, web, cases
+    # One fixture web for both databases' scans: each starts from new sites and an empty log.
+    web = module_web
+    web.requests.clear()
+    cases = sitemap_sites.build(web)
+    result = scrapy(
+        "crawl",
+        "sitemap",
+        "-a",
+        "domains=" + ",".join(cases),
+        *SETTINGS,
+        env=scrapy_env(url, web, SCRAPERSKY_SCHEMES="http"),
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    yield url, web, cases
     if request.param == "postgres":
         drop_postgres_database(url)
 
