@@ -50,7 +50,7 @@ lint: setup
 # and htmlcov/; below .coveragerc's fail_under the run fails, unless PYTEST_ARGS picks a part.
 # Exits with pytest's code, else the report's.
 TEST_WORKERS ?= 3
-FAST_TIERS := not (postgres or scrapyd or chromium or netns or volume)
+FAST_TIERS := not (postgres or scrapyd or chromium or netns or volume or crawl)
 
 test: setup chromium lint
 	@rm -f .coverage .coverage.*
@@ -62,7 +62,8 @@ test: setup chromium lint
 	  [ $$code -ne 0 ] && exit $$code; exit $$report
 
 # The quick tier for every edit: unit tests and the SQLite integration tests that need no
-# PostgreSQL, Scrapyd, Chromium, network namespace or large data; in parallel, no coverage.
+# PostgreSQL, Scrapyd, Chromium, network namespace, large data or crawl of the fixture web
+# (a scrapy process each); in parallel, no coverage.
 test-fast: setup
 	@env -u COVERAGE_PROCESS_START $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile \
 	  -m "$(FAST_TIERS)" $(PYTEST_ARGS)
