@@ -12,6 +12,7 @@ from scrapersky.db.engine import session_scope
 from scrapersky.db.models import Domain, Page, SitemapFile
 from scrapersky.db.schema import upgrade
 from tests.conftest import migrated_postgres, scrapy, scrapy_env
+from tests.support.in_process import run_command
 from tests.support.scrapyd_nodes import Bearer, stop_all
 
 TENANT = "c0ffee00-0000-4000-8000-000000000003"
@@ -123,7 +124,17 @@ def test_no_parameter_value_is_a_server_error(node, endpoint, data, operator):
 @example("\x1b[31m")
 @example("\u202e1")
 def test_status_answers_any_id_in_one_line(db, ident):
-    result = scrapy("status", ident, env=scrapy_env(db), timeout=60)
+    # In this process (tests.support.in_process); the next test runs the real `scrapy status`.
+    assert_one_line_status(run_command("status", ident, env=scrapy_env(db)))
+
+
+def test_the_scrapy_executable_answers_an_odd_id_in_one_line(db):
+    result = scrapy("status", "\u202e1\x1b[31m", env=scrapy_env(db), timeout=60)
+    assert result.returncode == 1
+    assert_one_line_status(result)
+
+
+def assert_one_line_status(result) -> None:
     assert result.returncode in (0, 1), result.stderr
     if result.returncode:
         assert (

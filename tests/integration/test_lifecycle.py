@@ -10,6 +10,7 @@ import threading
 from scrapersky.db import jobs
 from tests.conftest import scrapy, scrapy_env, start_scrapy
 from tests.support.db import rows, scalar, wait_until_stale
+from tests.support.in_process import run_command
 from tests.support.waiting import wait_for
 
 TENANT = "550e8400-e29b-41d4-a716-446655440000"
@@ -258,21 +259,23 @@ def test_status_accepts_every_id_form(database_url, web):
         == 0
     )
     job = rows(database_url, "select id, job_id, run_id from jobs")[0]
+    # `scrapy status` in this process (tests.support.in_process): the real executable is
+    # run by test_sigkill_mid_scan_is_failed_by_the_next_look above.
     for ident in (str(job["job_id"]), job["run_id"]):
-        shown = json.loads(scrapy("status", ident, "--json", env=env).stdout)
+        shown = json.loads(run_command("status", ident, "--json", env=env).stdout)
         assert shown["job"]["job_id"] == job["job_id"] and shown["job"]["status"] == "complete"
-    shown = json.loads(scrapy("status", batch.batch_id, "--json", env=env).stdout)
+    shown = json.loads(run_command("status", batch.batch_id, "--json", env=env).stdout)
     assert (
         shown["batch"]["status"] == "complete" and shown["batch"]["jobs"][0]["domain"] == "ids.test"
     )
     # Integer ids: a job's when a job has that number, else the batch's (two empty batches first,
     # so the batch's number is no job's).
     assert (job["id"], batch.id) == (1, 3)
-    shown = json.loads(scrapy("status", str(job["id"]), "--json", env=env).stdout)
+    shown = json.loads(run_command("status", str(job["id"]), "--json", env=env).stdout)
     assert shown["job"]["job_id"] == job["job_id"]
-    shown = json.loads(scrapy("status", str(batch.id), "--json", env=env).stdout)
+    shown = json.loads(run_command("status", str(batch.id), "--json", env=env).stdout)
     assert shown["batch"]["batch_id"] == batch.batch_id
-    missing = scrapy("status", "no-such-id", env=env)
+    missing = run_command("status", "no-such-id", env=env)
     assert missing.returncode == 1 and missing.stderr.strip().startswith("error: ")
-    table = scrapy("status", batch.batch_id, env=env)
+    table = run_command("status", batch.batch_id, env=env)
     assert table.returncode == 0 and "ids.test" in table.stdout
