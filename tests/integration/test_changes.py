@@ -88,7 +88,10 @@ def scanned(request, tmp_path_factory):
 
 
 def changes(url: str, *args: str):
-    return scrapy("changes", *args, env=scrapy_env(url))
+    """`scrapy changes` in this process (tests.support.in_process). Real `scrapy changes`
+    processes: the first call of test_changes_as_json_all_since_a_date_and_since_a_scan and
+    test_the_scrapy_executable_gives_bad_input_one_line_and_an_exit_code."""
+    return run_command("changes", *args, env=scrapy_env(url))
 
 
 def summary(found: list[dict]) -> list[tuple[str, str]]:
@@ -97,7 +100,7 @@ def summary(found: list[dict]) -> list[tuple[str, str]]:
 
 def test_changes_as_json_all_since_a_date_and_since_a_scan(scanned):
     url, _, (first, second) = scanned
-    result = changes(url, HOST, "--json")
+    result = scrapy("changes", HOST, "--json", env=scrapy_env(url))  # the real executable
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
     assert answer["domain"] == HOST and answer["sitemap_urls"] == 5
@@ -166,14 +169,14 @@ def test_bad_input_gets_one_line_and_an_exit_code(scanned):
     # In this process (tests.support.in_process); the next test runs the real `scrapy changes`.
     url, _, _ = scanned
     for args, code, fragment in BAD_INPUT:
-        result = run_command("changes", *args, env=scrapy_env(url))
+        result = changes(url, *args)
         assert result.returncode == code, (args, result.stderr)
         assert fragment in result.stderr and "Traceback" not in result.stderr, (args, result.stderr)
 
 
 def test_the_scrapy_executable_gives_bad_input_one_line_and_an_exit_code(tmp_path):
     args, code, fragment = BAD_INPUT[2]
-    result = changes(f"sqlite:///{tmp_path / 'scrapersky.db'}", *args)
+    result = scrapy("changes", *args, env=scrapy_env(f"sqlite:///{tmp_path / 'scrapersky.db'}"))
     assert result.returncode == code, result.stderr
     assert result.stderr.startswith(f"error: {fragment}") and result.stderr.count("\n") == 1, (
         result.stderr

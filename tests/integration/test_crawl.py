@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from tests.conftest import scrapy_env
 from tests.support.db import rows, scalar
 from tests.support.fixture_web import demo_site
+from tests.support.in_process import run_command
 
 
 def _urlset(urls: list[str]) -> str:
@@ -68,8 +70,13 @@ def test_unreachable_domain_leaves_a_failed_job_with_its_reason(database_url, we
     )
 
 
-def test_invalid_domain_is_a_one_line_error(database_url, web, crawl):
-    result = crawl(database_url, "-a", "domain=not a domain")
+def test_invalid_domain_is_a_one_line_error(database_url):
+    # Stopped before any crawl starts, so in this process (tests.support.in_process); a real
+    # `scrapy crawl` stopped by bad input: test_settings_checked.py's
+    # test_the_scrapy_executable_stops_each_command_in_one_line[crawl].
+    result = run_command(
+        "crawl", "sitemap", "-a", "domain=not a domain", env=scrapy_env(database_url)
+    )
     assert result.returncode == 2
     lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in result.stderr

@@ -1,6 +1,8 @@
 """README promises that had no test of their own, each through real `scrapy` processes on both
 databases: the stored domain and sitemap-file columns, `scrapy migrate`, `status --limit`, the
-reaper in the next run, SCRAPERSKY_MAX_ATTEMPTS, and a run that ends early."""
+reaper in the next run, SCRAPERSKY_MAX_ATTEMPTS, and a run that ends early. Commands that only
+read an answer back after the first real one run inside the test process
+(tests.support.in_process)."""
 
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from tests.conftest import (
 from tests.integration.test_lifecycle import TENANT, small_site
 from tests.support.db import rows, scalar
 from tests.support.fixture_web import demo_site
+from tests.support.in_process import run_command
 
 WORDPRESS_HOME = """<!DOCTYPE html>
 <html lang="en-GB">
@@ -136,12 +139,12 @@ def empty_database_url(request, tmp_path):
 def test_migrate_command_brings_the_schema_up_to_date(empty_database_url, tmp_path):
     env = scrapy_env(empty_database_url)
     head = head_revision(empty_database_url)
-    first = scrapy("migrate", env=env)
+    first = scrapy("migrate", env=env)  # the real executable; the other `migrate`s run in-process
     assert first.returncode == 0, first.stderr
     assert first.stdout.strip() == f"database schema upgraded: empty -> {head}"
     assert current_revision(empty_database_url) == head
     assert scalar(empty_database_url, "select count(*) from jobs") == 0
-    again = scrapy("migrate", env=env)
+    again = run_command("migrate", env=env)
     assert (again.returncode, again.stdout.strip()) == (0, f"database schema is current ({head})")
 
 
@@ -164,9 +167,10 @@ def test_postgres_run_asks_for_migrate_then_works_after_it(postgres_server, web)
 
 
 def test_migrate_bad_or_unreachable_database_is_one_line(tmp_path):
-    bad = scrapy("migrate", env=scrapy_env("nosuchdb://x"))
+    # In this process (tests.support.in_process); real `scrapy migrate` processes run above.
+    bad = run_command("migrate", env=scrapy_env("nosuchdb://x"))
     assert bad.returncode == 2 and bad.stderr.startswith("error: ") and bad.stderr.count("\n") == 1
-    unreachable = scrapy(
+    unreachable = run_command(
         "migrate", env=scrapy_env("postgresql+psycopg2://postgres@127.0.0.1:9/none")
     )
     assert unreachable.returncode == 1 and unreachable.stderr.startswith(
@@ -184,12 +188,14 @@ def test_status_limit_lists_only_the_latest(database_url, web):
     for n in (1, 2):
         jobs.create_batch(database_url, TENANT, [f"batch{n}.test"], {})
     newest = rows(database_url, "select job_id, domain from jobs order by id desc")
-    shown = scrapy("status", "--limit", "2", "--json", env=env)
+    # `scrapy status` in this process (tests.support.in_process); the real executable is run by
+    # test_lifecycle.py::test_sigkill_mid_scan_is_failed_by_the_next_look.
+    shown = run_command("status", "--limit", "2", "--json", env=env)
     assert shown.returncode == 0, shown.stderr
     listed = json.loads(shown.stdout)
     assert [j["job_id"] for j in listed["jobs"]] == [j["job_id"] for j in newest[:2]]
     assert len(listed["batches"]) == 2
-    table = scrapy("status", "--limit", "1", env=env)
+    table = run_command("status", "--limit", "1", env=env)
     assert table.returncode == 0 and newest[0]["domain"] in table.stdout
     assert not any(j["domain"] in table.stdout for j in newest[1:])
 
