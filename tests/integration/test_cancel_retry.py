@@ -8,6 +8,7 @@ from scrapersky.db import jobs, keys
 from tests.conftest import scrapy, scrapy_env
 from tests.integration.test_scrapyd_batch import domain_file, small_site
 from tests.support.db import rows, scalar
+from tests.support.in_process import run_command
 from tests.support.scrapyd_nodes import Bearer, stop_all
 from tests.support.waiting import wait_for
 
@@ -65,10 +66,11 @@ def test_cancel_ends_pending_jobs_at_once_and_stops_running_runs(
             counts.get("complete", 0),
             0,
         )
-        # Cancelling again changes nothing; an unknown id is a one-line error.
-        again = json.loads(scrapy("cancel", batch_id, "--json", env=batch_env).stdout)
+        # Cancelling again changes nothing; an unknown id is a one-line error. Both in this
+        # process (tests.support.in_process): the real `scrapy cancel` ran above.
+        again = json.loads(run_command("cancel", batch_id, "--json", env=batch_env).stdout)
         assert again["cancelled_pending"] == 0 and again["runs_stopped"] == {}
-        unknown = scrapy("cancel", "no-such-batch", env=batch_env)
+        unknown = run_command("cancel", "no-such-batch", env=batch_env)
         assert (
             unknown.returncode == 2
             and unknown.stderr.strip() == "error: no batch or job with id 'no-such-batch'"
@@ -80,11 +82,13 @@ def test_cancel_ends_pending_jobs_at_once_and_stops_running_runs(
 def test_cancel_a_pending_job_and_refuse_another_tenants(database_url, web):
     created = jobs.create_jobs(database_url, TENANT, ["alone.test"], run_id="later", options={})
     env = scrapy_env(database_url, web)
-    other = scrapy(
+    # In this process (tests.support.in_process); a real `scrapy cancel` runs in
+    # test_cancel_ends_pending_jobs_at_once_and_stops_running_runs.
+    other = run_command(
         "cancel", created[0].job_id, "--tenant-id", "00000000-0000-4000-8000-000000000001", env=env
     )
     assert other.returncode == 2 and "no batch or job" in other.stderr
-    mine = scrapy("cancel", str(created[0].id), env=env)
+    mine = run_command("cancel", str(created[0].id), env=env)
     assert mine.returncode == 0, mine.stderr
     assert (
         mine.stdout.strip()

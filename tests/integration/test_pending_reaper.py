@@ -13,6 +13,7 @@ from scrapersky.db.engine import get_engine
 from scrapersky.db.models import BatchJob, Job
 from tests.conftest import scrapy, scrapy_env
 from tests.support.db import rows
+from tests.support.in_process import run_command
 
 TENANT = "550e8400-e29b-41d4-a716-446655440000"
 
@@ -31,7 +32,9 @@ def test_unclaimed_jobs_of_a_run_are_failed_by_the_next_look(database_url):
             .where(Job.domain != "fresh.test")
             .values(created_at=datetime.now(UTC) - timedelta(hours=2))
         )
-    early = scrapy(
+    # `scrapy status` in this process (tests.support.in_process) but for the look that fails the
+    # orphan, which is a real process.
+    early = run_command(
         "status", orphan.job_id, "--json", "-s", "SCRAPERSKY_PENDING_AFTER=10800", env=env
     )
     assert json.loads(early.stdout)["job"]["status"] == "pending"
@@ -49,7 +52,10 @@ def test_unclaimed_jobs_of_a_run_are_failed_by_the_next_look(database_url):
 
 
 def test_a_bad_pending_window_is_a_one_line_error(database_url):
-    result = scrapy("status", "-s", "SCRAPERSKY_PENDING_AFTER=soon", env=scrapy_env(database_url))
+    # In this process; test_settings_checked.py runs a real `scrapy status` stopped by a bad setting.
+    result = run_command(
+        "status", "-s", "SCRAPERSKY_PENDING_AFTER=soon", env=scrapy_env(database_url)
+    )
     assert result.returncode == 2
     assert result.stderr == "error: SCRAPERSKY_PENDING_AFTER must be an integer, got 'soon'\n"
 
@@ -67,7 +73,7 @@ def test_pending_jobs_of_a_batch_nothing_works_on_are_failed_and_can_be_retried(
         )
         connection.execute(update(BatchJob).values(updated_at=two_hours_ago))
     env = scrapy_env(database_url)
-    scrapy("status", "-s", "SCRAPERSKY_PENDING_AFTER=3600", env=env)
+    run_command("status", "-s", "SCRAPERSKY_PENDING_AFTER=3600", env=env)
     states = {
         r["domain"]: (r["status"], r["error"])
         for r in rows(database_url, "select domain, status, error from jobs")
