@@ -1,8 +1,17 @@
 """A password in DATABASE_URL never appears in any output: commands' stdout and stderr, logs,
 stored stats and results, and every answer and error of the HTTP API, with the database
-reachable, unreachable, or the URL malformed."""
+reachable, unreachable, or the URL malformed.
+
+Commands that only answer (status, migrate, keys) run inside the test process
+(tests.support.in_process), watched everywhere a real process could show something: their
+sys.stdout and sys.stderr, the file descriptors 1 and 2 underneath (C code, a stray
+sys.__stderr__), every log record at any level, and every warning. `scrapy crawl`, the command
+each Scrapyd run is, stays a real process for every broken URL and for the working database."""
 
 from __future__ import annotations
+
+import logging
+import warnings
 
 import pytest
 
@@ -10,6 +19,7 @@ from scrapersky.db import keys
 from tests.conftest import migrated_postgres, scrapy, scrapy_env
 from tests.support.db import rows
 from tests.support.fixture_web import FixtureWeb, demo_site
+from tests.support.in_process import run_command
 from tests.support.scrapyd_nodes import Bearer, stop_all
 
 PASSWORD = "TopSecretDbPw"
@@ -18,12 +28,13 @@ BROKEN = {
     "unknown host": f"postgresql+psycopg2://scanner:{PASSWORD}@db.nonexistent.invalid/scrapersky",
     "malformed": f"postgresql+psycopg2://scanner:{PASSWORD}@127.0.0.1:notaport/scrapersky",
 }
+CRAWL = ("crawl", "sitemap", "-a", "domain=shop1.test")
 COMMANDS = [
     ("status",),
     ("status", "1"),
     ("migrate",),
     ("keys", "list"),
-    ("crawl", "sitemap", "-a", "domain=shop1.test"),
+    CRAWL,
 ]
 
 
@@ -35,6 +46,28 @@ def with_password(url: str) -> str:
 
 
 @pytest.fixture
+def command(capfd, caplog):
+    """command(*argv, env=...) -> (Result, what it showed): a real `scrapy` process for a crawl,
+    else the command in this process, with what it wrote anywhere besides its stdout and stderr."""
+
+    def run(*argv: str, env: dict[str, str]):
+        if argv[0] == "crawl":
+            result = scrapy(*argv, env=env)
+            return result, result.stdout + result.stderr
+        capfd.readouterr()
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = run_command(*argv, env=env)
+        written = capfd.readouterr()
+        shown = [result.stdout, result.stderr, written.out, written.err, caplog.text]
+        shown += [f"{w.category.__name__}: {w.message}" for w in caught]
+        return result, "\n".join(shown)
+
+    return run
+
+
+@pytest.fixture
 def sites():
     with FixtureWeb() as web:
         demo_site(web, "shop1.test")
@@ -42,35 +75,35 @@ def sites():
 
 
 @pytest.mark.parametrize("case", sorted(BROKEN))
-def test_commands_never_print_the_password_of_a_broken_database(case):
+def test_commands_never_print_the_password_of_a_broken_database(case, command):
     env = scrapy_env(BROKEN[case])
-    for command in COMMANDS:
-        result = scrapy(*command, env=env, timeout=60)
-        assert result.returncode != 0, command
-        assert PASSWORD not in result.stdout + result.stderr, (command, result.stderr)
+    for argv in COMMANDS:
+        result, shown = command(*argv, env=env)
+        assert result.returncode != 0, argv
+        assert PASSWORD not in shown, (argv, shown)
         assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr, (
             result.stderr
         )
 
 
 def test_nothing_shows_the_password_of_a_working_database(
-    postgres_server, scrapyd, sites, tmp_path
+    postgres_server, scrapyd, sites, tmp_path, command
 ):
     for plain in migrated_postgres():
         url = with_password(plain)
         env = scrapy_env(url, sites, LOG_LEVEL="DEBUG")
         outputs = []
-        for command in (
+        for argv in (
             ("migrate",),
-            ("crawl", "sitemap", "-a", "domain=shop1.test", "-a", "max_pages=2"),
+            (*CRAWL, "-a", "max_pages=2"),
             ("status", "--json"),
             ("status", "1"),
             ("keys", "create", "--operator"),
             ("keys", "list"),
         ):
-            result = scrapy(*command, env=env)
-            assert result.returncode == 0, (command, result.stderr[-2000:])
-            outputs += [result.stdout, result.stderr]
+            result, shown = command(*argv, env=env)
+            assert result.returncode == 0, (argv, result.stderr[-2000:])
+            outputs.append(shown)
         key = Bearer(keys.create_key(url, None)[1])
         [node] = scrapyd(tmp_path / "nodes", 1, scrapy_env(url, sites, LOG_LEVEL="DEBUG"))
         try:
