@@ -53,7 +53,7 @@ FIXTURE_MARKERS = {
     "chromium": "chromium",
     "netns": "netns",
     "web": "crawl",
-    "module_web": "crawl",
+    "web_factory": "crawl",
     "crawl": "crawl",
 }
 
@@ -213,10 +213,18 @@ def web():
 
 
 @pytest.fixture(scope="module")
-def module_web():
-    """One fixture web that a module's tests share (the `crawl` tier, like `web`)."""
-    with FixtureWeb() as server:
-        yield server
+def web_factory():
+    """Starts fixture webs for module-scoped fixtures (the `crawl` tier, like `web`): each call
+    a new one; all are stopped with the module."""
+    started: list[FixtureWeb] = []
+
+    def start() -> FixtureWeb:
+        started.append(FixtureWeb().start())
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.stop()
 
 
 @dataclass

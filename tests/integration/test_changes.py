@@ -17,7 +17,6 @@ from tests.conftest import (
 )
 from tests.integration.test_rescans import site_with, urlset
 from tests.support.db import rows
-from tests.support.fixture_web import FixtureWeb
 from tests.support.in_process import run_command
 from tests.support.scrapyd_nodes import Bearer, stop_all
 
@@ -37,7 +36,7 @@ SECOND = [
 @pytest.fixture(
     scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
-def scanned(request, tmp_path_factory):
+def scanned(web_factory, request, tmp_path_factory):
     """journal.test scanned twice (with changes in between) for the default tenant, once for another;
     yields (database_url, web, public ids of the default tenant's two jobs)."""
     from scrapersky.db.schema import upgrade
@@ -48,41 +47,39 @@ def scanned(request, tmp_path_factory):
         require_postgres()
         url = create_postgres_database()
     upgrade(url)
-    with FixtureWeb() as web:
-        site = site_with(
-            web,
+    web = web_factory()
+    site = site_with(
+        web,
+        HOST,
+        {"s.xml": urlset(HOST, {f"a{i}": "2024-03-01" for i in range(5)})},
+        home=HOME.format("The Journal"),
+    )
+    env = scrapy_env(url, web, SCRAPERSKY_SCHEMES="http")
+    for tenant in (None, OTHER_TENANT):
+        extra = ("-a", f"tenant_id={tenant}") if tenant else ()
+        assert scrapy("crawl", "sitemap", "-a", f"domain={HOST}", *extra, env=env).returncode == 0
+    site.add(
+        "/s.xml",
+        urlset(
             HOST,
-            {"s.xml": urlset(HOST, {f"a{i}": "2024-03-01" for i in range(5)})},
-            home=HOME.format("The Journal"),
+            {
+                "a0": "2024-04-01",
+                "a1": "2024-03-01",
+                "a2": "2024-03-01",
+                "a3": "2024-03-01",
+                "b0": None,
+            },
+        ),
+    )
+    site.add("/", HOME.format("The Daily Journal"))
+    assert scrapy("crawl", "sitemap", "-a", f"domain={HOST}", env=env).returncode == 0
+    jobs = [
+        row["job_id"]
+        for row in rows(
+            url, "select job_id from jobs where tenant_id != :t order by id", t=OTHER_TENANT
         )
-        env = scrapy_env(url, web, SCRAPERSKY_SCHEMES="http")
-        for tenant in (None, OTHER_TENANT):
-            extra = ("-a", f"tenant_id={tenant}") if tenant else ()
-            assert (
-                scrapy("crawl", "sitemap", "-a", f"domain={HOST}", *extra, env=env).returncode == 0
-            )
-        site.add(
-            "/s.xml",
-            urlset(
-                HOST,
-                {
-                    "a0": "2024-04-01",
-                    "a1": "2024-03-01",
-                    "a2": "2024-03-01",
-                    "a3": "2024-03-01",
-                    "b0": None,
-                },
-            ),
-        )
-        site.add("/", HOME.format("The Daily Journal"))
-        assert scrapy("crawl", "sitemap", "-a", f"domain={HOST}", env=env).returncode == 0
-        jobs = [
-            row["job_id"]
-            for row in rows(
-                url, "select job_id from jobs where tenant_id != :t order by id", t=OTHER_TENANT
-            )
-        ]
-        yield url, web, jobs
+    ]
+    yield url, web, jobs
     if request.param == "postgres":
         drop_postgres_database(url)
 

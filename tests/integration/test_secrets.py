@@ -18,7 +18,7 @@ import pytest
 from scrapersky.db import keys
 from tests.conftest import migrated_postgres, scrapy, scrapy_env
 from tests.support.db import rows
-from tests.support.fixture_web import FixtureWeb, demo_site
+from tests.support.fixture_web import demo_site
 from tests.support.in_process import run_command
 from tests.support.scrapyd_nodes import Bearer, stop_all
 
@@ -68,10 +68,9 @@ def command(capfd, caplog):
 
 
 @pytest.fixture
-def sites():
-    with FixtureWeb() as web:
-        demo_site(web, "shop1.test")
-        yield web
+def sites(web):
+    demo_site(web, "shop1.test")
+    return web
 
 
 @pytest.mark.parametrize("case", sorted(BROKEN))

@@ -16,13 +16,13 @@ from tests.support.fixture_web import demo_site
 
 
 @pytest.fixture(scope="module")
-def side_by_side(module_web, tmp_path_factory):
+def side_by_side(web_factory, tmp_path_factory):
     from scrapersky.db.schema import upgrade
 
     tmp = tmp_path_factory.mktemp("side")
     url = f"sqlite:///{tmp / 'scrapersky.db'}"
     upgrade(url)
-    web = module_web
+    web = web_factory()
     hosts = list(sitemap_sites.build(web))
     demo_site(web, "demo.test")
     hosts.append("demo.test")

@@ -27,7 +27,7 @@ SETTINGS = [
 @pytest.fixture(
     scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
-def scanned(module_web, request, tmp_path_factory):
+def scanned(web_factory, request, tmp_path_factory):
     """Every case site scanned in one run; yields (database_url, web, cases)."""
     from scrapersky.db.schema import upgrade
 
@@ -37,9 +37,7 @@ def scanned(module_web, request, tmp_path_factory):
         require_postgres()
         url = create_postgres_database()
     upgrade(url)
-    # One fixture web for both databases' scans: each starts from new sites and an empty log.
-    web = module_web
-    web.requests.clear()
+    web = web_factory()
     cases = sitemap_sites.build(web)
     result = scrapy(
         "crawl",
