@@ -186,6 +186,54 @@ def test_webhook_command_errors_are_one_line(database_url):
     assert rows(database_url, "select id from webhooks") == []
 
 
+def test_webhooks_are_added_listed_logged_and_removed_per_tenant(sqlite_url):
+    # In this process (tests.support.in_process): the command's own bookkeeping, no delivery.
+    env = scrapy_env(sqlite_url)
+    other = "6f1c2a8e-0000-4000-8000-000000000002"
+    added = run_command(
+        "webhooks", "add", "https://hooks.example/a", "--tenant-id", TENANT, "--json", env=env
+    )
+    assert added.returncode == 0, added.stderr
+    hook = json.loads(added.stdout)
+    assert (hook["tenant_id"], hook["url"]) == (TENANT, "https://hooks.example/a")
+    assert len(hook["secret"]) >= 32 and "message" not in hook
+    plain = run_command(
+        "webhooks", "add", "https://hooks.example/b", "--tenant-id", other, "--secret", "s", env=env
+    )
+    assert plain.stdout.startswith("webhook 2 added; its signing secret (shown once): s")
+    listed = run_command("webhooks", "list", "--json", env=env)
+    assert [h["url"] for h in json.loads(listed.stdout)] == [
+        "https://hooks.example/a",
+        "https://hooks.example/b",
+    ]
+    mine = run_command("webhooks", "list", "--tenant-id", TENANT, env=env)
+    assert mine.returncode == 0 and "hooks.example/a" in mine.stdout
+    assert "hooks.example/b" not in mine.stdout
+    jobs.cancel(
+        sqlite_url,
+        jobs.create_jobs(sqlite_url, TENANT, ["late.test"], run_id="r", options={})[0].job_id,
+    )
+    log = json.loads(run_command("webhooks", "log", "--json", env=env).stdout)
+    assert [(d["webhook"], d["event"], d["status"]) for d in log] == [(1, "job.ended", "pending")]
+    table = run_command("webhooks", "log", "--limit", "1", env=env)
+    assert table.returncode == 0 and "┃ event" in table.stdout and "│ 1 " in table.stdout
+    assert run_command("webhooks", "log", "--limit", "0", env=env).returncode == 2
+    assert run_command("webhooks", "list", "extra", env=env).returncode == 2
+    assert run_command("webhooks", "nothing", env=env).returncode == 2
+    removed = run_command("webhooks", "remove", "2", "--tenant-id", TENANT, env=env)
+    assert (removed.returncode, removed.stderr.strip()) == (2, "error: no webhook with id '2'")
+    removed = run_command("webhooks", "remove", "2", env=env)
+    assert (removed.returncode, removed.stdout) == (0, "webhook 2 removed\n")
+    # Removed webhooks stay in the table (their delivery log refers to them), inactive.
+    assert rows(sqlite_url, "select id, active from webhooks order by id") == [
+        {"id": 1, "active": 1},
+        {"id": 2, "active": 0},
+    ]
+    assert [
+        h["id"] for h in json.loads(run_command("webhooks", "list", "--json", env=env).stdout)
+    ] == [1]
+
+
 def test_the_scrapy_executable_gives_webhook_errors_one_line(tmp_path):
     env = scrapy_env(f"sqlite:///{tmp_path / 'scrapersky.db'}")
     unknown = scrapy("webhooks", "remove", "99", env=env)
