@@ -58,6 +58,11 @@ FIXTURE_MARKERS = {
 }
 
 
+# The costliest tiers first: pytest-xdist hands out files in collection order, so files of
+# these start early instead of running alone at the end of a parallel run.
+COST_ORDER = ("volume", "scrapyd", "chromium", "netns", "crawl", "postgres")
+
+
 def pytest_collection_modifyitems(items) -> None:
     for item in items:
         names = set(getattr(item, "fixturenames", ()))
@@ -69,6 +74,13 @@ def pytest_collection_modifyitems(items) -> None:
             wanted.add("postgres")
         for marker in sorted(wanted):
             item.add_marker(marker)
+    cost: dict[str, int] = {}
+    for item in items:
+        marks = {mark.name for mark in item.iter_markers()}
+        rank = next((i for i, name in enumerate(COST_ORDER) if name in marks), len(COST_ORDER))
+        cost[item.path] = min(cost.get(item.path, rank), rank)
+    # A stable sort by file: each file's tests stay together and in their order.
+    items.sort(key=lambda item: cost[item.path])
 
 
 def _postgres_available() -> str | None:

@@ -155,4 +155,4 @@ def log(
         )
         if tenant_id:
             query = query.where(Webhook.tenant_id == tenant_id)
-        return [(delivery, hook) for delivery, hook in session.execute(query).tuples().all()]
+        return [(delivery, hook) for delivery, hook in session.execute(query).all()]
