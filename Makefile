@@ -49,7 +49,7 @@ lint: setup
 # they launch inherit it). The combined report is printed either way and kept in coverage.xml
 # and htmlcov/; below .coveragerc's fail_under the run fails, unless PYTEST_ARGS picks a part.
 # Exits with pytest's code, else the report's.
-TEST_WORKERS ?= 4
+TEST_WORKERS ?= 3
 FAST_TIERS := not (postgres or scrapyd or chromium or netns or volume or crawl)
 
 test: setup chromium lint

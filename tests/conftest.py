@@ -210,7 +210,7 @@ def postgres_url():
     yield from migrated_postgres()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def postgres_server() -> str:
     """The PostgreSQL server, for tests that make their own databases: its admin URL."""
     require_postgres()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 
 import pytest
@@ -9,7 +11,6 @@ import pytest
 from bench import Figure, batch, calibration, format_table, goals
 from bench.__main__ import compare, main
 from bench.inventory import summarize_profile
-from tests.conftest import require_postgres
 
 EXPECTED_ROWS = (
     "inventory: first scan → PostgreSQL",
@@ -36,11 +37,24 @@ EXPECTED_ROWS = (
 )
 
 
+@pytest.fixture(scope="module")
+def bench_output(postgres_server) -> str:
+    """One run of the whole bench at a tiny size, beside HEAD as the baseline: its table."""
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = main(
+            [
+                *("--urls", "1000", "--orm-rows", "20", "--skip-batch", "--rounds", "1"),
+                *("--baseline", "HEAD"),
+            ]
+        )
+    assert code == 0, printed.getvalue()[-3000:]
+    return printed.getvalue()
+
+
 @pytest.mark.volume
-def test_bench_runs_and_prints_one_table(postgres_server, capsys):
-    require_postgres()
-    assert main(["--urls", "1000", "--orm-rows", "20", "--skip-batch", "--rounds", "1"]) == 0
-    out = capsys.readouterr().out
+def test_bench_runs_and_prints_one_table(bench_output):
+    out = bench_output
     table = {
         line.split("  ")[0]: line
         for line in out.splitlines()
@@ -63,6 +77,36 @@ def test_bench_runs_and_prints_one_table(postgres_server, capsys):
     assert "10,000 of 10,000 rows stored" in out
     assert re.search(r"^start-up: process start → first request +\d+\.\d\d s\b", out, re.M)
     assert re.search(r"^start-up: Scrapy alone \(one-request spider, no project\) +\d", out, re.M)
+
+
+@pytest.mark.volume
+def test_baseline_and_churn_rows_are_printed(bench_output):
+    out = bench_output
+    baseline = next(
+        line
+        for line in out.splitlines()
+        if line.startswith("inventory: first scan, baseline HEAD (")
+    )
+    assert re.search(r"working tree \d+\.\d\d × baseline", baseline)
+    churn = next(
+        line for line in out.splitlines() if line.startswith("inventory: rescan, 2% removed")
+    )
+    assert re.search(r"\s60\s", churn)  # 20 added + 20 relisted written, 20 removed
+    assert (
+        "page rows written: 40 inserted or changed + 20 marked removed; history page_added 20, "
+        "page_changed 20, page_removed 20, sitemap_changed 20: exact"
+    ) in out
+
+
+@pytest.mark.volume
+def test_startup_is_timed_beside_the_baseline_and_scrapy_alone(bench_output):
+    lines = [line for line in bench_output.splitlines() if line.startswith("start-up:")]
+    ours, baseline, alone = lines[:3]
+    assert ours.startswith("start-up: process start → first request ")
+    assert "≤ 0.5 × baseline" in ours and re.search(r"working tree \d+\.\d\d × baseline", ours)
+    assert baseline.startswith("start-up: baseline HEAD (") and re.search(r"\d\.\d\d s", baseline)
+    assert alone.startswith("start-up: Scrapy alone (one-request spider, no project) ")
+    assert re.search(r"working tree \d+\.\d\d × this", alone)
 
 
 def test_compare_states_ratios_both_ways():
