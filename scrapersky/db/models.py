@@ -1,4 +1,4 @@
-"""The tables of the public contract (README, "What is stored"), as SQLAlchemy 2.0 typed models."""
+"""The tables of the public contract (docs/schema.md), as SQLAlchemy 2.0 typed models."""
 
 from __future__ import annotations
 

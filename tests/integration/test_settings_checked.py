@@ -13,7 +13,7 @@ from tests.conftest import migrated_postgres, scrapy, scrapy_env
 from tests.support.db import scalar
 from tests.support.in_process import run_command
 
-# Scrapy's own settings come from -s only; ScraperSky's (and the ones the README lists) also from the environment.
+# Scrapy's own settings come from -s only; ScraperSky's (and the ones docs/configuration.md lists) also from the environment.
 SCRAPY_ONLY = {"CONCURRENT_REQUESTS"}
 BAD = [
     ("DOWNLOAD_MAXSIZE", "lots", "DOWNLOAD_MAXSIZE must be an integer, got 'lots'"),
