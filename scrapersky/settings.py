@@ -11,6 +11,7 @@ import os
 
 from scrapy.settings import default_settings
 
+from scrapersky import __version__
 from scrapersky.config import ConfigError, to_bool
 
 
@@ -88,7 +89,7 @@ SCRAPYD_PASSWORD = env("SCRAPYD_PASSWORD", "")
 
 # --- Politeness -------------------------------------------------------------------------
 ROBOTSTXT_OBEY = env_bool("ROBOTSTXT_OBEY", True)
-USER_AGENT = f"ScraperSky/1.0 (+{SCRAPERSKY_CONTACT_URL})"
+USER_AGENT = f"ScraperSky/{__version__} (+{SCRAPERSKY_CONTACT_URL})"
 AUTOTHROTTLE_ENABLED = env_bool("AUTOTHROTTLE_ENABLED", True)
 AUTOTHROTTLE_START_DELAY = 0.25
 AUTOTHROTTLE_MAX_DELAY = 10.0

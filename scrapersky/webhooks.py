@@ -21,6 +21,7 @@ import ssl
 import time
 from urllib.parse import urlsplit
 
+from scrapersky import __version__
 from scrapersky.db import webhooks as rows
 from scrapersky.messages import cut
 from scrapersky.net.policy import AddressPolicy, AddressRefused
@@ -103,7 +104,7 @@ def deliver_due(
         stamp = str(int(time.time()))
         headers = {
             "Content-Type": "application/json",
-            "User-Agent": "ScraperSky-Webhook/1.0",
+            "User-Agent": f"ScraperSky-Webhook/{__version__}",
             "X-ScraperSky-Event": delivery.event,
             "X-ScraperSky-Delivery": str(delivery.id),
             "X-ScraperSky-Timestamp": stamp,

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import update
 
+import scrapersky
 from scrapersky.db import jobs
 from scrapersky.db.engine import session_scope
 from scrapersky.db.models import Job
@@ -327,4 +328,4 @@ def test_default_tenant_and_contact_url_come_from_the_environment(database_url, 
     assert rows(database_url, "select tenant_id from domains") == [{"tenant_id": other_tenant}]
     assert rows(database_url, "select tenant_id from jobs") == [{"tenant_id": other_tenant}]
     agents = {r.headers["user-agent"] for r in web.hits("owner.test")}
-    assert agents == {f"ScraperSky/1.0 (+{contact})"}
+    assert agents == {f"ScraperSky/{scrapersky.__version__} (+{contact})"}
