@@ -7,7 +7,6 @@ webservices, which have neither, from project_settings().
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import uuid
 from datetime import UTC, datetime
@@ -15,6 +14,8 @@ from functools import cache
 from urllib.parse import urlsplit
 
 from scrapy.settings import BaseSettings, Settings
+
+from scrapersky.net.policy import DangerousNetwork, parse_network
 
 TRUE = {"1", "true", "yes", "on"}
 FALSE = {"0", "false", "no", "off", ""}
@@ -45,6 +46,10 @@ INT_SETTINGS = {
     "SCRAPERSKY_STORE_RETRIES": 0,
     "SCRAPERSKY_PENDING_AFTER": 1,
     "SCRAPERSKY_MAX_REQUEST_BYTES": 1024,
+    "SCRAPERSKY_MAX_API_REQUEST_BYTES": 1024,
+    "SCRAPERSKY_MAX_BATCH_DOMAINS": 1,
+    "SCRAPERSKY_MAX_BATCH_SLOTS": 1,
+    "SCRAPERSKY_MAX_RETRIES": 0,
     # Scrapy's own, documented here too: a bad value would otherwise fail deep inside a component.
     "DOWNLOAD_TIMEOUT": 1,
     "DOWNLOAD_MAXSIZE": 0,
@@ -60,7 +65,12 @@ INT_SETTINGS = {
     "SCRAPERSKY_MAX_HEADER_BYTES": 1024,
     "SCRAPERSKY_MAX_HEADERS": 8,
 }
-BOOL_SETTINGS = ("SCRAPERSKY_ALLOW_PRIVATE_NETWORKS", "ROBOTSTXT_OBEY", "AUTOTHROTTLE_ENABLED")
+BOOL_SETTINGS = (
+    "SCRAPERSKY_ALLOW_PRIVATE_NETWORKS",
+    "SCRAPERSKY_ALLOW_DANGEROUS_NETWORKS",
+    "ROBOTSTXT_OBEY",
+    "AUTOTHROTTLE_ENABLED",
+)
 
 
 def check_settings(settings: BaseSettings) -> None:
@@ -81,17 +91,23 @@ def check_settings(settings: BaseSettings) -> None:
         ) from None
     for network in to_list(settings.get("SCRAPERSKY_ALLOWED_NETWORKS") or ""):
         try:
-            ipaddress.ip_network(network, strict=False)
-        except ValueError:
+            parse_network(
+                network, allow_dangerous=settings.getbool("SCRAPERSKY_ALLOW_DANGEROUS_NETWORKS")
+            )
+        except DangerousNetwork as exc:
             raise ConfigError(
-                f"SCRAPERSKY_ALLOWED_NETWORKS must list networks like 10.0.0.0/8, got {network!r}"
+                f"SCRAPERSKY_ALLOWED_NETWORKS: {exc}; set SCRAPERSKY_ALLOW_DANGEROUS_NETWORKS=true "
+                "to allow it anyway"
             ) from None
+        except ValueError as exc:
+            raise ConfigError(f"SCRAPERSKY_ALLOWED_NETWORKS: {exc}") from None
     schemes = to_list(settings.get("SCRAPERSKY_SCHEMES"))
     if not schemes or set(schemes) - {"http", "https"}:
         raise ConfigError(
             f"SCRAPERSKY_SCHEMES must list http and/or https, got {settings.get('SCRAPERSKY_SCHEMES')!r}"
         )
     to_origins(settings.get("SCRAPERSKY_CORS_ORIGINS"))
+    to_host_names(settings.get("SCRAPERSKY_ALLOWED_HOSTS"))
     level = str(settings.get("LOG_LEVEL")).upper()
     if not isinstance(logging.getLevelName(level), int):
         raise ConfigError(
@@ -165,3 +181,16 @@ def to_origins(value: object) -> frozenset[str]:
             )
         origins.add(f"{parts.scheme}://{parts.netloc}".lower())
     return frozenset(origins)
+
+
+def to_host_names(value: object) -> frozenset[str]:
+    """SCRAPERSKY_ALLOWED_HOSTS: comma-separated host names (no port, no wildcard), lowercase."""
+    names = set()
+    for name in to_list(value or ""):
+        host = name.lower().rstrip(".")
+        if not host or any(not (c.isascii() and (c.isalnum() or c in "-._")) for c in host):
+            raise ConfigError(
+                f"SCRAPERSKY_ALLOWED_HOSTS must list host names like node1.example.com, got {name!r}"
+            )
+        names.add(host)
+    return frozenset(names)

@@ -52,6 +52,8 @@ SCRAPERSKY_SCHEMES = env("SCRAPERSKY_SCHEMES", "https,http")
 SCRAPERSKY_ALLOW_PRIVATE_NETWORKS = env_bool("SCRAPERSKY_ALLOW_PRIVATE_NETWORKS", False)
 # Exceptions to the address policy, in CIDR notation (an intranet you mean to scan): "10.1.2.0/24,fd00::/8".
 SCRAPERSKY_ALLOWED_NETWORKS = env("SCRAPERSKY_ALLOWED_NETWORKS", "")
+# Accept allowed networks that touch loopback, link-local or 0.0.0.0, or wider than /8: off by default.
+SCRAPERSKY_ALLOW_DANGEROUS_NETWORKS = env_bool("SCRAPERSKY_ALLOW_DANGEROUS_NETWORKS", False)
 SCRAPERSKY_CHROMIUM = env("SCRAPERSKY_CHROMIUM", "")  # empty: look for chromium on PATH
 SCRAPERSKY_STALE_AFTER = env_int("SCRAPERSKY_STALE_AFTER", 300)
 SCRAPERSKY_MAX_ATTEMPTS = env_int("SCRAPERSKY_MAX_ATTEMPTS", 3)
@@ -136,31 +138,45 @@ DOWNLOAD_HANDLERS = {
     "data": None,
 }
 
-# --- Components -------------------------------------------------------------------------
+# The address guard's middleware: IP literals, and where a rendered page ended up.
 DOWNLOADER_MIDDLEWARES = {
-    # robots.txt is fetched once by the spider (it is also where sitemaps are found) and
-    # obeyed by RobotsRulesMiddleware, so Scrapy's own middleware would only fetch it twice.
-    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "scrapersky.middlewares.PrivateNetworkGuard": 50,
-    "scrapersky.middlewares.RobotsRulesMiddleware": 100,
-}
-ITEM_PIPELINES = {
-    "scrapersky.pipelines.NormalizePipeline": 100,
-    "scrapersky.pipelines.StorePipeline": 300,
-}
-EXTENSIONS = {
-    "scrapersky.extensions.JobLifecycle": 100,
-    "scrapersky.notify.WebhookSender": 200,
-}
-ADDONS = {
-    "scrapersky.rendering.RenderingAddon": 0,
-}
-FEED_EXPORTERS = {
-    "json": "scrapersky.exporters.JsonItemExporter",
-    "jsonlines": "scrapersky.exporters.JsonLinesItemExporter",
-    "jsonl": "scrapersky.exporters.JsonLinesItemExporter",
-    "jl": "scrapersky.exporters.JsonLinesItemExporter",
-    "csv": "scrapersky.exporters.CsvItemExporter",
-    "xml": "scrapersky.exporters.XmlItemExporter",
 }
 FEED_EXPORT_ENCODING = "utf-8"
+
+# --- The sitemap spider's components ---------------------------------------------------
+# Installed by the `sitemap` spider's custom_settings, so any other spider added to this
+# project runs as Scrapy runs it: no job records, webhooks, store, rendering, robots.txt
+# handling or feed exporters of ours. The address guard above (resolver, download handler,
+# middleware) is not among them: Scrapy installs one resolver per process, from the project's
+# settings, and no spider of this project may reach internal addresses
+# (SCRAPERSKY_ALLOW_PRIVATE_NETWORKS switches the guard off). Lower case, so that Scrapy does
+# not take the table itself for a setting.
+sitemap_spider_settings = {
+    "DOWNLOADER_MIDDLEWARES": {
+        **DOWNLOADER_MIDDLEWARES,
+        # robots.txt is fetched once by the spider (it is also where sitemaps are found) and
+        # obeyed by RobotsRulesMiddleware, so Scrapy's own middleware would only fetch it twice.
+        "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+        "scrapersky.middlewares.RobotsRulesMiddleware": 100,
+    },
+    "ITEM_PIPELINES": {
+        "scrapersky.pipelines.NormalizePipeline": 100,
+        "scrapersky.pipelines.StorePipeline": 300,
+    },
+    "EXTENSIONS": {
+        "scrapersky.extensions.JobLifecycle": 100,
+        "scrapersky.notify.WebhookSender": 200,
+    },
+    "ADDONS": {
+        "scrapersky.rendering.RenderingAddon": 0,
+    },
+    "FEED_EXPORTERS": {
+        "json": "scrapersky.exporters.JsonItemExporter",
+        "jsonlines": "scrapersky.exporters.JsonLinesItemExporter",
+        "jsonl": "scrapersky.exporters.JsonLinesItemExporter",
+        "jl": "scrapersky.exporters.JsonLinesItemExporter",
+        "csv": "scrapersky.exporters.CsvItemExporter",
+        "xml": "scrapersky.exporters.XmlItemExporter",
+    },
+}

@@ -59,6 +59,65 @@ class AddressRefused(Exception):
         self.host, self.address, self.reason = host, address, reason
 
 
+# Networks an allowed-network entry must not touch unless forced: a crawl that may reach loopback,
+# link-local (cloud metadata) or the unspecified address (0.0.0.0 reaches this machine) can read
+# the machine it runs on. The IPv6 forms that carry such an IPv4 address are judged by it.
+DANGEROUS_V4 = (
+    ("loopback", ipaddress.IPv4Network("127.0.0.0/8")),
+    ("link-local", ipaddress.IPv4Network("169.254.0.0/16")),
+    ("unspecified", ipaddress.IPv4Network("0.0.0.0/8")),
+)
+# Where an IPv6 address carries an IPv4 one: (the form's bits around it, where the IPv4 bits start).
+IPV4_IN_IPV6 = (
+    (0xFFFF << 32, 96),  # IPv4-mapped, ::ffff:a.b.c.d
+    (0x64FF9B << 96, 96),  # NAT64, 64:ff9b::a.b.c.d
+    (0x2002 << 112, 16),  # 6to4, 2002:aabb:ccdd::
+)
+DANGEROUS: tuple[tuple[str, Network], ...] = (
+    *DANGEROUS_V4,
+    ("loopback", ipaddress.IPv6Network("::1/128")),
+    ("link-local", ipaddress.IPv6Network("fe80::/10")),
+    ("unspecified", ipaddress.IPv6Network("::/128")),
+    *(
+        (
+            label,
+            ipaddress.IPv6Network(
+                (bits | int(net.network_address) << (96 - start), start + net.prefixlen)
+            ),
+        )
+        for label, net in DANGEROUS_V4
+        for bits, start in IPV4_IN_IPV6
+    ),
+)
+# Shorter prefixes than these span far more than any intranet (0.0.0.0/0 is everything).
+WIDEST_PREFIX = {4: 8, 6: 8}
+
+
+class DangerousNetwork(ValueError):
+    """An allowed network that would open the crawl's own machine, or far too much; str() is one line."""
+
+
+def parse_network(text: str, *, allow_dangerous: bool = False) -> Network:
+    """One allowed network in strict CIDR notation. ValueError (one line naming the value) when
+    it is not one or has host bits set (10.1.2.3/8 is a typo, never 10.0.0.0/8); DangerousNetwork,
+    unless allow_dangerous, when it touches DANGEROUS or is wider than WIDEST_PREFIX."""
+    try:
+        network = ipaddress.ip_network(text, strict=True)
+    except ValueError as exc:
+        if "host bits set" in str(exc):
+            network = ipaddress.ip_network(text, strict=False)
+            raise ValueError(f"{text!r} has host bits set (the network is {network})") from None
+        raise ValueError(f"{text!r} is not a network like 10.1.2.0/24") from None
+    if allow_dangerous:
+        return network
+    for label, dangerous in DANGEROUS:
+        if network.version == dangerous.version and network.overlaps(dangerous):  # type: ignore[arg-type]
+            raise DangerousNetwork(f"{text!r} contains {label} addresses ({dangerous})")
+    if network.prefixlen < WIDEST_PREFIX[network.version]:
+        raise DangerousNetwork(f"{text!r} is wider than /{WIDEST_PREFIX[network.version]}")
+    return network
+
+
 @dataclass(frozen=True)
 class AddressPolicy:
     """Refuse non-public addresses, except the networks an operator allowed explicitly."""
@@ -66,11 +125,11 @@ class AddressPolicy:
     allowed: tuple[Network, ...] = ()
 
     @classmethod
-    def from_text(cls, networks: Iterable[str]) -> AddressPolicy:
-        """Allowed networks in CIDR notation ('10.1.2.0/24', '127.0.0.2/32'); ValueError when one is not."""
+    def from_text(cls, networks: Iterable[str], *, allow_dangerous: bool = False) -> AddressPolicy:
+        """Allowed networks in CIDR notation ('10.1.2.0/24'); ValueError as parse_network."""
         return cls(
             tuple(
-                ipaddress.ip_network(text.strip(), strict=False)
+                parse_network(text.strip(), allow_dangerous=allow_dangerous)
                 for text in networks
                 if text.strip()
             )
@@ -103,4 +162,6 @@ def policy_from_settings(settings) -> AddressPolicy | None:
     networks = settings.get("SCRAPERSKY_ALLOWED_NETWORKS") or ""
     if isinstance(networks, str):
         networks = networks.split(",")
-    return AddressPolicy.from_text(networks)
+    return AddressPolicy.from_text(
+        networks, allow_dangerous=settings.getbool("SCRAPERSKY_ALLOW_DANGEROUS_NETWORKS")
+    )

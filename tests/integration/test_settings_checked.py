@@ -34,6 +34,32 @@ BAD = [
         "LOUD",
         "LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got 'LOUD'",
     ),
+    *(
+        ("SCRAPERSKY_ALLOWED_NETWORKS", value, f"SCRAPERSKY_ALLOWED_NETWORKS: {message}")
+        for value, message in [
+            ("10.1.2.3/8", "'10.1.2.3/8' has host bits set (the network is 10.0.0.0/8)"),
+            ("10.0.0.0/33", "'10.0.0.0/33' is not a network like 10.1.2.0/24"),
+            *(
+                (
+                    value,
+                    f"{reason}; set SCRAPERSKY_ALLOW_DANGEROUS_NETWORKS=true to allow it anyway",
+                )
+                for value, reason in [
+                    ("0.0.0.0/0", "'0.0.0.0/0' contains loopback addresses (127.0.0.0/8)"),
+                    (
+                        "10.1.0.0/16,169.254.169.254/32",
+                        "'169.254.169.254/32' contains link-local addresses (169.254.0.0/16)",
+                    ),
+                    ("0.0.0.0/32", "'0.0.0.0/32' contains unspecified addresses (0.0.0.0/8)"),
+                    (
+                        "::ffff:127.0.0.1/128",
+                        "'::ffff:127.0.0.1/128' contains loopback addresses (::ffff:7f00:0/104)",
+                    ),
+                    ("192.0.0.0/3", "'192.0.0.0/3' is wider than /8"),
+                ]
+            ),
+        ]
+    ),
 ]
 WAYS = [
     pytest.param(row, way, id=f"{row[0]}-{way}")

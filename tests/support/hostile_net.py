@@ -308,3 +308,5 @@ def main(scenario_path: str, result_path: str) -> None:
 
 if __name__ == "__main__":
     main(sys.argv[1], sys.argv[2])
+            # The fixture sites live on loopback addresses: the force setting, working.
+            "SCRAPERSKY_ALLOW_DANGEROUS_NETWORKS": "true",

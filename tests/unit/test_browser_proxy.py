@@ -67,7 +67,7 @@ def test_forwards_allowed_targets_and_refuses_the_rest(origins):
     async def scenario() -> list[bytes]:
         proxy = BrowserProxy.reserve(max_header_bytes=4096, timeout=5)
         await proxy.start(
-            AddressPolicy.from_text(["127.0.0.2/32"]),
+            AddressPolicy.from_text(["127.0.0.2/32"], allow_dangerous=True),
             resolve,
             lambda host, why: refusals.append(why),
         )

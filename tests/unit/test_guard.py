@@ -1,4 +1,6 @@
-"""Which addresses the private-network guard refuses."""
+"""Which addresses the private-network guard refuses, and which networks an operator may allow."""
+
+import ipaddress
 
 import pytest
 
@@ -45,7 +47,7 @@ def test_public_addresses_pass(address):
 def test_allowed_networks_are_the_only_exceptions():
     from scrapersky.net.policy import AddressPolicy, AddressRefused
 
-    policy = AddressPolicy.from_text(["127.0.0.2/32", " fd00::/8 ", ""])
+    policy = AddressPolicy.from_text(["127.0.0.2/32", " fd00::/8 ", ""], allow_dangerous=True)
     assert policy.reason("127.0.0.2") is None and policy.reason("::ffff:127.0.0.2") is None
     assert policy.reason("fd00::7") is None
     assert policy.reason("127.0.0.1") == "loopback" and policy.reason("10.0.0.1") == "private"
@@ -78,3 +80,77 @@ def test_policy_from_settings_is_off_only_when_private_networks_are_allowed():
         and policy.reason("10.1.2.3") is None
         and policy.reason("10.1.3.1") == "private"
     )
+
+
+@pytest.mark.parametrize(
+    "text, error",
+    [
+        ("10.1.2.3/8", "'10.1.2.3/8' has host bits set (the network is 10.0.0.0/8)"),
+        ("fd00::1/8", "'fd00::1/8' has host bits set (the network is fd00::/8)"),
+        ("10.0.0.0/33", "'10.0.0.0/33' is not a network like 10.1.2.0/24"),
+        ("intranet", "'intranet' is not a network like 10.1.2.0/24"),
+    ],
+)
+def test_allowed_networks_are_parsed_strictly_even_when_forced(text, error):
+    from scrapersky.net.policy import DangerousNetwork, parse_network
+
+    for forced in (False, True):
+        with pytest.raises(ValueError) as raised:
+            parse_network(text, allow_dangerous=forced)
+        assert str(raised.value) == error and not isinstance(raised.value, DangerousNetwork)
+
+
+@pytest.mark.parametrize(
+    "text, error",
+    [
+        ("127.0.0.2/32", "contains loopback addresses (127.0.0.0/8)"),
+        ("0.0.0.0/0", "contains loopback addresses (127.0.0.0/8)"),
+        ("64.0.0.0/2", "contains loopback addresses (127.0.0.0/8)"),
+        ("169.254.169.254/32", "contains link-local addresses (169.254.0.0/16)"),
+        ("0.0.0.0/32", "contains unspecified addresses (0.0.0.0/8)"),
+        ("::1/128", "contains loopback addresses (::1/128)"),
+        ("::/0", "contains loopback addresses (::1/128)"),
+        ("fe80::/64", "contains link-local addresses (fe80::/10)"),
+        ("::/128", "contains unspecified addresses (::/128)"),
+        ("::ffff:127.0.0.1/128", "contains loopback addresses (::ffff:7f00:0/104)"),
+        ("64:ff9b::a9fe:a9fe/128", "contains link-local addresses (64:ff9b::a9fe:0/112)"),
+        ("2002:7f00:1::/48", "contains loopback addresses (2002:7f00::/24)"),
+        ("192.0.0.0/3", "is wider than /8"),
+        ("fc00::/7", "is wider than /8"),
+    ],
+)
+def test_networks_that_open_the_machine_or_too_much_are_refused_unless_forced(text, error):
+    from scrapersky.net.policy import DangerousNetwork, parse_network
+
+    with pytest.raises(DangerousNetwork) as raised:
+        parse_network(text)
+    assert str(raised.value) == f"{text!r} {error}"
+    assert parse_network(text, allow_dangerous=True) == ipaddress.ip_network(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["10.0.0.0/8", "10.1.2.0/24", "192.168.7.7/32", "10.0.0.7", "fd00::/8", "fd12:3456::/48"],
+)
+def test_intranet_networks_are_accepted(text):
+    from scrapersky.net.policy import parse_network
+
+    assert parse_network(text).num_addresses >= 1
+
+
+def test_the_force_setting_reaches_the_crawls_policy():
+    from scrapy.settings import Settings
+
+    from scrapersky.net.policy import DangerousNetwork, policy_from_settings
+
+    settings = {
+        "SCRAPERSKY_ALLOW_PRIVATE_NETWORKS": False,
+        "SCRAPERSKY_ALLOWED_NETWORKS": "127.0.0.2/32",
+    }
+    with pytest.raises(DangerousNetwork):
+        policy_from_settings(Settings(settings))
+    policy = policy_from_settings(
+        Settings({**settings, "SCRAPERSKY_ALLOW_DANGEROUS_NETWORKS": "true"})
+    )
+    assert policy is not None and policy.reason("127.0.0.2") is None
+    assert policy.reason("127.0.0.1") == "loopback"
