@@ -82,12 +82,22 @@ SCRAPERSKY_WEBHOOK_RETRY_BASE = env_int("SCRAPERSKY_WEBHOOK_RETRY_BASE", 10)
 SCRAPERSKY_PENDING_AFTER = env_int("SCRAPERSKY_PENDING_AFTER", 1800)
 # Origins whose pages may call the HTTP API from a browser; empty: none.
 SCRAPERSKY_CORS_ORIGINS = env("SCRAPERSKY_CORS_ORIGINS", "")
-# Largest request body a Scrapyd node accepts (domain lists, JSON bodies, eggs).
+# Largest request body a Scrapyd node accepts for addversion.json (the project egg), from its operator.
 SCRAPERSKY_MAX_REQUEST_BYTES = env_int("SCRAPERSKY_MAX_REQUEST_BYTES", 16 * 1024 * 1024)
+# Largest request body of every other endpoint (domain lists, JSON bodies).
+SCRAPERSKY_MAX_API_REQUEST_BYTES = env_int("SCRAPERSKY_MAX_API_REQUEST_BYTES", 1024 * 1024)
+# Host names a node answers to besides IP literals, localhost and its own name (DNS rebinding).
+SCRAPERSKY_ALLOWED_HOSTS = env("SCRAPERSKY_ALLOWED_HOSTS", "")
+# What one HTTP API request may ask for: domains per batch, runs per node, retries of a batch.
+SCRAPERSKY_MAX_BATCH_DOMAINS = env_int("SCRAPERSKY_MAX_BATCH_DOMAINS", 10000)
+SCRAPERSKY_MAX_BATCH_SLOTS = env_int("SCRAPERSKY_MAX_BATCH_SLOTS", 4)
+SCRAPERSKY_MAX_RETRIES = env_int("SCRAPERSKY_MAX_RETRIES", 3)
 # Empty: `scrapy batch` uses the node on this machine, and a node's webservices run scans itself.
 SCRAPYD_URLS = env("SCRAPYD_URLS", "")
 SCRAPYD_USERNAME = env("SCRAPYD_USERNAME", "")
 SCRAPYD_PASSWORD = env("SCRAPYD_PASSWORD", "")
+# Where a node keeps the login it generates when those two are unset (default: in its dbs_dir).
+SCRAPYD_PASSWORD_FILE = env("SCRAPYD_PASSWORD_FILE", "")
 
 # --- Politeness -------------------------------------------------------------------------
 ROBOTSTXT_OBEY = env_bool("ROBOTSTXT_OBEY", True)
