@@ -286,6 +286,8 @@ def main(scenario_path: str, result_path: str) -> None:
         {
             "SCRAPERSKY_ALLOW_PRIVATE_NETWORKS": "false",
             "SCRAPERSKY_ALLOWED_NETWORKS": ",".join(allowed),
+            # The fixture sites live on loopback addresses: the force setting, working.
+            "SCRAPERSKY_ALLOW_DANGEROUS_NETWORKS": "true",
             "SCRAPERSKY_SCHEMES": "http",
             "AUTOTHROTTLE_ENABLED": "false",
             "PYTHONPATH": str(ROOT),
@@ -308,5 +310,3 @@ def main(scenario_path: str, result_path: str) -> None:
 
 if __name__ == "__main__":
     main(sys.argv[1], sys.argv[2])
-            # The fixture sites live on loopback addresses: the force setting, working.
-            "SCRAPERSKY_ALLOW_DANGEROUS_NETWORKS": "true",
