@@ -8,9 +8,11 @@ server, which resolves the target once through the crawl's guarded resolver, che
 answer, and connects to the address it checked. What it refuses gets a 403 page carrying
 REFUSED_MARKER (plain HTTP) or a refused tunnel (CONNECT: HTTPS and WebSockets).
 
-With an upstream proxy configured (http_proxy / https_proxy, minus no_proxy), the target's
-literal address and its resolution here are checked, then the request is handed to the
-upstream proxy, which resolves the name itself: an answer that differs there is not seen.
+With an upstream proxy configured (http_proxy / https_proxy, minus no_proxy), the upstream
+proxy is handed the address checked here, never the name, so it has nothing to resolve: plain
+HTTP goes as `GET http://<address>:<port>/path` with the page's own Host header, HTTPS and
+WebSockets as `CONNECT <address>:<port>` (Chromium's TLS inside the tunnel still sends and
+verifies the name).
 """
 
 from __future__ import annotations
@@ -105,7 +107,7 @@ class BrowserProxy:
             if connect and upstream is None:
                 writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
             else:
-                upstream_writer.write(_forward_head(method, target, lines, host, port, upstream))
+                upstream_writer.write(_forward_head(method, target, lines, address, port, upstream))
             if connect or b"transfer-encoding" in {
                 line.split(b":", 1)[0].strip().lower() for line in lines
             }:
@@ -178,25 +180,31 @@ def _upstream_proxy(host: str, connect: bool):
 
 
 def _forward_head(
-    method: bytes, target: bytes, lines: list[bytes], host: str, port: int, upstream
+    method: bytes, target: bytes, lines: list[bytes], address: str, port: int, upstream
 ) -> bytes:
-    """The request as sent on: origin-form to the site, absolute-form (or CONNECT) to an upstream proxy;
-    one request per connection, so the next one is checked again."""
+    """The request as sent on: origin-form to the site; to an upstream proxy, absolute-form or
+    CONNECT naming the checked address, so the proxy resolves nothing (a name could answer it
+    otherwise than it answered the check). One request per connection, so the next one is
+    checked again."""
     kept = [line for line in lines if line.split(b":", 1)[0].strip().lower() not in HOP_HEADERS]
     if upstream is not None and upstream.username:
         credentials = f"{upstream.username}:{upstream.password or ''}".encode()
         kept.append(b"Proxy-Authorization: Basic " + base64.b64encode(credentials))
+    where = b"%s:%d" % ((f"[{address}]" if ":" in address else address).encode("ascii"), port)
     if method == b"CONNECT":
         return (
-            b"CONNECT %s HTTP/1.1\r\nHost: %s\r\n" % (target, target)
+            b"CONNECT %s HTTP/1.1\r\nHost: %s\r\n" % (where, where)
             + b"".join(
                 line + b"\r\n" for line in kept if line.lower().startswith(b"proxy-authorization")
             )
             + b"\r\n"
         )
-    if upstream is None:
-        parts = urlsplit(target.decode("ascii"))
-        target = ((parts.path or "/") + (f"?{parts.query}" if parts.query else "")).encode("ascii")
+    parts = urlsplit(target.decode("ascii"))
+    target = ((parts.path or "/") + (f"?{parts.query}" if parts.query else "")).encode("ascii")
+    if upstream is not None:
+        if not any(line.split(b":", 1)[0].strip().lower() == b"host" for line in kept):
+            kept.insert(0, b"Host: " + parts.netloc.rpartition("@")[2].encode("ascii"))
+        target = b"http://" + where + target
     return (
         b"%s %s HTTP/1.1\r\n" % (method, target)
         + b"".join(line + b"\r\n" for line in kept)

@@ -123,16 +123,26 @@ def test_request_targets_and_forwarded_heads():
 
     head = _forward_head(
         b"GET",
-        b"http://a.test/p",
+        b"http://a.test/p?q=1",
         [b"Host: a.test", b"Proxy-Authorization: x"],
-        "a.test",
+        "93.184.216.34",
         80,
         Upstream(),
     )
+    # An upstream proxy gets the checked address, never the name: it has nothing to resolve.
     assert (
-        head.startswith(b"GET http://a.test/p HTTP/1.1\r\n")
+        head.startswith(b"GET http://93.184.216.34:80/p?q=1 HTTP/1.1\r\nHost: a.test\r\n")
         and b"Proxy-Authorization: x" not in head
     )
     assert b"Proxy-Authorization: Basic dXNlcjpwdw==" in head and head.endswith(
         b"Connection: close\r\n\r\n"
     )
+    no_host = _forward_head(b"GET", b"http://a.test:8080/", [], "2606:2800::1", 8080, Upstream())
+    assert no_host.startswith(b"GET http://[2606:2800::1]:8080/ HTTP/1.1\r\nHost: a.test:8080\r\n")
+    tunnel = _forward_head(
+        b"CONNECT", b"a.test:443", [b"Host: a.test:443"], "93.184.216.34", 443, Upstream()
+    )
+    assert tunnel.startswith(b"CONNECT 93.184.216.34:443 HTTP/1.1\r\nHost: 93.184.216.34:443\r\n")
+    assert b"a.test" not in tunnel and b"Proxy-Authorization: Basic dXNlcjpwdw==" in tunnel
+    direct = _forward_head(b"GET", b"http://a.test/p", [b"Host: a.test"], "93.184.216.34", 80, None)
+    assert direct.startswith(b"GET /p HTTP/1.1\r\nHost: a.test\r\n")
