@@ -349,23 +349,26 @@ def page_from_rss_item(elem: etree._Element, base: str) -> PageEntry | None:
 
 
 _ATOM_DATES = ("updated", "modified", "issued", "published")
+# RFC 4287 4.2.7.2: a link without rel is rel="alternate", and a registered name equals the IANA
+# IRI it abbreviates. Only an alternate is the entry's page: self is the entry's own Atom
+# document (an API or feed address), and edit, enclosure, related, via, replies are other things.
+_ALTERNATE_RELS = frozenset(("alternate", "http://www.iana.org/assignments/relation/alternate"))
 
 
 def page_from_atom_entry(elem: etree._Element, base: str) -> PageEntry | None:
-    """An Atom 1.0 or 0.3 <entry>: the alternate (or rel-less) link, else its self link; the first date found."""
-    href = own = None
+    """An Atom 1.0 or 0.3 <entry>: its first alternate (or rel-less) link, and the first date
+    found; None for an entry with no alternate link (only self, edit, enclosure, ...)."""
+    href = None
     dates: dict[str, str] = {}
     for child in elem:
         name = local_name(child.tag)
         if name == "link":
             rel = (child.get("rel") or "alternate").strip().lower()
-            if rel == "alternate" and href is None:
+            if href is None and rel in _ALTERNATE_RELS:
                 href = child.get("href")
-            elif rel == "self" and own is None:
-                own = child.get("href")  # the entry's own address: used when it has no alternate
         elif name in _ATOM_DATES and child.text:
             dates.setdefault(name, child.text)
-    url = feed_url(href or own, base)
+    url = feed_url(href, base)
     if url is None:
         return None
     lastmod = next((parse_lastmod(dates[name]) for name in _ATOM_DATES if name in dates), None)

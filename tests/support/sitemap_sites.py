@@ -189,7 +189,10 @@ def build(web) -> dict[str, dict]:
     s.add(
         "/atom.xml",
         f'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>x</title>'
-        f'<entry><link rel="alternate" href="http://{h}/a1"/><updated>2003-12-13T18:30:02Z</updated></entry></feed>',
+        f'<entry><link rel="alternate" href="http://{h}/a1"/><updated>2003-12-13T18:30:02Z</updated></entry>'
+        # only its own Atom document (an API address) and an edit link: no page
+        f'<entry><link rel="self" href="http://{h}/api/a2"/><link rel="edit" href="http://{h}/api/a2/1"/></entry>'
+        "</feed>",
     )
     s.add(
         "/atom03.xml",
@@ -197,7 +200,8 @@ def build(web) -> dict[str, dict]:
         f'<entry><link rel="alternate" type="text/html" href="http://{h}/o1"/><modified>2003-12-13T18:30:02Z</modified>'
         "</entry></feed>",
     )
-    # "/relative" is resolved against the text sitemap's URL; "junk line" and ftp:// are skipped
+    # "/relative" is resolved against the text sitemap's URL; "junk line" and ftp:// are skipped;
+    # the Atom entry with only self and edit links lists nothing
     cases[h] = {
         "urls": 7,
         "types": {

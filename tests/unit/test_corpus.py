@@ -13,6 +13,7 @@ def test_the_corpus_is_all_there() -> None:
 
 
 def test_scrapersky_finds_every_url_a_peer_finds() -> None:
+    # ...and lists none of the URLs a case marks as no page ("not_pages", NOTES.md says why).
     _, missed = sitemap_table()
     assert missed == {}
 

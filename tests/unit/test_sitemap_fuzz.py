@@ -57,6 +57,7 @@ SEEDS: dict[str, bytes] = {
   <!-- {SECRET} -->
   <entry><link rel="alternate" href="https://example.com/a"/><updated>2024-05-02T03:04:05Z</updated></entry>
   <entry><link href="https://example.com/b"/><summary>{SECRET}</summary></entry>
+  <entry><link rel="self" href="https://example.com/api/c"/><link rel="edit" href="https://example.com/api/c/1"/></entry>
 </feed>
 """.encode(),
     "text": f"""https://example.com/1

@@ -10,6 +10,8 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scrapersky.sitemaps import PageEntry, Sitemap, SitemapRef, open_sitemap, parse_lastmod
 
@@ -17,6 +19,7 @@ SAMPLES = Path(__file__).parent / "sitemap_samples"
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 UTC = UTC
 MIB = 1024 * 1024
+FUZZ_ATOM = settings(max_examples=100, deadline=None)
 
 
 def read(body: bytes, **kwargs: object) -> tuple[Sitemap, list[PageEntry | SitemapRef]]:
@@ -275,6 +278,62 @@ def test_atom_1_0_entries() -> None:
     assert urls(entries) == ["https://example.com/a", "https://example.com/blog/b.html"]
     assert entries[0].lastmod == datetime(2024, 5, 2, 2, 4, 5, tzinfo=UTC)
     assert entries[1].lastmod == datetime(2024, 5, 3, tzinfo=UTC)
+
+
+def test_an_atom_entry_is_listed_by_its_alternate_link_only() -> None:
+    # Shapes from real feeds: a Blogger post (replies, edit, self, alternate, as googleblog.com
+    # serves them), a GData API entry with only self and edit links (Google Contacts), trafilatura's
+    # feed fixture (tests/resources/feed1.atom: an entry whose only link is rel="self", which
+    # trafilatura's own feed reader skips), a podcast entry with only an enclosure, and rel written
+    # as the IANA IRI it abbreviates (RFC 4287 4.2.7.2).
+    body = b"""<?xml version='1.0' encoding='UTF-8'?>
+<feed xmlns='http://www.w3.org/2005/Atom'><title>Blog</title>
+  <link rel='self' type='application/atom+xml' href='https://blog.example.com/feeds/posts/default'/>
+  <entry><title>Post</title>
+    <link rel='replies' type='application/atom+xml' href='https://blog.example.com/feeds/7306/comments/default'/>
+    <link rel='replies' type='text/html' href='https://blog.example.com/2024/04/post.html#comment-form'/>
+    <link rel='edit' type='application/atom+xml' href='https://www.blogger.com/feeds/1/posts/default/7306'/>
+    <link rel='self' type='application/atom+xml' href='https://www.blogger.com/feeds/1/posts/default/7306'/>
+    <link rel='alternate' type='text/html' href='https://blog.example.com/2024/04/post.html'/>
+    <updated>2024-04-16T10:05:00Z</updated></entry>
+  <entry><title>Contact</title>
+    <link rel='self' type='application/atom+xml' href='https://blog.example.com/m8/feeds/contacts/base/7ae4'/>
+    <link rel='edit' type='application/atom+xml' href='https://blog.example.com/m8/feeds/contacts/base/7ae4/1209'/></entry>
+  <entry><title>Self-referenced link</title><link href="https://blog.example.com/1000" rel="self"/></entry>
+  <entry><title>Episode</title><link rel="enclosure" type="audio/mpeg" href="https://blog.example.com/e1.mp3"/>
+    <link rel="related" href="https://other.example/"/><link rel="via" href="https://other.example/src"/></entry>
+  <entry><link rel=" http://www.iana.org/assignments/relation/alternate " href="https://blog.example.com/iri"/></entry>
+  <entry><link rel="ALTERNATE" href="https://blog.example.com/upper"/></entry>
+</feed>"""
+    _, entries = read(body, url="https://blog.example.com/feeds/posts/default")
+    assert urls(entries) == [
+        "https://blog.example.com/2024/04/post.html",
+        "https://blog.example.com/iri",
+        "https://blog.example.com/upper",
+    ]
+
+
+NOT_THE_PAGE = ["self", "edit", "edit-media", "enclosure", "related", "via", "replies", "license"]
+
+
+@FUZZ_ATOM
+@given(
+    rels=st.lists(
+        st.sampled_from(NOT_THE_PAGE) | st.text("abcdefxyz:/#.-", min_size=1), max_size=5
+    ),
+    at=st.integers(0, 5),
+    spelled=st.sampled_from(["", ' rel="alternate"', " rel=' Alternate '"]),
+)
+def test_only_an_alternate_or_rel_less_link_lists_an_atom_entry(
+    rels: list[str], at: int, spelled: str
+) -> None:
+    links = [
+        f'<link rel="{rel}" href="https://example.com/{index}"/>' for index, rel in enumerate(rels)
+    ]
+    body = '<feed xmlns="http://www.w3.org/2005/Atom"><entry>{}</entry></feed>'
+    assert urls(read(body.format("".join(links)).encode())[1]) == []
+    links.insert(at, f'<link{spelled} href="https://example.com/page"/>')
+    assert urls(read(body.format("".join(links)).encode())[1]) == ["https://example.com/page"]
 
 
 def test_feed_link_that_runs_on_into_markup_is_no_link() -> None:
