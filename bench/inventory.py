@@ -45,7 +45,8 @@ class CrawlRun:
 
 
 def crawl_command(host: str, probe_file: Path, *extra: str) -> list[str]:
-    extensions = {**project_settings.EXTENSIONS, "bench.probe.ReactorProbe": 0}
+    spider_extensions = project_settings.sitemap_spider_settings["EXTENSIONS"]
+    extensions = {**spider_extensions, "bench.probe.ReactorProbe": 0}
     return [
         *scan_command(host, EXTENSIONS=json.dumps(extensions), BENCH_PROBE_FILE=str(probe_file)),
         *extra,
@@ -94,7 +95,7 @@ def parse_only(database_url: str, proxy: str, host: str) -> CrawlRun:
     """The same crawl with page rows normalized but never stored: ours without the database."""
     pipelines = {
         name: order
-        for name, order in project_settings.ITEM_PIPELINES.items()
+        for name, order in project_settings.sitemap_spider_settings["ITEM_PIPELINES"].items()
         if "StorePipeline" not in name
     }
     return run_crawl(

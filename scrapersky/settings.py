@@ -148,31 +148,45 @@ DOWNLOAD_HANDLERS = {
     "data": None,
 }
 
-# --- Components -------------------------------------------------------------------------
+# The address guard's middleware: IP literals, and where a rendered page ended up.
 DOWNLOADER_MIDDLEWARES = {
-    # robots.txt is fetched once by the spider (it is also where sitemaps are found) and
-    # obeyed by RobotsRulesMiddleware, so Scrapy's own middleware would only fetch it twice.
-    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "scrapersky.middlewares.PrivateNetworkGuard": 50,
-    "scrapersky.middlewares.RobotsRulesMiddleware": 100,
-}
-ITEM_PIPELINES = {
-    "scrapersky.pipelines.NormalizePipeline": 100,
-    "scrapersky.pipelines.StorePipeline": 300,
-}
-EXTENSIONS = {
-    "scrapersky.extensions.JobLifecycle": 100,
-    "scrapersky.notify.WebhookSender": 200,
-}
-ADDONS = {
-    "scrapersky.rendering.RenderingAddon": 0,
-}
-FEED_EXPORTERS = {
-    "json": "scrapersky.exporters.JsonItemExporter",
-    "jsonlines": "scrapersky.exporters.JsonLinesItemExporter",
-    "jsonl": "scrapersky.exporters.JsonLinesItemExporter",
-    "jl": "scrapersky.exporters.JsonLinesItemExporter",
-    "csv": "scrapersky.exporters.CsvItemExporter",
-    "xml": "scrapersky.exporters.XmlItemExporter",
 }
 FEED_EXPORT_ENCODING = "utf-8"
+
+# --- The sitemap spider's components ---------------------------------------------------
+# Installed by the `sitemap` spider's custom_settings, so any other spider added to this
+# project runs as Scrapy runs it: no job records, webhooks, store, rendering, robots.txt
+# handling or feed exporters of ours. The address guard above (resolver, download handler,
+# middleware) is not among them: Scrapy installs one resolver per process, from the project's
+# settings, and no spider of this project may reach internal addresses
+# (SCRAPERSKY_ALLOW_PRIVATE_NETWORKS switches the guard off). Lower case, so that Scrapy does
+# not take the table itself for a setting.
+sitemap_spider_settings = {
+    "DOWNLOADER_MIDDLEWARES": {
+        **DOWNLOADER_MIDDLEWARES,
+        # robots.txt is fetched once by the spider (it is also where sitemaps are found) and
+        # obeyed by RobotsRulesMiddleware, so Scrapy's own middleware would only fetch it twice.
+        "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+        "scrapersky.middlewares.RobotsRulesMiddleware": 100,
+    },
+    "ITEM_PIPELINES": {
+        "scrapersky.pipelines.NormalizePipeline": 100,
+        "scrapersky.pipelines.StorePipeline": 300,
+    },
+    "EXTENSIONS": {
+        "scrapersky.extensions.JobLifecycle": 100,
+        "scrapersky.notify.WebhookSender": 200,
+    },
+    "ADDONS": {
+        "scrapersky.rendering.RenderingAddon": 0,
+    },
+    "FEED_EXPORTERS": {
+        "json": "scrapersky.exporters.JsonItemExporter",
+        "jsonlines": "scrapersky.exporters.JsonLinesItemExporter",
+        "jsonl": "scrapersky.exporters.JsonLinesItemExporter",
+        "jl": "scrapersky.exporters.JsonLinesItemExporter",
+        "csv": "scrapersky.exporters.CsvItemExporter",
+        "xml": "scrapersky.exporters.XmlItemExporter",
+    },
+}

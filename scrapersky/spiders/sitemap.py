@@ -26,6 +26,7 @@ from scrapersky.messages import first_line
 from scrapersky.metadata import extract_metadata, extract_page_summary
 from scrapersky.rendering import wants_render
 from scrapersky.scan import Scan, ScanOptions
+from scrapersky.settings import sitemap_spider_settings
 from scrapersky.sitemaps import (
     WELL_KNOWN_PATHS,
     PageEntry,
@@ -72,6 +73,7 @@ STATUSES = [code for code in range(200, 600) if code not in (301, 302, 303, 307,
 
 class SiteScanSpider(Spider):
     name = "sitemap"
+    custom_settings = sitemap_spider_settings
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # Scrapyd passes extra arguments (_job, _version, …): keep them all, check them in from_crawler.

@@ -19,6 +19,9 @@ from scrapy.utils.project import get_project_settings
 settings = get_project_settings()
 for package in ("scrapy.commands", "scrapersky.commands", "scrapersky.spiders"):
     list(walk_modules_iter(package))
+from scrapersky.spiders.sitemap import SiteScanSpider
+
+SiteScanSpider.update_settings(settings)  # the components are the spider's own
 for name in ("EXTENSIONS", "DOWNLOADER_MIDDLEWARES", "SPIDER_MIDDLEWARES", "ITEM_PIPELINES"):
     for path in settings.getwithbase(name):
         load_object(path)
