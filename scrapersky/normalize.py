@@ -14,6 +14,7 @@ from scrapersky.metadata.text import (
     MAX_LANGUAGE_LENGTH,
     MAX_TITLE_LENGTH,
     clean_text,
+    normalize_language,
 )
 from scrapersky.metadata.urls import MAX_URL_LENGTH
 from scrapersky.sitemaps import PageEntry
@@ -69,7 +70,8 @@ def normalize_domain_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
         if name in out:
             out[name] = clean_text(out[name], limit)
     if out.get("language"):
-        out["language"] = out["language"].lower()
+        # BCP 47's own case (RFC 5646 2.1.1): `de-DE` as sites write it, `de-de` and `de_DE` alike.
+        out["language"] = normalize_language(out["language"])
     for name in URL_FIELDS:
         value = out.get(name)
         if value is not None and (

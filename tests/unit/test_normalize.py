@@ -1,8 +1,11 @@
-"""NormalizePipeline's field rules for listed pages."""
+"""NormalizePipeline's field rules for listed pages and domain metadata."""
 
 from datetime import UTC, datetime
 
+import pytest
+
 from scrapersky.items import DomainItem, PageItem
+from scrapersky.metadata import extract_metadata
 from scrapersky.metadata.urls import MAX_URL_LENGTH
 from scrapersky.normalize import normalize_listed_pages
 from scrapersky.pipelines import NormalizePipeline
@@ -42,6 +45,25 @@ def test_titles_are_cut_to_500_characters_like_the_extractor_cuts_them():
     page = PageItem("t", "a.test", "https://a.test/", 200, title=long_title)
     assert pipeline.process_item(domain).metadata["title"] == expected
     assert pipeline.process_item(page).title == expected
+
+
+@pytest.mark.parametrize(
+    ("lang", "stored"),
+    [
+        ("de-DE", "de-DE"),  # the region as written, not "de-de"
+        (" en-GB ", "en-GB"),
+        ("de-de", "de-DE"),  # BCP 47's own case: the same tag however a site writes it
+        ("de_AT", "de-AT"),
+        ("zh-hant-tw", "zh-Hant-TW"),
+        ("es-419", "es-419"),
+        ("de", "de"),
+    ],
+)
+def test_the_stored_language_keeps_its_region(lang: str, stored: str) -> None:
+    html = f'<!DOCTYPE html><html lang="{lang}"><head><title>Verein</title></head></html>'
+    metadata = extract_metadata(html.encode(), "https://verein.de/")
+    domain = DomainItem("t", "verein.de", "complete", datetime.now(UTC), metadata=metadata)
+    assert NormalizePipeline(stats=None).process_item(domain).metadata["language"] == stored
 
 
 def test_text_no_database_takes_is_made_storable_in_every_item():
