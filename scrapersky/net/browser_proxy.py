@@ -13,6 +13,11 @@ proxy is handed the address checked here, never the name, so it has nothing to r
 HTTP goes as `GET http://<address>:<port>/path` with the page's own Host header, HTTPS and
 WebSockets as `CONNECT <address>:<port>` (Chromium's TLS inside the tunnel still sends and
 verifies the name).
+
+A browser in a network namespace of its own (scrapersky.net.browser_jail) cannot reach this
+process's loopback: the guard then listens on a unix socket in a private directory instead
+(`reserve_unix`), where the browser's launcher hands over a socket listening inside the
+browser's namespace, and the guard accepts the browser's connections on it.
 """
 
 from __future__ import annotations
@@ -20,7 +25,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import os
+import shutil
 import socket
+import tempfile
 import urllib.request
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
@@ -47,6 +55,8 @@ class BrowserProxy:
         self.max_header_bytes = max_header_bytes
         self.timeout = timeout
         self.server: asyncio.base_events.Server | None = None
+        self.adopted: list[asyncio.base_events.Server] = []
+        self.adopting: asyncio.Task | None = None
         self.policy: AddressPolicy | None = None
         self.resolve: Resolve | None = None
         self.on_refused: Callable[[str, str], None] = lambda host, reason: None
@@ -58,9 +68,21 @@ class BrowserProxy:
         sock.bind(("127.0.0.1", 0))
         return cls(sock, max_header_bytes, timeout)
 
+    @classmethod
+    def reserve_unix(cls, max_header_bytes: int, timeout: float) -> BrowserProxy:
+        """Bind a unix socket in a new private directory (its path: `path`), for a browser's
+        launcher to hand over the sockets the browser connects to."""
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.bind(os.path.join(tempfile.mkdtemp(prefix="scrapersky-guard-"), "guard.sock"))
+        return cls(sock, max_header_bytes, timeout)
+
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    @property
+    def path(self) -> str:
+        return self.sock.getsockname()
 
     async def start(
         self,
@@ -68,21 +90,52 @@ class BrowserProxy:
         resolve: Resolve,
         on_refused: Callable[[str, str], None] | None = None,
     ) -> None:
-        if self.server is not None:
+        if self.server is not None or self.adopting is not None:
             return
         self.policy, self.resolve = policy, resolve
         if on_refused is not None:
             self.on_refused = on_refused
+        if self.sock.family == socket.AF_UNIX:
+            self.sock.listen(8)
+            self.sock.setblocking(False)
+            self.adopting = asyncio.ensure_future(self._adopt_listeners())
+            return
         self.server = await asyncio.start_server(
             self._serve, sock=self.sock, limit=self.max_header_bytes
         )
 
     async def close(self) -> None:
-        if self.server is not None:
-            self.server.close()
-            await self.server.wait_closed()
-            self.server = None
+        if self.adopting is not None:
+            self.adopting.cancel()
+            self.adopting = None
+        for server in [self.server, *self.adopted]:
+            if server is not None:
+                server.close()
+                await server.wait_closed()
+        self.server, self.adopted = None, []
+        if self.sock.family == socket.AF_UNIX:
+            shutil.rmtree(os.path.dirname(self.path), ignore_errors=True)
         self.sock.close()
+
+    async def _adopt_listeners(self) -> None:
+        """Serve each listening socket a browser's launcher hands over (SCM_RIGHTS), and say so
+        with one byte: the launcher starts the browser only then."""
+        loop = asyncio.get_running_loop()
+        while True:
+            conn, _ = await loop.sock_accept(self.sock)
+            with conn:
+                try:
+                    conn.settimeout(self.timeout)
+                    _, fds, _, _ = await asyncio.to_thread(socket.recv_fds, conn, 16, 1)
+                    listener = socket.socket(fileno=fds[0])
+                    self.adopted.append(
+                        await asyncio.start_server(
+                            self._serve, sock=listener, limit=self.max_header_bytes
+                        )
+                    )
+                    conn.sendall(b"1")
+                except (OSError, IndexError) as exc:  # IndexError: no socket came
+                    logger.warning("browser launcher hand-over failed: %s", exc)
 
     # --- one client connection ------------------------------------------------------------
 

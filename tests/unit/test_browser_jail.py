@@ -1,0 +1,80 @@
+"""Chromium's launcher, in-process: the environment it keeps, the hand-over of a listening socket
+to the guard proxy, and the namespace check (the launch itself: test_trust_boundary.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+
+from scrapersky.net.browser_jail import browser_environment, hand_over, isolation_problem
+from scrapersky.net.browser_proxy import REFUSED_MARKER, BrowserProxy
+from scrapersky.net.policy import AddressPolicy
+
+
+def test_the_browser_keeps_no_secret_of_the_crawl():
+    crawl = {
+        "PATH": "/usr/bin",
+        "LANG": "de_DE.UTF-8",
+        "LC_TIME": "C",
+        "TZ": "UTC",
+        "HOME": "/root",
+        "DATABASE_URL": "postgresql://app:db-secret@db/app",
+        "SCRAPYD_PASSWORD": "pw",
+        "SCRAPERSKY_ANYTHING": "x",
+        "https_proxy": "http://u:p@proxy:3128",
+        "AWS_SECRET_ACCESS_KEY": "k",
+        "LD_PRELOAD": "/tmp/x.so",
+    }
+    assert browser_environment(crawl, "/tmp/profile") == {
+        "PATH": "/usr/bin",
+        "LANG": "de_DE.UTF-8",
+        "LC_TIME": "C",
+        "TZ": "UTC",
+        "HOME": "/tmp/profile",
+        "XDG_CONFIG_HOME": "/tmp/profile",
+        "XDG_CACHE_HOME": "/tmp/profile",
+    }
+    assert browser_environment({}, "/p")["PATH"] == "/usr/bin:/bin"
+
+
+def test_a_handed_over_socket_is_served_by_the_guard():
+    async def resolve(host: str) -> str:
+        return "127.0.0.1"
+
+    async def scenario() -> tuple[bytes, str]:
+        guard = BrowserProxy.reserve_unix(max_header_bytes=4096, timeout=5)
+        await guard.start(AddressPolicy.from_text([], allow_dangerous=False), resolve)
+        try:
+            port = await asyncio.to_thread(hand_over, guard.path, ("127.0.0.1", 0))
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"GET http://inside.test/ HTTP/1.1\r\nHost: inside.test\r\n\r\n")
+            answer = await asyncio.wait_for(reader.read(), 10)
+            writer.close()
+            return answer, guard.path
+        finally:
+            await guard.close()
+
+    answer, path = asyncio.run(scenario())
+    assert answer.startswith(b"HTTP/1.1 403") and REFUSED_MARKER in answer
+    assert not os.path.exists(os.path.dirname(path))
+
+
+def test_a_launcher_without_a_socket_to_hand_over_gets_no_answer():
+    async def scenario() -> None:
+        guard = BrowserProxy.reserve_unix(max_header_bytes=4096, timeout=5)
+        await guard.start(AddressPolicy.from_text([], allow_dangerous=False), resolve=None)
+        try:
+            with socket.socket(socket.AF_UNIX) as client:
+                await asyncio.get_running_loop().sock_connect(client, guard.path)
+                client.sendall(b"no socket")
+                client.settimeout(5)
+                assert await asyncio.to_thread(client.recv, 1) == b""
+        finally:
+            await guard.close()
+
+    asyncio.run(scenario())
+
+
+def test_this_machine_can_isolate_chromium(netns):
+    assert isolation_problem() is None
