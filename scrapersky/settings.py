@@ -78,6 +78,13 @@ SCRAPERSKY_STORE_BUFFER = env_int("SCRAPERSKY_STORE_BUFFER", 50000)
 SCRAPERSKY_STORE_RETRIES = env_int("SCRAPERSKY_STORE_RETRIES", 8)
 # Seconds before a failed webhook delivery is tried again; each retry waits three times longer.
 SCRAPERSKY_WEBHOOK_RETRY_BASE = env_int("SCRAPERSKY_WEBHOOK_RETRY_BASE", 10)
+# Seconds one webhook call may take in all: DNS, connect, TLS, request and the whole answer.
+SCRAPERSKY_WEBHOOK_DEADLINE = env_int("SCRAPERSKY_WEBHOOK_DEADLINE", 10)
+# Bytes of a webhook receiver's answer read at most (status line, headers and body).
+SCRAPERSKY_WEBHOOK_MAX_RESPONSE_BYTES = env_int("SCRAPERSKY_WEBHOOK_MAX_RESPONSE_BYTES", 64 * 1024)
+# Plain-http webhook endpoints everywhere (tests, development); off: https only, except to
+# SCRAPERSKY_ALLOWED_NETWORKS.
+SCRAPERSKY_WEBHOOK_ALLOW_HTTP = env_bool("SCRAPERSKY_WEBHOOK_ALLOW_HTTP", False)
 # A job handed to a run (scan.json) that is still pending after this many seconds is failed.
 SCRAPERSKY_PENDING_AFTER = env_int("SCRAPERSKY_PENDING_AFTER", 1800)
 # Origins whose pages may call the HTTP API from a browser; empty: none.
@@ -175,8 +182,8 @@ sitemap_spider_settings = {
         "scrapersky.pipelines.StorePipeline": 300,
     },
     "EXTENSIONS": {
+        # No webhook sender: a crawl never waits on a tenant's endpoint (the node's loop sends).
         "scrapersky.extensions.JobLifecycle": 100,
-        "scrapersky.notify.WebhookSender": 200,
     },
     "ADDONS": {
         "scrapersky.rendering.RenderingAddon": 0,

@@ -1,39 +1,67 @@
-"""Webhook delivery: signed POSTs of job and batch endings, retried with backoff, never to private addresses.
+"""Webhook delivery: signed POSTs of job and batch endings, retried with backoff, each call bounded.
 
-Each request carries `X-ScraperSky-Event`, `X-ScraperSky-Timestamp` and `X-ScraperSky-Signature:
-sha256=HEX`, the HMAC-SHA256 of `TIMESTAMP.BODY` under the webhook's secret, so a receiver can
-check both origin and freshness. The crawl's address policy applies: the endpoint's name is
-resolved once, every answer checked, and the connection made to the checked address (TLS still
-verifies the name). Redirects are not followed. A refused or malformed endpoint fails at once;
-errors and non-2xx answers are retried after RETRY_BASE × 3^(attempt-1) seconds, up to
-db.webhooks.MAX_ATTEMPTS attempts; every attempt is in the delivery log.
+The body carries the event and the delivery's id (`delivery_id`, the same on every retry), and
+`X-ScraperSky-Signature: sha256=HEX` is the HMAC-SHA256 of `TIMESTAMP.BODY` under the webhook's
+secret, TIMESTAMP being `X-ScraperSky-Timestamp`: one signature covers the id, the event, the
+payload and the time, so a receiver can check origin and freshness and drop repeats.
+
+Every call goes through scrapersky.net.outbound: the crawl's address policy, https only, one
+total deadline for the whole exchange and a cap on the answer's size. A refused or malformed
+endpoint fails at once; errors, deadlines and non-2xx answers are retried after
+RETRY_BASE × 3^(attempt-1) seconds, up to db.webhooks.MAX_ATTEMPTS attempts. Within one pass an
+endpoint that failed is not called again, so a slow one costs the others at most one deadline.
+Senders are the Scrapyd node's loop and `scrapy webhooks deliver`, never a crawl.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import http.client
 import json
 import logging
-import socket
-import ssl
 import time
-from urllib.parse import urlsplit
+from dataclasses import dataclass
 
 from scrapersky import __version__
+from scrapersky.config import to_bool, to_int
 from scrapersky.db import webhooks as rows
 from scrapersky.messages import cut
-from scrapersky.net.policy import AddressPolicy, AddressRefused
+from scrapersky.net.outbound import AnswerTooLarge, DeadlineExceeded, Refused, post
+from scrapersky.net.policy import AddressPolicy, policy_from_settings
 
 logger = logging.getLogger(__name__)
-RETRY_BASE = 10.0
 MAX_RETRY = 3600.0
-TIMEOUT = 10.0
+# How long past its deadline a sender may take to record an attempt before its claim lapses.
+LEASE_MARGIN = 30.0
 
 
-class Undeliverable(Exception):
-    """The endpoint can never be reached (refused address, bad URL): no retry."""
+@dataclass(frozen=True)
+class Sending:
+    """How deliveries are sent: the address policy and the bounds of one call."""
+
+    policy: AddressPolicy | None
+    allow_http: bool = False
+    deadline: float = 10.0
+    max_bytes: int = 64 * 1024
+    retry_base: float = 10.0
+
+    @classmethod
+    def from_settings(cls, settings) -> Sending:
+        return cls(
+            policy_from_settings(settings),
+            to_bool(settings.get("SCRAPERSKY_WEBHOOK_ALLOW_HTTP"), "SCRAPERSKY_WEBHOOK_ALLOW_HTTP"),
+            to_int(settings.get("SCRAPERSKY_WEBHOOK_DEADLINE"), "SCRAPERSKY_WEBHOOK_DEADLINE"),
+            to_int(
+                settings.get("SCRAPERSKY_WEBHOOK_MAX_RESPONSE_BYTES"),
+                "SCRAPERSKY_WEBHOOK_MAX_RESPONSE_BYTES",
+            ),
+            to_int(settings.get("SCRAPERSKY_WEBHOOK_RETRY_BASE"), "SCRAPERSKY_WEBHOOK_RETRY_BASE"),
+        )
+
+    @property
+    def lease(self) -> float:
+        """Seconds a claimed delivery stays with its sender before another may take it."""
+        return self.deadline + LEASE_MARGIN
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -43,64 +71,20 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
     )
 
 
-def post(
-    endpoint: str,
-    body: bytes,
-    headers: dict[str, str],
-    policy: AddressPolicy | None,
-    timeout: float = TIMEOUT,
-) -> int:
-    """POST to the endpoint at an address the policy allows; the answer's status code."""
-    parts = urlsplit(endpoint)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise Undeliverable(f"not an http(s) URL: {endpoint[:200]}")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    try:
-        answers = {
-            info[4][0] for info in socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
-        }
-    except OSError as exc:
-        raise OSError(f"DNS lookup failed for {parts.hostname}: {exc}") from None
-    try:
-        address = (
-            sorted(policy.check(parts.hostname, a) for a in answers)[0]
-            if policy
-            else sorted(answers)[0]
-        )
-    except AddressRefused as refused:
-        raise Undeliverable(str(refused)) from None
-    connection = _Pinned(parts.hostname, address, port, timeout, parts.scheme == "https")
-    try:
-        connection.request(
-            "POST", (parts.path or "/") + (f"?{parts.query}" if parts.query else ""), body, headers
-        )
-        response = connection.getresponse()
-        response.read(64 * 1024)
-        return response.status
-    finally:
-        connection.close()
+def signed_body(delivery_id: int, payload: dict) -> bytes:
+    """The JSON body: the stored payload (its `event` included) and the delivery's id."""
+    return json.dumps(
+        {**payload, "delivery_id": delivery_id}, sort_keys=True, separators=(",", ":")
+    ).encode()
 
 
-class _Pinned(http.client.HTTPSConnection):
-    """A connection to the checked address, speaking to (and verifying TLS for) the endpoint's name."""
-
-    def __init__(self, host: str, address: str, port: int, timeout: float, tls: bool) -> None:
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
-        self.address, self.tls = address, tls
-
-    def connect(self) -> None:
-        sock = socket.create_connection((self.address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host) if self.tls else sock
-
-
-def deliver_due(
-    url: str, policy: AddressPolicy | None, retry_base: float = RETRY_BASE
-) -> dict[str, int]:
+def deliver_due(url: str, sending: Sending) -> dict[str, int]:
     """Send every delivery that is due now; counts by outcome."""
     counts = {"delivered": 0, "pending": 0, "failed": 0}
-    while (claimed := rows.claim_due(url)) is not None:
+    failing: set[int] = set()  # endpoints that failed in this pass: left for the next one
+    while (claimed := rows.claim_due(url, sending.lease, skip=failing)) is not None:
         delivery, hook = claimed
-        body = json.dumps(delivery.payload, sort_keys=True, separators=(",", ":")).encode()
+        body = signed_body(delivery.id, delivery.payload)
         stamp = str(int(time.time()))
         headers = {
             "Content-Type": "application/json",
@@ -113,15 +97,25 @@ def deliver_due(
         status_code, error, retry_in = (
             None,
             None,
-            min(retry_base * 3 ** (delivery.attempts - 1), MAX_RETRY),
+            min(sending.retry_base * 3 ** (delivery.attempts - 1), MAX_RETRY),
         )
         try:
-            status_code = post(hook.url, body, headers, policy)
+            status_code = post(
+                hook.url,
+                body,
+                headers,
+                policy=sending.policy,
+                allow_http=sending.allow_http,
+                deadline=sending.deadline,
+                max_bytes=sending.max_bytes,
+            )
             if not 200 <= status_code < 300:
                 error = f"HTTP {status_code}"
-        except Undeliverable as exc:
+        except Refused as exc:
             error, retry_in = str(exc), None
-        except (OSError, http.client.HTTPException) as exc:
+        except (DeadlineExceeded, AnswerTooLarge) as exc:
+            error = str(exc)
+        except OSError as exc:
             error = cut(f"{type(exc).__name__}: {exc}")
         outcome = rows.record(
             url,
@@ -132,6 +126,8 @@ def deliver_due(
             retry_in=retry_in,
         )
         if error:
+            failing.add(hook.id)
             logger.warning("webhook %s delivery %s: %s (%s)", hook.id, delivery.id, error, outcome)
-        counts[outcome] += 1
+        if outcome in counts:
+            counts[outcome] += 1
     return counts

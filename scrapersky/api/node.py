@@ -26,9 +26,8 @@ from twisted.web.guard import HTTPAuthSessionWrapper
 from scrapersky.api.base import Service
 from scrapersky.config import project_settings, to_int, to_origins
 from scrapersky.console import Console
-from scrapersky.net.policy import policy_from_settings
 from scrapersky.redact import redact
-from scrapersky.webhooks import deliver_due
+from scrapersky.webhooks import Sending, deliver_due
 
 log = Logger()
 SAFE_METHODS = {b"GET", b"HEAD", b"OPTIONS"}
@@ -40,7 +39,8 @@ WEBHOOK_INTERVAL = 5.0  # seconds between the node's passes over due webhook del
 
 def application(config):
     app = scrapyd_application(config)
-    # Webhook deliveries that are due (retries included) go out from every node, run or no run.
+    # Webhook deliveries that are due (retries included) go out from every node, in the node's
+    # process: no crawl holds a run slot while a tenant's endpoint answers.
     TimerService(WEBHOOK_INTERVAL, _deliver_webhooks).setServiceParent(app)
     settings = project_settings()
     cap = to_int(
@@ -165,10 +165,7 @@ def _json_error(message: str) -> bytes:
 def _deliver_webhooks():
     settings = project_settings()
     deferred = threads.deferToThread(
-        deliver_due,
-        settings.get("DATABASE_URL"),
-        policy_from_settings(settings),
-        settings.getfloat("SCRAPERSKY_WEBHOOK_RETRY_BASE"),
+        deliver_due, settings.get("DATABASE_URL"), Sending.from_settings(settings)
     )
     # A database blip skips one pass; the TimerService keeps going.
     return deferred.addErrback(

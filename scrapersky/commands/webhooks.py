@@ -8,8 +8,7 @@ from scrapersky.cli import ProjectCommand
 from scrapersky.config import ConfigError, to_int, to_tenant
 from scrapersky.db import webhooks as rows
 from scrapersky.metadata.urls import MAX_URL_LENGTH
-from scrapersky.net.policy import policy_from_settings
-from scrapersky.webhooks import deliver_due
+from scrapersky.webhooks import Sending, deliver_due
 
 ACTIONS = ("add", "list", "remove", "deliver", "log")
 
@@ -52,8 +51,17 @@ class Command(ProjectCommand):
         if tenant is None:
             raise ConfigError("--tenant-id is required to add a webhook")
         endpoint = rest[0].strip()
-        if not endpoint.startswith(("http://", "https://")) or len(endpoint) > MAX_URL_LENGTH:
+        if (
+            not endpoint.startswith(("http://", "https://"))
+            or len(endpoint) > MAX_URL_LENGTH
+            or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in endpoint)
+        ):
             raise ConfigError(f"the webhook URL must be an http(s) URL, got {endpoint[:100]!r}")
+        if endpoint.startswith("http://") and not self._plain_http_possible():
+            raise ConfigError(
+                "the webhook URL must be https (plain http only to SCRAPERSKY_ALLOWED_NETWORKS, "
+                "or with SCRAPERSKY_WEBHOOK_ALLOW_HTTP=true for tests and development)"
+            )
         hook = rows.add(url, tenant, endpoint, opts.secret)
         return {
             "id": hook.id,
@@ -62,6 +70,12 @@ class Command(ProjectCommand):
             "secret": hook.secret,
             "message": f"webhook {hook.id} added; its signing secret (shown once): {hook.secret}",
         }
+
+    def _plain_http_possible(self) -> bool:
+        # Delivery decides per address; here, only whether any plain-http endpoint could be called.
+        return self.settings.getbool("SCRAPERSKY_WEBHOOK_ALLOW_HTTP") or bool(
+            self.settings.get("SCRAPERSKY_ALLOWED_NETWORKS")
+        )
 
     def _list(self, url: str, rest: list[str], tenant: str | None, opts) -> list[dict]:
         return [
@@ -76,11 +90,7 @@ class Command(ProjectCommand):
         return {"id": hook_id, "message": f"webhook {hook_id} removed"}
 
     def _deliver(self, url: str, rest: list[str], tenant: str | None, opts) -> dict:
-        counts = deliver_due(
-            url,
-            policy_from_settings(self.settings),
-            self.settings.getfloat("SCRAPERSKY_WEBHOOK_RETRY_BASE"),
-        )
+        counts = deliver_due(url, Sending.from_settings(self.settings))
         return {**counts, "message": ", ".join(f"{n} {state}" for state, n in counts.items())}
 
     def _log(self, url: str, rest: list[str], tenant: str | None, opts) -> list[dict]:

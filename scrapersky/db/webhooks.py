@@ -1,17 +1,21 @@
 """Webhook rows: endpoints per tenant, and an outbox of deliveries written with the event itself.
 
 A delivery row is added in the same transaction that ends a job or a batch, so an event is
-never lost to a crash between the two; senders claim due rows one at a time (pending → sending),
-so two senders never post the same delivery.
+never lost to a crash between the two. Senders claim due rows one at a time (pending → sending)
+with a lease: while a row is `sending`, `next_attempt_at` is when its lease ends. A sender that
+died leaves its row to the next sender only after the lease, and only up to MAX_ATTEMPTS claims
+in all; then the row is `failed` with the reason. An outcome is recorded only by the sender that
+still holds the claim, so a late sender cannot overwrite a newer attempt.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from scrapersky.db.engine import rowcount, session_scope
@@ -19,7 +23,6 @@ from scrapersky.db.models import DeliveryStatus, Webhook, WebhookDelivery
 from scrapersky.storable import storable_text
 
 MAX_ATTEMPTS = 8
-SENDING_TIMEOUT = timedelta(minutes=5)  # a sender that died mid-post: its claim lapses after this
 
 
 def _now() -> datetime:
@@ -70,40 +73,67 @@ def enqueue(session: Session, tenant_id: str, event: str, payload: dict[str, Any
         )
 
 
-def claim_due(url: str) -> tuple[WebhookDelivery, Webhook] | None:
-    """The next due delivery, marked `sending` for this sender, with its webhook; None when none is due."""
+def claim_due(
+    url: str, lease: float, *, skip: Collection[int] = (), max_attempts: int = MAX_ATTEMPTS
+) -> tuple[WebhookDelivery, Webhook] | None:
+    """The next due delivery, `sending` for this sender for `lease` seconds, with its webhook;
+    None when none is due. Webhooks in `skip`, and webhooks with a delivery whose lease runs, wait:
+    one call at a time per endpoint, whatever the number of senders."""
     stamp = _now()
+    in_flight = select(WebhookDelivery.webhook_id).where(
+        WebhookDelivery.status == DeliveryStatus.SENDING, WebhookDelivery.next_attempt_at > stamp
+    )
     while True:
         with session_scope(url) as session:
-            row = session.execute(
+            query = (
                 select(WebhookDelivery, Webhook)
                 .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
                 .where(
-                    or_(
-                        (WebhookDelivery.status == DeliveryStatus.PENDING)
-                        & (WebhookDelivery.next_attempt_at <= stamp),
-                        (WebhookDelivery.status == DeliveryStatus.SENDING)
-                        & (WebhookDelivery.updated_at < stamp - SENDING_TIMEOUT),
-                    )
+                    WebhookDelivery.status.in_((DeliveryStatus.PENDING, DeliveryStatus.SENDING)),
+                    WebhookDelivery.next_attempt_at <= stamp,
+                    WebhookDelivery.webhook_id.not_in(in_flight),
                 )
                 .order_by(WebhookDelivery.id)
                 .limit(1)
-            ).first()
+            )
+            if skip:
+                query = query.where(WebhookDelivery.webhook_id.not_in(skip))
+            row = session.execute(query).first()
             if row is None:
                 return None
             delivery, hook = row
-            claim = (
+            mine = (
                 update(WebhookDelivery)
-                .where(WebhookDelivery.id == delivery.id, WebhookDelivery.status == delivery.status)
-                .values(
-                    status=DeliveryStatus.SENDING,
-                    attempts=WebhookDelivery.attempts + 1,
-                    updated_at=stamp,
+                .where(
+                    WebhookDelivery.id == delivery.id,
+                    WebhookDelivery.status == delivery.status,
+                    WebhookDelivery.attempts == delivery.attempts,
                 )
                 .execution_options(synchronize_session=False)
             )
-            taken = rowcount(session.execute(claim))
-            if taken:
+            lapsed = delivery.status == DeliveryStatus.SENDING
+            if lapsed and delivery.attempts >= max_attempts:
+                session.execute(
+                    mine.values(
+                        status=DeliveryStatus.FAILED,
+                        last_error=f"gave up after {delivery.attempts} attempts: the last "
+                        f"sender never recorded an outcome (lease of {lease:g} s expired)",
+                        updated_at=stamp,
+                    )
+                )
+                continue
+            values: dict[str, Any] = {
+                "status": DeliveryStatus.SENDING,
+                "attempts": delivery.attempts + 1,
+                "next_attempt_at": stamp + timedelta(seconds=lease),
+                "updated_at": stamp,
+            }
+            if lapsed:
+                values["last_error"] = (
+                    f"attempt {delivery.attempts}: its sender never recorded an outcome "
+                    f"(lease of {lease:g} s expired)"
+                )
+            if rowcount(session.execute(mine.values(**values))):
                 session.expunge_all()
                 delivery.attempts += 1
                 return delivery, hook
@@ -118,7 +148,8 @@ def record(
     error: str | None,
     retry_in: float | None,
 ) -> str:
-    """Store an attempt's outcome: delivered (2xx), pending again after retry_in seconds, or failed."""
+    """Store an attempt's outcome: delivered (2xx), pending again after retry_in seconds, or failed;
+    `lost` when the claim lapsed and another sender took the delivery (nothing is written)."""
     if error is None and status_code is not None and 200 <= status_code < 300:
         status, values = DeliveryStatus.DELIVERED, {"delivered_at": _now()}
     elif retry_in is not None and attempts < MAX_ATTEMPTS:
@@ -129,9 +160,13 @@ def record(
     else:
         status, values = DeliveryStatus.FAILED, {}
     with session_scope(url) as session:
-        session.execute(
+        written = session.execute(
             update(WebhookDelivery)
-            .where(WebhookDelivery.id == delivery_id)
+            .where(
+                WebhookDelivery.id == delivery_id,
+                WebhookDelivery.status == DeliveryStatus.SENDING,
+                WebhookDelivery.attempts == attempts,
+            )
             .values(
                 status=status,
                 last_status_code=status_code,
@@ -140,7 +175,7 @@ def record(
                 **values,
             )
         )
-    return status
+    return status if rowcount(written) else "lost"
 
 
 def log(

@@ -1,22 +1,29 @@
-"""Webhooks end to end: a loopback receiver checks signatures; retries, the address policy and tenants."""
+"""Webhooks end to end: a loopback receiver checks signatures; retries, the address policy, tenants,
+and the bounds of a call to a tenant's endpoint (deadline, answer size, https, leases)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
+import socket
 import threading
+import time
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from sqlalchemy import update
 
-from scrapersky.db import jobs
+from scrapersky.db import jobs, keys
 from scrapersky.db import webhooks as hooks
+from scrapersky.db.engine import session_scope
+from scrapersky.db.models import WebhookDelivery
 from tests.conftest import scrapy, scrapy_env
 from tests.support.db import rows
-from tests.support.fixture_web import demo_site
+from tests.support.fixture_web import FixtureWeb, demo_site
 from tests.support.in_process import run_command
-from tests.support.scrapyd_nodes import stop_all
+from tests.support.scrapyd_nodes import Bearer, stop_all
 from tests.support.waiting import wait_for
 
 TENANT = "550e8400-e29b-41d4-a716-446655440000"
@@ -83,6 +90,11 @@ def receiver_factory():
         receiver.close()
 
 
+def hook_env(database_url: str, web: FixtureWeb | None = None, **extra: str) -> dict[str, str]:
+    """scrapy_env with plain-http webhook endpoints allowed: the receivers here are on loopback."""
+    return scrapy_env(database_url, web, SCRAPERSKY_WEBHOOK_ALLOW_HTTP="true", **extra)
+
+
 def _deliver(database_url: str, env: dict, run=run_command) -> dict:
     """`scrapy webhooks deliver --json`, in this process (tests.support.in_process) unless run is
     conftest's scrapy (test_cancelling_a_batch_reports_each_job_and_the_batch)."""
@@ -98,11 +110,16 @@ def test_a_scan_calls_its_tenants_webhook_signed_and_retried_until_delivered(
     receiver, stranger = receiver_factory([500, 200]), receiver_factory([200])
     hook = hooks.add(database_url, TENANT, receiver.url)
     hooks.add(database_url, OTHER, stranger.url)
-    env = scrapy_env(database_url, web, SCRAPERSKY_WEBHOOK_RETRY_BASE="1")
+    env = hook_env(database_url, web, SCRAPERSKY_WEBHOOK_RETRY_BASE="1")
     result = scrapy("crawl", "sitemap", "-a", "domain=shop1.test", env=env)
     assert result.returncode == 0, result.stderr[-2000:]
-    # The run's own pass met a 500; the delivery waits for its retry, then goes through.
-    assert len(receiver.received) == 1
+    # The run only records the delivery (a crawl never waits on a tenant's endpoint); a sender
+    # meets a 500, and the delivery waits for its retry, then goes through.
+    assert receiver.received == []
+    assert rows(database_url, "select status, attempts from webhook_deliveries") == [
+        {"status": "pending", "attempts": 0}
+    ]
+    assert _deliver(database_url, env) == {"delivered": 0, "pending": 1, "failed": 0}
     log = rows(
         database_url,
         "select status, attempts, last_status_code, last_error from webhook_deliveries",
@@ -135,7 +152,7 @@ def test_webhooks_to_private_addresses_are_refused_and_never_retried(
         database_url,
         jobs.create_jobs(database_url, TENANT, ["x.test"], run_id="r", options={})[0].job_id,
     )
-    env = scrapy_env(database_url, web, SCRAPERSKY_ALLOW_PRIVATE_NETWORKS="false")
+    env = hook_env(database_url, web, SCRAPERSKY_ALLOW_PRIVATE_NETWORKS="false")
     assert _deliver(database_url, env) == {"delivered": 0, "pending": 0, "failed": 1}
     assert receiver.received == []
     failed = rows(database_url, "select status, attempts, last_error from webhook_deliveries")[0]
@@ -149,7 +166,7 @@ def test_cancelling_a_batch_reports_each_job_and_the_batch(database_url, web, re
     hook = hooks.add(database_url, TENANT, receiver.url)
     batch = jobs.create_batch(database_url, TENANT, ["a.test", "b.test"], {})
     jobs.cancel(database_url, batch.batch_id)
-    assert _deliver(database_url, scrapy_env(database_url, web), run=scrapy) == {
+    assert _deliver(database_url, hook_env(database_url, web), run=scrapy) == {
         "delivered": 3,
         "pending": 0,
         "failed": 0,
@@ -250,7 +267,7 @@ def test_a_scrapyd_node_delivers_due_webhooks_without_any_run(
         jobs.create_jobs(postgres_url, TENANT, ["late.test"], run_id="r", options={})[0].job_id,
     )
     [node] = scrapyd(
-        tmp_path / "nodes", 1, scrapy_env(postgres_url, web, SCRAPERSKY_WEBHOOK_RETRY_BASE="1")
+        tmp_path / "nodes", 1, hook_env(postgres_url, web, SCRAPERSKY_WEBHOOK_RETRY_BASE="1")
     )
     try:
         wait_for(
@@ -267,3 +284,311 @@ def test_a_scrapyd_node_delivers_due_webhooks_without_any_run(
     assert rows(postgres_url, "select attempts, last_status_code from webhook_deliveries") == [
         {"attempts": 2, "last_status_code": 204}
     ]
+
+
+def verify(secret: str, headers: dict, body: bytes, now: float, window: float = 300) -> dict:
+    """The receiver's check, as docs/operating.md shows it: the payload, or ValueError."""
+    stamp = headers["X-ScraperSky-Timestamp"]
+    expected = (
+        "sha256=" + hmac.new(secret.encode(), f"{stamp}.".encode() + body, "sha256").hexdigest()
+    )
+    if not hmac.compare_digest(expected, headers["X-ScraperSky-Signature"]):
+        raise ValueError("bad signature")
+    if abs(now - int(stamp)) > window:
+        raise ValueError("stale timestamp")
+    return json.loads(body)
+
+
+def _ended_job(url: str, domain: str = "late.test") -> None:
+    """A job that ends (cancelled) at once: one delivery per webhook of TENANT."""
+    jobs.cancel(url, jobs.create_jobs(url, TENANT, [domain], run_id="r", options={})[0].job_id)
+
+
+def test_the_signature_covers_the_delivery_id_the_event_and_the_timestamp(
+    sqlite_url, receiver_factory
+):
+    receiver = receiver_factory([200])
+    hook = hooks.add(sqlite_url, TENANT, receiver.url)
+    _ended_job(sqlite_url)
+    assert _deliver(sqlite_url, hook_env(sqlite_url))["delivered"] == 1
+    [(headers, body)] = receiver.received
+    stamp = int(headers["X-ScraperSky-Timestamp"])
+    payload = verify(hook.secret, headers, body, now=stamp)
+    [delivery] = rows(sqlite_url, "select id, event from webhook_deliveries")
+    # The id and the event are in the signed body (the headers only repeat them).
+    assert (payload["delivery_id"], payload["event"]) == (delivery["id"], "job.ended")
+    assert headers["X-ScraperSky-Delivery"] == str(delivery["id"])
+    forged = body.replace(b'"delivery_id":%d' % delivery["id"], b'"delivery_id":999')
+    assert forged != body
+    for changed in (
+        (headers, forged),
+        (headers, body.replace(b'"job.ended"', b'"batch.ended"')),
+        ({**headers, "X-ScraperSky-Timestamp": str(stamp + 1)}, body),
+    ):
+        with pytest.raises(ValueError, match="bad signature"):
+            verify(hook.secret, *changed, now=stamp)
+    verify(hook.secret, headers, body, now=stamp + 300)
+    with pytest.raises(ValueError, match="stale timestamp"):
+        verify(hook.secret, headers, body, now=stamp + 301)
+
+
+def test_webhook_endpoints_must_be_https_unless_the_operator_allows_http(
+    sqlite_url, receiver_factory
+):
+    strict = scrapy_env(sqlite_url)
+    refused = run_command(
+        "webhooks", "add", "http://hooks.example/a", "--tenant-id", TENANT, env=strict
+    )
+    assert refused.returncode == 2 and "must be https" in refused.stderr
+    assert refused.stderr.count("\n") == 1
+    assert (
+        run_command(
+            "webhooks", "add", "https://hooks.example/a", "--tenant-id", TENANT, env=strict
+        ).returncode
+        == 0
+    )
+    for allowing in (
+        {"SCRAPERSKY_WEBHOOK_ALLOW_HTTP": "true"},
+        {"SCRAPERSKY_ALLOWED_NETWORKS": "10.1.2.0/24"},
+    ):
+        added = run_command(
+            "webhooks",
+            "add",
+            "http://hooks.example/b",
+            "--tenant-id",
+            TENANT,
+            env={**strict, **allowing},
+        )
+        assert added.returncode == 0, added.stderr
+    # An http endpoint already stored is refused at delivery, not called, and not retried.
+    receiver = receiver_factory([200])
+    hooks.remove(sqlite_url, 1)
+    hooks.remove(sqlite_url, 2)
+    hooks.remove(sqlite_url, 3)
+    hooks.add(sqlite_url, TENANT, receiver.url)
+    _ended_job(sqlite_url)
+    assert _deliver(sqlite_url, strict) == {"delivered": 0, "pending": 0, "failed": 1}
+    assert receiver.received == []
+    [failed] = rows(sqlite_url, "select status, last_error from webhook_deliveries")
+    assert (
+        failed["status"] == "failed" and "plain http; webhooks need https" in failed["last_error"]
+    )
+
+
+class RawReceiver:
+    """A loopback endpoint that answers each connection with `reply(socket)`; records when each
+    connection came and when the sender let go of it."""
+
+    def __init__(self, reply) -> None:
+        self.reply, self.accepted, self.released = reply, [], []
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}/hook"
+        self.stop = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while not self.stop.is_set():
+            try:
+                connection, _ = self.server.accept()
+            except OSError:
+                return
+            self.accepted.append(time.time())
+            threading.Thread(target=self._answer, args=(connection,), daemon=True).start()
+
+    def _answer(self, connection: socket.socket) -> None:
+        with connection:
+            connection.recv(65536)
+            try:
+                self.reply(connection, self.stop)
+            except OSError:
+                pass
+            self.released.append(time.time())
+
+    def close(self) -> None:
+        self.stop.set()
+        self.server.close()
+
+
+def drip(every: float):
+    """An answer that never ends: one byte of a 200 every `every` seconds, until the sender leaves."""
+
+    def reply(connection: socket.socket, stop: threading.Event) -> None:
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Padding: " + b"." * 10000
+        for byte in head:
+            connection.sendall(bytes([byte]))
+            if stop.wait(every):
+                return
+
+    return reply
+
+
+@pytest.fixture
+def raw_receiver():
+    made: list[RawReceiver] = []
+
+    def make(reply) -> RawReceiver:
+        made.append(RawReceiver(reply))
+        return made[-1]
+
+    yield make
+    for receiver in made:
+        receiver.close()
+
+
+def test_the_whole_call_has_one_deadline_and_the_answer_a_size_cap(sqlite_url, raw_receiver):
+    dripping = raw_receiver(drip(0.2))
+
+    def huge(connection: socket.socket, stop: threading.Event) -> None:
+        connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 4000000\r\n\r\n")
+        for _ in range(1000):
+            connection.sendall(b"x" * 4000)
+
+    flooding = raw_receiver(huge)
+    hooks.add(sqlite_url, TENANT, dripping.url)
+    hooks.add(sqlite_url, TENANT, flooding.url)
+    _ended_job(sqlite_url)
+    env = hook_env(
+        sqlite_url,
+        SCRAPERSKY_WEBHOOK_DEADLINE="2",
+        SCRAPERSKY_WEBHOOK_MAX_RESPONSE_BYTES="4096",
+        SCRAPERSKY_WEBHOOK_RETRY_BASE="60",
+    )
+    started = time.monotonic()
+    assert _deliver(sqlite_url, env) == {"delivered": 0, "pending": 2, "failed": 0}
+    took = time.monotonic() - started
+    # The dripping answer kept every read busy well within any per-read timeout, yet the call ended
+    # at its 2 s deadline; the flood was cut at 4096 bytes, not read to its 4 MB.
+    assert 2 <= took < 2 + 1.5, took
+    assert rows(sqlite_url, "select attempts, last_error from webhook_deliveries order by id") == [
+        {"attempts": 1, "last_error": "deadline: no complete answer within 2 s"},
+        {"attempts": 1, "last_error": "answer larger than 4096 bytes"},
+    ]
+
+
+def test_a_claim_lapses_with_its_lease_and_ends_failed_after_the_attempt_bound(
+    sqlite_url, receiver_factory
+):
+    receiver = receiver_factory([200])
+    first = hooks.add(sqlite_url, TENANT, receiver.url)
+    second = hooks.add(sqlite_url, TENANT, receiver.url)
+    _ended_job(sqlite_url, "a.test")
+    _ended_job(sqlite_url, "b.test")
+    _ended_job(sqlite_url, "c.test")
+    # Three deliveries left in `sending` an hour ago by senders that died: where the lease
+    # (next_attempt_at) lapsed, at the bound and below it, and one whose lease still runs.
+    hour_ago = jobs.now() - timedelta(hours=1)
+    hour_on = jobs.now() + timedelta(hours=1)
+    by_webhook = {first.id: [], second.id: []}
+    for row in rows(sqlite_url, "select id, webhook_id from webhook_deliveries order by id"):
+        by_webhook[row["webhook_id"]].append(row["id"])
+    at_bound, below_bound, _ = by_webhook[first.id]
+    running = by_webhook[second.id][0]
+    with session_scope(sqlite_url) as session:
+        for ident, attempts, lease in (
+            (at_bound, hooks.MAX_ATTEMPTS, hour_ago),
+            (below_bound, 2, hour_ago),
+            (running, 1, hour_on),
+        ):
+            session.execute(
+                update(WebhookDelivery)
+                .where(WebhookDelivery.id == ident)
+                .values(
+                    status="sending", attempts=attempts, next_attempt_at=lease, updated_at=hour_ago
+                )
+            )
+        # Everything else of the first webhook is done, the second's others wait for later.
+        session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id.not_in((at_bound, below_bound, running)))
+            .values(status="delivered")
+        )
+    assert _deliver(sqlite_url, hook_env(sqlite_url)) == {"delivered": 1, "pending": 0, "failed": 0}
+    outcome = {
+        r["id"]: r
+        for r in rows(sqlite_url, "select id, status, attempts, last_error from webhook_deliveries")
+    }
+    assert outcome[at_bound]["status"] == "failed"
+    assert outcome[at_bound]["attempts"] == hooks.MAX_ATTEMPTS
+    assert outcome[at_bound]["last_error"].startswith(
+        f"gave up after {hooks.MAX_ATTEMPTS} attempts: the last sender never recorded an outcome"
+    )
+    assert (outcome[below_bound]["status"], outcome[below_bound]["attempts"]) == ("delivered", 3)
+    assert (outcome[running]["status"], outcome[running]["attempts"]) == ("sending", 1)
+    assert [json.loads(body)["delivery_id"] for _, body in receiver.received] == [below_bound]
+
+
+def _utc(value) -> datetime:
+    """A stored timestamp as a naive UTC datetime (SQLite hands back text)."""
+    stamp = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return stamp.replace(tzinfo=None) - (stamp.utcoffset() or timedelta())
+
+
+def test_a_dripping_webhook_of_one_tenant_holds_no_run_slot_of_another(
+    scrapyd, sqlite_url, web, raw_receiver, receiver_factory, tmp_path
+):
+    """Tenant A's endpoint answers one byte every second and never finishes; the node has one
+    run slot. A's run must end without waiting on it, so tenant B's scan, queued behind A's,
+    runs; A's delivery ends its attempt at the deadline; B's own webhook is late by at most that."""
+    deadline = 10
+    tenant_a, tenant_b = TENANT, OTHER
+    demo_site(web, "shopa.test")
+    demo_site(web, "shopb.test")
+    dripping = raw_receiver(drip(1.0))
+    hooks.add(sqlite_url, tenant_a, dripping.url)
+    prompt = receiver_factory([200])
+    hooks.add(sqlite_url, tenant_b, prompt.url)
+    key_a, key_b = (Bearer(keys.create_key(sqlite_url, t, "t")[1]) for t in (tenant_a, tenant_b))
+    env = hook_env(
+        sqlite_url,
+        web,
+        SCRAPERSKY_WEBHOOK_DEADLINE=str(deadline),
+        SCRAPERSKY_WEBHOOK_RETRY_BASE="600",
+    )
+    [node] = scrapyd(tmp_path / "nodes", 1, env, max_proc=1)
+    try:
+        scan_a = node.post("scan.json", {"domain": "shopa.test"}, auth=key_a).json()
+        scan_b = node.post("scan.json", {"domain": "shopb.test"}, auth=key_b).json()
+        assert scan_a["status"] == scan_b["status"] == "ok", (scan_a, scan_b)
+
+        def ended(job_id: str):
+            [job] = rows(sqlite_url, "select * from jobs where job_id = :j", j=job_id)
+            return job if job["status"] not in ("pending", "running") else None
+
+        # Generous: before the change B never ran (A's run waited on the drip for ever).
+        job_b = wait_for(lambda: ended(scan_b["job_id"]), timeout=90, every=0.5)
+        job_a = ended(scan_a["job_id"])
+        assert job_a["status"] == job_b["status"] == "complete", (job_a, job_b)
+        # One slot: B's run started only once A's run had exited. A run that waited on the
+        # delivery, even for one bounded attempt, would have kept B out for a deadline or more.
+        gap = (_utc(job_b["started_at"]) - _utc(job_a["finished_at"])).total_seconds()
+        assert gap < deadline, gap
+
+        def first_attempt_over():
+            found = rows(
+                sqlite_url,
+                "select d.status, d.attempts, d.last_error, d.updated_at, d.delivered_at, w.tenant_id "
+                "from webhook_deliveries d join webhooks w on w.id = d.webhook_id",
+            )
+            mine = {r["tenant_id"]: r for r in found}
+            done = (
+                tenant_a in mine
+                and mine[tenant_a]["attempts"]
+                and mine[tenant_a]["status"] != "sending"
+            )
+            return mine if done and mine.get(tenant_b, {}).get("status") == "delivered" else None
+
+        delivered = wait_for(first_attempt_over, timeout=4 * deadline, every=0.5)
+    finally:
+        stop_all([node])
+    slow, quick = delivered[tenant_a], delivered[tenant_b]
+    # A's delivery: pending for a retry, its reason the deadline, its attempt within the deadline.
+    assert (slow["status"], slow["attempts"]) == ("pending", 1)
+    assert slow["last_error"] == f"deadline: no complete answer within {deadline} s"
+    [accepted] = dripping.accepted
+    attempt = _utc(slow["updated_at"]) - datetime.fromtimestamp(accepted, UTC).replace(tzinfo=None)
+    assert deadline - 1 <= attempt.total_seconds() < deadline + 2, attempt
+    # A's run was gone (B ran in the only slot) before A's delivery attempt ended.
+    assert _utc(job_b["started_at"]) < _utc(slow["updated_at"])
+    # B's delivery waited at most one of A's deadlines and one pass of the node's loop (5 s).
+    late = (_utc(quick["delivered_at"]) - _utc(job_b["finished_at"])).total_seconds()
+    assert late < deadline + 5 + 2, late
