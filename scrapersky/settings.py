@@ -55,6 +55,9 @@ SCRAPERSKY_ALLOWED_NETWORKS = env("SCRAPERSKY_ALLOWED_NETWORKS", "")
 # Accept allowed networks that touch loopback, link-local or 0.0.0.0, or wider than /8: off by default.
 SCRAPERSKY_ALLOW_DANGEROUS_NETWORKS = env_bool("SCRAPERSKY_ALLOW_DANGEROUS_NETWORKS", False)
 SCRAPERSKY_CHROMIUM = env("SCRAPERSKY_CHROMIUM", "")  # empty: look for chromium on PATH
+# Render even where Chromium cannot be isolated (no network or user namespaces): without its own
+# network and without its sandbox. Off: such a machine renders nothing, and says why.
+SCRAPERSKY_RENDER_UNISOLATED = env_bool("SCRAPERSKY_RENDER_UNISOLATED", False)
 SCRAPERSKY_STALE_AFTER = env_int("SCRAPERSKY_STALE_AFTER", 300)
 SCRAPERSKY_MAX_ATTEMPTS = env_int("SCRAPERSKY_MAX_ATTEMPTS", 3)
 SCRAPERSKY_CONTACT_URL = env("SCRAPERSKY_CONTACT_URL", "https://github.com/scrapersky/scrapersky")
