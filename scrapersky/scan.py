@@ -9,6 +9,10 @@ from typing import Any
 from scrapersky.db.jobs import ClaimedJob
 from scrapersky.messages import cut
 
+# The discovery steps whose requests a scan counts: robots.txt, the homepage (rendered or not),
+# sitemaps robots.txt or the homepage named, sitemaps an index listed, well-known guesses.
+DISCOVERY_STEPS = ("robots", "homepage", "declared", "index_children", "guesses")
+
 
 @dataclass(frozen=True)
 class ScanOptions:
@@ -45,9 +49,14 @@ class Scan:
     queued_sitemaps: deque = field(
         default_factory=deque
     )  # FoundSitemaps waiting for a download slot
-    guesses: deque = field(
-        default_factory=deque
-    )  # well-known paths, asked once nothing else is in flight
+    generators: tuple[str, ...] = ()  # what made the site, from its homepage (sitemaps.discovery)
+    remembered: tuple[str, ...] = ()  # sitemaps earlier scans found by guessing
+    found_sitemap: bool = False  # a sitemap was read (or found unchanged): fewer guesses
+    guess_rounds: int = 0  # rounds of well-known guesses asked (sitemaps.discovery.next_guesses)
+    guesses_in_flight: int = 0
+    guess_missing: set[str] = field(default_factory=set)  # guessed URLs that held no sitemap
+    # HTTP requests per discovery step (redirect hops and retries included), for result_data.
+    requests: dict[str, int] = field(default_factory=lambda: dict.fromkeys(DISCOVERY_STEPS, 0))
     sitemap_cap_reached: bool = False
     sitemaps_fetching: int = 0
     sitemaps_known: int = 0
@@ -108,5 +117,7 @@ class Scan:
             "sitemaps_unchanged": self.sitemaps_unchanged,
             "urls_listed": self.urls_listed,
             "pages_fetched": self.pages_done,
+            "discovery_requests": {**self.requests, "total": sum(self.requests.values())},
+            "guess_rounds": self.guess_rounds,
             "notes": self.notes[:50],
         }

@@ -13,9 +13,9 @@ from scrapersky.db.models import Domain, Page, SitemapFile
 
 
 def sitemap_validators(url: str, tenant_id: str, domain: str) -> dict[str, dict[str, Any]]:
-    """Per sitemap URL: stored ETag / Last-Modified / body digest, URL count and (for indexes)
-    children; only sitemaps that have at least one of the three. `listing_id` names a kept
-    reading (sitemap_listing) that the stored pages match: as many current pages name the
+    """Per sitemap URL: stored ETag / Last-Modified / body digest, URL count, how it was found
+    and (for indexes) children; only sitemaps that have at least one of the three.
+    `listing_id` names a kept reading (sitemap_listing) that the stored pages match: as many current pages name the
     sitemap as it listed URLs, so none was listed twice, dropped, or taken by another sitemap."""
     child = aliased(SitemapFile)
     with session_scope(url) as session:
@@ -28,6 +28,7 @@ def sitemap_validators(url: str, tenant_id: str, domain: str) -> dict[str, dict[
                 SitemapFile.content_digest,
                 SitemapFile.url_count,
                 SitemapFile.sitemap_type,
+                SitemapFile.discovery_method,
                 SitemapFile.domain_id,
                 SitemapFile.listing.is_not(None).label("has_listing"),
             )
@@ -71,6 +72,7 @@ def sitemap_validators(url: str, tenant_id: str, domain: str) -> dict[str, dict[
             "content_digest": row.content_digest,
             "url_count": row.url_count,
             "sitemap_type": row.sitemap_type,
+            "discovery_method": row.discovery_method,
             "children": children.get(row.url, []),
             "listing_id": row.id
             if row.has_listing and pages.get(row.id) == row.url_count

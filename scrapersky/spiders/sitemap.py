@@ -28,11 +28,13 @@ from scrapersky.rendering import wants_render
 from scrapersky.scan import Scan, ScanOptions
 from scrapersky.settings import sitemap_spider_settings
 from scrapersky.sitemaps import (
-    WELL_KNOWN_PATHS,
+    GuessState,
     PageEntry,
     SitemapRef,
+    homepage_hints,
+    next_guesses,
     open_sitemap,
-    sitemaps_from_html,
+    site_generators,
     sitemaps_from_robots,
 )
 from scrapersky.sitemaps.diff import DIFF_MAX_BYTES, ListingDiff, keepable, listing_diff
@@ -62,6 +64,13 @@ class Step(StrEnum):
 
 # A failure of these is worth recording; a guessed path that is not there is not.
 DECLARED = (DiscoveryMethod.ROBOTS_TXT, DiscoveryMethod.SITEMAP_INDEX, DiscoveryMethod.HTML_LINK)
+# The discovery step (scrapersky.scan.DISCOVERY_STEPS) a sitemap's requests count under.
+SITEMAP_STEP = {
+    DiscoveryMethod.ROBOTS_TXT: "declared",
+    DiscoveryMethod.HTML_LINK: "declared",
+    DiscoveryMethod.SITEMAP_INDEX: "index_children",
+    DiscoveryMethod.WELL_KNOWN: "guesses",
+}
 # Every status reaches the callbacks except redirects, which RedirectMiddleware follows
 # (`handle_httpstatus_all` would switch redirects off too).
 SLICE_SECONDS = 0.01  # longest stretch of parsing before the reactor gets a turn
@@ -156,6 +165,11 @@ class SiteScanSpider(Spider):
             scan.validators = await asyncio.to_thread(
                 history.sitemap_validators, self.database_url, claimed.tenant_id, claimed.domain
             )
+            scan.remembered = tuple(
+                url
+                for url, known in scan.validators.items()
+                if known.get("discovery_method") == DiscoveryMethod.WELL_KNOWN
+            )
             self.crawler.signals.send_catch_log(signals.scan_started, scan=scan)
             yield self._robots_request(scan)
 
@@ -210,22 +224,16 @@ class SiteScanSpider(Spider):
         """Request a sitemap, or queue it while SCRAPERSKY_SITEMAPS_IN_FLIGHT of the scan's are
         downloading: sitemaps are parsed one at a time, and every body waiting its turn (up to
         50 MB each) is held in memory. A queued sitemap costs its URL and a shared tuple, not a
-        Request. Guessed well-known paths wait until nothing else is queued or downloading, then
-        go all at once: they are mostly 404s. No scan reads more than SCRAPERSKY_MAX_SITEMAPS
-        sitemaps, whatever its indexes fan out to."""
+        Request. No scan reads more than SCRAPERSKY_MAX_SITEMAPS sitemaps, whatever its indexes
+        fan out to."""
         if len(scan.seen_sitemaps) >= self.max_sitemaps:
             if not scan.sitemap_cap_reached:
                 scan.sitemap_cap_reached = True
                 scan.note(f"sitemap cap {self.max_sitemaps} reached: later sitemaps were not read")
             return
         scan.seen_sitemaps.add(found.url)
-        if found.discovery == DiscoveryMethod.WELL_KNOWN:
-            # Beside declared sitemaps, guesses wait until those are read, so a guess that is
-            # a copy of one is the one skipped (see on_sitemap).
-            scan.guesses.append(found.url)
-        else:
-            scan.sitemaps_known += 1
-            scan.queued_sitemaps.append(found)
+        scan.sitemaps_known += 1
+        scan.queued_sitemaps.append(found)
         yield from self._release_sitemaps(scan)
 
     def _release_sitemaps(self, scan: Scan) -> Iterator[Request]:
@@ -233,9 +241,31 @@ class SiteScanSpider(Spider):
             scan.sitemaps_fetching += 1
             yield self._sitemap_request(scan, scan.queued_sitemaps.popleft(), queued=True)
         if not scan.queued_sitemaps and not scan.sitemaps_fetching:
-            while scan.guesses:
-                found = FoundSitemap(scan.guesses.popleft(), DiscoveryMethod.WELL_KNOWN)
-                yield self._sitemap_request(scan, found)
+            yield from self._guess(scan)
+
+    def _guess(self, scan: Scan) -> Iterator[Request]:
+        """The next round of well-known guesses, once everything that could make one needless
+        is read: the homepage (its generator and links), every declared sitemap and every index
+        they lead to, and the previous round. What to ask is sitemaps.discovery.next_guesses'
+        decision; a round's guesses go out together."""
+        if not scan.base_url or not scan.homepage_done or scan.guesses_in_flight:
+            return
+        state = GuessState(
+            base_url=scan.base_url,
+            found=scan.found_sitemap,
+            generators=scan.generators,
+            remembered=scan.remembered,
+            asked=frozenset(scan.seen_sitemaps),
+            missing=frozenset(scan.guess_missing),
+            rounds=scan.guess_rounds,
+        )
+        scan.guess_rounds, urls = next_guesses(state)
+        for url in urls:
+            if len(scan.seen_sitemaps) >= self.max_sitemaps:
+                break
+            scan.seen_sitemaps.add(url)
+            scan.guesses_in_flight += 1
+            yield self._sitemap_request(scan, FoundSitemap(url, DiscoveryMethod.WELL_KNOWN))
 
     def _sitemap_request(self, scan: Scan, found: FoundSitemap, queued: bool = False) -> Request:
         url, discovery = found.url, found.discovery
@@ -263,6 +293,7 @@ class SiteScanSpider(Spider):
     async def _dispatch(self, response: Response) -> AsyncIterator[Any]:
         scan: Scan = response.meta["scan"]
         step = response.meta["step"]
+        _count_requests(scan, response.meta)
         outputs = getattr(self, f"on_{step}")(response, scan)
         try:
             if step == Step.SITEMAP:
@@ -279,7 +310,7 @@ class SiteScanSpider(Spider):
             self.logger.exception("%s: %s step failed on %s", scan.domain, step, response.url)
             scan.note(f"{step}: {type(exc).__name__}: {exc}")
             scan.sitemap_failures += step in (Step.ROBOTS, Step.SITEMAP)
-        for output in self._sitemap_done(scan, response.meta):
+        for output in self._step_done(scan, response.meta):
             yield output
         for output in self._done(scan):
             yield output
@@ -289,6 +320,8 @@ class SiteScanSpider(Spider):
         scan: Scan = request.meta["scan"]
         reason = _failure_reason(failure)
         step = request.meta["step"]
+        if not failure.check(RobotsForbidden):  # refused before it was sent
+            _count_requests(scan, request.meta)
         if step == Step.ROBOTS:
             if scan.schemes:
                 yield self._robots_request(scan)
@@ -314,19 +347,26 @@ class SiteScanSpider(Spider):
             scan.sitemap_failures += 1
             if request.meta["discovery"] in DECLARED:
                 yield self._file_item(scan, _first_url(request), request.meta, error=reason)
+            else:
+                scan.guess_missing.add(_first_url(request))
         elif step == Step.PAGE:
             scan.pages_done += 1
             yield PageItem(
                 scan.tenant_id, scan.domain, _first_url(request), None, fetched_at=_now()
             )
-        yield from self._sitemap_done(scan, request.meta)
+        yield from self._step_done(scan, request.meta)
         yield from self._done(scan)
 
-    def _sitemap_done(self, scan: Scan, meta: dict) -> Iterator[Request]:
-        """A queued sitemap's download slot is free: start the next one."""
+    def _step_done(self, scan: Scan, meta: dict) -> Iterator[Request]:
+        """A queued sitemap's download slot is free, a guess answered, or the homepage was
+        read: start the next sitemap, or the next round of guesses."""
         if meta["step"] == Step.SITEMAP and meta.get("queued"):
             scan.sitemaps_fetching -= 1
-            yield from self._release_sitemaps(scan)
+        elif meta["step"] == Step.SITEMAP and meta["discovery"] == DiscoveryMethod.WELL_KNOWN:
+            scan.guesses_in_flight -= 1
+        elif meta["step"] != Step.HOMEPAGE:
+            return
+        yield from self._release_sitemaps(scan)
 
     def _done(self, scan: Scan) -> Iterator[Any]:
         scan.pending -= 1
@@ -361,15 +401,10 @@ class SiteScanSpider(Spider):
         elif response.status not in (404, 410):
             scan.sitemap_failures += 1  # robots.txt may name sitemaps we cannot see
         yield self._request(scan, scan.base_url + "/", Step.HOMEPAGE)
-        # Sites often declare one sitemap and publish others only at a well-known path:
-        # the guesses are tried whatever robots.txt says (copies are skipped by content).
-        for method, urls in (
-            (DiscoveryMethod.ROBOTS_TXT, declared),
-            (DiscoveryMethod.WELL_KNOWN, [scan.base_url + p for p in WELL_KNOWN_PATHS]),
-        ):
-            for url in urls:
-                if url not in scan.seen_sitemaps:
-                    yield from self._fetch_sitemap(scan, FoundSitemap(url, method))
+        # Well-known paths are guessed once the homepage and these are read (see _guess).
+        for url in declared:
+            if url not in scan.seen_sitemaps:
+                yield from self._fetch_sitemap(scan, FoundSitemap(url, DiscoveryMethod.ROBOTS_TXT))
 
     def on_homepage(self, response: Response, scan: Scan) -> Iterator[Any]:
         rendered = response.meta.get("playwright", False)
@@ -393,7 +428,9 @@ class SiteScanSpider(Spider):
         scan.homepage_done = True
         scan.homepage_read = True
         scan.metadata = {**metadata, "rendered": rendered, "homepage_url": response.url}
-        for url in sitemaps_from_html(response.body, response.url):
+        hints = homepage_hints(response.body, response.url)
+        scan.generators = site_generators(metadata.get("tech_stack"), hints.generators)
+        for url in hints.sitemaps:
             if url not in scan.seen_sitemaps:
                 yield from self._fetch_sitemap(scan, FoundSitemap(url, DiscoveryMethod.HTML_LINK))
         if metadata.get("favicon_probe"):
@@ -461,6 +498,8 @@ class SiteScanSpider(Spider):
                 yield self._file_item(
                     scan, url, meta, status=response.status, error=f"HTTP {response.status}"
                 )
+            else:
+                scan.guess_missing.add(url)
             return
         digest = meta.get("content_digest") or _digest(response.body)
         if discovery == DiscoveryMethod.WELL_KNOWN and digest in scan.read_digests:
@@ -480,11 +519,14 @@ class SiteScanSpider(Spider):
                     yield self._file_item(
                         scan, url, meta, status=response.status, error="not a sitemap"
                     )
+                else:
+                    scan.guess_missing.add(url)
                 return
         if discovery == DiscoveryMethod.WELL_KNOWN:
             scan.sitemaps_known += 1
             scan.sitemaps_done += 1
         scan.read_digests.add(digest)
+        scan.found_sitemap = True
         validators = {
             "etag": headers.get("etag"),
             "last_modified": headers.get("last-modified"),
@@ -624,6 +666,7 @@ class SiteScanSpider(Spider):
         if known.get("sitemap_type") != "index":  # an index counts its sitemaps, not URLs
             scan.urls_listed += known.get("url_count") or 0
         scan.sitemaps_unchanged += 1
+        scan.found_sitemap = True
         yield self._file_item(scan, url, meta, status=status, unchanged=True)
         # An index that did not change may still have children that did.
         for child in known.get("children", []):
@@ -653,6 +696,14 @@ class SiteScanSpider(Spider):
             fetched_at=_now(),
             **fields,
         )
+
+
+def _count_requests(scan: Scan, meta: dict) -> None:
+    """Count a finished request under its discovery step, with its redirect hops and retries."""
+    step = meta["step"]
+    name = SITEMAP_STEP[meta["discovery"]] if step == Step.SITEMAP else str(step)
+    if name in scan.requests:
+        scan.requests[name] += 1 + len(meta.get("redirect_urls") or ()) + meta.get("retry_times", 0)
 
 
 def _listing_diff(

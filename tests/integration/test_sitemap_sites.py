@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from scrapersky.sitemaps.discovery import GENERATOR_PATHS, WELL_KNOWN_PATHS
 from tests.conftest import (
     create_postgres_database,
     drop_postgres_database,
@@ -13,6 +14,9 @@ from tests.conftest import (
 )
 from tests.support import sitemap_sites
 from tests.support.db import rows
+
+# Every path discovery may guess, for the cases that say which were guessed.
+GUESSABLE = {*WELL_KNOWN_PATHS, *(path for paths in GENERATOR_PATHS.values() for path in paths)}
 
 SETTINGS = [
     "-s",
@@ -57,6 +61,11 @@ def scanned(web_factory, request, tmp_path_factory):
 CASES = [
     "robots.test",
     "wellknown.test",
+    "textonly.test",
+    "gzonly.test",
+    "declared.test",
+    "yoast.test",
+    "hugo.test",
     "wp.test",
     "htmllink.test",
     "deep.test",
@@ -131,6 +140,10 @@ def test_case(scanned, host):
         assert len(web.hits(host, path)) == 1, path
     for path in expect.get("never", []):
         assert not web.hits(host, path), path
+    if "guessed" in expect:  # exactly these well-known paths were guessed, each once
+        asked = {r.path for r in web.hits(host) if r.path in GUESSABLE}
+        assert sorted(asked) == sorted({*expect["guessed"], *expect.get("reached", [])})
+        assert all(len(web.hits(host, path)) == 1 for path in expect["guessed"])
     # listed URLs are recorded, never fetched just to be listed (max_pages=0)
     fetched = {r.url for r in web.hits(host)}
     assert not (set(pages) - {f"http://{host}/"}) & fetched
@@ -145,7 +158,7 @@ def test_well_known_paths_are_probed_concurrently(scanned):
         for r in web.hits("wellknown.test")
         if r.path not in ("/", "/robots.txt", "/a.xml", "/favicon.ico")
     ]
-    assert len(probes) >= 12
+    assert len(probes) == 3  # one round of the most common paths: two of them answered
     assert cases["wellknown.test"]["probes_in_flight"].peak == 2  # not one after another
 
 

@@ -54,7 +54,8 @@ def build(web) -> dict[str, dict]:
         "files": {f"http://{h}/{n}.xml": "robots_txt" for n in ("relative", "second", "third")},
     }
 
-    # well-known paths when robots.txt lists none, probed concurrently
+    # well-known paths when robots.txt lists none: the most common ones first, asked together;
+    # nothing past them once they find a sitemap, and no .gz copy of a path that answered
     h = "wellknown.test"
     s = site(h)
     s.add("/robots.txt", "User-agent: *\nDisallow:\n")
@@ -68,23 +69,68 @@ def build(web) -> dict[str, dict]:
         ),
     )
     s.add("/a.xml", urlset(pages(h, "a", 4)))
+    plain = urlset(pages(h, "t", 2)).encode()
     s.handler(
-        "/sitemap.txt",
-        together.route(
-            Reply(
-                200, ("\n".join(pages(h, "t", 2)) + "\n").encode(), {"Content-Type": "text/plain"}
-            )
-        ),
+        "/sitemap.xml",
+        together.route(Reply(200, plain, {"Content-Type": "application/xml"})),
     )
+    s.add("/sitemap.xml.gz", gzip.compress(plain))  # the usual copy of the plain one
     cases[h] = {
         "urls": 6,
         "files": {
             f"http://{h}/sitemap_index.xml": "well_known",
             f"http://{h}/a.xml": "sitemap_index",
-            f"http://{h}/sitemap.txt": "well_known",
+            f"http://{h}/sitemap.xml": "well_known",
         },
         "probes_in_flight": together,
+        "guessed": ["/sitemap.xml", "/sitemap_index.xml", "/sitemap-index.xml"],
     }
+
+    # nothing at the most common paths: the rest are asked, then the .gz copies of those missing
+    h = "textonly.test"
+    s = site(h)
+    s.add("/sitemap.txt", "\n".join(pages(h, "t", 2)) + "\n", content_type="text/plain")
+    cases[h] = {"urls": 2, "files": {f"http://{h}/sitemap.txt": "well_known"}}
+    h = "gzonly.test"
+    s = site(h)
+    s.add("/sitemap_index.xml.gz", gzip.compress(urlset(pages(h, "g", 3)).encode()))
+    cases[h] = {"urls": 3, "files": {f"http://{h}/sitemap_index.xml.gz": "well_known"}}
+
+    # robots.txt declares a sitemap: only the three most common undeclared paths are guessed
+    h = "declared.test"
+    s = site(h)
+    s.add("/robots.txt", f"Sitemap: http://{h}/sitemap_index.xml\n")
+    s.add("/sitemap_index.xml", index([f"http://{h}/products.xml"]))
+    s.add("/products.xml", urlset(pages(h, "p", 3)))
+    s.add("/sitemap-index.xml", urlset(pages(h, "extra", 1)))  # undeclared, commonly named
+    s.add("/sitemap.php", urlset(pages(h, "rare", 1)))  # undeclared, rare: not asked
+    cases[h] = {
+        "urls": 4,
+        "reached": ["/sitemap_index.xml"],
+        "guessed": ["/sitemap.xml", "/sitemap-index.xml", "/wp-sitemap.xml"],
+        "never": ["/sitemap.php"],
+    }
+
+    # the homepage's generator picks the paths: WordPress with Yoast (sitemap_index.xml, whose
+    # children are not guessed), Hugo
+    h = "yoast.test"
+    s = site(h, head='<meta name="generator" content="WordPress 6.4.2">')
+    s.add(
+        "/sitemap_index.xml",
+        index([f"http://{h}/post-sitemap.xml", f"http://{h}/page-sitemap.xml"]),
+    )
+    s.add("/post-sitemap.xml", urlset(pages(h, "post", 3)))
+    s.add("/page-sitemap.xml", urlset(pages(h, "page", 2)))
+    cases[h] = {
+        "urls": 5,
+        "guessed": ["/sitemap_index.xml", "/wp-sitemap.xml", "/sitemap.xml"],
+        "reached": ["/post-sitemap.xml", "/page-sitemap.xml"],  # from the index, once each
+        "once": ["/post-sitemap.xml", "/page-sitemap.xml"],
+    }
+    h = "hugo.test"
+    s = site(h, head='<meta name="generator" content="Hugo 0.121.1">')
+    s.add("/sitemap.xml", urlset(pages(h, "h", 2)))
+    cases[h] = {"urls": 2, "guessed": ["/sitemap.xml"]}
 
     # WordPress core sitemaps
     h = "wp.test"
