@@ -181,7 +181,8 @@ def _valid_number(raw: str, region: str) -> phonenumbers.PhoneNumber | None:
 
 # Words that say the number after them is a phone number, in the languages of the sites seen.
 _PHONE_LABEL = re.compile(
-    r"(?:\b(?:tel|tél|téléphone|phone|telephone|telefon|telefone|teléfono|telefono|telf|fon|fone|mobil|mobile|"
+    r"(?:\b(?:tel|tél|téléphone|phone|telephone|telefon|telefonnummer|rufnummer|festnetz|telefax|telefone|"
+    r"teléfono|telefono|telf|fon|fone|mobil|mobile|"
     r"mob|cell|handy|hotline|call|ring|office|ruf|anruf|fax|whatsapp|kontakt|contact|zentrale|gsm|t)\b\.?|[☎📞✆☏])"
     r"[^\d+(\n]{0,12}$",
     re.IGNORECASE,
@@ -226,11 +227,32 @@ def _phone_candidates(page: "HtmlDocument", region: str) -> Iterator[str | None]
 
 
 def phone_text(text: str) -> str:
-    """The distinct lines of `text` that could hold a phone number."""
-    lines = dict.fromkeys(line.strip() for line in text.splitlines())
-    return "\n".join(
-        line for line in lines if sum(char.isdigit() for char in line) >= _MIN_PHONE_DIGITS
-    )[:_MAX_PHONE_TEXT]
+    """The distinct lines of `text` that could hold a phone number. A line that is only a phone
+    label ("Telefon:", "Tel." in the table cell, `<dt>` or element before the number) is put in
+    front of the next non-blank line, so that it is the label of the number there."""
+    lines: dict[str, None] = {}
+    digits: dict[str, int] = {}  # pages repeat lines: count each distinct one once
+    before = ""  # the last non-blank line
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        count = digits.get(line)
+        if count is None:
+            count = digits[line] = sum(char.isdigit() for char in line)
+        if count >= _MIN_PHONE_DIGITS:
+            labelled = digits.get(before) == 0 and _is_label_line(before)
+            lines[f"{before} {line}" if labelled else line] = None
+        before = line
+    return "\n".join(lines)[:_MAX_PHONE_TEXT]
+
+
+_LABEL_LINE_MAX = 40
+
+
+def _is_label_line(line: str) -> bool:
+    """A short line ending in a phone label: "Telefon:", "Tel.", "Phone", "☎"."""
+    return len(line) <= _LABEL_LINE_MAX and _PHONE_LABEL.search(line) is not None
 
 
 def phones(page: "HtmlDocument", region: str) -> list[str]:

@@ -52,6 +52,7 @@ WORDPRESS_HOME = """<!DOCTYPE html>
 <a href="https://www.youtube.com/@columnsco">YouTube</a>
 <a href="https://www.tiktok.com/@columnsco">TikTok</a>
 <a href="mailto:sales@columnsco.co.uk">sales@columnsco.co.uk</a>
+<table class="contact"><tr><td>Telephone:</td><td>0161 4960123</td></tr><tr><td>Company no.</td><td>0161 4960999</td></tr></table>
 </footer>
 </body>
 </html>
@@ -94,7 +95,9 @@ def test_domain_row_keeps_every_extracted_column(database_url, web, crawl):
     assert domain["youtube_url"] == "https://youtube.com/@columnsco"
     assert domain["tiktok_url"] == "https://tiktok.com/@columnsco"
     assert domain["facebook_url"] is None and domain["instagram_url"] is None
-    assert domain["email_addresses"] == ["sales@columnsco.co.uk"] and domain["phone_numbers"] == []
+    assert domain["email_addresses"] == ["sales@columnsco.co.uk"]
+    # labelled in the cell before it; the company number beside no phone label is not a phone
+    assert domain["phone_numbers"] == ["+441614960123"]
 
 
 def test_sitemap_file_rows_record_their_size_and_fetch_time(database_url, web, crawl):

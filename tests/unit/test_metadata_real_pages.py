@@ -49,6 +49,72 @@ def test_numbers_with_evidence_are_phones(text: str, expected: str) -> None:
     assert meta(html, "https://verein.de/")["phone_numbers"] == [expected]
 
 
+# A club's contact table (the label cell, value cell rows German contact pages and mail templates
+# print: <tr><td>Telefon:</td><td>...</td></tr>, "Telefax:", "Mobil:"), with the dates, counts,
+# register and bank numbers such a table holds beside them.
+CLUB_CONTACTS = """<html lang="de"><body><h2>Vorstand</h2>
+<table class="contentpaneopen">
+<tr><td>1. Vorsitzender:</td><td>Hans Müller</td></tr>
+<tr><td>Anschrift:</td><td>Hauptstraße 12, 70173 Stuttgart</td></tr>
+<tr><td>Telefon:</td><td>0711 123456</td></tr>
+<tr><td>Telefax:</td><td>0711 123457</td></tr>
+<tr><td>Mobil:</td><td>0171 2345678</td></tr>
+<tr><td>E-Mail:</td><td><a href="mailto:vorstand@tsv-beispiel.de">vorstand@tsv-beispiel.de</a></td></tr>
+<tr><td>Gegründet:</td><td>12.05.1899</td></tr>
+<tr><td>Mitglieder:</td><td>1.250</td></tr>
+<tr><td>Mitgliedsnummer</td><td>0711 654321</td></tr>
+<tr><td>Vereinsregister:</td><td>VR 720123, Amtsgericht Stuttgart</td></tr>
+<tr><td>Bankverbindung:</td><td>IBAN DE89 3704 0044 0532 0130 00</td></tr>
+</table></body></html>"""
+
+
+def test_a_label_in_the_neighbouring_table_cell_makes_a_phone() -> None:
+    # The member number has a phone's digits but no phone label: it stays out.
+    assert meta(CLUB_CONTACTS, "https://tsv-beispiel.de/")["phone_numbers"] == [
+        "+49711123456",
+        "+49711123457",
+        "+491712345678",
+    ]
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<dl><dt>Tel.</dt><dd>0711 123456</dd></dl>",
+        "<table><tr><th>Fon</th><td>0711 / 123456</td></tr></table>",
+        '<div class="label">Telefonnummer</div><div class="value">0711 123456</div>',
+        "<p><strong>Telefon:</strong><br>0711 123456</p>",
+        '<p><span class="label">Phone</span> <span>0711 123456</span></p>',  # one line: found before too
+        "<table><tr><td>Name:</td><td>TSV</td><td>&nbsp;</td><td>Telefon:</td><td>0711 123456</td></tr></table>",
+    ],
+)
+def test_a_label_in_the_element_before_the_number_makes_a_phone(html: str) -> None:
+    page = f'<html lang="de"><body>{html}</body></html>'
+    assert meta(page, "https://verein.de/")["phone_numbers"] == ["+49711123456"]
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<table><tr><td>Datum:</td><td>06.10.2017</td></tr></table>",
+        "<table><tr><td>PLZ / Ort:</td><td>70173 Stuttgart</td></tr></table>",
+        "<table><tr><td>Kundennummer</td><td>0711 123456</td></tr></table>",  # no phone label
+        "<table><tr><td>Preis:</td><td>1.299,00 €</td></tr><tr><td>Rabatt</td><td>25 000</td></tr></table>",
+        "<dl><dt>IBAN</dt><dd>DE89 3704 0044 0532 0130 00</dd></dl>",
+        # a heading that is a label word, then an address, a date, opening hours
+        "<h3>Kontakt</h3><p>70173 Stuttgart, Hauptstraße 12</p>",
+        "<h3>Kontakt</h3><p>12.05.2024 19:30 Uhr Jahreshauptversammlung</p>",
+        "<h3>Office</h3><p>Öffnungszeiten 09:00 - 12:00 und 14:00 - 18:00</p>",
+        "<dl><dt>Fax</dt><dd>Nr. 2024/11 vom 06.10.2017</dd></dl>",
+        # the label's own cell is empty ("-"): the next row's number is not its value
+        "<table><tr><td>Telefon:</td><td>-</td></tr><tr><td>0711 123456</td></tr></table>",
+    ],
+)
+def test_numbers_beside_no_phone_label_are_not_phones(html: str) -> None:
+    page = f'<html lang="de"><body>{html}</body></html>'
+    assert meta(page, "https://verein.de/")["phone_numbers"] == []
+
+
 # --- 8: the region from every signal; 00 as the international prefix ---------------------------
 
 
