@@ -84,6 +84,8 @@ def test_a_label_in_the_neighbouring_table_cell_makes_a_phone() -> None:
         "<table><tr><th>Fon</th><td>0711 / 123456</td></tr></table>",
         '<div class="label">Telefonnummer</div><div class="value">0711 123456</div>',
         "<p><strong>Telefon:</strong><br>0711 123456</p>",
+        "<dl><dt>Rufnummer</dt><dd>0711 123456</dd></dl>",
+        "<table><tr><td>Festnetz:</td><td>0711 123456</td></tr></table>",
         '<p><span class="label">Phone</span> <span>0711 123456</span></p>',  # one line: found before too
         "<table><tr><td>Name:</td><td>TSV</td><td>&nbsp;</td><td>Telefon:</td><td>0711 123456</td></tr></table>",
     ],
