@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, cast
@@ -10,9 +11,9 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, DisconnectionError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from scrapersky.config import ConfigError
 from scrapersky.redact import redact
@@ -41,7 +42,41 @@ def get_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    engine = create_engine(url, pool_size=5, max_overflow=5)
+    event.listen(engine, "connect", _checked_in)
+    event.listen(engine, "checkin", _checked_in)
+    event.listen(engine, "checkout", _ping_if_idle)
+    return engine
+
+
+# A pooled connection idle for this long is pinged before it is used again: the server may have
+# closed it meanwhile (a restart, an idle timeout). SQLAlchemy's pool_pre_ping pings at every
+# checkout, a round trip (and, on PostgreSQL, a transaction of its own) per transaction: that
+# was half of a batch's transactions. A connection that dies within this window fails its
+# statement with a disconnect, which the callers' retries treat as transient (db/errors.py);
+# SQLAlchemy then replaces every pooled connection opened before it, so a restarted server
+# costs one failed statement per process, not one per pooled connection.
+PING_AFTER_IDLE = 10.0
+
+
+def _checked_in(_dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(
+    dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection
+) -> None:
+    if time.monotonic() - record.info.get("idle_since", 0.0) < PING_AFTER_IDLE:
+        return
+    try:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SELECT 1")
+        cursor.close()
+        dbapi_connection.rollback()  # psycopg2 opened a transaction for the ping: end it
+    except Exception as exc:
+        # The pool discards this connection and checks out another (SQLAlchemy's pessimistic
+        # disconnect handling, as its documentation shows it for a checkout event).
+        raise DisconnectionError(str(exc)) from exc
 
 
 def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
