@@ -259,7 +259,9 @@ class SiteScanSpider(Spider):
             missing=frozenset(scan.guess_missing),
             rounds=scan.guess_rounds,
         )
-        scan.guess_rounds, urls = next_guesses(state)
+        number, urls = next_guesses(state)
+        if urls:
+            scan.guess_rounds = number
         for url in urls:
             if len(scan.seen_sitemaps) >= self.max_sitemaps:
                 break

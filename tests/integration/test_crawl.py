@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from tests.conftest import scrapy_env
 from tests.support.db import rows, scalar
 from tests.support.fixture_web import demo_site
@@ -192,3 +194,28 @@ def test_an_unchanged_rescan_counts_listed_urls_not_the_sitemaps_an_index_lists(
     ]
     assert [r["sitemaps_unchanged"] for r in results] == [0, 3]
     assert [r["urls_listed"] for r in results] == [7, 7]
+
+
+def test_discovery_requests_per_step_are_in_the_result_and_scrapy_status_json(
+    sqlite_url, web, crawl
+):
+    """The demo site declares its index in robots.txt: robots.txt, the homepage, the index, its
+    two urlsets and three guesses (the most common paths robots.txt does not name), nothing more."""
+    demo_site(web, "shop5.test")
+    result = crawl(sqlite_url, "-a", "domain=shop5.test", SCRAPERSKY_SCHEMES="http")
+    assert result.returncode == 0, result.stderr[-3000:]
+    steps = {
+        "robots": 1,
+        "homepage": 1,
+        "declared": 1,
+        "index_children": 2,
+        "guesses": 3,
+        "total": 8,
+    }
+    [job] = rows(sqlite_url, "select job_id, result_data from jobs")
+    assert job["result_data"]["discovery_requests"] == steps
+    assert job["result_data"]["guess_rounds"] == 1
+    assert len(web.hits("shop5.test")) == 8  # what the site saw: the same eight
+    shown = run_command("status", job["job_id"], "--json", env=scrapy_env(sqlite_url))
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["job"]["result_data"]["discovery_requests"] == steps
