@@ -12,6 +12,7 @@ from twisted.internet import reactor
 
 from scrapersky.exceptions import RobotsForbidden
 from scrapersky.net.browser_proxy import REFUSED_MARKER
+from scrapersky.net.handoff import ADDRESS
 from scrapersky.net.policy import AddressPolicy, AddressRefused, ip_literal, policy_from_settings
 from scrapersky.net.resolver import RefusedLookup
 
@@ -29,7 +30,8 @@ class PrivateNetworkGuard:
     chain). IP literals are checked here; names are resolved through the reactor's resolver,
     scrapersky.net.resolver.GuardedResolver, which checks every answer, including the one the
     connection itself uses. A name that cannot be resolved is refused (fail closed), also when
-    an HTTP proxy would resolve it: a proxy must not reach what the crawler may not.
+    an HTTP proxy would resolve it: a proxy must not reach what the crawler may not. The checked
+    address goes with the request (meta ADDRESS): an HTTP proxy is handed it instead of the name.
 
     Rendered responses are checked again on the URL Chromium ended on, and on the refusal page
     of the browser's guard proxy (scrapersky.net.browser_proxy), so a page that navigates itself
@@ -48,7 +50,9 @@ class PrivateNetworkGuard:
         return cls(policy, crawler.stats)
 
     async def process_request(self, request: Request):
-        await self._check_url(request.url)
+        # Set for every request (a redirect's copy carries its source's): a proxy is handed
+        # this address, never the name (scrapersky.net.handoff).
+        request.meta[ADDRESS] = await self._check_url(request.url)
         return None
 
     async def process_response(self, request: Request, response: Response):
@@ -60,7 +64,8 @@ class PrivateNetworkGuard:
         await self._check_url(response.url)
         return response
 
-    async def _check_url(self, url: str) -> None:
+    async def _check_url(self, url: str) -> str:
+        """The address the URL's host is, or resolves to, once checked; RefusedAddress otherwise."""
         parts = urlsplit(url)
         if parts.scheme not in SCHEMES:
             raise RefusedAddress(f"refused: {parts.scheme}: URLs are not fetched")
@@ -69,7 +74,7 @@ class PrivateNetworkGuard:
             address = ip_literal(host)
             if address is None:
                 address = await deferred_to_future(reactor.resolve(host))
-            self.policy.check(host, address)
+            return self.policy.check(host, address)
         except (AddressRefused, RefusedLookup) as exc:
             refused = exc if isinstance(exc, AddressRefused) else exc.refused
             self.stats.inc_value(f"scrapersky/refused/{refused.reason}")

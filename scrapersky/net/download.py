@@ -1,4 +1,5 @@
-"""Scrapy's HTTP/1.1 download handler with bounded response headers.
+"""Scrapy's HTTP/1.1 download handler with bounded response headers, which hands a proxy
+the checked address instead of the host name (scrapersky.net.handoff).
 
 DOWNLOAD_MAXSIZE counts the body only, and Twisted's response parser keeps every header
 line it is sent (continuation lines included) until the blank line that ends them: a server
@@ -12,6 +13,7 @@ module extends those classes.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from functools import partial
 
@@ -21,6 +23,14 @@ from scrapy.core.downloader.handlers.http11 import (
     _LenientHTTP11ClientProtocol,
     _LenientHTTPClientParser,
 )
+from scrapy.exceptions import ResponseDataLossError
+from scrapy.utils._download_handlers import get_dataloss_msg, wrap_twisted_exceptions
+from scrapy.utils.defer import maybe_deferred_to_future
+
+from scrapersky.net.handoff import AddressedAgent
+from scrapersky.net.policy import policy_from_settings
+
+logger = logging.getLogger(__name__)
 
 
 class HeadersTooLarge(Exception):
@@ -80,10 +90,36 @@ class _BoundedHeadersFactory(_LenientHTTP11ClientFactory):
 
 
 class GuardedDownloadHandler(HTTP11DownloadHandler):
-    """HTTP11DownloadHandler whose connections refuse oversized response headers."""
+    """HTTP11DownloadHandler whose connections refuse oversized response headers, and whose
+    proxied requests name the address the guard checked (with the guard on)."""
 
     def __init__(self, crawler) -> None:
         super().__init__(crawler)
         self._pool._factory = partial(
             _BoundedHeadersFactory, HeaderLimits.from_settings(crawler.settings)
         )
+        self._policy = policy_from_settings(crawler.settings)
+
+    async def download_request(self, request):
+        if self._policy is None or not request.meta.get("proxy"):
+            return await super().download_request(request)
+        # HTTP11DownloadHandler.download_request, with the agent that hands the proxy the address.
+        agent = AddressedAgent(
+            policy=self._policy,
+            contextFactory=self._contextFactory,
+            bindAddress=self._bind_address,
+            pool=self._pool,
+            maxsize=self._default_maxsize,
+            warnsize=self._default_warnsize,
+            fail_on_dataloss=self._fail_on_dataloss,
+            crawler=self._crawler,
+            tls_verbose_logging=self._tls_verbose_logging,
+        )
+        try:
+            with wrap_twisted_exceptions():
+                return await maybe_deferred_to_future(agent.download_request(request))
+        except ResponseDataLossError:
+            if not self._fail_on_dataloss_warned:
+                logger.warning(get_dataloss_msg(request.url))
+                self._fail_on_dataloss_warned = True
+            raise

@@ -9,6 +9,10 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from scrapy.settings import BaseSettings
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -111,7 +115,7 @@ def parse_network(text: str, *, allow_dangerous: bool = False) -> Network:
     if allow_dangerous:
         return network
     for label, dangerous in DANGEROUS:
-        if network.version == dangerous.version and network.overlaps(dangerous):  # type: ignore[arg-type]
+        if network.version == dangerous.version and network.overlaps(dangerous):
             raise DangerousNetwork(f"{text!r} contains {label} addresses ({dangerous})")
     if network.prefixlen < WIDEST_PREFIX[network.version]:
         raise DangerousNetwork(f"{text!r} is wider than /{WIDEST_PREFIX[network.version]}")
@@ -155,7 +159,7 @@ class AddressPolicy:
         return address
 
 
-def policy_from_settings(settings) -> AddressPolicy | None:
+def policy_from_settings(settings: BaseSettings) -> AddressPolicy | None:
     """The crawl's policy, or None when SCRAPERSKY_ALLOW_PRIVATE_NETWORKS switches it off."""
     if settings.getbool("SCRAPERSKY_ALLOW_PRIVATE_NETWORKS"):
         return None

@@ -273,6 +273,75 @@ def test_rendered_pages_behind_a_proxy_check_targets_before_the_proxy(chromium, 
     assert "proxied.test" in hosts and not hosts & {"169.254.169.254", "metadata.test"}, hosts
 
 
+def test_a_proxy_that_resolves_names_is_handed_checked_addresses(chromium, netns, sqlite_url):
+    """DNS rebinding through the deployment's proxy: names answer the crawler with the site's
+    address, then answer loopback to the proxy (a real forwarding proxy that resolves names
+    itself). Scrapy's sitemaps and homepages over HTTP and HTTPS (a tunnel), and a rendered
+    page's subresources (plain and CONNECT) through Chromium's guard proxy, all reach the proxy
+    as the checked address: the proxy resolves nothing, and no trap is reached."""
+    rebinding = A(SITE_ADDRESS, "127.0.0.1")
+    urlset = "<urlset>{}</urlset>".format
+    rendered = """<html><head></head><body><img src="http://pixel.test/p.png">
+      <img src="https://pixel-tls.test/p.png"><script>document.title = "Rendered page";
+      document.body.append("Rendered text");</script></body></html>"""
+    sites = {
+        "sitemap.test": {
+            "/robots.txt": "Sitemap: http://sitemap.test/sitemap.xml\n",
+            "/sitemap.xml": urlset("<url><loc>http://sitemap.test/a</loc></url>"),
+            "/": "<html><head><title>Sitemap site</title></head><body>public</body></html>",
+        },
+        "render.test": {"/robots.txt": "", "/": rendered},
+        "pixel.test": {"/p.png": "png"},
+    }
+    tls_site = {
+        "host": "tls.test",
+        "routes": {
+            "/robots.txt": "Sitemap: https://tls.test/sitemap.xml\n",
+            "/sitemap.xml": urlset("<url><loc>https://tls.test/s</loc></url>"),
+            "/": "<html><head><title>TLS site</title></head><body>secure</body></html>",
+        },
+    }
+    dns = {
+        "sitemap.test": rebinding,
+        "tls.test": rebinding,
+        "render.test": A(SITE_ADDRESS),
+        "pixel.test": rebinding,
+        "pixel-tls.test": rebinding,
+    }
+    result = _crawl(
+        sqlite_url,
+        ["-a", "domains=sitemap.test,tls.test,render.test", "-a", "render=auto"],
+        dns=dns,
+        sites=sites,
+        env={"SCRAPERSKY_SCHEMES": "https,http"},
+        forward_proxy=True,
+        tls_site=tls_site,
+    )
+    _assert_nothing_internal(result, sqlite_url)
+    # The proxy was handed addresses only: it had no name to resolve.
+    proxied = result["proxy"]
+    targets = {
+        entry["target"].split("/")[2] if "/" in entry["target"] else entry["target"]
+        for entry in proxied
+    }
+    assert targets <= {f"{SITE_ADDRESS}:80", f"{SITE_ADDRESS}:443"}, targets
+    assert {entry["connected"] for entry in proxied} == {SITE_ADDRESS}, proxied
+    hosts = {entry["host"] for entry in proxied if entry["method"] != "CONNECT"}
+    assert {"sitemap.test", "render.test", "pixel.test"} <= hosts, hosts
+    domains = {
+        d["domain"]: (d["title"], _json(d["domain_metadata"]))
+        for d in rows(sqlite_url, "select domain, title, domain_metadata from domains")
+    }
+    assert domains["sitemap.test"][0] == "Sitemap site", result["output"][-3000:]
+    # TLS through the tunnel to the address still verified the name's certificate (SNI).
+    assert domains["tls.test"][0] == "TLS site"
+    assert domains["tls.test"][1]["homepage_url"] == "https://tls.test/"
+    assert domains["render.test"][0] == "Rendered page" and domains["render.test"][1]["rendered"]
+    pages = {p["url"] for p in rows(sqlite_url, "select url from pages")}
+    assert pages == {"http://sitemap.test/a", "https://tls.test/s"}, pages
+    assert {"host": "pixel.test", "path": "/p.png", "method": "GET"} in result["web"]
+
+
 @pytest.mark.volume
 def test_sitemap_fan_out_stops_at_the_cap_with_bounded_memory(netns, sqlite_url):
     """Every index lists 1,000 new indexes: the scan reads SCRAPERSKY_MAX_SITEMAPS of them, says so, and

@@ -16,6 +16,7 @@ import contextlib
 import gzip
 import hashlib
 import http
+import ipaddress
 import signal
 import socket
 import sys
@@ -360,6 +361,16 @@ def _not_modified(headers: Headers, etag: str | None, last_modified: datetime) -
     return False
 
 
+def _is_ip(host: str) -> bool:
+    """An IP-literal proxy target names no site: a guarded crawl hands its proxy the address it
+    checked (scrapersky.net.handoff) and the site in the Host header."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 def _without_port(authority: str) -> str:
     if authority.startswith("["):
         return authority[1:].split("]", 1)[0].lower()
@@ -439,13 +450,13 @@ class _Handler(BaseHTTPRequestHandler):
         received = time.time()
         body = self._read_body()
         target = urlsplit(self.path)
-        if target.scheme and target.netloc:
+        path = (target.path or "/") + (f"?{target.query}" if target.query else "")
+        if target.scheme and target.netloc and not _is_ip(target.hostname or ""):
             host = (target.hostname or "").lower()
             url = self.path
         else:
             host = _without_port(self.headers.get("Host") or "")
-            url = f"http://{host}{self.path}"
-        path = (target.path or "/") + (f"?{target.query}" if target.query else "")
+            url = f"http://{host}{path}"
         request = Request(
             self.command, url, host, path, Headers(self.headers.items()), received, body
         )

@@ -11,6 +11,10 @@ it below), its own /etc/hosts, /etc/resolv.conf and /etc/nsswitch.conf. Inside i
 - trap listeners on every other address (127.0.0.1, 127.0.0.3, ::1, 169.254.169.254,
   10.0.0.7) record each connection and answer with an "internal" page, so anything that
   reached one shows in the result and in the stored rows;
+- with `"forward_proxy": True`, the crawl's http_proxy and https_proxy are a forwarding proxy
+  on PROXY_ADDRESS that resolves names itself (tests.support.forward_proxy); with `"tls_site"`
+  (`{"host": ..., "routes": ...}`), that site is served over TLS on SITE_ADDRESS:443 with a
+  certificate for its name from a test CA the crawl trusts (SSL_CERT_FILE);
 - the crawl runs as a real `scrapy crawl sitemap` process, Chromium included.
 
 Nothing can leave the namespace: it has no other interface and no route.
@@ -31,6 +35,7 @@ from pathlib import Path
 from tests.support.memory import wait_for_peak_rss
 
 SITE_ADDRESS = "127.0.0.2"
+PROXY_ADDRESS = "127.0.0.5"
 DNS_ADDRESS = "127.0.0.53"
 EXTRA_ADDRESSES = ("169.254.169.254/32", "10.0.0.7/32")
 TRAPS = [
@@ -188,6 +193,21 @@ def _start_sites(scenario: dict):
     return web.start()
 
 
+def _start_tls_site(spec: dict | None, env: dict[str, str], directory: Path):
+    """The scenario's `tls_site` on SITE_ADDRESS:443, its test CA trusted by the crawl."""
+    if not spec:
+        return None
+    from tests.support.tls import TlsFixtureWeb, make_ca, server_context
+
+    ca = make_ca(directory)
+    web = TlsFixtureWeb(server_context(ca, directory, spec["host"]), port=443, bind=SITE_ADDRESS)
+    site = web.site(spec["host"])
+    for path, body in spec["routes"].items():
+        site.add(path, body)
+    env["SSL_CERT_FILE"] = str(ca.cert_file)
+    return web.start()
+
+
 def _fanout_handler(host: str, width: int):
     """/fan/N.xml: an index of `width` new indexes, each of which is another such index."""
     from tests.support.fixture_web import Reply
@@ -294,6 +314,13 @@ def main(scenario_path: str, result_path: str) -> None:
         }
     )
     env.update(scenario.get("env", {}))
+    proxy = None
+    if scenario.get("forward_proxy"):
+        from tests.support.forward_proxy import ForwardProxy
+
+        proxy = ForwardProxy(PROXY_ADDRESS, 3128).start()
+        env["http_proxy"] = env["https_proxy"] = proxy.url
+    tls_web = _start_tls_site(scenario.get("tls_site"), env, Path(scenario_path).parent)
     if scenario.get("untraced"):
         # Memory is measured: coverage's tracer would add its own tens of megabytes.
         env.pop("COVERAGE_PROCESS_START", None)
@@ -303,6 +330,8 @@ def main(scenario_path: str, result_path: str) -> None:
         **crawl,
         "traps": traps.hits,
         "dns": resolver.queries,
+        "proxy": proxy.log if proxy else [],
+        "tls_web": [{"host": r.host, "path": r.path} for r in tls_web.requests] if tls_web else [],
         "web": [{"host": r.host, "path": r.path, "method": r.method} for r in web.requests],
     }
     Path(result_path).write_text(json.dumps(result))

@@ -148,8 +148,8 @@ def server_context(ca: TestCA, directory: Path, host: str) -> ssl.SSLContext:
 class TlsFixtureWeb(FixtureWeb):
     """The fixture web's sites served over TLS: a plain FixtureWeb tunnels CONNECT for a host here."""
 
-    def __init__(self, context: ssl.SSLContext) -> None:
-        super().__init__()
+    def __init__(self, context: ssl.SSLContext, port: int = 0, bind: str = "127.0.0.1") -> None:
+        super().__init__(port=port, bind=bind)
         self._context = context
 
     def _listen(self):
