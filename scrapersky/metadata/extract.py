@@ -34,6 +34,7 @@ def extract_metadata(
         "wordpress_version": tech.wordpress_version(page) if is_wordpress else None,
         "has_elementor": "Elementor" in stack.get("plugins", []),
         "tech_stack": stack,
+        "tech_versions": tech.versions(page, stack),
         "tracking_ids": tech.tracking_ids(page),
         "email_addresses": contacts.emails(page),
         "phone_numbers": contacts.phones(page, region),

@@ -115,6 +115,7 @@ class Fingerprint:
     headers: tuple[tuple[str, Matcher], ...] = ()
     cookies: tuple[Matcher, ...] = ()
     implies: tuple[str, ...] = ()
+    script_version: tuple[re.Pattern[str], ...] = ()  # group 1 is the version
 
 
 def _compile(patterns: list[str]) -> tuple[Matcher, ...]:
@@ -134,6 +135,9 @@ def _fingerprint(entry: dict[str, Any]) -> Fingerprint:
         ),
         cookies=_compile(entry.get("cookies", [])),
         implies=tuple(entry.get("implies", [])),
+        script_version=tuple(
+            re.compile(_lowercase_pattern(pattern)) for pattern in entry.get("script_version", [])
+        ),
     )
 
 
@@ -155,13 +159,27 @@ class Evidence:
 
     @classmethod
     def of(cls, page: "HtmlDocument") -> "Evidence":
-        sources = (script.get("src") for script in page.root.iter("script"))
         return cls(
             html=page.html.lower(),
-            script_src="\n".join(src for src in sources if src).lower(),
+            script_src="\n".join(script_sources(page)).lower(),
             generators=tuple(value.lower() for value in page.meta_values("generator")),
             headers={name: value.lower() for name, value in page.headers.items()},
         )
+
+
+# Where a script's address is: src, or the attribute a plugin that delays scripts until the
+# visitor's first interaction moves it to (WP Rocket's data-rocket-src, LiteSpeed Cache's data-src).
+_SCRIPT_SOURCES = ("src", "data-rocket-src", "data-src")
+
+
+def script_sources(page: "HtmlDocument") -> list[str]:
+    """The address of every `<script>`, in document order."""
+    return [
+        value
+        for script in page.root.iter("script")
+        for name in _SCRIPT_SOURCES
+        if (value := script.get(name))
+    ]
 
 
 def _matches(fingerprint: Fingerprint, evidence: Evidence) -> bool:
@@ -195,6 +213,24 @@ def detect(page: "HtmlDocument") -> dict[str, list[str]]:
     for name in found:
         stack.setdefault(table[name].category, []).append(name)
     return {category: sorted(names) for category, names in sorted(stack.items())}
+
+
+def versions(page: "HtmlDocument", stack: dict[str, list[str]]) -> dict[str, str]:
+    """`{name: version}` for the detected technologies whose script address says their version
+    (`jquery-3.6.0.min.js`, `/jquery/3.5.1/jquery.min.js`, `jquery@3.7.1`, WordPress's
+    `/wp-includes/js/jquery/jquery.min.js?ver=3.7.1`); the first script that says one wins."""
+    detected = {name for names in stack.values() for name in names}
+    sources = [source.lower() for source in script_sources(page)]
+    found: dict[str, str] = {}
+    for fingerprint in fingerprints():
+        if fingerprint.name not in detected:
+            continue
+        for source in sources:
+            match = next(filter(None, (p.search(source) for p in fingerprint.script_version)), None)
+            if match is not None:
+                found[fingerprint.name] = match.group(1)
+                break
+    return dict(sorted(found.items()))
 
 
 def wordpress_version(page: "HtmlDocument") -> str | None:

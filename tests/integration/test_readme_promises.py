@@ -38,6 +38,7 @@ WORDPRESS_HOME = """<!DOCTYPE html>
 <meta name="generator" content="WordPress 6.4.2">
 <link rel="stylesheet" href="/wp-content/plugins/elementor/assets/css/frontend.min.css">
 <link rel="icon" href="/wp-content/uploads/icon-32.png" sizes="32x32">
+<script type="rocketlazyloadscript" data-rocket-src="/wp-includes/js/jquery/jquery.min.js?ver=3.7.1" id="jquery-core-js" defer></script>
 <script type="application/ld+json">
 {"@context": "https://schema.org", "@type": "Organization", "name": "Columns Co",
  "url": "http://cols.test/", "logo": "http://cols.test/wp-content/uploads/logo.png"}
@@ -80,7 +81,9 @@ def test_domain_row_keeps_every_extracted_column(database_url, web, crawl):
     assert (
         "WordPress" in domain["tech_stack"]["cms"]
         and "Elementor" in domain["tech_stack"]["plugins"]
+        and "jQuery" in domain["tech_stack"]["frameworks"]  # a script WP Rocket delays
     )
+    assert domain["domain_metadata"]["tech_versions"] == {"jQuery": "3.7.1"}
     assert domain["structured_data"]["json-ld"] == [
         {
             "@context": "https://schema.org",

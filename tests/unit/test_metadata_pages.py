@@ -20,6 +20,7 @@ REQUIRED_KEYS = {
     "wordpress_version",
     "has_elementor",
     "tech_stack",
+    "tech_versions",
     "tracking_ids",
     "email_addresses",
     "phone_numbers",
@@ -101,6 +102,7 @@ def test_wordpress_tech_stack_and_tracking_ids(wordpress: dict[str, Any]) -> Non
     assert stack["plugins"] == ["Elementor"]
     assert stack["analytics"] == ["Google Analytics", "Google Tag Manager"]
     assert "jQuery" in stack["frameworks"]
+    assert wordpress["tech_versions"] == {"jQuery": "3.7.1"}  # jquery.min.js?ver=3.7.1
     assert wordpress["tracking_ids"] == {"ga4": ["G-7QX2LMB4ZP"], "gtm": ["GTM-K7P4W2N"]}
 
 

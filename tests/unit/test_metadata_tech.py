@@ -18,6 +18,7 @@ KNOWN_FIELDS = {
     "headers",
     "cookies",
     "implies",
+    "script_version",
 }
 
 
@@ -48,6 +49,8 @@ def test_fingerprint_table_is_well_formed() -> None:
         for field in ("generator", "script_src", "html", "cookies"):
             for pattern in entry.get(field, []):
                 re.compile(pattern)
+        for pattern in entry.get("script_version", []):
+            assert re.compile(pattern).groups == 1, pattern  # the version
     assert len(fingerprints()) == len(entries)
 
 
@@ -205,6 +208,78 @@ def test_scrapy_style_headers_are_accepted() -> None:
         b"Content-Type": [b"text/html; charset=utf-8"],
     }
     assert stack("<p>hi</p>", headers) == {"cms": ["Shopify"]}  # type: ignore[arg-type]
+
+
+def jquery(src: str) -> tuple[bool, dict[str, str]]:
+    metadata = extract_metadata(f'<script src="{src}"></script>'.encode(), "https://acme.com/")
+    return "jQuery" in metadata["tech_stack"].get("frameworks", []), metadata["tech_versions"]
+
+
+@pytest.mark.parametrize(
+    ("src", "version"),
+    [
+        ("/wp-includes/js/jquery/jquery.min.js?ver=3.7.1", "3.7.1"),  # WordPress: ver is jQuery's
+        (
+            "/wp-includes/js/jquery/jquery.js?ver=1.12.4-wp",
+            "1.12.4",
+        ),  # WordPress 5.5's patched copy
+        ("/static/js/jquery-3.6.0.min.js", "3.6.0"),
+        ("https://code.jquery.com/jquery-3.7.1.slim.min.js", "3.7.1"),
+        ("/assets/vendor/jquery/3.5.1/jquery.min.js", "3.5.1"),
+        ("https://ajax.googleapis.com/ajax/libs/jquery/3.6.0/jquery.min.js", "3.6.0"),
+        ("//cdnjs.cloudflare.com/ajax/libs/jquery/3.7.1/jquery.min.js", "3.7.1"),
+        ("https://ajax.aspnetcdn.com/ajax/jQuery/jquery-3.6.0.min.js", "3.6.0"),
+        ("https://cdn.jsdelivr.net/npm/jquery@3.7.1/dist/jquery.min.js", "3.7.1"),
+        ("https://unpkg.com/jquery@3.6.0", "3.6.0"),
+        ("/core/assets/vendor/jquery/jquery.min.js?v=3.7.1", "3.7.1"),  # Drupal: v is the library's
+        ("https://cdn.jsdelivr.net/npm/jquery@3", None),  # a major version is no version
+        # WordPress gives a theme's own copy its own version when the theme names none
+        ("/wp-content/themes/shop/js/jquery.min.js?ver=6.4.2", None),
+        ("/js/jquery.min.js?v=20240501", None),  # a cache buster
+    ],
+)
+def test_jquery_from_a_versioned_path_with_its_version(src: str, version: str | None) -> None:
+    assert jquery(src) == (True, {"jQuery": version} if version else {})
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        "/js/jquery-migrate-3.4.1.min.js",
+        "/js/jquery-ui-1.13.2.min.js",
+        "/js/jquery.fancybox.min.js",
+    ],
+)
+def test_jquery_plugins_are_not_jquery(src: str) -> None:
+    assert jquery(src) == (False, {})
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        # WP Rocket's "delay JavaScript execution" (as on cloudanalogy.com and zenjob.com)
+        '<script type="rocketlazyloadscript" data-rocket-src="https://acme.com/wp-includes/js/jquery/'
+        'jquery.min.js?ver=3.7.1" id="jquery-core-js" defer></script>',
+        # LiteSpeed Cache's delayed scripts (as on carllymotors.com)
+        '<script type="litespeed/javascript" data-src="https://acme.com/wp-includes/js/jquery/'
+        'jquery.min.js?ver=3.7.1" id="jquery-core-js"></script>',
+    ],
+)
+def test_a_script_a_plugin_delays_is_read_from_its_placeholder_attribute(script: str) -> None:
+    metadata = extract_metadata(script.encode(), "https://acme.com/")
+    assert metadata["tech_stack"] == {"cms": ["WordPress"], "frameworks": ["jQuery"]}
+    assert metadata["tech_versions"] == {"jQuery": "3.7.1"}
+
+
+def test_the_first_script_that_says_a_version_wins() -> None:
+    body = (
+        '<script src="/js/jquery.min.js"></script>'
+        '<script src="https://code.jquery.com/jquery-3.7.1.min.js"></script>'
+        '<script src="https://code.jquery.com/jquery-1.12.4.min.js"></script>'
+    )
+    assert extract_metadata(body.encode(), "https://acme.com/")["tech_versions"] == {
+        "jQuery": "3.7.1"
+    }
 
 
 def wordpress(body: str) -> tuple[bool, str | None, bool]:
