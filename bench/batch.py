@@ -133,7 +133,7 @@ def batch_pass(
     """`scrapy batch LIST --wait` through `nodes` fresh Scrapyd nodes running `tree`'s code."""
     from tests.conftest import scrapy_env
     from tests.support.db import scalar
-    from tests.support.scrapyd_nodes import start_nodes, stop_all
+    from tests.support.scrapyd_nodes import client_env, start_nodes, stop_all
 
     env = {**scrapy_env(url, web, LOG_LEVEL="WARNING"), **tree.env_extra}
     started = start_nodes(work / "nodes", nodes, env, source=tree.root, max_proc=max_proc)
@@ -145,7 +145,7 @@ def batch_pass(
         begin = time.monotonic()
         result = subprocess.run(
             [sys.executable, "-m", "scrapy", "batch", str(listing), "--wait", "--json", *slot_args],
-            env={**env, "SCRAPYD_URLS": ",".join(node.url for node in started)},
+            env={**env, **client_env(started)},
             cwd=tree.root,
             capture_output=True,
             text=True,

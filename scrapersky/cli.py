@@ -65,11 +65,11 @@ class ProjectCommand(ScrapyCommand):
         )
 
     def scrapyd_client(self, opts, **options) -> ScrapydClient:
-        """A client of the --scrapyd nodes, or else of SCRAPYD_URLS, with the settings' login."""
-        return ScrapydClient(
+        """A client of the --scrapyd nodes, or else of SCRAPYD_URLS, with the settings' login (or
+        the password file of this machine's node, for loopback nodes)."""
+        return ScrapydClient.from_settings(
             opts.scrapyd or self.settings.get("SCRAPYD_URLS") or LOCAL_NODE,
-            username=self.settings.get("SCRAPYD_USERNAME"),
-            password=self.settings.get("SCRAPYD_PASSWORD"),
+            self.settings,
             **options,
         )
 

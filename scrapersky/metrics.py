@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from twisted.internet import threads
+from twisted.logger import Logger
 from twisted.web import resource, server
 
 from scrapersky.config import project_settings
@@ -22,6 +23,7 @@ JOB_STATES = tuple(JobStatus)
 BATCH_STATES = tuple(BatchStatus)
 DURATION_BUCKETS = (1, 5, 15, 60, 300, 900, 3600)
 HOURS = int(WINDOW.total_seconds() // 3600)
+log = Logger()
 
 
 class _Snapshot:
@@ -89,13 +91,16 @@ class Metrics(resource.Resource):
         deferred = threads.deferToThread(collect, project_settings().get("DATABASE_URL"))
         deferred.addCallbacks(
             lambda found: (200, self._text(found, queued, running)),
-            lambda failure: (
-                503,
-                f"# database unavailable: {first_line(failure.value)}\n".encode(),
-            ),
+            lambda failure: self._unavailable(failure.value),
         )
         deferred.addCallback(lambda outcome: gone or self._write(txrequest, *outcome))
         return server.NOT_DONE_YET
+
+    @staticmethod
+    def _unavailable(error: BaseException) -> tuple[int, bytes]:
+        # The driver's words may quote part of DATABASE_URL: they go to the node's log only.
+        log.warn("/metrics: {error}", error=first_line(error))  # noqa: G010 (Twisted's Logger has warn)
+        return 503, b"# database unavailable\n"
 
     @staticmethod
     def _text(found: Aggregates, queued: int, running: int) -> bytes:

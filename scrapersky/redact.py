@@ -1,17 +1,35 @@
-"""Passwords never leave the process: every message that may carry a URL goes through redact()."""
+"""Passwords never leave the process: every message that may carry a URL goes through redact().
+
+A URL is parsed as a lenient reader would, not matched by a pattern of what a password may hold:
+after `scheme://`, the user information runs to the LAST `@` of the URL's unbroken text (a
+password may hold `/`, `?`, `#`, `:` or `@` that its writer forgot to percent-encode, and a
+database driver may still take it), and everything between its first `:` and that `@` is the
+password. When in doubt this hides too much (`http://host:80/a@b` loses `80/a`), never too little.
+Limit: a password holding white space, or the pieces of one that a driver split differently and
+quotes without the URL around them (a host name "ss" from `user:p@ss@host`), are not recognised.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
 
-# scheme://user:password@ — the password part of any URL in a message.
-_URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/?#@\s]*:)[^@/?#\s]*@")
+# A URL: its scheme, then its unbroken text (up to white space or a quote around it).
+_URL = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<rest>[^\s'\"<>]*)")
 
 
 def redact(text: object) -> str:
-    """The text with every password inside a URL replaced by ***."""
-    return _URL_PASSWORD.sub(r"\g<head>***@", str(text))
+    """The text with the password of every URL in it replaced by ***."""
+    return _URL.sub(_without_password, str(text))
+
+
+def _without_password(match: re.Match[str]) -> str:
+    rest = match["rest"]
+    userinfo, at, after = rest.rpartition("@")
+    user, colon, _password = userinfo.partition(":")
+    if not at or not colon:
+        return match[0]
+    return f"{match['scheme']}{user}:***@{after}"
 
 
 class RedactingFilter(logging.Filter):

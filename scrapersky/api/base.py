@@ -3,13 +3,16 @@ JSON answers in Scrapyd's shape, and errors as HTTP status codes.
 
 Answers follow Scrapyd's conventions (`node_name`, `status` "ok" or "error", `message`), with
 status codes: 400 bad input, 401 no valid key, 403 key of another tenant, 404 unknown id,
-405 wrong method, 503 database or nodes unavailable. Database and network work runs in
-Twisted's thread pool so the node keeps launching runs.
+405 wrong method, 503 database or nodes unavailable (the database's own error goes to the node's
+log, never to the caller). The key is checked before the body is parsed, and both run in
+Twisted's thread pool, as does all database and network work, so the node keeps launching runs.
+A tenant service answers only on a node whose operator endpoints are behind their login.
 """
 
 from __future__ import annotations
 
 import json
+from http import HTTPStatus
 from typing import Any
 
 from scrapyd.webservice import WsResource
@@ -29,6 +32,9 @@ from scrapersky.redact import redact
 log = Logger()
 MAX_PAGE = 10_000  # rows per answer of a paginated service
 MAX_MESSAGE = 300  # an error message quotes the caller's input: never more than this
+# Set on Scrapyd's root by scrapersky.api.node.application once the operator login guards it.
+OPERATOR_LOGIN = "scrapersky_operator_login"
+UNAVAILABLE = "database unavailable"
 
 
 class WebError(Exception):
@@ -50,12 +56,11 @@ class Fields:
         self.caller = caller
 
     @classmethod
-    def from_request(cls, txrequest) -> Fields:
-        args = dict(txrequest.args)
-        content_type = (txrequest.getHeader("content-type") or "").split(";")[0].strip().lower()
-        if content_type == "application/json" and txrequest.content is not None:
-            txrequest.content.seek(0)
-            args.update(_json_fields(txrequest.content.read()))
+    def parse(cls, args: dict[bytes, list[bytes]], content_type: str, body: bytes) -> Fields:
+        """Query and form fields, and a JSON object body's (content_type application/json)."""
+        args = dict(args)
+        if content_type.split(";")[0].strip().lower() == "application/json":
+            args.update(_json_fields(body))
         return cls(args)
 
     def raw(self, name: str) -> list[bytes]:
@@ -105,6 +110,8 @@ def _json_fields(body: bytes) -> dict[bytes, list[bytes]]:
         data = json.loads(body or b"{}")
     except (UnicodeDecodeError, ValueError):
         raise WebError(http.BAD_REQUEST, "the body is not valid JSON") from None
+    except RecursionError:
+        raise WebError(http.BAD_REQUEST, "the JSON body is nested too deeply") from None
     if not isinstance(data, dict):
         raise WebError(http.BAD_REQUEST, "the JSON body must be an object")
     fields = {}
@@ -114,11 +121,14 @@ def _json_fields(body: bytes) -> dict[bytes, list[bytes]]:
             raise WebError(
                 http.BAD_REQUEST, f"{jobs.excerpt(name)} must be a string, number or list of them"
             )
-        fields[str(name).encode()] = [
-            json.dumps(v).encode() if isinstance(v, bool) else str(v).encode()
-            for v in values
-            if v is not None
-        ]
+        try:
+            fields[str(name).encode()] = [
+                json.dumps(v).encode() if isinstance(v, bool) else str(v).encode()
+                for v in values
+                if v is not None
+            ]
+        except UnicodeEncodeError:  # a lone surrogate, which JSON's \ud800 escapes can make
+            raise WebError(http.BAD_REQUEST, "the JSON body holds a lone surrogate") from None
     return fields
 
 
@@ -158,26 +168,41 @@ class Service(WsResource):
             return self._encode(
                 txrequest, http.NOT_ALLOWED, _error(f"{method} not allowed: use {self.methods}")
             )
-        try:
-            fields = Fields.from_request(txrequest)
-        except WebError as exc:
-            return self._encode(txrequest, exc.code, _error(exc.message))
+        if not self.public and not getattr(self.root, OPERATOR_LOGIN, False):
+            message = (
+                "tenant services are off: this node's operator endpoints have no login "
+                "(application = scrapersky.api.node.application in scrapyd.conf)"
+            )
+            return self._encode(txrequest, http.SERVICE_UNAVAILABLE, _error(message))
+        content_type = txrequest.getHeader("content-type") or ""
+        body = b""
+        if txrequest.content is not None:  # capped by the node before it was read
+            txrequest.content.seek(0)
+            body = txrequest.content.read()
         gone: list[bool] = []
         txrequest.notifyFinish().addErrback(lambda _: gone.append(True))
-        deferred = threads.deferToThread(self._serve, fields, bearer_key(txrequest))
+        deferred = threads.deferToThread(
+            self._serve, dict(txrequest.args), content_type, body, bearer_key(txrequest)
+        )
         deferred.addCallbacks(lambda data: (http.OK, {**data, "status": "ok"}), self._failed)
         deferred.addCallback(lambda outcome: gone or self._finish(txrequest, *outcome))
         return server.NOT_DONE_YET
 
-    def _serve(self, fields: Fields, key: str | None) -> dict[str, Any]:
+    def _serve(
+        self, args: dict[bytes, list[bytes]], content_type: str, body: bytes, key: str | None
+    ) -> dict[str, Any]:
+        """The key first, then the body: nothing a caller without a key sends is parsed."""
+        caller = None
         if not self.public:
             if not key:
                 raise WebError(
                     http.UNAUTHORIZED, "an API key is required: send Authorization: Bearer <key>"
                 )
-            fields.caller = keys.authenticate(self.ready_database(), key)
-            if fields.caller is None:
+            caller = keys.authenticate(self.ready_database(), key)
+            if caller is None:
                 raise WebError(http.UNAUTHORIZED, "unknown or revoked API key")
+        fields = Fields.parse(args, content_type, body)
+        fields.caller = caller
         return self.answer(fields)
 
     def _failed(self, failure: Failure) -> tuple[int, dict[str, Any]]:
@@ -185,7 +210,8 @@ class Service(WsResource):
         if isinstance(exc, WebError):
             return exc.code, _error(redact(exc.message), **exc.extra)
         if isinstance(exc, SQLAlchemyError):
-            return http.SERVICE_UNAVAILABLE, _error(f"database error: {first_line(exc)}")
+            log.warn("{service}: {error}", service=type(self).__name__, error=first_line(exc))  # noqa: G010 (Twisted's Logger has warn)
+            return http.SERVICE_UNAVAILABLE, _error(UNAVAILABLE)
         log.failure("unexpected error in {service}", failure, service=type(self).__name__)
         return http.INTERNAL_SERVER_ERROR, _error(f"internal error ({type(exc).__name__})")
 
@@ -196,7 +222,7 @@ class Service(WsResource):
     def _encode(self, txrequest, code: int, data: dict[str, Any]) -> bytes:
         data["node_name"] = self.root.node_name
         content = self.json_encoder.encode(data).encode() + b"\n"
-        txrequest.setResponseCode(code)
+        txrequest.setResponseCode(code, HTTPStatus(code).phrase.encode())
         if code == http.UNAUTHORIZED:
             txrequest.setHeader("WWW-Authenticate", 'Bearer realm="scrapersky"')
         txrequest.setHeader("Content-Type", "application/json")
@@ -215,7 +241,12 @@ class Service(WsResource):
         try:
             ensure_schema(url)
         except ConfigError as exc:
-            raise WebError(http.SERVICE_UNAVAILABLE, str(exc)) from None
+            # The detail (a driver's message may quote part of the URL) stays in the node's log.
+            log.warn("{service}: {error}", service=type(self).__name__, error=redact(exc))  # noqa: G010 (Twisted's Logger has warn)
+            raise WebError(http.SERVICE_UNAVAILABLE, UNAVAILABLE) from None
+        except (SQLAlchemyError, ValueError) as exc:  # a DATABASE_URL no parser takes
+            log.warn("{service}: {error}", service=type(self).__name__, error=first_line(exc))  # noqa: G010 (Twisted's Logger has warn)
+            raise WebError(http.SERVICE_UNAVAILABLE, UNAVAILABLE) from None
         return url
 
     def reap(self, url: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 from scrapyd.webservice import Cancel as ScrapydCancel
@@ -9,7 +10,13 @@ from twisted.internet import threads
 from twisted.web import http
 
 from scrapersky.api.base import MAX_PAGE, Fields, Service, WebError
-from scrapersky.api.schedule import Scheduling, scan_options
+from scrapersky.api.schedule import (
+    Scheduling,
+    batch_slots,
+    check_batch_size,
+    quota,
+    scan_options,
+)
 from scrapersky.arguments import read_domain_list
 from scrapersky.db import jobs
 from scrapersky.db.models import BatchJob
@@ -35,10 +42,11 @@ class Batch(Scheduling):
             raise WebError(
                 http.BAD_REQUEST, "no domains given: send 'domains' or upload a 'domains_file'"
             )
+        check_batch_size(len(names))
         if not any(_valid(name) for name in names):
             raise WebError(http.BAD_REQUEST, f"no valid domain among the {len(names)} given")
         tenant, options, priority = scan_options(fields)
-        slots = fields.number("slots", DEFAULT_SLOTS, minimum=1)
+        slots = batch_slots(fields, DEFAULT_SLOTS)
         url = self.ready_database()
         batch = jobs.create_batch(url, tenant, names, options)
         pending = batch.total_domains - batch.failed_domains
@@ -166,12 +174,21 @@ class Retry(Scheduling):
 
     def answer(self, fields: Fields) -> dict[str, Any]:
         ident = fields.text("batch", required=True)
-        slots = fields.number("slots", DEFAULT_SLOTS, minimum=1)
+        slots = batch_slots(fields, DEFAULT_SLOTS)
         url = self.ready_database()
         batch = jobs.find_batch(url, ident, fields.tenant())
         if batch is None:
             raise WebError(http.NOT_FOUND, f"no batch with id {jobs.excerpt(ident)!r}")
-        requeued = jobs.requeue_failed(url, batch.id)
+        # A job's first run is attempt 1: SCRAPERSKY_MAX_RETRIES retries make 1 + that many.
+        attempts = 1 + quota("SCRAPERSKY_MAX_RETRIES")
+        requeued = jobs.requeue_failed(url, batch.id, max_attempts=attempts)
+        if not requeued and jobs.out_of_attempts(url, batch.id, attempts):
+            raise WebError(
+                HTTPStatus.TOO_MANY_REQUESTS,
+                f"batch {batch.batch_id}: its failed domains were tried {attempts} times, "
+                "the most a batch is retried (SCRAPERSKY_MAX_RETRIES)",
+                batch_id=batch.batch_id,
+            )
         runs = _schedule_batch(self, batch, requeued, slots, 0.0, "keeps its requeued jobs pending")
         return _batch_answer(url, batch.id, runs, requeued=requeued)
 

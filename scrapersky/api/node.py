@@ -1,76 +1,162 @@
 """The Scrapyd node's HTTP policy, set by `application = scrapersky.api.node.application` in
 scrapyd.conf: Scrapyd's own application, with
 
-- a request size cap (SCRAPERSKY_MAX_REQUEST_BYTES): a larger body gets 413 as soon as its
-  Content-Length (or, chunked, its running length) says so, before it is read;
-- CORS only for the origins of SCRAPERSKY_CORS_ORIGINS (Scrapyd's own `*` is dropped);
-- no state-changing request (POST, …) from a page of another origin, Scrapyd's endpoints included;
-- the tenant services (every ScraperSky service but health.json) answering to their API keys
-  whether or not Scrapyd's basic auth is on; Scrapyd's own endpoints (schedule.json,
-  addversion.json, …) and health.json stay behind it: they are the operator's interface.
+- `Host` checked before anything is routed (scrapersky.api.hosts): another name gets 421, so a
+  page that rebinds its name to the node reaches nothing;
+- Scrapyd's own endpoints (schedule.json, addversion.json, listjobs.json, logs/, ...), /metrics
+  and health.json always behind the operator login: SCRAPYD_USERNAME/SCRAPYD_PASSWORD, or the
+  password the node generates at its first start (scrapersky.scheduling.login);
+- the tenant services answering to their API keys, past that login;
+- no body read before the request shows a login (the operator's Basic or a Bearer key for a
+  tenant service; 401 otherwise), and bodies capped before they are read (413):
+  SCRAPERSKY_MAX_REQUEST_BYTES for the operator's addversion.json, SCRAPERSKY_MAX_API_REQUEST_BYTES
+  for everything else;
+- CORS only for the origins of SCRAPERSKY_CORS_ORIGINS (Scrapyd's own `*` is dropped), and no
+  state-changing request (POST, ...) from a page of another origin, Scrapyd's endpoints included;
+- every answer, errors included, unframeable and never content-sniffed.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hmac
 import json
-from urllib.parse import urlsplit
+import os
+from urllib.parse import unquote_to_bytes, urlsplit
 
 from scrapyd.app import application as scrapyd_application
+from scrapyd.basicauth import PublicHTMLRealm, StringCredentialsChecker
 from twisted.application.internet import TimerService
 from twisted.application.service import IServiceCollection
+from twisted.cred.portal import Portal
 from twisted.internet import threads
 from twisted.logger import Logger
 from twisted.web import http, resource, server
-from twisted.web.guard import HTTPAuthSessionWrapper
+from twisted.web.guard import BasicCredentialFactory, HTTPAuthSessionWrapper
 
-from scrapersky.api.base import Service
-from scrapersky.config import project_settings, to_int, to_origins
+from scrapersky.api.auth import bearer_key
+from scrapersky.api.base import OPERATOR_LOGIN, Service
+from scrapersky.api.hosts import host_allowed, own_names
+from scrapersky.config import ConfigError, project_settings, to_host_names, to_int, to_origins
 from scrapersky.console import Console
 from scrapersky.redact import redact
+from scrapersky.scheduling.login import Login, create_login, node_password_file
 from scrapersky.webhooks import Sending, deliver_due
 
 log = Logger()
 SAFE_METHODS = {b"GET", b"HEAD", b"OPTIONS"}
 CORS_HEADER = b"access-control-allow-origin"
+# On every answer: no page of any origin may frame the node's pages (Scrapyd's included).
+SECURITY_HEADERS = (
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+)
+REASONS = {
+    400: b"Bad Request",
+    401: b"Unauthorized",
+    413: b"Content Too Large",
+    421: b"Misdirected Request",
+}
+EGG_UPLOAD = (
+    b"addversion.json"  # the one endpoint whose body may reach SCRAPERSKY_MAX_REQUEST_BYTES
+)
 
 
 WEBHOOK_INTERVAL = 5.0  # seconds between the node's passes over due webhook deliveries
 
 
 def application(config):
-    app = scrapyd_application(config)
-    # Webhook deliveries that are due (retries included) go out from every node, in the node's
-    # process: no crawl holds a run slot while a tenant's endpoint answers.
-    TimerService(WEBHOOK_INTERVAL, _deliver_webhooks).setServiceParent(app)
     settings = project_settings()
     cap = to_int(
         settings.get("SCRAPERSKY_MAX_REQUEST_BYTES"), "SCRAPERSKY_MAX_REQUEST_BYTES", minimum=1024
     )
+    api_cap = to_int(
+        settings.get("SCRAPERSKY_MAX_API_REQUEST_BYTES"),
+        "SCRAPERSKY_MAX_API_REQUEST_BYTES",
+        minimum=1024,
+    )
     origins = to_origins(settings.get("SCRAPERSKY_CORS_ORIGINS"))
+    bind = os.getenv("SCRAPYD_BIND_ADDRESS") or config.get("bind_address", "127.0.0.1")
+    hosts = own_names(bind, to_host_names(settings.get("SCRAPERSKY_ALLOWED_HOSTS")))
+    login = operator_login(config, settings.get("SCRAPYD_PASSWORD_FILE") or "")
+    app = scrapyd_application(config)
+    # Webhook deliveries that are due (retries included) go out from every node, in the node's
+    # process: no crawl holds a run slot while a tenant's endpoint answers.
+    TimerService(WEBHOOK_INTERVAL, _deliver_webhooks).setServiceParent(app)
     for service in IServiceCollection(app):
         site = next(
             (arg for arg in getattr(service, "args", ()) if isinstance(arg, server.Site)), None
         )
         if site is not None:
-            site.requestFactory = type(
-                "NodeRequest", (NodeRequest,), {"max_body": cap, "origins": origins}
+            root = _unguarded(site.resource)
+            setattr(root, OPERATOR_LOGIN, True)  # the tenant services serve only behind this
+            tenant_paths = frozenset(
+                name
+                for name, child in root.children.items()
+                if isinstance(child, Service) and not child.public
             )
-            site.resource = TenantRoutes(site.resource)
+            site.requestFactory = type(
+                "NodeRequest",
+                (NodeRequest,),
+                {
+                    "max_body": cap,
+                    "max_api_body": api_cap,
+                    "origins": origins,
+                    "hosts": hosts,
+                    "login": login,
+                    "tenant_paths": tenant_paths,
+                    "node_name": root.node_name,
+                },
+            )
+            site.resource = TenantRoutes(_guard(root, login), root)
     return app
 
 
-class TenantRoutes(resource.Resource):
-    """Routes tenant services past Scrapyd's basic auth (they check API keys); all else goes through it."""
+def operator_login(config, password_file: str) -> Login:
+    """SCRAPYD_USERNAME/SCRAPYD_PASSWORD (or scrapyd.conf's username/password) when both are
+    set, else the node's password file, generated at its first start."""
+    username = os.getenv("SCRAPYD_USERNAME") or config.get("username", "")
+    password = os.getenv("SCRAPYD_PASSWORD") or config.get("password", "")
+    if ":" in username:
+        raise ConfigError("SCRAPYD_USERNAME may not contain ':'")
+    if username and password:
+        log.info("Operator endpoints: login from SCRAPYD_USERNAME/SCRAPYD_PASSWORD")
+        return Login(username, password)
+    path = node_password_file(password_file, config.get("dbs_dir", "dbs"))
+    login, generated = create_login(path)
+    log.info(
+        "Operator endpoints: login {user!r}, password {how} {path} (mode 0600); "
+        "SCRAPYD_USERNAME and SCRAPYD_PASSWORD set one instead",
+        user=login.username,
+        how="generated into" if generated else "read from",
+        path=str(path.resolve()),
+    )
+    return login
 
-    def __init__(self, guarded: resource.Resource) -> None:
+
+def _unguarded(top: resource.Resource) -> resource.Resource:
+    """Scrapyd's root resource, from under the guard Scrapyd wraps it in when its auth is on."""
+    if isinstance(top, HTTPAuthSessionWrapper):
+        return top._portal.realm.resource
+    return top
+
+
+def _guard(root: resource.Resource, login: Login) -> resource.Resource:
+    return HTTPAuthSessionWrapper(
+        Portal(PublicHTMLRealm(root), [StringCredentialsChecker(login.username, login.password)]),
+        [BasicCredentialFactory(b"Scrapyd")],
+    )
+
+
+class TenantRoutes(resource.Resource):
+    """Routes tenant services past the operator login (they check API keys); all else goes through it."""
+
+    def __init__(self, guarded: resource.Resource, root: resource.Resource) -> None:
         super().__init__()
         self.guarded = guarded
-        # Scrapyd wraps its root in twisted.web.guard when basic auth is on; the root is its realm's resource.
-        self.root = (
-            guarded._portal.realm.resource
-            if isinstance(guarded, HTTPAuthSessionWrapper)
-            else guarded
-        )
+        self.root = root
 
     def getChildWithDefault(self, path, request):
         child = self.root.children.get(path)
@@ -87,22 +173,63 @@ class TenantRoutes(resource.Resource):
 
 class NodeRequest(server.Request):
     max_body = 16 * 1024 * 1024
+    max_api_body = 1024 * 1024
     origins: frozenset[str] = frozenset()
+    hosts: frozenset[str] = frozenset()
+    login: Login | None = None
+    tenant_paths: frozenset[bytes] = frozenset()
+    node_name = ""
     _received = 0
     _refused = False
+    _cap = 0
 
     def gotLength(self, length):
-        if length is not None and length > self.max_body:
-            self._refuse_body()
+        """The request line and headers are in, the body is not: refuse here what needs no body."""
+        refusal = self._refusal(length)
+        if refusal is not None:
+            self._refuse(*refusal)
             length = 0
         super().gotLength(length)
+
+    def _refusal(self, length: int | None) -> tuple[int, str] | None:
+        host = self.requestHeaders.getRawHeaders(b"host", [None])[0]
+        if not host_allowed(host, self.hosts):
+            return 421, "this node does not answer to that Host (SCRAPERSKY_ALLOWED_HOSTS)"
+        target = getattr(self.channel, "_path", b"").split(b"?", 1)[0]
+        if b"\x00" in unquote_to_bytes(target):
+            return 400, "the path holds a NUL byte"
+        if not (length or self.requestHeaders.hasHeader(b"transfer-encoding")):
+            return None
+        first = unquote_to_bytes(target.lstrip(b"/").split(b"/", 1)[0])
+        operator = self._operator()
+        if not operator and not (first in self.tenant_paths and bearer_key(self)):
+            return 401, "send the operator's login (Basic) or an API key (Bearer) with a body"
+        if operator and first == EGG_UPLOAD:
+            self._cap, setting = self.max_body, "SCRAPERSKY_MAX_REQUEST_BYTES"
+        else:
+            self._cap, setting = self.max_api_body, "SCRAPERSKY_MAX_API_REQUEST_BYTES"
+        if length is not None and length > self._cap:
+            return 413, f"request body larger than {self._cap} bytes ({setting})"
+        return None
+
+    def _operator(self) -> bool:
+        """Whether the request carries the operator's login (checked again by the guard)."""
+        scheme, _, token = (self.getHeader("authorization") or "").strip().partition(" ")
+        if scheme.lower() != "basic" or self.login is None:
+            return False
+        try:
+            given = base64.b64decode(token.strip(), validate=True)
+        except (binascii.Error, ValueError):
+            return False
+        expected = f"{self.login.username}:{self.login.password}".encode()
+        return hmac.compare_digest(given, expected)
 
     def handleContentChunk(self, data):
         if self._refused:
             return
         self._received += len(data)
-        if self._received > self.max_body:
-            self._refuse_body()
+        if self._received > self._cap:
+            self._refuse(413, f"request body larger than {self._cap} bytes")
             return
         super().handleContentChunk(data)
 
@@ -110,19 +237,22 @@ class NodeRequest(server.Request):
         if not self._refused:
             super().requestReceived(command, path, version)
 
-    def _refuse_body(self) -> None:
-        """413 and close, as Twisted answers a malformed request: the body is never read."""
+    def _refuse(self, code: int, message: str) -> None:
+        """Answer and close, as Twisted answers a malformed request: the body is never read."""
         self._refused = True
-        body = _json_error(
-            f"request body larger than {self.max_body} bytes (SCRAPERSKY_MAX_REQUEST_BYTES)"
-        )
+        body = _json_error(message, self.node_name)
+        headers = b"".join(b"%b: %b\r\n" % pair for pair in SECURITY_HEADERS)
+        if code == 401:
+            headers += b'WWW-Authenticate: Basic realm="Scrapyd"\r\n'
         self.channel.transport.write(
-            b"HTTP/1.1 413 Content Too Large\r\nContent-Type: application/json\r\nConnection: close\r\n"
-            b"Content-Length: %d\r\n\r\n%b" % (len(body), body)
+            b"HTTP/1.1 %d %b\r\nContent-Type: application/json\r\nConnection: close\r\n"
+            b"%bContent-Length: %d\r\n\r\n%b" % (code, REASONS[code], headers, len(body), body)
         )
         self.channel.loseConnection()
 
     def process(self):
+        for name, value in SECURITY_HEADERS:
+            self.responseHeaders.setRawHeaders(name, [value])
         origin = self.getHeader("origin")
         allowed = origin is not None and origin.lower() in self.origins
         if allowed:
@@ -133,7 +263,8 @@ class NodeRequest(server.Request):
             )
         if self.method not in SAFE_METHODS and not allowed and self._cross_site(origin):
             body = _json_error(
-                "cross-origin requests may not change anything (SCRAPERSKY_CORS_ORIGINS)"
+                "cross-origin requests may not change anything (SCRAPERSKY_CORS_ORIGINS)",
+                self.node_name,
             )
             self.setResponseCode(http.FORBIDDEN)
             self.setHeader(b"content-type", b"application/json")
@@ -158,8 +289,9 @@ class NodeRequest(server.Request):
         super().setHeader(name, value)
 
 
-def _json_error(message: str) -> bytes:
-    return json.dumps({"status": "error", "message": message}).encode() + b"\n"
+def _json_error(message: str, node_name: str) -> bytes:
+    answer = {"status": "error", "message": message, "node_name": node_name}
+    return json.dumps(answer).encode() + b"\n"
 
 
 def _deliver_webhooks():
@@ -169,7 +301,7 @@ def _deliver_webhooks():
     )
     # A database blip skips one pass; the TimerService keeps going.
     return deferred.addErrback(
-        lambda failure: log.warning(
+        lambda failure: log.warn(  # noqa: G010 (Twisted's Logger has warn)
             "webhook delivery pass failed: {error}", error=redact(failure.getErrorMessage())
         )
     )

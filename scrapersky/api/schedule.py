@@ -1,7 +1,15 @@
-"""What scan.json and batch.json share: scan options from the request, and runs on Scrapyd."""
+"""What scan.json and batch.json share: scan options from the request, the limits of what one
+request may ask for, and runs on Scrapyd.
+
+The order of the node's queue is the operator's: a tenant key's `priority` is checked, then
+dropped (its runs queue at 0); an operator key's is kept. What one request may ask for is
+bounded (SCRAPERSKY_MAX_BATCH_DOMAINS, SCRAPERSKY_MAX_BATCH_SLOTS, SCRAPERSKY_MAX_RETRIES):
+more is a 400 or 429 naming the setting.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -10,7 +18,8 @@ from twisted.web import http
 
 from scrapersky.api.base import Fields, Service, WebError
 from scrapersky.arguments import to_render
-from scrapersky.config import ConfigError, project_settings
+from scrapersky.config import ConfigError, project_settings, to_int
+from scrapersky.db import jobs
 from scrapersky.scheduling.client import PROJECT, SPIDER, ScrapydClient, ScrapydError, new_run_id
 from scrapersky.scheduling.runs import schedule_runs
 
@@ -23,11 +32,41 @@ def scan_options(fields: Fields) -> tuple[str, dict[str, Any], float]:
         render = to_render(fields.text("render") or "auto")
     except ConfigError as exc:
         raise WebError(http.BAD_REQUEST, str(exc)) from None
-    priority = fields.text("priority") or "0"
+    return tenant, {"max_pages": max_pages, "render": render}, run_priority(fields)
+
+
+def run_priority(fields: Fields) -> float:
+    """The Scrapyd priority of the request's runs: a finite number, kept for operator keys only."""
+    text = fields.text("priority") or "0"
     try:
-        return tenant, {"max_pages": max_pages, "render": render}, float(priority)
+        priority = float(text)
     except ValueError:
-        raise WebError(http.BAD_REQUEST, f"priority must be a number, got {priority!r}") from None
+        raise WebError(
+            http.BAD_REQUEST, f"priority must be a number, got {jobs.excerpt(text)!r}"
+        ) from None
+    if not math.isfinite(priority):
+        raise WebError(http.BAD_REQUEST, f"priority must be a finite number, got {text!r}")
+    if fields.caller is not None and not fields.caller.operator:
+        return 0.0  # tenants do not reorder the queue they share
+    return priority
+
+
+def quota(name: str) -> int:
+    """A limit on what one HTTP request may ask for (a positive integer setting)."""
+    return to_int(project_settings().get(name), name, minimum=0 if name.endswith("RETRIES") else 1)
+
+
+def check_batch_size(count: int) -> None:
+    limit = quota("SCRAPERSKY_MAX_BATCH_DOMAINS")
+    if count > limit:
+        raise WebError(
+            http.BAD_REQUEST,
+            f"{count} domains in one batch, at most {limit} (SCRAPERSKY_MAX_BATCH_DOMAINS)",
+        )
+
+
+def batch_slots(fields: Fields, default: int) -> int:
+    return fields.number("slots", default, minimum=1, maximum=quota("SCRAPERSKY_MAX_BATCH_SLOTS"))
 
 
 class Scheduling(Service):
@@ -40,11 +79,7 @@ class Scheduling(Service):
         if not urls:
             return None
         try:
-            return ScrapydClient(
-                urls,
-                username=settings.get("SCRAPYD_USERNAME"),
-                password=settings.get("SCRAPYD_PASSWORD"),
-            )
+            return ScrapydClient.from_settings(urls, settings)
         except ConfigError as exc:
             raise WebError(http.SERVICE_UNAVAILABLE, f"SCRAPYD_URLS: {exc}") from None
 

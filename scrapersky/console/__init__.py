@@ -41,6 +41,8 @@ class Console(resource.Resource):
         request.setHeader(b"cache-control", b"no-cache")
         if path == b"":
             return self.files.getChild(b"index.html", request)
+        if b"\x00" in path:  # no file has one; the file system would raise
+            return resource.NoResource()
         return self.files.getChildWithDefault(path, request)
 
     def render(self, request):

@@ -469,11 +469,12 @@ def cancel(
     return Cancellation(kind, public_id, len(pending), tuple(run for run in runs if run))
 
 
-def requeue_failed(url: str, batch_pk: int) -> int:
+def requeue_failed(url: str, batch_pk: int, max_attempts: int | None = None) -> int:
     """Failed jobs of a batch become pending again, as a new attempt; the batch is active again and
-    its counters move in the same transaction. Returns how many were requeued."""
+    its counters move in the same transaction. Jobs already tried `max_attempts` times stay failed.
+    Returns how many were requeued."""
     with session_scope(url) as session:
-        failed = session.scalars(
+        retriable = session.scalars(
             # A name that is not a domain fails the same way every time: it is not retried.
             select(Job).where(
                 Job.batch_id == batch_pk,
@@ -481,6 +482,7 @@ def requeue_failed(url: str, batch_pk: int) -> int:
                 or_(Job.error.is_(None), Job.error.notlike(f"{INVALID_PREFIX}%")),
             )
         ).all()
+        failed = [job for job in retriable if max_attempts is None or job.attempts < max_attempts]
         for job in failed:
             job.status, job.run_id, job.finished_at, job.progress = (
                 JobStatus.PENDING,
@@ -501,6 +503,21 @@ def requeue_failed(url: str, batch_pk: int) -> int:
             batch.status, batch.end_time, batch.error = BatchStatus.RUNNING, None, None
             batch.progress = round(ended / batch.total_domains, 4) if batch.total_domains else 1.0
     return len(failed)
+
+
+def out_of_attempts(url: str, batch_pk: int, max_attempts: int) -> int:
+    """Failed jobs of a batch (names that are not domains aside) tried `max_attempts` times or more."""
+    with session_scope(url) as session:
+        return session.execute(
+            select(func.count())
+            .select_from(Job)
+            .where(
+                Job.batch_id == batch_pk,
+                Job.status == JobStatus.FAILED,
+                Job.attempts >= max_attempts,
+                or_(Job.error.is_(None), Job.error.notlike(f"{INVALID_PREFIX}%")),
+            )
+        ).scalar_one()
 
 
 def excerpt(raw: object, limit: int = 80) -> str:

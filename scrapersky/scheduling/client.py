@@ -1,4 +1,4 @@
-"""A small Scrapyd API client: basic auth, retries with backoff, one-line errors."""
+"""A small Scrapyd API client: the nodes' operator login, retries with backoff, one-line errors."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from urllib.request import ProxyHandler, Request, build_opener
 
 from scrapersky.config import ConfigError, to_list
 from scrapersky.retry import Backoff
+from scrapersky.scheduling.login import Login, client_logins, is_loopback
 
 PROJECT = "scrapersky"
 SPIDER = "sitemap"
@@ -55,6 +56,7 @@ class ScrapydClient:
         *,
         username: str = "",
         password: str = "",
+        local_login: Login | None = None,
         timeout: float = 10.0,
         retries: int = 3,
         backoff: float = 0.5,
@@ -68,9 +70,33 @@ class ScrapydClient:
         # http_proxy is for the crawls; Scrapyd nodes are reached directly.
         self.opener = build_opener(ProxyHandler({}))
         self.headers = {"Accept": "application/json"}
-        if username and password:
-            token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
-            self.headers["Authorization"] = f"Basic {token}"
+        # The local node's generated login goes to loopback nodes only, never across the network.
+        self.login = Login(username, password) if username and password else None
+        self.local_login = local_login
+
+    @classmethod
+    def from_settings(cls, urls: Iterable[str] | str, settings, **options: Any) -> ScrapydClient:
+        """A client of these nodes with the settings' login: SCRAPYD_USERNAME/SCRAPYD_PASSWORD,
+        else the password file of this machine's node (SCRAPYD_PASSWORD_FILE) for loopback nodes."""
+        everywhere, local = client_logins(
+            settings.get("SCRAPYD_USERNAME") or "",
+            settings.get("SCRAPYD_PASSWORD") or "",
+            settings.get("SCRAPYD_PASSWORD_FILE") or "",
+        )
+        return cls(
+            urls,
+            username=everywhere.username if everywhere else "",
+            password=everywhere.password if everywhere else "",
+            local_login=local,
+            **options,
+        )
+
+    def _headers(self, node: str) -> dict[str, str]:
+        login = self.login or (self.local_login if is_loopback(node) else None)
+        if login is None:
+            return self.headers
+        token = base64.b64encode(f"{login.username}:{login.password}".encode()).decode("ascii")
+        return {**self.headers, "Authorization": f"Basic {token}"}
 
     # --- endpoints ------------------------------------------------------------------------
 
@@ -157,7 +183,10 @@ class ScrapydClient:
 
     def _once(self, node: str, url: str, body: bytes | None) -> dict[str, Any]:
         request = Request(
-            url, data=body, headers=self.headers, method="POST" if body is not None else "GET"
+            url,
+            data=body,
+            headers=self._headers(node),
+            method="POST" if body is not None else "GET",
         )
         try:
             with self.opener.open(request, timeout=self.timeout) as response:
@@ -167,7 +196,7 @@ class ScrapydClient:
             if exc.code == 401:
                 raise ScrapydError(
                     f"{node}: authentication failed (HTTP 401): check SCRAPYD_USERNAME and "
-                    "SCRAPYD_PASSWORD"
+                    "SCRAPYD_PASSWORD (or, for a node on this machine, SCRAPYD_PASSWORD_FILE)"
                 ) from None
             if exc.code >= 500:
                 raise _Transient(f"HTTP {exc.code}") from None

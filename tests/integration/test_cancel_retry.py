@@ -9,7 +9,7 @@ from tests.conftest import scrapy, scrapy_env
 from tests.integration.test_scrapyd_batch import domain_file, small_site
 from tests.support.db import rows, scalar
 from tests.support.in_process import run_command
-from tests.support.scrapyd_nodes import Bearer, stop_all
+from tests.support.scrapyd_nodes import Bearer, client_env, stop_all
 from tests.support.waiting import wait_for
 
 TENANT = "550e8400-e29b-41d4-a716-446655440000"
@@ -23,7 +23,7 @@ def test_cancel_ends_pending_jobs_at_once_and_stops_running_runs(
         small_site(web, host, delay=1.5)
     env = scrapy_env(postgres_url, web, SCRAPERSKY_CONCURRENT_SCANS="2", SCRAPERSKY_SCHEMES="http")
     nodes = scrapyd(tmp_path / "nodes", 1, env)
-    batch_env = {**env, "SCRAPYD_URLS": nodes[0].url}
+    batch_env = {**env, **client_env(nodes[:1])}
     try:
         started = scrapy(
             "batch",
@@ -106,7 +106,7 @@ def test_retry_requeues_failed_domains_as_a_new_attempt(scrapyd, postgres_url, w
     web.site("down.test").add("/robots.txt", "oops", status=500).add("/", "oops", status=503)
     env = scrapy_env(postgres_url, web, SCRAPERSKY_SCHEMES="http")
     nodes = scrapyd(tmp_path / "nodes", 1, env)
-    batch_env = {**env, "SCRAPYD_URLS": nodes[0].url}
+    batch_env = {**env, **client_env(nodes[:1])}
     try:
         (tmp_path / "domains.txt").write_text("\n".join([*hosts, "not a domain"]) + "\n")
         first = scrapy(

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 
-import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from scrapersky.db.aggregates import error_kind
 from tests.conftest import scrapy, scrapy_env
 from tests.integration.test_scrapyd_batch import small_site
 from tests.support.db import rows
-from tests.support.scrapyd_nodes import stop_all
+from tests.support.scrapyd_nodes import client_env, stop_all
 
 
 def _samples(text: str) -> dict[tuple[str, tuple], float]:
@@ -39,11 +38,11 @@ def test_metrics_count_jobs_batches_urls_and_errors_without_tenants(
             "--json",
             "--tenant-id",
             "00000000-0000-4000-8000-0000000000aa",
-            env={**env, "SCRAPYD_URLS": nodes[0].url},
+            env={**env, **client_env(nodes[:1])},
             timeout=120,
         )
         assert json.loads(done.stdout)["batch"]["status"] == "partial", done.stderr[-2000:]
-        answer = requests.get(f"{nodes[0].url}/metrics", timeout=30)
+        answer = nodes[0].get("metrics")
         assert answer.status_code == 200 and answer.headers["Content-Type"].startswith("text/plain")
         samples = _samples(answer.text)
     finally:

@@ -13,7 +13,7 @@ from tests.support.db import rows, scalar, wait_until_stale
 from tests.support.fixture_web import FixtureWeb, demo_site
 from tests.support.in_process import run_command
 from tests.support.ports import free_port
-from tests.support.scrapyd_nodes import ScrapydNode, stop_all
+from tests.support.scrapyd_nodes import ScrapydNode, client_env, stop_all
 from tests.support.waiting import wait_for
 
 
@@ -75,7 +75,7 @@ def test_batch_runs_on_two_nodes_until_complete(scrapyd, postgres_url, web, tmp_
             "--json",
             "--max-pages",
             "1",
-            env={**env, "SCRAPYD_URLS": ",".join(n.url for n in nodes)},
+            env={**env, **client_env(nodes)},
             timeout=150,
         )
         assert result.returncode == 0, result.stderr[-3000:]
@@ -139,7 +139,7 @@ def test_node_killed_mid_batch_then_resume(scrapyd, postgres_url, web, tmp_path)
     env = scrapy_env(postgres_url, web, SCRAPERSKY_CONCURRENT_SCANS="2", SCRAPERSKY_STALE_AFTER="3")
     nodes = scrapyd(tmp_path / "nodes", 2, env)
     survivor, victim = nodes
-    batch_env = {**env, "SCRAPYD_URLS": f"{survivor.url},{victim.url}"}
+    batch_env = {**env, **client_env([survivor, victim])}
     try:
         started = scrapy(
             "batch", str(domain_file(tmp_path / "domains.txt", hosts)), "--json", env=batch_env

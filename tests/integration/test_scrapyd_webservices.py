@@ -1,20 +1,25 @@
 """scan.json, batch.json, jobstatus.json, batchstatus.json and health.json over real HTTP, mounted in
-real Scrapyd nodes from the project's [services], with basic auth off and on."""
+real Scrapyd nodes from the project's [services], with a generated operator login and a given one;
+Scrapyd's own endpoints refused to a rebinding Host and to a request without the login."""
 
 from __future__ import annotations
 
+import stat
 import time
 
 import pytest
+import requests
 
 from scrapersky.db import keys
 from tests.conftest import scrapy, scrapy_env
 from tests.support.db import rows, scalar
 from tests.support.fixture_web import FixtureWeb, demo_site
 from tests.support.scrapyd_nodes import (
+    PROJECT,
     Bearer,
     launch_node,
     migrate_as_shipped,
+    project_egg,
     ready,
     stop_all,
 )
@@ -47,7 +52,7 @@ def operator(db):
 
 @pytest.fixture(scope="module")
 def node(scrapyd, db, sites, operator, tmp_path_factory):
-    """A node with basic auth off; its session sends the operator key."""
+    """A node with the login it generated at its first start; its session sends the operator key."""
     [started] = scrapyd(tmp_path_factory.mktemp("open"), 1, scrapy_env(db, sites))
     started.session.auth = operator
     yield started
@@ -56,14 +61,15 @@ def node(scrapyd, db, sites, operator, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def auth_node(scrapyd, db, sites, node, tmp_path_factory):
-    """A node with basic auth on, whose scan.json and batch.json schedule on the open node."""
+    """A node given its login, whose scan.json and batch.json schedule on the other node (whose
+    generated login it reads from that node's password file, as a client on its machine does)."""
     [started] = scrapyd(
         tmp_path_factory.mktemp("auth"),
         1,
         scrapy_env(db, sites),
         username=USER,
         password=PASSWORD,
-        extra_env={"SCRAPYD_URLS": node.url},
+        extra_env={"SCRAPYD_URLS": node.url, "SCRAPYD_PASSWORD_FILE": str(node.password_file)},
     )
     yield started
     stop_all([started])
@@ -102,7 +108,7 @@ def test_health_reports_a_current_schema(node):
     body = response.json()
     assert body["status"] == "ok" and body["database"] == "ok" and body["node_name"]
     assert body["revision"] == body["head"] is not None
-    head = node.session.head(f"{node.url}/health.json", timeout=10)
+    head = node.session.head(f"{node.url}/health.json", auth=node.auth, timeout=10)
     assert head.status_code == 200 and head.content == b""
     options = node.session.options(f"{node.url}/scan.json", timeout=10)
     assert options.status_code == 204 and options.headers["Allow"] == "OPTIONS, POST"
@@ -117,12 +123,12 @@ def test_health_is_503_when_the_database_is_behind_or_gone(scrapyd, tmp_path, si
         for started in (behind, gone):
             ready(started)
         assert_error(behind.get("health.json"), 503, "scrapy migrate")
-        assert_error(gone.get("health.json"), 503, "database unreachable")
-        assert_error(
-            gone.post("scan.json", {"domain": "shop1.test"}, auth=Bearer("ssk_any")),
-            503,
-            "database unreachable",
-        )
+        # The driver's words stay in the node's log: callers learn only that it is unavailable.
+        assert_error(gone.get("health.json"), 503, "database unavailable")
+        refused = gone.post("scan.json", {"domain": "shop1.test"}, auth=Bearer("ssk_any"))
+        assert_error(refused, 503, "database unavailable")
+        assert refused.json()["message"] == "database unavailable"
+        assert "Connection refused" in gone.log()
     finally:
         stop_all([behind, gone])
 
@@ -371,3 +377,96 @@ def test_scrapy_batch_sends_the_credentials(auth_node, db, sites, tmp_path):
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "ended complete: 1 complete, 0 failed of 1" in done.stderr
+
+
+OPERATOR_CALLS = {
+    "schedule.json": ("post", {"project": PROJECT, "spider": "sitemap", "domain": "shop1.test"}),
+    "listjobs.json": ("get", {"project": PROJECT}),
+    "logs/": ("get", {}),
+    "addversion.json": ("post", {"project": PROJECT, "version": "evil"}),
+}
+
+
+def call(node, endpoint: str, *, host: str | None = None, auth=None) -> requests.Response:
+    """One of Scrapyd's operator endpoints, with an egg for addversion.json, a Host of our choosing."""
+    method, fields = OPERATOR_CALLS[endpoint]
+    headers = {"Host": host} if host else {}
+    url = f"{node.url}/{endpoint}"
+    if method == "get":
+        return requests.get(url, params=fields, headers=headers, auth=auth, timeout=30)
+    files = None
+    if endpoint == "addversion.json":
+        files = {"egg": ("scrapersky.egg", project_egg().read_bytes())}
+    return requests.post(url, data=fields, files=files, headers=headers, auth=auth, timeout=60)
+
+
+def test_rebinding_host_and_a_missing_login_reach_no_operator_endpoint(node):
+    """A page whose name rebinds to the node sends its own name in Host (with or without the
+    login, which a browser may have cached); a caller without the login sends the right Host."""
+    before = node.jobs()
+    for endpoint in OPERATOR_CALLS:
+        rebound = call(node, endpoint, host=f"evil.example:{node.port}", auth=node.auth)
+        assert rebound.status_code == 421, (endpoint, rebound.status_code, rebound.text[:200])
+        assert "Host" in rebound.json()["message"]
+        anonymous = call(node, endpoint, host=f"127.0.0.1:{node.port}")
+        assert anonymous.status_code == 401, (endpoint, anonymous.status_code, anonymous.text[:200])
+    # Nothing was scheduled or deployed; the node's own login still works.
+    assert node.jobs() == before
+    versions = node.get("listversions.json", project=PROJECT).json()["versions"]
+    assert "evil" not in versions
+    for endpoint in ("listjobs.json", "logs/"):
+        assert call(node, endpoint, auth=node.auth).status_code == 200, endpoint
+
+
+def test_a_node_generates_its_login_once_and_its_clients_use_it(tmp_path, db):
+    """First start: a password file, 0600, named in the log; second start: the same login; a
+    `scrapy batch` run from the node's directory reads it, and one from elsewhere is refused."""
+    directory = tmp_path / "node"
+    env = scrapy_env(db)
+    first = ready(launch_node(directory, env))
+    try:
+        path = directory / "dbs" / "scrapyd-password"
+        assert first.password_file == path and stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert first.username == "scrapyd" and len(first.password) >= 32
+        assert f"generated into {path}" in first.log() and first.password not in first.log()
+        login = (first.username, first.password)
+    finally:
+        stop_all([first])
+    second = ready(launch_node(directory, env))
+    try:
+        assert (second.username, second.password) == login
+        assert f"read from {path}" in second.log()
+        assert second.get("listjobs.json", project=PROJECT, auth=None).status_code == 401
+        second.deploy(project_egg())
+        listing = tmp_path / "domains.txt"
+        listing.write_text("shop1.test\n")
+        client = {
+            **env,
+            "SCRAPYD_URLS": second.url,
+            "SCRAPY_SETTINGS_MODULE": "scrapersky.settings",
+            "SCRAPYD_PASSWORD_FILE": "",
+        }
+        elsewhere = scrapy("batch", str(listing), env=client, cwd=tmp_path)
+        assert elsewhere.returncode == 1 and "HTTP 401" in elsewhere.stderr
+        here = scrapy("batch", str(listing), env=client, cwd=directory)
+        assert here.returncode == 0, here.stderr[-2000:]
+        runs = second.jobs()
+        assert sum(len(state) for state in runs.values()) >= 1
+    finally:
+        stop_all([second])
+
+
+def test_tenant_services_are_off_while_the_operator_endpoints_are_open(tmp_path, db, operator):
+    """Scrapyd's stock application (no login) with the project's [services]: tenants get 503."""
+    open_node = ready(
+        launch_node(tmp_path / "stock", scrapy_env(db), application="scrapyd.app.application")
+    )
+    try:
+        assert open_node.get("daemonstatus.json", auth=None).status_code == 200  # open, as stock
+        for endpoint in ("jobstatus.json", "domain.json"):
+            refused = open_node.get(endpoint, auth=operator, job="1", domain="shop1.test")
+            assert_error(refused, 503, "operator endpoints have no login")
+        refused = open_node.post("scan.json", {"domain": "shop1.test"}, auth=operator)
+        assert_error(refused, 503, "operator endpoints have no login")
+    finally:
+        stop_all([open_node])

@@ -10,6 +10,12 @@ with addversion.json, which the crawls import) and as an installed copy (`pip in
 directory of its own, which the node's webservices and console import, as in the Docker image).
 No `PYTHONPATH` reaches a node, so a file missing from the package data fails the tests that
 need it.
+
+Nodes always hold an operator login. Unless a test gives one, a node generates its own at its
+first start, as a shipped node does (the nodes of one start_nodes call share one password file,
+SCRAPYD_PASSWORD_FILE, so one client login fits them all), and the harness reads it:
+`node.get`/`node.post` send it to Scrapyd's own endpoints, and `client_env(nodes)` gives a
+`scrapy` command the nodes and their login.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "scrapersky"
+PASSWORD_FILE = "scrapyd-password"  # scrapersky.scheduling.login.FILE_NAME, in a node's dbs_dir
 START_TIMEOUT = 30.0
 # Run as a script, not `-m tests.support…`: nothing of the checkout is on a node's import path.
 MAIN = Path(__file__).with_name("scrapyd_main.py")
@@ -56,6 +63,11 @@ def project_services() -> dict[str, str]:
 def project_application() -> str:
     """The `application` of the project's scrapyd.conf: the node's HTTP policy."""
     return _project_config()["scrapyd"]["application"]
+
+
+def tenant_endpoints() -> frozenset[str]:
+    """The services that answer to API keys (every mounted one but health.json, metrics, console)."""
+    return frozenset(project_services()) - {"health.json", "metrics", "console"}
 
 
 class Bearer(requests.auth.AuthBase):
@@ -172,6 +184,8 @@ class ScrapydNode:
     username: str = ""
     password: str = ""
     session: requests.Session = field(default_factory=requests.Session)
+    # Where the node keeps a login it generated (None: it was given one).
+    password_file: Path | None = None
 
     @property
     def url(self) -> str:
@@ -181,13 +195,19 @@ class ScrapydNode:
     def auth(self) -> tuple[str, str] | None:
         return (self.username, self.password) if self.username else None
 
+    def load_login(self) -> None:
+        """Read the login the node generated, once it has started (old code generates none)."""
+        if self.password_file is not None and self.password_file.exists():
+            username, _, password = self.password_file.read_text().strip().partition(":")
+            self.username, self.password = username, password
+
     def get(
         self, endpoint: str, *, auth: object = "node", headers: dict | None = None, **params: str
     ) -> requests.Response:
         return self.session.get(
             f"{self.url}/{endpoint}",
             params=params,
-            auth=self._auth(auth),
+            auth=self._auth(auth, endpoint, params),
             headers=headers,
             timeout=30,
         )
@@ -207,13 +227,19 @@ class ScrapydNode:
             data=data,
             files=files,
             json=json,
-            auth=self._auth(auth),
+            auth=self._auth(auth, endpoint, data),
             headers=headers,
             timeout=60,
         )
 
-    def _auth(self, auth: object):
-        return self.auth if auth == "node" else auth
+    def _auth(self, auth: object, endpoint: str, data: object = None):
+        """ "node": the operator login for Scrapyd's endpoints (and cancel.json in Scrapyd's form),
+        and the session's own auth (an API key, if set) for the tenant services."""
+        if auth != "node":
+            return auth
+        name = endpoint.split("?", 1)[0]
+        scrapyd_cancel = name == "cancel.json" and isinstance(data, dict) and "project" in data
+        return None if name in tenant_endpoints() and not scrapyd_cancel else self.auth
 
     def deploy(self, egg: Path, version: str = "1.0") -> None:
         with egg.open("rb") as file:
@@ -272,12 +298,18 @@ class ScrapydNode:
 
 
 def write_config(
-    directory: Path, port: int, *, username: str = "", password: str = "", max_proc: int = 4
+    directory: Path,
+    port: int,
+    *,
+    username: str = "",
+    password: str = "",
+    max_proc: int = 4,
+    application: str | None = None,
 ) -> None:
     services = "".join(f"{name} = {path}\n" for name, path in project_services().items())
     (directory / "scrapyd.conf").write_text(
         "[scrapyd]\n"
-        f"application = {project_application()}\n"
+        f"application = {application or project_application()}\n"
         "bind_address = 127.0.0.1\n"
         f"http_port = {port}\n"
         f"username = {username}\n"
@@ -291,6 +323,17 @@ def write_config(
         "finished_to_keep = 1000\n"
         "\n[services]\n" + services
     )
+
+
+def client_env(nodes: list[ScrapydNode]) -> dict[str, str]:
+    """Environment for a `scrapy` command that talks to these nodes: SCRAPYD_URLS and their login."""
+    env = {"SCRAPYD_URLS": ",".join(node.url for node in nodes)}
+    logins = {(node.username, node.password) for node in nodes if node.username}
+    if len(logins) > 1:
+        raise ValueError("these nodes have different logins: start them together")
+    if logins:
+        [(env["SCRAPYD_USERNAME"], env["SCRAPYD_PASSWORD"])] = logins
+    return env
 
 
 def node_env(env: Mapping[str, str]) -> dict[str, str]:
@@ -312,22 +355,39 @@ def launch_node(
     max_proc: int = 4,
     extra_env: Mapping[str, str] | None = None,
     source: Path = ROOT,
+    password_file: Path | None = None,
+    application: str | None = None,
 ) -> ScrapydNode:
-    """Start a node running source's installed copy, without waiting for it to answer (see ready())."""
+    """Start a node running source's installed copy, without waiting for it to answer (see ready()).
+    Without a username and password it generates its login into password_file (default: its
+    dbs_dir's), which ready() reads."""
     site = project_build(source).site
     directory.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    write_config(directory, port, username=username, password=password, max_proc=max_proc)
+    write_config(
+        directory,
+        port,
+        username=username,
+        password=password,
+        max_proc=max_proc,
+        application=application,
+    )
+    extra = dict(extra_env or {})
+    generated = None
+    if not username:
+        generated = password_file or directory / "dbs" / PASSWORD_FILE
+        if password_file is not None:
+            extra["SCRAPYD_PASSWORD_FILE"] = str(password_file)
     with (directory / "scrapyd.log").open("ab") as log:
         process = subprocess.Popen(
             [sys.executable, str(MAIN), str(site), "--pidfile="],
             cwd=directory,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**node_env(env), **(extra_env or {})},
+            env={**node_env(env), **extra},
             start_new_session=True,
         )
-    return ScrapydNode(directory, port, process, username, password)
+    return ScrapydNode(directory, port, process, username, password, password_file=generated)
 
 
 def ready(node: ScrapydNode, timeout: float = START_TIMEOUT) -> ScrapydNode:
@@ -341,6 +401,7 @@ def ready(node: ScrapydNode, timeout: float = START_TIMEOUT) -> ScrapydNode:
                 200,
                 401,
             ):
+                node.load_login()
                 return node
         except requests.ConnectionError:
             pass
@@ -363,6 +424,8 @@ def start_nodes(
     """Start `count` nodes side by side under base/node-N, ready and (by default) with the project
     deployed, built from `source`."""
     egg = project_egg(source) if deploy else None
+    if not options.get("username"):
+        options.setdefault("password_file", base / PASSWORD_FILE)  # one login for the group
     nodes = [
         launch_node(base / f"node-{index}", env, source=source, **options) for index in range(count)
     ]

@@ -29,6 +29,24 @@ def test_redact_hides_passwords_in_urls(text, shown):
     assert redact(text) == shown
 
 
+@pytest.mark.parametrize("password", ["a/b", "a?b", "a#b", "a@b", "p@ss/w?o#r:d", "/?#@", "x@"])
+@pytest.mark.parametrize(
+    "around",
+    [
+        "{url}",
+        "error at '{url}'",
+        'url="{url}", next',
+        "Could not parse {url}\nline two",
+        "({url})",
+    ],
+)
+def test_redact_parses_urls_whose_password_holds_url_delimiters(password, around):
+    url = f"postgresql+psycopg2://scanner:{password}@db.internal:5432/scrapersky?sslmode=require"
+    shown = redact(around.format(url=url))
+    assert password not in shown
+    assert "postgresql+psycopg2://scanner:***@db.internal:5432/scrapersky?sslmode=require" in shown
+
+
 def test_log_records_are_redacted_with_their_tracebacks():
     try:
         raise ValueError("cannot connect to " + "postgresql://u:TopSecret@db/x")
