@@ -1,13 +1,16 @@
 """The HTTP API as tenants and attackers see it, over real HTTP against a real Scrapyd node:
-API keys, tenant isolation by every id form, CORS and cross-site requests, body size caps,
-and runs started through Scrapyd never reading the node's files."""
+API keys, tenant isolation by every id form, CORS and cross-site requests, bodies refused before
+they are read, hostile bodies and paths, framing headers on every answer, the queue's order and
+quotas, and runs started through Scrapyd never reading the node's files."""
 
 from __future__ import annotations
 
+import base64
 import socket
 import time
 
 import pytest
+import requests
 
 from scrapersky.db import keys
 from scrapersky.db.models import LISTING_COLUMNS
@@ -22,6 +25,7 @@ ALICE = "a11ce000-0000-4000-8000-000000000001"
 BOB = "b0b00000-0000-4000-8000-000000000002"
 APP_ORIGIN = "https://app.scrapersky.test"
 MAX_BODY = 2 * 1024 * 1024  # above the project egg, which addversion.json must still take
+API_BODY = 256 * 1024  # every other endpoint's cap on this node
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +46,11 @@ def db(tmp_path_factory):
 @pytest.fixture(scope="module")
 def node(scrapyd, db, sites, tmp_path_factory):
     env = scrapy_env(
-        db, sites, SCRAPERSKY_CORS_ORIGINS=APP_ORIGIN, SCRAPERSKY_MAX_REQUEST_BYTES=str(MAX_BODY)
+        db,
+        sites,
+        SCRAPERSKY_CORS_ORIGINS=APP_ORIGIN,
+        SCRAPERSKY_MAX_REQUEST_BYTES=str(MAX_BODY),
+        SCRAPERSKY_MAX_API_REQUEST_BYTES=str(API_BODY),
     )
     [started] = scrapyd(tmp_path_factory.mktemp("node"), 1, env)
     yield started
@@ -346,31 +354,138 @@ def _raw_exchange(node, head: bytes, body_chunks=()) -> bytes:
         return answer
 
 
-def test_oversized_bodies_get_413_before_they_are_read(node, tenants):
-    huge = 300 * 1024 * 1024
-    head = (
-        f"POST /batch.json HTTP/1.1\r\nHost: 127.0.0.1:{node.port}\r\nContent-Type: text/plain\r\n"
-        f"Content-Length: {huge}\r\n\r\n"
+def _head(node, path: str, length: int | None, authorization: str = "") -> bytes:
+    """A request's line and headers, with a Content-Length (None: chunked) and no body yet."""
+    size = "Transfer-Encoding: chunked" if length is None else f"Content-Length: {length}"
+    login = f"Authorization: {authorization}\r\n" if authorization else ""
+    return (
+        f"POST /{path} HTTP/1.1\r\nHost: 127.0.0.1:{node.port}\r\n"
+        f"Content-Type: application/json\r\n{login}{size}\r\n\r\n"
     ).encode()
-    answer = _raw_exchange(node, head)  # not a byte of the body is sent: the answer comes anyway
-    assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
-    assert b"SCRAPERSKY_MAX_REQUEST_BYTES" in answer
-    chunked = (
-        f"POST /scan.json HTTP/1.1\r\nHost: 127.0.0.1:{node.port}\r\nContent-Type: text/plain\r\n"
-        "Transfer-Encoding: chunked\r\n\r\n"
-    ).encode()
+
+
+def _basic(node) -> str:
+    return "Basic " + base64.b64encode(f"{node.username}:{node.password}".encode()).decode()
+
+
+def test_bodies_are_refused_before_they_are_read(node, tenants):
+    """Not a byte of these bodies is sent: the answer comes from the request's head alone."""
+    bearer = f"Bearer {tenants['alice'].key}"
+    sixteen = 16 * 1024 * 1024  # a JSON body this big once stalled the reactor before any check
+    refusals = [
+        # No login at all: nothing is read, wherever it goes.
+        *((path, sixteen, "", 401, b"login") for path in ("scan.json", "batch.json")),
+        *((path, sixteen, "", 401, b"login") for path in ("schedule.json", "addversion.json")),
+        # An API key (checked later) is no login for Scrapyd's own endpoints.
+        ("schedule.json", 100, bearer, 401, b"login"),
+        ("addversion.json", 100, bearer, 401, b"login"),
+        ("addversion.json", 100, "Basic " + base64.b64encode(b"scrapyd:wrong").decode(), 401, b""),
+        # Tenant services: the small cap.
+        ("batch.json", 300 * 1024 * 1024, bearer, 413, b"SCRAPERSKY_MAX_API_REQUEST_BYTES"),
+        ("scan.json", API_BODY + 1, bearer, 413, b"SCRAPERSKY_MAX_API_REQUEST_BYTES"),
+        # The operator: the egg's cap for addversion.json alone.
+        ("addversion.json", MAX_BODY + 1, _basic(node), 413, b"SCRAPERSKY_MAX_REQUEST_BYTES"),
+        ("schedule.json", API_BODY + 1, _basic(node), 413, b"SCRAPERSKY_MAX_API_REQUEST_BYTES"),
+    ]
+    for path, length, authorization, code, fragment in refusals:
+        answer = _raw_exchange(node, _head(node, path, length, authorization))
+        assert answer.startswith(b"HTTP/1.1 %d " % code), (path, authorization[:6], answer[:300])
+        assert fragment in answer and b"x-frame-options: DENY" in answer, answer[:600]
     piece = b"%x\r\n%b\r\n" % (64 * 1024, b"x" * 64 * 1024)
-    assert _raw_exchange(node, chunked, [piece] * (MAX_BODY // (64 * 1024) + 8)).startswith(
-        b"HTTP/1.1 413 "
+    chunked = _raw_exchange(
+        node, _head(node, "scan.json", None, bearer), [piece] * (API_BODY // (64 * 1024) + 8)
     )
+    assert chunked.startswith(b"HTTP/1.1 413 "), chunked[:200]
     # Under the cap, a body is read as usual.
     fitting = node.post(
         "scan.json",
-        {"domain": "alice.test", "padding": "x" * (MAX_BODY - 1024)},
+        {"domain": "alice.test", "padding": "x" * (API_BODY - 1024)},
         auth=tenants["alice"],
     )
     assert fitting.status_code == 200, fitting.text
     wait_ended(node, tenants["alice"], fitting.json()["job_id"])
+
+
+def test_hostile_bodies_and_paths_get_one_line_4xx_never_500(node, db, tenants):
+    before = scalar(db, "select count(*) from jobs")
+    bodies = [
+        b"[" * 200_000,
+        b'{"domain": ' + b"[" * 50_000 + b"]" * 50_000 + b"}",
+        b'{"domain": "\\ud800"}',
+        b'{"\\udfff": "alice.test"}',
+        b'{"domain": ["alice.test", "\\udbff\\u0000"]}',
+    ]
+    json_type = {"Content-Type": "application/json"}
+    for body in bodies:
+        for auth, code in ((None, 401), (Bearer("ssk_made-up"), 401), (tenants["alice"], 400)):
+            for path in ("scan.json", "batch.json"):
+                answer = node.post(path, data=body, headers=json_type, auth=auth)
+                assert_error(answer, code)
+                assert answer.headers["X-Frame-Options"] == "DENY"
+    for path in ("console/%00", "console/a%00b.js", "logs/%00", "scan.json%00", "%00", "jobs%2500"):
+        for auth in (None, (node.username, node.password)):
+            answer = requests.get(f"{node.url}/{path}", auth=auth, timeout=10)
+            assert answer.status_code in (400, 401, 404), (path, answer.status_code, answer.text)
+            assert "Processing Failed" not in answer.text
+    assert scalar(db, "select count(*) from jobs") == before
+
+
+def test_every_answer_forbids_framing_and_sniffing(node, tenants):
+    """Scrapyd's HTML pages share the console's origin: none may be framed by another page."""
+    alice = tenants["alice"]
+    url = node.url
+    answers = {
+        "Scrapyd's home page": node.get(""),
+        "Scrapyd's jobs page": node.get("jobs"),
+        "Scrapyd's logs listing": node.get("logs/"),
+        "Scrapyd's JSON": node.get("daemonstatus.json"),
+        "metrics": node.get("metrics"),
+        "health.json": node.get("health.json"),
+        "tenant JSON": node.get("jobstatus.json", job="1", auth=alice),
+        "console page": requests.get(f"{url}/console/", timeout=10),
+        "console script": requests.get(f"{url}/console/console.js", timeout=10),
+        "console redirect": requests.get(f"{url}/console", allow_redirects=False, timeout=10),
+        "404 page": node.get("no-such-page"),
+        "401 of the operator login": requests.get(f"{url}/listjobs.json", timeout=10),
+        "401 of a tenant service": requests.get(f"{url}/jobstatus.json?job=1", timeout=10),
+        "403 cross-site": node.post(
+            "scan.json", {}, auth=alice, headers={"Origin": "https://e.test"}
+        ),
+        "405": node.get("scan.json", auth=alice),
+        "400 bad input": node.get("jobstatus.json", auth=alice),
+        "421 rebinding": requests.get(url, headers={"Host": "evil.example"}, timeout=10),
+        "400 NUL": requests.get(f"{url}/console/%00", timeout=10),
+        "413 and 401 before the body": requests.post(f"{url}/scan.json", data="x", timeout=10),
+    }
+    seen = set()
+    for kind, answer in answers.items():
+        seen.add(answer.status_code)
+        assert answer.headers.get("X-Frame-Options") == "DENY", kind
+        assert "frame-ancestors 'none'" in answer.headers.get("Content-Security-Policy", ""), kind
+        assert answer.headers.get("X-Content-Type-Options") == "nosniff", kind
+    assert {200, 302, 400, 401, 403, 404, 405, 421} <= seen
+    assert "text/html" in answers["Scrapyd's jobs page"].headers["Content-Type"]
+
+
+def test_tenants_leave_the_queue_order_to_the_operator_and_stay_within_quotas(node, tenants):
+    alice = tenants["alice"]
+    for priority in ("inf", "-Infinity", "nan", "1e999"):
+        refused = assert_error(
+            node.post("scan.json", {"domain": "alice.test", "priority": priority}, auth=alice), 400
+        )
+        assert "finite" in refused["message"]
+    over = [
+        ("batch.json", {"domains": "alice.test", "slots": "99"}, 400, "slots must be <= 4"),
+        (
+            "batch.json",
+            {"domains": ",".join(f"d{i}.alice.test" for i in range(10_001))},
+            400,
+            "SCRAPERSKY_MAX_BATCH_DOMAINS",
+        ),
+    ]
+    for path, fields, code, fragment in over:
+        refused = assert_error(node.post(path, fields, auth=alice), code)
+        assert fragment in refused["message"]
 
 
 def test_runs_started_through_scrapyd_never_read_the_callers_files(node, db, tmp_path):
