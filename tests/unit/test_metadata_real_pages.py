@@ -4,6 +4,8 @@ beyond the ccTLD, a stray element before the document, logos, social accounts.""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scrapersky.metadata import extract_metadata
 from scrapersky.metadata.contacts import parse_phone
@@ -115,6 +117,37 @@ def test_a_label_in_the_element_before_the_number_makes_a_phone(html: str) -> No
 def test_numbers_beside_no_phone_label_are_not_phones(html: str) -> None:
     page = f'<html lang="de"><body>{html}</body></html>'
     assert meta(page, "https://verein.de/")["phone_numbers"] == []
+
+
+NOT_PHONE_LABELS = [
+    "Datum:",
+    "PLZ",
+    "Preis:",
+    "Kundennummer",
+    "Mitgliedsnummer:",
+    "IBAN",
+    "Gegründet",
+]
+PHONE_LABELS = ["Telefon:", "Tel.", "Fon", "Mobil:", "Phone", "Fax:", "Telefonnummer"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    label=st.sampled_from(NOT_PHONE_LABELS + PHONE_LABELS),
+    area=st.sampled_from(["711", "221", "30", "89", "341", "6221", "171"]),
+    subscriber=st.from_regex(r"\A[1-9][0-9]{4,7}\Z"),
+    shape=st.sampled_from(
+        ["<table><tr><td>{}</td><td>{}</td></tr></table>", "<dl><dt>{}</dt><dd>{}</dd></dl>"]
+    ),
+)
+def test_the_cell_before_decides_whether_digits_are_a_phone(
+    label: str, area: str, subscriber: str, shape: str
+) -> None:
+    number = f"0{area} {subscriber}"  # two groups: no layout only phones have, so the label decides
+    page = f'<html lang="de"><body>{shape.format(label, number)}</body></html>'
+    found = meta(page, "https://verein.de/")["phone_numbers"]
+    valid = parse_phone(number, "DE")
+    assert found == ([valid] if label in PHONE_LABELS and valid else [])
 
 
 # --- 8: the region from every signal; 00 as the international prefix ---------------------------
