@@ -363,7 +363,7 @@ def page_from_atom_entry(elem: etree._Element, base: str) -> PageEntry | None:
     for child in elem:
         name = local_name(child.tag)
         if name == "link":
-            rel = (child.get("rel") or "alternate").strip().lower()
+            rel = (child.get("rel") or "").strip().lower() or "alternate"
             if href is None and rel in _ALTERNATE_RELS:
                 href = child.get("href")
         elif name in _ATOM_DATES and child.text:

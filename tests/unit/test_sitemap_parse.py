@@ -322,7 +322,7 @@ NOT_THE_PAGE = ["self", "edit", "edit-media", "enclosure", "related", "via", "re
         st.sampled_from(NOT_THE_PAGE) | st.text("abcdefxyz:/#.-", min_size=1), max_size=5
     ),
     at=st.integers(0, 5),
-    spelled=st.sampled_from(["", ' rel="alternate"', " rel=' Alternate '"]),
+    spelled=st.sampled_from(["", ' rel="alternate"', " rel=' Alternate '", ' rel=""', " rel=' '"]),
 )
 def test_only_an_alternate_or_rel_less_link_lists_an_atom_entry(
     rels: list[str], at: int, spelled: str
