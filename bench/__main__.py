@@ -11,6 +11,7 @@ from bench import (
     anchors,
     batch,
     calibration,
+    discovery,
     format_table,
     goals,
     inventory,
@@ -25,7 +26,7 @@ from bench.site import build_site, serve
 
 FULL_URLS = 1_000_000
 QUICK_URLS = 100_000
-PARTS = ("inventory", "scale", "startup", "writepath", "anchors", "parsing", "batch")
+PARTS = ("inventory", "scale", "startup", "writepath", "anchors", "parsing", "discovery", "batch")
 INVENTORY_ROUNDS = 3
 
 
@@ -136,6 +137,8 @@ def _run_parts(
         results["writepath"] = _announce("writepath", writepath.run(urls))
     if "parsing" in parts:
         results["parsing"] = _announce("parsing", parsing.run())
+    if "discovery" in parts:
+        results["discovery"] = _announce("discovery", discovery.run())
     if "batch" in parts:
         tree = batch.baseline_tree(baseline) if baseline is not None else None
         results["batch"] = _announce(

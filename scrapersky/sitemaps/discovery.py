@@ -18,9 +18,13 @@ from lxml import etree
 from scrapersky.sitemaps.entries import http_url
 
 # Plain guessed paths, most often present on real sites first: the generators' defaults that a
-# homepage may not reveal (Yoast and Rank Math, WordPress core, Astro and Gatsby), then rarer
-# names, then the paths ultimate-sitemap-parser also guesses. `/admin/config/search/xmlsitemap`
-# (usp's) is left out: it is Drupal's settings page, never a sitemap to an anonymous client.
+# homepage may not reveal (Yoast and Rank Math, Astro and Gatsby, WordPress core, SEOPress),
+# text sitemaps, then the rarer names ultimate-sitemap-parser guesses too. Not guessed: the
+# children of a generator's index (Yoast's post-sitemap.xml, page-sitemap.xml, news-sitemap.xml
+# come from sitemap_index.xml), names too rare to be worth a 404 on every site without them
+# (sitemap1.xml, sitemapindex.xml, /sitemap/sitemap.xml, /sitemap/index.xml), /sitemap.php (it
+# looks like a vulnerability scan to a WAF) and usp's /admin/config/search/xmlsitemap (Drupal's
+# settings page, never a sitemap to an anonymous client).
 COMMON_PATHS: tuple[str, ...] = (
     "/sitemap.xml",
     "/sitemap_index.xml",
@@ -28,17 +32,9 @@ COMMON_PATHS: tuple[str, ...] = (
     "/wp-sitemap.xml",
     "/sitemaps.xml",
     "/sitemap.txt",
-    "/sitemapindex.xml",
-    "/sitemap1.xml",
-    "/sitemap/sitemap.xml",
-    "/sitemap/index.xml",
     "/sitemap/sitemap-index.xml",
     "/sitemap-news.xml",
     "/sitemap_news.xml",
-    "/news-sitemap.xml",
-    "/post-sitemap.xml",
-    "/page-sitemap.xml",
-    "/sitemap.php",
     "/.sitemap.xml",
     "/sitemap",
 )

@@ -34,6 +34,8 @@ EXPECTED_ROWS = (
     "goal: crawl not stored over lxml iterparse from disk",
     "goal: 10 × the site, first scan over the first scan",
     "goal: 10 × the site, peak RSS",
+    "discovery: requests per domain, 31 fixture and corpus sites",
+    "discovery: sites where a peer finds a URL ScraperSky misses",
 )
 
 
@@ -58,7 +60,9 @@ def test_bench_runs_and_prints_one_table(bench_output):
     table = {
         line.split("  ")[0]: line
         for line in out.splitlines()
-        if line.startswith(("inventory:", "write", "anchor", "parsing:", "scale:", "goal:"))
+        if line.startswith(
+            ("inventory:", "write", "anchor", "parsing:", "scale:", "goal:", "discovery:")
+        )
     }
     for name in EXPECTED_ROWS:
         assert name in table, f"missing row {name!r}"
@@ -77,6 +81,10 @@ def test_bench_runs_and_prints_one_table(bench_output):
     assert "10,000 of 10,000 rows stored" in out
     assert re.search(r"^start-up: process start → first request +\d+\.\d\d s\b", out, re.M)
     assert re.search(r"^start-up: Scrapy alone \(one-request spider, no project\) +\d", out, re.M)
+    # Discovery: no site where usp or Scrapy finds a URL that ScraperSky misses, and the
+    # per-site table beside them.
+    assert re.search(r"sites where a peer finds a URL ScraperSky misses +0\.00 sites +0 +yes", out)
+    assert re.search(r"^demo\.test +8 +\d+ +\d+ +20 +20 +20 +0$", out, re.M)
 
 
 @pytest.mark.volume
