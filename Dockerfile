@@ -17,7 +17,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     SCRAPY_SETTINGS_MODULE=scrapersky.settings \
     SCRAPERSKY_CHROMIUM=/usr/bin/chromium
 
-# Debian's Chromium renders the pages that need a browser (never `playwright install`).
+# Debian's Chromium renders the pages that need a browser (never `playwright install`), in a
+# user and network namespace of its own, sandboxed: the container's seccomp profile must allow
+# namespaces (deploy/README.md), or the node renders nothing and logs why.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends chromium \
  && rm -rf /var/lib/apt/lists/*

@@ -1,10 +1,14 @@
-"""JavaScript rendering with scrapy-playwright and a system Chromium, switched on only when one exists."""
+"""JavaScript rendering with scrapy-playwright and a system Chromium, switched on only when one
+exists and can be isolated (scrapersky.net.browser_jail), or SCRAPERSKY_RENDER_UNISOLATED says
+to render without."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
+import tempfile
 from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import getproxies
@@ -13,6 +17,7 @@ from weakref import WeakKeyDictionary
 from scrapy.settings import SETTINGS_PRIORITIES
 from scrapy.utils.defer import deferred_to_future
 
+from scrapersky.net import browser_jail
 from scrapersky.net.browser_proxy import BrowserProxy
 from scrapersky.net.download import GuardedDownloadHandler
 from scrapersky.net.policy import policy_from_settings
@@ -20,6 +25,8 @@ from scrapersky.net.policy import policy_from_settings
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "chrome")
 HANDLER = "scrapersky.rendering.RenderingDownloadHandler"
 PROVIDER = "scrapersky.playwright_provider.LazyBrowserProvider"
+
+logger = logging.getLogger(__name__)
 
 
 def find_chromium(configured: str | None) -> str | None:
@@ -70,6 +77,9 @@ QUIET_FLAGS = (
     # Some components still install on demand despite --disable-component-update: point the
     # updater at a closed local port, which the guard proxy refuses anyway.
     "--component-updater=url-source=http://127.0.0.1:9/",
+    # No WebRTC UDP but through the proxy (there is none: no UDP at all). Debian's Chromium
+    # ignores the --force-webrtc-ip-handling-policy spelling.
+    "--webrtc-ip-handling-policy=disable_non_proxied_udp",
 )
 
 
@@ -79,48 +89,77 @@ def wants_render(mode: str, metadata: dict[str, Any]) -> bool:
 
 
 class RenderingAddon:
-    """Load the Playwright download handler only when a Chromium executable is available,
-    so runs on machines without a browser keep working (and simply never render)."""
+    """Load the Playwright download handler only when a Chromium executable is available and
+    can be isolated, so runs on machines without a browser keep working (and simply never
+    render); a machine that cannot isolate it renders nothing unless SCRAPERSKY_RENDER_UNISOLATED."""
 
     def update_settings(self, settings) -> None:
         executable = find_chromium(settings.get("SCRAPERSKY_CHROMIUM"))
-        settings.set("SCRAPERSKY_RENDERING", bool(executable), priority="addon")
-        if not executable:
-            return
-        handlers = dict(settings.getdict("DOWNLOAD_HANDLERS"))
-        handlers.update({"http": HANDLER, "https": HANDLER})
-        # Over the project's own table (settings.py names the guarded handler there), never under it.
-        priority = max(settings.getpriority("DOWNLOAD_HANDLERS") or 0, SETTINGS_PRIORITIES["addon"])
-        settings.set("DOWNLOAD_HANDLERS", handlers, priority=priority)
-        launch: dict[str, Any] = {
-            "executable_path": executable,
-            "headless": True,
-            "args": ["--no-sandbox", "--disable-gpu", *QUIET_FLAGS],
-        }
-        if policy_from_settings(settings) is None:
-            proxy = proxy_option(getproxies())
-        else:
-            # Every connection Chromium opens goes through the guard proxy, loopback included,
-            # and Chromium resolves no name itself (the proxy is an IP literal).
-            guard = BrowserProxy.reserve(
-                settings.getint("SCRAPERSKY_MAX_HEADER_BYTES"),
-                settings.getfloat("DOWNLOAD_TIMEOUT"),
-            )
-            settings.set("SCRAPERSKY_BROWSER_PROXY", guard, priority="addon")
-            proxy = {"server": guard.url, "bypass": "<-loopback>"}
-            launch["args"] += [
-                "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-                "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
-            ]
-        if proxy:
-            launch["proxy"] = proxy
-        settings.set("PLAYWRIGHT_LAUNCH_OPTIONS", launch, priority="addon")
-        settings.set("PLAYWRIGHT_BROWSER_TYPE", "chromium", priority="addon")
-        settings.set("PLAYWRIGHT_BROWSER_PROVIDER", PROVIDER, priority="addon")
-        # Bounded browser memory: few contexts, few pages each, closed after use.
-        settings.set("PLAYWRIGHT_MAX_CONTEXTS", 2, priority="addon")
-        settings.set("PLAYWRIGHT_MAX_PAGES_PER_CONTEXT", 4, priority="addon")
-        settings.set("PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT", 30000, priority="addon")
+        problem = browser_jail.isolation_problem() if executable else None
+        configure_rendering(settings, executable, problem)
+
+
+def configure_rendering(settings, executable: str | None, problem: str | None) -> None:
+    """Rendering with `executable`, isolated unless `problem` says why it cannot be."""
+    if problem and not settings.getbool("SCRAPERSKY_RENDER_UNISOLATED"):
+        logger.warning(
+            "rendering off: Chromium cannot be isolated here (%s); "
+            "SCRAPERSKY_RENDER_UNISOLATED=true renders without network isolation or sandbox",
+            problem,
+        )
+        executable = None
+    settings.set("SCRAPERSKY_RENDERING", bool(executable), priority="addon")
+    if not executable:
+        return
+    handlers = dict(settings.getdict("DOWNLOAD_HANDLERS"))
+    handlers.update({"http": HANDLER, "https": HANDLER})
+    # Over the project's own table (settings.py names the guarded handler there), never under it.
+    priority = max(settings.getpriority("DOWNLOAD_HANDLERS") or 0, SETTINGS_PRIORITIES["addon"])
+    settings.set("DOWNLOAD_HANDLERS", handlers, priority=priority)
+    settings.set(
+        "PLAYWRIGHT_LAUNCH_OPTIONS",
+        _launch_options(settings, executable, problem),
+        priority="addon",
+    )
+    settings.set("PLAYWRIGHT_BROWSER_TYPE", "chromium", priority="addon")
+    settings.set("PLAYWRIGHT_BROWSER_PROVIDER", PROVIDER, priority="addon")
+    # Bounded browser memory: few contexts, few pages each, closed after use.
+    settings.set("PLAYWRIGHT_MAX_CONTEXTS", 2, priority="addon")
+    settings.set("PLAYWRIGHT_MAX_PAGES_PER_CONTEXT", 4, priority="addon")
+    settings.set("PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT", 30000, priority="addon")
+
+
+def _launch_options(settings, executable: str, problem: str | None) -> dict[str, Any]:
+    """Chromium behind its launcher (scrapersky.net.browser_jail), through the guard proxy when
+    the address policy is on; isolated (its own network, its sandbox) unless `problem`."""
+    launch: dict[str, Any] = {
+        "headless": True,
+        "chromium_sandbox": not problem,  # Playwright's default adds --no-sandbox
+        "args": ["--disable-gpu", *QUIET_FLAGS],
+    }
+    guard_socket = None
+    if policy_from_settings(settings) is None:
+        launch["proxy"] = proxy_option(getproxies())
+    else:
+        # Every connection Chromium opens goes through the guard proxy, loopback included, and
+        # Chromium resolves no name itself (the proxy is an IP literal). Isolated, the guard is
+        # all there is in Chromium's network namespace.
+        limits = (
+            settings.getint("SCRAPERSKY_MAX_HEADER_BYTES"),
+            settings.getfloat("DOWNLOAD_TIMEOUT"),
+        )
+        guard = BrowserProxy.reserve(*limits) if problem else BrowserProxy.reserve_unix(*limits)
+        settings.set("SCRAPERSKY_BROWSER_PROXY", guard, priority="addon")
+        guard_socket = None if problem else guard.path
+        server = guard.url if problem else f"http://127.0.0.1:{browser_jail.PORT}"
+        launch["proxy"] = {"server": server, "bypass": "<-loopback>"}
+        launch["args"].append("--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1")
+    if launch["proxy"] is None:
+        del launch["proxy"]
+    launcher = tempfile.mkdtemp(prefix="scrapersky-chromium-")
+    settings.set("SCRAPERSKY_BROWSER_LAUNCHER", launcher, priority="addon")
+    launch["executable_path"] = browser_jail.write_launcher(launcher, executable, guard_socket)
+    return launch
 
 
 # Each crawler's one scrapy-playwright handler, shared by its http and https handlers so that one
@@ -201,3 +240,4 @@ class _SharedBrowser:
         guard: BrowserProxy | None = self.crawler.settings.get("SCRAPERSKY_BROWSER_PROXY")
         if guard is not None:
             await guard.close()
+        shutil.rmtree(self.crawler.settings.get("SCRAPERSKY_BROWSER_LAUNCHER"), ignore_errors=True)

@@ -104,6 +104,13 @@ def _nobody() -> tuple[int, int]:
         return 65534, 65534
 
 
+def reason(exc: Exception) -> str:
+    """One line: `unshare: Operation not permitted`, `Permission denied: /proc/self/uid_map`."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    return str(exc)
+
+
 def isolation_problem() -> str | None:
     """Why Chromium cannot be isolated here (None: it can): a forked child makes the network
     namespace the launcher makes, then, as the user Chromium runs as, the user namespace its
@@ -122,7 +129,7 @@ def isolation_problem() -> str | None:
                 os.setuid(uid)
             _unshare(CLONE_NEWUSER)
         except Exception as exc:
-            os.write(write, str(exc).encode()[:500])
+            os.write(write, reason(exc).encode()[:500])
             code = 1
         os._exit(code)
     os.close(write)
@@ -201,4 +208,4 @@ if __name__ == "__main__":
     try:
         main(sys.argv[1:])
     except (OSError, ValueError, KeyError) as exc:
-        sys.exit(f"error: chromium launcher: {exc}")
+        sys.exit(f"error: chromium launcher: {reason(exc)}")

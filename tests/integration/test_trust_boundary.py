@@ -13,7 +13,14 @@ import json
 import pytest
 
 from tests.support.db import rows
-from tests.support.hostile_net import SITE_ADDRESS, run_in_namespace
+from tests.support.hostile_net import (
+    INTERNAL_STUN_ADDRESS,
+    SITE_ADDRESS,
+    STUN_PORT,
+    UDP_TRAPS,
+    VETH_ADDRESSES,
+    run_in_namespace,
+)
 
 MB = 1024 * 1024
 INTERNAL_MARKERS = ("INTERNAL ADMIN", "internal only", "root@internal.example")
@@ -271,6 +278,92 @@ def test_rendered_pages_behind_a_proxy_check_targets_before_the_proxy(chromium, 
     # The proxy (the fixture web) was asked for the site, and never for the metadata address or its name.
     hosts = {r["host"] for r in result["web"]}
     assert "proxied.test" in hosts and not hosts & {"169.254.169.254", "metadata.test"}, hosts
+
+
+def test_rendered_pages_send_no_webrtc_traffic_past_the_guard(chromium, netns, sqlite_url):
+    """A page asks STUN servers on internal addresses for its address (WebRTC, UDP straight from
+    the browser), in a namespace with a real interface, where Chromium gathers candidates."""
+    stun = [host for host, _ in UDP_TRAPS] + list(VETH_ADDRESSES)
+    servers = json.dumps([{"urls": f"stun:{host}:{STUN_PORT}"} for host in stun])
+    page = f"""<html><head><title>WebRTC page</title><meta name="description" content="static">
+      </head><body><p>Peer connection.</p><img src="/slow.png"><script>
+        document.querySelector("meta[name=description]").content = "script ran";
+        const seen = [];
+        const peer = new RTCPeerConnection({{iceServers: {servers}}});
+        peer.createDataChannel("x");
+        peer.onicecandidate = (event) => {{
+          if (event.candidate) {{
+            seen.push(event.candidate.candidate);
+            document.title = "WebRTC " + seen.join(" | ");
+          }}
+        }};
+        peer.createOffer().then((offer) => peer.setLocalDescription(offer));
+      </script></body></html>"""
+    # The image holds the page's load event while candidates are gathered.
+    sites = {"rtc.test": {"/robots.txt": "", "/": page, "/slow.png": {"body": "", "delay": 3}}}
+    result = _crawl(
+        sqlite_url,
+        ["-a", "domain=rtc.test", "-a", "render=always"],
+        dns={"rtc.test": A(SITE_ADDRESS)},
+        sites=sites,
+        veth=True,
+    )
+    assert result["datagrams"] == [], result["datagrams"]
+    _assert_nothing_internal(result, sqlite_url)
+    job = rows(sqlite_url, "select status from jobs")[0]
+    assert job["status"] == "complete", result["output"][-3000:]
+    stored = _stored_text(sqlite_url)
+    for leaked in (INTERNAL_STUN_ADDRESS, *VETH_ADDRESSES, "srflx", "typ host"):
+        assert leaked not in stored, leaked
+    domain = rows(sqlite_url, "select title, description, domain_metadata from domains")[0]
+    # Rendered, the script ran, and it learnt no address.
+    assert _json(domain["domain_metadata"])["rendered"] is True
+    assert domain["description"] == "script ran" and domain["title"] == "WebRTC page", domain
+
+
+SECRETS = {
+    "SCRAPYD_PASSWORD": "scrapyd-secret-7f3a",
+    "SCRAPERSKY_TEST_SECRET": "scrapersky-secret-91c2",
+    "all_proxy": "http://proxyuser:proxy-secret-5d0e@192.0.2.9:3128",
+}
+
+
+def test_chromium_renders_sandboxed_without_the_crawl_secrets(chromium, netns, sqlite_url):
+    """Every Chromium process, watched while a page renders: none runs as root or without its
+    sandbox, renderers run under seccomp in namespaces of their own, and no process holds the
+    crawl's database URL, Scrapyd password, proxy credentials or SCRAPERSKY_ settings."""
+    page = """<html><head><title>Sandboxed</title></head><body><p>Rendered.</p>
+      <img src="/slow.png"></body></html>"""
+    sites = {"box.test": {"/robots.txt": "", "/": page, "/slow.png": {"body": "", "delay": 2}}}
+    result = _crawl(
+        sqlite_url,
+        ["-a", "domain=box.test", "-a", "render=always"],
+        dns={"box.test": A(SITE_ADDRESS)},
+        sites=sites,
+        env=SECRETS,
+        inspect_browser=True,
+    )
+    assert rows(sqlite_url, "select title from domains")[0]["title"] == "Sandboxed", result[
+        "output"
+    ][-3000:]
+    processes = result["browser"]
+    renderers = [p for p in processes if "--type=renderer" in p["cmdline"]]
+    assert renderers and len(processes) > len(renderers), processes
+    for process in processes:
+        assert process["uid"] != 0, process
+        assert "--no-sandbox" not in process["cmdline"], process
+        # Its own network: the guard proxy is its only way out.
+        assert process["separate"]["net"], process
+        names = {entry.split("=", 1)[0] for entry in process["environ"]}
+        assert not names & {"DATABASE_URL", *SECRETS}, names
+        assert not {n for n in names if n.startswith(("SCRAPERSKY_", "SCRAPYD_"))}, names
+        assert not {n for n in names if n.lower().endswith("_proxy")}, names
+        text = "\0".join(process["environ"])
+        for value in (sqlite_url, *SECRETS.values()):
+            assert value not in text, value
+    for renderer in renderers:
+        assert renderer["seccomp"] == 2 and renderer["no_new_privs"] == 1, renderer
+        assert renderer["separate"]["user"] and renderer["separate"]["pid"], renderer
 
 
 def test_a_proxy_that_resolves_names_is_handed_checked_addresses(chromium, netns, sqlite_url):

@@ -10,14 +10,21 @@ it below), its own /etc/hosts, /etc/resolv.conf and /etc/nsswitch.conf. Inside i
   is allowed to reach (SCRAPERSKY_ALLOWED_NETWORKS);
 - trap listeners on every other address (127.0.0.1, 127.0.0.3, ::1, 169.254.169.254,
   10.0.0.7) record each connection and answer with an "internal" page, so anything that
-  reached one shows in the result and in the stored rows;
+  reached one shows in the result and in the stored rows; UDP traps on the STUN port of
+  those addresses record each datagram and answer a STUN Binding Request with an internal
+  mapped address (INTERNAL_STUN_ADDRESS);
+- with `"veth": True`, a veth pair (VETH_ADDRESSES) gives the namespace a non-loopback
+  interface, which is what makes Chromium gather WebRTC candidates at all; its addresses get
+  TCP and UDP traps too;
+- with `"inspect_browser": True`, every Chromium process seen while the crawl runs is
+  recorded (`browser`: command line, uid, seccomp, no_new_privs, namespaces, environment);
 - with `"forward_proxy": True`, the crawl's http_proxy and https_proxy are a forwarding proxy
   on PROXY_ADDRESS that resolves names itself (tests.support.forward_proxy); with `"tls_site"`
   (`{"host": ..., "routes": ...}`), that site is served over TLS on SITE_ADDRESS:443 with a
   certificate for its name from a test CA the crawl trusts (SSL_CERT_FILE);
 - the crawl runs as a real `scrapy crawl sitemap` process, Chromium included.
 
-Nothing can leave the namespace: it has no other interface and no route.
+Nothing can leave the namespace: it has no route out (a veth pair has both ends inside).
 """
 
 from __future__ import annotations
@@ -26,10 +33,12 @@ import contextlib
 import json
 import os
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 from tests.support.memory import wait_for_peak_rss
@@ -47,6 +56,19 @@ TRAPS = [
     ("169.254.169.254", 80),
     ("10.0.0.7", 80),
 ]
+STUN_PORT = 3478
+UDP_TRAPS = [("127.0.0.1", STUN_PORT), ("169.254.169.254", STUN_PORT), ("10.0.0.7", STUN_PORT)]
+# Both ends of the veth pair stay in the namespace: a real interface, and still no way out.
+VETH_ADDRESSES = ("192.0.2.1", "192.0.2.2")
+VETH_SETUP = (
+    "ip link add v0 type veth peer name v1",
+    f"ip addr add {VETH_ADDRESSES[0]}/24 dev v0",
+    f"ip addr add {VETH_ADDRESSES[1]}/32 dev v1",
+    "ip link set v0 up",
+    "ip link set v1 up",
+)
+# What an internal STUN server answers as the asker's address: seen in stored text, it leaked.
+INTERNAL_STUN_ADDRESS = "10.99.88.77"
 INTERNAL_PAGE = (
     b"HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n<html><head><title>INTERNAL ADMIN</title>"
     b'<meta name="description" content="internal only"></head><body>root@internal.example '
@@ -70,6 +92,7 @@ def run_in_namespace(scenario: dict, *, timeout: float = 240) -> dict:
             [
                 "ip link set lo up",
                 *(f"ip addr add {address} dev lo" for address in EXTRA_ADDRESSES),
+                *(VETH_SETUP if scenario.get("veth") else ()),
                 *(
                     f"mount --bind {work_dir / name} /etc/{name}"
                     for name in ("hosts", "resolv.conf", "nsswitch.conf")
@@ -95,13 +118,17 @@ def run_in_namespace(scenario: dict, *, timeout: float = 240) -> dict:
 
 
 class Traps:
-    def __init__(self) -> None:
+    def __init__(self, veth: bool = False) -> None:
         self.hits: list[dict] = []
+        self.datagrams: list[dict] = []
         self.lock = threading.Lock()
         self.sockets: list[socket.socket] = []
+        extra = [(address, port) for address in VETH_ADDRESSES for port in (80, STUN_PORT)]
+        self.tcp = TRAPS + [(host, STUN_PORT) for host, _ in UDP_TRAPS] + (extra if veth else [])
+        self.udp = UDP_TRAPS + ([(a, STUN_PORT) for a in VETH_ADDRESSES] if veth else [])
 
     def start(self) -> None:
-        for host, port in TRAPS:
+        for host, port in self.tcp:
             family = socket.AF_INET6 if ":" in host else socket.AF_INET
             sock = socket.socket(family, socket.SOCK_STREAM)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -109,6 +136,24 @@ class Traps:
             sock.listen(64)
             self.sockets.append(sock)
             threading.Thread(target=self._accept, args=(sock, host, port), daemon=True).start()
+        for host, port in self.udp:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock.bind((host, port))
+            self.sockets.append(sock)
+            threading.Thread(target=self._receive, args=(sock, host, port), daemon=True).start()
+
+    def _receive(self, sock: socket.socket, host: str, port: int) -> None:
+        while True:
+            try:
+                data, peer = sock.recvfrom(2048)
+            except OSError:
+                return
+            with self.lock:
+                self.datagrams.append({"address": host, "port": port, "first": data[:40].hex()})
+            answer = _stun_answer(data)
+            if answer:
+                with contextlib.suppress(OSError):
+                    sock.sendto(answer, peer)
 
     def _accept(self, sock: socket.socket, host: str, port: int) -> None:
         while True:
@@ -128,6 +173,83 @@ class Traps:
             with contextlib.suppress(OSError):
                 conn.sendall(INTERNAL_PAGE)
             conn.close()
+
+
+def _stun_answer(request: bytes) -> bytes | None:
+    """A STUN Binding Success answer to a Binding Request (RFC 5389), whose XOR-MAPPED-ADDRESS is
+    INTERNAL_STUN_ADDRESS: what an internal service would tell the page."""
+    if len(request) < 20 or request[:2] != b"\x00\x01":
+        return None
+    cookie, transaction = request[4:8], request[8:20]
+    address = bytes(
+        a ^ c for a, c in zip(socket.inet_aton(INTERNAL_STUN_ADDRESS), cookie, strict=True)
+    )
+    value = struct.pack("!BBH", 0, 1, 4242 ^ 0x2112) + address
+    attribute = struct.pack("!HH", 0x0020, len(value)) + value
+    return struct.pack("!HH", 0x0101, len(attribute)) + cookie + transaction + attribute
+
+
+def _read(path: str) -> str:
+    with open(path, "rb") as file:
+        return file.read().decode("latin-1")
+
+
+class BrowserWatch:
+    """Every Chromium process the crawl starts, as last seen while it runs: what a compromised
+    renderer or browser process could read or do. Only the crawl's descendants count: other
+    crawls on the machine run browsers too."""
+
+    def __init__(self) -> None:
+        self.processes: dict[int, dict] = {}
+        self.done = threading.Event()
+        self.own = {kind: os.readlink(f"/proc/self/ns/{kind}") for kind in ("user", "pid", "net")}
+        self.crawl = 0
+
+    def start(self, crawl: int) -> None:
+        self.crawl = crawl
+        threading.Thread(target=self._watch, daemon=True).start()
+
+    def stop(self) -> list[dict]:
+        self.done.set()
+        return list(self.processes.values())
+
+    def _watch(self) -> None:
+        while not self.done.wait(0.1):
+            for name in os.listdir("/proc"):
+                if name.isdigit():
+                    with contextlib.suppress(OSError):
+                        self._look(int(name))
+
+    def _status(self, pid: int) -> dict[str, str]:
+        lines = _read(f"/proc/{pid}/status").splitlines()
+        return dict(line.split(":", 1) for line in lines if ":" in line)
+
+    def _descends_from_crawl(self, pid: int) -> bool:
+        while pid > 1:
+            if pid == self.crawl:
+                return True
+            pid = int(self._status(pid)["PPid"])
+        return False
+
+    def _look(self, pid: int) -> None:
+        if not os.readlink(f"/proc/{pid}/exe").startswith("/usr/lib/chromium/"):
+            return
+        if not self._descends_from_crawl(pid):
+            return
+        status = self._status(pid)
+        environ = [entry for entry in _read(f"/proc/{pid}/environ").split("\0") if entry]
+        self.processes[pid] = {
+            "pid": pid,
+            # Chromium rewrites its children's argv as one line (setproctitle): split on both.
+            "cmdline": _read(f"/proc/{pid}/cmdline").replace("\0", " ").split(),
+            "uid": int(status["Uid"].split()[1]),
+            "seccomp": int(status["Seccomp"]),
+            "no_new_privs": int(status["NoNewPrivs"]),
+            "environ": environ,
+            "separate": {
+                kind: os.readlink(f"/proc/{pid}/ns/{kind}") != own for kind, own in self.own.items()
+            },
+        }
 
 
 class ScriptedResolver:
@@ -185,6 +307,7 @@ def _start_sites(scenario: dict):
                     status=spec.get("status", 200),
                     content_type=spec.get("content_type"),
                     headers=spec.get("headers"),
+                    delay=spec.get("delay", 0.0),
                 )
     for host, _width in scenario.get("fanout", {}).items():
         site = web.site(host)
@@ -270,7 +393,7 @@ def _header_bomb(address: str, megabytes: int) -> None:
     threading.Thread(target=accept, daemon=True).start()
 
 
-def _run_crawl(scenario: dict, env: dict[str, str]) -> dict:
+def _run_crawl(scenario: dict, env: dict[str, str], watch: BrowserWatch | None = None) -> dict:
     """The crawl as a child process, and its peak memory (tests.support.memory)."""
     with tempfile.TemporaryFile("w+") as out:
         proc = subprocess.Popen(
@@ -281,6 +404,8 @@ def _run_crawl(scenario: dict, env: dict[str, str]) -> dict:
             stderr=subprocess.STDOUT,
             text=True,
         )
+        if watch is not None:
+            watch.start(proc.pid)
         peak = wait_for_peak_rss(proc, timeout=600)
         out.seek(0)
         output = out.read()
@@ -294,7 +419,7 @@ def main(scenario_path: str, result_path: str) -> None:
     resolver = ScriptedResolver(scenario.get("dns", {}))
     dns = DNSServer(resolver, address=DNS_ADDRESS, port=53)
     dns.start_thread()
-    traps = Traps()
+    traps = Traps(veth=scenario.get("veth", False))
     traps.start()
     web = _start_sites(scenario)
     allowed = [f"{SITE_ADDRESS}/32"]
@@ -324,11 +449,15 @@ def main(scenario_path: str, result_path: str) -> None:
     if scenario.get("untraced"):
         # Memory is measured: coverage's tracer would add its own tens of megabytes.
         env.pop("COVERAGE_PROCESS_START", None)
-    crawl = _run_crawl(scenario, env)
+    watch = BrowserWatch()
+    crawl = _run_crawl(scenario, env, watch if scenario.get("inspect_browser") else None)
     web.stop()
+    time.sleep(0.2)  # a datagram answered as the crawl ended is counted too
     result = {
         **crawl,
         "traps": traps.hits,
+        "datagrams": traps.datagrams,
+        "browser": watch.stop(),
         "dns": resolver.queries,
         "proxy": proxy.log if proxy else [],
         "tls_web": [{"host": r.host, "path": r.path} for r in tls_web.requests] if tls_web else [],

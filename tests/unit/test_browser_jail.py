@@ -1,15 +1,23 @@
 """Chromium's launcher, in-process: the environment it keeps, the hand-over of a listening socket
-to the guard proxy, and the namespace check (the launch itself: test_trust_boundary.py)."""
+to the guard proxy, the namespace check, and what rendering does with its answer (the launch
+itself: test_trust_boundary.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
-from scrapersky.net.browser_jail import browser_environment, hand_over, isolation_problem
+from scrapy.settings import Settings
+
+from scrapersky.net.browser_jail import PORT, browser_environment, hand_over, isolation_problem
 from scrapersky.net.browser_proxy import REFUSED_MARKER, BrowserProxy
 from scrapersky.net.policy import AddressPolicy
+from scrapersky.rendering import configure_rendering
 
 
 def test_the_browser_keeps_no_secret_of_the_crawl():
@@ -78,3 +86,59 @@ def test_a_launcher_without_a_socket_to_hand_over_gets_no_answer():
 
 def test_this_machine_can_isolate_chromium(netns):
     assert isolation_problem() is None
+
+
+def _rendering(problem: str | None, **overrides) -> Settings:
+    settings = Settings()
+    settings.setmodule("scrapersky.settings", priority="project")
+    settings.setdict({"SCRAPERSKY_ALLOW_PRIVATE_NETWORKS": False, **overrides}, priority="cmdline")
+    configure_rendering(settings, "/usr/bin/chromium", problem)
+    return settings
+
+
+def _launcher(settings: Settings) -> str:
+    guard = settings.get("SCRAPERSKY_BROWSER_PROXY")
+    if guard is not None:
+        asyncio.run(guard.close())
+    script = Path(settings["PLAYWRIGHT_LAUNCH_OPTIONS"]["executable_path"])
+    text = script.read_text()
+    shutil.rmtree(script.parent)
+    return text
+
+
+def test_rendering_isolates_chromium_or_stays_off(caplog):
+    isolated = _rendering(None)
+    launch = isolated["PLAYWRIGHT_LAUNCH_OPTIONS"]
+    assert isolated["SCRAPERSKY_RENDERING"] and launch["chromium_sandbox"] is True
+    assert launch["proxy"]["server"] == f"http://127.0.0.1:{PORT}"
+    assert "--webrtc-ip-handling-policy=disable_non_proxied_udp" in launch["args"]
+    assert "--guard" in _launcher(isolated)
+
+    refused = _rendering("unshare: Operation not permitted")
+    assert refused["SCRAPERSKY_RENDERING"] is False
+    assert "PLAYWRIGHT_LAUNCH_OPTIONS" not in refused or not refused["PLAYWRIGHT_LAUNCH_OPTIONS"]
+    assert (
+        "rendering off: Chromium cannot be isolated here (unshare: Operation not permitted); "
+        "SCRAPERSKY_RENDER_UNISOLATED=true" in caplog.text
+    )
+
+    forced = _rendering("unshare: Operation not permitted", SCRAPERSKY_RENDER_UNISOLATED=True)
+    launch = forced["PLAYWRIGHT_LAUNCH_OPTIONS"]
+    assert forced["SCRAPERSKY_RENDERING"] and launch["chromium_sandbox"] is False
+    assert launch["proxy"]["server"] == forced["SCRAPERSKY_BROWSER_PROXY"].url
+    assert "--guard" not in _launcher(forced)
+
+
+def test_a_machine_without_namespaces_is_told_why(netns):
+    """Inside a user namespace that maps no user, no namespace can be made: the check says so."""
+    shown = subprocess.run(
+        ["unshare", "--user", sys.executable, "-c", CHECK],
+        env={k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert shown.stdout.strip() == "unshare: Operation not permitted", shown.stderr[-2000:]
+
+
+CHECK = "from scrapersky.net.browser_jail import isolation_problem; print(isolation_problem())"
