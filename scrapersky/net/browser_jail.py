@@ -4,10 +4,12 @@ Playwright starts the script `write_launcher` writes (its `executable_path`) ins
 Chromium; the script runs `main` here, which execs Chromium as the same process once:
 
 - with `--guard SOCKET`, it is in a network namespace of its own whose only interface is
-  loopback (a new network namespace as root; a new user and network namespace as anyone
-  else), listening on 127.0.0.1:PORT there, and that listening socket has been handed to the
-  guard proxy over the guard's unix socket (SCM_RIGHTS): the crawl's guard accepts Chromium's
-  connections on it, so the guard is all Chromium can reach, UDP (WebRTC) included;
+  loopback (a new network and mount namespace as root; a new user, network and mount
+  namespace as anyone else), listening on 127.0.0.1:PORT there, and that listening socket has
+  been handed to the guard proxy over the guard's unix socket (SCM_RIGHTS): the crawl's guard
+  accepts Chromium's connections on it, so the guard is all Chromium can reach, UDP (WebRTC)
+  included; an empty tmpfs hides /run, where local services keep their unix sockets
+  (PostgreSQL's /var/run/postgresql among them);
 - its environment holds only what `browser_environment` keeps (no DATABASE_URL, SCRAPYD_*,
   SCRAPERSKY_*, proxy credentials), and HOME is the profile directory;
 - run as root, it gives Playwright's profile directory to `nobody` and becomes `nobody`
@@ -34,6 +36,10 @@ from pathlib import Path
 PORT = 3128  # the guard's port inside Chromium's namespace, where nothing else listens
 CLONE_NEWNET = 0x40000000
 CLONE_NEWUSER = 0x10000000
+CLONE_NEWNS = 0x00020000
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x8, 0x4000, 0x40000
+# Where local services keep unix sockets a compromised browser could otherwise connect to.
+HIDDEN = "/run"
 SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
 # What Chromium may see of the crawl's environment: locale and time zone, nothing else.
 KEPT_VARIABLES = ("PATH", "LANG", "LANGUAGE", "TZ")
@@ -72,24 +78,34 @@ def write_launcher(directory: str, chromium: str, guard_socket: str | None) -> s
 # --- namespaces ---------------------------------------------------------------------------
 
 
-def _unshare(flags: int) -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.unshare(flags) != 0:
+def _libc(name: str, *args) -> None:
+    function = getattr(ctypes.CDLL(None, use_errno=True), name)
+    if function(*args) != 0:
         number = ctypes.get_errno()
-        raise OSError(number, f"unshare: {os.strerror(number)}")
+        raise OSError(number, f"{name}: {os.strerror(number)}")
+
+
+def _unshare(flags: int) -> None:
+    _libc("unshare", flags)
 
 
 def enter_network_namespace() -> None:
-    """A network namespace with only loopback, up; as anyone but root, in a user namespace of its
-    own where this process keeps its uid and gid (so Chromium does not run as root there)."""
+    """A network namespace with only loopback, up, and a mount namespace where /run is empty; as
+    anyone but root, in a user namespace of its own where this process keeps its uid and gid
+    (so Chromium does not run as root there)."""
     if os.geteuid() == 0:
-        _unshare(CLONE_NEWNET)
+        _unshare(CLONE_NEWNET | CLONE_NEWNS)
     else:
         uid, gid = os.geteuid(), os.getegid()
-        _unshare(CLONE_NEWUSER | CLONE_NEWNET)
+        _unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWNS)
         Path("/proc/self/setgroups").write_text("deny")
         Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
         Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
+    # Private first, so the tmpfs stays in this namespace.
+    _libc("mount", b"none", b"/", None, MS_REC | MS_PRIVATE, None)
+    _libc(
+        "mount", b"tmpfs", HIDDEN.encode(), b"tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, b"mode=755"
+    )
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         request = struct.pack("16sh14x", b"lo", 0)
         flags = struct.unpack("16sh14x", fcntl.ioctl(sock, SIOCGIFFLAGS, request))[1]

@@ -331,7 +331,8 @@ SECRETS = {
 def test_chromium_renders_sandboxed_without_the_crawl_secrets(chromium, netns, sqlite_url):
     """Every Chromium process, watched while a page renders: none runs as root or without its
     sandbox, renderers run under seccomp in namespaces of their own, and no process holds the
-    crawl's database URL, Scrapyd password, proxy credentials or SCRAPERSKY_ settings."""
+    crawl's database URL, Scrapyd password, proxy credentials or SCRAPERSKY_ settings, or sees
+    the unix sockets under /run."""
     page = """<html><head><title>Sandboxed</title></head><body><p>Rendered.</p>
       <img src="/slow.png"></body></html>"""
     sites = {"box.test": {"/robots.txt": "", "/": page, "/slow.png": {"body": "", "delay": 2}}}
@@ -361,6 +362,8 @@ def test_chromium_renders_sandboxed_without_the_crawl_secrets(chromium, netns, s
         text = "\0".join(process["environ"])
         for value in (sqlite_url, *SECRETS.values()):
             assert value not in text, value
+        # Nor a local database's unix socket (PostgreSQL's is in /var/run, which is /run).
+        assert not process["sees_run_trap"], process
     for renderer in renderers:
         assert renderer["seccomp"] == 2 and renderer["no_new_privs"] == 1, renderer
         assert renderer["separate"]["user"] and renderer["separate"]["pid"], renderer

@@ -17,7 +17,8 @@ it below), its own /etc/hosts, /etc/resolv.conf and /etc/nsswitch.conf. Inside i
   interface, which is what makes Chromium gather WebRTC candidates at all; its addresses get
   TCP and UDP traps too;
 - with `"inspect_browser": True`, every Chromium process seen while the crawl runs is
-  recorded (`browser`: command line, uid, seccomp, no_new_privs, namespaces, environment);
+  recorded (`browser`: command line, uid, seccomp, no_new_privs, namespaces, environment,
+  and whether it can see the unix socket RUN_TRAP, which stands for a local database's);
 - with `"forward_proxy": True`, the crawl's http_proxy and https_proxy are a forwarding proxy
   on PROXY_ADDRESS that resolves names itself (tests.support.forward_proxy); with `"tls_site"`
   (`{"host": ..., "routes": ...}`), that site is served over TLS on SITE_ADDRESS:443 with a
@@ -69,6 +70,8 @@ VETH_SETUP = (
 )
 # What an internal STUN server answers as the asker's address: seen in stored text, it leaked.
 INTERNAL_STUN_ADDRESS = "10.99.88.77"
+# A unix socket anyone may connect to, where PostgreSQL keeps its own (/var/run is /run).
+RUN_TRAP = f"/run/scrapersky-hostile-{os.getpid()}.sock"
 INTERNAL_PAGE = (
     b"HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n<html><head><title>INTERNAL ADMIN</title>"
     b'<meta name="description" content="internal only"></head><body>root@internal.example '
@@ -207,10 +210,17 @@ class BrowserWatch:
 
     def start(self, crawl: int) -> None:
         self.crawl = crawl
+        self.trap = socket.socket(socket.AF_UNIX)
+        self.trap.bind(RUN_TRAP)
+        os.chmod(RUN_TRAP, 0o777)
+        self.trap.listen(8)
         threading.Thread(target=self._watch, daemon=True).start()
 
     def stop(self) -> list[dict]:
         self.done.set()
+        if self.crawl:
+            self.trap.close()
+            os.unlink(RUN_TRAP)
         return list(self.processes.values())
 
     def _watch(self) -> None:
@@ -246,6 +256,7 @@ class BrowserWatch:
             "seccomp": int(status["Seccomp"]),
             "no_new_privs": int(status["NoNewPrivs"]),
             "environ": environ,
+            "sees_run_trap": os.path.exists(f"/proc/{pid}/root{RUN_TRAP}"),
             "separate": {
                 kind: os.readlink(f"/proc/{pid}/ns/{kind}") != own for kind, own in self.own.items()
             },
