@@ -121,7 +121,7 @@ _STACK_GENERATORS = {
 # Sites that read something already (robots.txt declared a sitemap, the homepage linked one, a
 # guess found one) get this many guesses beside it at most: the most common paths they did not
 # name, in case they publish more than they declare.
-BESIDE_FOUND = 3
+BESIDE_FOUND = 2
 # A site that names no sitemap and shows no generator: the most common paths first, the rest
 # only if those find nothing.
 FIRST_ROUND = 3

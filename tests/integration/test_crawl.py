@@ -200,7 +200,7 @@ def test_discovery_requests_per_step_are_in_the_result_and_scrapy_status_json(
     sqlite_url, web, crawl
 ):
     """The demo site declares its index in robots.txt: robots.txt, the homepage, the index, its
-    two urlsets and three guesses (the most common paths robots.txt does not name), nothing more."""
+    two urlsets and two guesses (the most common paths robots.txt does not name), nothing more."""
     demo_site(web, "shop5.test")
     result = crawl(sqlite_url, "-a", "domain=shop5.test", SCRAPERSKY_SCHEMES="http")
     assert result.returncode == 0, result.stderr[-3000:]
@@ -209,13 +209,13 @@ def test_discovery_requests_per_step_are_in_the_result_and_scrapy_status_json(
         "homepage": 1,
         "declared": 1,
         "index_children": 2,
-        "guesses": 3,
-        "total": 8,
+        "guesses": 2,
+        "total": 7,
     }
     [job] = rows(sqlite_url, "select job_id, result_data from jobs")
     assert job["result_data"]["discovery_requests"] == steps
     assert job["result_data"]["guess_rounds"] == 1
-    assert len(web.hits("shop5.test")) == 8  # what the site saw: the same eight
+    assert len(web.hits("shop5.test")) == 7  # what the site saw: the same seven
     shown = run_command("status", job["job_id"], "--json", env=scrapy_env(sqlite_url))
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout)["job"]["result_data"]["discovery_requests"] == steps

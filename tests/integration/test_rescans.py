@@ -520,3 +520,27 @@ def test_a_page_a_diffed_sitemap_drops_and_a_later_write_lists_again_was_moved(d
         (x, None, two_id),
         (y, None, two_id),
     ]
+
+
+def test_a_sitemap_found_by_guessing_is_asked_again_whatever_the_homepage_says(
+    sqlite_url, web, crawl
+):
+    """The first scan guessed /sitemap.txt because the homepage said Hexo; the rescan's homepage
+    says nothing, so its own guesses would not reach that path: what earlier scans found by
+    guessing is asked again, and its pages stay listed instead of counting as gone."""
+    host = "guessed.test"
+    hexo = '<html><head><meta name="generator" content="Hexo 6.3.0"></head><body>hi</body></html>'
+    site = site_with(web, host, {"sitemap.xml": urlset(host, {"a": None})}, home=hexo)
+    site.add("/sitemap.txt", f"http://{host}/t\n", content_type="text/plain")
+    assert crawl(sqlite_url, "-a", f"domain={host}", *SETTINGS).returncode == 0
+    site.add("/", "<html><head><title>Plain</title></head><body>hi</body></html>")
+    again = crawl(sqlite_url, "-a", f"domain={host}", *SETTINGS)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert len(web.hits(host, "/sitemap.txt")) == 2
+    [found] = rows(
+        sqlite_url,
+        "select discovery_method, removed_at from sitemap_files where url = :u",
+        u=f"http://{host}/sitemap.txt",
+    )
+    assert (found["discovery_method"], found["removed_at"]) == ("well_known", None)
+    assert scalar(sqlite_url, "select count(*) from pages where removed_at is null") == 2

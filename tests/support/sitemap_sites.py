@@ -96,7 +96,7 @@ def build(web) -> dict[str, dict]:
     s.add("/sitemap_index.xml.gz", gzip.compress(urlset(pages(h, "g", 3)).encode()))
     cases[h] = {"urls": 3, "files": {f"http://{h}/sitemap_index.xml.gz": "well_known"}}
 
-    # robots.txt declares a sitemap: only the three most common undeclared paths are guessed
+    # robots.txt declares a sitemap: only the two most common undeclared paths are guessed
     h = "declared.test"
     s = site(h)
     s.add("/robots.txt", f"Sitemap: http://{h}/sitemap_index.xml\n")
@@ -107,7 +107,7 @@ def build(web) -> dict[str, dict]:
     cases[h] = {
         "urls": 4,
         "reached": ["/sitemap_index.xml"],
-        "guessed": ["/sitemap.xml", "/sitemap-index.xml", "/wp-sitemap.xml"],
+        "guessed": ["/sitemap.xml", "/sitemap-index.xml"],
         "never": ["/sitemap.php"],
     }
 

@@ -84,7 +84,7 @@ def test_bench_runs_and_prints_one_table(bench_output):
     # Discovery: no site where usp or Scrapy finds a URL that ScraperSky misses, and the
     # per-site table beside them.
     assert re.search(r"sites where a peer finds a URL ScraperSky misses +0\.00 sites +0 +yes", out)
-    assert re.search(r"^demo\.test +8 +\d+ +\d+ +20 +20 +20 +0$", out, re.M)
+    assert re.search(r"^demo\.test +7 +\d+ +\d+ +20 +20 +20 +0$", out, re.M)
 
 
 @pytest.mark.volume

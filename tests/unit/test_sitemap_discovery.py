@@ -190,10 +190,10 @@ def test_once_the_first_round_finds_a_sitemap_nothing_more_is_guessed() -> None:
     assert rounds == [_urls("/sitemap.xml", "/sitemap_index.xml", "/sitemap-index.xml")]
 
 
-def test_a_site_that_declares_its_sitemaps_gets_three_common_undeclared_paths() -> None:
+def test_a_site_that_declares_its_sitemaps_gets_two_common_undeclared_paths() -> None:
     declared = frozenset(_urls("/sitemap_index.xml", "/products.xml"))
     rounds = _every_round(GuessState(BASE, found=True, asked=declared))
-    assert rounds == [_urls("/sitemap.xml", "/sitemap-index.xml", "/wp-sitemap.xml")]
+    assert rounds == [_urls("/sitemap.xml", "/sitemap-index.xml")]
 
 
 def test_paths_an_index_listed_or_robots_declared_are_never_guessed() -> None:
@@ -218,6 +218,7 @@ def test_paths_an_index_listed_or_robots_declared_are_never_guessed() -> None:
         (("hugo",), False, ["/sitemap.xml"]),
         (("shopify",), True, []),  # its one path is the declared one: nothing to guess
         (("wordpress", "yoast"), False, ["/sitemap_index.xml", "/wp-sitemap.xml", "/sitemap.xml"]),
+        (("wordpress",), True, ["/sitemap_index.xml", "/wp-sitemap.xml"]),
         (("astro",), False, ["/sitemap-index.xml", "/sitemap.xml"]),
         (("hexo",), True, ["/sitemap.txt", "/baidusitemap.xml"]),
     ],
@@ -247,7 +248,7 @@ def test_what_earlier_scans_found_by_guessing_is_asked_first() -> None:
     )
     assert next_guesses(state) == (
         1,
-        _urls("/sitemap.php", "/sitemap_index.xml", "/sitemap-index.xml", "/wp-sitemap.xml"),
+        _urls("/sitemap.php", "/sitemap_index.xml", "/sitemap-index.xml"),
     )
 
 
