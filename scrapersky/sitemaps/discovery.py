@@ -125,6 +125,9 @@ BESIDE_FOUND = 2
 # A site that names no sitemap and shows no generator: the most common paths first, the rest
 # only if those find nothing.
 FIRST_ROUND = 3
+# A news site (its homepage's structured data says so) is also asked these in the first round,
+# whatever it declared: news sitemaps are often published beside the main one, undeclared.
+NEWS_PATHS = ("/sitemap-news.xml", "/sitemap_news.xml")
 # A scan guesses in at most this many rounds: the likely paths, the rest, their gzipped copies.
 ROUNDS = 3
 
@@ -146,6 +149,7 @@ class GuessState:
     base_url: str  # scheme://host the guesses go to
     found: bool  # a sitemap was read: declared, linked, listed by an index, or guessed
     generators: tuple[str, ...] = ()  # keys of GENERATOR_PATHS (see site_generators)
+    news: bool = False  # the homepage says the site publishes news (see looks_like_news)
     remembered: tuple[str, ...] = ()  # URLs where earlier scans found a sitemap by guessing
     asked: frozenset[str] = frozenset()  # sitemap URLs already asked, declared or listed
     missing: frozenset[str] = frozenset()  # guessed URLs that answered no sitemap
@@ -157,7 +161,8 @@ def next_guesses(state: GuessState) -> tuple[int, list[str]]:
 
     Round 1 asks what earlier scans found by guessing (a sitemap not asked again would count as
     gone), then the generator's own paths when the homepage shows one, else the most common
-    paths: at most BESIDE_FOUND of them when something was read already, FIRST_ROUND otherwise.
+    paths: at most BESIDE_FOUND of them when something was read already, FIRST_ROUND otherwise;
+    a news site's NEWS_PATHS come on top.
     Only a site where nothing at all was read gets round 2, the remaining plain paths, and
     round 3, the gzipped copy of each plain path that answered nothing. A path already asked,
     declared or listed by an index read is never guessed.
@@ -180,7 +185,8 @@ def _round(state: GuessState, number: int, asked: set[str]) -> list[str]:
             likely = likely[:BESIDE_FOUND] if state.found else likely
         else:
             likely = fresh(COMMON_PATHS)[: BESIDE_FOUND if state.found else FIRST_ROUND]
-        return fresh([*_paths_on(state.base_url, state.remembered), *likely])
+        news = NEWS_PATHS if state.news else ()
+        return fresh([*_paths_on(state.base_url, state.remembered), *likely, *news])
     if state.found:
         return []
     if number == 2:
@@ -203,6 +209,25 @@ def site_generators(tech_stack: Mapping[str, Any] | None, meta: Iterable[str]) -
             if key in text:
                 found.setdefault(key)
     return tuple(sorted(found, key=list(GENERATOR_PATHS).index))
+
+
+def looks_like_news(structured_data: Mapping[str, Any] | None) -> bool:
+    """Does a homepage's JSON-LD name a news type (NewsArticle, NewsMediaOrganization, ...)?"""
+    return any(_news_type(item, 0) for item in (structured_data or {}).get("json-ld") or ())
+
+
+def _news_type(node: Any, depth: int) -> bool:
+    if depth > 4:
+        return False
+    if isinstance(node, list):
+        return any(_news_type(item, depth + 1) for item in node)
+    if not isinstance(node, dict):
+        return False
+    kinds = node.get("@type")
+    kinds = kinds if isinstance(kinds, list) else [kinds]
+    if any(isinstance(kind, str) and "News" in kind for kind in kinds):
+        return True
+    return _news_type(node.get("@graph"), depth + 1)
 
 
 def _paths_on(base_url: str, urls: Iterable[str]) -> set[str]:

@@ -66,6 +66,7 @@ CASES = [
     "declared.test",
     "yoast.test",
     "hugo.test",
+    "news.test",
     "wp.test",
     "htmllink.test",
     "deep.test",

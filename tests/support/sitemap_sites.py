@@ -131,6 +131,24 @@ def build(web) -> dict[str, dict]:
     s.add("/sitemap.xml", urlset(pages(h, "h", 2)))
     cases[h] = {"urls": 2, "guessed": ["/sitemap.xml"]}
 
+    # a news site (its homepage's JSON-LD says so) is asked the news paths beside what it declares
+    h = "news.test"
+    news = '{"@context": "https://schema.org", "@type": "NewsMediaOrganization", "name": "Daily"}'
+    s = site(h, head=f'<script type="application/ld+json">{news}</script>')
+    s.add("/robots.txt", f"Sitemap: http://{h}/sitemap.xml\n")
+    s.add("/sitemap.xml", urlset(pages(h, "story", 2)))
+    s.add("/sitemap_news.xml", urlset(pages(h, "today", 1)))
+    cases[h] = {
+        "urls": 3,
+        "reached": ["/sitemap.xml"],
+        "guessed": [
+            "/sitemap_index.xml",
+            "/sitemap-index.xml",
+            "/sitemap-news.xml",
+            "/sitemap_news.xml",
+        ],
+    }
+
     # WordPress core sitemaps
     h = "wp.test"
     s = site(h)

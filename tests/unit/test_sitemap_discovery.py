@@ -10,6 +10,7 @@ from scrapersky.sitemaps import (
     WELL_KNOWN_PATHS,
     GuessState,
     homepage_hints,
+    looks_like_news,
     next_guesses,
     site_generators,
     sitemaps_from_html,
@@ -250,6 +251,32 @@ def test_what_earlier_scans_found_by_guessing_is_asked_first() -> None:
         1,
         _urls("/sitemap.php", "/sitemap_index.xml", "/sitemap-index.xml"),
     )
+
+
+def test_a_news_site_is_asked_the_news_paths_beside_what_it_declared() -> None:
+    declared = frozenset(_urls("/sitemap.xml"))
+    state = GuessState(BASE, found=True, news=True, asked=declared)
+    assert next_guesses(state)[1] == _urls(
+        "/sitemap_index.xml", "/sitemap-index.xml", "/sitemap-news.xml", "/sitemap_news.xml"
+    )
+    assert next_guesses(replace(state, news=False))[1] == _urls(
+        "/sitemap_index.xml", "/sitemap-index.xml"
+    )
+
+
+@pytest.mark.parametrize(
+    ("json_ld", "news"),
+    [
+        ([{"@type": "NewsMediaOrganization", "name": "Daily"}], True),
+        ([{"@graph": [{"@type": "WebSite"}, {"@type": ["Article", "NewsArticle"]}]}], True),
+        ([{"@type": "Organization"}, {"@type": "WebSite"}], False),
+        ([{"@type": 7}, "text", None], False),
+        ([], False),
+    ],
+)
+def test_looks_like_news(json_ld, news) -> None:
+    assert looks_like_news({"json-ld": json_ld}) is news
+    assert looks_like_news(None) is False
 
 
 def test_generators_from_the_tech_stack_and_the_generator_meta() -> None:
