@@ -300,7 +300,7 @@ def test_rendered_pages_send_no_webrtc_traffic_past_the_guard(chromium, netns, s
         peer.createOffer().then((offer) => peer.setLocalDescription(offer));
       </script></body></html>"""
     # The image holds the page's load event while candidates are gathered.
-    sites = {"rtc.test": {"/robots.txt": "", "/": page, "/slow.png": {"body": "", "delay": 3}}}
+    sites = {"rtc.test": {"/robots.txt": "", "/": page, "/slow.png": {"body": "", "delay": 2}}}
     result = _crawl(
         sqlite_url,
         ["-a", "domain=rtc.test", "-a", "render=always"],
