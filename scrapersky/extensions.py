@@ -39,6 +39,11 @@ class JobLifecycle:
         # Several heartbeats fit in the stale window, and never more than one every 10 s.
         self.interval = min(max(self.stale_after / 4, 0.5), 10.0)
         self.live: dict[str, Scan] = {}
+        # Claimed ahead of a free scan slot: their heartbeats say the run still holds them.
+        self.waiting: dict[str, jobs.ClaimedJob] = {}
+        # Job ends waiting for the one recording in flight; each caller awaits its future.
+        self.ends: list[tuple[jobs.JobEnd, asyncio.Future[bool]]] = []
+        self.recording: asyncio.Task[None] | None = None
         self.beat: task.LoopingCall | None = None
 
     @classmethod
@@ -50,6 +55,7 @@ class JobLifecycle:
         crawler.signals.connect(ext.item_error, signal=signals.item_error)
         crawler.signals.connect(ext.item_dropped, signal=signals.item_dropped)
         crawler.signals.connect(ext.spider_error, signal=signals.spider_error)
+        crawler.signals.connect(ext.jobs_claimed, signal=scan_signals.jobs_claimed)
         crawler.signals.connect(ext.scan_started, signal=scan_signals.scan_started)
         return ext
 
@@ -64,7 +70,11 @@ class JobLifecycle:
         self.beat = task.LoopingCall(self._heartbeat)
         self.beat.start(self.interval, now=False)
 
+    def jobs_claimed(self, claimed: list[jobs.ClaimedJob]) -> None:
+        self.waiting.update((job.job_id, job) for job in claimed)
+
     def scan_started(self, scan: Scan) -> None:
+        self.waiting.pop(scan.job.job_id, None)
         self.live[scan.job.job_id] = scan
 
     async def item_scraped(self, item: Any, spider) -> None:
@@ -95,9 +105,16 @@ class JobLifecycle:
     async def spider_closed(self, spider, reason: str) -> None:
         if self.beat is not None and self.beat.running:
             self.beat.stop()
+        if self.recording is not None:
+            await asyncio.wait([self.recording])  # every job end recorded before the run's end
         status = JobStatus.CANCELLED if reason in CANCEL_REASONS else JobStatus.FAILED
         error = f"run ended ({reason}) before the scan finished"
         run_id = getattr(spider, "run_id", None)
+        if run_id and self.waiting:
+            unstarted = [job.id for job in self.waiting.values()]
+            given_back = await self._record(jobs.unclaim, self.url, run_id, unstarted)
+            if given_back:
+                logger.info("%d claimed jobs never started: pending again", given_back)
         if run_id:
             ended = await self._record(jobs.end_run, self.url, run_id, status, error)
             if ended:
@@ -113,20 +130,43 @@ class JobLifecycle:
             self.crawler.stats.inc_value("scrapersky/jobs/failed")
         else:
             self.crawler.stats.inc_value("scrapersky/jobs/complete")
+        end = jobs.JobEnd(
+            scan.job.id,
+            status,
+            # What a scan noted (errors, a site's answers) is a site's text: made storable.
+            error=None if error is None else storable_text(error),
+            result_data=json_safe(scan.result()),
+            stats=stats,
+        )
+        recorded: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self.ends.append((end, recorded))
+        if self.recording is None or self.recording.done():
+            self.recording = asyncio.ensure_future(self._record_ends())
         try:
-            await self._record(
-                jobs.finish_job,
-                self.url,
-                scan.job.id,
-                status,
-                # What a scan noted (errors, a site's answers) is a site's text: made storable.
-                error=None if error is None else storable_text(error),
-                result_data=json_safe(scan.result()),
-                stats=stats,
-            )
+            await recorded
         except Exception as exc:  # the reaper ends the job later; the run still reports failure
             self.crawler.stats.inc_value("scrapersky/jobs/unrecorded")
             logger.error("could not record the end of job %s: %s", scan.job.job_id, exc)
+
+    async def _record_ends(self) -> None:
+        """Record the job ends that arrived while the last group was being written, all in one
+        transaction; a group the database refuses is recorded job by job, so that one job's
+        refused record cannot cost the others theirs."""
+        while self.ends:
+            group, self.ends = self.ends, []
+            try:
+                await self._record(jobs.finish_jobs, self.url, [end for end, _ in group])
+            except Exception:
+                for end, recorded in group:
+                    try:
+                        await self._record(jobs.finish_jobs, self.url, [end])
+                    except Exception as exc:
+                        recorded.set_exception(exc)
+                    else:
+                        recorded.set_result(True)
+            else:
+                for _, recorded in group:
+                    recorded.set_result(True)
 
     async def _record(self, fn, *args, **kwargs):
         """Job records are small and must not be lost to a database blip: retry transient errors
@@ -145,7 +185,8 @@ class JobLifecycle:
                 await asyncio.sleep(delay)
 
     def _heartbeat(self):
-        progress = {scan.job.id: scan.progress() for scan in self.live.values()}
+        progress = {job.id: 0.0 for job in self.waiting.values()}
+        progress.update((scan.job.id, scan.progress()) for scan in self.live.values())
         if not progress:
             return None
         d = threads.deferToThread(jobs.heartbeat, self.url, progress)

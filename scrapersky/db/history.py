@@ -5,66 +5,65 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from scrapersky.db.bulk import URLS_PER_STATEMENT, chunks
 from scrapersky.db.engine import session_scope
 from scrapersky.db.models import Domain, Page, SitemapFile
 
 
-def sitemap_validators(url: str, tenant_id: str, domain: str) -> dict[str, dict[str, Any]]:
+def read_validators(session: Session, tenant_id: str, domain: str) -> dict[str, dict[str, Any]]:
     """Per sitemap URL: stored ETag / Last-Modified / body digest, URL count, how it was found
     and (for indexes) children; only sitemaps that have at least one of the three.
     `listing_id` names a kept reading (sitemap_listing) that the stored pages match: as many current pages name the
     sitemap as it listed URLs, so none was listed twice, dropped, or taken by another sitemap."""
     child = aliased(SitemapFile)
-    with session_scope(url) as session:
-        files = session.execute(
-            select(
-                SitemapFile.id,
-                SitemapFile.url,
-                SitemapFile.etag,
-                SitemapFile.last_modified,
-                SitemapFile.content_digest,
-                SitemapFile.url_count,
-                SitemapFile.sitemap_type,
-                SitemapFile.discovery_method,
-                SitemapFile.domain_id,
-                SitemapFile.listing.is_not(None).label("has_listing"),
-            )
-            .join(Domain, Domain.id == SitemapFile.domain_id)
-            .where(
-                Domain.tenant_id == tenant_id,
-                Domain.domain == domain,
-                SitemapFile.status_code.in_((200, 304)),
-                SitemapFile.sitemap_type.is_not(None),
-                # A removed sitemap published again must be read again: its pages were removed.
-                SitemapFile.removed_at.is_(None),
-            )
-        ).all()
-        ids = {row.id: row.url for row in files}
-        children: dict[str, list[str]] = {}
-        if ids:
-            for parent_id, child_url in session.execute(
-                select(child.parent_id, child.url).where(child.parent_id.in_(list(ids)))
-            ):
-                children.setdefault(ids[parent_id], []).append(child_url)
-        kept = [row.id for row in files if row.has_listing]
-        pages: dict[int | None, int] = {}
-        if kept:
-            pages = dict(
-                session.execute(
-                    select(Page.sitemap_file_id, func.count())
-                    .where(
-                        Page.domain_id == files[0].domain_id,
-                        Page.removed_at.is_(None),
-                        Page.sitemap_file_id.in_(kept),
-                    )
-                    .group_by(Page.sitemap_file_id)
+    files = session.execute(
+        select(
+            SitemapFile.id,
+            SitemapFile.url,
+            SitemapFile.etag,
+            SitemapFile.last_modified,
+            SitemapFile.content_digest,
+            SitemapFile.url_count,
+            SitemapFile.sitemap_type,
+            SitemapFile.discovery_method,
+            SitemapFile.domain_id,
+            SitemapFile.listing.is_not(None).label("has_listing"),
+        )
+        .join(Domain, Domain.id == SitemapFile.domain_id)
+        .where(
+            Domain.tenant_id == tenant_id,
+            Domain.domain == domain,
+            SitemapFile.status_code.in_((200, 304)),
+            SitemapFile.sitemap_type.is_not(None),
+            # A removed sitemap published again must be read again: its pages were removed.
+            SitemapFile.removed_at.is_(None),
+        )
+    ).all()
+    ids = {row.id: row.url for row in files}
+    children: dict[str, list[str]] = {}
+    if ids:
+        for parent_id, child_url in session.execute(
+            select(child.parent_id, child.url).where(child.parent_id.in_(list(ids)))
+        ):
+            children.setdefault(ids[parent_id], []).append(child_url)
+    kept = [row.id for row in files if row.has_listing]
+    pages: dict[int | None, int] = {}
+    if kept:
+        pages = dict(
+            session.execute(
+                select(Page.sitemap_file_id, func.count())
+                .where(
+                    Page.domain_id == files[0].domain_id,
+                    Page.removed_at.is_(None),
+                    Page.sitemap_file_id.in_(kept),
                 )
-                .tuples()
-                .all()
+                .group_by(Page.sitemap_file_id)
             )
+            .tuples()
+            .all()
+        )
     return {
         row.url: {
             "etag": row.etag,
@@ -85,7 +84,7 @@ def sitemap_validators(url: str, tenant_id: str, domain: str) -> dict[str, dict[
 
 
 def sitemap_listing(url: str, sitemap_file_id: int) -> bytes | None:
-    """The reading of a sitemap kept for the next rescan's diff (see sitemap_validators)."""
+    """The reading of a sitemap kept for the next rescan's diff (see read_validators)."""
     with session_scope(url) as session:
         return session.scalar(select(SitemapFile.listing).where(SitemapFile.id == sitemap_file_id))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -17,6 +17,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from scrapersky.db import webhooks
 from scrapersky.db.engine import rowcount, session_scope
+from scrapersky.db.history import read_validators
 from scrapersky.db.models import BatchJob, BatchStatus, Domain, Job, JobStatus
 from scrapersky.domains import INVALID_PREFIX, InvalidDomain, standardize_domain
 
@@ -44,6 +45,8 @@ class ClaimedJob:
     domain: str  # standardized
     batch_id: int | None
     options: dict[str, Any]
+    # What earlier scans stored about the domain's sitemaps (db.history.read_validators).
+    validators: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def plain_id(ident: object) -> str | None:
@@ -132,18 +135,22 @@ def create_batch(
     return batch
 
 
-def claim_next(
+def claim_jobs(
     url: str,
     *,
     run_id: str,
+    limit: int = 1,
     batch_id: int | None = None,
     job_ids: Sequence[int] | None = None,
     public_job_id: str | None = None,
-) -> ClaimedJob | None:
-    """Take one pending job (of a batch, or of the given ids) for this run, or None when none is left."""
+) -> list[ClaimedJob]:
+    """Take up to `limit` pending jobs (of a batch, or of the given ids) for this run, each with
+    what earlier scans stored about its domain's sitemaps, in one transaction; an empty list
+    when none is left. A run claims as many jobs as it has free scan slots: one transaction for
+    all of them, not two for each."""
     while True:
         with session_scope(url) as session:
-            query = select(Job).where(Job.status == JobStatus.PENDING).order_by(Job.id).limit(1)
+            query = select(Job).where(Job.status == JobStatus.PENDING).order_by(Job.id).limit(limit)
             if batch_id is not None:
                 query = query.where(Job.batch_id == batch_id)
             if job_ids is not None:
@@ -153,36 +160,50 @@ def claim_next(
             if session.get_bind().dialect.name == "postgresql":
                 # Runs on many machines share a batch: each skips rows another run is claiming.
                 query = query.with_for_update(skip_locked=True)
-            job = session.scalars(query).first()
-            if job is None:
-                return None
+            found = session.scalars(query).all()
+            if not found:
+                return []
             stamp = now()
-            # Conditional on still being pending: SQLite has no SKIP LOCKED, and two runs may
-            # have read the same row; only one of them changes it.
-            claim = (
-                update(Job)
-                .where(Job.id == job.id, Job.status == JobStatus.PENDING)
-                .values(
-                    status=JobStatus.RUNNING,
-                    run_id=run_id,
-                    attempts=Job.attempts + 1,
-                    started_at=stamp,
-                    heartbeat_at=stamp,
-                    error=None,
-                )
-                .execution_options(synchronize_session=False)
-            )
-            if not rowcount(session.execute(claim)):
-                continue
-            if job.batch_id is not None:
+            claimed = [job for job in found if _claim(session, job, run_id, stamp)]
+            for batch_pk in {job.batch_id for job in claimed if job.batch_id is not None}:
                 session.execute(
                     update(BatchJob)
-                    .where(BatchJob.id == job.batch_id, BatchJob.status == BatchStatus.PENDING)
+                    .where(BatchJob.id == batch_pk, BatchJob.status == BatchStatus.PENDING)
                     .values(status=BatchStatus.RUNNING, start_time=stamp)
                 )
-            return ClaimedJob(
-                job.id, job.job_id, job.tenant_id, job.domain, job.batch_id, dict(job.options or {})
-            )
+            if claimed:
+                return [
+                    ClaimedJob(
+                        job.id,
+                        job.job_id,
+                        job.tenant_id,
+                        job.domain,
+                        job.batch_id,
+                        dict(job.options or {}),
+                        read_validators(session, job.tenant_id, job.domain),
+                    )
+                    for job in claimed
+                ]
+        # Every row read was claimed by another run in between (SQLite): look again.
+
+
+def _claim(session: Session, job: Job, run_id: str, stamp: datetime) -> bool:
+    # Conditional on still being pending: SQLite has no SKIP LOCKED, and two runs may have read
+    # the same row; only one of them changes it.
+    claim = (
+        update(Job)
+        .where(Job.id == job.id, Job.status == JobStatus.PENDING)
+        .values(
+            status=JobStatus.RUNNING,
+            run_id=run_id,
+            attempts=Job.attempts + 1,
+            started_at=stamp,
+            heartbeat_at=stamp,
+            error=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return bool(rowcount(session.execute(claim)))
 
 
 def heartbeat(url: str, progress: dict[int, float]) -> None:
@@ -198,18 +219,32 @@ def heartbeat(url: str, progress: dict[int, float]) -> None:
             )
 
 
-def finish_job(
-    url: str,
-    job_pk: int,
-    status: JobStatus,
-    *,
-    error: str | None = None,
-    result_data: dict[str, Any] | None = None,
-    stats: dict[str, Any] | None = None,
-) -> bool:
-    """End a running job; returns False if it was not running (already ended elsewhere)."""
+@dataclass(frozen=True)
+class JobEnd:
+    """How a run's job ended, to be recorded (finish_jobs)."""
+
+    job_pk: int
+    status: JobStatus
+    error: str | None = None
+    result_data: dict[str, Any] | None = None
+    stats: dict[str, Any] | None = None
+
+
+def finish_jobs(url: str, ends: Sequence[JobEnd]) -> list[bool]:
+    """End running jobs, all in one transaction; for each, False if it was not running (it
+    already ended elsewhere)."""
     with session_scope(url) as session:
-        return _finish(session, job_pk, status, error=error, result_data=result_data, stats=stats)
+        return [
+            _finish(
+                session,
+                end.job_pk,
+                end.status,
+                error=end.error,
+                result_data=end.result_data,
+                stats=end.stats,
+            )
+            for end in ends
+        ]
 
 
 def _finish(
@@ -380,6 +415,36 @@ def _fail_stalled_batches(session: Session, waited: datetime, pending_after: flo
                 session, job_pk, JobStatus.FAILED, error=reason, from_status=JobStatus.PENDING
             )
     return failed
+
+
+def unclaim(url: str, run_id: str, job_pks: Sequence[int]) -> int:
+    """Give back batch jobs this run claimed and never started (claimed ahead of a free slot,
+    then the run ended): pending again, for another run, as if never claimed. Jobs of a batch
+    no longer active are left to end_run."""
+    if not job_pks:
+        return 0
+    active = select(BatchJob.id).where(BatchJob.status.in_(ACTIVE))
+    with session_scope(url) as session:
+        return rowcount(
+            session.execute(
+                update(Job)
+                .where(
+                    Job.id.in_(job_pks),
+                    Job.run_id == run_id,
+                    Job.status == JobStatus.RUNNING,
+                    Job.batch_id.in_(active),
+                )
+                .values(
+                    status=JobStatus.PENDING,
+                    run_id=None,
+                    attempts=Job.attempts - 1,
+                    started_at=None,
+                    heartbeat_at=None,
+                    progress=0.0,
+                )
+                .execution_options(synchronize_session=False)
+            )
+        )
 
 
 def end_run(url: str, run_id: str, status: JobStatus, error: str) -> int:

@@ -18,7 +18,7 @@ read (None):
 
 The caller keeps a reading (`keepable`) only when it was read completely and needed no repair,
 and diffs against it only while the stored pages match it: as many current pages name the
-sitemap as the reading listed (scrapersky.db.history.sitemap_validators). Then every URL was
+sitemap as the reading listed (scrapersky.db.history.read_validators). Then every URL was
 listed once, an element found byte for byte again is a stored row that is still true, and a URL
 in `added` is listed twice unless the sitemap's stored pages lack it: the caller checks that.
 """

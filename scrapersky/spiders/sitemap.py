@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import time
 import uuid
+from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -107,7 +108,11 @@ class SiteScanSpider(Spider):
         spider.chunk = settings.getint("SCRAPERSKY_PAGE_CHUNK")
         # A feed export lists every page a scan lists: no sitemap is read by a diff then.
         spider.diffs = not settings.getdict("FEEDS")
-        spider.slots = asyncio.Semaphore(settings.getint("SCRAPERSKY_CONCURRENT_SCANS"))
+        scans = settings.getint("SCRAPERSKY_CONCURRENT_SCANS")
+        spider.slots = asyncio.Semaphore(scans)
+        # Half the slots' worth of jobs per claim: few transactions, and a run that ends early
+        # leaves few claimed jobs to the lifecycle's clean-up.
+        spider.claim_ahead = max(1, scans // 2)
         spider.parsing = asyncio.Lock()
         spider.sitemaps_in_flight = settings.getint("SCRAPERSKY_SITEMAPS_IN_FLIGHT")
         spider.max_sitemaps = settings.getint("SCRAPERSKY_MAX_SITEMAPS")
@@ -145,27 +150,33 @@ class SiteScanSpider(Spider):
                 self.crawler.stats.inc_value("scrapersky/jobs/failed")
                 return
             batch_pk = batch.id
+        # Jobs claimed ahead of a free slot: one transaction claims several (jobs.claim_jobs).
+        ahead: deque[jobs.ClaimedJob] = deque()
         while True:
             await self.slots.acquire()
-            claimed = await asyncio.to_thread(
-                jobs.claim_next,
-                self.database_url,
-                run_id=self.run_id,
-                batch_id=batch_pk,
-                job_ids=job_ids,
-                public_job_id=run.job_id,
-            )
-            if claimed is None:
-                self.slots.release()
-                return
+            if not ahead:
+                ahead.extend(
+                    await asyncio.to_thread(
+                        jobs.claim_jobs,
+                        self.database_url,
+                        run_id=self.run_id,
+                        limit=self.claim_ahead,
+                        batch_id=batch_pk,
+                        job_ids=job_ids,
+                        public_job_id=run.job_id,
+                    )
+                )
+                if not ahead:
+                    self.slots.release()
+                    return
+                self.crawler.signals.send_catch_log(signals.jobs_claimed, claimed=list(ahead))
+            claimed = ahead.popleft()
             scan = Scan(
                 job=claimed,
                 options=ScanOptions.merge(run.options, claimed.options),
                 schemes=list(self.schemes),
             )
-            scan.validators = await asyncio.to_thread(
-                history.sitemap_validators, self.database_url, claimed.tenant_id, claimed.domain
-            )
+            scan.validators = claimed.validators
             scan.remembered = tuple(
                 url
                 for url, known in scan.validators.items()

@@ -220,10 +220,10 @@ def test_next_run_reaps_dead_jobs_on_its_own_within_max_attempts(database_url, w
     batch = jobs.create_batch(
         database_url, TENANT, ["retry.test", "spent.test", "waiting.test"], {}
     )
-    retry = jobs.claim_next(database_url, run_id="dead-run-1", batch_id=batch.id)
-    spent = jobs.claim_next(database_url, run_id="dead-run-2", batch_id=batch.id)
+    [retry] = jobs.claim_jobs(database_url, run_id="dead-run-1", batch_id=batch.id)
+    [spent] = jobs.claim_jobs(database_url, run_id="dead-run-2", batch_id=batch.id)
     lone = jobs.create_jobs(database_url, TENANT, ["lone.test"], run_id="dead-run-3", options={})[0]
-    jobs.claim_next(database_url, run_id="dead-run-3", job_ids=[lone.id])
+    jobs.claim_jobs(database_url, run_id="dead-run-3", job_ids=[lone.id])
     _make_stale(database_url, retry.id)
     _make_stale(database_url, spent.id, attempts=2)
     _make_stale(database_url, lone.id)

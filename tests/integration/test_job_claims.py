@@ -1,0 +1,115 @@
+"""Claiming and ending jobs in groups (db/jobs.py): a run takes several pending jobs in one
+transaction, with what earlier scans stored about each domain; ends several in one; and gives
+back the jobs it claimed ahead and never started."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy import select, update
+
+from scrapersky.db import jobs
+from scrapersky.db.engine import session_scope
+from scrapersky.db.models import BatchJob, BatchStatus, Domain, Job, JobStatus, SitemapFile
+
+TENANT = "550e8400-e29b-41d4-a716-446655440000"
+HOSTS = ["a.test", "b.test", "c.test", "d.test", "e.test"]
+
+
+def _statuses(url: str, batch_pk: int) -> dict[str, tuple[str, str | None, int]]:
+    with session_scope(url) as session:
+        return {
+            job.domain: (job.status, job.run_id, job.attempts)
+            for job in session.scalars(select(Job).where(Job.batch_id == batch_pk))
+        }
+
+
+def test_a_claim_takes_several_jobs_with_their_stored_sitemaps(database_url):
+    batch = jobs.create_batch(database_url, TENANT, HOSTS, {})
+    with session_scope(database_url) as session:
+        domain = Domain(tenant_id=TENANT, domain="a.test")
+        session.add(domain)
+        session.flush()
+        session.add(
+            SitemapFile(
+                domain_id=domain.id,
+                url="http://a.test/sitemap.xml",
+                sitemap_type="urlset",
+                discovery_method="robots_txt",
+                status_code=200,
+                etag='"v1"',
+                url_count=3,
+            )
+        )
+    claimed = jobs.claim_jobs(database_url, run_id="run-1", limit=3, batch_id=batch.id)
+    assert [job.domain for job in claimed] == HOSTS[:3]
+    assert claimed[0].validators["http://a.test/sitemap.xml"]["etag"] == '"v1"'
+    assert claimed[1].validators == {}
+    found = _statuses(database_url, batch.id)
+    assert [found[host] for host in HOSTS] == [("running", "run-1", 1)] * 3 + [
+        ("pending", None, 0)
+    ] * 2
+    with session_scope(database_url) as session:
+        assert session.get_one(BatchJob, batch.id).status == BatchStatus.RUNNING
+    rest = jobs.claim_jobs(database_url, run_id="run-2", limit=3, batch_id=batch.id)
+    assert [job.domain for job in rest] == HOSTS[3:]
+    assert jobs.claim_jobs(database_url, run_id="run-2", limit=3, batch_id=batch.id) == []
+
+
+def test_runs_claiming_at_once_never_share_a_job(database_url):
+    hosts = [f"h{i}.test" for i in range(40)]
+    batch = jobs.create_batch(database_url, TENANT, hosts, {})
+
+    def drain(run_id: str) -> list[str]:
+        taken: list[str] = []
+        while claimed := jobs.claim_jobs(database_url, run_id=run_id, limit=3, batch_id=batch.id):
+            taken += [job.domain for job in claimed]
+        return taken
+
+    with ThreadPoolExecutor(4) as pool:
+        taken = [d for run in pool.map(drain, ["r1", "r2", "r3", "r4"]) for d in run]
+    assert sorted(taken) == sorted(hosts)
+
+
+def test_ends_are_recorded_together_and_only_for_running_jobs(database_url):
+    batch = jobs.create_batch(database_url, TENANT, HOSTS[:3], {})
+    first, second, third = jobs.claim_jobs(database_url, run_id="r", limit=3, batch_id=batch.id)
+    jobs.finish_jobs(database_url, [jobs.JobEnd(third.id, JobStatus.FAILED, error="early")])
+    recorded = jobs.finish_jobs(
+        database_url,
+        [
+            jobs.JobEnd(first.id, JobStatus.COMPLETE, result_data={"urls": 3}),
+            jobs.JobEnd(second.id, JobStatus.FAILED, error="refused"),
+            jobs.JobEnd(third.id, JobStatus.COMPLETE),  # already ended: not changed
+        ],
+    )
+    assert recorded == [True, True, False]
+    assert {d: s for d, (s, _, _) in _statuses(database_url, batch.id).items()} == {
+        "a.test": "complete",
+        "b.test": "failed",
+        "c.test": "failed",
+    }
+    with session_scope(database_url) as session:
+        done = session.get_one(BatchJob, batch.id)
+        assert (done.completed_domains, done.failed_domains, done.status) == (1, 2, "partial")
+
+
+def test_jobs_claimed_ahead_and_never_started_are_given_back(database_url):
+    batch = jobs.create_batch(database_url, TENANT, HOSTS[:3], {})
+    claimed = jobs.claim_jobs(database_url, run_id="r", limit=3, batch_id=batch.id)
+    given = jobs.unclaim(database_url, "r", [job.id for job in claimed[1:]])
+    assert given == 2
+    found = _statuses(database_url, batch.id)
+    assert found == {
+        "a.test": ("running", "r", 1),
+        "b.test": ("pending", None, 0),
+        "c.test": ("pending", None, 0),
+    }
+    # Another run's claim, or a cancelled batch's jobs, are not given back.
+    again = jobs.claim_jobs(database_url, run_id="other", limit=2, batch_id=batch.id)
+    assert jobs.unclaim(database_url, "r", [job.id for job in again]) == 0
+    with session_scope(database_url) as session:
+        session.execute(
+            update(BatchJob).where(BatchJob.id == batch.id).values(status=BatchStatus.CANCELLED)
+        )
+    assert jobs.unclaim(database_url, "other", [job.id for job in again]) == 0
