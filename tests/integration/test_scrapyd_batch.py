@@ -211,7 +211,14 @@ def test_no_node_answering_leaves_the_batch_pending_for_resume(scrapyd, sqlite_u
     [node] = scrapyd(tmp_path / "nodes", 1, env)
     try:
         resumed = scrapy(
-            "batch", "--resume", batch_id, "--scrapyd", node.url, "--wait", env=env, timeout=120
+            "batch",
+            "--resume",
+            batch_id,
+            "--scrapyd",
+            node.url,
+            "--wait",
+            env={**env, **client_env([node])},
+            timeout=120,
         )
     finally:
         stop_all([node])
