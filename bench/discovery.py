@@ -239,9 +239,10 @@ def figures(cases: list[Case]) -> list[Figure]:
     return [
         Figure(
             "discovery.requests",
-            f"discovery: requests per domain, {total} fixture and corpus sites",
+            "discovery: requests per domain, fixture and corpus sites",
             mean["ScraperSky"],
             "requests",
+            found=total,
             versus=f"usp {mean['usp']:.1f}, Scrapy SitemapSpider {mean['Scrapy']:.1f}",
         ),
         Figure(
