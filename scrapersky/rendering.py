@@ -137,7 +137,6 @@ def _launch_options(settings, executable: str, problem: str | None) -> dict[str,
         "chromium_sandbox": not problem,  # Playwright's default adds --no-sandbox
         "args": ["--disable-gpu", *QUIET_FLAGS],
     }
-    guard_socket = None
     if policy_from_settings(settings) is None:
         launch["proxy"] = proxy_option(getproxies())
     else:
@@ -150,15 +149,13 @@ def _launch_options(settings, executable: str, problem: str | None) -> dict[str,
         )
         guard = BrowserProxy.reserve(*limits) if problem else BrowserProxy.reserve_unix(*limits)
         settings.set("SCRAPERSKY_BROWSER_PROXY", guard, priority="addon")
-        guard_socket = None if problem else guard.path
         server = guard.url if problem else f"http://127.0.0.1:{browser_jail.PORT}"
         launch["proxy"] = {"server": server, "bypass": "<-loopback>"}
         launch["args"].append("--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1")
     if launch["proxy"] is None:
         del launch["proxy"]
-    launcher = tempfile.mkdtemp(prefix="scrapersky-chromium-")
-    settings.set("SCRAPERSKY_BROWSER_LAUNCHER", launcher, priority="addon")
-    launch["executable_path"] = browser_jail.write_launcher(launcher, executable, guard_socket)
+    # Chromium itself until the first page to render puts its launcher here (_SharedBrowser).
+    launch["executable_path"] = executable
     return launch
 
 
@@ -197,8 +194,9 @@ class RenderingDownloadHandler(GuardedDownloadHandler):
 
 
 class _SharedBrowser:
-    """scrapy-playwright's handler, and the guard proxy its browser connects through, which
-    starts with the first page to render."""
+    """scrapy-playwright's handler, and the guard proxy its browser connects through and the
+    browser's launcher, both made at the first page to render (a crawl that renders nothing
+    leaves no file)."""
 
     def __init__(self, crawler) -> None:
         # Imported only where Chromium exists: Playwright takes ~0.4 s to import.
@@ -206,24 +204,28 @@ class _SharedBrowser:
 
         self.crawler = crawler
         self.handler = ScrapyPlaywrightDownloadHandler.from_crawler(crawler)
-        self.guard_started = False
+        self.launcher: str | None = None
         self.lock = asyncio.Lock()
 
     async def download_request(self, request):
         async with self.lock:
-            if not self.guard_started:
-                await self._start_guard()
-                self.guard_started = True
+            if self.launcher is None:
+                guard = await self._start_guard()
+                self.launcher = tempfile.mkdtemp(prefix="scrapersky-chromium-")
+                options = self.handler.config.launch_options  # what the browser provider launches
+                options["executable_path"] = browser_jail.write_launcher(
+                    self.launcher, options["executable_path"], guard.path if guard else None
+                )
         return await self.handler.download_request(request)
 
-    async def _start_guard(self) -> None:
+    async def _start_guard(self) -> BrowserProxy | None:
         from twisted.internet import (
             reactor,
         )  # imported late: this module loads before the reactor is chosen
 
         guard: BrowserProxy | None = self.crawler.settings.get("SCRAPERSKY_BROWSER_PROXY")
         if guard is None:
-            return
+            return None
         stats = self.crawler.stats
 
         def refused(host: str, reason: str) -> None:
@@ -234,10 +236,12 @@ class _SharedBrowser:
             lambda host: deferred_to_future(reactor.resolve(host)),
             refused,
         )
+        return guard
 
     async def close(self) -> None:
         await self.handler.close()
         guard: BrowserProxy | None = self.crawler.settings.get("SCRAPERSKY_BROWSER_PROXY")
         if guard is not None:
             await guard.close()
-        shutil.rmtree(self.crawler.settings.get("SCRAPERSKY_BROWSER_LAUNCHER"), ignore_errors=True)
+        if self.launcher is not None:
+            shutil.rmtree(self.launcher, ignore_errors=True)

@@ -70,19 +70,20 @@ class BrowserProxy:
 
     @classmethod
     def reserve_unix(cls, max_header_bytes: int, timeout: float) -> BrowserProxy:
-        """Bind a unix socket in a new private directory (its path: `path`), for a browser's
-        launcher to hand over the sockets the browser connects to."""
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.bind(os.path.join(tempfile.mkdtemp(prefix="scrapersky-guard-"), "guard.sock"))
-        return cls(sock, max_header_bytes, timeout)
+        """A unix socket, for a browser's launcher to hand over the sockets the browser connects
+        to; bound by start() in a new private directory (its path: `path`), which close() removes."""
+        return cls(socket.socket(socket.AF_UNIX, socket.SOCK_STREAM), max_header_bytes, timeout)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
 
     @property
-    def path(self) -> str:
-        return self.sock.getsockname()
+    def path(self) -> str | None:
+        """The unix socket's path once started; None for a loopback port."""
+        if self.sock.family != socket.AF_UNIX:
+            return None
+        return self.sock.getsockname() or None
 
     async def start(
         self,
@@ -96,6 +97,7 @@ class BrowserProxy:
         if on_refused is not None:
             self.on_refused = on_refused
         if self.sock.family == socket.AF_UNIX:
+            self.sock.bind(os.path.join(tempfile.mkdtemp(prefix="scrapersky-guard-"), "guard.sock"))
             self.sock.listen(8)
             self.sock.setblocking(False)
             self.adopting = asyncio.ensure_future(self._adopt_listeners())
@@ -113,7 +115,7 @@ class BrowserProxy:
                 server.close()
                 await server.wait_closed()
         self.server, self.adopted = None, []
-        if self.sock.family == socket.AF_UNIX:
+        if self.path:
             shutil.rmtree(os.path.dirname(self.path), ignore_errors=True)
         self.sock.close()
 

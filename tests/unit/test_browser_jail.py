@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -14,10 +13,27 @@ from pathlib import Path
 
 from scrapy.settings import Settings
 
-from scrapersky.net.browser_jail import PORT, browser_environment, hand_over, isolation_problem
+from scrapersky.net.browser_jail import (
+    PORT,
+    browser_environment,
+    hand_over,
+    isolation_problem,
+    write_launcher,
+)
 from scrapersky.net.browser_proxy import REFUSED_MARKER, BrowserProxy
 from scrapersky.net.policy import AddressPolicy
 from scrapersky.rendering import configure_rendering
+
+
+def test_the_launcher_runs_this_package_in_front_of_chromium(tmp_path):
+    script = Path(write_launcher(str(tmp_path), "/usr/bin/chromium", "/run/g/guard.sock"))
+    assert os.access(script, os.X_OK)
+    text = script.read_text()
+    assert (
+        "-m scrapersky.net.browser_jail --chromium /usr/bin/chromium --guard /run/g/guard.sock"
+        in text
+    )
+    assert text.rstrip().endswith('-- "$@"')
 
 
 def test_the_browser_keeps_no_secret_of_the_crawl():
@@ -96,14 +112,10 @@ def _rendering(problem: str | None, **overrides) -> Settings:
     return settings
 
 
-def _launcher(settings: Settings) -> str:
-    guard = settings.get("SCRAPERSKY_BROWSER_PROXY")
-    if guard is not None:
-        asyncio.run(guard.close())
-    script = Path(settings["PLAYWRIGHT_LAUNCH_OPTIONS"]["executable_path"])
-    text = script.read_text()
-    shutil.rmtree(script.parent)
-    return text
+def _guard(settings: Settings) -> BrowserProxy:
+    guard = settings["SCRAPERSKY_BROWSER_PROXY"]
+    asyncio.run(guard.close())
+    return guard
 
 
 def test_rendering_isolates_chromium_or_stays_off(caplog):
@@ -112,7 +124,8 @@ def test_rendering_isolates_chromium_or_stays_off(caplog):
     assert isolated["SCRAPERSKY_RENDERING"] and launch["chromium_sandbox"] is True
     assert launch["proxy"]["server"] == f"http://127.0.0.1:{PORT}"
     assert "--webrtc-ip-handling-policy=disable_non_proxied_udp" in launch["args"]
-    assert "--guard" in _launcher(isolated)
+    # A guard for the launcher's hand-over, and no file until a page renders.
+    assert _guard(isolated).sock.family == socket.AF_UNIX
 
     refused = _rendering("unshare: Operation not permitted")
     assert refused["SCRAPERSKY_RENDERING"] is False
@@ -126,7 +139,7 @@ def test_rendering_isolates_chromium_or_stays_off(caplog):
     launch = forced["PLAYWRIGHT_LAUNCH_OPTIONS"]
     assert forced["SCRAPERSKY_RENDERING"] and launch["chromium_sandbox"] is False
     assert launch["proxy"]["server"] == forced["SCRAPERSKY_BROWSER_PROXY"].url
-    assert "--guard" not in _launcher(forced)
+    assert _guard(forced).path is None
 
 
 def test_a_machine_without_namespaces_is_told_why(netns):
