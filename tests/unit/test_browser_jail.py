@@ -5,6 +5,7 @@ itself: test_trust_boundary.py)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import subprocess
@@ -155,3 +156,57 @@ def test_a_machine_without_namespaces_is_told_why(netns):
 
 
 CHECK = "from scrapersky.net.browser_jail import isolation_problem; print(isolation_problem())"
+
+
+JAILED = """
+import json, os, socket
+outside = socket.socket()
+try:
+    outside.connect(("127.0.0.1", PORT_OUTSIDE))
+    reached = True
+except OSError:
+    reached = False
+guard = socket.create_connection(("127.0.0.1", 3128), timeout=5)
+guard.sendall(b"GET http://inside.test/ HTTP/1.1\\r\\nHost: inside.test\\r\\n\\r\\n")
+print(json.dumps({"uid": os.geteuid(), "run": os.listdir("/run"), "env": sorted(os.environ),
+                  "outside": reached, "guard": guard.recv(12).decode()}))
+"""
+
+
+def test_a_non_root_launch_keeps_its_uid_in_a_namespace_of_its_own(netns, tmp_path):
+    """The launcher as a user other than root (a user namespace that maps 65534, as the image's
+    user would be): Chromium's place taken by Python, which reports what it can see and reach."""
+    outside = socket.create_server(("127.0.0.1", 0))
+
+    async def resolve(host: str) -> str:
+        return "127.0.0.1"
+
+    async def scenario() -> bytes:
+        guard = BrowserProxy.reserve_unix(max_header_bytes=4096, timeout=5)
+        await guard.start(AddressPolicy.from_text([], allow_dangerous=False), resolve)
+        code = JAILED.replace("PORT_OUTSIDE", str(outside.getsockname()[1]))
+        launcher = write_launcher(str(tmp_path), sys.executable, guard.path)
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                "unshare",
+                "--user",
+                "--map-user=65534",
+                "--map-group=65534",
+                launcher,
+                "-c",
+                code,
+                env={**os.environ, "DATABASE_URL": "postgresql://u:secret@db/x"},
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            out, err = await asyncio.wait_for(proc.communicate(), 60)
+            assert proc.returncode == 0, err.decode()[-2000:]
+            return out
+        finally:
+            await guard.close()
+
+    seen = json.loads(asyncio.run(scenario()).decode().splitlines()[-1])
+    outside.close()
+    assert seen["uid"] == 65534 and seen["run"] == [] and seen["outside"] is False
+    assert seen["guard"] == "HTTP/1.1 403"
+    assert "DATABASE_URL" not in seen["env"]
