@@ -11,9 +11,11 @@ import time
 
 import pytest
 import requests
+from sqlalchemy import update
 
-from scrapersky.db import keys
-from scrapersky.db.models import LISTING_COLUMNS
+from scrapersky.db import jobs, keys
+from scrapersky.db.engine import session_scope
+from scrapersky.db.models import LISTING_COLUMNS, Job
 from scrapersky.db.schema import upgrade
 from tests.conftest import scrapy, scrapy_env
 from tests.support.db import rows, scalar
@@ -467,7 +469,7 @@ def test_every_answer_forbids_framing_and_sniffing(node, tenants):
     assert "text/html" in answers["Scrapyd's jobs page"].headers["Content-Type"]
 
 
-def test_tenants_leave_the_queue_order_to_the_operator_and_stay_within_quotas(node, tenants):
+def test_tenants_leave_the_queue_order_to_the_operator_and_stay_within_quotas(node, db, tenants):
     alice = tenants["alice"]
     for priority in ("inf", "-Infinity", "nan", "1e999"):
         refused = assert_error(
@@ -486,6 +488,18 @@ def test_tenants_leave_the_queue_order_to_the_operator_and_stay_within_quotas(no
     for path, fields, code, fragment in over:
         refused = assert_error(node.post(path, fields, auth=alice), code)
         assert fragment in refused["message"]
+    # A batch whose failed domains were tried 1 + SCRAPERSKY_MAX_RETRIES (3) times: no more retries.
+    batch = jobs.create_batch(db, ALICE, ["tried.alice.test"], {})
+    with session_scope(db) as session:
+        session.execute(
+            update(Job)
+            .where(Job.batch_id == batch.id)
+            .values(status="failed", attempts=4, error="homepage: HTTP 503")
+        )
+    refused = assert_error(node.post("retry.json", {"batch": batch.batch_id}, auth=alice), 429)
+    assert "SCRAPERSKY_MAX_RETRIES" in refused["message"]
+    assert jobs.requeue_failed(db, batch.id, max_attempts=4) == 0
+    assert jobs.requeue_failed(db, batch.id, max_attempts=5) == 1  # one attempt left: requeued
 
 
 def test_runs_started_through_scrapyd_never_read_the_callers_files(node, db, tmp_path):
