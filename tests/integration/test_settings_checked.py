@@ -25,6 +25,18 @@ BAD = [
         "SCRAPERSKY_MAX_REQUEST_BYTES must be an integer, got 'big'",
     ),
     (
+        "SCRAPERSKY_MAX_API_REQUEST_BYTES",
+        "100",
+        "SCRAPERSKY_MAX_API_REQUEST_BYTES must be >= 1024, got 100",
+    ),
+    ("SCRAPERSKY_MAX_BATCH_SLOTS", "0", "SCRAPERSKY_MAX_BATCH_SLOTS must be >= 1, got 0"),
+    ("SCRAPERSKY_MAX_RETRIES", "-1", "SCRAPERSKY_MAX_RETRIES must be >= 0, got -1"),
+    (
+        "SCRAPERSKY_ALLOWED_HOSTS",
+        "node1.internal,*.example.com",
+        "SCRAPERSKY_ALLOWED_HOSTS must list host names like node1.example.com, got '*.example.com'",
+    ),
+    (
         "SCRAPERSKY_CORS_ORIGINS",
         "*",
         "SCRAPERSKY_CORS_ORIGINS must list origins like https://app.example.com, got '*'",
