@@ -180,7 +180,7 @@ class Retry(Scheduling):
         if batch is None:
             raise WebError(http.NOT_FOUND, f"no batch with id {jobs.excerpt(ident)!r}")
         # A job's first run is attempt 1: SCRAPERSKY_MAX_RETRIES retries make 1 + that many.
-        attempts = 1 + quota("SCRAPERSKY_MAX_RETRIES")
+        attempts = 1 + quota("SCRAPERSKY_MAX_RETRIES", minimum=0)
         requeued = jobs.requeue_failed(url, batch.id, max_attempts=attempts)
         if not requeued and jobs.out_of_attempts(url, batch.id, attempts):
             raise WebError(

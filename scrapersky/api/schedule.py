@@ -51,9 +51,9 @@ def run_priority(fields: Fields) -> float:
     return priority
 
 
-def quota(name: str) -> int:
-    """A limit on what one HTTP request may ask for (a positive integer setting)."""
-    return to_int(project_settings().get(name), name, minimum=0 if name.endswith("RETRIES") else 1)
+def quota(name: str, minimum: int = 1) -> int:
+    """A limit on what one HTTP request may ask for (an integer setting)."""
+    return to_int(project_settings().get(name), name, minimum=minimum)
 
 
 def check_batch_size(count: int) -> None:
