@@ -56,6 +56,14 @@ class Launch:
     env: dict[str, str]
 
 
+SPIDER_EXTENSIONS = """
+import json
+import scrapersky.settings as s
+spider = getattr(s, "sitemap_spider_settings", {})
+print(json.dumps(spider.get("EXTENSIONS", getattr(s, "EXTENSIONS", {}))))
+"""
+
+
 @dataclass
 class Tree:
     """A tree of this project: its directory (first on PYTHONPATH too) and how to get a database."""
@@ -68,13 +76,10 @@ class Tree:
 
     @functools.cached_property
     def extensions(self) -> dict[str, int | None]:
-        """The tree's own EXTENSIONS: the probe joins them, as bench.probe joins ours."""
+        """The sitemap spider's EXTENSIONS in the tree (its custom_settings, or the project's
+        settings in trees from before them): the probe joins them, as bench.probe joins ours."""
         done = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                "import json, scrapersky.settings as s; print(json.dumps(s.EXTENSIONS))",
-            ],
+            [sys.executable, "-c", SPIDER_EXTENSIONS],
             cwd=self.root,
             env={**os.environ, "PYTHONPATH": str(self.root)},
             capture_output=True,
