@@ -22,7 +22,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web import http, server
 
-from scrapersky.api.auth import bearer_key
+from scrapersky.api.auth import bearer_key, header
 from scrapersky.config import ConfigError, project_settings, to_int, to_tenant
 from scrapersky.db import jobs, keys
 from scrapersky.db.keys import Caller
@@ -174,7 +174,7 @@ class Service(WsResource):
                 "(application = scrapersky.api.node.application in scrapyd.conf)"
             )
             return self._encode(txrequest, http.SERVICE_UNAVAILABLE, _error(message))
-        content_type = txrequest.getHeader("content-type") or ""
+        content_type = header(txrequest, b"content-type")
         body = b""
         if txrequest.content is not None:  # capped by the node before it was read
             txrequest.content.seek(0)

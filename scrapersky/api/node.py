@@ -35,7 +35,7 @@ from twisted.logger import Logger
 from twisted.web import http, resource, server
 from twisted.web.guard import BasicCredentialFactory, HTTPAuthSessionWrapper
 
-from scrapersky.api.auth import bearer_key
+from scrapersky.api.auth import bearer_key, header
 from scrapersky.api.base import OPERATOR_LOGIN, Service
 from scrapersky.api.hosts import host_allowed, own_names
 from scrapersky.config import ConfigError, project_settings, to_host_names, to_int, to_origins
@@ -214,7 +214,7 @@ class NodeRequest(server.Request):
 
     def _operator(self) -> bool:
         """Whether the request carries the operator's login (checked again by the guard)."""
-        scheme, _, token = (self.getHeader("authorization") or "").strip().partition(" ")
+        scheme, _, token = header(self, b"authorization").strip().partition(" ")
         if scheme.lower() != "basic" or self.login is None:
             return False
         try:
@@ -253,7 +253,7 @@ class NodeRequest(server.Request):
     def process(self):
         for name, value in SECURITY_HEADERS:
             self.responseHeaders.setRawHeaders(name, [value])
-        origin = self.getHeader("origin")
+        origin = header(self, b"origin") or None
         allowed = origin is not None and origin.lower() in self.origins
         if allowed:
             self.responseHeaders.setRawHeaders(CORS_HEADER, [origin.encode()])
@@ -275,11 +275,11 @@ class NodeRequest(server.Request):
         super().process()
 
     def _cross_site(self, origin: str | None) -> bool:
-        if self.getHeader("sec-fetch-site") in ("cross-site", "same-site"):
+        if header(self, b"sec-fetch-site") in ("cross-site", "same-site"):
             return True
         if origin is None:
             return False  # not a browser, or a same-origin GET-like request
-        host = (self.getHeader("host") or "").lower()
+        host = header(self, b"host").lower()
         return urlsplit(origin.lower()).netloc != host or origin.lower() == "null"
 
     def setHeader(self, name, value):

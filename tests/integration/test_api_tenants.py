@@ -409,6 +409,7 @@ def test_bodies_are_refused_before_they_are_read(node, tenants):
 
 
 def test_hostile_bodies_and_paths_get_one_line_4xx_never_500(node, db, tenants):
+    alice = tenants["alice"]
     before = scalar(db, "select count(*) from jobs")
     bodies = [
         b"[" * 200_000,
@@ -429,6 +430,23 @@ def test_hostile_bodies_and_paths_get_one_line_4xx_never_500(node, db, tenants):
             answer = requests.get(f"{node.url}/{path}", auth=auth, timeout=10)
             assert answer.status_code in (400, 401, 404), (path, answer.status_code, answer.text)
             assert "Processing Failed" not in answer.text
+    # Header bytes that are not UTF-8 (Latin-1 is what HTTP allows): an answer, never a dropped
+    # connection or a 500.
+    for name, path, code in (
+        ("Authorization: Bearer \xc3\xa9\xff", "scan.json", 401),
+        ("Authorization: Basic \xff\xff", "schedule.json", 401),
+        ("Origin: https://\xff.test", "scan.json", 403),
+        ("Content-Type: application/json\xff", "scan.json", 400),
+    ):
+        key = "" if name.startswith("Authorization") else f"Authorization: Bearer {alice.key}\r\n"
+        form = "" if name.startswith("Content-Type") else "Content-Type: text/plain\r\n"
+        head = (
+            f"POST /{path} HTTP/1.1\r\nHost: 127.0.0.1:{node.port}\r\n{key}{name}\r\n{form}"
+            "Content-Length: 17\r\nConnection: close\r\n\r\ndomain=alice.test"
+        ).encode("latin-1")
+        answer = _raw_exchange(node, head)
+        assert answer.startswith(b"HTTP/1.1 %d " % code), (name, answer[:300])
+        assert b'"status": "error"' in answer
     assert scalar(db, "select count(*) from jobs") == before
 
 
