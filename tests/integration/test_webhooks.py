@@ -9,6 +9,7 @@ import json
 import socket
 import threading
 import time
+import types
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -19,7 +20,7 @@ from scrapersky.db import jobs, keys
 from scrapersky.db import webhooks as hooks
 from scrapersky.db.engine import session_scope
 from scrapersky.db.models import WebhookDelivery
-from tests.conftest import scrapy, scrapy_env
+from tests.conftest import ROOT, scrapy, scrapy_env
 from tests.support.db import rows
 from tests.support.fixture_web import FixtureWeb, demo_site
 from tests.support.in_process import run_command
@@ -286,17 +287,14 @@ def test_a_scrapyd_node_delivers_due_webhooks_without_any_run(
     ]
 
 
-def verify(secret: str, headers: dict, body: bytes, now: float, window: float = 300) -> dict:
-    """The receiver's check, as docs/operating.md shows it: the payload, or ValueError."""
-    stamp = headers["X-ScraperSky-Timestamp"]
-    expected = (
-        "sha256=" + hmac.new(secret.encode(), f"{stamp}.".encode() + body, "sha256").hexdigest()
-    )
-    if not hmac.compare_digest(expected, headers["X-ScraperSky-Signature"]):
-        raise ValueError("bad signature")
-    if abs(now - int(stamp)) > window:
-        raise ValueError("stale timestamp")
-    return json.loads(body)
+def documented_verify(now: float):
+    """The receiver's check exactly as docs/operating.md shows it, its clock set to `now`."""
+    text = (ROOT / "docs" / "operating.md").read_text()
+    code = text[text.index("## Webhooks") :].split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict = {}
+    exec(compile(code, "docs/operating.md", "exec"), namespace)
+    namespace["time"] = types.SimpleNamespace(time=lambda: now)
+    return namespace["verify"]
 
 
 def _ended_job(url: str, domain: str = "late.test") -> None:
@@ -313,7 +311,7 @@ def test_the_signature_covers_the_delivery_id_the_event_and_the_timestamp(
     assert _deliver(sqlite_url, hook_env(sqlite_url))["delivered"] == 1
     [(headers, body)] = receiver.received
     stamp = int(headers["X-ScraperSky-Timestamp"])
-    payload = verify(hook.secret, headers, body, now=stamp)
+    payload = documented_verify(now=stamp)(hook.secret, headers, body)
     [delivery] = rows(sqlite_url, "select id, event from webhook_deliveries")
     # The id and the event are in the signed body (the headers only repeat them).
     assert (payload["delivery_id"], payload["event"]) == (delivery["id"], "job.ended")
@@ -326,10 +324,13 @@ def test_the_signature_covers_the_delivery_id_the_event_and_the_timestamp(
         ({**headers, "X-ScraperSky-Timestamp": str(stamp + 1)}, body),
     ):
         with pytest.raises(ValueError, match="bad signature"):
-            verify(hook.secret, *changed, now=stamp)
-    verify(hook.secret, headers, body, now=stamp + 300)
-    with pytest.raises(ValueError, match="stale timestamp"):
-        verify(hook.secret, headers, body, now=stamp + 301)
+            documented_verify(now=stamp)(hook.secret, *changed)
+    # The ±5-minute window.
+    for now in (stamp - 300, stamp + 300):
+        assert documented_verify(now)(hook.secret, headers, body) == payload
+    for now in (stamp - 301, stamp + 301):
+        with pytest.raises(ValueError, match="stale timestamp"):
+            documented_verify(now)(hook.secret, headers, body)
 
 
 def test_webhook_endpoints_must_be_https_unless_the_operator_allows_http(
@@ -555,7 +556,13 @@ def test_a_dripping_webhook_of_one_tenant_holds_no_run_slot_of_another(
             return job if job["status"] not in ("pending", "running") else None
 
         # Generous: before the change B never ran (A's run waited on the drip for ever).
-        job_b = wait_for(lambda: ended(scan_b["job_id"]), timeout=90, every=0.5)
+        try:
+            job_b = wait_for(lambda: ended(scan_b["job_id"]), timeout=90, every=0.5)
+        except AssertionError:
+            [state] = rows(
+                sqlite_url, "select status from jobs where job_id = :j", j=scan_b["job_id"]
+            )
+            raise AssertionError(f"tenant B's scan still {state['status']} after 90 s") from None
         job_a = ended(scan_a["job_id"])
         assert job_a["status"] == job_b["status"] == "complete", (job_a, job_b)
         # One slot: B's run started only once A's run had exited. A run that waited on the
