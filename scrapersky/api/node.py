@@ -7,8 +7,9 @@ scrapyd.conf: Scrapyd's own application, with
   and health.json always behind the operator login: SCRAPYD_USERNAME/SCRAPYD_PASSWORD, or the
   password the node generates at its first start (scrapersky.scheduling.login);
 - the tenant services answering to their API keys, past that login;
-- no body read before the request shows a login (the operator's Basic or a Bearer key for a
-  tenant service; 401 otherwise), and bodies capped before they are read (413):
+- no body read before the request's login is checked: the operator's Basic login at once, a
+  tenant service's Bearer key in a thread while the connection is not read (401 otherwise);
+  bodies capped before they are read (413):
   SCRAPERSKY_MAX_REQUEST_BYTES for the operator's addversion.json, SCRAPERSKY_MAX_API_REQUEST_BYTES
   for everything else;
 - CORS only for the origins of SCRAPERSKY_CORS_ORIGINS (Scrapyd's own `*` is dropped), and no
@@ -40,6 +41,8 @@ from scrapersky.api.base import OPERATOR_LOGIN, Service
 from scrapersky.api.hosts import host_allowed, own_names
 from scrapersky.config import ConfigError, project_settings, to_host_names, to_int, to_origins
 from scrapersky.console import Console
+from scrapersky.db import keys
+from scrapersky.db.schema import ensure_schema, first_line
 from scrapersky.redact import redact
 from scrapersky.scheduling.login import Login, create_login, node_password_file
 from scrapersky.webhooks import Sending, deliver_due
@@ -58,6 +61,7 @@ REASONS = {
     401: b"Unauthorized",
     413: b"Content Too Large",
     421: b"Misdirected Request",
+    503: b"Service Unavailable",
 }
 EGG_UPLOAD = (
     b"addversion.json"  # the one endpoint whose body may reach SCRAPERSKY_MAX_REQUEST_BYTES
@@ -182,6 +186,8 @@ class NodeRequest(server.Request):
     _received = 0
     _refused = False
     _cap = 0
+    _key_pending = False  # a tenant's key is being checked: the body waits, unread
+    _held: tuple[bytes, bytes, bytes] | None = None  # a request complete before its key was
 
     def gotLength(self, length):
         """The request line and headers are in, the body is not: refuse here what needs no body."""
@@ -210,7 +216,35 @@ class NodeRequest(server.Request):
             self._cap, setting = self.max_api_body, "SCRAPERSKY_MAX_API_REQUEST_BYTES"
         if length is not None and length > self._cap:
             return 413, f"request body larger than {self._cap} bytes ({setting})"
+        if not operator:
+            self._check_key(bearer_key(self) or "")
         return None
+
+    def _check_key(self, key: str) -> None:
+        """Stop reading the connection until the tenant's key is known (the database is asked in
+        a thread); an unknown key gets 401 with its body unread."""
+        self._key_pending = True
+        self.channel.transport.pauseProducing()
+        deferred = threads.deferToThread(_caller_of, key)
+        deferred.addCallbacks(self._key_known, self._key_unchecked)
+
+    def _key_known(self, caller) -> None:
+        self._key_pending = False
+        if self._refused:
+            return
+        if caller is None:
+            self._refuse(401, "unknown or revoked API key")
+            return
+        if self._held is None:
+            self.channel.transport.resumeProducing()  # the body may come now
+        else:  # it came with the head, and the channel pauses the connection while it answers
+            super().requestReceived(*self._held)
+
+    def _key_unchecked(self, failure) -> None:
+        self._key_pending = False
+        log.warn("API key check: {error}", error=first_line(failure.value))  # noqa: G010 (Twisted's Logger has warn)
+        if not self._refused:
+            self._refuse(503, "database unavailable")
 
     def _operator(self) -> bool:
         """Whether the request carries the operator's login (checked again by the guard)."""
@@ -234,8 +268,12 @@ class NodeRequest(server.Request):
         super().handleContentChunk(data)
 
     def requestReceived(self, command, path, version):
-        if not self._refused:
-            super().requestReceived(command, path, version)
+        if self._refused:
+            return
+        if self._key_pending:
+            self._held = (command, path, version)
+            return
+        super().requestReceived(command, path, version)
 
     def _refuse(self, code: int, message: str) -> None:
         """Answer and close, as Twisted answers a malformed request: the body is never read."""
@@ -287,6 +325,13 @@ class NodeRequest(server.Request):
         if (name.encode() if isinstance(name, str) else name).lower() == CORS_HEADER:
             return
         super().setHeader(name, value)
+
+
+def _caller_of(key: str):
+    """The caller an API key belongs to, or None (in a thread: it asks the database)."""
+    url = project_settings().get("DATABASE_URL")
+    ensure_schema(url)
+    return keys.authenticate(url, key)
 
 
 def _json_error(message: str, node_name: str) -> bytes:

@@ -378,7 +378,10 @@ def test_bodies_are_refused_before_they_are_read(node, tenants):
         # No login at all: nothing is read, wherever it goes.
         *((path, sixteen, "", 401, b"login") for path in ("scan.json", "batch.json")),
         *((path, sixteen, "", 401, b"login") for path in ("schedule.json", "addversion.json")),
-        # An API key (checked later) is no login for Scrapyd's own endpoints.
+        # A key that is no key: checked while the body waits, unread.
+        ("scan.json", API_BODY, "Bearer ssk_made-up", 401, b"unknown or revoked API key"),
+        ("batch.json", 100, "Bearer ssk_made-up", 401, b"unknown or revoked API key"),
+        # An API key is no login for Scrapyd's own endpoints.
         ("schedule.json", 100, bearer, 401, b"login"),
         ("addversion.json", 100, bearer, 401, b"login"),
         ("addversion.json", 100, "Basic " + base64.b64encode(b"scrapyd:wrong").decode(), 401, b""),
