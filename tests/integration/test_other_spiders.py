@@ -1,5 +1,5 @@
 """A spider a user adds to this project runs as Scrapy runs it: none of the `sitemap` spider's
-components (job records, webhooks, the store, rendering, our robots.txt handling, our feed
+components (job records, the store, rendering, our robots.txt handling, our feed
 exporters) load for it. The address guard alone is project-wide (docs/architecture.md)."""
 
 from __future__ import annotations
