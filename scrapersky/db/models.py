@@ -310,6 +310,7 @@ class WebhookDelivery(TimestampMixin, Base):
         String(16), default="pending", server_default="pending", index=True
     )
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # pending: when the next attempt is due; sending: when the sender's claim (lease) lapses.
     next_attempt_at: Mapped[datetime | None]
     last_status_code: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(Text)
