@@ -63,9 +63,8 @@ REASONS = {
     421: b"Misdirected Request",
     503: b"Service Unavailable",
 }
-EGG_UPLOAD = (
-    b"addversion.json"  # the one endpoint whose body may reach SCRAPERSKY_MAX_REQUEST_BYTES
-)
+# The one endpoint whose body may reach SCRAPERSKY_MAX_REQUEST_BYTES (the project egg).
+EGG_UPLOAD = b"addversion.json"
 
 
 WEBHOOK_INTERVAL = 5.0  # seconds between the node's passes over due webhook deliveries
@@ -126,7 +125,9 @@ def operator_login(config, password_file: str) -> Login:
     if ":" in username:
         raise ConfigError("SCRAPYD_USERNAME may not contain ':'")
     if username and password:
-        log.info("Operator endpoints: login from SCRAPYD_USERNAME/SCRAPYD_PASSWORD")
+        log.info(
+            "Operator endpoints: login from SCRAPYD_USERNAME/SCRAPYD_PASSWORD (or scrapyd.conf)"
+        )
         return Login(username, password)
     path = node_password_file(password_file, config.get("dbs_dir", "dbs"))
     login, generated = create_login(path)
@@ -201,6 +202,7 @@ class NodeRequest(server.Request):
         host = self.requestHeaders.getRawHeaders(b"host", [None])[0]
         if not host_allowed(host, self.hosts):
             return 421, "this node does not answer to that Host (SCRAPERSKY_ALLOWED_HOSTS)"
+        # The request line's target: Twisted keeps it on the channel until the body is in.
         target = getattr(self.channel, "_path", b"").split(b"?", 1)[0]
         if b"\x00" in unquote_to_bytes(target):
             return 400, "the path holds a NUL byte"
