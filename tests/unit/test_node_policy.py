@@ -12,6 +12,7 @@ import pytest
 from scrapersky.api import schedule
 from scrapersky.api.base import Fields, WebError
 from scrapersky.api.hosts import host_allowed, own_names
+from scrapersky.config import ConfigError
 from scrapersky.db.keys import Caller
 from scrapersky.scheduling.client import ScrapydClient
 from scrapersky.scheduling.login import (
@@ -63,6 +64,16 @@ def test_a_generated_login_is_made_once_kept_0600_and_read_back(tmp_path):
     assert create_login(path) == (login, False)  # the second start reuses it
     assert read_login(path) == login
     assert [p.name for p in path.parent.iterdir()] == ["scrapyd-password"]  # no draft left
+
+
+def test_a_damaged_password_file_is_a_one_line_error_for_the_node_and_no_login_for_clients(
+    tmp_path,
+):
+    path = tmp_path / "scrapyd-password"
+    path.write_text("no colon here\n")
+    with pytest.raises(ConfigError, match="is not USERNAME:PASSWORD"):
+        create_login(path)
+    assert client_logins("", "", str(path)) == (None, None)
 
 
 def test_nodes_starting_together_agree_on_one_login(tmp_path):
