@@ -279,3 +279,46 @@ def test_status_accepts_every_id_form(database_url, web):
     assert missing.returncode == 1 and missing.stderr.strip().startswith("error: ")
     table = run_command("status", batch.batch_id, env=env)
     assert table.returncode == 0 and "ids.test" in table.stdout
+
+
+def test_a_run_shut_down_gives_back_the_jobs_it_claimed_and_never_started(
+    sqlite_url, web, tmp_path
+):
+    """Four scan slots claim two jobs at a time: when first.test ends, the run claims two more,
+    starts one and holds the other for the next free slot. A shutdown then ends what it started
+    (cancelled) and gives the held job back to the batch, pending and its attempt not counted."""
+    release = threading.Event()
+    slow = [f"slow{i}.test" for i in range(5)]
+    small_site(web, "first.test")
+    for host in slow:
+        site = small_site(web, host)
+        listing = site.route("/sitemap.xml").reply
+
+        def held(request, listing=listing):
+            release.wait(120)
+            return listing
+
+        site.handler("/sitemap.xml", held)
+    batch = jobs.create_batch(sqlite_url, TENANT, ["first.test", *slow], {})
+    env = scrapy_env(sqlite_url, web, SCRAPERSKY_CONCURRENT_SCANS="4", SCRAPERSKY_SCHEMES="http")
+    proc = start_scrapy(
+        "crawl", "sitemap", "-a", f"batch_id={batch.batch_id}", env=env, log=tmp_path / "s.log"
+    )
+    try:
+        wait_for(lambda: len(web.hits(path="/sitemap.xml")) >= 5)  # first.test and slow0-3
+        wait_for(
+            lambda: scalar(sqlite_url, "select count(*) from jobs where status = 'running'") == 5
+        )
+        proc.send_signal(signal.SIGINT)
+        release.set()  # the held downloads end, so the shutdown does not wait on them
+        proc.wait(60)
+    finally:
+        release.set()
+        proc.kill()
+    found = {
+        r["domain"]: (r["status"], r["attempts"], r["run_id"])
+        for r in rows(sqlite_url, "select domain, status, attempts, run_id from jobs")
+    }
+    assert found["first.test"][:2] == ("complete", 1)
+    assert found["slow4.test"] == ("pending", 0, None)
+    assert {found[host][:2] for host in slow[:4]} == {("cancelled", 1)}
