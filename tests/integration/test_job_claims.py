@@ -113,3 +113,39 @@ def test_jobs_claimed_ahead_and_never_started_are_given_back(database_url):
             update(BatchJob).where(BatchJob.id == batch.id).values(status=BatchStatus.CANCELLED)
         )
     assert jobs.unclaim(database_url, "other", [job.id for job in again]) == 0
+
+
+def test_a_refused_job_end_costs_the_others_in_its_group_nothing(postgres_url):
+    """The lifecycle records job ends that arrive together in one transaction; when PostgreSQL
+    refuses one of them (here a NUL in its result, which jsonb refuses), the group is recorded
+    again job by job: the others are recorded, the refused one's caller gets the error."""
+    import asyncio
+
+    from scrapy.utils.test import get_crawler
+
+    from scrapersky.extensions import JobLifecycle
+
+    batch = jobs.create_batch(postgres_url, TENANT, HOSTS[:3], {})
+    claimed = jobs.claim_jobs(postgres_url, run_id="r", limit=3, batch_id=batch.id)
+    lifecycle = JobLifecycle(get_crawler(settings_dict={"DATABASE_URL": postgres_url}))
+    ends = [
+        jobs.JobEnd(claimed[0].id, JobStatus.COMPLETE, result_data={"ok": 1}),
+        jobs.JobEnd(claimed[1].id, JobStatus.COMPLETE, result_data={"bad": "\x00"}),
+        jobs.JobEnd(claimed[2].id, JobStatus.FAILED, error="site down"),
+    ]
+
+    async def record() -> list[object]:
+        loop = asyncio.get_running_loop()
+        futures = [loop.create_future() for _ in ends]
+        lifecycle.ends = list(zip(ends, futures, strict=True))
+        await lifecycle._record_ends()
+        return [f.exception() or f.result() for f in futures]
+
+    outcome = asyncio.run(record())
+    assert outcome[0] is True and outcome[2] is True
+    assert isinstance(outcome[1], Exception)
+    assert {d: s for d, (s, _, _) in _statuses(postgres_url, batch.id).items()} == {
+        "a.test": "complete",
+        "b.test": "running",  # left to the reaper, as any unrecorded end
+        "c.test": "failed",
+    }
