@@ -343,10 +343,11 @@ def _json_error(message: str, node_name: str) -> bytes:
 
 def _deliver_webhooks():
     settings = project_settings()
+    # Settings are read in the thread too: a bad value, like a database blip, fails one pass
+    # (logged), and the TimerService keeps going.
     deferred = threads.deferToThread(
-        deliver_due, settings.get("DATABASE_URL"), Sending.from_settings(settings)
+        lambda: deliver_due(settings.get("DATABASE_URL"), Sending.from_settings(settings))
     )
-    # A database blip skips one pass; the TimerService keeps going.
     return deferred.addErrback(
         lambda failure: log.warn(  # noqa: G010 (Twisted's Logger has warn)
             "webhook delivery pass failed: {error}", error=redact(failure.getErrorMessage())
