@@ -54,6 +54,7 @@ class Command(ProjectCommand):
         if (
             not endpoint.startswith(("http://", "https://"))
             or len(endpoint) > MAX_URL_LENGTH
+            or not endpoint.isascii()
             or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in endpoint)
         ):
             raise ConfigError(f"the webhook URL must be an http(s) URL, got {endpoint[:100]!r}")

@@ -15,7 +15,7 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, true, update
 from sqlalchemy.orm import Session
 
 from scrapersky.db.engine import rowcount, session_scope
@@ -92,12 +92,11 @@ def claim_due(
                     WebhookDelivery.status.in_((DeliveryStatus.PENDING, DeliveryStatus.SENDING)),
                     WebhookDelivery.next_attempt_at <= stamp,
                     WebhookDelivery.webhook_id.not_in(in_flight),
+                    WebhookDelivery.webhook_id.not_in(skip) if skip else true(),
                 )
                 .order_by(WebhookDelivery.id)
                 .limit(1)
             )
-            if skip:
-                query = query.where(WebhookDelivery.webhook_id.not_in(skip))
             row = session.execute(query).first()
             if row is None:
                 return None

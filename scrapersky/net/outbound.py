@@ -72,7 +72,8 @@ def post(
     except ValueError:
         port = -1
     if (
-        parts.scheme not in ("http", "https")
+        not endpoint.isascii()  # an IDN endpoint is registered in its punycode form
+        or parts.scheme not in ("http", "https")
         or not parts.hostname
         or port == -1
         or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in target)
@@ -137,7 +138,7 @@ def _resolve(host: str, port: int, clock: Clock) -> set[str]:
             found["answers"] = {
                 info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
             }
-        except OSError as exc:
+        except (OSError, UnicodeError) as exc:  # UnicodeError: a name IDNA cannot encode
             found["error"] = exc
 
     # getaddrinfo cannot be interrupted: it finishes in its own (daemon) thread if it must.

@@ -61,6 +61,8 @@ def test_plain_http_reaches_only_the_networks_the_operator_allowed(endpoint):
         "http://127.0.0.1:99999/x",
         "http://127.0.0.1/a b",
         "http://127.0.0.1/a\r\nX-Injected: 1",
+        "http://127.0.0.1/caf\u00e9",
+        "http://b\u00fccher.test/",
     ],
 )
 def test_unusable_urls_are_refused_before_any_connection(url):
