@@ -543,7 +543,7 @@ def test_a_dripping_webhook_of_one_tenant_holds_no_run_slot_of_another(
     """Tenant A's endpoint answers one byte every second and never finishes; the node has one
     run slot. A's run must end without waiting on it, so tenant B's scan, queued behind A's,
     runs; A's delivery ends its attempt at the deadline; B's own webhook is late by at most that."""
-    deadline = 8
+    deadline = 10
     tenant_a, tenant_b = TENANT, OTHER
     demo_site(web, "shopa.test")
     demo_site(web, "shopb.test")
