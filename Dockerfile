@@ -36,6 +36,8 @@ RUN pip install -r requirements.txt
 # instead of an egg.
 COPY pyproject.toml setup.py README.md LICENSE ./
 COPY scrapersky ./scrapersky
+# Alembic's scripts, installed inside the package (setup.py maps them), so `scrapy migrate` runs.
+COPY migrations ./migrations
 # The import check runs outside /app, so it imports the installed copy.
 RUN pip install --no-deps . \
  && cd / && python -c "import scrapersky.api.node, scrapersky.api.jobs, scrapersky.api.batches, scrapersky.api.results, scrapersky.api.health"

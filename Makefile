@@ -37,8 +37,8 @@ crawl: setup
 # The formatter, the linter and the type checker (its paths and strictness are in
 # pyproject.toml) run before the tests, so CI enforces them.
 lint: setup
-	$(BIN)/ruff format --check --quiet scrapersky tests bench
-	$(BIN)/ruff check --quiet scrapersky tests bench
+	$(BIN)/ruff format --check --quiet scrapersky migrations tests bench
+	$(BIN)/ruff check --quiet scrapersky migrations tests bench
 	$(BIN)/mypy
 
 # The whole suite: every tier (tests/README.md), in parallel (pytest-xdist, a test file per worker

@@ -16,20 +16,32 @@ from scrapersky.redact import redact
 if TYPE_CHECKING:
     from alembic.config import Config
 
-MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 # The newest revision in migrations/versions, checked before every run without reading the
 # scripts; a test keeps the two in step.
 SCHEMA_HEAD = "0010"
+
+
+def migrations_directory() -> Path:
+    """Alembic's script directory: the installed package's own (`scrapersky.migrations`, which
+    setup.py maps from the checkout's top-level migrations/), else the top-level migrations/ of
+    the checkout the package is imported from (PYTHONPATH, an editable install). A checkout is
+    where pyproject.toml sits beside the package, so an installed copy missing its migrations
+    never runs another project's top-level migrations/ in site-packages."""
+    package = Path(__file__).resolve().parents[1]
+    installed, checkout = package / "migrations", package.parent / "migrations"
+    if (installed / "env.py").is_file():
+        return installed
+    if (checkout / "env.py").is_file() and (package.parent / "pyproject.toml").is_file():
+        return checkout
+    raise ConfigError(f"migrations directory not found (looked in {installed} and {checkout})")
 
 
 def alembic_config(url: str) -> Config:
     # Alembic (and Mako, Pygments behind it) load only when migrating, not for every run's check.
     from alembic.config import Config
 
-    if not (MIGRATIONS / "env.py").exists():
-        raise ConfigError(f"migrations directory not found at {MIGRATIONS}")
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("script_location", str(migrations_directory()))
     config.attributes["database_url"] = url
     return config
 

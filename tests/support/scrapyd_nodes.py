@@ -82,6 +82,9 @@ class Bearer(requests.auth.AuthBase):
 
 
 SHIPPED = ("pyproject.toml", "setup.py", "requirements.txt", "README.md", "LICENSE", "scrapy.cfg")
+# The package and the top-level migrations/ that setup.py ships inside it (bench baselines from
+# before the move have none).
+SHIPPED_DIRS = ("scrapersky", "migrations")
 
 
 @dataclass(frozen=True)
@@ -99,9 +102,11 @@ def project_build(root: Path = ROOT) -> ProjectBuild:
     build = Path(tempfile.mkdtemp(prefix="scrapersky-egg-"))
     atexit.register(shutil.rmtree, build, True)
     source = build / "src"
-    shutil.copytree(
-        root / "scrapersky", source / "scrapersky", ignore=shutil.ignore_patterns("__pycache__")
-    )
+    for directory in SHIPPED_DIRS:
+        if (root / directory).is_dir():
+            shutil.copytree(
+                root / directory, source / directory, ignore=shutil.ignore_patterns("__pycache__")
+            )
     for name in SHIPPED:
         shutil.copy2(root / name, source / name)
     egg = build / "scrapersky.egg"
@@ -118,7 +123,9 @@ def project_build(root: Path = ROOT) -> ProjectBuild:
         raise RuntimeError(f"scrapyd-deploy --build-egg failed:\n{result.stderr[-3000:]}")
     # scrapyd-deploy leaves its build directories in the source copy: install from a clean one.
     clean = build / "clean"
-    shutil.copytree(source / "scrapersky", clean / "scrapersky")
+    for directory in SHIPPED_DIRS:
+        if (source / directory).is_dir():
+            shutil.copytree(source / directory, clean / directory)
     for name in SHIPPED:
         shutil.copy2(source / name, clean / name)
     site = build / "site"
