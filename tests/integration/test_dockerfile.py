@@ -28,6 +28,7 @@ def copied_sources() -> list[str]:
 def test_every_copied_file_exists():
     sources = copied_sources()
     assert "scrapersky" in sources and "requirements.txt" in sources and "pyproject.toml" in sources
+    assert "migrations" in sources  # setup.py maps it into the package
     for source in sources:
         assert (ROOT / source).exists(), source
 
@@ -72,6 +73,7 @@ def test_package_install_step_serves_the_project_to_scrapyd(tmp_path):
         "metadata/fingerprints.json",
         "api/node.py",
         "migrations/env.py",
+        "migrations/script.py.mako",
         "migrations/versions/0001_initial_schema.py",
     ):
         assert (package / path).is_file(), path
