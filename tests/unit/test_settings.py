@@ -65,3 +65,102 @@ def test_environment_variables_override_defaults():
         settings["SCRAPERSKY_STALE_AFTER"] == 7
         and "+https://ops.example.org" in settings["USER_AGENT"]
     )
+
+
+# Every project setting's default as settings.py set it before the settings were declared in
+# scrapersky.setting_specs: deriving them from the declarations changes none.
+DEFAULTS = {
+    "DATABASE_URL": "sqlite:///scrapersky.db",
+    "SCRAPERSKY_DEFAULT_TENANT": "550e8400-e29b-41d4-a716-446655440000",
+    "SCRAPERSKY_SCHEMES": "https,http",
+    "SCRAPERSKY_ALLOW_PRIVATE_NETWORKS": False,
+    "SCRAPERSKY_ALLOWED_NETWORKS": "",
+    "SCRAPERSKY_ALLOW_DANGEROUS_NETWORKS": False,
+    "SCRAPERSKY_CHROMIUM": "",
+    "SCRAPERSKY_RENDER_UNISOLATED": False,
+    "SCRAPERSKY_STALE_AFTER": 300,
+    "SCRAPERSKY_MAX_ATTEMPTS": 3,
+    "SCRAPERSKY_CONTACT_URL": "https://github.com/scrapersky/scrapersky",
+    "SCRAPERSKY_CONCURRENT_SCANS": 16,
+    "SCRAPERSKY_SITEMAP_MAX_DEPTH": 5,
+    "SCRAPERSKY_SITEMAPS_IN_FLIGHT": 2,
+    "SCRAPERSKY_SITEMAP_MAX_BYTES": 104857600,
+    "SCRAPERSKY_MAX_SITEMAPS": 50000,
+    "SCRAPERSKY_MAX_HEADER_BYTES": 65536,
+    "SCRAPERSKY_MAX_HEADERS": 256,
+    "SCRAPERSKY_PAGE_CHUNK": 2000,
+    "SCRAPERSKY_STORE_BUFFER": 50000,
+    "SCRAPERSKY_STORE_RETRIES": 8,
+    "SCRAPERSKY_WEBHOOK_RETRY_BASE": 10,
+    "SCRAPERSKY_WEBHOOK_DEADLINE": 10,
+    "SCRAPERSKY_WEBHOOK_MAX_RESPONSE_BYTES": 65536,
+    "SCRAPERSKY_WEBHOOK_ALLOW_HTTP": False,
+    "SCRAPERSKY_PENDING_AFTER": 1800,
+    "SCRAPERSKY_CORS_ORIGINS": "",
+    "SCRAPERSKY_MAX_REQUEST_BYTES": 16777216,
+    "SCRAPERSKY_MAX_API_REQUEST_BYTES": 1048576,
+    "SCRAPERSKY_ALLOWED_HOSTS": "",
+    "SCRAPERSKY_MAX_BATCH_DOMAINS": 10000,
+    "SCRAPERSKY_MAX_BATCH_SLOTS": 4,
+    "SCRAPERSKY_MAX_RETRIES": 3,
+    "SCRAPYD_URLS": "",
+    "SCRAPYD_USERNAME": "",
+    "SCRAPYD_PASSWORD": "",
+    "SCRAPYD_PASSWORD_FILE": "",
+    "ROBOTSTXT_OBEY": True,
+    "AUTOTHROTTLE_ENABLED": True,
+    "AUTOTHROTTLE_START_DELAY": 0.25,
+    "AUTOTHROTTLE_MAX_DELAY": 10.0,
+    "AUTOTHROTTLE_TARGET_CONCURRENCY": 4.0,
+    "CONCURRENT_REQUESTS": 64,
+    "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
+    "DOWNLOAD_DELAY": 0.001,
+    "DOWNLOAD_TIMEOUT": 30,
+    "CONCURRENT_ITEMS": 8,
+    "DNS_TIMEOUT": 15,
+    "RETRY_TIMES": 1,
+    "DOWNLOAD_VERIFY_CERTIFICATES": True,
+    "REDIRECT_MAX_TIMES": 5,
+    "DOWNLOAD_MAXSIZE": 67108864,
+    "DOWNLOAD_WARNSIZE": 0,
+    "TELNETCONSOLE_ENABLED": False,
+    "REMOTE_CONTROL_ENABLED": False,
+    "LOG_LEVEL": "INFO",
+    "FEED_EXPORT_ENCODING": "utf-8",
+    "TWISTED_DNS_RESOLVER": "scrapersky.net.resolver.GuardedResolver",
+}
+
+
+def test_every_default_is_the_one_settings_py_had():
+    import json
+
+    from scrapersky import __version__
+
+    code = (
+        "import json, sys; from scrapy.utils.project import get_project_settings; "
+        "s = get_project_settings(); print(json.dumps({k: s.get(k) for k in json.loads(sys.argv[1])}))"
+    )
+    # Only the environment a Scrapy project needs: none of the settings' own variables.
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "PYTHONPATH")}
+    out = subprocess.run(
+        [sys.executable, "-c", code, json.dumps([*DEFAULTS, "USER_AGENT"])],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    got = json.loads(out.stdout)
+    assert (
+        got.pop("USER_AGENT") == f"ScraperSky/{__version__} (+{DEFAULTS['SCRAPERSKY_CONTACT_URL']})"
+    )
+    typed = {name: (type(value).__name__, value) for name, value in got.items()}
+    assert typed == {name: (type(value).__name__, value) for name, value in DEFAULTS.items()}
+
+
+def test_every_scrapersky_setting_of_settings_py_is_declared():
+    from scrapersky import settings
+    from scrapersky.setting_specs import BY_NAME
+
+    ours = {name for name in dir(settings) if name.startswith(("SCRAPERSKY_", "SCRAPYD_"))}
+    assert ours <= set(BY_NAME)
