@@ -24,6 +24,7 @@ import binascii
 import hmac
 import json
 import os
+import sys
 from urllib.parse import unquote_to_bytes, urlsplit
 
 from scrapyd.app import application as scrapyd_application
@@ -83,7 +84,11 @@ def application(config):
     origins = to_origins(settings.get("SCRAPERSKY_CORS_ORIGINS"))
     bind = os.getenv("SCRAPYD_BIND_ADDRESS") or config.get("bind_address", "127.0.0.1")
     hosts = own_names(bind, to_host_names(settings.get("SCRAPERSKY_ALLOWED_HOSTS")))
-    login = operator_login(config, settings.get("SCRAPYD_PASSWORD_FILE") or "")
+    try:
+        login = operator_login(config, settings.get("SCRAPYD_PASSWORD_FILE") or "")
+    except ConfigError as exc:  # one line and exit 2, as for any bad setting
+        sys.stderr.write(f"error: {exc}\n")
+        raise SystemExit(2) from None
     app = scrapyd_application(config)
     # Webhook deliveries that are due (retries included) go out from every node, in the node's
     # process: no crawl holds a run slot while a tenant's endpoint answers.

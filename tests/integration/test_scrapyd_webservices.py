@@ -467,6 +467,13 @@ def test_a_node_generates_its_login_once_and_its_clients_use_it(tmp_path, db):
         assert sum(len(state) for state in runs.values()) >= 1
     finally:
         stop_all([second])
+    # A damaged password file: one line and exit 2, never a node without its login.
+    path.write_text("no login here\n")
+    damaged = launch_node(directory, env)
+    assert damaged.process.wait(timeout=60) == 2
+    assert damaged.log().splitlines()[-1] == (
+        f"error: the Scrapyd password file {path} is not USERNAME:PASSWORD"
+    )
 
 
 def test_tenant_services_are_off_while_the_operator_endpoints_are_open(tmp_path, db, operator):
