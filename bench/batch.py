@@ -367,6 +367,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--skip-single", action="store_true", help="leave out the one-job-per-domain pass"
     )
+    parser.add_argument(
+        "--scale",
+        type=int,
+        metavar="DOMAINS",
+        help="also one batch pass this large (10000: does the rate hold with size?)",
+    )
     args = parser.parse_args(argv)
     if args.domains < 1 or args.nodes < 1 or args.slots < 1 or args.max_proc < 1:
         parser.error("--domains, --nodes, --slots and --max-proc must be at least 1")
@@ -385,10 +391,19 @@ def main(argv: list[str] | None = None) -> int:
             baseline=baseline_tree(baseline) if baseline else None,
             single=not args.skip_single,
         )
+        large = None
+        if args.scale:
+            large, _, _, _ = measure(
+                args.scale,
+                nodes=args.nodes,
+                slots=args.slots,
+                max_proc=args.max_proc,
+                single=False,
+            )
     finally:
         if baseline is not None:
             baseline.close()
-    for measured in (ours, single, theirs):
+    for measured in (ours, single, theirs, large):
         if measured is not None:
             print(
                 f"{measured.name}: {measured.domains:,} domains in {measured.seconds:.1f} s "
@@ -396,8 +411,27 @@ def main(argv: list[str] | None = None) -> int:
                 f"{measured.processes:,} Scrapy processes; {measured.per_domain()})"
             )
     print()
-    print(format_table(figures(ours, single, theirs, kind, full=args.domains >= FULL_DOMAINS)))
+    rows = figures(ours, single, theirs, kind, full=args.domains >= FULL_DOMAINS)
+    if large is not None:
+        rows.append(scale_figure(ours, large))
+    print(format_table(rows))
     return 0
+
+
+def scale_figure(ours: Pass, large: Pass) -> Figure:
+    """The rate of a large batch beside the first pass's: within 10% is the goal."""
+    ratio = large.rate / ours.rate if ours.rate else 0.0
+    return Figure(
+        "batch.scale_rate",
+        f"batch runs: domains per second, {large.domains:,} domains",
+        large.rate,
+        "domains/s",
+        "within 10% of the smaller batch's rate",
+        large.complete == large.domains and ratio >= 0.9,
+        found=large.complete,
+        versus=f"{ratio:.2f} × the rate at {ours.domains:,} domains",
+        note=f"{large.seconds:.2f} s; {large.per_domain()}",
+    )
 
 
 def baseline_tree(baseline: Baseline) -> Tree:
