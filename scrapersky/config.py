@@ -15,14 +15,11 @@ from urllib.parse import urlsplit
 
 from scrapy.settings import BaseSettings, Settings
 
+from scrapersky.errors import ConfigError as ConfigError  # defined with the other errors
 from scrapersky.net.policy import DangerousNetwork, parse_network
 
 TRUE = {"1", "true", "yes", "on"}
 FALSE = {"0", "false", "no", "off", ""}
-
-
-class ConfigError(ValueError):
-    """A setting or argument has an unusable value; str() is a one-line reason."""
 
 
 @cache

@@ -14,6 +14,8 @@ from functools import cache
 import idna
 import tldextract
 
+from scrapersky.errors import BadInput
+
 MAX_INPUT_LENGTH = 2000
 MAX_DOMAIN_LENGTH = 253
 MAX_LABEL_LENGTH = 63
@@ -38,7 +40,7 @@ INVALID_PREFIX = (
 )
 
 
-class InvalidDomain(ValueError):
+class InvalidDomain(BadInput):
     """A domain name that cannot be standardized; str() is a one-line reason."""
 
     def __init__(self, raw: object, reason: str) -> None:

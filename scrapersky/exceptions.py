@@ -3,6 +3,8 @@ downloader middlewares, which load the reactor)."""
 
 from scrapy.exceptions import IgnoreRequest
 
+from scrapersky.errors import Refused
 
-class RobotsForbidden(IgnoreRequest):
+
+class RobotsForbidden(IgnoreRequest, Refused):
     """The site's robots.txt disallows the request."""

@@ -10,6 +10,7 @@ from scrapy.http import Response
 from scrapy.utils.defer import deferred_to_future
 from twisted.internet import reactor
 
+from scrapersky.errors import Refused
 from scrapersky.exceptions import RobotsForbidden
 from scrapersky.net.browser_proxy import REFUSED_MARKER
 from scrapersky.net.handoff import ADDRESS
@@ -19,7 +20,7 @@ from scrapersky.net.resolver import RefusedLookup
 SCHEMES = ("http", "https")
 
 
-class RefusedAddress(IgnoreRequest):
+class RefusedAddress(IgnoreRequest, Refused):
     """A request to a non-public address was refused."""
 
 

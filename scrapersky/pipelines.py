@@ -17,6 +17,7 @@ from scrapersky.db.errors import DATABASE_ERRORS, is_transient
 from scrapersky.db.models import JobStatus
 from scrapersky.db.schema import first_line
 from scrapersky.db.store import ScanState, StoreBatch, write_batch
+from scrapersky.errors import DatabaseUnavailable
 from scrapersky.items import DomainItem, PageBatchItem, PageItem, SitemapFileItem
 from scrapersky.messages import MAX_ERROR_LENGTH
 from scrapersky.metadata.text import MAX_DESCRIPTION_LENGTH, MAX_TITLE_LENGTH, clean_text
@@ -62,7 +63,7 @@ def _failed_domain(item: DomainItem) -> dict[str, Any]:
     return values
 
 
-class StoreError(RuntimeError):
+class StoreError(DatabaseUnavailable, RuntimeError):
     """The database stayed unreachable through every retry, or refused the write (not retried)."""
 
 

@@ -10,12 +10,9 @@ from sqlalchemy import RowMapping, or_, select
 from scrapersky.db.engine import session_scope
 from scrapersky.db.jobs import find_jobs
 from scrapersky.db.models import Domain, Job, ScanChange
+from scrapersky.errors import NotFound as NotFound  # raised here; callers import it from here
 
 FIELDS = ("changed_at", "job_id", "kind", "subject", "old", "new")
-
-
-class NotFound(LookupError):
-    """No such domain for the tenant, or no such scan of it."""
 
 
 def domain_changes(

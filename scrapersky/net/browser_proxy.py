@@ -33,6 +33,7 @@ import urllib.request
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
+from scrapersky.errors import BadInput
 from scrapersky.net.policy import AddressPolicy, AddressRefused, ip_literal
 from scrapersky.net.resolver import RefusedLookup
 
@@ -45,8 +46,8 @@ CHUNK = 64 * 1024
 Resolve = Callable[[str], Awaitable[str]]
 
 
-class BadRequest(ValueError):
-    pass
+class BadRequest(BadInput):
+    """Chromium sent its proxy a request line or target it cannot use (a 400)."""
 
 
 class BrowserProxy:

@@ -22,18 +22,21 @@ import threading
 import time
 from urllib.parse import urlsplit
 
+from scrapersky import errors
 from scrapersky.net.policy import AddressPolicy, AddressRefused, ip_literal
 
 
-class Refused(Exception):
+class Refused(errors.Refused):
     """The endpoint may never be called as it is (address, scheme, malformed URL): no retry."""
 
 
-class DeadlineExceeded(Exception):
+class DeadlineExceeded(errors.RemoteFailed):
     """The exchange did not end within its total deadline."""
 
+    http_status = 504
 
-class AnswerTooLarge(Exception):
+
+class AnswerTooLarge(errors.RemoteFailed):
     """The answer went past the size cap."""
 
 

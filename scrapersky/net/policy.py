@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from scrapersky.errors import ConfigError, Refused
+
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
 
@@ -50,7 +52,7 @@ def ip_literal(host: str) -> str | None:
         return None
 
 
-class AddressRefused(Exception):
+class AddressRefused(Refused):
     """A connection to a non-public address was refused; str() is the one-line reason."""
 
     def __init__(self, host: str, address: str, reason: str) -> None:
@@ -97,7 +99,7 @@ DANGEROUS: tuple[tuple[str, Network], ...] = (
 WIDEST_PREFIX = {4: 8, 6: 8}
 
 
-class DangerousNetwork(ValueError):
+class DangerousNetwork(ConfigError):
     """An allowed network that would open the crawl's own machine, or far too much; str() is one line."""
 
 

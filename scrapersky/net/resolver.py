@@ -22,10 +22,11 @@ from twisted.internet.error import DNSLookupError
 from twisted.internet.interfaces import IResolverSimple
 from zope.interface import implementer
 
+from scrapersky.errors import Refused
 from scrapersky.net.policy import AddressPolicy, AddressRefused, policy_from_settings
 
 
-class RefusedLookup(DNSLookupError):
+class RefusedLookup(DNSLookupError, Refused):
     """A name resolved to an address the policy refuses."""
 
     def __init__(self, refused: AddressRefused) -> None:

@@ -15,6 +15,7 @@ from urllib.parse import urlencode, urlsplit
 from urllib.request import ProxyHandler, Request, build_opener
 
 from scrapersky.config import ConfigError, to_list
+from scrapersky.errors import NodeUnavailable
 from scrapersky.retry import Backoff
 from scrapersky.scheduling.login import Login, client_logins, is_loopback
 
@@ -22,7 +23,7 @@ PROJECT = "scrapersky"
 SPIDER = "sitemap"
 
 
-class ScrapydError(Exception):
+class ScrapydError(NodeUnavailable):
     """A Scrapyd call failed; str() is a one-line reason naming the node."""
 
 
@@ -214,7 +215,7 @@ class ScrapydClient:
         return answer
 
 
-class _Transient(Exception):
+class _Transient(NodeUnavailable):
     """Worth retrying: the node may answer in a moment."""
 
 

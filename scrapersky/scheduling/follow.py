@@ -7,9 +7,10 @@ from collections.abc import Callable
 
 from scrapersky.db import jobs
 from scrapersky.db.models import BatchJob, JobStatus
+from scrapersky.errors import Conflict
 
 
-class BatchStalled(Exception):
+class BatchStalled(Conflict):
     """Jobs are pending but no run is left to take them; str() says how to go on."""
 
 

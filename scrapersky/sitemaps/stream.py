@@ -5,11 +5,13 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterator
 
+from scrapersky.errors import RemoteFailed
+
 CHUNK_SIZE = 64 * 1024
 GZIP_MAGIC = b"\x1f\x8b"
 
 
-class StreamError(Exception):
+class StreamError(RemoteFailed):
     """The body cannot be read further; the message is fixed-format and safe to store."""
 
 
