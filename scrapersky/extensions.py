@@ -98,7 +98,9 @@ class JobLifecycle:
             )
 
     def spider_error(self, failure, response, spider) -> None:
-        scan = getattr(response, "meta", {}).get("scan") if response is not None else None
+        scan = (
+            getattr(response, "meta", {}).get("scrapersky_scan") if response is not None else None
+        )
         if scan is not None:
             scan.note(f"spider error: {failure.getErrorMessage()}")
 

@@ -92,7 +92,7 @@ class RobotsRulesMiddleware:
     """Obey the robots.txt the spider already read for the scan (ROBOTSTXT_OBEY).
 
     Request meta keys, in the manner of Scrapy's own:
-    - `robots_rules`: the parsed robots.txt (`protego.Protego`) the request obeys; absent or
+    - `scrapersky_robots_rules`: the parsed robots.txt (`protego.Protego`) the request obeys; absent or
       None, nothing is checked (the site has no readable robots.txt).
     - `dont_obey_robotstxt`: skip the check, as with Scrapy's RobotsTxtMiddleware.
     """
@@ -108,7 +108,7 @@ class RobotsRulesMiddleware:
         return cls(crawler.settings.get("USER_AGENT"), crawler.stats)
 
     def process_request(self, request: Request):
-        rules = request.meta.get("robots_rules")
+        rules = request.meta.get("scrapersky_robots_rules")
         if request.meta.get("dont_obey_robotstxt") or rules is None:
             return None
         if not rules.can_fetch(request.url, self.user_agent):

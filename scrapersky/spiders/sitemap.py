@@ -55,7 +55,7 @@ class FoundSitemap(NamedTuple):
 
 
 class Step(StrEnum):
-    """What a request is for: its response goes to the spider's `on_<step>`."""
+    """What a request is for: _dispatch hands its response to the spider's `on_<step>`."""
 
     ROBOTS = "robots"
     HOMEPAGE = "homepage"
@@ -187,9 +187,16 @@ class SiteScanSpider(Spider):
 
     # --- requests -----------------------------------------------------------------------
 
-    def _request(self, scan: Scan, url: str, step: Step, **meta: Any) -> Request:
+    def _request(
+        self, scan: Scan, url: str, step: Step, headers: dict | None = None, **meta: Any
+    ) -> Request:
+        """A request of the scan's. Its meta keys, prefixed as scrapy-playwright prefixes its
+        own: `scrapersky_scan` (the Scan), `scrapersky_step` (a Step), `scrapersky_robots_rules`
+        (what RobotsRulesMiddleware obeys); a sitemap's `scrapersky_discovery`,
+        `scrapersky_parent`, `scrapersky_depth`, `scrapersky_ancestors` (the sitemaps that led to
+        it, for loops), `scrapersky_queued` (it took a download slot), and, set while it is read,
+        `scrapersky_content_digest`, `scrapersky_listing_diff`, `scrapersky_capped`."""
         scan.pending += 1
-        headers = meta.pop("headers", None)
         return Request(
             url,
             callback=self._dispatch,
@@ -197,11 +204,11 @@ class SiteScanSpider(Spider):
             dont_filter=True,
             headers=headers,
             meta={
-                "scan": scan,
-                "step": step,
+                "scrapersky_scan": scan,
+                "scrapersky_step": step,
                 "handle_httpstatus_list": STATUSES,
                 # What RobotsRulesMiddleware obeys (see scrapersky.middlewares).
-                "robots_rules": scan.robots,
+                "scrapersky_robots_rules": scan.robots,
                 **meta,
             },
         )
@@ -294,22 +301,29 @@ class SiteScanSpider(Spider):
             scan,
             url,
             Step.SITEMAP,
-            discovery=discovery,
-            parent=found.parent,
-            sitemap_depth=found.depth,
-            ancestors=(*found.ancestors, url),
             headers=headers,
+            scrapersky_discovery=discovery,
+            scrapersky_parent=found.parent,
+            scrapersky_depth=found.depth,
+            scrapersky_ancestors=(*found.ancestors, url),
+            scrapersky_queued=queued,
             dont_obey_robotstxt=discovery != DiscoveryMethod.WELL_KNOWN,
-            queued=queued,
         )
 
     # --- dispatch: every response and failure ends in _done -------------------------------
 
     async def _dispatch(self, response: Response) -> AsyncIterator[Any]:
-        scan: Scan = response.meta["scan"]
-        step = response.meta["step"]
+        scan: Scan = response.meta["scrapersky_scan"]
+        step = response.meta["scrapersky_step"]
         _count_requests(scan, response.meta)
-        outputs = getattr(self, f"on_{step}")(response, scan)
+        handler = {
+            Step.ROBOTS: self.on_robots,
+            Step.HOMEPAGE: self.on_homepage,
+            Step.FAVICON: self.on_favicon,
+            Step.SITEMAP: self.on_sitemap,
+            Step.PAGE: self.on_page,
+        }[step]
+        outputs = handler(response, scan)
         try:
             if step == Step.SITEMAP:
                 # One sitemap is read at a time: with several at once, every turn of the
@@ -332,9 +346,9 @@ class SiteScanSpider(Spider):
 
     def _dispatch_error(self, failure: Failure) -> Iterator[Any]:
         request = failure.request
-        scan: Scan = request.meta["scan"]
+        scan: Scan = request.meta["scrapersky_scan"]
         reason = _failure_reason(failure)
-        step = request.meta["step"]
+        step = request.meta["scrapersky_step"]
         if not failure.check(RobotsForbidden):  # refused before it was sent
             _count_requests(scan, request.meta)
         if step == Step.ROBOTS:
@@ -358,9 +372,9 @@ class SiteScanSpider(Spider):
                 scan.homepage_done = True
                 scan.fail(self._www_reason(scan, f"homepage: {reason}"))
         elif step == Step.SITEMAP:
-            scan.sitemaps_done += request.meta["discovery"] != DiscoveryMethod.WELL_KNOWN
+            scan.sitemaps_done += request.meta["scrapersky_discovery"] != DiscoveryMethod.WELL_KNOWN
             scan.sitemap_failures += 1
-            if request.meta["discovery"] in DECLARED:
+            if request.meta["scrapersky_discovery"] in DECLARED:
                 yield self._file_item(scan, _first_url(request), request.meta, error=reason)
             else:
                 scan.guess_missing.add(_first_url(request))
@@ -375,11 +389,14 @@ class SiteScanSpider(Spider):
     def _step_done(self, scan: Scan, meta: dict) -> Iterator[Request]:
         """A queued sitemap's download slot is free, a guess answered, or the homepage was
         read: start the next sitemap, or the next round of guesses."""
-        if meta["step"] == Step.SITEMAP and meta.get("queued"):
+        if meta["scrapersky_step"] == Step.SITEMAP and meta.get("scrapersky_queued"):
             scan.sitemaps_fetching -= 1
-        elif meta["step"] == Step.SITEMAP and meta["discovery"] == DiscoveryMethod.WELL_KNOWN:
+        elif (
+            meta["scrapersky_step"] == Step.SITEMAP
+            and meta["scrapersky_discovery"] == DiscoveryMethod.WELL_KNOWN
+        ):
             scan.guesses_in_flight -= 1
-        elif meta["step"] != Step.HOMEPAGE:
+        elif meta["scrapersky_step"] != Step.HOMEPAGE:
             return
         yield from self._release_sitemaps(scan)
 
@@ -478,10 +495,10 @@ class SiteScanSpider(Spider):
     def on_sitemap(self, response: Response, scan: Scan) -> Iterator[Any]:
         meta = response.meta
         url = _first_url(response.request)
-        discovery = meta["discovery"]
+        discovery = meta["scrapersky_discovery"]
         if discovery != DiscoveryMethod.WELL_KNOWN:
             scan.sitemaps_done += 1
-        if response.url != url and response.url in meta["ancestors"]:
+        if response.url != url and response.url in meta["scrapersky_ancestors"]:
             scan.sitemap_failures += 1
             yield self._file_item(
                 scan,
@@ -516,7 +533,7 @@ class SiteScanSpider(Spider):
             else:
                 scan.guess_missing.add(url)
             return
-        digest = meta.get("content_digest") or _digest(response.body)
+        digest = meta.get("scrapersky_content_digest") or _digest(response.body)
         if discovery == DiscoveryMethod.WELL_KNOWN and digest in scan.read_digests:
             return  # a guessed path serving a sitemap already read under its own name
         if scan.validators.get(url, {}).get("content_digest") == digest:
@@ -524,7 +541,7 @@ class SiteScanSpider(Spider):
             yield from self._unchanged_sitemap(scan, url, meta, response.status)
             return
         headers = _headers(response)
-        diff: ListingDiff | None = meta.get("listing_diff")
+        diff: ListingDiff | None = meta.get("scrapersky_listing_diff")
         sitemap = None
         if diff is None:
             sitemap = open_sitemap(response.body, url=response.url, max_bytes=self.max_bytes)
@@ -578,7 +595,7 @@ class SiteScanSpider(Spider):
             error = (
                 f"{error}; {deviations}" if error else f"deviates from the protocol: {deviations}"
             )
-        complete = not sitemap.error and not meta.get("capped")
+        complete = not sitemap.error and not meta.get("scrapersky_capped")
         scan.sitemap_failures += not complete
         # Kept for the next rescan's diff when it lists what the stored pages will hold.
         kept = sitemap.kind == "urlset" and complete and not sitemap.deviations
@@ -611,7 +628,7 @@ class SiteScanSpider(Spider):
         ):
             return
         try:
-            response.meta["content_digest"], diff = await asyncio.to_thread(
+            response.meta["scrapersky_content_digest"], diff = await asyncio.to_thread(
                 _listing_diff,
                 self.database_url,
                 known,
@@ -624,20 +641,20 @@ class SiteScanSpider(Spider):
             return
         if diff is not None:
             self.crawler.stats.inc_value("scrapersky/sitemaps/diffed")
-            response.meta["listing_diff"] = diff
+            response.meta["scrapersky_listing_diff"] = diff
 
     def _follow_index(self, scan: Scan, entries, url: str, meta: dict) -> Iterator[Any]:
-        depth = meta["sitemap_depth"] + 1
+        depth = meta["scrapersky_depth"] + 1
         for entry in entries:
             if scan.sitemap_cap_reached:
                 # Children left unread: this index was not read completely, so nothing it lists
                 # may be taken as removed.
-                meta["capped"] = True
+                meta["scrapersky_capped"] = True
                 break
             if not isinstance(entry, SitemapRef) or entry.url in scan.seen_sitemaps:
                 continue
             if depth > self.max_depth:
-                meta["capped"] = True
+                meta["scrapersky_capped"] = True
                 scan.note(f"sitemap depth cap {self.max_depth} reached at {url}")
                 break
             yield from self._fetch_sitemap(scan, _child(entry.url, url, depth, meta))
@@ -687,7 +704,7 @@ class SiteScanSpider(Spider):
         for child in known.get("children", []):
             if child not in scan.seen_sitemaps:
                 yield from self._fetch_sitemap(
-                    scan, _child(child, url, meta["sitemap_depth"] + 1, meta)
+                    scan, _child(child, url, meta["scrapersky_depth"] + 1, meta)
                 )
 
     def _file_item(
@@ -704,8 +721,8 @@ class SiteScanSpider(Spider):
             tenant_id=scan.tenant_id,
             domain=scan.domain,
             url=url,
-            discovery_method=meta["discovery"],
-            parent_url=meta.get("parent"),
+            discovery_method=meta["scrapersky_discovery"],
+            parent_url=meta.get("scrapersky_parent"),
             status_code=status,
             error_message=error,
             fetched_at=_now(),
@@ -715,8 +732,8 @@ class SiteScanSpider(Spider):
 
 def _count_requests(scan: Scan, meta: dict) -> None:
     """Count a finished request under its discovery step, with its redirect hops and retries."""
-    step = meta["step"]
-    name = SITEMAP_STEP[meta["discovery"]] if step == Step.SITEMAP else str(step)
+    step = meta["scrapersky_step"]
+    name = SITEMAP_STEP[meta["scrapersky_discovery"]] if step == Step.SITEMAP else str(step)
     if name in scan.requests:
         scan.requests[name] += 1 + len(meta.get("redirect_urls") or ()) + meta.get("retry_times", 0)
 
@@ -759,7 +776,7 @@ async def _paced(outputs: Iterator[Any]) -> AsyncIterator[Any]:
 def _child(url: str, index_url: str, depth: int, index_meta: dict) -> FoundSitemap:
     """A sitemap that the index at index_url lists."""
     return FoundSitemap(
-        url, DiscoveryMethod.SITEMAP_INDEX, index_url, depth, index_meta["ancestors"]
+        url, DiscoveryMethod.SITEMAP_INDEX, index_url, depth, index_meta["scrapersky_ancestors"]
     )
 
 
