@@ -17,6 +17,7 @@ from scrapy.settings import BaseSettings, Settings
 
 from scrapersky.errors import ConfigError as ConfigError  # defined with the other errors
 from scrapersky.net.policy import DangerousNetwork, parse_network
+from scrapersky.setting_specs import SETTINGS, Kind, Setting
 
 TRUE = {"1", "true", "yes", "on"}
 FALSE = {"0", "false", "no", "off", ""}
@@ -31,70 +32,59 @@ def project_settings() -> Settings:
     return settings
 
 
-INT_SETTINGS = {
-    "SCRAPERSKY_STALE_AFTER": 1,
-    "SCRAPERSKY_MAX_ATTEMPTS": 1,
-    "SCRAPERSKY_CONCURRENT_SCANS": 1,
-    "SCRAPERSKY_SITEMAP_MAX_DEPTH": 0,
-    "SCRAPERSKY_SITEMAPS_IN_FLIGHT": 1,
-    "SCRAPERSKY_SITEMAP_MAX_BYTES": 1,
-    "SCRAPERSKY_PAGE_CHUNK": 1,
-    "SCRAPERSKY_STORE_BUFFER": 1,
-    "SCRAPERSKY_STORE_RETRIES": 0,
-    "SCRAPERSKY_PENDING_AFTER": 1,
-    "SCRAPERSKY_MAX_REQUEST_BYTES": 1024,
-    "SCRAPERSKY_MAX_API_REQUEST_BYTES": 1024,
-    "SCRAPERSKY_MAX_BATCH_DOMAINS": 1,
-    "SCRAPERSKY_MAX_BATCH_SLOTS": 1,
-    "SCRAPERSKY_MAX_RETRIES": 0,
-    # Scrapy's own, documented here too: a bad value would otherwise fail deep inside a component.
-    "DOWNLOAD_TIMEOUT": 1,
-    "DOWNLOAD_MAXSIZE": 0,
-    "DOWNLOAD_WARNSIZE": 0,
-    "CONCURRENT_REQUESTS": 1,
-    "CONCURRENT_REQUESTS_PER_DOMAIN": 1,
-    "CONCURRENT_ITEMS": 1,
-    "RETRY_TIMES": 0,
-    "REDIRECT_MAX_TIMES": 0,
-    "DNS_TIMEOUT": 1,
-    "SCRAPERSKY_MAX_SITEMAPS": 1,
-    "SCRAPERSKY_WEBHOOK_RETRY_BASE": 1,
-    "SCRAPERSKY_WEBHOOK_DEADLINE": 1,
-    "SCRAPERSKY_WEBHOOK_MAX_RESPONSE_BYTES": 1024,
-    "SCRAPERSKY_MAX_HEADER_BYTES": 1024,
-    "SCRAPERSKY_MAX_HEADERS": 8,
-}
-BOOL_SETTINGS = (
-    "SCRAPERSKY_ALLOW_PRIVATE_NETWORKS",
-    "SCRAPERSKY_ALLOW_DANGEROUS_NETWORKS",
-    "SCRAPERSKY_WEBHOOK_ALLOW_HTTP",
-    "SCRAPERSKY_RENDER_UNISOLATED",
-    "ROBOTSTXT_OBEY",
-    "AUTOTHROTTLE_ENABLED",
-)
-
-
 def check_settings(settings: BaseSettings) -> None:
-    """Raise a one-line ConfigError for the first ScraperSky setting with an unusable value."""
-    for name, minimum in INT_SETTINGS.items():
-        to_int(settings.get(name), name, minimum=minimum)
-    for name in BOOL_SETTINGS:
-        settings.set(
-            name,
-            to_bool(settings.get(name), name),
-            priority=settings.getpriority(name) or "project",
-        )
-    try:
-        to_tenant(settings.get("SCRAPERSKY_DEFAULT_TENANT"))
-    except ConfigError:
-        raise ConfigError(
-            f"SCRAPERSKY_DEFAULT_TENANT must be a UUID, got {settings.get('SCRAPERSKY_DEFAULT_TENANT')!r}"
-        ) from None
-    for network in to_list(settings.get("SCRAPERSKY_ALLOWED_NETWORKS") or ""):
-        try:
-            parse_network(
-                network, allow_dangerous=settings.getbool("SCRAPERSKY_ALLOW_DANGEROUS_NETWORKS")
+    """Raise a one-line ConfigError for the first declared setting (scrapersky.setting_specs)
+    with an unusable value; switches are stored as booleans. Numbers are checked first, then
+    switches (the networks' check reads SCRAPERSKY_ALLOW_DANGEROUS_NETWORKS), then the rest."""
+    order: list[Kind] = ["int", "bool"]
+    for setting in sorted(SETTINGS, key=lambda s: order.index(s.kind) if s.kind in order else 2):
+        value = checked_value(setting, settings)
+        if setting.kind == "bool":
+            settings.set(
+                setting.name, value, priority=settings.getpriority(setting.name) or "project"
             )
+
+
+def checked_value(setting: Setting, settings: BaseSettings) -> object:
+    """The setting's value read as its declaration says; ConfigError if it is unusable."""
+    name, value = setting.name, settings.get(setting.name)
+    match setting.kind:
+        case "int":
+            return to_int(value, name, minimum=setting.minimum)
+        case "bool":
+            return to_bool(value, name)
+        case "uuid":
+            try:
+                return to_tenant(value)
+            except ConfigError:
+                raise ConfigError(f"{name} must be a UUID, got {value!r}") from None
+        case "networks":
+            return to_networks(value, settings.getbool("SCRAPERSKY_ALLOW_DANGEROUS_NETWORKS"))
+        case "schemes":
+            schemes = to_list(value)
+            if not schemes or set(schemes) - set(setting.allowed):
+                raise ConfigError(f"{name} must list http and/or https, got {value!r}")
+            return schemes
+        case "origins":
+            return to_origins(value)
+        case "host names":
+            return to_host_names(value)
+        case "log level":
+            # Python's names, aliases included (WARN, FATAL, NOTSET), as Scrapy takes them.
+            if not isinstance(logging.getLevelName(str(value).upper()), int):
+                raise ConfigError(
+                    f"{name} must be one of {', '.join(setting.allowed)}, got {value!r}"
+                )
+            return value
+    return value
+
+
+def to_networks(value: object, allow_dangerous: bool) -> list[str]:
+    """SCRAPERSKY_ALLOWED_NETWORKS: comma-separated CIDR networks, each checked by the policy."""
+    networks = to_list(value or "")
+    for network in networks:
+        try:
+            parse_network(network, allow_dangerous=allow_dangerous)
         except DangerousNetwork as exc:
             raise ConfigError(
                 f"SCRAPERSKY_ALLOWED_NETWORKS: {exc}; set SCRAPERSKY_ALLOW_DANGEROUS_NETWORKS=true "
@@ -102,18 +92,7 @@ def check_settings(settings: BaseSettings) -> None:
             ) from None
         except ValueError as exc:
             raise ConfigError(f"SCRAPERSKY_ALLOWED_NETWORKS: {exc}") from None
-    schemes = to_list(settings.get("SCRAPERSKY_SCHEMES"))
-    if not schemes or set(schemes) - {"http", "https"}:
-        raise ConfigError(
-            f"SCRAPERSKY_SCHEMES must list http and/or https, got {settings.get('SCRAPERSKY_SCHEMES')!r}"
-        )
-    to_origins(settings.get("SCRAPERSKY_CORS_ORIGINS"))
-    to_host_names(settings.get("SCRAPERSKY_ALLOWED_HOSTS"))
-    level = str(settings.get("LOG_LEVEL")).upper()
-    if not isinstance(logging.getLevelName(level), int):
-        raise ConfigError(
-            f"LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got {settings.get('LOG_LEVEL')!r}"
-        )
+    return networks
 
 
 def to_bool(value: object, name: str = "value") -> bool:

@@ -5,6 +5,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from scrapy.settings import Settings
+
+from scrapersky.config import ConfigError, check_settings
+from scrapersky.setting_specs import SETTINGS
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -164,3 +170,29 @@ def test_every_scrapersky_setting_of_settings_py_is_declared():
 
     ours = {name for name in dir(settings) if name.startswith(("SCRAPERSKY_", "SCRAPYD_"))}
     assert ours <= set(BY_NAME)
+
+
+BAD_VALUES = {
+    "bool": "maybe",
+    "uuid": "tenant-1",
+    "networks": "10.0.0.0/33",
+    "schemes": "ftp",
+    "origins": "*",
+    "host names": "*.example.com",
+    "log level": "LOUD",
+}
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [s for s in SETTINGS if s.kind not in ("text", "url")],
+    ids=lambda setting: setting.name,
+)
+def test_every_declared_setting_is_checked(setting):
+    settings = Settings()
+    settings.setmodule("scrapersky.settings", priority="project")
+    check_settings(settings)  # the defaults pass
+    bad = setting.minimum - 1 if setting.kind == "int" else BAD_VALUES[setting.kind]
+    settings.set(setting.name, str(bad), priority="cmdline")
+    with pytest.raises(ConfigError, match=f"^{setting.name}( must|:)"):
+        check_settings(settings)
