@@ -5,13 +5,15 @@ shows for it.
 scrapersky.settings takes each default (or the environment's value) from here,
 scrapersky.config.check_settings checks every value against its declaration, and
 `python -m scrapersky.setting_specs --markdown` prints the table of docs/configuration.md (a
-unit test fails when the two differ). The module imports nothing of ScraperSky, so that the
-settings module can read it first.
+unit test fails when the two differ). The module imports nothing of ScraperSky at import time,
+so that the settings module can read it first.
 """
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
+from importlib import import_module
 from typing import Literal
 
 # How a value is read and checked (scrapersky.config.checked_value): "int" and "bool" as
@@ -325,3 +327,53 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 BY_NAME = {setting.name: setting for setting in SETTINGS}
+
+VALUES: dict[Kind, str] = {
+    "int": "integer ≥ {minimum}",
+    "bool": "boolean",
+    "text": "text",
+    "url": "URL",
+    "uuid": "UUID",
+    "schemes": "{allowed}, comma-separated",
+    "networks": "CIDR networks, comma-separated",
+    "origins": "origins, comma-separated",
+    "host names": "host names, comma-separated",
+    "log level": "{allowed}",
+}
+
+
+def markdown() -> str:
+    """The settings table of docs/configuration.md, one row per declaration."""
+    rows = ["| name | default | values | meaning |", "|---|---|---|---|"]
+    for setting in SETTINGS:
+        values = VALUES[setting.kind].format(
+            minimum=setting.minimum, allowed=" ".join(f"`{a}`" for a in setting.allowed)
+        )
+        if not setting.env:
+            values += "; `-s` only"
+        rows.append(f"| `{setting.name}` | {shown_default(setting)} | {values} | {setting.doc} |")
+    return "\n".join(rows) + "\n"
+
+
+def shown_default(setting: Setting) -> str:
+    if setting.shown is not None:
+        return setting.shown
+    value = setting.default
+    if value is None:
+        # Scrapy's own setting: the value settings.py gives it, imported only when asked.
+        value = getattr(import_module("scrapersky.settings"), setting.name)
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    return f"`{value}`" if value != "" else "empty"
+
+
+def main(argv: list[str]) -> int:
+    if argv != ["--markdown"]:
+        print("usage: python -m scrapersky.setting_specs --markdown", file=sys.stderr)
+        return 2
+    sys.stdout.write(markdown())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import pytest
 
+from scrapersky.setting_specs import SETTINGS
 from tests.conftest import migrated_postgres, scrapy, scrapy_env
 from tests.support.db import scalar
 from tests.support.in_process import run_command
 
-# Scrapy's own settings come from -s only; ScraperSky's (and the ones docs/configuration.md lists) also from the environment.
-SCRAPY_ONLY = {"CONCURRENT_REQUESTS"}
+# Scrapy's tuning values come from -s only; the other declared settings also from the environment.
+SCRAPY_ONLY = {setting.name for setting in SETTINGS if not setting.env}
 BAD = [
     ("DOWNLOAD_MAXSIZE", "lots", "DOWNLOAD_MAXSIZE must be an integer, got 'lots'"),
     ("CONCURRENT_REQUESTS", "0", "CONCURRENT_REQUESTS must be >= 1, got 0"),

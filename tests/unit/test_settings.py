@@ -196,3 +196,12 @@ def test_every_declared_setting_is_checked(setting):
     settings.set(setting.name, str(bad), priority="cmdline")
     with pytest.raises(ConfigError, match=f"^{setting.name}( must|:)"):
         check_settings(settings)
+
+
+def test_the_configuration_docs_show_the_declared_settings():
+    from scrapersky.setting_specs import markdown
+
+    text = (ROOT / "docs" / "configuration.md").read_text()
+    start = text.index("-->\n", text.index("<!-- The table below is printed by")) + len("-->\n")
+    end = text.index("<!-- end of the generated table -->")
+    assert text[start:end] == markdown(), "run python -m scrapersky.setting_specs --markdown"
