@@ -1,6 +1,7 @@
 """What every project command shares: failures are one line on stderr starting `error: ` and an
-exit code, 2 for bad input (ConfigError) and 1 for anything else (the database, the nodes, a
-missing record)."""
+exit code, the one its class in scrapersky.errors gives (2 bad input, 3 not found, 5 database
+unavailable, 6 no Scrapyd node, ...; docs/errors.md). An SQLAlchemy error is the database being
+unavailable; any other, unexpected, error exits 1."""
 
 from __future__ import annotations
 
@@ -8,21 +9,15 @@ import sys
 
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
+from sqlalchemy.exc import SQLAlchemyError
 
-from scrapersky.config import ConfigError, check_settings
+from scrapersky.config import check_settings
 from scrapersky.db.schema import ensure_schema, first_line
+from scrapersky.errors import DatabaseUnavailable, ScraperSkyError
 from scrapersky.scheduling.client import ScrapydClient
 
 # `scrapy batch` and the other node commands use it when neither --scrapyd nor SCRAPYD_URLS names one.
 LOCAL_NODE = "http://127.0.0.1:6800"
-
-
-class CommandFailed(Exception):
-    """A command ends with this one-line message and exit code."""
-
-    def __init__(self, message: str, code: int = 1) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 class ProjectCommand(ScrapyCommand):
@@ -37,13 +32,13 @@ class ProjectCommand(ScrapyCommand):
         try:
             check_settings(self.settings)
             self.execute(args, opts)
-        except ConfigError as exc:
-            self.fail(str(exc), 2)
-        except CommandFailed as exc:
-            self.fail(str(exc), exc.code)
+        except ScraperSkyError as exc:
+            self.fail(str(exc), exc.exit_code)
         except UsageError:
             raise  # Scrapy prints the command's usage and exits 2
-        except Exception as exc:  # the database or the nodes: one line, never a traceback
+        except SQLAlchemyError as exc:
+            self.fail(first_line(exc), DatabaseUnavailable.exit_code)
+        except Exception as exc:  # one line, never a traceback
             self.fail(first_line(exc), 1)
 
     @property

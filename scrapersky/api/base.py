@@ -27,6 +27,7 @@ from scrapersky.config import ConfigError, project_settings, to_int, to_tenant
 from scrapersky.db import jobs, keys
 from scrapersky.db.keys import Caller
 from scrapersky.db.schema import ensure_schema, first_line
+from scrapersky.errors import DatabaseUnavailable
 from scrapersky.redact import redact
 
 log = Logger()
@@ -240,7 +241,7 @@ class Service(WsResource):
         url = self.database
         try:
             ensure_schema(url)
-        except ConfigError as exc:
+        except (ConfigError, DatabaseUnavailable) as exc:
             # The detail (a driver's message may quote part of the URL) stays in the node's log.
             log.warn("{service}: {error}", service=type(self).__name__, error=redact(exc))  # noqa: G010 (Twisted's Logger has warn)
             raise WebError(http.SERVICE_UNAVAILABLE, UNAVAILABLE) from None

@@ -7,11 +7,12 @@ from typing import Any
 from scrapy.exceptions import UsageError
 
 from scrapersky.arguments import RENDER_MODES, read_domain_file, read_domain_list, to_render
-from scrapersky.cli import CommandFailed, ProjectCommand
+from scrapersky.cli import ProjectCommand
 from scrapersky.config import ConfigError, to_int, to_tenant
 from scrapersky.db import jobs
 from scrapersky.db.models import BatchJob, BatchStatus, JobStatus
-from scrapersky.scheduling.follow import BatchStalled, follow_batch
+from scrapersky.errors import WORK_FAILED, NotFound
+from scrapersky.scheduling.follow import follow_batch
 from scrapersky.scheduling.planner import run_count
 from scrapersky.scheduling.runs import NoNodeAnswered, ScheduledRun, live_runs, schedule_runs
 from scrapersky.views import batch_view
@@ -30,11 +31,12 @@ class Command(ProjectCommand):
             "folded), stores the batch and one pending job per domain (invalid names become failed jobs), and "
             "schedules runs with -a batch_id=BATCH on the Scrapyd nodes, least-loaded first: --slots runs per "
             "node, never more runs than jobs. The batch id is printed first on stdout.\n\n"
-            "When no node answers, the batch stays pending with its jobs, the command exits 1, and "
+            "When no node answers, the batch stays pending with its jobs, the command exits 6, and "
             "`scrapy batch --resume BATCH` schedules it later. --resume first requeues jobs whose run died "
             "(stale heartbeat), then schedules runs for the pending jobs left.\n\n"
-            "Exit codes: 0 scheduled (with --wait: the batch ended complete), 1 no node answered, or the batch "
-            "ended partial/failed, or it stalled with jobs pending and no run left, 2 bad input."
+            "Exit codes: 0 scheduled (with --wait: the batch ended complete), 1 the batch ended partial/failed, "
+            "or it stalled with jobs pending and no run left, 2 bad input, 3 no such batch (--resume), "
+            "5 database unavailable, 6 no node answered (docs/errors.md)."
         )
 
     def add_options(self, parser) -> None:
@@ -81,12 +83,6 @@ class Command(ProjectCommand):
             raise UsageError("give either a domain list FILE or --resume BATCH, not both")
         if not opts.resume and len(args) != 1:
             raise UsageError("give one domain list FILE (- for stdin), or --resume BATCH")
-        try:
-            self._run(args, opts)
-        except (NoNodeAnswered, BatchStalled) as exc:
-            raise CommandFailed(str(exc)) from None
-
-    def _run(self, args: list[str], opts) -> None:
         self.client = self.scrapyd_client(opts)
         slots = to_int(opts.slots, "--slots", minimum=1)
         priority = _to_float(opts.priority, "--priority")
@@ -121,13 +117,13 @@ class Command(ProjectCommand):
             + (f", {invalid} invalid (failed jobs)" if invalid else "")
         )
         if batch.status not in jobs.ACTIVE:
-            self.fail(f"batch {batch.batch_id} failed: {batch.error}", 1)
+            self.fail(f"batch {batch.batch_id} failed: {batch.error}", WORK_FAILED)
         return batch
 
     def _resume(self, ident: str) -> BatchJob:
         batch = jobs.find_batch(self.url, ident)
         if batch is None:
-            raise ConfigError(f"no batch with id {ident!r}")
+            raise NotFound(f"no batch with id {ident!r}")
         reaped = jobs.reap_stale(
             self.url,
             self.settings.getfloat("SCRAPERSKY_STALE_AFTER"),
@@ -215,7 +211,7 @@ class Command(ProjectCommand):
         self._note(summary)
         if batch.status != BatchStatus.COMPLETE:
             self.outcome["error"] = summary
-            self.exitcode = 1
+            self.exitcode = WORK_FAILED
 
     # --- output -------------------------------------------------------------------------
 

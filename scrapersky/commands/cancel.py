@@ -6,8 +6,9 @@ import sys
 from scrapy.exceptions import UsageError
 
 from scrapersky.cli import ProjectCommand
-from scrapersky.config import ConfigError, to_tenant
+from scrapersky.config import to_tenant
 from scrapersky.db import jobs
+from scrapersky.errors import NotFound
 from scrapersky.scheduling.cancel import stop_runs
 
 
@@ -33,7 +34,7 @@ class Command(ProjectCommand):
         client = self.scrapyd_client(opts, retries=1)
         outcome = jobs.cancel(self.ready_database(), args[0], tenant)
         if outcome is None:
-            raise ConfigError(f"no batch or job with id {args[0]!r}")
+            raise NotFound(f"no batch or job with id {args[0]!r}")
         stopped, unknown = stop_runs(client, outcome.runs)
         if opts.json:
             print(

@@ -7,10 +7,10 @@ from typing import Any
 from scrapy import exporters
 from scrapy.exceptions import UsageError
 
-from scrapersky.cli import CommandFailed, ProjectCommand
-from scrapersky.config import ConfigError, to_datetime, to_tenant
-from scrapersky.db.changes import FIELDS, NotFound, domain_changes
-from scrapersky.domains import InvalidDomain, standardize_domain
+from scrapersky.cli import ProjectCommand
+from scrapersky.config import to_datetime, to_tenant
+from scrapersky.db.changes import FIELDS, domain_changes
+from scrapersky.domains import standardize_domain
 from scrapersky.exporters import FormulaSafeCsvItemExporter
 
 # Scrapy's own exporters, picked by the output file's extension as `scrapy crawl -o` does; CSV
@@ -60,16 +60,8 @@ class Command(ProjectCommand):
             raise UsageError(f"-o: the file name must end in one of {', '.join(EXPORTERS)}")
         tenant = to_tenant(opts.tenant_id or self.settings.get("SCRAPERSKY_DEFAULT_TENANT"))
         since = to_datetime(opts.since, "--since") if opts.since else None
-        try:
-            domain = standardize_domain(args[0])
-        except InvalidDomain as exc:
-            raise ConfigError(str(exc)) from None
-        try:
-            found = domain_changes(
-                self.ready_database(), tenant, domain, since=since, scan=opts.scan
-            )
-        except NotFound as exc:
-            raise CommandFailed(str(exc)) from None
+        domain = standardize_domain(args[0])
+        found = domain_changes(self.ready_database(), tenant, domain, since=since, scan=opts.scan)
         if opts.output:
             _export(found, Path(opts.output))
         elif opts.json:

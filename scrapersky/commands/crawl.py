@@ -6,8 +6,9 @@ import sys
 from scrapy.commands.crawl import Command as ScrapyCrawl
 
 from scrapersky.arguments import parse_run_arguments
-from scrapersky.config import ConfigError, check_settings
+from scrapersky.config import check_settings
 from scrapersky.db.schema import ensure_schema
+from scrapersky.errors import WORK_FAILED, ScraperSkyError
 from scrapersky.malloc import limit_arenas
 from scrapersky.redact import redact_logs
 from scrapersky.scheduling.client import SPIDER
@@ -22,8 +23,8 @@ FAILURE_STATS = (
 
 class Command(ScrapyCrawl):
     """`scrapy crawl`, plus, for the `sitemap` spider only: bad arguments or database settings
-    give a one-line error and exit 2 before anything runs, and the exit code is 1 when any scan
-    of the run failed. Any other spider runs exactly as Scrapy's own command runs it."""
+    give a one-line error and exit 2 (5: the database unavailable) before anything runs, and the
+    exit code is 1 when any scan of the run failed. Any other spider runs exactly as Scrapy's own command runs it."""
 
     def process_options(self, args: list[str], opts) -> None:
         super().process_options(args, opts)  # every -s and -a is in place after this
@@ -34,11 +35,11 @@ class Command(ScrapyCrawl):
             check_settings(settings)
             parse_run_arguments(opts.spargs, settings.get("SCRAPERSKY_DEFAULT_TENANT"))
             ensure_schema(settings.get("DATABASE_URL"))
-        except ConfigError as exc:
+        except ScraperSkyError as exc:
             # Scrapy makes the crawler process, which starts logging, right after this method:
-            # stopping here keeps bad input to one line.
+            # stopping here keeps bad input (2) or an unavailable database (5) to one line.
             print(f"error: {exc}", file=sys.stderr)
-            raise SystemExit(2) from None
+            raise SystemExit(exc.exit_code) from None
 
     def run(self, args: list[str], opts) -> None:
         if args != [SPIDER]:
@@ -59,4 +60,4 @@ class Command(ScrapyCrawl):
         if self.crawler_process.bootstrap_failed or any(
             crawler.stats.get_value(key) for key in FAILURE_STATS
         ):
-            self.exitcode = 1
+            self.exitcode = WORK_FAILED

@@ -5,10 +5,11 @@ import sys
 
 from scrapy.exceptions import UsageError
 
-from scrapersky.cli import CommandFailed, ProjectCommand
+from scrapersky.cli import ProjectCommand
 from scrapersky.config import ConfigError, to_tenant
 from scrapersky.db import keys
 from scrapersky.db.jobs import excerpt
+from scrapersky.errors import NotFound
 from scrapersky.views import row_view
 
 KEY_FIELDS = ("id", "key_id", "name", "tenant_id", "operator", "created_at", "revoked_at")
@@ -63,5 +64,5 @@ class Command(ProjectCommand):
     def _revoke(self, url: str, opts, ident: str) -> None:
         row = keys.revoke_key(url, ident)
         if row is None:
-            raise CommandFailed(f"no key with id {excerpt(ident)!r}")
+            raise NotFound(f"no key with id {excerpt(ident)!r}")
         print(f"key {row.key_id} revoked")

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
-from scrapersky.cli import CommandFailed, ProjectCommand
-from scrapersky.config import ConfigError
+from sqlalchemy.exc import SQLAlchemyError
+
+from scrapersky.cli import ProjectCommand
 from scrapersky.db import schema
 from scrapersky.db.engine import check_url
+from scrapersky.errors import Conflict, DatabaseUnavailable, ScraperSkyError
 
 
 class Command(ProjectCommand):
@@ -18,10 +20,12 @@ class Command(ProjectCommand):
         check_url(url)
         try:
             before, after = schema.upgrade(url)
-        except ConfigError:
+        except ScraperSkyError:
             raise
-        except Exception as exc:  # unreachable server, bad credentials: one line, not a traceback
-            raise CommandFailed(f"migration failed: {schema.first_line(exc)}") from None
+        except SQLAlchemyError as exc:  # unreachable server, bad credentials
+            raise DatabaseUnavailable(f"migration failed: {schema.first_line(exc)}") from None
+        except Exception as exc:  # Alembic's own: the database at a revision this code lacks
+            raise Conflict(f"migration failed: {schema.first_line(exc)}") from None
         if before == after:
             print(f"database schema is current ({after})")
         else:

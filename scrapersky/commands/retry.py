@@ -3,9 +3,9 @@ from __future__ import annotations
 from scrapy.exceptions import UsageError
 
 from scrapersky.commands.batch import Command as BatchCommand
-from scrapersky.config import ConfigError
 from scrapersky.db import jobs
 from scrapersky.db.models import BatchJob
+from scrapersky.errors import NotFound
 
 
 class Command(BatchCommand):
@@ -33,7 +33,7 @@ class Command(BatchCommand):
     def _resume(self, ident: str) -> BatchJob:
         batch = jobs.find_batch(self.url, ident)
         if batch is None:
-            raise ConfigError(f"no batch with id {ident!r}")
+            raise NotFound(f"no batch with id {ident!r}")
         requeued = jobs.requeue_failed(self.url, batch.id)
         self.outcome["requeued"] = requeued
         self._note(

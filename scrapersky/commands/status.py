@@ -5,9 +5,10 @@ from typing import Any
 
 from scrapy.exceptions import UsageError
 
-from scrapersky.cli import CommandFailed, ProjectCommand
+from scrapersky.cli import ProjectCommand
 from scrapersky.config import to_tenant
 from scrapersky.db import jobs
+from scrapersky.errors import NotFound
 from scrapersky.views import batch_view, job_view
 
 
@@ -41,7 +42,7 @@ class Command(ProjectCommand):
             self._lookup(url, args[0], tenant) if args else self._latest(url, opts.limit, tenant)
         )
         if found is None:
-            raise CommandFailed(f"no job or batch with id {jobs.excerpt(args[0])!r}")
+            raise NotFound(f"no job or batch with id {jobs.excerpt(args[0])!r}")
         if opts.json:
             print(json.dumps(found, indent=2, default=str))
         else:

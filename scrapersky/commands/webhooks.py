@@ -7,6 +7,7 @@ from scrapy.exceptions import UsageError
 from scrapersky.cli import ProjectCommand
 from scrapersky.config import ConfigError, to_int, to_tenant
 from scrapersky.db import webhooks as rows
+from scrapersky.errors import NotFound
 from scrapersky.metadata.urls import MAX_URL_LENGTH
 from scrapersky.webhooks import Sending, deliver_due
 
@@ -87,7 +88,7 @@ class Command(ProjectCommand):
     def _remove(self, url: str, rest: list[str], tenant: str | None, opts) -> dict:
         hook_id = to_int(rest[0], "webhook id", minimum=1)
         if not rows.remove(url, hook_id, tenant):
-            raise ConfigError(f"no webhook with id {rest[0]!r}")
+            raise NotFound(f"no webhook with id {rest[0]!r}")
         return {"id": hook_id, "message": f"webhook {hook_id} removed"}
 
     def _deliver(self, url: str, rest: list[str], tenant: str | None, opts) -> dict:

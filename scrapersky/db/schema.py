@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from scrapersky import messages
 from scrapersky.config import ConfigError
 from scrapersky.db.engine import get_engine
+from scrapersky.errors import DatabaseUnavailable, SchemaBehind
 from scrapersky.redact import redact
 
 if TYPE_CHECKING:
@@ -78,15 +79,15 @@ def ensure_schema(url: str) -> None:
     try:
         current = current_revision(url)
     except OperationalError as exc:
-        raise ConfigError(f"database unreachable: {first_line(exc)}") from None
+        raise DatabaseUnavailable(f"database unreachable: {first_line(exc)}") from None
     except SQLAlchemyError as exc:
-        raise ConfigError(f"database error: {first_line(exc)}") from None
+        raise DatabaseUnavailable(f"database error: {first_line(exc)}") from None
     if current == SCHEMA_HEAD:
         return
     if url.startswith("sqlite"):
         upgrade(url)
         return
-    raise ConfigError(
+    raise SchemaBehind(
         f"database schema is at {current or 'nothing'}, expected {SCHEMA_HEAD}: run `scrapy migrate`"
     )
 

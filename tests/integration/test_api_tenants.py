@@ -151,7 +151,7 @@ def test_keys_command_rejects_bad_arguments(db):
             and "Traceback" not in result.stderr
         )
     unknown = scrapy("keys", "revoke", "key_0000", env=env)
-    assert unknown.returncode == 1 and "no key with id" in unknown.stderr
+    assert unknown.returncode == 3 and "no key with id" in unknown.stderr
 
 
 def test_tenants_never_see_each_others_jobs_by_any_id(node, db, tenants, scanned):

@@ -72,7 +72,7 @@ def test_cancel_ends_pending_jobs_at_once_and_stops_running_runs(
         assert again["cancelled_pending"] == 0 and again["runs_stopped"] == {}
         unknown = run_command("cancel", "no-such-batch", env=batch_env)
         assert (
-            unknown.returncode == 2
+            unknown.returncode == 3
             and unknown.stderr.strip() == "error: no batch or job with id 'no-such-batch'"
         )
     finally:
@@ -87,7 +87,7 @@ def test_cancel_a_pending_job_and_refuse_another_tenants(database_url, web):
     other = run_command(
         "cancel", created[0].job_id, "--tenant-id", "00000000-0000-4000-8000-000000000001", env=env
     )
-    assert other.returncode == 2 and "no batch or job" in other.stderr
+    assert other.returncode == 3 and "no batch or job" in other.stderr
     mine = run_command("cancel", str(created[0].id), env=env)
     assert mine.returncode == 0, mine.stderr
     assert (

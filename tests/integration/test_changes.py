@@ -152,8 +152,8 @@ def test_changes_as_a_feed_export(scanned, tmp_path, suffix):
 
 
 BAD_INPUT = [
-    (("nosuch.test",), 1, "no domain 'nosuch.test'"),
-    ((HOST, "--scan", "no-such-job"), 1, "no scan 'no-such-job'"),
+    (("nosuch.test",), 3, "no domain 'nosuch.test'"),
+    ((HOST, "--scan", "no-such-job"), 3, "no scan 'no-such-job'"),
     ((HOST, "--since", "yesterday"), 2, "--since must be an ISO date"),
     ((HOST, "--tenant-id", "acme"), 2, "tenant_id must be a UUID"),
     (("not a domain!",), 2, "invalid domain"),

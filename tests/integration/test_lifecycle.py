@@ -276,7 +276,7 @@ def test_status_accepts_every_id_form(database_url, web):
     shown = json.loads(run_command("status", str(batch.id), "--json", env=env).stdout)
     assert shown["batch"]["batch_id"] == batch.batch_id
     missing = run_command("status", "no-such-id", env=env)
-    assert missing.returncode == 1 and missing.stderr.strip().startswith("error: ")
+    assert missing.returncode == 3 and missing.stderr.strip().startswith("error: ")
     table = run_command("status", batch.batch_id, env=env)
     assert table.returncode == 0 and "ids.test" in table.stdout
 

@@ -163,7 +163,7 @@ def test_postgres_run_asks_for_migrate_then_works_after_it(postgres_server, web)
         small_site(web, "migrate.test")
         env = scrapy_env(url, web, SCRAPERSKY_SCHEMES="http")
         refused = scrapy("crawl", "sitemap", "-a", "domain=migrate.test", env=env)
-        assert refused.returncode == 2
+        assert refused.returncode == 5  # the database is not usable yet
         assert refused.stderr.strip().splitlines()[-1].endswith("run `scrapy migrate`")
         assert scrapy("migrate", env=env).returncode == 0
         done = scrapy("crawl", "sitemap", "-a", "domain=migrate.test", env=env)
@@ -180,7 +180,7 @@ def test_migrate_bad_or_unreachable_database_is_one_line(tmp_path):
     unreachable = run_command(
         "migrate", env=scrapy_env("postgresql+psycopg2://postgres@127.0.0.1:9/none")
     )
-    assert unreachable.returncode == 1 and unreachable.stderr.startswith(
+    assert unreachable.returncode == 5 and unreachable.stderr.startswith(
         "error: migration failed: "
     )
     assert unreachable.stderr.count("\n") == 1 and "Traceback" not in unreachable.stderr

@@ -194,7 +194,7 @@ def test_no_node_answering_leaves_the_batch_pending_for_resume(scrapyd, sqlite_u
     env = scrapy_env(sqlite_url, web)
     dead = f"http://127.0.0.1:{free_port()}"
     result = scrapy("batch", str(listing), "--scrapyd", dead, env=env)
-    assert result.returncode == 1
+    assert result.returncode == 6  # no Scrapyd node
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert (
         len(errors) == 1
@@ -232,22 +232,23 @@ def test_no_node_answering_leaves_the_batch_pending_for_resume(scrapyd, sqlite_u
     )
 
 
-def bad_batch_arguments(tmp_path: Path) -> list[tuple[list[str], str]]:
+def bad_batch_arguments(tmp_path: Path) -> list[tuple[list[str], str, int]]:
+    """(arguments, what the error says, exit code): 2 bad input, 3 no such batch."""
     empty = tmp_path / "empty.txt"
     empty.write_text("# nothing here\n\n")
     return [
-        (["batch", str(tmp_path / "missing.txt")], "missing.txt"),
-        (["batch", str(empty)], "no domains given"),
-        (["batch", str(empty), "--slots", "0"], "--slots must be >= 1"),
-        (["batch", str(empty), "--render", "sometimes"], "--render must be one of"),
-        (["batch", str(empty), "--scrapyd", "localhost:6800"], "http(s)://host:port"),
-        (["batch", "--resume", "no-such-batch"], "no batch with id"),
+        (["batch", str(tmp_path / "missing.txt")], "missing.txt", 2),
+        (["batch", str(empty)], "no domains given", 2),
+        (["batch", str(empty), "--slots", "0"], "--slots must be >= 1", 2),
+        (["batch", str(empty), "--render", "sometimes"], "--render must be one of", 2),
+        (["batch", str(empty), "--scrapyd", "localhost:6800"], "http(s)://host:port", 2),
+        (["batch", "--resume", "no-such-batch"], "no batch with id", 3),
     ]
 
 
-def assert_one_line_error(result, args: list[str], expected: str) -> None:
+def assert_one_line_error(result, args: list[str], expected: str, code: int) -> None:
     lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert result.returncode == 2, (args, result.stderr)
+    assert result.returncode == code, (args, result.stderr)
     assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], (
         args,
         lines,
@@ -257,14 +258,14 @@ def assert_one_line_error(result, args: list[str], expected: str) -> None:
 def test_bad_arguments_are_one_line_errors(sqlite_url, tmp_path):
     # In this process (tests.support.in_process); the next test runs the real `scrapy batch`.
     env = scrapy_env(sqlite_url)
-    for args, expected in bad_batch_arguments(tmp_path):
-        assert_one_line_error(run_command(*args, env=env), args, expected)
+    for args, expected, code in bad_batch_arguments(tmp_path):
+        assert_one_line_error(run_command(*args, env=env), args, expected, code)
     assert scalar(sqlite_url, "select count(*) from batch_jobs") == 0
 
 
 def test_the_scrapy_executable_gives_bad_arguments_one_line(sqlite_url, tmp_path):
-    args, expected = bad_batch_arguments(tmp_path)[2]
-    assert_one_line_error(scrapy(*args, env=scrapy_env(sqlite_url)), args, expected)
+    args, expected, code = bad_batch_arguments(tmp_path)[2]
+    assert_one_line_error(scrapy(*args, env=scrapy_env(sqlite_url)), args, expected, code)
     assert scalar(sqlite_url, "select count(*) from batch_jobs") == 0
 
 

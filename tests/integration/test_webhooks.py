@@ -200,7 +200,7 @@ def test_webhook_command_errors_are_one_line(database_url):
     bad = run_command("webhooks", "add", "file:///etc/passwd", "--tenant-id", TENANT, env=env)
     assert bad.returncode == 2 and "must be an http(s) URL" in bad.stderr
     unknown = run_command("webhooks", "remove", "99", env=env)
-    assert unknown.returncode == 2 and unknown.stderr.strip() == "error: no webhook with id '99'"
+    assert unknown.returncode == 3 and unknown.stderr.strip() == "error: no webhook with id '99'"
     assert rows(database_url, "select id from webhooks") == []
 
 
@@ -239,7 +239,7 @@ def test_webhooks_are_added_listed_logged_and_removed_per_tenant(sqlite_url):
     assert run_command("webhooks", "list", "extra", env=env).returncode == 2
     assert run_command("webhooks", "nothing", env=env).returncode == 2
     removed = run_command("webhooks", "remove", "2", "--tenant-id", TENANT, env=env)
-    assert (removed.returncode, removed.stderr.strip()) == (2, "error: no webhook with id '2'")
+    assert (removed.returncode, removed.stderr.strip()) == (3, "error: no webhook with id '2'")
     removed = run_command("webhooks", "remove", "2", env=env)
     assert (removed.returncode, removed.stdout) == (0, "webhook 2 removed\n")
     # Removed webhooks stay in the table (their delivery log refers to them), inactive.
@@ -255,7 +255,7 @@ def test_webhooks_are_added_listed_logged_and_removed_per_tenant(sqlite_url):
 def test_the_scrapy_executable_gives_webhook_errors_one_line(tmp_path):
     env = scrapy_env(f"sqlite:///{tmp_path / 'scrapersky.db'}")
     unknown = scrapy("webhooks", "remove", "99", env=env)
-    assert (unknown.returncode, unknown.stderr) == (2, "error: no webhook with id '99'\n")
+    assert (unknown.returncode, unknown.stderr) == (3, "error: no webhook with id '99'\n")
 
 
 def test_a_scrapyd_node_delivers_due_webhooks_without_any_run(
