@@ -21,6 +21,7 @@ from scrapersky.messages import MAX_ERROR_LENGTH, cut
 from scrapersky.normalize import json_safe
 from scrapersky.retry import Backoff
 from scrapersky.scan import Scan
+from scrapersky.scheduling.reaper import JobTimes
 from scrapersky.storable import storable_text
 
 logger = logging.getLogger(__name__)
@@ -33,11 +34,9 @@ class JobLifecycle:
         settings = crawler.settings
         self.crawler = crawler
         self.url = settings.get("DATABASE_URL")
-        self.stale_after = settings.getfloat("SCRAPERSKY_STALE_AFTER")
-        self.max_attempts = settings.getint("SCRAPERSKY_MAX_ATTEMPTS")
-        self.pending_after = settings.getfloat("SCRAPERSKY_PENDING_AFTER")
+        self.times = JobTimes.from_settings(settings)
         # Several heartbeats fit in the stale window, and never more than one every 10 s.
-        self.interval = min(max(self.stale_after / 4, 0.5), 10.0)
+        self.interval = min(max(self.times.stale_after / 4, 0.5), 10.0)
         self.live: dict[str, Scan] = {}
         # Claimed ahead of a free scan slot: their heartbeats say the run still holds them.
         self.waiting: dict[str, jobs.ClaimedJob] = {}
@@ -62,9 +61,7 @@ class JobLifecycle:
     async def spider_opened(self, spider) -> None:
         # Which copy runs: a checkout, an installed package or a deployed egg.
         logger.info("scrapersky from %s", PACKAGE)
-        reaped = await asyncio.to_thread(
-            jobs.reap_stale, self.url, self.stale_after, self.max_attempts, self.pending_after
-        )
+        reaped = await asyncio.to_thread(self.times.reap, self.url)
         if any(reaped.values()):
             logger.warning("stale jobs: %(failed)d failed, %(requeued)d requeued", reaped)
         self.beat = task.LoopingCall(self._heartbeat)
@@ -173,7 +170,7 @@ class JobLifecycle:
     async def _record(self, fn, *args, **kwargs):
         """Job records are small and must not be lost to a database blip: retry transient errors
         with backoff for as long as the job would take to go stale anyway; never a refusal."""
-        waits = Backoff(0.5, cap=10.0, within=self.stale_after)
+        waits = Backoff(0.5, cap=10.0, within=self.times.stale_after)
         while True:
             try:
                 return await asyncio.to_thread(fn, *args, **kwargs)

@@ -27,6 +27,7 @@ from scrapersky.messages import first_line
 from scrapersky.metadata import extract_metadata, extract_page_summary
 from scrapersky.rendering import wants_render
 from scrapersky.scan import Scan, ScanOptions
+from scrapersky.scan_settings import ScanSettings
 from scrapersky.settings import sitemap_spider_settings
 from scrapersky.sitemaps import (
     GuessState,
@@ -94,28 +95,14 @@ class SiteScanSpider(Spider):
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
-        settings = crawler.settings
-        spider.run: RunArguments = parse_run_arguments(
-            kwargs, settings.get("SCRAPERSKY_DEFAULT_TENANT")
-        )
+        config = spider.config = ScanSettings.from_settings(crawler.settings)
+        spider.run: RunArguments = parse_run_arguments(kwargs, config.default_tenant)
         spider.run_id = spider.run.run_id or f"local-{uuid.uuid4().hex[:12]}"
-        spider.database_url = settings.get("DATABASE_URL")
-        spider.schemes = [
-            s.strip() for s in settings.get("SCRAPERSKY_SCHEMES").split(",") if s.strip()
-        ]
-        spider.max_depth = settings.getint("SCRAPERSKY_SITEMAP_MAX_DEPTH")
-        spider.max_bytes = settings.getint("SCRAPERSKY_SITEMAP_MAX_BYTES")
-        spider.chunk = settings.getint("SCRAPERSKY_PAGE_CHUNK")
-        # A feed export lists every page a scan lists: no sitemap is read by a diff then.
-        spider.diffs = not settings.getdict("FEEDS")
-        scans = settings.getint("SCRAPERSKY_CONCURRENT_SCANS")
-        spider.slots = asyncio.Semaphore(scans)
+        spider.slots = asyncio.Semaphore(config.concurrent_scans)
         # Half the slots' worth of jobs per claim: few transactions, and a run that ends early
         # leaves few claimed jobs to the lifecycle's clean-up.
-        spider.claim_ahead = max(1, scans // 2)
+        spider.claim_ahead = max(1, config.concurrent_scans // 2)
         spider.parsing = asyncio.Lock()
-        spider.sitemaps_in_flight = settings.getint("SCRAPERSKY_SITEMAPS_IN_FLIGHT")
-        spider.max_sitemaps = settings.getint("SCRAPERSKY_MAX_SITEMAPS")
         return spider
 
     @property
@@ -131,7 +118,7 @@ class SiteScanSpider(Spider):
         if run.domains is not None:
             created = await asyncio.to_thread(
                 jobs.create_jobs,
-                self.database_url,
+                self.config.database_url,
                 run.tenant_id,
                 run.domains,
                 run_id=self.run_id,
@@ -144,7 +131,7 @@ class SiteScanSpider(Spider):
             job_ids = [job.id for job in created]
         batch_pk = None
         if run.batch_id is not None:
-            batch = await asyncio.to_thread(jobs.find_batch, self.database_url, run.batch_id)
+            batch = await asyncio.to_thread(jobs.find_batch, self.config.database_url, run.batch_id)
             if batch is None:
                 self.logger.error("unknown batch %s", run.batch_id)
                 self.crawler.stats.inc_value("scrapersky/jobs/failed")
@@ -158,7 +145,7 @@ class SiteScanSpider(Spider):
                 ahead.extend(
                     await asyncio.to_thread(
                         jobs.claim_jobs,
-                        self.database_url,
+                        self.config.database_url,
                         run_id=self.run_id,
                         limit=self.claim_ahead,
                         batch_id=batch_pk,
@@ -174,7 +161,7 @@ class SiteScanSpider(Spider):
             scan = Scan(
                 job=claimed,
                 options=ScanOptions.merge(run.options, claimed.options),
-                schemes=list(self.schemes),
+                schemes=list(self.config.schemes),
             )
             scan.validators = claimed.validators
             scan.remembered = tuple(
@@ -232,7 +219,7 @@ class SiteScanSpider(Spider):
             return None
         scan.on_www = True
         scan.bare_failure = reason
-        scan.schemes = list(self.schemes)
+        scan.schemes = list(self.config.schemes)
         return self._robots_request(scan)
 
     def _www_reason(self, scan: Scan, reason: str) -> str:
@@ -245,10 +232,12 @@ class SiteScanSpider(Spider):
         50 MB each) is held in memory. A queued sitemap costs its URL and a shared tuple, not a
         Request. No scan reads more than SCRAPERSKY_MAX_SITEMAPS sitemaps, whatever its indexes
         fan out to."""
-        if len(scan.seen_sitemaps) >= self.max_sitemaps:
+        if len(scan.seen_sitemaps) >= self.config.max_sitemaps:
             if not scan.sitemap_cap_reached:
                 scan.sitemap_cap_reached = True
-                scan.note(f"sitemap cap {self.max_sitemaps} reached: later sitemaps were not read")
+                scan.note(
+                    f"sitemap cap {self.config.max_sitemaps} reached: later sitemaps were not read"
+                )
             return
         scan.seen_sitemaps.add(found.url)
         scan.sitemaps_known += 1
@@ -256,7 +245,7 @@ class SiteScanSpider(Spider):
         yield from self._release_sitemaps(scan)
 
     def _release_sitemaps(self, scan: Scan) -> Iterator[Request]:
-        while scan.queued_sitemaps and scan.sitemaps_fetching < self.sitemaps_in_flight:
+        while scan.queued_sitemaps and scan.sitemaps_fetching < self.config.sitemaps_in_flight:
             scan.sitemaps_fetching += 1
             yield self._sitemap_request(scan, scan.queued_sitemaps.popleft(), queued=True)
         if not scan.queued_sitemaps and not scan.sitemaps_fetching:
@@ -283,7 +272,7 @@ class SiteScanSpider(Spider):
         if urls:
             scan.guess_rounds = number
         for url in urls:
-            if len(scan.seen_sitemaps) >= self.max_sitemaps:
+            if len(scan.seen_sitemaps) >= self.config.max_sitemaps:
                 break
             scan.seen_sitemaps.add(url)
             scan.guesses_in_flight += 1
@@ -544,7 +533,7 @@ class SiteScanSpider(Spider):
         diff: ListingDiff | None = meta.get("scrapersky_listing_diff")
         sitemap = None
         if diff is None:
-            sitemap = open_sitemap(response.body, url=response.url, max_bytes=self.max_bytes)
+            sitemap = open_sitemap(response.body, url=response.url, max_bytes=self.config.max_bytes)
             if sitemap.kind is None:
                 if discovery in DECLARED:
                     scan.sitemap_failures += 1
@@ -621,7 +610,7 @@ class SiteScanSpider(Spider):
         a feed export."""
         known = scan.validators.get(_first_url(response.request), {})
         if (
-            not self.diffs
+            not self.config.diffs
             or response.status != 200
             or not known.get("listing_id")
             or scan.options.max_pages > scan.pages_queued
@@ -630,11 +619,11 @@ class SiteScanSpider(Spider):
         try:
             response.meta["scrapersky_content_digest"], diff = await asyncio.to_thread(
                 _listing_diff,
-                self.database_url,
+                self.config.database_url,
                 known,
                 response.body,
                 response.url,
-                min(self.max_bytes, DIFF_MAX_BYTES),
+                min(self.config.max_bytes, DIFF_MAX_BYTES),
             )
         except Exception as exc:  # the kept reading is an optimisation: read in full instead
             self.logger.warning("%s: no diff of %s: %s", scan.domain, response.url, exc)
@@ -653,9 +642,9 @@ class SiteScanSpider(Spider):
                 break
             if not isinstance(entry, SitemapRef) or entry.url in scan.seen_sitemaps:
                 continue
-            if depth > self.max_depth:
+            if depth > self.config.max_depth:
                 meta["scrapersky_capped"] = True
-                scan.note(f"sitemap depth cap {self.max_depth} reached at {url}")
+                scan.note(f"sitemap depth cap {self.config.max_depth} reached at {url}")
                 break
             yield from self._fetch_sitemap(scan, _child(entry.url, url, depth, meta))
 
@@ -674,7 +663,7 @@ class SiteScanSpider(Spider):
                 budget -= 1
                 scan.pages_queued += 1
                 yield self._request(scan, entry.url, Step.PAGE)
-            if len(chunk) >= self.chunk:
+            if len(chunk) >= self.config.chunk:
                 scan.urls_listed += len(chunk)
                 yield PageBatchItem(scan.tenant_id, scan.domain, url, chunk)
                 chunk = []
@@ -686,8 +675,8 @@ class SiteScanSpider(Spider):
     def _list_changes(self, scan: Scan, diff: ListingDiff, url: str) -> Iterator[Any]:
         """What a diff found new or changed; the rest stays listed as stored."""
         scan.urls_listed += diff.count - len(diff.changed)
-        for start in range(0, len(diff.changed), self.chunk):
-            chunk = diff.changed[start : start + self.chunk]
+        for start in range(0, len(diff.changed), self.config.chunk):
+            chunk = diff.changed[start : start + self.config.chunk]
             scan.urls_listed += len(chunk)
             yield PageBatchItem(scan.tenant_id, scan.domain, url, chunk)
 

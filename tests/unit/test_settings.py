@@ -205,3 +205,27 @@ def test_the_configuration_docs_show_the_declared_settings():
     start = text.index("-->\n", text.index("<!-- The table below is printed by")) + len("-->\n")
     end = text.index("<!-- end of the generated table -->")
     assert text[start:end] == markdown(), "run python -m scrapersky.setting_specs --markdown"
+
+
+def test_components_read_typed_settings_built_once():
+    from scrapersky.scan_settings import ScanSettings
+    from scrapersky.scheduling.reaper import JobTimes
+
+    settings = Settings()
+    settings.setmodule("scrapersky.settings", priority="project")
+    assert JobTimes.from_settings(settings) == JobTimes(300.0, 3, 1800.0)
+    settings.setdict(
+        {
+            "SCRAPERSKY_STALE_AFTER": "7",
+            "SCRAPERSKY_MAX_ATTEMPTS": "2",
+            "SCRAPERSKY_PENDING_AFTER": "60",
+            "SCRAPERSKY_SCHEMES": " http , https",
+            "SCRAPERSKY_PAGE_CHUNK": "10",
+            "FEEDS": {"out.csv": {"format": "csv"}},
+        },
+        priority="cmdline",
+    )
+    assert JobTimes.from_settings(settings) == JobTimes(7.0, 2, 60.0)
+    scan = ScanSettings.from_settings(settings)
+    assert (scan.schemes, scan.chunk, scan.diffs) == (("http", "https"), 10, False)
+    assert scan.max_depth == 5 and scan.default_tenant == DEFAULTS["SCRAPERSKY_DEFAULT_TENANT"]
