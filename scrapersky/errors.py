@@ -5,6 +5,7 @@ The hierarchy, with (exit code, HTTP status); the classes defined elsewhere are 
 
     ScraperSkyError ................................ 1  500  never raised itself
     ├── BadInput ................................... 2  400  an argument, field or name is unusable
+    │   ├── MethodNotAllowed ....................... 2  405  a webservice asked with another method
     │   ├── domains.InvalidDomain
     │   └── net.browser_proxy.BadRequest             (Chromium's request to its proxy)
     ├── ConfigError ................................ 2  503  a setting (or a command's argument)
@@ -73,6 +74,12 @@ class BadInput(ScraperSkyError, ValueError):
 
     exit_code = 2
     http_status = 400
+
+
+class MethodNotAllowed(BadInput):
+    """A webservice asked with a method it does not take."""
+
+    http_status = 405
 
 
 class ConfigError(ScraperSkyError, ValueError):

@@ -1,10 +1,11 @@
 """What every ScraperSky webservice shares: fields (query, form or JSON body), API key auth,
 JSON answers in Scrapyd's shape, and errors as HTTP status codes.
 
-Answers follow Scrapyd's conventions (`node_name`, `status` "ok" or "error", `message`), with
-status codes: 400 bad input, 401 no valid key, 403 key of another tenant, 404 unknown id,
-405 wrong method, 503 database or nodes unavailable (the database's own error goes to the node's
-log, never to the caller). The key is checked before the body is parsed, and both run in
+Answers follow Scrapyd's conventions (`node_name`, `status` "ok" or "error", `message`). An
+error's status is its class's (scrapersky.errors; docs/errors.md): 400 bad input, 401 no valid
+key, 403 key of another tenant, 404 unknown id, 405 wrong method, 429 a limit reached, 503
+database or nodes unavailable (the database's own error goes to the node's log, never to the
+caller); an SQLAlchemy error is the database unavailable, and only a bug answers 500. The key is checked before the body is parsed, and both run in
 Twisted's thread pool, as does all database and network work, so the node keeps launching runs.
 A tenant service answers only on a node whose operator endpoints are behind their login.
 """
@@ -23,11 +24,19 @@ from twisted.python.failure import Failure
 from twisted.web import http, server
 
 from scrapersky.api.auth import bearer_key, header
-from scrapersky.config import ConfigError, project_settings, to_int, to_tenant
+from scrapersky.config import project_settings, to_int, to_tenant
 from scrapersky.db import jobs, keys
 from scrapersky.db.keys import Caller
 from scrapersky.db.schema import ensure_schema, first_line
-from scrapersky.errors import DatabaseUnavailable
+from scrapersky.errors import (
+    BadInput,
+    ConfigError,
+    DatabaseUnavailable,
+    Forbidden,
+    MethodNotAllowed,
+    ScraperSkyError,
+    Unauthorized,
+)
 from scrapersky.redact import redact
 
 log = Logger()
@@ -35,17 +44,6 @@ MAX_PAGE = 10_000  # rows per answer of a paginated service
 MAX_MESSAGE = 300  # an error message quotes the caller's input: never more than this
 # Set on Scrapyd's root by scrapersky.api.node.application once the operator login guards it.
 OPERATOR_LOGIN = "scrapersky_operator_login"
-UNAVAILABLE = "database unavailable"
-
-
-class WebError(Exception):
-    """An answer other than 200: an HTTP status and a one-line message, plus any fields worth keeping."""
-
-    def __init__(self, code: int, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.extra = extra
 
 
 class Fields:
@@ -71,12 +69,12 @@ class Fields:
         try:
             return [value.decode("utf-8") for value in self.raw(name)]
         except UnicodeDecodeError:
-            raise WebError(http.BAD_REQUEST, f"{name} is not UTF-8 text") from None
+            raise BadInput(f"{name} is not UTF-8 text") from None
 
     def text(self, name: str, *, required: bool = False) -> str:
         values = [value.strip() for value in self.all(name)]
         if required and not (values and values[0]):
-            raise WebError(http.BAD_REQUEST, f"'{name}' parameter is required")
+            raise BadInput(f"'{name}' parameter is required")
         return values[0] if values else ""
 
     def number(
@@ -85,9 +83,9 @@ class Fields:
         try:
             value = to_int(self.text(name) or default, name, minimum=minimum)
         except ConfigError as exc:
-            raise WebError(http.BAD_REQUEST, str(exc)) from None
+            raise BadInput(str(exc)) from None
         if value > maximum:
-            raise WebError(http.BAD_REQUEST, f"{name} must be <= {maximum}, got {value}")
+            raise BadInput(f"{name} must be <= {maximum}, got {value}")
         return value
 
     def tenant(self, *, default: str | None = None) -> str | None:
@@ -97,11 +95,11 @@ class Fields:
         try:
             requested = to_tenant(value) if value else None
         except ConfigError as exc:
-            raise WebError(http.BAD_REQUEST, str(exc)) from None
+            raise BadInput(str(exc)) from None
         if self.caller is None or self.caller.operator:
             return requested or default
         if requested and requested != self.caller.tenant_id:
-            raise WebError(http.FORBIDDEN, "tenant_id is not the tenant of this key")
+            raise Forbidden("tenant_id is not the tenant of this key")
         return self.caller.tenant_id
 
 
@@ -110,18 +108,16 @@ def _json_fields(body: bytes) -> dict[bytes, list[bytes]]:
     try:
         data = json.loads(body or b"{}")
     except (UnicodeDecodeError, ValueError):
-        raise WebError(http.BAD_REQUEST, "the body is not valid JSON") from None
+        raise BadInput("the body is not valid JSON") from None
     except RecursionError:
-        raise WebError(http.BAD_REQUEST, "the JSON body is nested too deeply") from None
+        raise BadInput("the JSON body is nested too deeply") from None
     if not isinstance(data, dict):
-        raise WebError(http.BAD_REQUEST, "the JSON body must be an object")
+        raise BadInput("the JSON body must be an object")
     fields = {}
     for name, value in data.items():
         values = value if isinstance(value, list) else [value]
         if any(isinstance(v, (dict, list)) for v in values):
-            raise WebError(
-                http.BAD_REQUEST, f"{jobs.excerpt(name)} must be a string, number or list of them"
-            )
+            raise BadInput(f"{jobs.excerpt(name)} must be a string, number or list of them")
         try:
             fields[str(name).encode()] = [
                 json.dumps(v).encode() if isinstance(v, bool) else str(v).encode()
@@ -129,7 +125,7 @@ def _json_fields(body: bytes) -> dict[bytes, list[bytes]]:
                 if v is not None
             ]
         except UnicodeEncodeError:  # a lone surrogate, which JSON's \ud800 escapes can make
-            raise WebError(http.BAD_REQUEST, "the JSON body holds a lone surrogate") from None
+            raise BadInput("the JSON body holds a lone surrogate") from None
     return fields
 
 
@@ -166,15 +162,14 @@ class Service(WsResource):
         if method == "HEAD":
             method = "GET"
         if method not in self.allowed:
-            return self._encode(
-                txrequest, http.NOT_ALLOWED, _error(f"{method} not allowed: use {self.methods}")
-            )
+            refusal: ScraperSkyError = MethodNotAllowed(f"{method} not allowed: use {self.methods}")
+            return self._encode(txrequest, *self._failed(Failure(refusal)))
         if not self.public and not getattr(self.root, OPERATOR_LOGIN, False):
-            message = (
+            refusal = ConfigError(
                 "tenant services are off: this node's operator endpoints have no login "
                 "(application = scrapersky.api.node.application in scrapyd.conf)"
             )
-            return self._encode(txrequest, http.SERVICE_UNAVAILABLE, _error(message))
+            return self._encode(txrequest, *self._failed(Failure(refusal)))
         content_type = header(txrequest, b"content-type")
         body = b""
         if txrequest.content is not None:  # capped by the node before it was read
@@ -196,25 +191,28 @@ class Service(WsResource):
         caller = None
         if not self.public:
             if not key:
-                raise WebError(
-                    http.UNAUTHORIZED, "an API key is required: send Authorization: Bearer <key>"
-                )
+                raise Unauthorized("an API key is required: send Authorization: Bearer <key>")
             caller = keys.authenticate(self.ready_database(), key)
             if caller is None:
-                raise WebError(http.UNAUTHORIZED, "unknown or revoked API key")
+                raise Unauthorized("unknown or revoked API key")
         fields = Fields.parse(args, content_type, body)
         fields.caller = caller
         return self.answer(fields)
 
     def _failed(self, failure: Failure) -> tuple[int, dict[str, Any]]:
+        """The status and answer of an error: its class's (an SQLAlchemy error is the database
+        unavailable); 500 only for a bug, logged with its traceback."""
         exc = failure.value
-        if isinstance(exc, WebError):
-            return exc.code, _error(redact(exc.message), **exc.extra)
         if isinstance(exc, SQLAlchemyError):
-            log.warn("{service}: {error}", service=type(self).__name__, error=first_line(exc))  # noqa: G010 (Twisted's Logger has warn)
-            return http.SERVICE_UNAVAILABLE, _error(UNAVAILABLE)
-        log.failure("unexpected error in {service}", failure, service=type(self).__name__)
-        return http.INTERNAL_SERVER_ERROR, _error(f"internal error ({type(exc).__name__})")
+            exc = DatabaseUnavailable(first_line(exc))
+        if not isinstance(exc, ScraperSkyError):
+            log.failure("unexpected error in {service}", failure, service=type(self).__name__)
+            return http.INTERNAL_SERVER_ERROR, _error(f"internal error ({type(exc).__name__})")
+        message = redact(str(exc))
+        if exc.public_message is not None:  # the detail stays in the node's log
+            log.warn("{service}: {error}", service=type(self).__name__, error=message)  # noqa: G010 (Twisted's Logger has warn)
+            message = exc.public_message
+        return exc.http_status, _error(message, **exc.extra)
 
     def _finish(self, txrequest, code: int, data: dict[str, Any]) -> None:
         txrequest.write(self._encode(txrequest, code, data))
@@ -241,13 +239,10 @@ class Service(WsResource):
         url = self.database
         try:
             ensure_schema(url)
-        except (ConfigError, DatabaseUnavailable) as exc:
-            # The detail (a driver's message may quote part of the URL) stays in the node's log.
-            log.warn("{service}: {error}", service=type(self).__name__, error=redact(exc))  # noqa: G010 (Twisted's Logger has warn)
-            raise WebError(http.SERVICE_UNAVAILABLE, UNAVAILABLE) from None
-        except (SQLAlchemyError, ValueError) as exc:  # a DATABASE_URL no parser takes
-            log.warn("{service}: {error}", service=type(self).__name__, error=first_line(exc))  # noqa: G010 (Twisted's Logger has warn)
-            raise WebError(http.SERVICE_UNAVAILABLE, UNAVAILABLE) from None
+        except (ScraperSkyError, SQLAlchemyError, ValueError) as exc:
+            # ValueError: a DATABASE_URL no parser takes. Said as "database unavailable"; the
+            # detail (a driver's words may quote part of the URL) goes to the node's log.
+            raise DatabaseUnavailable(first_line(exc)) from None
         return url
 
     def reap(self, url: str) -> None:

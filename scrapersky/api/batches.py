@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from http import HTTPStatus
 from typing import Any
 
 from scrapyd.webservice import Cancel as ScrapydCancel
 from twisted.internet import threads
-from twisted.web import http
 
-from scrapersky.api.base import MAX_PAGE, Fields, Service, WebError
+from scrapersky.api.base import MAX_PAGE, Fields, Service
 from scrapersky.api.schedule import (
     Scheduling,
     batch_slots,
@@ -21,6 +19,7 @@ from scrapersky.arguments import read_domain_list
 from scrapersky.db import jobs
 from scrapersky.db.models import BatchJob
 from scrapersky.domains import InvalidDomain, standardize_domain
+from scrapersky.errors import BadInput, NodeUnavailable, NotFound, QuotaExceeded
 from scrapersky.scheduling.cancel import stop_runs
 from scrapersky.scheduling.client import PROJECT, ScrapydError
 from scrapersky.scheduling.planner import run_count
@@ -39,12 +38,10 @@ class Batch(Scheduling):
         for upload in fields.raw("domains_file"):
             names += read_domain_list(upload.decode("utf-8", "replace"))
         if not names:
-            raise WebError(
-                http.BAD_REQUEST, "no domains given: send 'domains' or upload a 'domains_file'"
-            )
+            raise BadInput("no domains given: send 'domains' or upload a 'domains_file'")
         check_batch_size(len(names))
         if not any(_valid(name) for name in names):
-            raise WebError(http.BAD_REQUEST, f"no valid domain among the {len(names)} given")
+            raise BadInput(f"no valid domain among the {len(names)} given")
         tenant, options, priority = scan_options(fields)
         slots = batch_slots(fields, DEFAULT_SLOTS)
         url = self.ready_database()
@@ -74,7 +71,7 @@ class BatchStatus(Service):
             ]
             batch = jobs.find_batch(url, by_run[0].batch_id, tenant) if by_run else None
         if batch is None:
-            raise WebError(http.NOT_FOUND, f"no batch with id {jobs.excerpt(ident)!r}")
+            raise NotFound(f"no batch with id {jobs.excerpt(ident)!r}")
         page = jobs.batch_jobs(url, batch.id, after=after, limit=limit + 1)
         view = batch_view(batch)
         view["counts"] = jobs.status_counts(url, batch.id)
@@ -133,7 +130,7 @@ class Cancel(Scheduling):
         url = self.ready_database()
         outcome = jobs.cancel(url, ident, fields.tenant())
         if outcome is None:
-            raise WebError(http.NOT_FOUND, f"no batch or job with id {jobs.excerpt(ident)!r}")
+            raise NotFound(f"no batch or job with id {jobs.excerpt(ident)!r}")
         client = self.cluster()
         stopped, unknown = (
             stop_runs(client, outcome.runs) if client is not None else self._stop_here(outcome.runs)
@@ -178,13 +175,12 @@ class Retry(Scheduling):
         url = self.ready_database()
         batch = jobs.find_batch(url, ident, fields.tenant())
         if batch is None:
-            raise WebError(http.NOT_FOUND, f"no batch with id {jobs.excerpt(ident)!r}")
+            raise NotFound(f"no batch with id {jobs.excerpt(ident)!r}")
         # A job's first run is attempt 1: SCRAPERSKY_MAX_RETRIES retries make 1 + that many.
         attempts = 1 + quota("SCRAPERSKY_MAX_RETRIES", minimum=0)
         requeued = jobs.requeue_failed(url, batch.id, max_attempts=attempts)
         if not requeued and jobs.out_of_attempts(url, batch.id, attempts):
-            raise WebError(
-                HTTPStatus.TOO_MANY_REQUESTS,
+            raise QuotaExceeded(
                 f"batch {batch.batch_id}: its failed domains were tried {attempts} times, "
                 "the most a batch is retried (SCRAPERSKY_MAX_RETRIES)",
                 batch_id=batch.batch_id,
@@ -205,8 +201,7 @@ def _schedule_batch(
             {"batch_id": batch.batch_id}, run_count(nodes, slots, pending), priority
         )
     except ScrapydError as exc:
-        raise WebError(
-            http.SERVICE_UNAVAILABLE,
+        raise NodeUnavailable(
             f"{exc}; batch {batch.batch_id} {left}",
             batch_id=batch.batch_id,
         ) from None

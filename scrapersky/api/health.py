@@ -6,14 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
-from twisted.logger import Logger
-from twisted.web import http
 
-from scrapersky.api.base import UNAVAILABLE, Fields, Service, WebError
-from scrapersky.config import ConfigError
+from scrapersky.api.base import Fields, Service
 from scrapersky.db.schema import SCHEMA_HEAD, current_revision, first_line
-
-log = Logger()
+from scrapersky.errors import DatabaseUnavailable, SchemaBehind, ScraperSkyError
 
 
 class Health(Service):
@@ -23,13 +19,12 @@ class Health(Service):
         url = self.database
         try:
             current, head = current_revision(url), SCHEMA_HEAD
-        except (ConfigError, SQLAlchemyError, ValueError) as exc:
-            # The driver's words may quote part of DATABASE_URL: they go to the node's log only.
-            log.warn("health.json: {error}", error=first_line(exc))  # noqa: G010 (Twisted's Logger has warn)
-            raise WebError(http.SERVICE_UNAVAILABLE, UNAVAILABLE) from None
+        except (ScraperSkyError, SQLAlchemyError, ValueError) as exc:
+            # Answered as "database unavailable": the driver's words, which may quote part of
+            # DATABASE_URL, go to the node's log only.
+            raise DatabaseUnavailable(first_line(exc)) from None
         if current != head:
-            raise WebError(
-                http.SERVICE_UNAVAILABLE,
+            raise SchemaBehind(
                 f"database schema is at {current or 'nothing'}, expected {head}: run `scrapy migrate`",
                 revision=current,
                 head=head,

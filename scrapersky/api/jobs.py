@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from twisted.web import http
-
-from scrapersky.api.base import Fields, Service, WebError
+from scrapersky.api.base import Fields, Service
 from scrapersky.api.schedule import Scheduling, scan_options
 from scrapersky.db import jobs, models
 from scrapersky.db.models import Job
-from scrapersky.domains import InvalidDomain, standardize_domain
+from scrapersky.domains import standardize_domain
+from scrapersky.errors import NodeUnavailable, NotFound
 from scrapersky.scheduling.client import ScrapydError, new_run_id
 from scrapersky.views import job_links, job_view
 
@@ -31,10 +30,7 @@ class ScanService(Scheduling):
     def answer(self, fields: Fields) -> dict[str, Any]:
         raw = fields.text("domain", required=True)
         tenant, options, priority = scan_options(fields)
-        try:
-            domain = standardize_domain(raw)
-        except InvalidDomain as exc:
-            raise WebError(http.BAD_REQUEST, str(exc)) from None
+        domain = standardize_domain(raw)  # InvalidDomain: a 400
         url = self.ready_database()
         run_id = new_run_id()
         [created] = jobs.create_jobs(url, tenant, [domain], run_id=run_id, options=options)
@@ -42,7 +38,7 @@ class ScanService(Scheduling):
             [run] = self.schedule({"job_id": created.job_id}, 1, priority, run_id=lambda: run_id)
         except ScrapydError as exc:
             jobs.end_run(url, run_id, models.JobStatus.FAILED, f"not scheduled: {exc}")
-            raise WebError(http.SERVICE_UNAVAILABLE, str(exc), job_id=created.job_id) from None
+            raise NodeUnavailable(str(exc), job_id=created.job_id) from None
         [job] = jobs.find_jobs(url, created.job_id)
         return {**job_answer(job), "run_id": run["run_id"], "node": run["node"]}
 
@@ -58,7 +54,7 @@ class JobStatus(Service):
         self.reap(url)
         found = jobs.find_jobs(url, ident, tenant)
         if not found:
-            raise WebError(http.NOT_FOUND, f"no job with id {jobs.excerpt(ident)!r}")
+            raise NotFound(f"no job with id {jobs.excerpt(ident)!r}")
         if len(found) == 1:
             return job_answer(found[0], with_stats=True)
         return {"jobs": [{**job_view(job), "links": job_links(job)} for job in found]}

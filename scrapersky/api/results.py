@@ -8,13 +8,12 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from twisted.web import http
-
-from scrapersky.api.base import MAX_PAGE, Fields, Service, WebError
+from scrapersky.api.base import MAX_PAGE, Fields, Service
 from scrapersky.config import project_settings
 from scrapersky.db import jobs, results
 from scrapersky.db.models import Domain
-from scrapersky.domains import InvalidDomain, standardize_domain
+from scrapersky.domains import standardize_domain
+from scrapersky.errors import BadInput, NotFound
 from scrapersky.views import DOMAIN_FIELDS, PAGE_FIELDS, SITEMAP_FIELDS, row_view
 
 PAGES_PER_PAGE = 1000
@@ -26,14 +25,11 @@ class DomainService(Service):
     def domain(self, fields: Fields) -> tuple[str, Domain]:
         raw = fields.text("domain", required=True)
         tenant = fields.tenant(default=project_settings().get("SCRAPERSKY_DEFAULT_TENANT"))
-        try:
-            name = standardize_domain(raw)
-        except InvalidDomain as exc:
-            raise WebError(http.BAD_REQUEST, str(exc)) from None
+        name = standardize_domain(raw)  # InvalidDomain: a 400
         url = self.ready_database()
         found = results.find_domain(url, tenant, name)
         if found is None:
-            raise WebError(http.NOT_FOUND, f"no domain {name!r}")
+            raise NotFound(f"no domain {name!r}")
         return url, found
 
 
@@ -66,9 +62,7 @@ class Pages(DomainService):
         if wanted := fields.text("sitemap"):
             sitemap = results.find_sitemap(url, domain.id, wanted)
             if sitemap is None:
-                raise WebError(
-                    http.NOT_FOUND, f"no sitemap {jobs.excerpt(wanted)!r} for {domain.domain}"
-                )
+                raise NotFound(f"no sitemap {jobs.excerpt(wanted)!r} for {domain.domain}")
             sitemap_id = sitemap.id
         rows = results.pages(
             url,
@@ -91,8 +85,7 @@ def _since(text: str) -> datetime | None:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise WebError(
-            http.BAD_REQUEST,
+        raise BadInput(
             f"lastmod_since must be an ISO 8601 date or time, got {jobs.excerpt(text)!r}",
         ) from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)

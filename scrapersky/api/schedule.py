@@ -14,12 +14,12 @@ from collections.abc import Callable
 from typing import Any
 
 from twisted.internet import threads
-from twisted.web import http
 
-from scrapersky.api.base import Fields, Service, WebError
+from scrapersky.api.base import Fields, Service
 from scrapersky.arguments import to_render
 from scrapersky.config import ConfigError, project_settings, to_int
 from scrapersky.db import jobs
+from scrapersky.errors import BadInput
 from scrapersky.scheduling.client import PROJECT, SPIDER, ScrapydClient, ScrapydError, new_run_id
 from scrapersky.scheduling.runs import schedule_runs
 
@@ -30,8 +30,8 @@ def scan_options(fields: Fields) -> tuple[str, dict[str, Any], float]:
     max_pages = fields.number("max_pages", 0)
     try:
         render = to_render(fields.text("render") or "auto")
-    except ConfigError as exc:
-        raise WebError(http.BAD_REQUEST, str(exc)) from None
+    except ConfigError as exc:  # the caller's field, not the node's setting
+        raise BadInput(str(exc)) from None
     return tenant, {"max_pages": max_pages, "render": render}, run_priority(fields)
 
 
@@ -41,11 +41,9 @@ def run_priority(fields: Fields) -> float:
     try:
         priority = float(text)
     except ValueError:
-        raise WebError(
-            http.BAD_REQUEST, f"priority must be a number, got {jobs.excerpt(text)!r}"
-        ) from None
+        raise BadInput(f"priority must be a number, got {jobs.excerpt(text)!r}") from None
     if not math.isfinite(priority):
-        raise WebError(http.BAD_REQUEST, f"priority must be a finite number, got {text!r}")
+        raise BadInput(f"priority must be a finite number, got {text!r}")
     if fields.caller is not None and not fields.caller.operator:
         return 0.0  # tenants do not reorder the queue they share
     return priority
@@ -59,8 +57,7 @@ def quota(name: str, minimum: int = 1) -> int:
 def check_batch_size(count: int) -> None:
     limit = quota("SCRAPERSKY_MAX_BATCH_DOMAINS")
     if count > limit:
-        raise WebError(
-            http.BAD_REQUEST,
+        raise BadInput(
             f"{count} domains in one batch, at most {limit} (SCRAPERSKY_MAX_BATCH_DOMAINS)",
         )
 
@@ -81,7 +78,7 @@ class Scheduling(Service):
         try:
             return ScrapydClient.from_settings(urls, settings)
         except ConfigError as exc:
-            raise WebError(http.SERVICE_UNAVAILABLE, f"SCRAPYD_URLS: {exc}") from None
+            raise ConfigError(f"SCRAPYD_URLS: {exc}") from None  # the node's: a 503
 
     def schedule(
         self,

@@ -10,10 +10,11 @@ import threading
 import pytest
 
 from scrapersky.api import schedule
-from scrapersky.api.base import Fields, WebError
+from scrapersky.api.base import Fields
 from scrapersky.api.hosts import host_allowed, own_names
 from scrapersky.config import ConfigError
 from scrapersky.db.keys import Caller
+from scrapersky.errors import BadInput
 from scrapersky.scheduling.client import ScrapydClient
 from scrapersky.scheduling.login import (
     USERNAME,
@@ -119,9 +120,9 @@ def test_clients_send_the_local_login_to_loopback_nodes_only(tmp_path):
     ],
 )
 def test_json_bodies_that_once_made_500s_are_400s(body, fragment):
-    with pytest.raises(WebError) as caught:
+    with pytest.raises(BadInput) as caught:
         Fields.parse({}, "application/json; charset=utf-8", body)
-    assert caught.value.code == 400 and fragment in caught.value.message
+    assert caught.value.http_status == 400 and fragment in str(caught.value)
 
 
 def test_priority_is_the_operators():
@@ -132,18 +133,18 @@ def test_priority_is_the_operators():
     assert priority("1e308", TENANT) == priority("5", TENANT) == 0.0  # dropped for tenants
     for value in ("inf", "-inf", "Infinity", "nan", "1e999", "high"):
         for caller in (TENANT, OPERATOR):
-            with pytest.raises(WebError) as caught:
+            with pytest.raises(BadInput) as caught:
                 priority(value, caller)
-            assert caught.value.code == 400 and "priority must be a" in caught.value.message
+            assert caught.value.http_status == 400 and "priority must be a" in str(caught.value)
 
 
 def test_batch_size_and_slots_are_bounded():
     schedule.check_batch_size(10_000)
-    with pytest.raises(WebError) as caught:
+    with pytest.raises(BadInput) as caught:
         schedule.check_batch_size(10_001)
-    assert caught.value.code == 400 and "SCRAPERSKY_MAX_BATCH_DOMAINS" in caught.value.message
+    assert caught.value.http_status == 400 and "SCRAPERSKY_MAX_BATCH_DOMAINS" in str(caught.value)
     assert schedule.batch_slots(Fields({b"slots": [b"4"]}), 2) == 4
     assert schedule.batch_slots(Fields({}), 2) == 2
-    with pytest.raises(WebError) as caught:
+    with pytest.raises(BadInput) as caught:
         schedule.batch_slots(Fields({b"slots": [b"5"]}), 2)
-    assert caught.value.code == 400 and "slots must be <= 4" in caught.value.message
+    assert caught.value.http_status == 400 and "slots must be <= 4" in str(caught.value)
