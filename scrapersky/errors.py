@@ -6,6 +6,7 @@ The hierarchy, with (exit code, HTTP status); the classes defined elsewhere are 
     ScraperSkyError ................................ 1  500  never raised itself
     ├── BadInput ................................... 2  400  an argument, field or name is unusable
     │   ├── MethodNotAllowed ....................... 2  405  a webservice asked with another method
+    │   ├── TooLarge ............................... 2  413  a request body over the node's cap
     │   ├── domains.InvalidDomain
     │   └── net.browser_proxy.BadRequest             (Chromium's request to its proxy)
     ├── ConfigError ................................ 2  503  a setting (or a command's argument)
@@ -14,7 +15,8 @@ The hierarchy, with (exit code, HTTP status); the classes defined elsewhere are 
     │                                                         domain, sitemap or scan
     ├── Refused .................................... 4  403  a caller or address is not let through
     │   ├── Unauthorized ........................... 4  401  no, unknown or revoked API key
-    │   ├── Forbidden .............................. 4  403  another tenant named
+    │   ├── Forbidden .............................. 4  403  another tenant named, a cross-site POST
+    │   ├── WrongHost .............................. 4  421  a Host the node does not answer to
     │   ├── QuotaExceeded .......................... 4  429  a batch retried too often
     │   ├── net.policy.AddressRefused                (the trust boundary: a non-public address)
     │   ├── net.resolver.RefusedLookup               (also Twisted's DNSLookupError)
@@ -82,6 +84,12 @@ class MethodNotAllowed(BadInput):
     http_status = 405
 
 
+class TooLarge(BadInput):
+    """A request body over the node's cap."""
+
+    http_status = 413
+
+
 class ConfigError(ScraperSkyError, ValueError):
     """A setting or argument has an unusable value. A command's settings are its caller's input;
     a webservice's are its node's, never the caller's fault (the caller's fields are BadInput)."""
@@ -114,6 +122,12 @@ class Forbidden(Refused):
     """A valid key asking for what is not its own."""
 
     http_status = 403
+
+
+class WrongHost(Refused):
+    """A request to a `Host` the node does not answer to (DNS rebinding)."""
+
+    http_status = 421
 
 
 class QuotaExceeded(Refused):

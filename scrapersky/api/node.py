@@ -25,6 +25,7 @@ import hmac
 import json
 import os
 import sys
+from http import HTTPStatus
 from urllib.parse import unquote_to_bytes, urlsplit
 
 from scrapyd.app import application as scrapyd_application
@@ -34,7 +35,7 @@ from twisted.application.service import IServiceCollection
 from twisted.cred.portal import Portal
 from twisted.internet import threads
 from twisted.logger import Logger
-from twisted.web import http, resource, server
+from twisted.web import resource, server
 from twisted.web.guard import BasicCredentialFactory, HTTPAuthSessionWrapper
 
 from scrapersky.api.auth import bearer_key, header
@@ -44,6 +45,15 @@ from scrapersky.config import ConfigError, project_settings, to_host_names, to_i
 from scrapersky.console import Console
 from scrapersky.db import keys
 from scrapersky.db.schema import ensure_schema, first_line
+from scrapersky.errors import (
+    BadInput,
+    DatabaseUnavailable,
+    Forbidden,
+    ScraperSkyError,
+    TooLarge,
+    Unauthorized,
+    WrongHost,
+)
 from scrapersky.redact import redact
 from scrapersky.scheduling.login import Login, create_login, node_password_file
 from scrapersky.webhooks import Sending, deliver_due
@@ -57,13 +67,7 @@ SECURITY_HEADERS = (
     (b"content-security-policy", b"frame-ancestors 'none'"),
     (b"x-content-type-options", b"nosniff"),
 )
-REASONS = {
-    400: b"Bad Request",
-    401: b"Unauthorized",
-    413: b"Content Too Large",
-    421: b"Misdirected Request",
-    503: b"Service Unavailable",
-}
+REASONS = {413: b"Content Too Large"}  # RFC 9110's name; Python 3.11's is older
 # The one endpoint whose body may reach SCRAPERSKY_MAX_REQUEST_BYTES (the project egg).
 EGG_UPLOAD = b"addversion.json"
 
@@ -199,30 +203,32 @@ class NodeRequest(server.Request):
         """The request line and headers are in, the body is not: refuse here what needs no body."""
         refusal = self._refusal(length)
         if refusal is not None:
-            self._refuse(*refusal)
+            self._refuse(refusal)
             length = 0
         super().gotLength(length)
 
-    def _refusal(self, length: int | None) -> tuple[int, str] | None:
+    def _refusal(self, length: int | None) -> ScraperSkyError | None:
         host = self.requestHeaders.getRawHeaders(b"host", [None])[0]
         if not host_allowed(host, self.hosts):
-            return 421, "this node does not answer to that Host (SCRAPERSKY_ALLOWED_HOSTS)"
+            return WrongHost("this node does not answer to that Host (SCRAPERSKY_ALLOWED_HOSTS)")
         # The request line's target: Twisted keeps it on the channel until the body is in.
         target = getattr(self.channel, "_path", b"").split(b"?", 1)[0]
         if b"\x00" in unquote_to_bytes(target):
-            return 400, "the path holds a NUL byte"
+            return BadInput("the path holds a NUL byte")
         if not (length or self.requestHeaders.hasHeader(b"transfer-encoding")):
             return None
         first = unquote_to_bytes(target.lstrip(b"/").split(b"/", 1)[0])
         operator = self._operator()
         if not operator and not (first in self.tenant_paths and bearer_key(self)):
-            return 401, "send the operator's login (Basic) or an API key (Bearer) with a body"
+            return Unauthorized(
+                "send the operator's login (Basic) or an API key (Bearer) with a body"
+            )
         if operator and first == EGG_UPLOAD:
             self._cap, setting = self.max_body, "SCRAPERSKY_MAX_REQUEST_BYTES"
         else:
             self._cap, setting = self.max_api_body, "SCRAPERSKY_MAX_API_REQUEST_BYTES"
         if length is not None and length > self._cap:
-            return 413, f"request body larger than {self._cap} bytes ({setting})"
+            return TooLarge(f"request body larger than {self._cap} bytes ({setting})")
         if not operator:
             self._check_key(bearer_key(self) or "")
         return None
@@ -240,7 +246,7 @@ class NodeRequest(server.Request):
         if self._refused:
             return
         if caller is None:
-            self._refuse(401, "unknown or revoked API key")
+            self._refuse(Unauthorized("unknown or revoked API key"))
             return
         if self._held is None:
             self.channel.transport.resumeProducing()  # the body may come now
@@ -251,7 +257,7 @@ class NodeRequest(server.Request):
         self._key_pending = False
         log.warn("API key check: {error}", error=first_line(failure.value))  # noqa: G010 (Twisted's Logger has warn)
         if not self._refused:
-            self._refuse(503, "database unavailable")
+            self._refuse(DatabaseUnavailable(first_line(failure.value)))
 
     def _operator(self) -> bool:
         """Whether the request carries the operator's login (checked again by the guard)."""
@@ -270,7 +276,7 @@ class NodeRequest(server.Request):
             return
         self._received += len(data)
         if self._received > self._cap:
-            self._refuse(413, f"request body larger than {self._cap} bytes")
+            self._refuse(TooLarge(f"request body larger than {self._cap} bytes"))
             return
         super().handleContentChunk(data)
 
@@ -282,16 +288,19 @@ class NodeRequest(server.Request):
             return
         super().requestReceived(command, path, version)
 
-    def _refuse(self, code: int, message: str) -> None:
-        """Answer and close, as Twisted answers a malformed request: the body is never read."""
+    def _refuse(self, error: ScraperSkyError) -> None:
+        """Answer and close, as Twisted answers a malformed request: the body is never read.
+        The status is the error's class's; a public message stands in for the detail."""
         self._refused = True
-        body = _json_error(message, self.node_name)
+        code = error.http_status
+        body = _json_error(error.public_message or str(error), self.node_name)
         headers = b"".join(b"%b: %b\r\n" % pair for pair in SECURITY_HEADERS)
-        if code == 401:
+        if isinstance(error, Unauthorized):
             headers += b'WWW-Authenticate: Basic realm="Scrapyd"\r\n'
+        reason = REASONS.get(code) or HTTPStatus(code).phrase.encode()
         self.channel.transport.write(
             b"HTTP/1.1 %d %b\r\nContent-Type: application/json\r\nConnection: close\r\n"
-            b"%bContent-Length: %d\r\n\r\n%b" % (code, REASONS[code], headers, len(body), body)
+            b"%bContent-Length: %d\r\n\r\n%b" % (code, reason, headers, len(body), body)
         )
         self.channel.loseConnection()
 
@@ -307,11 +316,11 @@ class NodeRequest(server.Request):
                 b"access-control-allow-headers", [b"Authorization, Content-Type"]
             )
         if self.method not in SAFE_METHODS and not allowed and self._cross_site(origin):
-            body = _json_error(
-                "cross-origin requests may not change anything (SCRAPERSKY_CORS_ORIGINS)",
-                self.node_name,
+            refusal = Forbidden(
+                "cross-origin requests may not change anything (SCRAPERSKY_CORS_ORIGINS)"
             )
-            self.setResponseCode(http.FORBIDDEN)
+            body = _json_error(str(refusal), self.node_name)
+            self.setResponseCode(refusal.http_status)
             self.setHeader(b"content-type", b"application/json")
             self.setHeader(b"content-length", b"%d" % len(body))
             self.write(body)
