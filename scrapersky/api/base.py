@@ -38,6 +38,7 @@ from scrapersky.errors import (
     Unauthorized,
 )
 from scrapersky.redact import redact
+from scrapersky.scheduling.reaper import JobTimes
 
 log = Logger()
 MAX_PAGE = 10_000  # rows per answer of a paginated service
@@ -246,13 +247,7 @@ class Service(WsResource):
         return url
 
     def reap(self, url: str) -> None:
-        settings = project_settings()
-        jobs.reap_stale(
-            url,
-            settings.getfloat("SCRAPERSKY_STALE_AFTER"),
-            settings.getint("SCRAPERSKY_MAX_ATTEMPTS"),
-            settings.getfloat("SCRAPERSKY_PENDING_AFTER"),
-        )
+        JobTimes.from_settings(project_settings()).reap(url)
 
 
 def _error(message: str, **extra: Any) -> dict[str, Any]:

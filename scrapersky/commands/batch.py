@@ -14,6 +14,7 @@ from scrapersky.db.models import BatchJob, BatchStatus, JobStatus
 from scrapersky.errors import WORK_FAILED, NotFound
 from scrapersky.scheduling.follow import follow_batch
 from scrapersky.scheduling.planner import run_count
+from scrapersky.scheduling.reaper import JobTimes
 from scrapersky.scheduling.runs import NoNodeAnswered, ScheduledRun, live_runs, schedule_runs
 from scrapersky.views import batch_view
 
@@ -124,11 +125,9 @@ class Command(ProjectCommand):
         batch = jobs.find_batch(self.url, ident)
         if batch is None:
             raise NotFound(f"no batch with id {ident!r}")
-        reaped = jobs.reap_stale(
-            self.url,
-            self.settings.getfloat("SCRAPERSKY_STALE_AFTER"),
-            self.settings.getint("SCRAPERSKY_MAX_ATTEMPTS"),
-        )
+        # Running jobs whose heartbeat stopped only: the batch's waiting jobs are what the
+        # runs about to be scheduled will take.
+        reaped = JobTimes.from_settings(self.settings).reap(self.url, pending=False)
         self.outcome["reaped"] = reaped
         if any(reaped.values()):
             self._note(f"stale jobs: {reaped['requeued']} requeued, {reaped['failed']} failed")
@@ -197,8 +196,7 @@ class Command(ProjectCommand):
             return follow_batch(
                 self.url,
                 batch.id,
-                stale_after=self.settings.getfloat("SCRAPERSKY_STALE_AFTER"),
-                max_attempts=self.settings.getint("SCRAPERSKY_MAX_ATTEMPTS"),
+                times=JobTimes.from_settings(self.settings),
                 alive=lambda: bool(live_runs(self.probe, runs)),
                 on_update=update,
             )

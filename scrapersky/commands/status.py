@@ -9,6 +9,7 @@ from scrapersky.cli import ProjectCommand
 from scrapersky.config import to_tenant
 from scrapersky.db import jobs
 from scrapersky.errors import NotFound
+from scrapersky.scheduling.reaper import JobTimes
 from scrapersky.views import batch_view, job_view
 
 
@@ -32,12 +33,7 @@ class Command(ProjectCommand):
         tenant = to_tenant(opts.tenant_id) if opts.tenant_id else None
         url = self.ready_database()
         # Looking is enough to end jobs whose process died.
-        jobs.reap_stale(
-            url,
-            settings.getfloat("SCRAPERSKY_STALE_AFTER"),
-            settings.getint("SCRAPERSKY_MAX_ATTEMPTS"),
-            settings.getfloat("SCRAPERSKY_PENDING_AFTER"),
-        )
+        JobTimes.from_settings(settings).reap(url)
         found = (
             self._lookup(url, args[0], tenant) if args else self._latest(url, opts.limit, tenant)
         )

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from scrapersky.db import jobs
 from scrapersky.db.models import BatchJob, JobStatus
 from scrapersky.errors import Conflict
+from scrapersky.scheduling.reaper import JobTimes
 
 
 class BatchStalled(Conflict):
@@ -18,8 +19,7 @@ def follow_batch(
     url: str,
     batch_pk: int,
     *,
-    stale_after: float,
-    max_attempts: int,
+    times: JobTimes,
     alive: Callable[[], bool],
     on_update: Callable[[BatchJob], None],
     poll: float = 1.0,
@@ -34,7 +34,9 @@ def follow_batch(
     """
     stalled = 0
     while True:
-        jobs.reap_stale(url, stale_after, max_attempts)
+        # Running jobs whose heartbeat stopped only: the batch's waiting jobs belong to the
+        # runs scheduled for them, which `alive` watches.
+        times.reap(url, pending=False)
         batch = jobs.find_batch(url, batch_pk)
         if batch is None:
             raise BatchStalled(f"batch {batch_pk} no longer exists")
