@@ -18,6 +18,7 @@ from scrapersky.config import project_settings
 from scrapersky.db.aggregates import WINDOW, Aggregates, collect
 from scrapersky.db.models import BatchStatus, JobStatus
 from scrapersky.db.schema import first_line
+from scrapersky.errors import DatabaseUnavailable
 
 JOB_STATES = tuple(JobStatus)
 BATCH_STATES = tuple(BatchStatus)
@@ -100,7 +101,7 @@ class Metrics(resource.Resource):
     def _unavailable(error: BaseException) -> tuple[int, bytes]:
         # The driver's words may quote part of DATABASE_URL: they go to the node's log only.
         log.warn("/metrics: {error}", error=first_line(error))  # noqa: G010 (Twisted's Logger has warn)
-        return 503, b"# database unavailable\n"
+        return DatabaseUnavailable.http_status, f"# {DatabaseUnavailable.public_message}\n".encode()
 
     @staticmethod
     def _text(found: Aggregates, queued: int, running: int) -> bytes:

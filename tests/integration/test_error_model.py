@@ -31,6 +31,7 @@ from scrapersky.db import keys
 from scrapersky.db.engine import session_scope
 from scrapersky.db.models import Job
 from scrapersky.errors import ScraperSkyError
+from scrapersky.metrics import Metrics
 from tests.conftest import ROOT, scrapy_env
 from tests.support.in_process import _as_a_new_process, run_command
 from tests.support.ports import free_port
@@ -298,3 +299,9 @@ def test_the_answers_before_the_thread_come_from_classes_too(served):
     assert wrong_method[0] == documented()["errors.MethodNotAllowed"][1], wrong_method
     assert no_login[0] == documented()["errors.ConfigError"][1], no_login
     assert "tenant services are off" in no_login[1]["message"]
+
+
+def test_metrics_without_a_database_answers_database_unavailable():
+    status, body = Metrics._unavailable(OSError(f"cannot reach {DOWN}"))
+    assert status == documented()["errors.DatabaseUnavailable"][1]
+    assert body == b"# database unavailable\n"
