@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from scrapy.exceptions import UsageError
 
@@ -121,5 +122,13 @@ def _table(records: list[dict]) -> None:
     for name in records[0].keys() if records else ("id",):
         table.add_column(name)
     for record in records:
-        table.add_row(*("" if value is None else str(value) for value in record.values()))
+        table.add_row(*(_cell(value) for value in record.values()))
     Console().print(table)
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):  # to the second: the table is for reading
+        return value.isoformat(sep=" ", timespec="seconds")
+    return str(value)

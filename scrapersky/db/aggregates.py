@@ -8,8 +8,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from scrapersky.clock import now
 from scrapersky.db.engine import session_scope
-from scrapersky.db.jobs import now
 from scrapersky.db.models import BatchJob, Domain, Job, JobStatus
 from scrapersky.domains import INVALID_PREFIX
 

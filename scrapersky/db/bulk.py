@@ -34,6 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from scrapersky.clock import now
 from scrapersky.db.models import LISTING_COLUMNS, Base, Domain, Page, ScanChange, SitemapFile
 from scrapersky.sitemaps import PageEntry
 
@@ -66,7 +67,7 @@ def domain_ids(connection: Connection, keys: Iterable[DomainKey]) -> dict[Domain
 
 def upsert_domain(connection: Connection, domain_id: int, values: dict[str, Any]) -> None:
     values = {k: v for k, v in values.items() if k in Domain.__table__.c}
-    values["updated_at"] = datetime.now(UTC)
+    values["updated_at"] = now()
     connection.execute(update(Domain).where(Domain.id == domain_id).values(**values))
 
 
@@ -283,7 +284,7 @@ def upsert_listed_pages(
     Rows written get last_seen_at = stamp (first_seen_at too when new); a removed URL listed again
     is listed once more. On a rescan the URLs also go to scan_seen and every added or changed
     listing to scan_changes."""
-    stamp = stamp or datetime.now(UTC)
+    stamp = stamp or now()
     if connection.dialect.name == "postgresql":
         return _merge_pages_postgres(connection, domain_id, lines, file_ids, stamp, rescan, job_pk)
     return _merge_pages_sqlite(connection, domain_id, lines, file_ids, stamp, rescan, job_pk)

@@ -9,12 +9,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from scrapersky.clock import now
 from scrapersky.db import webhooks
 from scrapersky.db.engine import rowcount, session_scope
 from scrapersky.db.history import read_validators
@@ -22,13 +23,10 @@ from scrapersky.db.models import BatchJob, BatchStatus, Domain, Job, JobStatus
 from scrapersky.domains import INVALID_PREFIX, InvalidDomain, standardize_domain
 
 ACTIVE = (JobStatus.PENDING, JobStatus.RUNNING)  # a job or a batch that has yet to end
+
 STALE_REASON = "stale: process died"
 MAX_ID_LENGTH = 100  # longer than any id this project makes
 MAX_INTEGER_ID = 2**63 - 1  # BIGINT; larger numbers overflow SQLite's driver
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def new_public_id() -> str:

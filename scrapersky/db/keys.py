@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import or_, select, update
 
+from scrapersky.clock import now
 from scrapersky.db.engine import session_scope
-from scrapersky.db.jobs import integer_id, now, plain_id
+from scrapersky.db.jobs import integer_id, plain_id
 from scrapersky.db.models import ApiKey
 
 PREFIX = "ssk_"

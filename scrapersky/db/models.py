@@ -27,6 +27,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from scrapersky.clock import now
+
 # JSONB on PostgreSQL (indexable, compact), plain JSON text on SQLite.
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 # SQLite only auto-increments INTEGER PRIMARY KEY, not BIGINT.
@@ -91,8 +93,11 @@ class Base(DeclarativeBase):
 
 
 class TimestampMixin:
-    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+    # Written by the one clock (scrapersky.clock); the server default is for rows written by hand.
+    created_at: Mapped[datetime] = mapped_column(default=now, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        default=now, server_default=func.now(), onupdate=now
+    )
 
 
 class Domain(TimestampMixin, Base):
@@ -329,5 +334,5 @@ class ApiKey(Base):
     tenant_id: Mapped[str | None] = mapped_column(String(36), index=True)
     operator: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     key_digest: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(default=now, server_default=func.now())
     revoked_at: Mapped[datetime | None]

@@ -28,11 +28,12 @@ import json
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from scrapersky.clock import now
 from scrapersky.db import bulk
 from scrapersky.db.bulk import DomainKey
 from scrapersky.db.engine import get_engine
@@ -55,7 +56,7 @@ class ScanState:
 
     job_pk: int | None = None
     # One time for every stamp this scan writes (first/last seen, removed, changes).
-    stamp: datetime = field(default_factory=lambda: datetime.now(UTC))
+    stamp: datetime = field(default_factory=now)
     rescan: bool | None = None  # decided at the scan's first write: did an earlier scan finish?
     files_seen: set[str] = field(default_factory=set)  # sitemap URLs this scan has file items for
     complete: set[str] = field(

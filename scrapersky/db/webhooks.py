@@ -12,23 +12,18 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Collection
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select, true, update
 from sqlalchemy.orm import Session
 
+from scrapersky.clock import now
 from scrapersky.db.engine import rowcount, session_scope
 from scrapersky.db.models import DeliveryStatus, Webhook, WebhookDelivery
 from scrapersky.storable import storable_text
 
 MAX_ATTEMPTS = 8
-
-
-def _now() -> datetime:
-    from scrapersky.db.jobs import now
-
-    return now()
 
 
 def add(url: str, tenant_id: str, endpoint: str, secret: str | None = None) -> Webhook:
@@ -61,7 +56,7 @@ def enqueue(session: Session, tenant_id: str, event: str, payload: dict[str, Any
     hooks = session.scalars(
         select(Webhook.id).where(Webhook.tenant_id == tenant_id, Webhook.active)
     ).all()
-    stamp = _now()
+    stamp = now()
     for hook_id in hooks:
         session.add(
             WebhookDelivery(
@@ -79,7 +74,7 @@ def claim_due(
     """The next due delivery, `sending` for this sender for `lease` seconds, with its webhook;
     None when none is due. Webhooks in `skip`, and webhooks with a delivery whose lease runs, wait:
     one call at a time per endpoint, whatever the number of senders."""
-    stamp = _now()
+    stamp = now()
     in_flight = select(WebhookDelivery.webhook_id).where(
         WebhookDelivery.status == DeliveryStatus.SENDING, WebhookDelivery.next_attempt_at > stamp
     )
@@ -150,11 +145,11 @@ def record(
     """Store an attempt's outcome: delivered (2xx), pending again after retry_in seconds, or failed;
     `lost` when the claim lapsed and another sender took the delivery (nothing is written)."""
     if error is None and status_code is not None and 200 <= status_code < 300:
-        status, values = DeliveryStatus.DELIVERED, {"delivered_at": _now()}
+        status, values = DeliveryStatus.DELIVERED, {"delivered_at": now()}
     elif retry_in is not None and attempts < MAX_ATTEMPTS:
         status, values = (
             DeliveryStatus.PENDING,
-            {"next_attempt_at": _now() + timedelta(seconds=retry_in)},
+            {"next_attempt_at": now() + timedelta(seconds=retry_in)},
         )
     else:
         status, values = DeliveryStatus.FAILED, {}
@@ -170,7 +165,7 @@ def record(
                 status=status,
                 last_status_code=status_code,
                 last_error=None if error is None else storable_text(error),  # a receiver's words
-                updated_at=_now(),
+                updated_at=now(),
                 **values,
             )
         )

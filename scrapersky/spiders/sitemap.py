@@ -8,7 +8,6 @@ import time
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
 
@@ -19,6 +18,7 @@ from twisted.python.failure import Failure
 
 from scrapersky import signals
 from scrapersky.arguments import RunArguments, parse_run_arguments
+from scrapersky.clock import now
 from scrapersky.db import history, jobs
 from scrapersky.db.models import DiscoveryMethod, JobStatus
 from scrapersky.exceptions import RobotsForbidden
@@ -369,9 +369,7 @@ class SiteScanSpider(Spider):
                 scan.guess_missing.add(_first_url(request))
         elif step == Step.PAGE:
             scan.pages_done += 1
-            yield PageItem(
-                scan.tenant_id, scan.domain, _first_url(request), None, fetched_at=_now()
-            )
+            yield PageItem(scan.tenant_id, scan.domain, _first_url(request), None, fetched_at=now())
         yield from self._step_done(scan, request.meta)
         yield from self._done(scan)
 
@@ -401,7 +399,7 @@ class SiteScanSpider(Spider):
             tenant_id=scan.tenant_id,
             domain=scan.domain,
             status=status,
-            last_scan=_now(),
+            last_scan=now(),
             last_error=scan.error or ("; ".join(scan.notes[:5]) or None),
             metadata=metadata,
             sitemap_urls=scan.urls_listed,
@@ -478,7 +476,7 @@ class SiteScanSpider(Spider):
             response.status,
             title=summary.get("title"),
             description=summary.get("description"),
-            fetched_at=_now(),
+            fetched_at=now(),
         )
 
     def on_sitemap(self, response: Response, scan: Scan) -> Iterator[Any]:
@@ -714,7 +712,7 @@ class SiteScanSpider(Spider):
             parent_url=meta.get("scrapersky_parent"),
             status_code=status,
             error_message=error,
-            fetched_at=_now(),
+            fetched_at=now(),
             **fields,
         )
 
@@ -800,7 +798,3 @@ def _root_cause(error: BaseException) -> BaseException:
     if reasons:
         return reasons[0].value
     return error
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
