@@ -23,13 +23,14 @@ The hierarchy, with (exit code, HTTP status); the classes defined elsewhere are 
     │   ├── middlewares.RefusedAddress               (also Scrapy's IgnoreRequest)
     │   ├── net.outbound.Refused                     (a webhook endpoint never called as it is)
     │   └── exceptions.RobotsForbidden               (also IgnoreRequest: the site's robots.txt)
-    ├── DatabaseUnavailable ........................ 5  503  unreachable, refusing, or its schema
-    │   ├── SchemaBehind ........................... 5  503  is not current
+    ├── DatabaseUnavailable ........................ 5  503  the database unreachable or refusing
+    │   ├── SchemaBehind ........................... 5  503  its schema not current
     │   └── pipelines.StoreError
     ├── NodeUnavailable ............................ 6  503  no Scrapyd node took the work
-    │   └── scheduling.client.ScrapydError
-    │       ├── scheduling.client.NodeUnreachable
-    │       └── scheduling.runs.NoNodeAnswered
+    │   ├── scheduling.client.ScrapydError
+    │   │   ├── scheduling.client.NodeUnreachable
+    │   │   └── scheduling.runs.NoNodeAnswered
+    │   └── scheduling.client._Transient             (private: a retry, never leaves the client)
     ├── Conflict ................................... 1  409  a record's state stops the work
     │   └── scheduling.follow.BatchStalled
     └── RemoteFailed ............................... 1  502  a site or endpoint answered badly
@@ -41,8 +42,8 @@ The hierarchy, with (exit code, HTTP status); the classes defined elsewhere are 
 Exit code 1 is also a run whose work failed (a scan, or a batch that ended partial or failed) and
 any unexpected error; 2 also Scrapy's usage errors. A webservice answers an SQLAlchemy error as
 DatabaseUnavailable and anything else unexpected as 500 (a bug, logged with its traceback).
-docs/errors.md holds the same table; tests/integration/test_error_model.py checks one against
-the other and every command's and endpoint's error paths against both.
+docs/errors.md holds the same table; tests/integration/test_error_model.py checks it against
+these classes, and every command's and endpoint's error paths against it.
 """
 
 from __future__ import annotations
