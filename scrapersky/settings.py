@@ -14,12 +14,12 @@ import os
 
 from scrapy.settings import default_settings
 
-from scrapersky import __version__
+# setting_specs as a module: Scrapy would take an upper-case name imported here for a setting.
+from scrapersky import __version__, setting_specs
 from scrapersky.config import ConfigError, to_bool
-from scrapersky.setting_specs import SETTINGS, Setting, Value
 
 
-def from_environment(setting: Setting) -> Value | None:
+def from_environment(setting: setting_specs.Setting) -> setting_specs.Value | None:
     """The environment's value, or the declared default; a number or switch that does not
     parse is kept as given, for check_settings to report in one line."""
     value = os.environ.get(setting.name)
@@ -44,7 +44,7 @@ NEWSPIDER_MODULE = "scrapersky.spiders"
 COMMANDS_MODULE = "scrapersky.commands"
 
 # --- ScraperSky, and what the environment may set: scrapersky/setting_specs.py ------------
-declared = {setting.name: from_environment(setting) for setting in SETTINGS if setting.env}
+declared = {s.name: from_environment(s) for s in setting_specs.SETTINGS if s.env}
 globals().update(declared)
 
 # --- Politeness -------------------------------------------------------------------------

@@ -164,12 +164,15 @@ def test_every_default_is_the_one_settings_py_had():
     assert typed == {name: (type(value).__name__, value) for name, value in DEFAULTS.items()}
 
 
-def test_every_scrapersky_setting_of_settings_py_is_declared():
+def test_every_setting_of_settings_py_is_scrapys_own_or_declared():
+    # Scrapy takes every upper-case name of the module for a setting.
+    from scrapy.settings import default_settings
+
     from scrapersky import settings
     from scrapersky.setting_specs import BY_NAME
 
-    ours = {name for name in dir(settings) if name.startswith(("SCRAPERSKY_", "SCRAPYD_"))}
-    assert ours <= set(BY_NAME)
+    names = {name for name in dir(settings) if name.isupper()}
+    assert names - set(dir(default_settings)) - set(BY_NAME) == set()
 
 
 BAD_VALUES = {
