@@ -11,13 +11,14 @@ import logging
 import uuid
 from datetime import UTC, datetime
 from functools import cache
+from typing import Any
 from urllib.parse import urlsplit
 
 from scrapy.settings import BaseSettings, Settings
 
 from scrapersky.errors import ConfigError as ConfigError  # defined with the other errors
 from scrapersky.net.policy import DangerousNetwork, parse_network
-from scrapersky.setting_specs import SETTINGS, Kind, Setting
+from scrapersky.setting_specs import BY_NAME, SETTINGS, Kind, Setting
 
 TRUE = {"1", "true", "yes", "on"}
 FALSE = {"0", "false", "no", "off", ""}
@@ -43,6 +44,12 @@ def check_settings(settings: BaseSettings) -> None:
             settings.set(
                 setting.name, value, priority=settings.getpriority(setting.name) or "project"
             )
+
+
+def declared_value(settings: BaseSettings, name: str) -> Any:
+    """One setting's value, read and checked as its declaration says: for the webservices,
+    where no command has run check_settings."""
+    return checked_value(BY_NAME[name], settings)
 
 
 def checked_value(setting: Setting, settings: BaseSettings) -> object:

@@ -41,7 +41,7 @@ from twisted.web.guard import BasicCredentialFactory, HTTPAuthSessionWrapper
 from scrapersky.api.auth import bearer_key, header
 from scrapersky.api.base import OPERATOR_LOGIN, Service
 from scrapersky.api.hosts import host_allowed, own_names
-from scrapersky.config import ConfigError, project_settings, to_host_names, to_int, to_origins
+from scrapersky.config import ConfigError, declared_value, project_settings
 from scrapersky.console import Console
 from scrapersky.db import keys
 from scrapersky.db.schema import ensure_schema, first_line
@@ -77,17 +77,11 @@ WEBHOOK_INTERVAL = 5.0  # seconds between the node's passes over due webhook del
 
 def application(config):
     settings = project_settings()
-    cap = to_int(
-        settings.get("SCRAPERSKY_MAX_REQUEST_BYTES"), "SCRAPERSKY_MAX_REQUEST_BYTES", minimum=1024
-    )
-    api_cap = to_int(
-        settings.get("SCRAPERSKY_MAX_API_REQUEST_BYTES"),
-        "SCRAPERSKY_MAX_API_REQUEST_BYTES",
-        minimum=1024,
-    )
-    origins = to_origins(settings.get("SCRAPERSKY_CORS_ORIGINS"))
+    cap = declared_value(settings, "SCRAPERSKY_MAX_REQUEST_BYTES")
+    api_cap = declared_value(settings, "SCRAPERSKY_MAX_API_REQUEST_BYTES")
+    origins = declared_value(settings, "SCRAPERSKY_CORS_ORIGINS")
     bind = os.getenv("SCRAPYD_BIND_ADDRESS") or config.get("bind_address", "127.0.0.1")
-    hosts = own_names(bind, to_host_names(settings.get("SCRAPERSKY_ALLOWED_HOSTS")))
+    hosts = own_names(bind, declared_value(settings, "SCRAPERSKY_ALLOWED_HOSTS"))
     try:
         login = operator_login(config, settings.get("SCRAPYD_PASSWORD_FILE") or "")
     except ConfigError as exc:  # one line and exit 2, as for any bad setting
