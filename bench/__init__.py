@@ -109,9 +109,10 @@ def scan_command(host: str, **settings: str) -> list[str]:
 def fresh_postgres() -> Iterator[str]:
     """A new, migrated PostgreSQL database (dropped afterwards); yields its URL."""
     # Imported here: bench.listers' child processes import this package and must stay light.
-    from tests.conftest import migrated_postgres
+    from tests.support.databases import fresh_postgres
 
-    yield from migrated_postgres()
+    with fresh_postgres() as url:
+        yield url
 
 
 def _tree_rss(root: psutil.Process) -> int:

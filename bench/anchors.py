@@ -29,7 +29,7 @@ from bench.site import NAMESPACE, ROOT, BenchSite
 from bench.writepath import page_entry
 from scrapersky.db.engine import get_engine
 from scrapersky.db.models import Domain, Page, SitemapFile
-from tests.conftest import scrapy_env
+from tests.support.commands import scrapy_env
 
 COPY_BATCH = 50_000
 

@@ -49,19 +49,11 @@ class Baseline:
     @contextmanager
     def database(self) -> Iterator[str]:
         """A fresh PostgreSQL database migrated with the baseline's own migrations."""
-        from tests.conftest import (
-            create_postgres_database,
-            drop_postgres_database,
-            require_postgres,
-        )
+        from tests.support.databases import fresh_postgres
 
-        require_postgres()
-        url = create_postgres_database()
-        try:
+        with fresh_postgres(migrate=False) as url:
             self._python(f"from scrapersky.db.schema import upgrade; upgrade({url!r})")
             yield url
-        finally:
-            drop_postgres_database(url)
 
     def first_scan(self, database_url: str, proxy: str, host: str, label: str) -> Measured:
         """The baseline's `scrapy crawl` of the bench site (no probe: the baseline may not know it)."""

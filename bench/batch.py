@@ -77,7 +77,7 @@ class Tree:
 def database(url: str | None, tree: Tree = Tree()) -> Iterator[tuple[str, str]]:
     """(URL, kind): the given database, else a fresh PostgreSQL one, else a SQLite file; migrated
     by the tree's own migrations."""
-    from tests.conftest import create_postgres_database, drop_postgres_database
+    from tests.support.databases import create_postgres_database, drop_postgres_database
 
     if url:
         _upgrade(tree, url)
@@ -133,7 +133,7 @@ def batch_pass(
     max_proc: int,
 ) -> Pass:
     """`scrapy batch LIST --wait` through `nodes` fresh Scrapyd nodes running `tree`'s code."""
-    from tests.conftest import scrapy_env
+    from tests.support.commands import scrapy_env
     from tests.support.db import scalar
     from tests.support.scrapyd_nodes import client_env, start_nodes, stop_all
 
@@ -181,7 +181,7 @@ def batch_pass(
 
 def single_pass(hosts: list[str], web, url: str, work: Path, *, nodes: int, max_proc: int) -> Pass:
     """schedule.json once per domain, round robin over the nodes: one Scrapy process per domain."""
-    from tests.conftest import scrapy_env
+    from tests.support.commands import scrapy_env
     from tests.support.db import scalar
     from tests.support.scrapyd_nodes import start_nodes, stop_all
 

@@ -142,8 +142,8 @@ def generator_sites(web) -> list[str]:
 def measure() -> list[Case]:
     """Every case site read by each tool in turn, on one fixture web; requests counted per site."""
     from scrapersky.db.schema import upgrade
-    from tests.conftest import scrapy, scrapy_env
     from tests.support import sitemap_sites
+    from tests.support.commands import scrapy, scrapy_env
     from tests.support.db import rows
     from tests.support.fixture_web import FixtureWeb, demo_site
 

@@ -25,7 +25,7 @@ from bench import MB, Figure, Measured, fresh_postgres, run_dir, run_measured, s
 from bench.baseline import Baseline, plain_crawl
 from bench.site import CHURN_EVERY, ROOT, BenchSite, build_churned_site, serve
 from scrapersky import settings as project_settings
-from tests.conftest import scrapy_env
+from tests.support.commands import scrapy_env
 from tests.support.db import rows, scalar
 
 FULL_SIZE = 1_000_000

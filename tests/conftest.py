@@ -11,26 +11,25 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
-import uuid
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
-from sqlalchemy import create_engine, text
 
+# The helpers tests import from here live in tests/support, which bench/ imports too.
+from tests.support.commands import ROOT, Result, scrapy, scrapy_env, start_scrapy  # noqa: F401
+from tests.support.databases import (  # noqa: F401
+    PG_ADMIN_URL,
+    create_postgres_database,
+    drop_postgres_database,
+    fresh_postgres,
+    postgres_problem,
+)
 from tests.support.fixture_web import FixtureWeb
 from tests.support.scrapyd_nodes import start_nodes
 
 # Fixture sites use the reserved .test and .example names; production never sets this.
 os.environ["SCRAPERSKY_TEST_DOMAINS"] = "true"
 
-ROOT = Path(__file__).resolve().parents[1]
-PG_ADMIN_URL = os.environ.get(
-    "SCRAPERSKY_TEST_POSTGRES", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
-)
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 # One Hypothesis profile, the same on a laptop and in CI (Hypothesis would load its own `ci`
@@ -83,60 +82,19 @@ def pytest_collection_modifyitems(items) -> None:
     items.sort(key=lambda item: cost[item.path])
 
 
-def _postgres_available() -> str | None:
-    try:
-        engine = create_engine(
-            PG_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
-        )
-        with engine.connect() as connection:
-            connection.execute(text("select 1"))
-        engine.dispose()
-        return None
-    except Exception as exc:  # any failure means: no server to test against
-        return f"PostgreSQL unreachable at {PG_ADMIN_URL}: {str(exc).splitlines()[0]}"
-
-
-_PG_PROBLEM = _postgres_available()
-
-
-def create_postgres_database() -> str:
-    name = f"scrapersky_test_{uuid.uuid4().hex[:10]}"
-    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-
-
-def drop_postgres_database(url: str) -> None:
-    from scrapersky.db.engine import get_engine
-
-    get_engine(url).dispose()
-    name = url.rsplit("/", 1)[1]
-    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
-
-
 def require_postgres() -> None:
-    if _PG_PROBLEM:
+    problem = postgres_problem()
+    if problem:
         if IN_CI:
-            pytest.fail(f"CI=true but {_PG_PROBLEM}")
-        pytest.skip(_PG_PROBLEM)
+            pytest.fail(f"CI=true but {problem}")
+        pytest.skip(problem)
 
 
 def migrated_postgres():
     """A new, migrated PostgreSQL database, dropped afterwards (a generator: yields its URL)."""
-    from scrapersky.db.schema import upgrade
-
     require_postgres()
-    url = create_postgres_database()
-    try:
-        upgrade(url)
+    with fresh_postgres() as url:
         yield url
-    finally:
-        drop_postgres_database(url)
 
 
 CHROMIUM_MISSING = "no Chromium executable (SCRAPERSKY_CHROMIUM, or chromium on PATH; install Debian's `chromium`; `make test` does it as root)"
@@ -237,55 +195,6 @@ def web_factory():
     yield start
     for server in started:
         server.stop()
-
-
-@dataclass
-class Result:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-def scrapy_env(database_url: str, web: FixtureWeb | None = None, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
-    env.update(
-        DATABASE_URL=database_url,
-        SCRAPERSKY_ALLOW_PRIVATE_NETWORKS="true",
-        AUTOTHROTTLE_ENABLED="false",
-        LOG_LEVEL="INFO",
-        PYTHONPATH=str(ROOT),
-    )
-    if web is not None:
-        env["http_proxy"] = env["https_proxy"] = web.proxy_url
-    env.update(extra)
-    return env
-
-
-def scrapy(*args: str, env: dict[str, str], timeout: float = 120, cwd: Path = ROOT) -> Result:
-    """Run a real `scrapy` command of this project."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "scrapy", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    return Result(proc.returncode, proc.stdout, proc.stderr)
-
-
-def start_scrapy(
-    *args: str, env: dict[str, str], cwd: Path = ROOT, log: Path | None = None
-) -> subprocess.Popen:
-    """Start a real `scrapy` command in the background (for kill and concurrency tests)."""
-    out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 (the child owns it)
-    return subprocess.Popen(
-        [sys.executable, "-m", "scrapy", *args],
-        cwd=cwd,
-        env=env,
-        stdout=out,
-        stderr=subprocess.STDOUT,
-    )
 
 
 @pytest.fixture
