@@ -14,7 +14,6 @@ import scrapersky
 from scrapersky import signals as scan_signals
 from scrapersky.db import jobs
 from scrapersky.db.errors import DATABASE_ERRORS, is_transient
-from scrapersky.db.models import JobStatus
 from scrapersky.db.schema import first_line
 from scrapersky.items import DomainItem
 from scrapersky.messages import MAX_ERROR_LENGTH, cut
@@ -22,6 +21,7 @@ from scrapersky.normalize import json_safe
 from scrapersky.retry import Backoff
 from scrapersky.scan import Scan
 from scrapersky.scheduling.reaper import JobTimes
+from scrapersky.states import JobStatus
 from scrapersky.storable import storable_text
 
 logger = logging.getLogger(__name__)

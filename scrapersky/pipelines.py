@@ -14,7 +14,6 @@ from scrapersky import signals
 from scrapersky.db.bulk import DomainKey
 from scrapersky.db.engine import get_engine
 from scrapersky.db.errors import DATABASE_ERRORS, is_transient
-from scrapersky.db.models import JobStatus
 from scrapersky.db.schema import first_line
 from scrapersky.db.store import ScanState, StoreBatch, write_batch
 from scrapersky.errors import DatabaseUnavailable
@@ -23,6 +22,7 @@ from scrapersky.messages import MAX_ERROR_LENGTH
 from scrapersky.metadata.text import MAX_DESCRIPTION_LENGTH, MAX_TITLE_LENGTH, clean_text
 from scrapersky.normalize import normalize_domain_metadata, normalize_listed_pages
 from scrapersky.retry import Backoff
+from scrapersky.states import JobStatus
 from scrapersky.storable import storable, storable_text
 
 logger = logging.getLogger(__name__)

@@ -10,12 +10,13 @@ from scrapersky.arguments import RENDER_MODES, read_domain_file, read_domain_lis
 from scrapersky.cli import ProjectCommand
 from scrapersky.config import ConfigError, to_int, to_tenant
 from scrapersky.db import jobs
-from scrapersky.db.models import BatchJob, BatchStatus, JobStatus
+from scrapersky.db.models import BatchJob
 from scrapersky.errors import WORK_FAILED, NotFound
 from scrapersky.scheduling.follow import follow_batch
 from scrapersky.scheduling.planner import run_count
 from scrapersky.scheduling.reaper import JobTimes
 from scrapersky.scheduling.runs import NoNodeAnswered, ScheduledRun, live_runs, schedule_runs
+from scrapersky.states import BatchStatus, JobStatus
 from scrapersky.views import batch_view
 
 

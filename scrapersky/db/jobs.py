@@ -19,8 +19,9 @@ from scrapersky.clock import now
 from scrapersky.db import webhooks
 from scrapersky.db.engine import rowcount, session_scope
 from scrapersky.db.history import read_validators
-from scrapersky.db.models import BatchJob, BatchStatus, Domain, Job, JobStatus
+from scrapersky.db.models import BatchJob, Domain, Job
 from scrapersky.domains import INVALID_PREFIX, InvalidDomain, standardize_domain
+from scrapersky.states import BatchStatus, JobStatus
 
 ACTIVE = (JobStatus.PENDING, JobStatus.RUNNING)  # a job or a batch that has yet to end
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -46,41 +45,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-
-# The states of jobs, batches and webhook deliveries. Members are the strings the status
-# columns hold, so rows, JSON and comparisons with what a row read back say stay the same.
-class JobStatus(StrEnum):
-    PENDING = "pending"
-    RUNNING = "running"
-    COMPLETE = "complete"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-
-class BatchStatus(StrEnum):
-    PENDING = "pending"
-    RUNNING = "running"
-    COMPLETE = "complete"
-    PARTIAL = "partial"  # every job ended, some failed
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-
-class DeliveryStatus(StrEnum):
-    PENDING = "pending"
-    SENDING = "sending"
-    DELIVERED = "delivered"
-    FAILED = "failed"
-
-
-class DiscoveryMethod(StrEnum):
-    """How a sitemap was found (sitemap_files.discovery_method)."""
-
-    ROBOTS_TXT = "robots_txt"
-    WELL_KNOWN = "well_known"  # a guessed path
-    SITEMAP_INDEX = "sitemap_index"
-    HTML_LINK = "html_link"  # a <link rel="sitemap"> on the homepage
 
 
 class Base(DeclarativeBase):

@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from scrapersky.clock import now
 from scrapersky.db.engine import rowcount, session_scope
-from scrapersky.db.models import DeliveryStatus, Webhook, WebhookDelivery
+from scrapersky.db.models import Webhook, WebhookDelivery
+from scrapersky.states import DeliveryStatus
 from scrapersky.storable import storable_text
 
 MAX_ATTEMPTS = 8

@@ -6,9 +6,10 @@ import time
 from collections.abc import Callable
 
 from scrapersky.db import jobs
-from scrapersky.db.models import BatchJob, JobStatus
+from scrapersky.db.models import BatchJob
 from scrapersky.errors import Conflict
 from scrapersky.scheduling.reaper import JobTimes
+from scrapersky.states import JobStatus
 
 
 class BatchStalled(Conflict):

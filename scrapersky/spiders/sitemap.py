@@ -20,7 +20,6 @@ from scrapersky import signals
 from scrapersky.arguments import RunArguments, parse_run_arguments
 from scrapersky.clock import now
 from scrapersky.db import history, jobs
-from scrapersky.db.models import DiscoveryMethod, JobStatus
 from scrapersky.exceptions import RobotsForbidden
 from scrapersky.items import DomainItem, PageBatchItem, PageItem, SitemapFileItem
 from scrapersky.messages import first_line
@@ -42,6 +41,7 @@ from scrapersky.sitemaps import (
 )
 from scrapersky.sitemaps.diff import DIFF_MAX_BYTES, ListingDiff, keepable, listing_diff
 from scrapersky.sitemaps.stream import is_gzip
+from scrapersky.states import DiscoveryMethod, JobStatus
 
 
 class FoundSitemap(NamedTuple):
