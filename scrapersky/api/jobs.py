@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from scrapersky import states
 from scrapersky.api.base import Fields, Service
 from scrapersky.api.schedule import Scheduling, scan_options
-from scrapersky.db import jobs, models
+from scrapersky.db import jobs
 from scrapersky.db.models import Job
 from scrapersky.domains import standardize_domain
 from scrapersky.errors import NodeUnavailable, NotFound
@@ -37,7 +38,7 @@ class ScanService(Scheduling):
         try:
             [run] = self.schedule({"job_id": created.job_id}, 1, priority, run_id=lambda: run_id)
         except ScrapydError as exc:
-            jobs.end_run(url, run_id, models.JobStatus.FAILED, f"not scheduled: {exc}")
+            jobs.end_run(url, run_id, states.JobStatus.FAILED, f"not scheduled: {exc}")
             raise NodeUnavailable(str(exc), job_id=created.job_id) from None
         [job] = jobs.find_jobs(url, created.job_id)
         return {**job_answer(job), "run_id": run["run_id"], "node": run["node"]}

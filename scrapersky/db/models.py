@@ -28,6 +28,12 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from scrapersky.clock import now
 
+# The states live in scrapersky.states; importable from here too, as before.
+from scrapersky.states import BatchStatus as BatchStatus
+from scrapersky.states import DeliveryStatus as DeliveryStatus
+from scrapersky.states import DiscoveryMethod as DiscoveryMethod
+from scrapersky.states import JobStatus as JobStatus
+
 # JSONB on PostgreSQL (indexable, compact), plain JSON text on SQLite.
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 # SQLite only auto-increments INTEGER PRIMARY KEY, not BIGINT.
