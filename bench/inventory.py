@@ -316,7 +316,7 @@ AREAS = (
     ("normalize (scrapersky.normalize)", ("scrapersky/normalize.py",)),
     ("spider (scrapersky.spiders)", ("scrapersky/spiders/",)),
     ("homepage metadata (scrapersky.metadata)", ("scrapersky/metadata/",)),
-    ("job records (scrapersky.extensions)", ("scrapersky/extensions.py",)),
+    ("job records (scrapersky.extensions)", ("scrapersky/extensions/",)),
     ("SQLAlchemy / psycopg2", ("sqlalchemy/", "psycopg2/")),
     ("playwright", ("playwright/",)),
     ("Scrapy", ("scrapy/",)),

@@ -118,7 +118,7 @@ sitemap_spider_settings = {
     },
     "EXTENSIONS": {
         # No webhook sender: a crawl never waits on a tenant's endpoint (the node's loop sends).
-        "scrapersky.extensions.JobLifecycle": 100,
+        "scrapersky.extensions.lifecycle.JobLifecycle": 100,
     },
     "ADDONS": {
         "scrapersky.rendering.RenderingAddon": 0,
