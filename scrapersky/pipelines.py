@@ -21,7 +21,7 @@ from scrapersky.items import DomainItem, PageBatchItem, PageItem, SitemapFileIte
 from scrapersky.messages import MAX_ERROR_LENGTH
 from scrapersky.metadata.text import MAX_DESCRIPTION_LENGTH, MAX_TITLE_LENGTH, clean_text
 from scrapersky.normalize import normalize_domain_metadata, normalize_listed_pages
-from scrapersky.retry import Backoff
+from scrapersky.retry import Backoff, retry_async
 from scrapersky.states import JobStatus
 from scrapersky.storable import storable, storable_text
 
@@ -192,38 +192,49 @@ class StorePipeline:
             raise
 
     async def _write_with_retries(self, batch: StoreBatch) -> None:
-        waits = Backoff(0.5, cap=15.0, retries=self.retries)
-        while True:
+        failed: dict[DomainKey, str] = {}
+
+        async def attempt() -> tuple[int, float]:
+            """Rows changed, and the seconds the write took."""
+            failed.clear()
             started = time.monotonic()
-            failed: dict[DomainKey, str] = {}
             try:
                 written = await asyncio.to_thread(self._write_once, batch, failed)
             except DATABASE_ERRORS as exc:
-                reason = storable_text(first_line(exc))
                 if self._connection_lost(exc):
                     self._reconnect()
-                if not is_transient(exc):
-                    # A value or a statement the database refuses: refused again on every try.
-                    self.stats.inc_value("scrapersky/store/data_errors")
-                    raise StoreError(f"database refused the write: {reason}") from exc
-                self.stats.inc_value("scrapersky/store/retries")
-                delay = waits.next_delay()
-                if delay is None:
-                    raise StoreError(
-                        f"database write failed after {self.retries + 1} attempts: {reason}"
-                    ) from exc
-                logger.warning("database write failed (%s); retrying in %.1fs", reason, delay)
-                self.domain_ids.clear()  # ids may be gone if the transaction that made them was lost
-                await asyncio.sleep(delay)
-                continue
-            self._lose_domains(failed)
-            self.stats.inc_value("scrapersky/store/page_rows", batch.rows)
-            self.stats.inc_value("scrapersky/store/page_rows_changed", written)
-            self.stats.inc_value("scrapersky/store/flushes")
-            self.stats.max_value(
-                "scrapersky/store/max_flush_seconds", round(time.monotonic() - started, 3)
+                raise
+            return written, time.monotonic() - started
+
+        try:
+            written, seconds = await retry_async(
+                attempt,
+                is_transient=is_transient,
+                backoff=Backoff(0.5, cap=15.0, retries=self.retries),
+                on_retry=self._retrying,
             )
-            return
+        except DATABASE_ERRORS as exc:
+            reason = storable_text(first_line(exc))
+            if not is_transient(exc):
+                # A value or a statement the database refuses: refused again on every try.
+                self.stats.inc_value("scrapersky/store/data_errors")
+                raise StoreError(f"database refused the write: {reason}") from exc
+            # Counted as it always was: every transient failure, the last one too.
+            self.stats.inc_value("scrapersky/store/retries")
+            raise StoreError(
+                f"database write failed after {self.retries + 1} attempts: {reason}"
+            ) from exc
+        self._lose_domains(failed)
+        self.stats.inc_value("scrapersky/store/page_rows", batch.rows)
+        self.stats.inc_value("scrapersky/store/page_rows_changed", written)
+        self.stats.inc_value("scrapersky/store/flushes")
+        self.stats.max_value("scrapersky/store/max_flush_seconds", round(seconds, 3))
+
+    def _retrying(self, exc: Exception, delay: float) -> None:
+        self.stats.inc_value("scrapersky/store/retries")
+        reason = storable_text(first_line(exc))
+        logger.warning("database write failed (%s); retrying in %.1fs", reason, delay)
+        self.domain_ids.clear()  # ids may be gone if the transaction that made them was lost
 
     def _write_once(self, batch: StoreBatch, failed: dict[DomainKey, str]) -> int:
         if self.connection is None:

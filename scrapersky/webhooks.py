@@ -28,6 +28,7 @@ from scrapersky.db import webhooks as rows
 from scrapersky.messages import cut
 from scrapersky.net.outbound import AnswerTooLarge, DeadlineExceeded, Refused, post
 from scrapersky.net.policy import AddressPolicy, policy_from_settings
+from scrapersky.retry import delay_after
 
 logger = logging.getLogger(__name__)
 MAX_RETRY = 3600.0
@@ -97,7 +98,7 @@ def deliver_due(url: str, sending: Sending) -> dict[str, int]:
         status_code, error, retry_in = (
             None,
             None,
-            min(sending.retry_base * 3 ** (delivery.attempts - 1), MAX_RETRY),
+            delay_after(delivery.attempts, sending.retry_base, factor=3, cap=MAX_RETRY),
         )
         try:
             status_code = post(

@@ -16,7 +16,7 @@ from urllib.request import ProxyHandler, Request, build_opener
 
 from scrapersky.config import ConfigError, to_list
 from scrapersky.errors import NodeUnavailable
-from scrapersky.retry import Backoff
+from scrapersky.retry import Backoff, retry_call
 from scrapersky.scheduling.login import Login, client_logins, is_loopback
 
 PROJECT = "scrapersky"
@@ -169,18 +169,18 @@ class ScrapydClient:
     ) -> dict[str, Any]:
         url = f"{node}/{endpoint}" + (f"?{urlencode(params)}" if params else "")
         body = urlencode(data).encode() if data is not None else None
-        waits = Backoff(self.backoff, retries=self.retries)
-        while True:
-            try:
-                return self._once(node, url, body)
-            except _Transient as exc:
-                reason = str(exc)
-            delay = waits.next_delay()
-            if delay is None:
-                break
-            self.sleep(delay)
-        attempts = self.retries + 1
-        raise NodeUnreachable(f"{node}: {reason} (after {attempts} attempt{'s' * (attempts != 1)})")
+        try:
+            return retry_call(
+                lambda: self._once(node, url, body),
+                is_transient=lambda exc: isinstance(exc, _Transient),
+                backoff=Backoff(self.backoff, retries=self.retries),
+                sleep=self.sleep,
+            )
+        except _Transient as exc:
+            attempts = self.retries + 1
+            raise NodeUnreachable(
+                f"{node}: {exc} (after {attempts} attempt{'s' * (attempts != 1)})"
+            ) from None
 
     def _once(self, node: str, url: str, body: bytes | None) -> dict[str, Any]:
         request = Request(
