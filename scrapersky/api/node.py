@@ -40,9 +40,9 @@ from twisted.web.guard import BasicCredentialFactory, HTTPAuthSessionWrapper
 
 from scrapersky.api.auth import bearer_key, header
 from scrapersky.api.base import OPERATOR_LOGIN, Service
+from scrapersky.api.console import Console
 from scrapersky.api.hosts import host_allowed, own_names
 from scrapersky.config import ConfigError, declared_value, project_settings
-from scrapersky.console import Console
 from scrapersky.db import keys
 from scrapersky.db.schema import ensure_schema, first_line
 from scrapersky.errors import (

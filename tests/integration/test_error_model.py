@@ -25,13 +25,13 @@ from twisted.python.failure import Failure
 from twisted.web.test.requesthelper import DummyRequest
 
 from scrapersky.api import base, batches, changes, health, jobs, results
+from scrapersky.api.metrics import Metrics
 from scrapersky.config import project_settings
 from scrapersky.db import jobs as job_rows
 from scrapersky.db import keys
 from scrapersky.db.engine import session_scope
 from scrapersky.db.models import Job
 from scrapersky.errors import ScraperSkyError
-from scrapersky.metrics import Metrics
 from tests.conftest import ROOT, scrapy_env
 from tests.support.in_process import _as_a_new_process, run_command
 from tests.support.ports import free_port

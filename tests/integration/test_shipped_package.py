@@ -44,7 +44,7 @@ def _package_files() -> set[str]:
 def test_the_egg_and_the_installed_copy_carry_every_package_file(scrapyd):
     build = project_build()
     files = _package_files()
-    assert "scrapersky/console/static/index.html" in files
+    assert "scrapersky/api/console/static/index.html" in files
     assert "scrapersky/migrations/env.py" in files
     assert "scrapersky/migrations/script.py.mako" in files
     assert any(PurePosixPath(name).parent.name == "versions" for name in files)

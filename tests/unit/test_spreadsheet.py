@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from scrapersky.exporters import CsvItemExporter, FormulaSafeCsvItemExporter
 from scrapersky.spreadsheet import FORMULA_STARTS, formula_safe
 
-CONSOLE_JS = Path(__file__).resolve().parents[2] / "scrapersky/console/static/console.js"
+CONSOLE_JS = Path(__file__).resolve().parents[2] / "scrapersky/api/console/static/console.js"
 CASES = [
     '=HYPERLINK("http://evil.test","x")',
     "@SUM(1+1)|cmd",
