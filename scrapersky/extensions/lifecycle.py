@@ -13,12 +13,12 @@ from twisted.internet import task, threads
 import scrapersky
 from scrapersky import signals as scan_signals
 from scrapersky.db import jobs
-from scrapersky.db.errors import DATABASE_ERRORS, is_transient
+from scrapersky.db.errors import is_transient
 from scrapersky.db.schema import first_line
 from scrapersky.items import DomainItem
 from scrapersky.messages import MAX_ERROR_LENGTH, cut
 from scrapersky.normalize import json_safe
-from scrapersky.retry import Backoff
+from scrapersky.retry import Backoff, retry_async
 from scrapersky.scan import Scan
 from scrapersky.scheduling.reaper import JobTimes
 from scrapersky.states import JobStatus
@@ -170,18 +170,14 @@ class JobLifecycle:
     async def _record(self, fn, *args, **kwargs):
         """Job records are small and must not be lost to a database blip: retry transient errors
         with backoff for as long as the job would take to go stale anyway; never a refusal."""
-        waits = Backoff(0.5, cap=10.0, within=self.times.stale_after)
-        while True:
-            try:
-                return await asyncio.to_thread(fn, *args, **kwargs)
-            except DATABASE_ERRORS as exc:
-                delay = waits.next_delay() if is_transient(exc) else None
-                if delay is None:
-                    raise  # gave up, or a refusal no retry would change
-                logger.warning(
-                    "recording job state failed (%s); retrying in %.1fs", first_line(exc), delay
-                )
-                await asyncio.sleep(delay)
+        return await retry_async(
+            lambda: asyncio.to_thread(fn, *args, **kwargs),
+            is_transient=is_transient,
+            backoff=Backoff(0.5, cap=10.0, within=self.times.stale_after),
+            on_retry=lambda exc, delay: logger.warning(
+                "recording job state failed (%s); retrying in %.1fs", first_line(exc), delay
+            ),
+        )
 
     def _heartbeat(self):
         progress = {job.id: 0.0 for job in self.waiting.values()}
