@@ -4,10 +4,11 @@ import json
 import sys
 from typing import Any
 
+from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from scrapersky.arguments import RENDER_MODES, read_domain_file, read_domain_list, to_render
-from scrapersky.cli import ProjectCommand
+from scrapersky.commands.base import ProjectCommand
 from scrapersky.config import ConfigError, to_int, to_tenant
 from scrapersky.db import jobs
 from scrapersky.db.models import BatchJob
@@ -20,7 +21,7 @@ from scrapersky.states import BatchStatus, JobStatus
 from scrapersky.views import batch_view
 
 
-class Command(ProjectCommand):
+class Command(ProjectCommand, ScrapyCommand):
     def syntax(self) -> str:
         return "FILE|- [options]  or  --resume BATCH [options]"
 

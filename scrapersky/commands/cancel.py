@@ -3,16 +3,17 @@ from __future__ import annotations
 import json
 import sys
 
+from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from scrapersky.cli import ProjectCommand
+from scrapersky.commands.base import ProjectCommand
 from scrapersky.config import to_tenant
 from scrapersky.db import jobs
 from scrapersky.errors import NotFound
 from scrapersky.scheduling.cancel import stop_runs
 
 
-class Command(ProjectCommand):
+class Command(ProjectCommand, ScrapyCommand):
     def syntax(self) -> str:
         return "BATCH|JOB [--tenant-id UUID] [--json]"
 

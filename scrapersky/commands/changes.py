@@ -5,9 +5,10 @@ from pathlib import Path
 from typing import Any
 
 from scrapy import exporters
+from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from scrapersky.cli import ProjectCommand
+from scrapersky.commands.base import ProjectCommand
 from scrapersky.config import to_datetime, to_tenant
 from scrapersky.db.changes import FIELDS, domain_changes
 from scrapersky.domains import standardize_domain
@@ -23,7 +24,7 @@ EXPORTERS = {
 }
 
 
-class Command(ProjectCommand):
+class Command(ProjectCommand, ScrapyCommand):
     def syntax(self) -> str:
         return "DOMAIN [--since DATE | --scan JOB] [--tenant-id UUID] [--json | -o FILE]"
 

@@ -3,9 +3,10 @@ from __future__ import annotations
 import json
 import sys
 
+from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from scrapersky.cli import ProjectCommand
+from scrapersky.commands.base import ProjectCommand
 from scrapersky.config import ConfigError, to_tenant
 from scrapersky.db import keys
 from scrapersky.db.jobs import excerpt
@@ -15,7 +16,7 @@ from scrapersky.views import row_view
 KEY_FIELDS = ("id", "key_id", "name", "tenant_id", "operator", "created_at", "revoked_at")
 
 
-class Command(ProjectCommand):
+class Command(ProjectCommand, ScrapyCommand):
     def syntax(self) -> str:
         return "create --tenant-id UUID [--name N] | create --operator [--name N] | list [--json] | revoke KEY_ID"
 

@@ -1,14 +1,15 @@
 from __future__ import annotations
 
+from scrapy.commands import ScrapyCommand
 from sqlalchemy.exc import SQLAlchemyError
 
-from scrapersky.cli import ProjectCommand
+from scrapersky.commands.base import ProjectCommand
 from scrapersky.db import schema
 from scrapersky.db.engine import check_url
 from scrapersky.errors import Conflict, DatabaseUnavailable, ScraperSkyError
 
 
-class Command(ProjectCommand):
+class Command(ProjectCommand, ScrapyCommand):
     def syntax(self) -> str:
         return ""
 

@@ -3,9 +3,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from scrapersky.cli import ProjectCommand
+from scrapersky.commands.base import ProjectCommand
 from scrapersky.config import to_tenant
 from scrapersky.db import jobs
 from scrapersky.errors import NotFound
@@ -13,7 +14,7 @@ from scrapersky.scheduling.reaper import JobTimes
 from scrapersky.views import batch_view, job_view
 
 
-class Command(ProjectCommand):
+class Command(ProjectCommand, ScrapyCommand):
     def syntax(self) -> str:
         return "[ID] [--json] [--tenant-id UUID]"
 

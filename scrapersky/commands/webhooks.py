@@ -3,9 +3,10 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from scrapersky.cli import ProjectCommand
+from scrapersky.commands.base import ProjectCommand
 from scrapersky.config import ConfigError, to_int, to_tenant
 from scrapersky.db import webhooks as rows
 from scrapersky.errors import NotFound
@@ -15,7 +16,7 @@ from scrapersky.webhooks import Sending, deliver_due
 ACTIONS = ("add", "list", "remove", "deliver", "log")
 
 
-class Command(ProjectCommand):
+class Command(ProjectCommand, ScrapyCommand):
     def syntax(self) -> str:
         return (
             "add URL --tenant-id UUID [--secret S] | list | remove ID | deliver | log [--limit N]"

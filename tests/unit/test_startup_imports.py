@@ -59,3 +59,22 @@ def test_a_crawl_does_not_import_what_other_commands_and_services_use():
     assert "scrapersky.spiders.sitemap" in loaded and "scrapersky.commands.status" in loaded
     assert not NOT_FOR_A_CRAWL & {name.split(".")[0] for name in loaded}
     assert not [name for name in loaded if name.startswith(NOT_FOR_A_CRAWL_PACKAGES)]
+
+
+def test_the_project_commands_are_the_command_modules_only():
+    # Scrapy takes every ScrapyCommand subclass defined in a module of COMMANDS_MODULE for a
+    # command named after the module: commands/base.py's ProjectCommand must not be `scrapy base`.
+    from scrapy.cmdline import _get_commands_from_module
+
+    commands = _get_commands_from_module("scrapersky.commands", inproject=True)
+    assert sorted(commands) == [
+        "batch",
+        "cancel",
+        "changes",
+        "crawl",
+        "keys",
+        "migrate",
+        "retry",
+        "status",
+        "webhooks",
+    ]

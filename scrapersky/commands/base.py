@@ -1,13 +1,17 @@
 """What every project command shares: failures are one line on stderr starting `error: ` and an
 exit code, the one its class in scrapersky.errors gives (2 bad input, 3 not found, 5 database
 unavailable, 6 no Scrapyd node, ...; docs/errors.md). An SQLAlchemy error is the database being
-unavailable; any other, unexpected, error exits 1."""
+unavailable; any other, unexpected, error exits 1.
+
+ProjectCommand is a mixin, `class Command(ProjectCommand, ScrapyCommand)`, not a ScrapyCommand
+itself: Scrapy takes every ScrapyCommand subclass defined in a module of COMMANDS_MODULE for a
+command named after its module, and this one would be listed as `scrapy base`."""
 
 from __future__ import annotations
 
 import sys
+from typing import Any
 
-from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -20,9 +24,13 @@ from scrapersky.scheduling.client import ScrapydClient
 LOCAL_NODE = "http://127.0.0.1:6800"
 
 
-class ProjectCommand(ScrapyCommand):
+class ProjectCommand:
     """A command over the database: settings checked and schema current before `execute` runs,
-    and every failure one line and an exit code."""
+    and every failure one line and an exit code. Comes before ScrapyCommand in the bases, so its
+    attributes and `run` are the ones taken."""
+
+    settings: Any
+    exitcode: int
 
     requires_project = True
     requires_crawler_process = False
