@@ -26,6 +26,7 @@ from twisted.web import http, server
 from scrapersky.api.auth import bearer_key, header
 from scrapersky.config import project_settings, to_int, to_tenant
 from scrapersky.db import jobs, keys
+from scrapersky.db.engine import session_scope
 from scrapersky.db.keys import Caller
 from scrapersky.db.schema import ensure_schema, first_line
 from scrapersky.errors import (
@@ -193,7 +194,10 @@ class Service(WsResource):
         if not self.public:
             if not key:
                 raise Unauthorized("an API key is required: send Authorization: Bearer <key>")
-            caller = keys.authenticate(self.ready_database(), key)
+            # The key is checked in a read transaction of its own: it decides whether anything
+            # else runs (the reaper's writes included), and the answer opens its own.
+            with session_scope(self.ready_database()) as session:
+                caller = keys.authenticate(session, key)
             if caller is None:
                 raise Unauthorized("unknown or revoked API key")
         fields = Fields.parse(args, content_type, body)
@@ -247,6 +251,9 @@ class Service(WsResource):
         return url
 
     def reap(self, url: str) -> None:
+        """End the jobs of dead runs, in a write transaction of its own, before a status answer
+        opens its read transaction: the answer then reads what the reaper decided, and the read
+        itself never writes."""
         JobTimes.from_settings(project_settings()).reap(url)
 
 

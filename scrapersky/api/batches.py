@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from scrapyd.webservice import Cancel as ScrapydCancel
+from sqlalchemy.orm import Session
 from twisted.internet import threads
 
 from scrapersky.api.base import MAX_PAGE, Fields, Service
@@ -17,7 +18,8 @@ from scrapersky.api.schedule import (
 )
 from scrapersky.arguments import read_domain_list
 from scrapersky.db import jobs
-from scrapersky.db.models import BatchJob
+from scrapersky.db.engine import session_scope
+from scrapersky.db.models import BatchJob, Job
 from scrapersky.domains import InvalidDomain, standardize_domain
 from scrapersky.errors import BadInput, NodeUnavailable, NotFound, QuotaExceeded
 from scrapersky.scheduling.cancel import stop_runs
@@ -62,26 +64,36 @@ class BatchStatus(Service):
         limit = fields.number("limit", JOBS_PER_PAGE, minimum=1, maximum=MAX_PAGE)
         url = self.ready_database()
         self.reap(url)
-        batch = jobs.find_batch(url, ident, tenant)
-        if batch is None:
-            by_run = [
-                job
-                for job in jobs.find_jobs(url, ident, tenant)
-                if job.run_id == ident and job.batch_id
-            ]
-            batch = jobs.find_batch(url, by_run[0].batch_id, tenant) if by_run else None
-        if batch is None:
-            raise NotFound(f"no batch with id {jobs.excerpt(ident)!r}")
-        page = jobs.batch_jobs(url, batch.id, after=after, limit=limit + 1)
-        view = batch_view(batch)
-        view["counts"] = jobs.status_counts(url, batch.id)
-        view["jobs"] = [{**job_view(job), "links": job_links(job)} for job in page[:limit]]
+        with session_scope(url) as session:
+            view, batch, page = _batch_page(session, ident, tenant, after, limit)
         return {
             "batch_id": batch.batch_id,
             "state": batch.status,
             "batch": view,
             "next_after": page[limit - 1].id if len(page) > limit else None,
         }
+
+
+def _batch_page(
+    session: Session, ident: str, tenant: str | None, after: int, limit: int
+) -> tuple[dict[str, Any], BatchJob, list[Job]]:
+    """The batch an id names (its own or one of its runs'), its view with its counts and a page
+    of its jobs, and that page with one job more than `limit` when more follow."""
+    batch = jobs.find_batch(session, ident, tenant)
+    if batch is None:
+        by_run = [
+            job
+            for job in jobs.find_jobs(session, ident, tenant)
+            if job.run_id == ident and job.batch_id
+        ]
+        batch = jobs.find_batch(session, by_run[0].batch_id, tenant) if by_run else None
+    if batch is None:
+        raise NotFound(f"no batch with id {jobs.excerpt(ident)!r}")
+    page = jobs.batch_jobs(session, batch.id, after=after, limit=limit + 1)
+    view = batch_view(batch)
+    view["counts"] = jobs.status_counts(session, batch.id)
+    view["jobs"] = [{**job_view(job), "links": job_links(job)} for job in page[:limit]]
+    return view, batch, page
 
 
 def _valid(name: str) -> bool:
@@ -99,7 +111,8 @@ class Batches(Service):
         tenant = fields.tenant()
         after = fields.number("after", 0)
         limit = fields.number("limit", 25, minimum=1, maximum=MAX_PAGE)
-        page = jobs.batches_page(self.ready_database(), tenant, after=after, limit=limit + 1)
+        with session_scope(self.ready_database()) as session:
+            page = jobs.batches_page(session, tenant, after=after, limit=limit + 1)
         return {
             "batches": [batch_view(b) for b in page[:limit]],
             "next_after": page[limit - 1].id if len(page) > limit else None,
@@ -173,7 +186,7 @@ class Retry(Scheduling):
         ident = fields.text("batch", required=True)
         slots = batch_slots(fields, DEFAULT_SLOTS)
         url = self.ready_database()
-        batch = jobs.find_batch(url, ident, fields.tenant())
+        batch = jobs.find_batch_own_session(url, ident, fields.tenant())
         if batch is None:
             raise NotFound(f"no batch with id {jobs.excerpt(ident)!r}")
         # A job's first run is attempt 1: SCRAPERSKY_MAX_RETRIES retries make 1 + that many.
@@ -211,7 +224,7 @@ def _batch_answer(
     url: str, batch_pk: int, runs: list[dict[str, str]], **extra: Any
 ) -> dict[str, Any]:
     """The batch as it is once its runs are scheduled."""
-    batch = jobs.find_batch(url, batch_pk)
+    batch = jobs.find_batch_own_session(url, batch_pk)
     return {
         "batch_id": batch.batch_id,
         "state": batch.status,

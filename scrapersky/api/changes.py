@@ -8,6 +8,7 @@ from scrapersky.api.base import Fields
 from scrapersky.api.results import DomainService
 from scrapersky.config import to_datetime
 from scrapersky.db.changes import domain_changes
+from scrapersky.db.engine import session_scope
 from scrapersky.errors import BadInput, ConfigError
 
 
@@ -22,5 +23,9 @@ class Changes(DomainService):
             moment = to_datetime(since, "since") if since else None
         except ConfigError as exc:  # the caller's field, not the node's setting
             raise BadInput(str(exc)) from None
-        url, domain = self.domain(fields)
-        return domain_changes(url, domain.tenant_id, domain.domain, since=moment, scan=scan or None)
+        tenant, name = self.named(fields)
+        with session_scope(self.ready_database()) as session:
+            domain = self.domain(session, tenant, name)
+            return domain_changes(
+                session, domain.tenant_id, domain.domain, since=moment, scan=scan or None
+            )

@@ -8,6 +8,7 @@ from scrapersky import states
 from scrapersky.api.base import Fields, Service
 from scrapersky.api.schedule import Scheduling, scan_options
 from scrapersky.db import jobs
+from scrapersky.db.engine import session_scope
 from scrapersky.db.models import Job
 from scrapersky.domains import standardize_domain
 from scrapersky.errors import NodeUnavailable, NotFound
@@ -34,14 +35,18 @@ class ScanService(Scheduling):
         domain = standardize_domain(raw)  # InvalidDomain: a 400
         url = self.ready_database()
         run_id = new_run_id()
-        [created] = jobs.create_jobs(url, tenant, [domain], run_id=run_id, options=options)
+        # The job is written and read back for the answer in one transaction, committed before
+        # the run is scheduled: the run must find its job.
+        with session_scope(url) as session:
+            [job] = jobs.add_jobs(session, tenant, [domain], run_id=run_id, options=options)
+            session.refresh(job)  # the columns the database fills in, for the answer
+            answer = job_answer(job)
         try:
-            [run] = self.schedule({"job_id": created.job_id}, 1, priority, run_id=lambda: run_id)
+            [run] = self.schedule({"job_id": job.job_id}, 1, priority, run_id=lambda: run_id)
         except ScrapydError as exc:
             jobs.end_run(url, run_id, states.JobStatus.FAILED, f"not scheduled: {exc}")
-            raise NodeUnavailable(str(exc), job_id=created.job_id) from None
-        [job] = jobs.find_jobs(url, created.job_id)
-        return {**job_answer(job), "run_id": run["run_id"], "node": run["node"]}
+            raise NodeUnavailable(str(exc), job_id=job.job_id) from None
+        return {**answer, "run_id": run["run_id"], "node": run["node"]}
 
 
 class JobStatus(Service):
@@ -53,7 +58,8 @@ class JobStatus(Service):
         tenant = fields.tenant()
         url = self.ready_database()
         self.reap(url)
-        found = jobs.find_jobs(url, ident, tenant)
+        with session_scope(url) as session:
+            found = jobs.find_jobs(session, ident, tenant)
         if not found:
             raise NotFound(f"no job with id {jobs.excerpt(ident)!r}")
         if len(found) == 1:

@@ -44,6 +44,7 @@ from scrapersky.api.console import Console
 from scrapersky.api.hosts import host_allowed, own_names
 from scrapersky.config import ConfigError, declared_value, project_settings
 from scrapersky.db import keys
+from scrapersky.db.engine import session_scope
 from scrapersky.db.schema import ensure_schema, first_line
 from scrapersky.errors import (
     BadInput,
@@ -341,7 +342,8 @@ def _caller_of(key: str):
     """The caller an API key belongs to, or None (in a thread: it asks the database)."""
     url = project_settings().get("DATABASE_URL")
     ensure_schema(url)
-    return keys.authenticate(url, key)
+    with session_scope(url) as session:
+        return keys.authenticate(session, key)
 
 
 def _json_error(message: str, node_name: str) -> bytes:

@@ -8,9 +8,12 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from sqlalchemy.orm import Session
+
 from scrapersky.api.base import MAX_PAGE, Fields, Service
 from scrapersky.config import project_settings
 from scrapersky.db import jobs, results
+from scrapersky.db.engine import session_scope
 from scrapersky.db.models import Domain
 from scrapersky.domains import standardize_domain
 from scrapersky.errors import BadInput, NotFound
@@ -20,30 +23,34 @@ PAGES_PER_PAGE = 1000
 
 
 class DomainService(Service):
-    """A domain of the caller's tenant from the `domain` field, or a 404."""
+    """A domain of the caller's tenant from the `domain` field, or a 404. Each answer reads in
+    one transaction, its caller's session."""
 
-    def domain(self, fields: Fields) -> tuple[str, Domain]:
+    def named(self, fields: Fields) -> tuple[str, str]:
+        """The tenant and the standardized domain name the fields ask for."""
         raw = fields.text("domain", required=True)
         tenant = fields.tenant(default=project_settings().get("SCRAPERSKY_DEFAULT_TENANT"))
-        name = standardize_domain(raw)  # InvalidDomain: a 400
-        url = self.ready_database()
-        found = results.find_domain(url, tenant, name)
+        return tenant, standardize_domain(raw)  # InvalidDomain: a 400
+
+    def domain(self, session: Session, tenant: str, name: str) -> Domain:
+        found = results.find_domain(session, tenant, name)
         if found is None:
             raise NotFound(f"no domain {name!r}")
-        return url, found
+        return found
 
 
 class DomainInfo(DomainService):
     """GET domain=NAME: everything known about the domain, and its sitemap files."""
 
     def answer(self, fields: Fields) -> dict[str, Any]:
-        url, domain = self.domain(fields)
+        tenant, name = self.named(fields)
+        with session_scope(self.ready_database()) as session:
+            domain = self.domain(session, tenant, name)
+            files = results.sitemap_files(session, domain.id)
         where = f"domain={quote(domain.domain)}&tenant_id={domain.tenant_id}"
         return {
             "domain": row_view(domain, DOMAIN_FIELDS),
-            "sitemap_files": [
-                row_view(s, SITEMAP_FIELDS) for s in results.sitemap_files(url, domain.id)
-            ],
+            "sitemap_files": [row_view(s, SITEMAP_FIELDS) for s in files],
             "links": {"pages": f"pages.json?{where}"},
         }
 
@@ -57,21 +64,24 @@ class Pages(DomainService):
         after = fields.number("after", 0)
         limit = fields.number("limit", PAGES_PER_PAGE, minimum=1, maximum=MAX_PAGE)
         since = _since(fields.text("lastmod_since"))
-        url, domain = self.domain(fields)
-        sitemap_id = None
-        if wanted := fields.text("sitemap"):
-            sitemap = results.find_sitemap(url, domain.id, wanted)
-            if sitemap is None:
-                raise NotFound(f"no sitemap {jobs.excerpt(wanted)!r} for {domain.domain}")
-            sitemap_id = sitemap.id
-        rows = results.pages(
-            url,
-            domain.id,
-            after=after,
-            limit=limit + 1,
-            lastmod_since=since,
-            sitemap_file_id=sitemap_id,
-        )
+        tenant, name = self.named(fields)
+        wanted = fields.text("sitemap")
+        with session_scope(self.ready_database()) as session:
+            domain = self.domain(session, tenant, name)
+            sitemap_id = None
+            if wanted:
+                sitemap = results.find_sitemap(session, domain.id, wanted)
+                if sitemap is None:
+                    raise NotFound(f"no sitemap {jobs.excerpt(wanted)!r} for {domain.domain}")
+                sitemap_id = sitemap.id
+            rows = results.pages(
+                session,
+                domain.id,
+                after=after,
+                limit=limit + 1,
+                lastmod_since=since,
+                sitemap_file_id=sitemap_id,
+            )
         return {
             "domain": domain.domain,
             "pages": [row_view(p, PAGE_FIELDS) for p in rows[:limit]],

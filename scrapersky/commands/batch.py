@@ -124,7 +124,7 @@ class Command(ProjectCommand, ScrapyCommand):
         return batch
 
     def _resume(self, ident: str) -> BatchJob:
-        batch = jobs.find_batch(self.url, ident)
+        batch = jobs.find_batch_own_session(self.url, ident)
         if batch is None:
             raise NotFound(f"no batch with id {ident!r}")
         # Running jobs whose heartbeat stopped only: the batch's waiting jobs are what the
@@ -133,12 +133,12 @@ class Command(ProjectCommand, ScrapyCommand):
         self.outcome["reaped"] = reaped
         if any(reaped.values()):
             self._note(f"stale jobs: {reaped['requeued']} requeued, {reaped['failed']} failed")
-        batch = jobs.find_batch(self.url, batch.id)
+        batch = jobs.find_batch_own_session(self.url, batch.id)
         self._announce(batch)
         return batch
 
     def _schedule(self, batch: BatchJob, slots: int, priority: float) -> None:
-        pending = jobs.status_counts(self.url, batch.id).get(JobStatus.PENDING, 0)
+        pending = jobs.status_counts_own_session(self.url, batch.id).get(JobStatus.PENDING, 0)
         count = run_count(len(self.client.urls), slots, pending)
         if not count:
             self._note(f"batch {batch.batch_id}: no pending job to schedule")
@@ -232,7 +232,7 @@ class Command(ProjectCommand, ScrapyCommand):
         batch = self.batch
         if batch is not None:
             try:
-                batch = jobs.find_batch(self.url, batch.id) or batch
+                batch = jobs.find_batch_own_session(self.url, batch.id) or batch
             except Exception:  # the database went away: the last state read is still worth printing
                 pass
         print(

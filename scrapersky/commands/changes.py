@@ -11,6 +11,7 @@ from scrapy.exceptions import UsageError
 from scrapersky.commands.base import ProjectCommand
 from scrapersky.config import to_datetime, to_tenant
 from scrapersky.db.changes import FIELDS, domain_changes
+from scrapersky.db.engine import session_scope
 from scrapersky.domains import standardize_domain
 from scrapersky.exporters import FormulaSafeCsvItemExporter
 
@@ -62,7 +63,8 @@ class Command(ProjectCommand, ScrapyCommand):
         tenant = to_tenant(opts.tenant_id or self.settings.get("SCRAPERSKY_DEFAULT_TENANT"))
         since = to_datetime(opts.since, "--since") if opts.since else None
         domain = standardize_domain(args[0])
-        found = domain_changes(self.ready_database(), tenant, domain, since=since, scan=opts.scan)
+        with session_scope(self.ready_database()) as session:
+            found = domain_changes(session, tenant, domain, since=since, scan=opts.scan)
         if opts.output:
             _export(found, Path(opts.output))
         elif opts.json:

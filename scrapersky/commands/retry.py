@@ -31,7 +31,7 @@ class Command(BatchCommand):
         super().run([], opts)
 
     def _resume(self, ident: str) -> BatchJob:
-        batch = jobs.find_batch(self.url, ident)
+        batch = jobs.find_batch_own_session(self.url, ident)
         if batch is None:
             raise NotFound(f"no batch with id {ident!r}")
         requeued = jobs.requeue_failed(self.url, batch.id)

@@ -5,10 +5,12 @@ from typing import Any
 
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
+from sqlalchemy.orm import Session
 
 from scrapersky.commands.base import ProjectCommand
 from scrapersky.config import to_tenant
 from scrapersky.db import jobs
+from scrapersky.db.engine import session_scope
 from scrapersky.errors import NotFound
 from scrapersky.scheduling.reaper import JobTimes
 from scrapersky.views import batch_view, job_view
@@ -46,19 +48,8 @@ class Command(ProjectCommand, ScrapyCommand):
             _show(found)
 
     def _lookup(self, url: str, ident: str, tenant: str | None) -> dict[str, Any] | None:
-        batch = jobs.find_batch(url, ident, tenant)
-        if batch is not None and (
-            batch.batch_id == ident.strip() or jobs.integer_id(ident.strip()) is None
-        ):
-            return {"batch": batch_view(batch, jobs.batch_jobs(url, batch.id))}
-        found = jobs.find_jobs(url, ident, tenant)
-        if len(found) == 1:
-            return {"job": job_view(found[0])}
-        if found:
-            return {"jobs": [job_view(j) for j in found]}
-        if batch is not None:
-            return {"batch": batch_view(batch, jobs.batch_jobs(url, batch.id))}
-        return None
+        with session_scope(url) as session:  # one read transaction for the whole answer
+            return _found(session, ident, tenant)
 
     def _latest(self, url: str, limit: int, tenant: str | None) -> dict[str, Any]:
         latest_jobs, latest_batches = jobs.latest(url, limit, tenant)
@@ -126,3 +117,20 @@ def _cell(value: Any) -> str:
     if isinstance(value, (dict, list)):
         return json.dumps(value, default=str)[:200]
     return "" if value is None else str(value)
+
+
+def _found(session: Session, ident: str, tenant: str | None) -> dict[str, Any] | None:
+    """What the id names: a batch (with its jobs), a job, or the jobs of a run."""
+    batch = jobs.find_batch(session, ident, tenant)
+    if batch is not None and (
+        batch.batch_id == ident.strip() or jobs.integer_id(ident.strip()) is None
+    ):
+        return {"batch": batch_view(batch, jobs.batch_jobs(session, batch.id))}
+    found = jobs.find_jobs(session, ident, tenant)
+    if len(found) == 1:
+        return {"job": job_view(found[0])}
+    if found:
+        return {"jobs": [job_view(j) for j in found]}
+    if batch is not None:
+        return {"batch": batch_view(batch, jobs.batch_jobs(session, batch.id))}
+    return None

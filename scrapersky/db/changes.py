@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import RowMapping, or_, select
+from sqlalchemy.orm import Session
 
-from scrapersky.db.engine import session_scope
 from scrapersky.db.jobs import find_jobs
 from scrapersky.db.models import Domain, Job, ScanChange
 from scrapersky.errors import NotFound as NotFound  # raised here; callers import it from here
@@ -16,16 +16,20 @@ FIELDS = ("changed_at", "job_id", "kind", "subject", "old", "new")
 
 
 def domain_changes(
-    url: str, tenant_id: str, domain: str, *, since: datetime | None = None, scan: str | None = None
+    session: Session,
+    tenant_id: str,
+    domain: str,
+    *,
+    since: datetime | None = None,
+    scan: str | None = None,
 ) -> dict[str, Any]:
     """The domain's changes, oldest first: all of them, those recorded at or after `since`, or
     those of the scans that started after the scan `scan` (any job id)."""
-    with session_scope(url) as session:
-        found = session.execute(
-            select(Domain.id, Domain.domain, Domain.last_scan, Domain.sitemap_urls).where(
-                Domain.tenant_id == tenant_id, Domain.domain == domain
-            )
-        ).first()
+    found = session.execute(
+        select(Domain.id, Domain.domain, Domain.last_scan, Domain.sitemap_urls).where(
+            Domain.tenant_id == tenant_id, Domain.domain == domain
+        )
+    ).first()
     if found is None:
         raise NotFound(f"no domain {domain!r} for tenant {tenant_id}")
     query = (
@@ -44,15 +48,14 @@ def domain_changes(
     if since is not None:
         query = query.where(ScanChange.changed_at >= since)
     if scan is not None:
-        jobs = [job for job in find_jobs(url, scan, tenant_id) if job.domain == found.domain]
+        jobs = [job for job in find_jobs(session, scan, tenant_id) if job.domain == found.domain]
         if not jobs or jobs[0].started_at is None:
             raise NotFound(f"no scan {scan!r} of {domain}")
         query = query.where(
             ScanChange.changed_at > jobs[0].started_at,
             or_(ScanChange.job_id.is_(None), ScanChange.job_id != jobs[0].id),
         )
-    with session_scope(url) as session:
-        changes = [_view(row._mapping) for row in session.execute(query)]
+    changes = [_view(row._mapping) for row in session.execute(query)]
     return {
         "tenant_id": tenant_id,
         "domain": found.domain,

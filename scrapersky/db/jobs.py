@@ -103,10 +103,24 @@ def _job_rows(
 def create_jobs(
     url: str, tenant_id: str, raw_domains: Sequence[str], *, run_id: str, options: dict[str, Any]
 ) -> list[Job]:
-    """Jobs of one run given its domains directly; invalid domains become failed jobs."""
+    """Jobs of one run given its domains directly, in a transaction of their own."""
     with session_scope(url) as session:
-        jobs = _job_rows(tenant_id, raw_domains, options, run_id=run_id)
-        session.add_all(jobs)
+        return add_jobs(session, tenant_id, raw_domains, run_id=run_id, options=options)
+
+
+def add_jobs(
+    session: Session,
+    tenant_id: str,
+    raw_domains: Sequence[str],
+    *,
+    run_id: str,
+    options: dict[str, Any],
+) -> list[Job]:
+    """Jobs of one run given its domains directly (flushed: they have their ids); invalid
+    domains become failed jobs."""
+    jobs = _job_rows(tenant_id, raw_domains, options, run_id=run_id)
+    session.add_all(jobs)
+    session.flush()
     return jobs
 
 
@@ -476,9 +490,9 @@ def cancel(
     """Cancel a batch or a job by any id: pending jobs end `cancelled` at once (counters in the same
     transaction); running jobs are left to their runs, whose ids are returned for Scrapyd's cancel,
     and end `cancelled` when their run shuts down. A batch is `cancelled` from now on. None: no such id."""
-    batch = find_batch(url, ident, tenant_id)
     job: Job | None = None
     with session_scope(url) as session:
+        batch = find_batch(session, ident, tenant_id)
         if batch is not None:
             scope, kind, public_id = Job.batch_id == batch.id, "batch", batch.batch_id
         else:
@@ -612,33 +626,38 @@ def _by_any_id(
     return query.where(model.tenant_id == tenant_id) if tenant_id else query
 
 
-def find_jobs(url: str, ident: str | int, tenant_id: str | None = None) -> list[Job]:
+def find_jobs(session: Session, ident: str | int, tenant_id: str | None = None) -> list[Job]:
     """Jobs matching an integer id, a public job id or a Scrapyd run id (none for a malformed id)."""
     text = plain_id(ident)
     if text is None:
         return []
-    with session_scope(url) as session:
-        return list(session.scalars(_by_any_id(Job, Job.job_id, text, tenant_id)).all())
+    return list(session.scalars(_by_any_id(Job, Job.job_id, text, tenant_id)).all())
 
 
-def find_batch(url: str, ident: str | int, tenant_id: str | None = None) -> BatchJob | None:
+def find_batch(session: Session, ident: str | int, tenant_id: str | None = None) -> BatchJob | None:
     text = plain_id(ident)
     if text is None:
         return None
+    return session.scalars(_by_any_id(BatchJob, BatchJob.batch_id, text, tenant_id)).first()
+
+
+def find_batch_own_session(
+    url: str, ident: str | int, tenant_id: str | None = None
+) -> BatchJob | None:
+    """find_batch in a transaction of its own, for the callers that do not hold one yet (the
+    batch and retry commands, the spider's thread)."""
     with session_scope(url) as session:
-        return session.scalars(_by_any_id(BatchJob, BatchJob.batch_id, text, tenant_id)).first()
+        return find_batch(session, ident, tenant_id)
 
 
-def batch_jobs(url: str, batch_pk: int, *, after: int = 0, limit: int | None = None) -> list[Job]:
+def batch_jobs(
+    session: Session, batch_pk: int, *, after: int = 0, limit: int | None = None
+) -> list[Job]:
     """A batch's jobs in id order; `after` and `limit` page through them."""
-    with session_scope(url) as session:
-        query = (
-            select(Job)
-            .where(Job.batch_id == batch_pk, Job.id > after)
-            .order_by(Job.id)
-            .limit(limit)
-        )
-        return list(session.scalars(query).all())
+    query = (
+        select(Job).where(Job.batch_id == batch_pk, Job.id > after).order_by(Job.id).limit(limit)
+    )
+    return list(session.scalars(query).all())
 
 
 def latest(
@@ -656,34 +675,36 @@ def latest(
 
 
 def batches_page(
-    url: str, tenant_id: str | None, *, after: int = 0, limit: int = 25
+    session: Session, tenant_id: str | None, *, after: int = 0, limit: int = 25
 ) -> list[BatchJob]:
     """A tenant's batches, newest first; `after` (a batch's integer id) continues below it."""
-    with session_scope(url) as session:
-        query = select(BatchJob).order_by(BatchJob.id.desc()).limit(limit)
-        if after:
-            query = query.where(BatchJob.id < after)
-        if tenant_id:
-            query = query.where(BatchJob.tenant_id == tenant_id)
-        return list(session.scalars(query).all())
+    query = select(BatchJob).order_by(BatchJob.id.desc()).limit(limit)
+    if after:
+        query = query.where(BatchJob.id < after)
+    if tenant_id:
+        query = query.where(BatchJob.tenant_id == tenant_id)
+    return list(session.scalars(query).all())
 
 
-def status_counts(url: str, batch_pk: int) -> dict[str, int]:
+def status_counts(session: Session, batch_pk: int) -> dict[str, int]:
     """How many of the batch's jobs are in each status, and how many runs are working on it."""
-    with session_scope(url) as session:
-        found = dict(
-            session.execute(
-                select(Job.status, func.count())
-                .where(Job.batch_id == batch_pk)
-                .group_by(Job.status)
-            ).all()
-        )
-        found["runs"] = (
-            session.scalar(
-                select(func.count(func.distinct(Job.run_id))).where(
-                    Job.batch_id == batch_pk, Job.status == JobStatus.RUNNING
-                )
+    found = dict(
+        session.execute(
+            select(Job.status, func.count()).where(Job.batch_id == batch_pk).group_by(Job.status)
+        ).all()
+    )
+    found["runs"] = (
+        session.scalar(
+            select(func.count(func.distinct(Job.run_id))).where(
+                Job.batch_id == batch_pk, Job.status == JobStatus.RUNNING
             )
-            or 0
         )
+        or 0
+    )
     return found
+
+
+def status_counts_own_session(url: str, batch_pk: int) -> dict[str, int]:
+    """status_counts in a transaction of its own, for the batch command."""
+    with session_scope(url) as session:
+        return status_counts(session, batch_pk)

@@ -11,6 +11,7 @@ import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
 
 from scrapersky.clock import now
 from scrapersky.db.engine import session_scope
@@ -72,14 +73,13 @@ def revoke_key(url: str, ident: str) -> ApiKey | None:
         return row
 
 
-def authenticate(url: str, key: str) -> Caller | None:
+def authenticate(session: Session, key: str) -> Caller | None:
     """The caller a key belongs to, or None for an unknown or revoked key."""
     if not key.startswith(PREFIX) or len(key) > 200:
         return None
-    with session_scope(url) as session:
-        row = session.scalars(
-            select(ApiKey).where(ApiKey.key_digest == digest(key), ApiKey.revoked_at.is_(None))
-        ).first()
-        if row is None:
-            return None
-        return Caller(row.key_id, None if row.operator else row.tenant_id)
+    row = session.scalars(
+        select(ApiKey).where(ApiKey.key_digest == digest(key), ApiKey.revoked_at.is_(None))
+    ).first()
+    if row is None:
+        return None
+    return Caller(row.key_id, None if row.operator else row.tenant_id)

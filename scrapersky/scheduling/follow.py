@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 
 from scrapersky.db import jobs
+from scrapersky.db.engine import session_scope
 from scrapersky.db.models import BatchJob
 from scrapersky.errors import Conflict
 from scrapersky.scheduling.reaper import JobTimes
@@ -38,13 +39,14 @@ def follow_batch(
         # Running jobs whose heartbeat stopped only: the batch's waiting jobs belong to the
         # runs scheduled for them, which `alive` watches.
         times.reap(url, pending=False)
-        batch = jobs.find_batch(url, batch_pk)
+        with session_scope(url) as session:  # the batch and its counts: one read transaction
+            batch = jobs.find_batch(session, batch_pk)
+            counts = jobs.status_counts(session, batch_pk)
         if batch is None:
             raise BatchStalled(f"batch {batch_pk} no longer exists")
         on_update(batch)
         if batch.status not in jobs.ACTIVE:
             return batch
-        counts = jobs.status_counts(url, batch_pk)
         if (
             counts.get(JobStatus.PENDING, 0)
             and not counts.get(JobStatus.RUNNING, 0)

@@ -131,7 +131,9 @@ class SiteScanSpider(Spider):
             job_ids = [job.id for job in created]
         batch_pk = None
         if run.batch_id is not None:
-            batch = await asyncio.to_thread(jobs.find_batch, self.config.database_url, run.batch_id)
+            batch = await asyncio.to_thread(
+                jobs.find_batch_own_session, self.config.database_url, run.batch_id
+            )
             if batch is None:
                 self.logger.error("unknown batch %s", run.batch_id)
                 self.crawler.stats.inc_value("scrapersky/jobs/failed")

@@ -48,7 +48,7 @@ def test_unclaimed_jobs_of_a_run_are_failed_by_the_next_look(database_url):
         r["domain"]: r["status"] for r in rows(database_url, "select domain, status from jobs")
     }
     assert states == {"orphan.test": "failed", "queued.test": "pending", "fresh.test": "pending"}
-    assert jobs.find_batch(database_url, batch.id).status == "pending"
+    assert jobs.find_batch_own_session(database_url, batch.id).status == "pending"
 
 
 def test_a_bad_pending_window_is_a_one_line_error(database_url):
@@ -87,8 +87,8 @@ def test_pending_jobs_of_a_batch_nothing_works_on_are_failed_and_can_be_retried(
         "behind.test": ("failed", reason),
         "waiting.test": ("pending", None),
     }
-    ended = jobs.find_batch(database_url, stalled.id)
+    ended = jobs.find_batch_own_session(database_url, stalled.id)
     assert (ended.status, ended.failed_domains) == ("failed", 2)
     assert jobs.requeue_failed(database_url, stalled.id) == 2
-    assert jobs.find_batch(database_url, stalled.id).status == "running"
-    assert jobs.find_batch(database_url, busy.id).status == "pending"
+    assert jobs.find_batch_own_session(database_url, stalled.id).status == "running"
+    assert jobs.find_batch_own_session(database_url, busy.id).status == "pending"

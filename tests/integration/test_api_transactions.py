@@ -1,0 +1,96 @@
+"""One GET = one read transaction: the transactions a status or results request opens on the
+database, counted by SQLAlchemy's `begin` event on the node's engine while the request is served
+in this process (the call Service.render makes in its worker thread), over a real SQLite file.
+
+Besides the answer's read, a request opens the key lookup's read (it decides whether anything
+else runs) and, for jobstatus.json and batchstatus.json, the reaper's write transaction before
+the read (api/base.py says why); the schema check's connection is not counted here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from scrapersky.api import batches, changes, jobs, results
+from scrapersky.db import jobs as job_rows
+from scrapersky.db import keys
+from scrapersky.db.engine import get_engine, session_scope
+from scrapersky.db.models import Domain, SitemapFile
+from tests.integration.test_error_model import node_settings, root
+
+TENANT = "c0ffee00-0000-4000-8000-00000000f001"
+
+
+@pytest.fixture
+def stored(sqlite_url) -> dict[str, Any]:
+    """A tenant key, a batch of two jobs, a job of its own, and a domain with a sitemap file."""
+    batch = job_rows.create_batch(sqlite_url, TENANT, ["one.test", "two.test"], {})
+    [job] = job_rows.create_jobs(sqlite_url, TENANT, ["alone.test"], run_id="r1", options={})
+    with session_scope(sqlite_url) as session:
+        domain = Domain(tenant_id=TENANT, domain="site.test")
+        session.add(domain)
+        session.flush()
+        session.add(SitemapFile(domain_id=domain.id, url="https://site.test/sitemap.xml"))
+    return {
+        "url": sqlite_url,
+        "key": keys.create_key(sqlite_url, TENANT)[1],
+        "batch": batch.batch_id,
+        "job": job.job_id,
+    }
+
+
+@contextmanager
+def transactions(url: str) -> Iterator[list[list[str]]]:
+    """The statements of each transaction begun on the engine meanwhile, schema checks left out."""
+    begun: list[list[str]] = []
+
+    def began(_connection) -> None:
+        begun.append([])
+
+    def executes(_connection, _cursor, statement, *_args) -> None:
+        if begun:
+            begun[-1].append(" ".join(statement.split()))
+
+    engine = get_engine(url)
+    event.listen(engine, "begin", began)
+    event.listen(engine, "before_cursor_execute", executes)
+    seen: list[list[str]] = []
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "begin", began)
+        event.remove(engine, "before_cursor_execute", executes)
+    seen += [t for t in begun if not any("alembic_version" in s for s in t)]
+
+
+GETS = [
+    # (service, fields, whether the reaper runs first)
+    (jobs.JobStatus, {"job": "job"}, True),
+    (batches.BatchStatus, {"batch": "batch"}, True),
+    (batches.Batches, {}, False),
+    (results.DomainInfo, {"domain": "site.test"}, False),
+    (results.Pages, {"domain": "site.test", "sitemap": "https://site.test/sitemap.xml"}, False),
+    (changes.Changes, {"domain": "site.test", "since": "2024-01-01"}, False),
+]
+
+
+@pytest.mark.parametrize(
+    ("service", "fields", "reaps"), GETS, ids=lambda v: getattr(v, "__name__", None)
+)
+def test_one_get_reads_in_one_transaction(stored, service, fields, reaps):
+    values = {name: stored.get(value, value) for name, value in fields.items()}
+    args = {name.encode(): [value.encode()] for name, value in values.items()}
+    with node_settings(stored["url"]), transactions(stored["url"]) as seen:
+        answer = service(root())._serve(args, "", b"", stored["key"])
+    assert answer and "message" not in answer, answer
+    key, *rest = seen
+    assert "FROM api_keys" in key[0], key  # the key lookup, its own read transaction
+    if reaps:
+        reap, *rest = rest
+        assert "heartbeat_at" in reap[0], reap  # the reaper's own (write) transaction
+    assert len(rest) == 1, rest  # the answer: one transaction, and it only reads
+    assert rest[0] and all(s.startswith("SELECT") for s in rest[0]), rest[0]
