@@ -49,20 +49,21 @@ START_TIMEOUT = 30.0
 MAIN = Path(__file__).with_name("scrapyd_main.py")
 
 
-def _project_config() -> configparser.ConfigParser:
+def _project_config(root: Path = ROOT) -> configparser.ConfigParser:
     parser = configparser.ConfigParser()
-    parser.read(ROOT / "scrapyd.conf")
+    parser.read(root / "scrapyd.conf")
     return parser
 
 
-def project_services() -> dict[str, str]:
-    """The `[services]` of the project's scrapyd.conf, so test nodes mount what production mounts."""
-    return dict(_project_config().items("services"))
+def project_services(root: Path = ROOT) -> dict[str, str]:
+    """The `[services]` of a tree's scrapyd.conf, so test nodes mount what production mounts
+    (a baseline tree's own, whose services may live at other paths)."""
+    return dict(_project_config(root).items("services"))
 
 
-def project_application() -> str:
-    """The `application` of the project's scrapyd.conf: the node's HTTP policy."""
-    return _project_config()["scrapyd"]["application"]
+def project_application(root: Path = ROOT) -> str:
+    """The `application` of a tree's scrapyd.conf: the node's HTTP policy."""
+    return _project_config(root)["scrapyd"]["application"]
 
 
 def tenant_endpoints() -> frozenset[str]:
@@ -312,11 +313,12 @@ def write_config(
     password: str = "",
     max_proc: int = 4,
     application: str | None = None,
+    source: Path = ROOT,
 ) -> None:
-    services = "".join(f"{name} = {path}\n" for name, path in project_services().items())
+    services = "".join(f"{name} = {path}\n" for name, path in project_services(source).items())
     (directory / "scrapyd.conf").write_text(
         "[scrapyd]\n"
-        f"application = {application or project_application()}\n"
+        f"application = {application or project_application(source)}\n"
         "bind_address = 127.0.0.1\n"
         f"http_port = {port}\n"
         f"username = {username}\n"
@@ -378,6 +380,7 @@ def launch_node(
         password=password,
         max_proc=max_proc,
         application=application,
+        source=source,
     )
     extra = dict(extra_env or {})
     generated = None
