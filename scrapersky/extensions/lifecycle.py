@@ -150,12 +150,18 @@ class JobLifecycle:
     async def _record_ends(self) -> None:
         """Record the job ends that arrived while the last group was being written, all in one
         transaction; a group the database refuses is recorded job by job, so that one job's
-        refused record cannot cost the others theirs."""
+        refused record cannot cost the others theirs. A group that failed on a transient error
+        has had its retries already (_record): the database is gone, and each job would only
+        wait out the same retries again."""
         while self.ends:
             group, self.ends = self.ends, []
             try:
                 await self._record(jobs.finish_jobs, self.url, [end for end, _ in group])
-            except Exception:
+            except Exception as exc:
+                if is_transient(exc):
+                    for _, recorded in group:
+                        recorded.set_exception(exc)
+                    continue
                 for end, recorded in group:
                     try:
                         await self._record(jobs.finish_jobs, self.url, [end])

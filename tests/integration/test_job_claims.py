@@ -150,3 +150,34 @@ def test_a_refused_job_end_costs_the_others_in_its_group_nothing(postgres_url):
         "b.test": "running",  # left to the reaper, as any unrecorded end
         "c.test": "failed",
     }
+
+
+def test_a_group_that_lost_the_database_is_not_retried_job_by_job(caplog):
+    """A group whose record failed on a transient error (here no server at all) has used its
+    retries: every job of it gets that error at once, not the same retries again one by one."""
+    import asyncio
+    import logging
+
+    from scrapy.utils.test import get_crawler
+
+    from scrapersky.db.errors import is_transient
+    from scrapersky.extensions import JobLifecycle
+    from tests.support.ports import free_port
+
+    dead = f"postgresql+psycopg2://postgres@127.0.0.1:{free_port()}/gone"
+    crawler = get_crawler(settings_dict={"DATABASE_URL": dead, "SCRAPERSKY_STALE_AFTER": 1})
+    lifecycle = JobLifecycle(crawler)
+    ends = [jobs.JobEnd(1, JobStatus.COMPLETE), jobs.JobEnd(2, JobStatus.FAILED, error="down")]
+
+    async def record() -> list[BaseException | None]:
+        loop = asyncio.get_running_loop()
+        futures = [loop.create_future() for _ in ends]
+        lifecycle.ends = list(zip(ends, futures, strict=True))
+        await lifecycle._record_ends()
+        return [f.exception() for f in futures]
+
+    with caplog.at_level(logging.WARNING):
+        errors = asyncio.run(record())
+    assert all(error is not None and is_transient(error) for error in errors), errors
+    retried = [r for r in caplog.records if "recording job state failed" in r.getMessage()]
+    assert len(retried) == 1  # one retry within the 1 s budget, for the group only
