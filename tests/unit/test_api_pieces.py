@@ -118,13 +118,3 @@ def test_cors_origins_are_exact_origins():
     ):
         with pytest.raises(ConfigError):
             to_origins(bad)
-
-
-def test_the_old_service_paths_of_deployed_confs_still_mount_the_moved_services():
-    from scrapy.utils.misc import load_object
-
-    from scrapersky.api.console import Console
-    from scrapersky.api.metrics import Metrics
-
-    assert load_object("scrapersky.metrics.Metrics") is Metrics
-    assert load_object("scrapersky.console.Console") is Console

@@ -44,7 +44,7 @@ NOT_FOR_A_CRAWL = {
     "prometheus_client",  # the node's metrics webservice
     "scrapyd",
 }
-NOT_FOR_A_CRAWL_PACKAGES = ("scrapersky.api", "scrapersky.console", "scrapersky.metrics")
+NOT_FOR_A_CRAWL_PACKAGES = ("scrapersky.api",)
 
 
 def test_a_crawl_does_not_import_what_other_commands_and_services_use():

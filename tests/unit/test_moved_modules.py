@@ -1,0 +1,70 @@
+"""The old dotted paths of modules that left the package root (scrapersky.MOVED) still import, as
+the very module of their new path, for the Scrapy settings, scrapyd.conf services and deployed
+configs that name them."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from scrapy.utils.misc import load_object
+
+import scrapersky
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Each old path imported first, in a fresh interpreter, before anything imported its new path.
+FIRST_BY_OLD_NAME = """
+import importlib, json, sys
+import scrapersky
+
+found = {}
+for old, new in scrapersky.MOVED.items():
+    module = importlib.import_module(old)
+    found[old] = [module is importlib.import_module(new), module.__name__, module.__spec__.name]
+print(json.dumps(found))
+"""
+
+
+def test_an_old_path_imported_first_is_the_module_of_its_new_path():
+    done = subprocess.run(
+        [sys.executable, "-c", FIRST_BY_OLD_NAME],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found = json.loads(done.stdout)
+    assert found == {old: [True, new, new] for old, new in scrapersky.MOVED.items()}
+
+
+@pytest.mark.parametrize(("old", "new"), sorted(scrapersky.MOVED.items()))
+def test_old_and_new_path_give_the_same_module(old, new):
+    new_module = __import__(new, fromlist=["_"])
+    old_module = __import__(old, fromlist=["_"])
+    assert old_module is new_module
+    assert sys.modules[old] is new_module
+    parent, _, leaf = old.rpartition(".")
+    assert getattr(sys.modules[parent], leaf) is new_module
+
+
+def test_an_unknown_old_name_is_still_missing():
+    with pytest.raises(ModuleNotFoundError):
+        __import__("scrapersky.no_such_module")
+
+
+def test_the_old_service_paths_of_deployed_confs_still_mount_the_moved_services():
+    # load_object is how Scrapyd mounts a [services] line and Scrapy loads a component path.
+    from scrapersky.api.console import Console
+    from scrapersky.api.metrics import Metrics
+
+    assert load_object("scrapersky.metrics.Metrics") is Metrics
+    assert load_object("scrapersky.console.Console") is Console
+
+
+def test_no_stub_module_is_left_at_an_old_path():
+    for old in scrapersky.MOVED:
+        leaf = old.removeprefix("scrapersky.")
+        assert "." in leaf or not (ROOT / "scrapersky" / f"{leaf}.py").exists()
+        assert "." in leaf or not (ROOT / "scrapersky" / leaf).exists()
