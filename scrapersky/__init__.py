@@ -22,6 +22,16 @@ __version__ = "1.1.0"
 MOVED: dict[str, str] = {
     "scrapersky.metrics": "scrapersky.api.metrics",
     "scrapersky.console": "scrapersky.api.console",
+    "scrapersky.errors": "scrapersky.core.errors",
+    "scrapersky.states": "scrapersky.core.states",
+    "scrapersky.clock": "scrapersky.core.clock",
+    "scrapersky.retry": "scrapersky.core.retry",
+    "scrapersky.messages": "scrapersky.core.messages",
+    "scrapersky.storable": "scrapersky.core.storable",
+    "scrapersky.domains": "scrapersky.core.domains",
+    "scrapersky.spreadsheet": "scrapersky.core.spreadsheet",
+    "scrapersky.redact": "scrapersky.core.redact",
+    "scrapersky.malloc": "scrapersky.core.malloc",
 }
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scrapersky.config import ConfigError, to_int, to_tenant
-from scrapersky.domains import InvalidDomain, standardize_domain
+from scrapersky.core.domains import InvalidDomain, standardize_domain
 from scrapersky.scan import ScanOptions
 
 RENDER_MODES = ("auto", "always", "never")

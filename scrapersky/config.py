@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from scrapy.settings import BaseSettings, Settings
 
-from scrapersky.errors import ConfigError as ConfigError  # defined with the other errors
+from scrapersky.core.errors import ConfigError as ConfigError  # defined with the other errors
 from scrapersky.net.policy import DangerousNetwork, parse_network
 from scrapersky.setting_specs import BY_NAME, SETTINGS, Kind, Setting
 

@@ -3,7 +3,7 @@ downloader middlewares, which load the reactor)."""
 
 from scrapy.exceptions import IgnoreRequest
 
-from scrapersky.errors import Refused
+from scrapersky.core.errors import Refused
 
 
 class RobotsForbidden(IgnoreRequest, Refused):

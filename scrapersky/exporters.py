@@ -7,10 +7,10 @@ from typing import Any
 
 from scrapy import exporters
 
+from scrapersky.core.spreadsheet import formula_safe
 from scrapersky.db.models import LISTING_COLUMNS
 from scrapersky.items import DomainItem, PageBatchItem, PageItem, SitemapFileItem
 from scrapersky.sitemaps import PageEntry
-from scrapersky.spreadsheet import formula_safe
 
 
 def feed_rows(item: Any):
@@ -88,7 +88,7 @@ CSV_FIELDS = [
 
 class FormulaSafeCsvItemExporter(exporters.CsvItemExporter):
     """Scrapy's CSV exporter, every cell made safe to open in a spreadsheet
-    (scrapersky.spreadsheet): a site's text must not become a live formula."""
+    (scrapersky.core.spreadsheet): a site's text must not become a live formula."""
 
     def serialize_field(self, field: Any, name: str, value: Any) -> Any:
         return formula_safe(super().serialize_field(field, name, value))

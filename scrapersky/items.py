@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from scrapersky.core.states import DiscoveryMethod, JobStatus
 from scrapersky.sitemaps import PageEntry
-from scrapersky.states import DiscoveryMethod, JobStatus
 
 
 @dataclass

@@ -10,7 +10,7 @@ from scrapy.http import Response
 from scrapy.utils.defer import deferred_to_future
 from twisted.internet import reactor
 
-from scrapersky.errors import Refused
+from scrapersky.core.errors import Refused
 from scrapersky.exceptions import RobotsForbidden
 from scrapersky.net.browser_proxy import REFUSED_MARKER
 from scrapersky.net.handoff import ADDRESS

@@ -8,6 +8,7 @@ from collections import Counter
 from datetime import date, datetime
 from typing import Any
 
+from scrapersky.core.storable import has_unstorable, storable, storable_text
 from scrapersky.db.models import DOMAIN_METADATA_COLUMNS
 from scrapersky.metadata.text import (
     MAX_DESCRIPTION_LENGTH,
@@ -19,7 +20,6 @@ from scrapersky.metadata.text import (
 from scrapersky.metadata.urls import MAX_URL_LENGTH
 from scrapersky.sitemaps import PageEntry
 from scrapersky.sitemaps.entries import CHANGEFREQS
-from scrapersky.storable import has_unstorable, storable, storable_text
 
 
 def normalize_listed_pages(entries: list[PageEntry]) -> tuple[list[PageEntry], Counter]:
@@ -93,7 +93,7 @@ def normalize_domain_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
 
 def json_safe(value: Any) -> Any:
     """Make a value storable in a JSON column (dates as ISO text, no NaN, str keys, no NUL or
-    lone surrogate in any key or text: see scrapersky.storable)."""
+    lone surrogate in any key or text: see scrapersky.core.storable)."""
     if isinstance(value, str):
         return storable_text(value)
     if isinstance(value, dict):

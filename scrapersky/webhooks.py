@@ -24,11 +24,11 @@ from dataclasses import dataclass
 
 from scrapersky import __version__
 from scrapersky.config import to_bool, to_int
+from scrapersky.core.messages import cut
+from scrapersky.core.retry import delay_after
 from scrapersky.db import webhooks as rows
-from scrapersky.messages import cut
 from scrapersky.net.outbound import AnswerTooLarge, DeadlineExceeded, Refused, post
 from scrapersky.net.policy import AddressPolicy, policy_from_settings
-from scrapersky.retry import delay_after
 
 logger = logging.getLogger(__name__)
 MAX_RETRY = 3600.0

@@ -2,7 +2,7 @@
 JSON answers in Scrapyd's shape, and errors as HTTP status codes.
 
 Answers follow Scrapyd's conventions (`node_name`, `status` "ok" or "error", `message`). An
-error's status is its class's (scrapersky.errors; docs/errors.md): 400 bad input, 401 no valid
+error's status is its class's (scrapersky.core.errors; docs/errors.md): 400 bad input, 401 no valid
 key, 403 key of another tenant, 404 unknown id, 405 wrong method, 429 a limit reached, 503
 database or nodes unavailable (the database's own error goes to the node's log, never to the
 caller); an SQLAlchemy error is the database unavailable, and only a bug answers 500. The key is checked before the body is parsed, and both run in
@@ -25,11 +25,7 @@ from twisted.web import http, server
 
 from scrapersky.api.auth import bearer_key, header
 from scrapersky.config import project_settings, to_int, to_tenant
-from scrapersky.db import jobs, keys
-from scrapersky.db.engine import session_scope
-from scrapersky.db.keys import Caller
-from scrapersky.db.schema import ensure_schema, first_line
-from scrapersky.errors import (
+from scrapersky.core.errors import (
     BadInput,
     ConfigError,
     DatabaseUnavailable,
@@ -38,7 +34,11 @@ from scrapersky.errors import (
     ScraperSkyError,
     Unauthorized,
 )
-from scrapersky.redact import redact
+from scrapersky.core.redact import redact
+from scrapersky.db import jobs, keys
+from scrapersky.db.engine import session_scope
+from scrapersky.db.keys import Caller
+from scrapersky.db.schema import ensure_schema, first_line
 from scrapersky.scheduling.reaper import JobTimes
 
 log = Logger()

@@ -17,11 +17,11 @@ from scrapersky.api.schedule import (
     scan_options,
 )
 from scrapersky.arguments import read_domain_list
+from scrapersky.core.domains import InvalidDomain, standardize_domain
+from scrapersky.core.errors import BadInput, NodeUnavailable, NotFound, QuotaExceeded
 from scrapersky.db import jobs
 from scrapersky.db.engine import session_scope
 from scrapersky.db.models import BatchJob, Job
-from scrapersky.domains import InvalidDomain, standardize_domain
-from scrapersky.errors import BadInput, NodeUnavailable, NotFound, QuotaExceeded
 from scrapersky.scheduling.cancel import stop_runs
 from scrapersky.scheduling.client import PROJECT, ScrapydError
 from scrapersky.scheduling.planner import run_count

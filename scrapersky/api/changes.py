@@ -7,9 +7,9 @@ from typing import Any
 from scrapersky.api.base import Fields
 from scrapersky.api.results import DomainService
 from scrapersky.config import to_datetime
+from scrapersky.core.errors import BadInput, ConfigError
 from scrapersky.db.changes import domain_changes
 from scrapersky.db.engine import session_scope
-from scrapersky.errors import BadInput, ConfigError
 
 
 class Changes(DomainService):

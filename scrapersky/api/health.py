@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from scrapersky.api.base import Fields, Service
+from scrapersky.core.errors import DatabaseUnavailable, SchemaBehind, ScraperSkyError
 from scrapersky.db.schema import SCHEMA_HEAD, current_revision, first_line
-from scrapersky.errors import DatabaseUnavailable, SchemaBehind, ScraperSkyError
 
 
 class Health(Service):

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from scrapersky import states
 from scrapersky.api.base import Fields, Service
 from scrapersky.api.schedule import Scheduling, scan_options
+from scrapersky.core import states
+from scrapersky.core.domains import standardize_domain
+from scrapersky.core.errors import NodeUnavailable, NotFound
 from scrapersky.db import jobs
 from scrapersky.db.engine import session_scope
 from scrapersky.db.models import Job
-from scrapersky.domains import standardize_domain
-from scrapersky.errors import NodeUnavailable, NotFound
 from scrapersky.scheduling.client import ScrapydError, new_run_id
 from scrapersky.views import job_links, job_view
 

@@ -15,10 +15,10 @@ from twisted.logger import Logger
 from twisted.web import resource, server
 
 from scrapersky.config import project_settings
+from scrapersky.core.errors import DatabaseUnavailable
+from scrapersky.core.states import BatchStatus, JobStatus
 from scrapersky.db.aggregates import WINDOW, Aggregates, collect
 from scrapersky.db.schema import first_line
-from scrapersky.errors import DatabaseUnavailable
-from scrapersky.states import BatchStatus, JobStatus
 
 JOB_STATES = tuple(JobStatus)
 BATCH_STATES = tuple(BatchStatus)

@@ -43,10 +43,7 @@ from scrapersky.api.base import OPERATOR_LOGIN, Service
 from scrapersky.api.console import Console
 from scrapersky.api.hosts import host_allowed, own_names
 from scrapersky.config import ConfigError, declared_value, project_settings
-from scrapersky.db import keys
-from scrapersky.db.engine import session_scope
-from scrapersky.db.schema import ensure_schema, first_line
-from scrapersky.errors import (
+from scrapersky.core.errors import (
     BadInput,
     DatabaseUnavailable,
     Forbidden,
@@ -55,7 +52,10 @@ from scrapersky.errors import (
     Unauthorized,
     WrongHost,
 )
-from scrapersky.redact import redact
+from scrapersky.core.redact import redact
+from scrapersky.db import keys
+from scrapersky.db.engine import session_scope
+from scrapersky.db.schema import ensure_schema, first_line
 from scrapersky.scheduling.login import Login, create_login, node_password_file
 from scrapersky.webhooks import Sending, deliver_due
 

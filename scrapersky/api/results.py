@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 
 from scrapersky.api.base import MAX_PAGE, Fields, Service
 from scrapersky.config import project_settings
+from scrapersky.core.domains import standardize_domain
+from scrapersky.core.errors import BadInput, NotFound
 from scrapersky.db import jobs, results
 from scrapersky.db.engine import session_scope
 from scrapersky.db.models import Domain
-from scrapersky.domains import standardize_domain
-from scrapersky.errors import BadInput, NotFound
 from scrapersky.views import DOMAIN_FIELDS, PAGE_FIELDS, SITEMAP_FIELDS, row_view
 
 PAGES_PER_PAGE = 1000

@@ -18,8 +18,8 @@ from twisted.internet import threads
 from scrapersky.api.base import Fields, Service
 from scrapersky.arguments import to_render
 from scrapersky.config import ConfigError, project_settings, to_int
+from scrapersky.core.errors import BadInput
 from scrapersky.db import jobs
-from scrapersky.errors import BadInput
 from scrapersky.scheduling.client import PROJECT, SPIDER, ScrapydClient, ScrapydError, new_run_id
 from scrapersky.scheduling.runs import schedule_runs
 

@@ -1,5 +1,5 @@
 """What every project command shares: failures are one line on stderr starting `error: ` and an
-exit code, the one its class in scrapersky.errors gives (2 bad input, 3 not found, 5 database
+exit code, the one its class in scrapersky.core.errors gives (2 bad input, 3 not found, 5 database
 unavailable, 6 no Scrapyd node, ...; docs/errors.md). An SQLAlchemy error is the database being
 unavailable; any other, unexpected, error exits 1.
 
@@ -16,8 +16,8 @@ from scrapy.exceptions import UsageError
 from sqlalchemy.exc import SQLAlchemyError
 
 from scrapersky.config import check_settings
+from scrapersky.core.errors import DatabaseUnavailable, ScraperSkyError
 from scrapersky.db.schema import ensure_schema, first_line
-from scrapersky.errors import DatabaseUnavailable, ScraperSkyError
 from scrapersky.scheduling.client import ScrapydClient
 
 # `scrapy batch` and the other node commands use it when neither --scrapyd nor SCRAPYD_URLS names one.

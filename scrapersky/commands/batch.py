@@ -10,14 +10,14 @@ from scrapy.exceptions import UsageError
 from scrapersky.arguments import RENDER_MODES, read_domain_file, read_domain_list, to_render
 from scrapersky.commands.base import ProjectCommand
 from scrapersky.config import ConfigError, to_int, to_tenant
+from scrapersky.core.errors import WORK_FAILED, NotFound
+from scrapersky.core.states import BatchStatus, JobStatus
 from scrapersky.db import jobs
 from scrapersky.db.models import BatchJob
-from scrapersky.errors import WORK_FAILED, NotFound
 from scrapersky.scheduling.follow import follow_batch
 from scrapersky.scheduling.planner import run_count
 from scrapersky.scheduling.reaper import JobTimes
 from scrapersky.scheduling.runs import NoNodeAnswered, ScheduledRun, live_runs, schedule_runs
-from scrapersky.states import BatchStatus, JobStatus
 from scrapersky.views import batch_view
 
 

@@ -8,8 +8,8 @@ from scrapy.exceptions import UsageError
 
 from scrapersky.commands.base import ProjectCommand
 from scrapersky.config import to_tenant
+from scrapersky.core.errors import NotFound
 from scrapersky.db import jobs
-from scrapersky.errors import NotFound
 from scrapersky.scheduling.cancel import stop_runs
 
 

@@ -10,9 +10,9 @@ from scrapy.exceptions import UsageError
 
 from scrapersky.commands.base import ProjectCommand
 from scrapersky.config import to_datetime, to_tenant
+from scrapersky.core.domains import standardize_domain
 from scrapersky.db.changes import FIELDS, domain_changes
 from scrapersky.db.engine import session_scope
-from scrapersky.domains import standardize_domain
 from scrapersky.exporters import FormulaSafeCsvItemExporter
 
 # Scrapy's own exporters, picked by the output file's extension as `scrapy crawl -o` does; CSV

@@ -7,10 +7,10 @@ from scrapy.commands.crawl import Command as ScrapyCrawl
 
 from scrapersky.arguments import parse_run_arguments
 from scrapersky.config import check_settings
+from scrapersky.core.errors import WORK_FAILED, ScraperSkyError
+from scrapersky.core.malloc import limit_arenas
+from scrapersky.core.redact import redact_logs
 from scrapersky.db.schema import ensure_schema
-from scrapersky.errors import WORK_FAILED, ScraperSkyError
-from scrapersky.malloc import limit_arenas
-from scrapersky.redact import redact_logs
 from scrapersky.scheduling.client import SPIDER
 
 # A job failed, or was cancelled by the run ending early, or rows were lost.

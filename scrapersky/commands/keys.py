@@ -8,9 +8,9 @@ from scrapy.exceptions import UsageError
 
 from scrapersky.commands.base import ProjectCommand
 from scrapersky.config import ConfigError, to_tenant
+from scrapersky.core.errors import NotFound
 from scrapersky.db import keys
 from scrapersky.db.jobs import excerpt
-from scrapersky.errors import NotFound
 from scrapersky.views import row_view
 
 KEY_FIELDS = ("id", "key_id", "name", "tenant_id", "operator", "created_at", "revoked_at")

@@ -4,9 +4,9 @@ from scrapy.commands import ScrapyCommand
 from sqlalchemy.exc import SQLAlchemyError
 
 from scrapersky.commands.base import ProjectCommand
+from scrapersky.core.errors import Conflict, DatabaseUnavailable, ScraperSkyError
 from scrapersky.db import schema
 from scrapersky.db.engine import check_url
-from scrapersky.errors import Conflict, DatabaseUnavailable, ScraperSkyError
 
 
 class Command(ProjectCommand, ScrapyCommand):

@@ -3,9 +3,9 @@ from __future__ import annotations
 from scrapy.exceptions import UsageError
 
 from scrapersky.commands.batch import Command as BatchCommand
+from scrapersky.core.errors import NotFound
 from scrapersky.db import jobs
 from scrapersky.db.models import BatchJob
-from scrapersky.errors import NotFound
 
 
 class Command(BatchCommand):

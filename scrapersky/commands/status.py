@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 
 from scrapersky.commands.base import ProjectCommand
 from scrapersky.config import to_tenant
+from scrapersky.core.errors import NotFound
 from scrapersky.db import jobs
 from scrapersky.db.engine import session_scope
-from scrapersky.errors import NotFound
 from scrapersky.scheduling.reaper import JobTimes
 from scrapersky.views import batch_view, job_view
 

@@ -8,8 +8,8 @@ from scrapy.exceptions import UsageError
 
 from scrapersky.commands.base import ProjectCommand
 from scrapersky.config import ConfigError, to_int, to_tenant
+from scrapersky.core.errors import NotFound
 from scrapersky.db import webhooks as rows
-from scrapersky.errors import NotFound
 from scrapersky.metadata.urls import MAX_URL_LENGTH
 from scrapersky.webhooks import Sending, deliver_due
 

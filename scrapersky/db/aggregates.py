@@ -8,11 +8,11 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from scrapersky.clock import now
+from scrapersky.core.clock import now
+from scrapersky.core.domains import INVALID_PREFIX
+from scrapersky.core.states import JobStatus
 from scrapersky.db.engine import session_scope
 from scrapersky.db.models import BatchJob, Domain, Job
-from scrapersky.domains import INVALID_PREFIX
-from scrapersky.states import JobStatus
 
 WINDOW = timedelta(hours=24)  # durations, errors and write latency: jobs that ended in this window
 RECENT_LIMIT = 100_000  # the most recent ended jobs looked at, whatever the window holds

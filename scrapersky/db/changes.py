@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import RowMapping, or_, select
 from sqlalchemy.orm import Session
 
+from scrapersky.core.errors import NotFound as NotFound  # raised here; callers import it from here
 from scrapersky.db.jobs import find_jobs
 from scrapersky.db.models import Domain, Job, ScanChange
-from scrapersky.errors import NotFound as NotFound  # raised here; callers import it from here
 
 FIELDS = ("changed_at", "job_id", "kind", "subject", "old", "new")
 

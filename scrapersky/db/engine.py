@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from scrapersky.config import ConfigError
-from scrapersky.redact import redact
+from scrapersky.core.redact import redact
 
 
 def check_url(url: str) -> str:

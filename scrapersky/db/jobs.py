@@ -15,13 +15,13 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from scrapersky.clock import now
+from scrapersky.core.clock import now
+from scrapersky.core.domains import INVALID_PREFIX, InvalidDomain, standardize_domain
+from scrapersky.core.states import BatchStatus, JobStatus
 from scrapersky.db import webhooks
 from scrapersky.db.engine import rowcount, session_scope
 from scrapersky.db.history import read_validators
 from scrapersky.db.models import BatchJob, Domain, Job
-from scrapersky.domains import INVALID_PREFIX, InvalidDomain, standardize_domain
-from scrapersky.states import BatchStatus, JobStatus
 
 ACTIVE = (JobStatus.PENDING, JobStatus.RUNNING)  # a job or a batch that has yet to end
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from scrapersky.clock import now
+from scrapersky.core.clock import now
 from scrapersky.db.engine import session_scope
 from scrapersky.db.jobs import integer_id, plain_id
 from scrapersky.db.models import ApiKey

@@ -26,13 +26,13 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from scrapersky.clock import now
+from scrapersky.core.clock import now
 
-# The states live in scrapersky.states; importable from here too, as before.
-from scrapersky.states import BatchStatus as BatchStatus
-from scrapersky.states import DeliveryStatus as DeliveryStatus
-from scrapersky.states import DiscoveryMethod as DiscoveryMethod
-from scrapersky.states import JobStatus as JobStatus
+# The states live in scrapersky.core.states; importable from here too, as before.
+from scrapersky.core.states import BatchStatus as BatchStatus
+from scrapersky.core.states import DeliveryStatus as DeliveryStatus
+from scrapersky.core.states import DiscoveryMethod as DiscoveryMethod
+from scrapersky.core.states import JobStatus as JobStatus
 
 # JSONB on PostgreSQL (indexable, compact), plain JSON text on SQLite.
 JSONType = JSON().with_variant(JSONB(), "postgresql")
@@ -63,7 +63,7 @@ class Base(DeclarativeBase):
 
 
 class TimestampMixin:
-    # Written by the one clock (scrapersky.clock); the server default is for rows written by hand.
+    # Written by the one clock (scrapersky.core.clock); the server default is for rows written by hand.
     created_at: Mapped[datetime] = mapped_column(default=now, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         default=now, server_default=func.now(), onupdate=now

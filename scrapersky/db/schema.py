@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from scrapersky import messages
 from scrapersky.config import ConfigError
+from scrapersky.core import messages
+from scrapersky.core.errors import DatabaseUnavailable, SchemaBehind
+from scrapersky.core.redact import redact
 from scrapersky.db.engine import get_engine
-from scrapersky.errors import DatabaseUnavailable, SchemaBehind
-from scrapersky.redact import redact
 
 if TYPE_CHECKING:
     from alembic.config import Config

@@ -18,11 +18,11 @@ from typing import Any
 from sqlalchemy import select, true, update
 from sqlalchemy.orm import Session
 
-from scrapersky.clock import now
+from scrapersky.core.clock import now
+from scrapersky.core.states import DeliveryStatus
+from scrapersky.core.storable import storable_text
 from scrapersky.db.engine import rowcount, session_scope
 from scrapersky.db.models import Webhook, WebhookDelivery
-from scrapersky.states import DeliveryStatus
-from scrapersky.storable import storable_text
 
 MAX_ATTEMPTS = 8
 

@@ -12,17 +12,17 @@ from twisted.internet import task, threads
 
 import scrapersky
 from scrapersky import signals as scan_signals
+from scrapersky.core.messages import MAX_ERROR_LENGTH, cut
+from scrapersky.core.retry import Backoff, retry_async
+from scrapersky.core.states import JobStatus
+from scrapersky.core.storable import storable_text
 from scrapersky.db import jobs
 from scrapersky.db.errors import is_transient
 from scrapersky.db.schema import first_line
 from scrapersky.items import DomainItem
-from scrapersky.messages import MAX_ERROR_LENGTH, cut
 from scrapersky.normalize import json_safe
-from scrapersky.retry import Backoff, retry_async
 from scrapersky.scan import Scan
 from scrapersky.scheduling.reaper import JobTimes
-from scrapersky.states import JobStatus
-from scrapersky.storable import storable_text
 
 logger = logging.getLogger(__name__)
 CANCEL_REASONS = {"shutdown", "cancelled"}

@@ -33,7 +33,7 @@ import urllib.request
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
-from scrapersky.errors import BadInput
+from scrapersky.core.errors import BadInput
 from scrapersky.net.policy import AddressPolicy, AddressRefused, ip_literal
 from scrapersky.net.resolver import RefusedLookup
 

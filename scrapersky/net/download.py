@@ -27,7 +27,7 @@ from scrapy.exceptions import ResponseDataLossError
 from scrapy.utils._download_handlers import get_dataloss_msg, wrap_twisted_exceptions
 from scrapy.utils.defer import maybe_deferred_to_future
 
-from scrapersky.errors import RemoteFailed
+from scrapersky.core.errors import RemoteFailed
 from scrapersky.net.handoff import AddressedAgent
 from scrapersky.net.policy import policy_from_settings
 

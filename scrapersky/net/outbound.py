@@ -22,7 +22,7 @@ import threading
 import time
 from urllib.parse import urlsplit
 
-from scrapersky import errors
+from scrapersky.core import errors
 from scrapersky.net.policy import AddressPolicy, AddressRefused, ip_literal
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from scrapersky.errors import ConfigError, Refused
+from scrapersky.core.errors import ConfigError, Refused
 
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings

@@ -22,7 +22,7 @@ from twisted.internet.error import DNSLookupError
 from twisted.internet.interfaces import IResolverSimple
 from zope.interface import implementer
 
-from scrapersky.errors import Refused
+from scrapersky.core.errors import Refused
 from scrapersky.net.policy import AddressPolicy, AddressRefused, policy_from_settings
 
 

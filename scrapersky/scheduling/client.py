@@ -15,8 +15,8 @@ from urllib.parse import urlencode, urlsplit
 from urllib.request import ProxyHandler, Request, build_opener
 
 from scrapersky.config import ConfigError, to_list
-from scrapersky.errors import NodeUnavailable
-from scrapersky.retry import Backoff, retry_call
+from scrapersky.core.errors import NodeUnavailable
+from scrapersky.core.retry import Backoff, retry_call
 from scrapersky.scheduling.login import Login, client_logins, is_loopback
 
 PROJECT = "scrapersky"

@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from scrapersky.core.errors import Conflict
+from scrapersky.core.states import JobStatus
 from scrapersky.db import jobs
 from scrapersky.db.engine import session_scope
 from scrapersky.db.models import BatchJob
-from scrapersky.errors import Conflict
 from scrapersky.scheduling.reaper import JobTimes
-from scrapersky.states import JobStatus
 
 
 class BatchStalled(Conflict):

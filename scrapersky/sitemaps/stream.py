@@ -5,7 +5,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterator
 
-from scrapersky.errors import RemoteFailed
+from scrapersky.core.errors import RemoteFailed
 
 CHUNK_SIZE = 64 * 1024
 GZIP_MAGIC = b"\x1f\x8b"

@@ -1,4 +1,4 @@
-"""The one error model (scrapersky/errors.py) against its table (docs/errors.md), and every
+"""The one error model (scrapersky/core/errors.py) against its table (docs/errors.md), and every
 command's and every webservice's error paths against both: the exit code a command ends with,
 and the HTTP status a webservice answers, are the ones the table gives the error's class.
 
@@ -27,11 +27,11 @@ from twisted.web.test.requesthelper import DummyRequest
 from scrapersky.api import base, batches, changes, health, jobs, results
 from scrapersky.api.metrics import Metrics
 from scrapersky.config import project_settings
+from scrapersky.core.errors import ScraperSkyError
 from scrapersky.db import jobs as job_rows
 from scrapersky.db import keys
 from scrapersky.db.engine import session_scope
 from scrapersky.db.models import Job
-from scrapersky.errors import ScraperSkyError
 from tests.conftest import ROOT, scrapy_env
 from tests.support.in_process import _as_a_new_process, run_command
 from tests.support.ports import free_port
@@ -97,7 +97,7 @@ def test_the_table_is_the_classes():
     assert {code for code, _ in rows.values()} <= exit_codes()
     # Only the base (never raised) says 500: no known error answers it.
     assert [path for path, (_, status) in rows.items() if status == 500] == [
-        "errors.ScraperSkyError"
+        "core.errors.ScraperSkyError"
     ]
 
 
@@ -105,33 +105,33 @@ def test_the_table_is_the_classes():
 
 COMMANDS = [
     # (arguments, database: "up" or "down", the class whose exit code the command must end with)
-    (["status", "no-such-id"], "up", "errors.NotFound"),
-    (["cancel", "no-such-id"], "up", "errors.NotFound"),
-    (["retry", "no-such-id"], "up", "errors.NotFound"),
-    (["batch", "--resume", "no-such-id"], "up", "errors.NotFound"),
-    (["webhooks", "remove", "99"], "up", "errors.NotFound"),
-    (["keys", "revoke", "key_0000"], "up", "errors.NotFound"),
-    (["changes", "nosuch.test"], "up", "errors.NotFound"),
-    (["changes", "example.com", "--scan", "no-such-job"], "up", "errors.NotFound"),
-    (["changes", "not a domain!"], "up", "domains.InvalidDomain"),
-    (["status", "--tenant-id", "nope"], "up", "errors.ConfigError"),
-    (["status", "-s", "SCRAPERSKY_PENDING_AFTER=soon"], "up", "errors.ConfigError"),
-    (["webhooks", "remove", "abc"], "up", "errors.ConfigError"),
-    (["webhooks", "add", "ftp://x", "--tenant-id", TENANT], "up", "errors.ConfigError"),
-    (["keys", "create"], "up", "errors.ConfigError"),
+    (["status", "no-such-id"], "up", "core.errors.NotFound"),
+    (["cancel", "no-such-id"], "up", "core.errors.NotFound"),
+    (["retry", "no-such-id"], "up", "core.errors.NotFound"),
+    (["batch", "--resume", "no-such-id"], "up", "core.errors.NotFound"),
+    (["webhooks", "remove", "99"], "up", "core.errors.NotFound"),
+    (["keys", "revoke", "key_0000"], "up", "core.errors.NotFound"),
+    (["changes", "nosuch.test"], "up", "core.errors.NotFound"),
+    (["changes", "example.com", "--scan", "no-such-job"], "up", "core.errors.NotFound"),
+    (["changes", "not a domain!"], "up", "core.domains.InvalidDomain"),
+    (["status", "--tenant-id", "nope"], "up", "core.errors.ConfigError"),
+    (["status", "-s", "SCRAPERSKY_PENDING_AFTER=soon"], "up", "core.errors.ConfigError"),
+    (["webhooks", "remove", "abc"], "up", "core.errors.ConfigError"),
+    (["webhooks", "add", "ftp://x", "--tenant-id", TENANT], "up", "core.errors.ConfigError"),
+    (["keys", "create"], "up", "core.errors.ConfigError"),
     (
         ["crawl", "sitemap", "-a", "domain=ok.test", "-a", "max_pages=-1"],
         "up",
-        "errors.ConfigError",
+        "core.errors.ConfigError",
     ),
-    (["status"], "down", "errors.DatabaseUnavailable"),
-    (["cancel", "x"], "down", "errors.DatabaseUnavailable"),
-    (["retry", "x"], "down", "errors.DatabaseUnavailable"),
-    (["keys", "list"], "down", "errors.DatabaseUnavailable"),
-    (["webhooks", "list"], "down", "errors.DatabaseUnavailable"),
-    (["changes", "example.com"], "down", "errors.DatabaseUnavailable"),
-    (["migrate"], "down", "errors.DatabaseUnavailable"),
-    (["crawl", "sitemap", "-a", "domain=ok.test"], "down", "errors.DatabaseUnavailable"),
+    (["status"], "down", "core.errors.DatabaseUnavailable"),
+    (["cancel", "x"], "down", "core.errors.DatabaseUnavailable"),
+    (["retry", "x"], "down", "core.errors.DatabaseUnavailable"),
+    (["keys", "list"], "down", "core.errors.DatabaseUnavailable"),
+    (["webhooks", "list"], "down", "core.errors.DatabaseUnavailable"),
+    (["changes", "example.com"], "down", "core.errors.DatabaseUnavailable"),
+    (["migrate"], "down", "core.errors.DatabaseUnavailable"),
+    (["crawl", "sitemap", "-a", "domain=ok.test"], "down", "core.errors.DatabaseUnavailable"),
 ]
 
 
@@ -146,7 +146,7 @@ def test_each_command_error_exits_with_its_class_code(sqlite_url, argv, database
 
 def test_usage_errors_exit_like_bad_input(sqlite_url):
     result = run_command("status", "a", "b", env=scrapy_env(sqlite_url))
-    assert result.returncode == documented()["errors.BadInput"][0], result.stderr
+    assert result.returncode == documented()["core.errors.BadInput"][0], result.stderr
 
 
 def test_no_scrapyd_node_exits_with_the_node_code(sqlite_url, tmp_path):
@@ -204,35 +204,45 @@ def served(sqlite_url) -> dict[str, Any]:
 
 SERVICES = [
     # (service, fields, key: "tenant" / "unknown" / None, the class whose status it answers)
-    (jobs.JobStatus, {"job": "x"}, None, "errors.Unauthorized"),
-    (jobs.JobStatus, {"job": "x"}, "unknown", "errors.Unauthorized"),
-    (jobs.JobStatus, {}, "tenant", "errors.BadInput"),
-    (jobs.JobStatus, {"job": "no-such"}, "tenant", "errors.NotFound"),
-    (jobs.JobStatus, {"job": "x", "tenant_id": OTHER}, "tenant", "errors.Forbidden"),
-    (jobs.JobStatus, {"job": "x", "tenant_id": "nope"}, "tenant", "errors.BadInput"),
-    (batches.BatchStatus, {"batch": "no-such"}, "tenant", "errors.NotFound"),
-    (batches.BatchStatus, {"batch": "x", "limit": "0"}, "tenant", "errors.BadInput"),
-    (batches.Batches, {"after": "-1"}, "tenant", "errors.BadInput"),
-    (results.DomainInfo, {"domain": "nosuch.test"}, "tenant", "errors.NotFound"),
-    (results.DomainInfo, {"domain": "not a domain!"}, "tenant", "domains.InvalidDomain"),
-    (results.Pages, {"domain": "x.test", "lastmod_since": "soon"}, "tenant", "errors.BadInput"),
-    (results.Pages, {"domain": "nosuch.test"}, "tenant", "errors.NotFound"),
+    (jobs.JobStatus, {"job": "x"}, None, "core.errors.Unauthorized"),
+    (jobs.JobStatus, {"job": "x"}, "unknown", "core.errors.Unauthorized"),
+    (jobs.JobStatus, {}, "tenant", "core.errors.BadInput"),
+    (jobs.JobStatus, {"job": "no-such"}, "tenant", "core.errors.NotFound"),
+    (jobs.JobStatus, {"job": "x", "tenant_id": OTHER}, "tenant", "core.errors.Forbidden"),
+    (jobs.JobStatus, {"job": "x", "tenant_id": "nope"}, "tenant", "core.errors.BadInput"),
+    (batches.BatchStatus, {"batch": "no-such"}, "tenant", "core.errors.NotFound"),
+    (batches.BatchStatus, {"batch": "x", "limit": "0"}, "tenant", "core.errors.BadInput"),
+    (batches.Batches, {"after": "-1"}, "tenant", "core.errors.BadInput"),
+    (results.DomainInfo, {"domain": "nosuch.test"}, "tenant", "core.errors.NotFound"),
+    (results.DomainInfo, {"domain": "not a domain!"}, "tenant", "core.domains.InvalidDomain"),
+    (
+        results.Pages,
+        {"domain": "x.test", "lastmod_since": "soon"},
+        "tenant",
+        "core.errors.BadInput",
+    ),
+    (results.Pages, {"domain": "nosuch.test"}, "tenant", "core.errors.NotFound"),
     (
         changes.Changes,
         {"domain": "x.test", "since": "2024-01-01", "scan": "1"},
         "tenant",
-        "errors.BadInput",
+        "core.errors.BadInput",
     ),
-    (changes.Changes, {"domain": "x.test", "since": "soon"}, "tenant", "errors.BadInput"),
-    (changes.Changes, {"domain": "nosuch.test"}, "tenant", "errors.NotFound"),
-    (jobs.ScanService, {"domain": "not a domain!"}, "tenant", "domains.InvalidDomain"),
-    (jobs.ScanService, {"domain": "ok.test", "render": "sometimes"}, "tenant", "errors.BadInput"),
-    (jobs.ScanService, {"domain": "ok.test", "priority": "inf"}, "tenant", "errors.BadInput"),
-    (batches.Batch, {}, "tenant", "errors.BadInput"),
-    (batches.Batch, {"domains": "not a domain!"}, "tenant", "errors.BadInput"),
-    (batches.Batch, {"domains": "ok.test", "slots": "99"}, "tenant", "errors.BadInput"),
-    (batches.Cancel, {"id": "no-such"}, "tenant", "errors.NotFound"),
-    (batches.Retry, {"batch": "no-such"}, "tenant", "errors.NotFound"),
+    (changes.Changes, {"domain": "x.test", "since": "soon"}, "tenant", "core.errors.BadInput"),
+    (changes.Changes, {"domain": "nosuch.test"}, "tenant", "core.errors.NotFound"),
+    (jobs.ScanService, {"domain": "not a domain!"}, "tenant", "core.domains.InvalidDomain"),
+    (
+        jobs.ScanService,
+        {"domain": "ok.test", "render": "sometimes"},
+        "tenant",
+        "core.errors.BadInput",
+    ),
+    (jobs.ScanService, {"domain": "ok.test", "priority": "inf"}, "tenant", "core.errors.BadInput"),
+    (batches.Batch, {}, "tenant", "core.errors.BadInput"),
+    (batches.Batch, {"domains": "not a domain!"}, "tenant", "core.errors.BadInput"),
+    (batches.Batch, {"domains": "ok.test", "slots": "99"}, "tenant", "core.errors.BadInput"),
+    (batches.Cancel, {"id": "no-such"}, "tenant", "core.errors.NotFound"),
+    (batches.Retry, {"batch": "no-such"}, "tenant", "core.errors.NotFound"),
 ]
 
 
@@ -250,14 +260,14 @@ def test_each_webservice_error_answers_its_class_status(served, service, fields,
 def test_the_retry_limit_is_a_quota(served):
     with node_settings(served["url"], SCRAPERSKY_MAX_RETRIES="0"):
         status, answer = call(batches.Retry(root()), {"batch": served["batch"]}, served["key"])
-    assert status == documented()["errors.QuotaExceeded"][1], answer
+    assert status == documented()["core.errors.QuotaExceeded"][1], answer
     assert answer["batch_id"] == served["batch"]
 
 
 def test_an_unusable_setting_of_the_node_is_not_a_500(served):
     with node_settings(served["url"], SCRAPERSKY_MAX_RETRIES="many"):
         status, answer = call(batches.Retry(root()), {"batch": served["batch"]}, served["key"])
-    assert status == documented()["errors.ConfigError"][1], answer
+    assert status == documented()["core.errors.ConfigError"][1], answer
     assert "SCRAPERSKY_MAX_RETRIES" in answer["message"]
 
 
@@ -274,14 +284,14 @@ def test_the_database_unavailable_says_only_that(served):
         keyed = call(jobs.JobStatus(root()), {"job": "x"}, served["key"])
         public = call(health.Health(root()), {}, None)
     for status, answer in (keyed, public):
-        assert status == documented()["errors.DatabaseUnavailable"][1], answer
+        assert status == documented()["core.errors.DatabaseUnavailable"][1], answer
         assert answer["message"] == "database unavailable" and "127.0.0.1" not in json.dumps(answer)
 
 
 def test_a_schema_behind_is_named_by_health(tmp_path):
     with node_settings(f"sqlite:///{tmp_path / 'empty.db'}"):
         status, answer = call(health.Health(root()), {}, None)
-    assert status == documented()["errors.SchemaBehind"][1], answer
+    assert status == documented()["core.errors.SchemaBehind"][1], answer
     assert "scrapy migrate" in answer["message"] and answer["revision"] is None
 
 
@@ -296,12 +306,12 @@ def test_the_answers_before_the_thread_come_from_classes_too(served):
     with node_settings(served["url"]):
         wrong_method = render(jobs.JobStatus(root()), b"DELETE")
         no_login = render(jobs.JobStatus(root(login=False)), b"GET")
-    assert wrong_method[0] == documented()["errors.MethodNotAllowed"][1], wrong_method
-    assert no_login[0] == documented()["errors.ConfigError"][1], no_login
+    assert wrong_method[0] == documented()["core.errors.MethodNotAllowed"][1], wrong_method
+    assert no_login[0] == documented()["core.errors.ConfigError"][1], no_login
     assert "tenant services are off" in no_login[1]["message"]
 
 
 def test_metrics_without_a_database_answers_database_unavailable():
     status, body = Metrics._unavailable(OSError(f"cannot reach {DOWN}"))
-    assert status == documented()["errors.DatabaseUnavailable"][1]
+    assert status == documented()["core.errors.DatabaseUnavailable"][1]
     assert body == b"# database unavailable\n"

@@ -8,10 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import select, update
 
+from scrapersky.core.states import BatchStatus, JobStatus
 from scrapersky.db import jobs
 from scrapersky.db.engine import session_scope
 from scrapersky.db.models import BatchJob, Domain, Job, SitemapFile
-from scrapersky.states import BatchStatus, JobStatus
 
 TENANT = "550e8400-e29b-41d4-a716-446655440000"
 HOSTS = ["a.test", "b.test", "c.test", "d.test", "e.test"]

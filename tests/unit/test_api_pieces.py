@@ -8,8 +8,8 @@ import sys
 import pytest
 
 from scrapersky.config import ConfigError, to_origins
+from scrapersky.core.redact import RedactingFilter, redact
 from scrapersky.db.jobs import excerpt, integer_id, plain_id
-from scrapersky.redact import RedactingFilter, redact
 
 
 @pytest.mark.parametrize(

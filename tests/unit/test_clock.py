@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import inspect
 
-from scrapersky import clock
+from scrapersky.core import clock
 from scrapersky.db.models import Base
 
 

@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scrapersky.domains import InvalidDomain, standardize_domain
+from scrapersky.core.domains import InvalidDomain, standardize_domain
 
 VALID = [
     ("example.com", "example.com"),

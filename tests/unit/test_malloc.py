@@ -1,4 +1,4 @@
-"""scrapersky.malloc: threads of a crawl process share a few glibc arenas."""
+"""scrapersky.core.malloc: threads of a crawl process share a few glibc arenas."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.skipif(
 # allocator), then glibc's own account of its heaps is counted: one <heap> per arena.
 PROBE = """
 import ctypes, sys, threading
-from scrapersky.malloc import limit_arenas
+from scrapersky.core.malloc import limit_arenas
 print(limit_arenas() if sys.argv[1] == "limit" else None)
 barrier = threading.Barrier(8)
 def work():

@@ -13,8 +13,8 @@ from scrapersky.api import schedule
 from scrapersky.api.base import Fields
 from scrapersky.api.hosts import host_allowed, own_names
 from scrapersky.config import ConfigError
+from scrapersky.core.errors import BadInput
 from scrapersky.db.keys import Caller
-from scrapersky.errors import BadInput
 from scrapersky.scheduling.client import ScrapydClient
 from scrapersky.scheduling.login import (
     USERNAME,

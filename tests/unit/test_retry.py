@@ -7,8 +7,8 @@ import sqlite3
 import pytest
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from scrapersky.core.retry import Backoff, delay_after, retry_async, retry_call
 from scrapersky.db.errors import is_transient
-from scrapersky.retry import Backoff, delay_after, retry_async, retry_call
 from scrapersky.scheduling.client import NodeUnreachable, ScrapydClient
 from tests.support.ports import free_port
 

@@ -1,4 +1,4 @@
-"""scrapersky.spreadsheet: the one rule for CSV cells, in the exporters and in console.js."""
+"""scrapersky.core.spreadsheet: the one rule for CSV cells, in the exporters and in console.js."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from scrapersky.core.spreadsheet import FORMULA_STARTS, formula_safe
 from scrapersky.exporters import CsvItemExporter, FormulaSafeCsvItemExporter
-from scrapersky.spreadsheet import FORMULA_STARTS, formula_safe
 
 CONSOLE_JS = Path(__file__).resolve().parents[2] / "scrapersky/api/console/static/console.js"
 CASES = [

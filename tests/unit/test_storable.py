@@ -1,4 +1,4 @@
-"""scrapersky.storable: any text in, text every database column can hold out."""
+"""scrapersky.core.storable: any text in, text every database column can hold out."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError, ProgrammingError
 
+from scrapersky.core.storable import storable, storable_text
 from scrapersky.db.errors import is_transient
 from scrapersky.normalize import json_safe
-from scrapersky.storable import storable, storable_text
 
 # Any code point, surrogates and NUL included (Hypothesis leaves surrogates out unless asked).
 ANY_TEXT = st.text(st.characters(codec=None, exclude_categories=()))

@@ -14,7 +14,7 @@ from functools import cache
 import idna
 import tldextract
 
-from scrapersky.errors import BadInput
+from scrapersky.core.errors import BadInput
 
 MAX_INPUT_LENGTH = 2000
 MAX_DOMAIN_LENGTH = 253
