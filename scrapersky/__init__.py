@@ -32,6 +32,8 @@ MOVED: dict[str, str] = {
     "scrapersky.spreadsheet": "scrapersky.core.spreadsheet",
     "scrapersky.redact": "scrapersky.core.redact",
     "scrapersky.malloc": "scrapersky.core.malloc",
+    "scrapersky.setting_specs": "scrapersky.config.specs",
+    "scrapersky.scan_settings": "scrapersky.config.scan",
 }
 
 

@@ -1,7 +1,7 @@
 """Scrapy settings for ScraperSky.
 
 Every ScraperSky setting, and each Scrapy setting an operator may give through the environment,
-is declared once in scrapersky/setting_specs.py (kind, default, bounds, what it does: the table
+is declared once in scrapersky/config/specs.py (kind, default, bounds, what it does: the table
 of docs/configuration.md is printed from there). Its value here is the environment variable of
 the same name, or the declared default; `-s NAME=VALUE` on the command line wins over both. This
 module is the one place the environment is read for settings: everything else reads Scrapy
@@ -14,9 +14,10 @@ import os
 
 from scrapy.settings import default_settings
 
-# setting_specs as a module: Scrapy would take an upper-case name imported here for a setting.
-from scrapersky import __version__, setting_specs
+# The declarations as a module: Scrapy would take an upper-case name imported here for a setting.
+from scrapersky import __version__
 from scrapersky.config import ConfigError, to_bool
+from scrapersky.config import specs as setting_specs
 
 
 def from_environment(setting: setting_specs.Setting) -> setting_specs.Value | None:
@@ -43,7 +44,7 @@ SPIDER_MODULES = ["scrapersky.spiders"]
 NEWSPIDER_MODULE = "scrapersky.spiders"
 COMMANDS_MODULE = "scrapersky.commands"
 
-# --- ScraperSky, and what the environment may set: scrapersky/setting_specs.py ------------
+# --- ScraperSky, and what the environment may set: scrapersky/config/specs.py ------------
 declared = {s.name: from_environment(s) for s in setting_specs.SETTINGS if s.env}
 globals().update(declared)
 

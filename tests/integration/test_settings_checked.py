@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from scrapersky.setting_specs import SETTINGS
+from scrapersky.config.specs import SETTINGS
 from tests.conftest import migrated_postgres, scrapy, scrapy_env
 from tests.support.db import scalar
 from tests.support.in_process import run_command

@@ -9,7 +9,7 @@ import pytest
 from scrapy.settings import Settings
 
 from scrapersky.config import ConfigError, check_settings
-from scrapersky.setting_specs import SETTINGS
+from scrapersky.config.specs import SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -74,7 +74,7 @@ def test_environment_variables_override_defaults():
 
 
 # Every project setting's default as settings.py set it before the settings were declared in
-# scrapersky.setting_specs: deriving them from the declarations changes none.
+# scrapersky.config.specs: deriving them from the declarations changes none.
 DEFAULTS = {
     "DATABASE_URL": "sqlite:///scrapersky.db",
     "SCRAPERSKY_DEFAULT_TENANT": "550e8400-e29b-41d4-a716-446655440000",
@@ -169,7 +169,7 @@ def test_every_setting_of_settings_py_is_scrapys_own_or_declared():
     from scrapy.settings import default_settings
 
     from scrapersky import settings
-    from scrapersky.setting_specs import BY_NAME
+    from scrapersky.config.specs import BY_NAME
 
     names = {name for name in dir(settings) if name.isupper()}
     assert names - set(dir(default_settings)) - set(BY_NAME) == set()
@@ -202,16 +202,16 @@ def test_every_declared_setting_is_checked(setting):
 
 
 def test_the_configuration_docs_show_the_declared_settings():
-    from scrapersky.setting_specs import markdown
+    from scrapersky.config.specs import markdown
 
     text = (ROOT / "docs" / "configuration.md").read_text()
     start = text.index("-->\n", text.index("<!-- The table below is printed by")) + len("-->\n")
     end = text.index("<!-- end of the generated table -->")
-    assert text[start:end] == markdown(), "run python -m scrapersky.setting_specs --markdown"
+    assert text[start:end] == markdown(), "run python -m scrapersky.config.specs --markdown"
 
 
 def test_components_read_typed_settings_built_once():
-    from scrapersky.scan_settings import ScanSettings
+    from scrapersky.config.scan import ScanSettings
     from scrapersky.scheduling.reaper import JobTimes
 
     settings = Settings()

@@ -1,4 +1,6 @@
-"""Checks and conversions of settings and arguments: a bad value is a one-line ConfigError.
+"""The project's configuration. This module: checks and conversions of settings and arguments, a
+bad value being a one-line ConfigError. specs.py declares every setting once; scan.py reads the
+spider's settings into a ScanSettings.
 
 Settings are read one way: as Scrapy settings. scrapersky.settings fills them, reading the
 environment (the only module that does); commands and crawls get them from Scrapy, and the
@@ -16,9 +18,9 @@ from urllib.parse import urlsplit
 
 from scrapy.settings import BaseSettings, Settings
 
+from scrapersky.config.specs import BY_NAME, SETTINGS, Kind, Setting
 from scrapersky.core.errors import ConfigError as ConfigError  # defined with the other errors
 from scrapersky.net.policy import DangerousNetwork, parse_network
-from scrapersky.setting_specs import BY_NAME, SETTINGS, Kind, Setting
 
 TRUE = {"1", "true", "yes", "on"}
 FALSE = {"0", "false", "no", "off", ""}
@@ -34,7 +36,7 @@ def project_settings() -> Settings:
 
 
 def check_settings(settings: BaseSettings) -> None:
-    """Raise a one-line ConfigError for the first declared setting (scrapersky.setting_specs)
+    """Raise a one-line ConfigError for the first declared setting (scrapersky.config.specs)
     with an unusable value; switches are stored as booleans. Numbers are checked first, then
     switches (the networks' check reads SCRAPERSKY_ALLOW_DANGEROUS_NETWORKS), then the rest."""
     order: list[Kind] = ["int", "bool"]

@@ -4,7 +4,7 @@ shows for it.
 
 scrapersky.settings takes each default (or the environment's value) from here,
 scrapersky.config.check_settings checks every value against its declaration, and
-`python -m scrapersky.setting_specs --markdown` prints the table of docs/configuration.md (a
+`python -m scrapersky.config.specs --markdown` prints the table of docs/configuration.md (a
 unit test fails when the two differ). The module imports nothing of ScraperSky at import time,
 so that the settings module can read it first.
 """
@@ -369,7 +369,7 @@ def shown_default(setting: Setting) -> str:
 
 def main(argv: list[str]) -> int:
     if argv != ["--markdown"]:
-        print("usage: python -m scrapersky.setting_specs --markdown", file=sys.stderr)
+        print("usage: python -m scrapersky.config.specs --markdown", file=sys.stderr)
         return 2
     sys.stdout.write(markdown())
     return 0
