@@ -19,6 +19,7 @@ from bench import (
     run_dir,
     scale,
     startup,
+    stored,
     writepath,
 )
 from bench.baseline import Baseline, BaselineError
@@ -26,7 +27,9 @@ from bench.site import build_site, serve
 
 FULL_URLS = 1_000_000
 QUICK_URLS = 100_000
-PARTS = ("inventory", "scale", "startup", "writepath", "anchors", "parsing", "discovery", "batch")
+PARTS = (
+    "inventory", "scale", "startup", "writepath", "anchors", "parsing", "discovery", "batch", "stored",
+)  # fmt: skip
 INVENTORY_ROUNDS = 3
 
 
@@ -51,7 +54,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--baseline",
         metavar="REF",
         help="also time this commit (e.g. main) in the same run: its first scan (inventory), "
-        "its start-up (startup) and its batch pass (batch)",
+        "its start-up (startup) and its batch pass (batch); and compare what each stores (stored)",
     )
     parser.add_argument(
         "--rounds",
@@ -73,6 +76,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     unknown = set(args.only.split(",")) - set(PARTS)
     if unknown:
         parser.error(f"unknown part(s): {', '.join(sorted(unknown))}")
+    if "stored" in args.only.split(",") and args.only != ",".join(PARTS) and not args.baseline:
+        parser.error("--only stored compares with a commit: give --baseline REF")
     return args
 
 
@@ -88,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         baseline = (
             Baseline(args.baseline, args.rounds or INVENTORY_ROUNDS)
-            if args.baseline and parts & {"inventory", "startup", "batch"}
+            if args.baseline and parts & {"inventory", "startup", "batch", "stored"}
             else None
         )
     except BaselineError as exc:
@@ -144,6 +149,8 @@ def _run_parts(
         results["batch"] = _announce(
             "batch", batch.run(urls < FULL_URLS, tree, single=not args.skip_single)
         )
+    if "stored" in parts and baseline is not None:
+        results["stored"] = _announce("stored", stored.run(baseline))
     return results, profile
 
 
@@ -170,7 +177,8 @@ def _report(figures: list[Figure], profile: str, started: float, full: bool) -> 
         f"\ntargets met: {met} of {len(judged)}{scaled}; bench ran {time.monotonic() - started:.0f} s; "
         f"logs in {run_dir().relative_to(run_dir().parents[3])}"
     )
-    return 0
+    # The stored data must match the baseline's but for the differences bench.stored explains.
+    return 1 if any(f.key == "stored.unexplained" and f.passed is False for f in figures) else 0
 
 
 def _announce(part: str, figures: list[Figure]) -> list[Figure]:

@@ -313,7 +313,7 @@ AREAS = (
     ("sitemap parsing (scrapersky.sitemaps)", ("scrapersky/sitemaps/",)),
     ("store: SQL writes (scrapersky.db)", ("scrapersky/db/",)),
     ("store pipeline (scrapersky.pipelines)", ("scrapersky/pipelines.py",)),
-    ("normalize (scrapersky.normalize)", ("scrapersky/normalize.py",)),
+    ("normalize (scrapersky.db.normalize)", ("scrapersky/normalize.py",)),
     ("spider (scrapersky.spiders)", ("scrapersky/spiders/",)),
     ("homepage metadata (scrapersky.metadata)", ("scrapersky/metadata/",)),
     ("job records (scrapersky.extensions)", ("scrapersky/extensions/",)),

@@ -34,6 +34,11 @@ MOVED: dict[str, str] = {
     "scrapersky.malloc": "scrapersky.core.malloc",
     "scrapersky.setting_specs": "scrapersky.config.specs",
     "scrapersky.scan_settings": "scrapersky.config.scan",
+    "scrapersky.playwright_provider": "scrapersky.rendering.provider",
+    "scrapersky.views": "scrapersky.db.views",
+    "scrapersky.normalize": "scrapersky.db.normalize",
+    "scrapersky.webhooks": "scrapersky.extensions.webhooks",
+    "scrapersky.exceptions": "scrapersky.spiders.exceptions",
 }
 
 

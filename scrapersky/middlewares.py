@@ -11,11 +11,11 @@ from scrapy.utils.defer import deferred_to_future
 from twisted.internet import reactor
 
 from scrapersky.core.errors import Refused
-from scrapersky.exceptions import RobotsForbidden
 from scrapersky.net.browser_proxy import REFUSED_MARKER
 from scrapersky.net.handoff import ADDRESS
 from scrapersky.net.policy import AddressPolicy, AddressRefused, ip_literal, policy_from_settings
 from scrapersky.net.resolver import RefusedLookup
+from scrapersky.spiders.exceptions import RobotsForbidden
 
 SCHEMES = ("http", "https")
 

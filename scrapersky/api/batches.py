@@ -22,10 +22,10 @@ from scrapersky.core.errors import BadInput, NodeUnavailable, NotFound, QuotaExc
 from scrapersky.db import jobs
 from scrapersky.db.engine import session_scope
 from scrapersky.db.models import BatchJob, Job
+from scrapersky.db.views import batch_view, job_links, job_view
 from scrapersky.scheduling.cancel import stop_runs
 from scrapersky.scheduling.client import PROJECT, ScrapydError
 from scrapersky.scheduling.planner import run_count
-from scrapersky.views import batch_view, job_links, job_view
 
 DEFAULT_SLOTS = 2
 JOBS_PER_PAGE = 1000

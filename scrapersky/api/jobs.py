@@ -12,8 +12,8 @@ from scrapersky.core.errors import NodeUnavailable, NotFound
 from scrapersky.db import jobs
 from scrapersky.db.engine import session_scope
 from scrapersky.db.models import Job
+from scrapersky.db.views import job_links, job_view
 from scrapersky.scheduling.client import ScrapydError, new_run_id
-from scrapersky.views import job_links, job_view
 
 
 def job_answer(job: Job, with_stats: bool = False) -> dict[str, Any]:

@@ -56,8 +56,8 @@ from scrapersky.core.redact import redact
 from scrapersky.db import keys
 from scrapersky.db.engine import session_scope
 from scrapersky.db.schema import ensure_schema, first_line
+from scrapersky.extensions.webhooks import Sending, deliver_due
 from scrapersky.scheduling.login import Login, create_login, node_password_file
-from scrapersky.webhooks import Sending, deliver_due
 
 log = Logger()
 SAFE_METHODS = {b"GET", b"HEAD", b"OPTIONS"}

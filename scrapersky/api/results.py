@@ -17,7 +17,7 @@ from scrapersky.core.errors import BadInput, NotFound
 from scrapersky.db import jobs, results
 from scrapersky.db.engine import session_scope
 from scrapersky.db.models import Domain
-from scrapersky.views import DOMAIN_FIELDS, PAGE_FIELDS, SITEMAP_FIELDS, row_view
+from scrapersky.db.views import DOMAIN_FIELDS, PAGE_FIELDS, SITEMAP_FIELDS, row_view
 
 PAGES_PER_PAGE = 1000
 

@@ -14,11 +14,11 @@ from scrapersky.core.errors import WORK_FAILED, NotFound
 from scrapersky.core.states import BatchStatus, JobStatus
 from scrapersky.db import jobs
 from scrapersky.db.models import BatchJob
+from scrapersky.db.views import batch_view
 from scrapersky.scheduling.follow import follow_batch
 from scrapersky.scheduling.planner import run_count
 from scrapersky.scheduling.reaper import JobTimes
 from scrapersky.scheduling.runs import NoNodeAnswered, ScheduledRun, live_runs, schedule_runs
-from scrapersky.views import batch_view
 
 
 class Command(ProjectCommand, ScrapyCommand):

@@ -11,7 +11,7 @@ from scrapersky.config import ConfigError, to_tenant
 from scrapersky.core.errors import NotFound
 from scrapersky.db import keys
 from scrapersky.db.jobs import excerpt
-from scrapersky.views import row_view
+from scrapersky.db.views import row_view
 
 KEY_FIELDS = ("id", "key_id", "name", "tenant_id", "operator", "created_at", "revoked_at")
 

@@ -12,8 +12,8 @@ from scrapersky.config import to_tenant
 from scrapersky.core.errors import NotFound
 from scrapersky.db import jobs
 from scrapersky.db.engine import session_scope
+from scrapersky.db.views import batch_view, job_view
 from scrapersky.scheduling.reaper import JobTimes
-from scrapersky.views import batch_view, job_view
 
 
 class Command(ProjectCommand, ScrapyCommand):

@@ -10,8 +10,8 @@ from scrapersky.commands.base import ProjectCommand
 from scrapersky.config import ConfigError, to_int, to_tenant
 from scrapersky.core.errors import NotFound
 from scrapersky.db import webhooks as rows
+from scrapersky.extensions.webhooks import Sending, deliver_due
 from scrapersky.metadata.urls import MAX_URL_LENGTH
-from scrapersky.webhooks import Sending, deliver_due
 
 ACTIONS = ("add", "list", "remove", "deliver", "log")
 

@@ -22,7 +22,7 @@ The hierarchy, with (exit code, HTTP status); the classes defined elsewhere are 
     │   ├── net.resolver.RefusedLookup               (also Twisted's DNSLookupError)
     │   ├── middlewares.RefusedAddress               (also Scrapy's IgnoreRequest)
     │   ├── net.outbound.Refused                     (a webhook endpoint never called as it is)
-    │   └── exceptions.RobotsForbidden               (also IgnoreRequest: the site's robots.txt)
+    │   └── spiders.exceptions.RobotsForbidden       (also IgnoreRequest: the site's robots.txt)
     ├── DatabaseUnavailable ........................ 5  503  the database unreachable or refusing
     │   ├── SchemaBehind ........................... 5  503  its schema not current
     │   └── pipelines.StoreError

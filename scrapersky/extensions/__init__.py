@@ -1,4 +1,6 @@
-"""Scrapy extensions of a crawl: JobLifecycle (lifecycle.py) keeps the job and batch rows true.
+"""What runs beside the work and tells of it: JobLifecycle (lifecycle.py), the Scrapy extension
+that keeps a crawl's job and batch rows true, and the webhook sender (webhooks.py), which the
+Scrapyd node's loop and `scrapy webhooks deliver` run to announce the endings it recorded.
 
 `scrapersky.extensions.JobLifecycle` is kept as the name a crawl's settings may give.
 """

@@ -18,9 +18,9 @@ from scrapersky.core.states import JobStatus
 from scrapersky.core.storable import storable_text
 from scrapersky.db import jobs
 from scrapersky.db.errors import is_transient
+from scrapersky.db.normalize import json_safe
 from scrapersky.db.schema import first_line
 from scrapersky.items import DomainItem
-from scrapersky.normalize import json_safe
 from scrapersky.scan import Scan
 from scrapersky.scheduling.reaper import JobTimes
 

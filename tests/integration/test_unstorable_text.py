@@ -166,7 +166,7 @@ def test_any_text_made_storable_is_taken_by_postgresql_text_and_jsonb(postgres_u
     from sqlalchemy import create_engine, text
 
     from scrapersky.core.storable import storable_text
-    from scrapersky.normalize import json_safe
+    from scrapersky.db.normalize import json_safe
 
     any_text = st.text(st.characters(codec=None, exclude_categories=()))
     engine = create_engine(postgres_url)

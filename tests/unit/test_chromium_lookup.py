@@ -52,7 +52,7 @@ def test_lazy_provider_starts_playwright_with_the_first_browser(chromium):
     from scrapy.settings import Settings
     from scrapy_playwright.handler import Config
 
-    from scrapersky.playwright_provider import LazyBrowserProvider
+    from scrapersky.rendering.provider import LazyBrowserProvider
 
     launch = {"executable_path": chromium, "headless": True, "args": ["--no-sandbox"]}
     config = Config.from_settings(Settings({"PLAYWRIGHT_LAUNCH_OPTIONS": launch}))

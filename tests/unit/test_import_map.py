@@ -28,7 +28,6 @@ ABOVE_DB = (
     "scrapersky.extensions",
     "scrapersky.scheduling",
     "scrapersky.net",
-    "scrapersky.playwright_provider",
     "scrapersky.rendering",
 )
 FRAMEWORKS = ("scrapy", "twisted")

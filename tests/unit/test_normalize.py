@@ -4,10 +4,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from scrapersky.db.normalize import normalize_listed_pages
 from scrapersky.items import DomainItem, PageItem
 from scrapersky.metadata import extract_metadata
 from scrapersky.metadata.urls import MAX_URL_LENGTH
-from scrapersky.normalize import normalize_listed_pages
 from scrapersky.pipelines import NormalizePipeline
 from scrapersky.sitemaps import PageEntry
 

@@ -10,7 +10,7 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError, Programm
 
 from scrapersky.core.storable import storable, storable_text
 from scrapersky.db.errors import is_transient
-from scrapersky.normalize import json_safe
+from scrapersky.db.normalize import json_safe
 
 # Any code point, surrogates and NUL included (Hypothesis leaves surrogates out unless asked).
 ANY_TEXT = st.text(st.characters(codec=None, exclude_categories=()))

@@ -1,6 +1,11 @@
 """JavaScript rendering with scrapy-playwright and a system Chromium, switched on only when one
 exists and can be isolated (scrapersky.net.browser_jail), or SCRAPERSKY_RENDER_UNISOLATED says
-to render without."""
+to render without.
+
+This module is the add-on (RenderingAddon, the name ADDONS gives) and the decision to render
+(wants_render); provider.py is the browser provider, a module of its own so that runs that never
+render do not import Playwright.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +29,7 @@ from scrapersky.net.policy import policy_from_settings
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "chrome")
 HANDLER = "scrapersky.rendering.RenderingDownloadHandler"
-PROVIDER = "scrapersky.playwright_provider.LazyBrowserProvider"
+PROVIDER = "scrapersky.rendering.provider.LazyBrowserProvider"
 
 logger = logging.getLogger(__name__)
 

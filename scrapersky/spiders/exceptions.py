@@ -1,5 +1,5 @@
-"""Exceptions shared by components that must not import each other (the spider and the
-downloader middlewares, which load the reactor)."""
+"""Exceptions the spider shares with the downloader middlewares that raise them: here, not in
+middlewares.py, because that module loads the reactor, which the spider must not import."""
 
 from scrapy.exceptions import IgnoreRequest
 

@@ -1,4 +1,8 @@
-"""Field normalization applied by NormalizePipeline: pure functions over plain data."""
+"""Field normalization applied by NormalizePipeline: pure functions over plain data.
+
+Beside the writer (store.py) because it fits items to the schema: the columns' lengths and
+kinds (models.py) and text every column can hold (scrapersky.core.storable).
+"""
 
 from __future__ import annotations
 
