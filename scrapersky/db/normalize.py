@@ -26,9 +26,10 @@ from scrapersky.sitemaps import PageEntry
 from scrapersky.sitemaps.entries import CHANGEFREQS
 
 
-def normalize_listed_pages(entries: list[PageEntry]) -> tuple[list[PageEntry], Counter]:
+def normalize_listed_pages(entries: list[PageEntry]) -> tuple[list[PageEntry], Counter[str]]:
     """Keep entries with a usable absolute http(s) URL; clamp the rest of the fields in place."""
-    kept, dropped = [], Counter()
+    kept: list[PageEntry] = []
+    dropped: Counter[str] = Counter()
     for entry in entries:
         url = entry.url
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
@@ -92,7 +93,8 @@ def normalize_domain_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
             if v
         )
         out[name] = list(seen)[:cap]
-    return json_safe(out)
+    safe: dict[str, Any] = json_safe(out)
+    return safe
 
 
 def json_safe(value: Any) -> Any:
