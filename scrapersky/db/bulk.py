@@ -27,9 +27,11 @@ from sqlalchemy import (
     column,
     delete,
     exists,
+    func,
     insert,
     select,
     table,
+    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -50,37 +52,66 @@ def _insert(connection: Connection, model: type[Base]) -> postgresql.Insert | sq
     return sqlite.insert(model)
 
 
-def domain_ids(connection: Connection, keys: Iterable[DomainKey]) -> dict[DomainKey, int]:
-    """Ids of the given domains, creating bare rows for the ones not seen before."""
+def domain_rows(
+    connection: Connection, keys: Iterable[DomainKey]
+) -> dict[DomainKey, tuple[int, bool]]:
+    """Per domain: its id, and whether a scan of it finished before (if not, this scan is its
+    baseline). Bare rows are made for the domains not seen before. Two statements for any
+    number of domains."""
     keys = sorted(set(keys))
     if not keys:
         return {}
     rows = [{"tenant_id": t, "domain": d} for t, d in keys]
     connection.execute(_insert(connection, Domain).values(rows).on_conflict_do_nothing())
-    found: dict[DomainKey, int] = {}
-    for tenant, domain in keys:
-        found[(tenant, domain)] = connection.execute(
-            select(Domain.id).where(Domain.tenant_id == tenant, Domain.domain == domain)
-        ).scalar_one()
-    return found
+    found = connection.execute(
+        select(Domain.tenant_id, Domain.domain, Domain.id, Domain.last_scan.is_not(None)).where(
+            tuple_(Domain.tenant_id, Domain.domain).in_(keys)
+        )
+    )
+    return {(tenant, domain): (ident, bool(before)) for tenant, domain, ident, before in found}
 
 
-def upsert_domain(connection: Connection, domain_id: int, values: dict[str, Any]) -> None:
+def upsert_domain(
+    connection: Connection, domain_id: int, values: dict[str, Any]
+) -> tuple[int, int]:
+    """Write a domain's row, with its counts of listed pages and of sitemaps taken from the stored
+    rows in the same statement (true whatever the scan saw twice); returns the two counts."""
     values = {k: v for k, v in values.items() if k in Domain.__table__.c}
     values["updated_at"] = now()
-    connection.execute(update(Domain).where(Domain.id == domain_id).values(**values))
+    values["sitemap_urls"] = (
+        select(func.count())
+        .select_from(Page)
+        .where(Page.domain_id == domain_id, Page.removed_at.is_(None))
+        .scalar_subquery()
+    )
+    values["total_sitemaps"] = (
+        select(func.count())
+        .select_from(SitemapFile)
+        .where(
+            SitemapFile.domain_id == domain_id,
+            SitemapFile.sitemap_type.is_not(None),
+            SitemapFile.removed_at.is_(None),
+        )
+        .scalar_subquery()
+    )
+    counts = connection.execute(
+        update(Domain)
+        .where(Domain.id == domain_id)
+        .values(**values)
+        .returning(Domain.sitemap_urls, Domain.total_sitemaps)
+    ).one()
+    return counts[0], counts[1]
 
 
-def ensure_sitemap_files(connection: Connection, pairs: Iterable[tuple[int, str]]) -> None:
-    """Placeholder rows so pages can reference a sitemap before its own item arrives."""
-    rows = [{"domain_id": d, "url": u} for d, u in sorted(set(pairs))]
-    if rows:
-        connection.execute(_insert(connection, SitemapFile).values(rows).on_conflict_do_nothing())
-
-
-def scanned_before(connection: Connection, domain_id: int) -> bool:
-    """Did a scan of this domain finish before? If not, this scan is its baseline."""
-    return connection.scalar(select(Domain.last_scan).where(Domain.id == domain_id)) is not None
+def sitemap_files(connection: Connection, domain_id: int, urls: Iterable[str]) -> dict[str, int]:
+    """Ids of these sitemap files of the domain by URL, making a placeholder row for each one not
+    stored yet, so that pages and child sitemaps can name a sitemap before its own item comes."""
+    urls = sorted(set(urls))
+    if not urls:
+        return {}
+    rows = [{"domain_id": domain_id, "url": url} for url in urls]
+    connection.execute(_insert(connection, SitemapFile).values(rows).on_conflict_do_nothing())
+    return sitemap_file_ids(connection, domain_id, urls)
 
 
 def record_changes(
@@ -109,42 +140,81 @@ SITEMAP_FIELDS = (
 )
 
 
-def upsert_sitemap_file(
-    connection: Connection, domain_id: int, values: dict[str, Any], stamp: datetime | None = None
-) -> dict[str, Any] | None:
-    """Write a sitemap file's row; returns the change it makes to the domain's sitemaps, if any."""
+def _sitemap_row(
+    domain_id: int, values: dict[str, Any], stamp: datetime | None, ids: Mapping[str, int]
+) -> tuple[dict[str, Any], bool]:
+    """A sitemap file item as its row, and whether it was found unchanged (304, or the same bytes
+    as last time: the stored listing is still true, and only the look is recorded)."""
     values = dict(values)
     parent_url = values.pop("parent_url", None)
-    unchanged = values.pop("unchanged", False)
+    unchanged = bool(values.pop("unchanged", False))
     confirmed = values.pop("complete", False) or unchanged
-    values = {k: v for k, v in values.items() if k in SitemapFile.__table__.c}
-    files = SitemapFile.__table__
-    before = connection.execute(
-        select(*[files.c[name] for name in SITEMAP_FIELDS], files.c.fetched_at, files.c.removed_at)
-        .where(files.c.domain_id == domain_id, files.c.url == values["url"])
-        .with_for_update()  # a concurrent scan of the domain writing this row: compare with what it wrote
-    ).first()
-    values["removed_at"] = None
-    if confirmed and stamp is not None:
-        values["confirmed_at"] = stamp
-    values["domain_id"] = domain_id
-    if parent_url:
-        values["parent_id"] = (
-            select(SitemapFile.id)
-            .where(SitemapFile.domain_id == domain_id, SitemapFile.url == parent_url)
-            .scalar_subquery()
-        )
-    if unchanged:
-        # 304, or the same bytes as last time: the stored listing is still true; only record
-        # that we looked.
-        keep = {"status_code", "fetched_at", "confirmed_at", "removed_at"}
-        changes = {k: v for k, v in values.items() if k in keep}
-    else:
-        changes = {k: v for k, v in values.items() if k not in {"domain_id", "url"}}
-    stmt = _insert(connection, SitemapFile).values(**values)
-    stmt = stmt.on_conflict_do_update(index_elements=["domain_id", "url"], set_=changes)
-    connection.execute(stmt)
-    return _sitemap_change(values, before, unchanged)
+    row = {k: v for k, v in values.items() if k in SitemapFile.__table__.c}
+    row.update(
+        domain_id=domain_id,
+        removed_at=None,
+        confirmed_at=stamp if confirmed else None,
+        parent_id=ids[parent_url] if parent_url else None,
+    )
+    return row, unchanged
+
+
+_UNCHANGED_SET = ("status_code", "fetched_at", "confirmed_at", "removed_at")
+
+
+def _sitemap_upsert(
+    connection: Connection, rows: list[dict[str, Any]], unchanged: bool
+) -> postgresql.Insert | sqlite.Insert:
+    stmt = _insert(connection, SitemapFile).values(rows)
+    names = _UNCHANGED_SET if unchanged else [k for k in rows[0] if k not in ("domain_id", "url")]
+    changes: dict[str, Any] = {name: stmt.excluded[name] for name in names}
+    # A file not read completely keeps the time it last was; one named without a parent keeps
+    # the parent it had.
+    stored = SitemapFile.__table__.c
+    changes["confirmed_at"] = func.coalesce(stmt.excluded.confirmed_at, stored.confirmed_at)
+    if not unchanged:
+        changes["parent_id"] = func.coalesce(stmt.excluded.parent_id, stored.parent_id)
+    return stmt.on_conflict_do_update(index_elements=["domain_id", "url"], set_=changes)
+
+
+def upsert_sitemap_files(
+    connection: Connection,
+    domain_id: int,
+    files: Sequence[dict[str, Any]],
+    ids: Mapping[str, int],
+    stamp: datetime | None = None,
+    *,
+    compare: bool = True,
+) -> list[dict[str, Any]]:
+    """Write a domain's sitemap file rows (`ids`: sitemap_files(), naming their parents); returns
+    the changes they make to the domain's sitemaps, when `compare` (a rescan).
+
+    Without `compare` (a first scan, which records no change) the files go in one statement per
+    kind (read, found unchanged); with it, one by one, each compared with its row as it was."""
+    built = [_sitemap_row(domain_id, values, stamp, ids) for values in files]
+    if not compare and len({row["url"] for row, _ in built}) == len(built):
+        for kind in (False, True):
+            rows = [row for row, unchanged in built if unchanged is kind]
+            if rows:
+                connection.execute(_sitemap_upsert(connection, rows, kind))
+        return []
+    found = []
+    files_table = SitemapFile.__table__
+    for row, unchanged in built:
+        before = connection.execute(
+            select(
+                *[files_table.c[n] for n in SITEMAP_FIELDS],
+                files_table.c.fetched_at,
+                files_table.c.removed_at,
+            )
+            .where(files_table.c.domain_id == domain_id, files_table.c.url == row["url"])
+            .with_for_update()  # a concurrent scan of the domain writing this row: compare with what it wrote
+        ).first()
+        connection.execute(_sitemap_upsert(connection, [row], unchanged))
+        change = _sitemap_change(row, before, unchanged)
+        if change is not None:
+            found.append(change)
+    return found
 
 
 def _sitemap_change(
@@ -419,8 +489,6 @@ def _merge_pages_postgres(
     cursor = pg.cursor()
     params = {"domain_id": domain_id, "file_ids": list(file_ids), "stamp": stamp, "job_pk": job_pk}
     try:
-        cursor.execute(_STAGE_DDL)
-        cursor.execute(_MERGE_SETTINGS)
         cursor.copy_expert(
             "COPY stage_pages (sitemap_key, url, lastmod_us, changefreq, priority, alternates, images, news, videos) "
             "FROM STDIN",
@@ -428,7 +496,6 @@ def _merge_pages_postgres(
             size=1 << 20,
         )
         if rescan:
-            cursor.execute(_SEEN_DDL["postgresql"])
             cursor.execute(_PG_RESCAN, params)
             counted = cursor.fetchone()
             assert counted is not None  # SELECT count(*): one row
@@ -599,6 +666,16 @@ def _sqlite_stamp(value: datetime) -> str:
 # --- ends of scans --------------------------------------------------------------------------
 
 
+def prepare(connection: Connection) -> None:
+    """Ready a transaction for the writes below, in one round trip: the temporary tables (the
+    staging table of listed pages, each scan's listed URLs) and the merges' settings. Run at the
+    transaction's top level, not in a savepoint, whose rollback would take the tables with it."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"{_STAGE_DDL}; {_SEEN_DDL['postgresql']}; {_MERGE_SETTINGS}")
+    else:
+        _ensure_seen(connection)
+
+
 def _ensure_seen(connection: Connection) -> None:
     connection.exec_driver_sql(_SEEN_DDL[connection.dialect.name])
     if connection.dialect.name == "sqlite":
@@ -606,7 +683,6 @@ def _ensure_seen(connection: Connection) -> None:
 
 
 def forget_seen(connection: Connection, domain_id: int) -> None:
-    _ensure_seen(connection)
     connection.execute(SCAN_SEEN.delete().where(SCAN_SEEN.c.domain_id == domain_id))
 
 
@@ -621,7 +697,6 @@ def remove_unlisted_pages(
     being listed."""
     if not sitemap_urls:
         return 0
-    _ensure_seen(connection)
     ids = list(sitemap_file_ids(connection, domain_id, sitemap_urls).values())
     unseen = ~exists().where(SCAN_SEEN.c.domain_id == domain_id, SCAN_SEEN.c.url == Page.url)
     if connection.dialect.name != "postgresql":
@@ -646,7 +721,6 @@ def remove_vanished_pages(
     listing, unless this scan listed them in another sitemap."""
     if not any(vanished.values()):
         return 0
-    _ensure_seen(connection)
     ids = sitemap_file_ids(connection, domain_id, vanished)
     # Few URLs against a few index probes each: plain IN lists, no join the planner could turn
     # into a scan of all of the domain's pages.

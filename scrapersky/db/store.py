@@ -31,14 +31,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 
 from scrapersky.clock import now
 from scrapersky.db import bulk
 from scrapersky.db.bulk import DomainKey
 from scrapersky.db.engine import get_engine
 from scrapersky.db.errors import DATABASE_ERRORS, is_transient
-from scrapersky.db.models import DOMAIN_METADATA_COLUMNS, Domain, Page, SitemapFile
+from scrapersky.db.models import DOMAIN_METADATA_COLUMNS, Domain
 from scrapersky.db.schema import first_line
 from scrapersky.items import PageBatchItem, PageItem, SitemapFileItem
 from scrapersky.messages import MAX_ERROR_LENGTH, cut
@@ -141,42 +141,72 @@ def write_batch(
 ) -> int:
     """Write a batch in one transaction; returns how many page rows were inserted or changed.
 
-    Each domain's part is written under its own savepoint: a row of one domain that the
-    database refuses rolls back that domain's part only, and the domain goes to `failed` with
-    the reason; the other domains' parts are committed. A transient error (scrapersky.db.errors)
-    rolls back the whole batch and is raised, for the caller to write it again.
+    A row of one domain that the database refuses costs no other domain its rows: the batch is
+    then written again with each domain's part under its own savepoint, the refused domain goes
+    to `failed` with the reason, and the other domains' parts are committed. The first try has
+    no savepoints, as almost every batch needs none (two round trips fewer per domain). A
+    transient error (scrapersky.db.errors) rolls back the whole batch and is raised, for the
+    caller to write it again.
 
     `scans`: the state of the scans the batch belongs to (a fresh one for a domain without);
     `connection`: the writer's own connection, which keeps a scan's listed URLs between flushes
     (without it no removals can be decided)."""
     scans = scans if scans is not None else {}
-    failed = failed if failed is not None else {}
-    with _connection(url, connection) as connection, connection.begin():
-        _begin_now(connection)
-        missing = batch.domain_keys() - id_cache.keys()
-        found = bulk.domain_ids(connection, missing)
-        ids = {**id_cache, **found}
-        states = {key: scans.get(key) or ScanState() for key in batch.domain_keys()}
-        for key, state in states.items():
-            if state.rescan is None:
-                state.rescan = bulk.scanned_before(connection, ids[key])
-        for key, values in batch.files:  # sets: a batch written again after a rollback adds nothing
-            states[key].files_seen.add(values["url"])
-            if values.get("complete") and values.get("vanished") is None:
-                states[key].complete.add(values["url"])
-        changed = 0
-        # Domains in id order, and within one its files in URL order, so concurrent scans of one
-        # domain lock rows in the same order and cannot deadlock.
-        for key in sorted(states, key=lambda k: ids[k]):
-            try:
-                with connection.begin_nested():
-                    changed += _write_domain(connection, batch, key, ids[key], states[key])
-            except DATABASE_ERRORS as exc:
-                if is_transient(exc):
-                    raise
-                failed[key] = _reason(exc)
+    with _connection(url, connection) as connection:
+        try:
+            with connection.begin():
+                changed, found = _write(connection, batch, id_cache, scans, None)
+        except DATABASE_ERRORS as exc:
+            if is_transient(exc):
+                raise
+            with connection.begin():
+                failed = failed if failed is not None else {}
+                changed, found = _write(connection, batch, id_cache, scans, failed)
     id_cache.update(found)  # only after the commit: a rolled-back insert leaves no id behind
     return changed
+
+
+def _write(
+    connection: Connection,
+    batch: StoreBatch,
+    id_cache: dict[DomainKey, int],
+    scans: dict[DomainKey, ScanState],
+    failed: dict[DomainKey, str] | None,
+) -> tuple[int, dict[DomainKey, int]]:
+    """The batch's writes in the transaction begun; each domain's part under a savepoint when
+    `failed` is given. Returns the rows changed and the ids of domains new to `id_cache`."""
+    _begin_now(connection)
+    keys = batch.domain_keys()
+    states = {key: scans.get(key) or ScanState() for key in keys}
+    asked = bulk.domain_rows(
+        connection, [k for k in keys if k not in id_cache or states[k].rescan is None]
+    )
+    found = {key: ident for key, (ident, _) in asked.items() if key not in id_cache}
+    ids = {**id_cache, **found}
+    for key, (_, scanned_before) in asked.items():
+        if states[key].rescan is None:
+            states[key].rescan = scanned_before
+    if batch.pages or any(state.rescan for state in states.values()):
+        bulk.prepare(connection)
+    for key, values in batch.files:  # sets: a batch written again after a rollback adds nothing
+        states[key].files_seen.add(values["url"])
+        if values.get("complete") and values.get("vanished") is None:
+            states[key].complete.add(values["url"])
+    changed = 0
+    # Domains in id order, and within one its files in URL order, so concurrent scans of one
+    # domain lock rows in the same order and cannot deadlock.
+    for key in sorted(states, key=lambda k: ids[k]):
+        if failed is None:
+            changed += _write_domain(connection, batch, key, ids[key], states[key])
+            continue
+        try:
+            with connection.begin_nested():
+                changed += _write_domain(connection, batch, key, ids[key], states[key])
+        except DATABASE_ERRORS as exc:
+            if is_transient(exc):
+                raise
+            failed[key] = _reason(exc)
+    return changed, found
 
 
 def _begin_now(connection: Connection) -> None:
@@ -201,22 +231,22 @@ def _write_domain(
     connection: Connection, batch: StoreBatch, key: DomainKey, domain_id: int, state: ScanState
 ) -> int:
     """One domain's part of a batch: its sitemap files, listed pages, fetches and its end."""
-    # Placeholders first, so parents resolve in any order.
     files = sorted((v for k, v in batch.files if k == key), key=lambda values: values["url"])
-    placeholders = {(domain_id, url) for url in batch.sitemaps.get(key, ())}
+    # Every sitemap the part names gets a row (a placeholder if need be) first, so parents and
+    # the pages' sitemaps resolve in any order.
+    names = set(batch.sitemaps.get(key, ()))
     for values in files:
-        placeholders.add((domain_id, values["url"]))
+        names.add(values["url"])
         if values.get("parent_url"):
-            placeholders.add((domain_id, values["parent_url"]))
-    bulk.ensure_sitemap_files(connection, placeholders)
-    for values in files:
-        change = bulk.upsert_sitemap_file(connection, domain_id, values, state.stamp)
-        if change and state.rescan:
-            bulk.record_changes(connection, domain_id, state.job_pk, state.stamp, [change])
+            names.add(values["parent_url"])
+    file_ids = bulk.sitemap_files(connection, domain_id, names)
+    changes = bulk.upsert_sitemap_files(
+        connection, domain_id, files, file_ids, state.stamp, compare=bool(state.rescan)
+    )
+    bulk.record_changes(connection, domain_id, state.job_pk, state.stamp, changes)
     changed = 0
     if key in batch.pages:
         sitemaps = batch.sitemaps[key]  # in key order: keys were handed out 1, 2, … as added
-        file_ids = bulk.sitemap_file_ids(connection, domain_id, sitemaps)
         changed = bulk.upsert_listed_pages(
             connection,
             domain_id,
@@ -244,11 +274,16 @@ def _finish_scan(
 ) -> None:
     """The end of a domain's scan: removals, metadata, counts, and the domain row."""
     changes: list[dict[str, Any]] = []
-    if state.rescan and not state.seen_lost:
-        bulk.remove_unlisted_pages(connection, domain_id, state.complete, state.stamp, state.job_pk)
-        if item.get("sitemaps_complete"):
-            bulk.remove_sitemaps(connection, domain_id, state.files_seen, state.stamp, state.job_pk)
-    bulk.forget_seen(connection, domain_id)
+    if state.rescan:
+        if not state.seen_lost:
+            bulk.remove_unlisted_pages(
+                connection, domain_id, state.complete, state.stamp, state.job_pk
+            )
+            if item.get("sitemaps_complete"):
+                bulk.remove_sitemaps(
+                    connection, domain_id, state.files_seen, state.stamp, state.job_pk
+                )
+        bulk.forget_seen(connection, domain_id)  # only a rescan notes the URLs it lists
     values: dict[str, Any] = {}
     if item.get("homepage_read"):
         # The metadata is replaced as a whole, and only from a homepage this scan actually read.
@@ -259,36 +294,22 @@ def _finish_scan(
         values.update(domain_metadata=metadata, metadata_at=state.stamp)
         if state.rescan:
             changes += _metadata_changes(connection, domain_id, values)
+    values.update(status=item["status"], last_scan=item["last_scan"], last_error=item["last_error"])
     # Counts come from the stored rows, so they are true whatever the scan saw twice.
-    values["sitemap_urls"] = connection.scalar(
-        select(func.count())
-        .select_from(Page)
-        .where(Page.domain_id == domain_id, Page.removed_at.is_(None))
-    )
-    values["total_sitemaps"] = connection.scalar(
-        select(func.count())
-        .select_from(SitemapFile)
-        .where(
-            SitemapFile.domain_id == domain_id,
-            SitemapFile.sitemap_type.is_not(None),
-            SitemapFile.removed_at.is_(None),
-        )
-    )
+    pages, sitemaps = bulk.upsert_domain(connection, domain_id, values)
     if not state.rescan:
-        if values["sitemap_urls"] >= ANALYZE_AFTER_PAGES:
+        if pages >= ANALYZE_AFTER_PAGES:
             bulk.analyze_pages(connection)
         changes.append(
             {
                 "kind": "first_scan",
                 "subject": item["domain"],
                 "old": None,
-                "new": {"pages": values["sitemap_urls"], "sitemaps": values["total_sitemaps"]},
+                "new": {"pages": pages, "sitemaps": sitemaps},
             }
         )
-    values.update(status=item["status"], last_scan=item["last_scan"], last_error=item["last_error"])
     bulk.record_changes(connection, domain_id, state.job_pk, state.stamp, changes)
-    bulk.upsert_domain(connection, domain_id, values)
-    state.sitemap_urls, state.total_sitemaps = values["sitemap_urls"], values["total_sitemaps"]
+    state.sitemap_urls, state.total_sitemaps = pages, sitemaps
 
 
 def _metadata_changes(
