@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from scrapersky.config import ConfigError, to_int, to_tenant
+from scrapersky.config import ConfigError, to_tenant
 from scrapersky.core.domains import InvalidDomain, standardize_domain
-from scrapersky.scan import ScanOptions
+from scrapersky.scan_options import ScanOptions, parse_scan_request
 
-RENDER_MODES = ("auto", "always", "never")
 SOURCES = ("domain", "domains", "domains_file", "batch_id", "job_id")
 KNOWN = {*SOURCES, "tenant_id", "max_pages", "render"}
 MAX_DOMAINS_FILE = 50 * 1024 * 1024  # a list of names, not a data dump
@@ -23,14 +22,6 @@ class RunArguments:
     batch_id: str | None = None
     job_id: str | None = None
     run_id: str | None = None  # Scrapyd's job id (`_job`), when run by Scrapyd
-
-
-def to_render(value: object, name: str = "render") -> str:
-    """A browser rendering mode of RENDER_MODES, in any case."""
-    render = str(value).strip().lower()
-    if render not in RENDER_MODES:
-        raise ConfigError(f"{name} must be one of {', '.join(RENDER_MODES)}, got {value!r}")
-    return render
 
 
 def read_domain_list(text: str) -> list[str]:
@@ -53,9 +44,9 @@ def parse_run_arguments(args: dict[str, Any], default_tenant: str) -> RunArgumen
     if len(given) != 1:
         raise ConfigError(f"give exactly one of -a {', -a '.join(SOURCES)} (got {len(given)})")
     source = given[0]
-    tenant = to_tenant(args.get("tenant_id") or default_tenant)
-    max_pages = to_int(args.get("max_pages", 0), "max_pages", minimum=0)
-    options = ScanOptions(max_pages=max_pages, render=to_render(args.get("render", "auto")))
+    request = parse_scan_request(args)  # tenant_id, max_pages, render: as every caller reads them
+    tenant = request.tenant_id or to_tenant(default_tenant)
+    options = request.options
     run_id = args.get("_job") or None
     if source == "domain":
         try:

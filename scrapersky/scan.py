@@ -8,25 +8,11 @@ from typing import Any
 
 from scrapersky.core.messages import cut
 from scrapersky.db.jobs import ClaimedJob
+from scrapersky.scan_options import ScanOptions
 
 # The discovery steps whose requests a scan counts: robots.txt, the homepage (rendered or not),
 # sitemaps robots.txt or the homepage named, sitemaps an index listed, well-known guesses.
 DISCOVERY_STEPS = ("robots", "homepage", "declared", "index_children", "guesses")
-
-
-@dataclass(frozen=True)
-class ScanOptions:
-    max_pages: int = 0
-    render: str = "auto"  # auto | always | never
-
-    @classmethod
-    def merge(cls, base: ScanOptions, stored: dict[str, Any] | None) -> ScanOptions:
-        """Options stored on a job (set when its batch was made) win over the run's own."""
-        stored = stored or {}
-        return cls(
-            max_pages=int(stored.get("max_pages", base.max_pages)),
-            render=str(stored.get("render", base.render)),
-        )
 
 
 @dataclass(eq=False)

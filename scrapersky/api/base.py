@@ -24,7 +24,7 @@ from twisted.python.failure import Failure
 from twisted.web import http, server
 
 from scrapersky.api.auth import bearer_key, header
-from scrapersky.config import project_settings, to_int, to_tenant
+from scrapersky.config import project_settings, to_int
 from scrapersky.core.errors import (
     BadInput,
     ConfigError,
@@ -34,11 +34,13 @@ from scrapersky.core.errors import (
     ScraperSkyError,
     Unauthorized,
 )
+from scrapersky.core.messages import cut, excerpt
 from scrapersky.core.redact import redact
 from scrapersky.db import jobs, keys
 from scrapersky.db.engine import session_scope
 from scrapersky.db.keys import Caller
 from scrapersky.db.schema import ensure_schema, first_line
+from scrapersky.scan_options import to_tenant_id
 from scrapersky.scheduling.reaper import JobTimes
 
 log = Logger()
@@ -93,11 +95,7 @@ class Fields:
     def tenant(self, *, default: str | None = None) -> str | None:
         """The tenant this request acts for: a tenant key's own (a `tenant_id` naming another is
         a 403); for an operator key the `tenant_id` field, else `default` (None: every tenant)."""
-        value = self.text("tenant_id")
-        try:
-            requested = to_tenant(value) if value else None
-        except ConfigError as exc:
-            raise BadInput(str(exc)) from None
+        requested = to_tenant_id(self.text("tenant_id"))  # as every scan option is read
         if self.caller is None or self.caller.operator:
             return requested or default
         if requested and requested != self.caller.tenant_id:
@@ -119,7 +117,7 @@ def _json_fields(body: bytes) -> dict[bytes, list[bytes]]:
     for name, value in data.items():
         values = value if isinstance(value, list) else [value]
         if any(isinstance(v, (dict, list)) for v in values):
-            raise BadInput(f"{jobs.excerpt(name)} must be a string, number or list of them")
+            raise BadInput(f"{excerpt(name)} must be a string, number or list of them")
         try:
             fields[str(name).encode()] = [
                 json.dumps(v).encode() if isinstance(v, bool) else str(v).encode()
@@ -258,6 +256,4 @@ class Service(WsResource):
 
 
 def _error(message: str, **extra: Any) -> dict[str, Any]:
-    if len(message) > MAX_MESSAGE:
-        message = message[: MAX_MESSAGE - 3] + "..."
-    return {**extra, "status": "error", "message": message}
+    return {**extra, "status": "error", "message": cut(message, MAX_MESSAGE, "...")}

@@ -19,6 +19,7 @@ from scrapersky.api.schedule import (
 from scrapersky.arguments import read_domain_list
 from scrapersky.core.domains import InvalidDomain, standardize_domain
 from scrapersky.core.errors import BadInput, NodeUnavailable, NotFound, QuotaExceeded
+from scrapersky.core.messages import excerpt
 from scrapersky.db import jobs
 from scrapersky.db.engine import session_scope
 from scrapersky.db.models import BatchJob, Job
@@ -27,7 +28,6 @@ from scrapersky.scheduling.cancel import stop_runs
 from scrapersky.scheduling.client import PROJECT, ScrapydError
 from scrapersky.scheduling.planner import run_count
 
-DEFAULT_SLOTS = 2
 JOBS_PER_PAGE = 1000
 
 
@@ -45,7 +45,7 @@ class Batch(Scheduling):
         if not any(_valid(name) for name in names):
             raise BadInput(f"no valid domain among the {len(names)} given")
         tenant, options, priority = scan_options(fields)
-        slots = batch_slots(fields, DEFAULT_SLOTS)
+        slots = batch_slots(fields)
         url = self.ready_database()
         batch = jobs.create_batch(url, tenant, names, options)
         pending = batch.total_domains - batch.failed_domains
@@ -88,7 +88,7 @@ def _batch_page(
         ]
         batch = jobs.find_batch(session, by_run[0].batch_id, tenant) if by_run else None
     if batch is None:
-        raise NotFound(f"no batch with id {jobs.excerpt(ident)!r}")
+        raise NotFound(f"no batch with id {excerpt(ident)!r}")
     page = jobs.batch_jobs(session, batch.id, after=after, limit=limit + 1)
     view = batch_view(batch)
     view["counts"] = jobs.status_counts(session, batch.id)
@@ -143,7 +143,7 @@ class Cancel(Scheduling):
         url = self.ready_database()
         outcome = jobs.cancel(url, ident, fields.tenant())
         if outcome is None:
-            raise NotFound(f"no batch or job with id {jobs.excerpt(ident)!r}")
+            raise NotFound(f"no batch or job with id {excerpt(ident)!r}")
         client = self.cluster()
         stopped, unknown = (
             stop_runs(client, outcome.runs) if client is not None else self._stop_here(outcome.runs)
@@ -184,11 +184,11 @@ class Retry(Scheduling):
 
     def answer(self, fields: Fields) -> dict[str, Any]:
         ident = fields.text("batch", required=True)
-        slots = batch_slots(fields, DEFAULT_SLOTS)
+        slots = batch_slots(fields)
         url = self.ready_database()
         batch = jobs.find_batch_own_session(url, ident, fields.tenant())
         if batch is None:
-            raise NotFound(f"no batch with id {jobs.excerpt(ident)!r}")
+            raise NotFound(f"no batch with id {excerpt(ident)!r}")
         # A job's first run is attempt 1: SCRAPERSKY_MAX_RETRIES retries make 1 + that many.
         attempts = 1 + quota("SCRAPERSKY_MAX_RETRIES", minimum=0)
         requeued = jobs.requeue_failed(url, batch.id, max_attempts=attempts)

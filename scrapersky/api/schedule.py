@@ -1,5 +1,6 @@
-"""What scan.json and batch.json share: scan options from the request, the limits of what one
-request may ask for, and runs on Scrapyd.
+"""What scan.json and batch.json share: scan options from the request (read by
+scrapersky.scan_options, as the spider arguments and `scrapy batch` read theirs), the limits of
+what one request may ask for, and runs on Scrapyd.
 
 The order of the node's queue is the operator's: a tenant key's `priority` is checked, then
 dropped (its runs queue at 0); an operator key's is kept. What one request may ask for is
@@ -9,44 +10,29 @@ more is a 400 or 429 naming the setting.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
 from twisted.internet import threads
 
 from scrapersky.api.base import Fields, Service
-from scrapersky.arguments import to_render
 from scrapersky.config import ConfigError, project_settings, to_int
 from scrapersky.core.errors import BadInput
-from scrapersky.db import jobs
+from scrapersky.scan_options import parse_scan_request, to_slots
 from scrapersky.scheduling.client import PROJECT, SPIDER, ScrapydClient, ScrapydError, new_run_id
 from scrapersky.scheduling.runs import schedule_runs
 
+SCAN_FIELDS = ("tenant_id", "max_pages", "render", "priority")
+
 
 def scan_options(fields: Fields) -> tuple[str, dict[str, Any], float]:
-    """(tenant, stored options, Scrapyd priority) from the request, or a 400."""
+    """(tenant, stored options, Scrapyd priority) from the request, or a 400 (403: tenant_id
+    naming another tenant). The priority is kept for operator keys only."""
+    request = parse_scan_request({name: fields.text(name) for name in SCAN_FIELDS})
     tenant = fields.tenant(default=project_settings().get("SCRAPERSKY_DEFAULT_TENANT"))
-    max_pages = fields.number("max_pages", 0)
-    try:
-        render = to_render(fields.text("render") or "auto")
-    except ConfigError as exc:  # the caller's field, not the node's setting
-        raise BadInput(str(exc)) from None
-    return tenant, {"max_pages": max_pages, "render": render}, run_priority(fields)
-
-
-def run_priority(fields: Fields) -> float:
-    """The Scrapyd priority of the request's runs: a finite number, kept for operator keys only."""
-    text = fields.text("priority") or "0"
-    try:
-        priority = float(text)
-    except ValueError:
-        raise BadInput(f"priority must be a number, got {jobs.excerpt(text)!r}") from None
-    if not math.isfinite(priority):
-        raise BadInput(f"priority must be a finite number, got {text!r}")
-    if fields.caller is not None and not fields.caller.operator:
-        return 0.0  # tenants do not reorder the queue they share
-    return priority
+    operator = fields.caller is None or fields.caller.operator
+    # Tenants do not reorder the queue they share.
+    return tenant, request.options.stored(), request.priority if operator else 0.0
 
 
 def quota(name: str, minimum: int = 1) -> int:
@@ -62,8 +48,12 @@ def check_batch_size(count: int) -> None:
         )
 
 
-def batch_slots(fields: Fields, default: int) -> int:
-    return fields.number("slots", default, minimum=1, maximum=quota("SCRAPERSKY_MAX_BATCH_SLOTS"))
+def batch_slots(fields: Fields) -> int:
+    """Runs per node, as `scrapy batch --slots` reads them, and at most the node's quota."""
+    slots, limit = to_slots(fields.text("slots")), quota("SCRAPERSKY_MAX_BATCH_SLOTS")
+    if slots > limit:
+        raise BadInput(f"slots must be <= {limit}, got {slots} (SCRAPERSKY_MAX_BATCH_SLOTS)")
+    return slots
 
 
 class Scheduling(Service):

@@ -9,7 +9,9 @@ command named after its module, and this one would be listed as `scrapy base`.""
 
 from __future__ import annotations
 
+import json
 import sys
+from datetime import date, time
 from typing import Any
 
 from scrapy.exceptions import UsageError
@@ -82,3 +84,16 @@ class ProjectCommand:
     def fail(self, message: str, code: int) -> None:
         print(f"error: {message}", file=sys.stderr)
         self.exitcode = code
+
+
+def print_json(value: Any) -> None:
+    """The `--json` output of every command, one way: indented by two spaces, ASCII only (other
+    characters as JSON escapes, whatever the terminal's encoding), datetimes and dates in ISO 8601.
+    Any other value JSON has no form for is a bug: TypeError, never a guess through str()."""
+    print(json.dumps(value, indent=2, ensure_ascii=True, default=_iso_8601))
+
+
+def _iso_8601(value: object) -> str:
+    if isinstance(value, (date, time)):  # datetime is a date
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")

@@ -1,20 +1,26 @@
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from scrapersky.arguments import RENDER_MODES, read_domain_file, read_domain_list, to_render
-from scrapersky.commands.base import ProjectCommand
-from scrapersky.config import ConfigError, to_int, to_tenant
+from scrapersky.arguments import read_domain_file, read_domain_list
+from scrapersky.commands.base import ProjectCommand, print_json
+from scrapersky.config import ConfigError, to_tenant
 from scrapersky.core.errors import WORK_FAILED, NotFound
 from scrapersky.core.states import BatchStatus, JobStatus
 from scrapersky.db import jobs
 from scrapersky.db.models import BatchJob
 from scrapersky.db.views import batch_view
+from scrapersky.scan_options import (
+    DEFAULT_SLOTS,
+    RENDER_MODES,
+    ScanRequest,
+    parse_scan_request,
+    to_slots,
+)
 from scrapersky.scheduling.follow import follow_batch
 from scrapersky.scheduling.planner import run_count
 from scrapersky.scheduling.reaper import JobTimes
@@ -50,16 +56,19 @@ class Command(ProjectCommand, ScrapyCommand):
             default=None,
             help="tenant of the batch (default SCRAPERSKY_DEFAULT_TENANT)",
         )
+        # Read by scrapersky.scan_options, as the spider arguments and batch.json fields are.
         parser.add_argument(
-            "--max-pages", default="0", help="listed pages fetched per domain beyond the homepage"
+            "--max-pages", default=None, help="listed pages fetched per domain beyond the homepage"
         )
         parser.add_argument(
-            "--render", default="auto", help=f"browser rendering: {', '.join(RENDER_MODES)}"
+            "--render", default=None, help=f"browser rendering: {', '.join(RENDER_MODES)}"
         )
         parser.add_argument(
-            "--priority", default="0", help="Scrapyd priority of the runs (higher runs sooner)"
+            "--priority", default=None, help="Scrapyd priority of the runs (higher runs sooner)"
         )
-        parser.add_argument("--slots", default="2", help="runs per node (default 2)")
+        parser.add_argument(
+            "--slots", default=None, help=f"runs per node (default {DEFAULT_SLOTS})"
+        )
         parser.add_argument(
             "--wait", action="store_true", help="follow the batch to its end with a progress bar"
         )
@@ -87,14 +96,14 @@ class Command(ProjectCommand, ScrapyCommand):
         if not opts.resume and len(args) != 1:
             raise UsageError("give one domain list FILE (- for stdin), or --resume BATCH")
         self.client = self.scrapyd_client(opts)
-        slots = to_int(opts.slots, "--slots", minimum=1)
-        priority = _to_float(opts.priority, "--priority")
+        slots = to_slots(opts.slots)
+        request = parse_scan_request(vars(opts))  # --tenant-id, --max-pages, --render, --priority
         # Checking on runs while waiting: a node that does not answer at once counts as gone.
         self.probe = self.scrapyd_client(opts, retries=1)
         self.url = self.ready_database()
-        self.batch = self._resume(opts.resume) if opts.resume else self._create(args[0], opts)
+        self.batch = self._resume(opts.resume) if opts.resume else self._create(args[0], request)
         if self.batch.status in jobs.ACTIVE:
-            self._schedule(self.batch, slots, priority)
+            self._schedule(self.batch, slots, request.priority)
         elif opts.resume:
             self._note(f"batch {self.batch.batch_id} has already ended: {self.batch.status}")
         if opts.wait:
@@ -103,16 +112,12 @@ class Command(ProjectCommand, ScrapyCommand):
 
     # --- steps --------------------------------------------------------------------------
 
-    def _create(self, source: str, opts) -> BatchJob:
-        tenant = to_tenant(opts.tenant_id or self.settings.get("SCRAPERSKY_DEFAULT_TENANT"))
-        max_pages = to_int(opts.max_pages, "--max-pages", minimum=0)
-        render = to_render(opts.render, "--render")
+    def _create(self, source: str, request: ScanRequest) -> BatchJob:
+        tenant = request.tenant_id or to_tenant(self.settings.get("SCRAPERSKY_DEFAULT_TENANT"))
         names = read_domain_list(_read_source(source))
         if not names:
             raise ConfigError(f"{source}: no domains given")
-        batch = jobs.create_batch(
-            self.url, tenant, names, {"max_pages": max_pages, "render": render}
-        )
+        batch = jobs.create_batch(self.url, tenant, names, request.options.stored())
         self._announce(batch)
         invalid = batch.failed_domains
         self._note(
@@ -235,23 +240,10 @@ class Command(ProjectCommand, ScrapyCommand):
                 batch = jobs.find_batch_own_session(self.url, batch.id) or batch
             except Exception:  # the database went away: the last state read is still worth printing
                 pass
-        print(
-            json.dumps(
-                {"batch": batch_view(batch) if batch is not None else None, **self.outcome},
-                indent=2,
-                default=str,
-            )
-        )
+        print_json({"batch": batch_view(batch) if batch is not None else None, **self.outcome})
 
 
 def _read_source(source: str) -> str:
     if source == "-":
         return sys.stdin.read()
     return read_domain_file(source)
-
-
-def _to_float(value: object, name: str) -> float:
-    try:
-        return float(str(value).strip())
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, got {value!r}") from None

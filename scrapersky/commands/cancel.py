@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-import json
 import sys
 
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from scrapersky.commands.base import ProjectCommand
+from scrapersky.commands.base import ProjectCommand, print_json
 from scrapersky.config import to_tenant
 from scrapersky.core.errors import NotFound
 from scrapersky.db import jobs
@@ -38,17 +37,14 @@ class Command(ProjectCommand, ScrapyCommand):
             raise NotFound(f"no batch or job with id {args[0]!r}")
         stopped, unknown = stop_runs(client, outcome.runs)
         if opts.json:
-            print(
-                json.dumps(
-                    {
-                        "kind": outcome.kind,
-                        "id": outcome.public_id,
-                        "cancelled_pending": outcome.cancelled,
-                        "runs_stopped": stopped,
-                        "runs_not_found": unknown,
-                    },
-                    indent=2,
-                )
+            print_json(
+                {
+                    "kind": outcome.kind,
+                    "id": outcome.public_id,
+                    "cancelled_pending": outcome.cancelled,
+                    "runs_stopped": stopped,
+                    "runs_not_found": unknown,
+                }
             )
             return
         print(

@@ -8,7 +8,7 @@ from scrapy import exporters
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from scrapersky.commands.base import ProjectCommand
+from scrapersky.commands.base import ProjectCommand, print_json
 from scrapersky.config import to_datetime, to_tenant
 from scrapersky.core.domains import standardize_domain
 from scrapersky.db.changes import FIELDS, domain_changes
@@ -68,7 +68,7 @@ class Command(ProjectCommand, ScrapyCommand):
         if opts.output:
             _export(found, Path(opts.output))
         elif opts.json:
-            print(json.dumps(found, indent=2, default=str))
+            print_json(found)
         else:
             _show(found)
 

@@ -1,16 +1,15 @@
 from __future__ import annotations
 
-import json
 import sys
 
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from scrapersky.commands.base import ProjectCommand
+from scrapersky.commands.base import ProjectCommand, print_json
 from scrapersky.config import ConfigError, to_tenant
 from scrapersky.core.errors import NotFound
+from scrapersky.core.messages import excerpt
 from scrapersky.db import keys
-from scrapersky.db.jobs import excerpt
 from scrapersky.db.views import row_view
 
 KEY_FIELDS = ("id", "key_id", "name", "tenant_id", "operator", "created_at", "revoked_at")
@@ -55,7 +54,7 @@ class Command(ProjectCommand, ScrapyCommand):
     def _list(self, url: str, opts) -> None:
         rows = [row_view(row, KEY_FIELDS) for row in keys.list_keys(url)]
         if opts.json:
-            print(json.dumps(rows, indent=2))
+            print_json(rows)
             return
         for row in rows:
             scope = "operator" if row["operator"] else row["tenant_id"]

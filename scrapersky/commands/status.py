@@ -7,9 +7,10 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 from sqlalchemy.orm import Session
 
-from scrapersky.commands.base import ProjectCommand
+from scrapersky.commands.base import ProjectCommand, print_json
 from scrapersky.config import to_tenant
 from scrapersky.core.errors import NotFound
+from scrapersky.core.messages import excerpt
 from scrapersky.db import jobs
 from scrapersky.db.engine import session_scope
 from scrapersky.db.views import batch_view, job_view
@@ -41,9 +42,9 @@ class Command(ProjectCommand, ScrapyCommand):
             self._lookup(url, args[0], tenant) if args else self._latest(url, opts.limit, tenant)
         )
         if found is None:
-            raise NotFound(f"no job or batch with id {jobs.excerpt(args[0])!r}")
+            raise NotFound(f"no job or batch with id {excerpt(args[0])!r}")
         if opts.json:
-            print(json.dumps(found, indent=2, default=str))
+            print_json(found)
         else:
             _show(found)
 

@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from scrapersky.commands.base import ProjectCommand
+from scrapersky.commands.base import ProjectCommand, print_json
 from scrapersky.config import ConfigError, to_int, to_tenant
 from scrapersky.core.errors import NotFound
 from scrapersky.db import webhooks as rows
@@ -44,7 +43,7 @@ class Command(ProjectCommand, ScrapyCommand):
         answer = getattr(self, f"_{action}")(self.ready_database(), rest, tenant, opts)
         message = answer.pop("message") if isinstance(answer, dict) else None
         if opts.json:
-            print(json.dumps(answer, indent=2, default=str))
+            print_json(answer)
         elif message is None:
             _table(answer)
         else:

@@ -122,7 +122,7 @@ COMMANDS = [
     (
         ["crawl", "sitemap", "-a", "domain=ok.test", "-a", "max_pages=-1"],
         "up",
-        "core.errors.ConfigError",
+        "core.errors.BadInput",
     ),
     (["status"], "down", "core.errors.DatabaseUnavailable"),
     (["cancel", "x"], "down", "core.errors.DatabaseUnavailable"),

@@ -239,8 +239,8 @@ def bad_batch_arguments(tmp_path: Path) -> list[tuple[list[str], str, int]]:
     return [
         (["batch", str(tmp_path / "missing.txt")], "missing.txt", 2),
         (["batch", str(empty)], "no domains given", 2),
-        (["batch", str(empty), "--slots", "0"], "--slots must be >= 1", 2),
-        (["batch", str(empty), "--render", "sometimes"], "--render must be one of", 2),
+        (["batch", str(empty), "--slots", "0"], "slots must be >= 1", 2),
+        (["batch", str(empty), "--render", "sometimes"], "render must be one of", 2),
         (["batch", str(empty), "--scrapyd", "localhost:6800"], "http(s)://host:port", 2),
         (["batch", "--resume", "no-such-batch"], "no batch with id", 3),
     ]

@@ -127,7 +127,7 @@ def test_json_bodies_that_once_made_500s_are_400s(body, fragment):
 
 def test_priority_is_the_operators():
     def priority(value: str, caller: Caller | None) -> float:
-        return schedule.run_priority(Fields({b"priority": [value.encode()]}, caller))
+        return schedule.scan_options(Fields({b"priority": [value.encode()]}, caller))[2]
 
     assert priority("5", OPERATOR) == 5.0 and priority("-2.5", OPERATOR) == -2.5
     assert priority("1e308", TENANT) == priority("5", TENANT) == 0.0  # dropped for tenants
@@ -143,8 +143,8 @@ def test_batch_size_and_slots_are_bounded():
     with pytest.raises(BadInput) as caught:
         schedule.check_batch_size(10_001)
     assert caught.value.http_status == 400 and "SCRAPERSKY_MAX_BATCH_DOMAINS" in str(caught.value)
-    assert schedule.batch_slots(Fields({b"slots": [b"4"]}), 2) == 4
-    assert schedule.batch_slots(Fields({}), 2) == 2
+    assert schedule.batch_slots(Fields({b"slots": [b"4"]})) == 4
+    assert schedule.batch_slots(Fields({})) == 2
     with pytest.raises(BadInput) as caught:
-        schedule.batch_slots(Fields({b"slots": [b"5"]}), 2)
+        schedule.batch_slots(Fields({b"slots": [b"5"]}))
     assert caught.value.http_status == 400 and "slots must be <= 4" in str(caught.value)
