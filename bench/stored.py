@@ -366,25 +366,26 @@ def _note(columns: dict, table: str, column: str, row: dict, example: str) -> No
 
 
 def report(label: str, lines: list[str], columns: list[Column]) -> str:
+    """The counts per table, then every differing column with its examples, then the reasons."""
     out = [
         f"stored data: {label}",
         "",
         f"{'table':<14} {'REF rows':>8} {'tree rows':>9} {'identical':>9}",
-        *lines,
     ]
-    for found in sorted(
-        columns, key=lambda c: (TABLES.index(c.table), c.column, c.explained is None)
-    ):
-        if found.explained is None:
+    out += lines
+    reasons: dict[str, str] = {}
+    for found in sorted(columns, key=lambda c: (TABLES.index(c.table), c.column, str(c.explained))):
+        why = found.explained
+        if why is None:
             verdict = "UNEXPLAINED"
-        elif found.explained.commit:
-            verdict = f"explained, {found.explained.commit}: {found.explained.reason}"
         else:
-            verdict = f"varies from run to run: {found.explained.reason}"
+            verdict = f"explained by {why.commit}" if why.commit else "varies from run to run"
+            reasons[f"{why.commit or 'run to run'}: {why.reason}"] = ""
         rows = "1 row differs" if found.rows == 1 else f"{found.rows:,} rows differ"
         out.append(f"  {found.table}.{found.column}: {rows}, {verdict}")
         out += [f"      {example}" for example in found.examples]
-    return "\n".join(out)
+    legend = ["", "why:", *(f"  {reason}" for reason in reasons)] if reasons else []
+    return "\n".join(out + legend)
 
 
 def run(baseline: Baseline, ours: Baseline | None = None) -> list[Figure]:

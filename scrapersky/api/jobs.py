@@ -9,6 +9,7 @@ from scrapersky.api.schedule import Scheduling, scan_options
 from scrapersky.core import states
 from scrapersky.core.domains import standardize_domain
 from scrapersky.core.errors import NodeUnavailable, NotFound
+from scrapersky.core.messages import excerpt
 from scrapersky.db import jobs
 from scrapersky.db.engine import session_scope
 from scrapersky.db.models import Job
@@ -61,7 +62,7 @@ class JobStatus(Service):
         with session_scope(url) as session:
             found = jobs.find_jobs(session, ident, tenant)
         if not found:
-            raise NotFound(f"no job with id {jobs.excerpt(ident)!r}")
+            raise NotFound(f"no job with id {excerpt(ident)!r}")
         if len(found) == 1:
             return job_answer(found[0], with_stats=True)
         return {"jobs": [{**job_view(job), "links": job_links(job)} for job in found]}

@@ -14,7 +14,8 @@ from scrapersky.api.base import MAX_PAGE, Fields, Service
 from scrapersky.config import project_settings
 from scrapersky.core.domains import standardize_domain
 from scrapersky.core.errors import BadInput, NotFound
-from scrapersky.db import jobs, results
+from scrapersky.core.messages import excerpt
+from scrapersky.db import results
 from scrapersky.db.engine import session_scope
 from scrapersky.db.models import Domain
 from scrapersky.db.views import DOMAIN_FIELDS, PAGE_FIELDS, SITEMAP_FIELDS, row_view
@@ -72,7 +73,7 @@ class Pages(DomainService):
             if wanted:
                 sitemap = results.find_sitemap(session, domain.id, wanted)
                 if sitemap is None:
-                    raise NotFound(f"no sitemap {jobs.excerpt(wanted)!r} for {domain.domain}")
+                    raise NotFound(f"no sitemap {excerpt(wanted)!r} for {domain.domain}")
                 sitemap_id = sitemap.id
             rows = results.pages(
                 session,
@@ -96,6 +97,6 @@ def _since(text: str) -> datetime | None:
         value = datetime.fromisoformat(text)
     except ValueError:
         raise BadInput(
-            f"lastmod_since must be an ISO 8601 date or time, got {jobs.excerpt(text)!r}",
+            f"lastmod_since must be an ISO 8601 date or time, got {excerpt(text)!r}",
         ) from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -15,6 +15,7 @@ import idna
 import tldextract
 
 from scrapersky.core.errors import BadInput
+from scrapersky.core.messages import cut
 
 MAX_INPUT_LENGTH = 2000
 MAX_DOMAIN_LENGTH = 253
@@ -68,10 +69,7 @@ def standardize_domain(raw: str) -> str:
 
 
 def _shown(raw: object) -> str:
-    text = raw if isinstance(raw, str) else repr(raw)
-    if len(text) > 80:
-        text = text[:77] + "..."
-    return repr(text)
+    return repr(cut(raw if isinstance(raw, str) else repr(raw), 80, "..."))
 
 
 def _check_characters(raw: str, text: str) -> None:

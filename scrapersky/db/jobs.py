@@ -17,6 +17,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from scrapersky.core.clock import now
 from scrapersky.core.domains import INVALID_PREFIX, InvalidDomain, standardize_domain
+from scrapersky.core.messages import excerpt
 from scrapersky.core.states import BatchStatus, JobStatus
 from scrapersky.db import webhooks
 from scrapersky.db.engine import rowcount, session_scope
@@ -596,14 +597,6 @@ def out_of_attempts(url: str, batch_pk: int, max_attempts: int) -> int:
                 or_(Job.error.is_(None), Job.error.notlike(f"{INVALID_PREFIX}%")),
             )
         ).scalar_one()
-
-
-def excerpt(raw: object, limit: int = 80) -> str:
-    """A short, escaped form of rejected input: printable ASCII, at most `limit` characters."""
-    text = raw if isinstance(raw, str) else repr(raw)
-    shown = text.encode("ascii", "backslashreplace").decode("ascii")
-    shown = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in shown)
-    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
 
 
 # The two kinds of record found by any of their ids.

@@ -8,8 +8,9 @@ import sys
 import pytest
 
 from scrapersky.config import ConfigError, to_origins
+from scrapersky.core.messages import excerpt
 from scrapersky.core.redact import RedactingFilter, redact
-from scrapersky.db.jobs import excerpt, integer_id, plain_id
+from scrapersky.db.jobs import integer_id, plain_id
 
 
 @pytest.mark.parametrize(
