@@ -39,6 +39,9 @@ MOVED: dict[str, str] = {
     "scrapersky.normalize": "scrapersky.db.normalize",
     "scrapersky.webhooks": "scrapersky.extensions.webhooks",
     "scrapersky.exceptions": "scrapersky.spiders.exceptions",
+    "scrapersky.arguments": "scrapersky.config.arguments",
+    "scrapersky.scan_options": "scrapersky.config.scan_options",
+    "scrapersky.scan": "scrapersky.spiders.scan",
 }
 
 

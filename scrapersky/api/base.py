@@ -25,6 +25,7 @@ from twisted.web import http, server
 
 from scrapersky.api.auth import bearer_key, header
 from scrapersky.config import project_settings, to_int
+from scrapersky.config.scan_options import to_tenant_id
 from scrapersky.core.errors import (
     BadInput,
     ConfigError,
@@ -40,7 +41,6 @@ from scrapersky.db import jobs, keys
 from scrapersky.db.engine import session_scope
 from scrapersky.db.keys import Caller
 from scrapersky.db.schema import ensure_schema, first_line
-from scrapersky.scan_options import to_tenant_id
 from scrapersky.scheduling.reaper import JobTimes
 
 log = Logger()

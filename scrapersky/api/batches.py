@@ -16,7 +16,7 @@ from scrapersky.api.schedule import (
     quota,
     scan_options,
 )
-from scrapersky.arguments import read_domain_list
+from scrapersky.config.arguments import read_domain_list
 from scrapersky.core.domains import InvalidDomain, standardize_domain
 from scrapersky.core.errors import BadInput, NodeUnavailable, NotFound, QuotaExceeded
 from scrapersky.core.messages import excerpt

@@ -1,5 +1,5 @@
 """What scan.json and batch.json share: scan options from the request (read by
-scrapersky.scan_options, as the spider arguments and `scrapy batch` read theirs), the limits of
+scrapersky.config.scan_options, as the spider arguments and `scrapy batch` read theirs), the limits of
 what one request may ask for, and runs on Scrapyd.
 
 The order of the node's queue is the operator's: a tenant key's `priority` is checked, then
@@ -17,8 +17,8 @@ from twisted.internet import threads
 
 from scrapersky.api.base import Fields, Service
 from scrapersky.config import ConfigError, project_settings, to_int
+from scrapersky.config.scan_options import parse_scan_request, to_slots
 from scrapersky.core.errors import BadInput
-from scrapersky.scan_options import parse_scan_request, to_slots
 from scrapersky.scheduling.client import PROJECT, SPIDER, ScrapydClient, ScrapydError, new_run_id
 from scrapersky.scheduling.runs import schedule_runs
 

@@ -6,21 +6,21 @@ from typing import Any
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from scrapersky.arguments import read_domain_file, read_domain_list
 from scrapersky.commands.base import ProjectCommand, print_json
 from scrapersky.config import ConfigError, to_tenant
-from scrapersky.core.errors import WORK_FAILED, NotFound
-from scrapersky.core.states import BatchStatus, JobStatus
-from scrapersky.db import jobs
-from scrapersky.db.models import BatchJob
-from scrapersky.db.views import batch_view
-from scrapersky.scan_options import (
+from scrapersky.config.arguments import read_domain_file, read_domain_list
+from scrapersky.config.scan_options import (
     DEFAULT_SLOTS,
     RENDER_MODES,
     ScanRequest,
     parse_scan_request,
     to_slots,
 )
+from scrapersky.core.errors import WORK_FAILED, NotFound
+from scrapersky.core.states import BatchStatus, JobStatus
+from scrapersky.db import jobs
+from scrapersky.db.models import BatchJob
+from scrapersky.db.views import batch_view
 from scrapersky.scheduling.follow import follow_batch
 from scrapersky.scheduling.planner import run_count
 from scrapersky.scheduling.reaper import JobTimes
@@ -56,7 +56,7 @@ class Command(ProjectCommand, ScrapyCommand):
             default=None,
             help="tenant of the batch (default SCRAPERSKY_DEFAULT_TENANT)",
         )
-        # Read by scrapersky.scan_options, as the spider arguments and batch.json fields are.
+        # Read by scrapersky.config.scan_options, as the spider arguments and batch.json fields are.
         parser.add_argument(
             "--max-pages", default=None, help="listed pages fetched per domain beyond the homepage"
         )

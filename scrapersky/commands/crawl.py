@@ -5,8 +5,8 @@ import sys
 
 from scrapy.commands.crawl import Command as ScrapyCrawl
 
-from scrapersky.arguments import parse_run_arguments
 from scrapersky.config import check_settings
+from scrapersky.config.arguments import parse_run_arguments
 from scrapersky.core.errors import WORK_FAILED, ScraperSkyError
 from scrapersky.core.malloc import limit_arenas
 from scrapersky.core.redact import redact_logs

@@ -21,8 +21,8 @@ from scrapersky.db.errors import is_transient
 from scrapersky.db.normalize import json_safe
 from scrapersky.db.schema import first_line
 from scrapersky.items import DomainItem
-from scrapersky.scan import Scan
 from scrapersky.scheduling.reaper import JobTimes
+from scrapersky.spiders.scan import Scan
 
 logger = logging.getLogger(__name__)
 CANCEL_REASONS = {"shutdown", "cancelled"}

@@ -1,4 +1,4 @@
-"""One reading of scan options (scrapersky/scan_options.py) behind its three doors: the spider
+"""One reading of scan options (scrapersky/config/scan_options.py) behind its three doors: the spider
 arguments of `scrapy crawl sitemap`, the options of `scrapy batch` and the fields of scan.json.
 The same values go through all three; they must refuse the same ones with the same message
 (exit 2 for the commands, 400 for the webservice) and keep the same options for the rest.
@@ -15,11 +15,11 @@ import json
 import pytest
 
 from scrapersky.api import jobs as services
-from scrapersky.arguments import parse_run_arguments
+from scrapersky.config.arguments import parse_run_arguments
+from scrapersky.config.scan_options import MAX_NUMBER
 from scrapersky.core.errors import BadInput, NodeUnavailable
 from scrapersky.db import jobs, keys
 from scrapersky.db.engine import session_scope
-from scrapersky.scan_options import MAX_NUMBER
 from tests.conftest import scrapy_env
 from tests.integration.test_error_model import call, node_settings, root
 from tests.support.db import rows

@@ -6,9 +6,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from scrapersky.config.scan_options import ScanOptions
 from scrapersky.core.messages import cut
 from scrapersky.db.jobs import ClaimedJob
-from scrapersky.scan_options import ScanOptions
 
 # The discovery steps whose requests a scan counts: robots.txt, the homepage (rendered or not),
 # sitemaps robots.txt or the homepage named, sitemaps an index listed, well-known guesses.

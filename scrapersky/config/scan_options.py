@@ -14,6 +14,7 @@ from typing import Any
 
 from scrapersky.config import to_tenant
 from scrapersky.core.errors import BadInput, ConfigError
+from scrapersky.core.messages import cut
 
 RENDER_MODES = ("auto", "always", "never")
 DEFAULT_SLOTS = 2
@@ -131,4 +132,4 @@ def _text(value: object) -> str:
 
 
 def _shown(text: str) -> str:
-    return repr(text if len(text) <= SHOWN else text[: SHOWN - 3] + "...")
+    return repr(cut(text, SHOWN, "..."))

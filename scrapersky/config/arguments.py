@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from scrapersky.config import ConfigError, to_tenant
+from scrapersky.config.scan_options import ScanOptions, parse_scan_request
 from scrapersky.core.domains import InvalidDomain, standardize_domain
-from scrapersky.scan_options import ScanOptions, parse_scan_request
 
 SOURCES = ("domain", "domains", "domains_file", "batch_id", "job_id")
 KNOWN = {*SOURCES, "tenant_id", "max_pages", "render"}
