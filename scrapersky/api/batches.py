@@ -53,7 +53,7 @@ class Batch(Scheduling):
         return _batch_answer(url, batch.id, runs)
 
 
-class BatchStatus(Service):
+class BatchStatusService(Service):
     """GET batch=ID (integer id, public id, or the Scrapyd run id of one of its runs) [, after, limit]:
     the batch and a page of its jobs (in id order, after the job id `after`; `next_after` continues)."""
 
@@ -233,3 +233,7 @@ def _batch_answer(
         "batch": batch_view(batch),
         "links": {"batch": f"batchstatus.json?batch={batch.batch_id}"},
     }
+
+
+# The name scrapyd.conf files deployed before the rename give batchstatus.json.
+BatchStatus = BatchStatusService

@@ -50,7 +50,7 @@ class ScanService(Scheduling):
         return {**answer, "run_id": run["run_id"], "node": run["node"]}
 
 
-class JobStatus(Service):
+class JobStatusService(Service):
     """GET job=ID (integer id, public id or Scrapyd run id): the job, or the jobs of a run,
     of the caller's tenant (an operator key: any tenant, or the one named by tenant_id)."""
 
@@ -66,3 +66,7 @@ class JobStatus(Service):
         if len(found) == 1:
             return job_answer(found[0], with_stats=True)
         return {"jobs": [{**job_view(job), "links": job_links(job)} for job in found]}
+
+
+# The name scrapyd.conf files deployed before the rename give jobstatus.json.
+JobStatus = JobStatusService

@@ -69,8 +69,8 @@ def transactions(url: str) -> Iterator[list[list[str]]]:
 
 GETS = [
     # (service, fields, whether the reaper runs first)
-    (jobs.JobStatus, {"job": "job"}, True),
-    (batches.BatchStatus, {"batch": "batch"}, True),
+    (jobs.JobStatusService, {"job": "job"}, True),
+    (batches.BatchStatusService, {"batch": "batch"}, True),
     (batches.Batches, {}, False),
     (results.DomainInfo, {"domain": "site.test"}, False),
     (results.Pages, {"domain": "site.test", "sitemap": "https://site.test/sitemap.xml"}, False),

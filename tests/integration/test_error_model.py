@@ -204,14 +204,14 @@ def served(sqlite_url) -> dict[str, Any]:
 
 SERVICES = [
     # (service, fields, key: "tenant" / "unknown" / None, the class whose status it answers)
-    (jobs.JobStatus, {"job": "x"}, None, "core.errors.Unauthorized"),
-    (jobs.JobStatus, {"job": "x"}, "unknown", "core.errors.Unauthorized"),
-    (jobs.JobStatus, {}, "tenant", "core.errors.BadInput"),
-    (jobs.JobStatus, {"job": "no-such"}, "tenant", "core.errors.NotFound"),
-    (jobs.JobStatus, {"job": "x", "tenant_id": OTHER}, "tenant", "core.errors.Forbidden"),
-    (jobs.JobStatus, {"job": "x", "tenant_id": "nope"}, "tenant", "core.errors.BadInput"),
-    (batches.BatchStatus, {"batch": "no-such"}, "tenant", "core.errors.NotFound"),
-    (batches.BatchStatus, {"batch": "x", "limit": "0"}, "tenant", "core.errors.BadInput"),
+    (jobs.JobStatusService, {"job": "x"}, None, "core.errors.Unauthorized"),
+    (jobs.JobStatusService, {"job": "x"}, "unknown", "core.errors.Unauthorized"),
+    (jobs.JobStatusService, {}, "tenant", "core.errors.BadInput"),
+    (jobs.JobStatusService, {"job": "no-such"}, "tenant", "core.errors.NotFound"),
+    (jobs.JobStatusService, {"job": "x", "tenant_id": OTHER}, "tenant", "core.errors.Forbidden"),
+    (jobs.JobStatusService, {"job": "x", "tenant_id": "nope"}, "tenant", "core.errors.BadInput"),
+    (batches.BatchStatusService, {"batch": "no-such"}, "tenant", "core.errors.NotFound"),
+    (batches.BatchStatusService, {"batch": "x", "limit": "0"}, "tenant", "core.errors.BadInput"),
     (batches.Batches, {"after": "-1"}, "tenant", "core.errors.BadInput"),
     (results.DomainInfo, {"domain": "nosuch.test"}, "tenant", "core.errors.NotFound"),
     (results.DomainInfo, {"domain": "not a domain!"}, "tenant", "core.domains.InvalidDomain"),
@@ -281,7 +281,7 @@ def test_no_scrapyd_node_is_node_unavailable(served):
 
 def test_the_database_unavailable_says_only_that(served):
     with node_settings(DOWN):
-        keyed = call(jobs.JobStatus(root()), {"job": "x"}, served["key"])
+        keyed = call(jobs.JobStatusService(root()), {"job": "x"}, served["key"])
         public = call(health.Health(root()), {}, None)
     for status, answer in (keyed, public):
         assert status == documented()["core.errors.DatabaseUnavailable"][1], answer
@@ -304,8 +304,8 @@ def render(service: base.Service, method: bytes) -> tuple[int, dict[str, Any]]:
 
 def test_the_answers_before_the_thread_come_from_classes_too(served):
     with node_settings(served["url"]):
-        wrong_method = render(jobs.JobStatus(root()), b"DELETE")
-        no_login = render(jobs.JobStatus(root(login=False)), b"GET")
+        wrong_method = render(jobs.JobStatusService(root()), b"DELETE")
+        no_login = render(jobs.JobStatusService(root(login=False)), b"GET")
     assert wrong_method[0] == documented()["core.errors.MethodNotAllowed"][1], wrong_method
     assert no_login[0] == documented()["core.errors.ConfigError"][1], no_login
     assert "tenant services are off" in no_login[1]["message"]

@@ -63,6 +63,14 @@ def test_the_old_service_paths_of_deployed_confs_still_mount_the_moved_services(
     assert load_object("scrapersky.console.Console") is Console
 
 
+def test_the_old_names_of_the_renamed_status_services_still_mount_them():
+    from scrapersky.api.batches import BatchStatusService
+    from scrapersky.api.jobs import JobStatusService
+
+    assert load_object("scrapersky.api.jobs.JobStatus") is JobStatusService
+    assert load_object("scrapersky.api.batches.BatchStatus") is BatchStatusService
+
+
 def test_no_stub_module_is_left_at_an_old_path():
     for old in scrapersky.MOVED:
         leaf = old.removeprefix("scrapersky.")
