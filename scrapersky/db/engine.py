@@ -15,7 +15,7 @@ from sqlalchemy.exc import ArgumentError, DisconnectionError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
-from scrapersky.config import ConfigError
+from scrapersky.core.errors import ConfigError
 from scrapersky.core.redact import redact
 
 

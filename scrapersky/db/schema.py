@@ -8,9 +8,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from scrapersky.config import ConfigError
 from scrapersky.core import messages
-from scrapersky.core.errors import DatabaseUnavailable, SchemaBehind
+from scrapersky.core.errors import ConfigError, DatabaseUnavailable, SchemaBehind
 from scrapersky.core.redact import redact
 from scrapersky.db.engine import get_engine
 

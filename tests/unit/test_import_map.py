@@ -1,5 +1,8 @@
 """The package's import map: no cycles between scrapersky modules, and the layers import downward.
 
+The package root holds only Scrapy's template modules (settings, items, pipelines, middlewares,
+exporters, signals) and packages; modules that left it keep their old paths in scrapersky.MOVED.
+
 Every module under scrapersky/ is parsed with `ast` (nothing is imported), taking its imports at
 module level and inside functions alike, since a function-level import is how a cycle hides.
 Rules:
@@ -7,7 +10,7 @@ Rules:
 - the pure cores (core/, sitemaps/, metadata/) import no Scrapy or Twisted and no scrapersky
   module but each other;
 - scrapersky.db imports nothing from the spiders, commands, api, pipelines, extensions,
-  scheduling or the network/browser code;
+  scheduling, the network/browser code or config (it takes settings' values from its callers);
 - items.py imports nothing from scrapersky.db.
 An exception is an entry in ALLOWED with the reason; there are none today.
 """
@@ -29,8 +32,11 @@ ABOVE_DB = (
     "scrapersky.scheduling",
     "scrapersky.net",
     "scrapersky.rendering",
+    "scrapersky.config",
 )
 FRAMEWORKS = ("scrapy", "twisted")
+# What the package root may hold besides packages: Scrapy's project template, and __init__.
+ROOT_MODULES = {"__init__", "settings", "items", "pipelines", "middlewares", "exporters", "signals"}
 
 # (importer, imported) pairs exempt from the rules above, each with the reason. Empty: an entry
 # is a known debt, named here rather than hidden in a rule.
@@ -148,6 +154,30 @@ def test_db_imports_nothing_above_it() -> None:
 
 def test_items_import_no_database() -> None:
     assert violations(GRAPH, EVERY, ("scrapersky.items",), ("scrapersky.db",)) == []
+
+
+def root_strays(package_dir: Path = PACKAGE_DIR) -> list[str]:
+    """What the package root holds besides the template modules and packages."""
+    return sorted(
+        path.name
+        for path in package_dir.iterdir()
+        if (path.suffix == ".py" and path.stem not in ROOT_MODULES)
+        or (path.is_dir() and path.name != "__pycache__" and not (path / "__init__.py").exists())
+    )
+
+
+def test_the_root_holds_only_template_modules_and_packages() -> None:
+    assert root_strays() == [], "move it into a package; its old path goes in scrapersky.MOVED"
+
+
+def test_root_rule_sees_a_planted_module_and_a_plain_directory(tmp_path: Path) -> None:
+    package = tmp_path / "scrapersky"
+    (package / "core").mkdir(parents=True)
+    (package / "core" / "__init__.py").write_text("")
+    (package / "static").mkdir()
+    for name in ("__init__.py", "settings.py", "pipelines.py", "helpers.py"):
+        (package / name).write_text("")
+    assert root_strays(package) == ["helpers.py", "static"]
 
 
 def test_cycle_finder_sees_a_function_level_cycle(tmp_path: Path) -> None:
