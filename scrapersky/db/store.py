@@ -33,7 +33,9 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from scrapersky.clock import now
+from scrapersky.core.clock import now
+from scrapersky.core.messages import MAX_ERROR_LENGTH, cut
+from scrapersky.core.storable import storable_text
 from scrapersky.db import bulk
 from scrapersky.db.bulk import DomainKey
 from scrapersky.db.engine import get_engine
@@ -41,8 +43,6 @@ from scrapersky.db.errors import DATABASE_ERRORS, is_transient
 from scrapersky.db.models import DOMAIN_METADATA_COLUMNS, Domain
 from scrapersky.db.schema import first_line
 from scrapersky.items import PageBatchItem, PageItem, SitemapFileItem
-from scrapersky.messages import MAX_ERROR_LENGTH, cut
-from scrapersky.storable import storable_text
 
 # A first scan that wrote this many pages refreshes the planner's statistics of `pages` before
 # its transaction ends: right after a bulk load they describe a table without this domain, and
