@@ -36,7 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from scrapersky.clock import now
+from scrapersky.core.clock import now
 from scrapersky.db.models import LISTING_COLUMNS, Base, Domain, Page, ScanChange, SitemapFile
 from scrapersky.sitemaps import PageEntry
 
