@@ -11,19 +11,19 @@ from itemadapter import ItemAdapter
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from scrapersky import signals
+from scrapersky.core.errors import DatabaseUnavailable
+from scrapersky.core.messages import MAX_ERROR_LENGTH
+from scrapersky.core.retry import Backoff, retry_async
+from scrapersky.core.states import JobStatus
+from scrapersky.core.storable import storable, storable_text
 from scrapersky.db.bulk import DomainKey
 from scrapersky.db.engine import get_engine
 from scrapersky.db.errors import DATABASE_ERRORS, is_transient
+from scrapersky.db.normalize import normalize_domain_metadata, normalize_listed_pages
 from scrapersky.db.schema import first_line
 from scrapersky.db.store import ScanState, StoreBatch, write_batch
-from scrapersky.errors import DatabaseUnavailable
 from scrapersky.items import DomainItem, PageBatchItem, PageItem, SitemapFileItem
-from scrapersky.messages import MAX_ERROR_LENGTH
 from scrapersky.metadata.text import MAX_DESCRIPTION_LENGTH, MAX_TITLE_LENGTH, clean_text
-from scrapersky.normalize import normalize_domain_metadata, normalize_listed_pages
-from scrapersky.retry import Backoff, retry_async
-from scrapersky.states import JobStatus
-from scrapersky.storable import storable, storable_text
 
 logger = logging.getLogger(__name__)
 
