@@ -17,16 +17,16 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from scrapersky import signals
-from scrapersky.arguments import RunArguments, parse_run_arguments
-from scrapersky.clock import now
+from scrapersky.config.arguments import RunArguments, parse_run_arguments
+from scrapersky.config.scan import ScanSettings
+from scrapersky.config.scan_options import ScanOptions
+from scrapersky.core.clock import now
+from scrapersky.core.messages import first_line
+from scrapersky.core.states import DiscoveryMethod, JobStatus
 from scrapersky.db import history, jobs
-from scrapersky.exceptions import RobotsForbidden
 from scrapersky.items import DomainItem, PageBatchItem, PageItem, SitemapFileItem
-from scrapersky.messages import first_line
 from scrapersky.metadata import extract_metadata, extract_page_summary
 from scrapersky.rendering import wants_render
-from scrapersky.scan import Scan, ScanOptions
-from scrapersky.scan_settings import ScanSettings
 from scrapersky.settings import sitemap_spider_settings
 from scrapersky.sitemaps import (
     GuessState,
@@ -41,7 +41,8 @@ from scrapersky.sitemaps import (
 )
 from scrapersky.sitemaps.diff import DIFF_MAX_BYTES, ListingDiff, keepable, listing_diff
 from scrapersky.sitemaps.stream import is_gzip
-from scrapersky.states import DiscoveryMethod, JobStatus
+from scrapersky.spiders.exceptions import RobotsForbidden
+from scrapersky.spiders.scan import Scan
 
 
 class FoundSitemap(NamedTuple):
@@ -67,7 +68,7 @@ class Step(StrEnum):
 
 # A failure of these is worth recording; a guessed path that is not there is not.
 DECLARED = (DiscoveryMethod.ROBOTS_TXT, DiscoveryMethod.SITEMAP_INDEX, DiscoveryMethod.HTML_LINK)
-# The discovery step (scrapersky.scan.DISCOVERY_STEPS) a sitemap's requests count under.
+# The discovery step (scrapersky.spiders.scan.DISCOVERY_STEPS) a sitemap's requests count under.
 SITEMAP_STEP = {
     DiscoveryMethod.ROBOTS_TXT: "declared",
     DiscoveryMethod.HTML_LINK: "declared",
