@@ -2,6 +2,7 @@
 the very module of their new path, for the Scrapy settings, scrapyd.conf services and deployed
 configs that name them."""
 
+import ast
 import json
 import subprocess
 import sys
@@ -76,3 +77,48 @@ def test_no_stub_module_is_left_at_an_old_path():
         leaf = old.removeprefix("scrapersky.")
         assert "." in leaf or not (ROOT / "scrapersky" / f"{leaf}.py").exists()
         assert "." in leaf or not (ROOT / "scrapersky" / leaf).exists()
+
+
+def old_path_uses(path: Path) -> list[str]:
+    """The old paths `path` imports or names in a string (a setting, a patch target)."""
+    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path.name
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            module = node.module or ""
+            names = [module, *(f"{module}.{alias.name}" for alias in node.names)]
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            names = [node.value]
+        else:
+            continue
+        found += [
+            f"{shown}:{node.lineno}: {name}"
+            for name in names
+            for old in scrapersky.MOVED
+            if name == old or name.startswith(old + ".")
+        ]
+    return found
+
+
+def test_nothing_in_the_project_uses_an_old_path():
+    # The table itself and this file name old paths on purpose.
+    skip = {ROOT / "scrapersky" / "__init__.py", Path(__file__).resolve()}
+    files = [
+        path
+        for folder in ("scrapersky", "tests", "bench", "migrations")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        if path not in skip
+    ]
+    assert [use for path in files for use in old_path_uses(path)] == []
+
+
+def test_an_old_path_use_is_seen(tmp_path):
+    planted = tmp_path / "planted.py"
+    planted.write_text('from scrapersky.errors import BadInput\nX = "scrapersky.scan.Scan"\n')
+    assert old_path_uses(planted) == [
+        "planted.py:1: scrapersky.errors",
+        "planted.py:1: scrapersky.errors.BadInput",
+        "planted.py:2: scrapersky.scan.Scan",
+    ]
