@@ -351,7 +351,8 @@ def upsert_listed_pages(
     """Merge one domain's listed pages, given as listing_line()s whose sitemap key k stands for
     file_ids[k - 1]. A URL may repeat: the last one wins. Returns the rows inserted or changed.
 
-    Rows written get last_seen_at = stamp (first_seen_at too when new); a removed URL listed again
+    Rows written get last_seen_at = stamp, and first_seen_at when new or only fetched before (a
+    listed page fetched for its title can be stored before its sitemap's rows); a removed URL listed again
     is listed once more. On a rescan the URLs also go to scan_seen and every added or changed
     listing to scan_changes."""
     stamp = stamp or now()
@@ -384,7 +385,7 @@ _ALL_LISTED = (
 _UPSERT_PG = f"""
 ON CONFLICT (domain_id, url) DO UPDATE
 SET sitemap_file_id = EXCLUDED.sitemap_file_id, {_LISTING_SET}, last_seen_at = EXCLUDED.last_seen_at,
-    removed_at = NULL
+    first_seen_at = COALESCE(pages.first_seen_at, EXCLUDED.first_seen_at), removed_at = NULL
 WHERE pages.removed_at IS NOT NULL OR pages.sitemap_file_id IS DISTINCT FROM EXCLUDED.sitemap_file_id
    OR {_LISTING_CHANGED}
 """
@@ -514,7 +515,8 @@ INSERT INTO pages ({_ALL_LISTED})
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (domain_id, url) DO UPDATE
 SET sitemap_file_id = excluded.sitemap_file_id, {_LISTING_SET.replace("EXCLUDED", "excluded")},
-    last_seen_at = excluded.last_seen_at, removed_at = NULL
+    last_seen_at = excluded.last_seen_at,
+    first_seen_at = COALESCE(pages.first_seen_at, excluded.first_seen_at), removed_at = NULL
 WHERE pages.removed_at IS NOT NULL OR pages.sitemap_file_id IS NOT excluded.sitemap_file_id OR {
     " OR ".join(f"pages.{c} IS NOT excluded.{c}" for c in LISTING_COLUMNS)
 }

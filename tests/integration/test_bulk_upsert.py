@@ -10,7 +10,7 @@ from sqlalchemy import select
 from scrapersky.db.engine import session_scope
 from scrapersky.db.models import Page, SitemapFile
 from scrapersky.db.store import StoreBatch, write_batch
-from scrapersky.items import PageBatchItem, SitemapFileItem
+from scrapersky.items import PageBatchItem, PageItem, SitemapFileItem
 from scrapersky.sitemaps import PageEntry
 
 TENANT = "550e8400-e29b-41d4-a716-446655440000"
@@ -232,3 +232,20 @@ def test_a_batch_naming_tens_of_thousands_of_sitemaps(database_url):
     assert all(
         rows[page(i)["url"]]["sitemap"] == f"http://bulk.test/s/{i}.xml" for i in range(count)
     )
+
+
+def test_a_page_fetched_before_any_sitemap_listed_it_gets_its_first_seen_time(database_url):
+    # The page row is made by the fetch (its title read) in one flush; a sitemap lists it in a
+    # later one. Its first listing is when it was first seen: the row must not keep a NULL.
+    url = page(0)["url"]
+    batch = StoreBatch()
+    batch.add_fetch(
+        PageItem(TENANT, DOMAIN, url, 200, "Item", None, datetime(2024, 6, 1, tzinfo=UTC))
+    )
+    write_batch(database_url, batch, {})
+    with session_scope(database_url) as session:
+        assert session.scalars(select(Page.first_seen_at)).all() == [None]
+    write(database_url, [(SITEMAP_A, [page(0)])])
+    with session_scope(database_url) as session:
+        first, last = session.execute(select(Page.first_seen_at, Page.last_seen_at)).one()
+    assert first is not None and first == last
