@@ -101,8 +101,8 @@ EXPLAINED = [
     Explained("", "a URL that several sitemaps list keeps the listing of the one written last",
               ("pages.sitemap_file_id", "pages.lastmod", "pages.changefreq", "pages.priority"),
               ("hexo.corpus.test", "dupes.test")),
-    Explained("", "a page fetch stored before its listing row leaves first_seen_at null",
-              ("pages.first_seen_at",)),
+    Explained("108a84f", "a page fetched before its sitemap's rows were written gets first_seen_at "
+              "when listed (it kept null, as timing fell)", ("pages.first_seen_at",)),
 ]  # fmt: skip
 
 
