@@ -93,7 +93,7 @@ DOWNLOAD_HANDLERS = {
 
 # The address guard's middleware: IP literals, and where a rendered page ended up.
 DOWNLOADER_MIDDLEWARES = {
-    "scrapersky.middlewares.PrivateNetworkGuard": 50,
+    "scrapersky.net.guard.PrivateNetworkGuard": 50,
 }
 FEED_EXPORT_ENCODING = "utf-8"
 

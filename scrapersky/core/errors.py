@@ -20,7 +20,7 @@ The hierarchy, with (exit code, HTTP status); the classes defined elsewhere are 
     │   ├── QuotaExceeded .......................... 4  429  a batch retried too often
     │   ├── net.policy.AddressRefused                (the trust boundary: a non-public address)
     │   ├── net.resolver.RefusedLookup               (also Twisted's DNSLookupError)
-    │   ├── middlewares.RefusedAddress               (also Scrapy's IgnoreRequest)
+    │   ├── net.guard.RefusedAddress                 (also Scrapy's IgnoreRequest)
     │   ├── net.outbound.Refused                     (a webhook endpoint never called as it is)
     │   └── spiders.exceptions.RobotsForbidden       (also IgnoreRequest: the site's robots.txt)
     ├── DatabaseUnavailable ........................ 5  503  the database unreachable or refusing

@@ -80,7 +80,7 @@ def test_the_address_guard_is_the_one_project_wide_component():
     settings = get_project_settings()
     assert settings["TWISTED_DNS_RESOLVER"] == "scrapersky.net.resolver.GuardedResolver"
     assert dict(settings.getdict("DOWNLOADER_MIDDLEWARES")) == {
-        "scrapersky.middlewares.PrivateNetworkGuard": 50
+        "scrapersky.net.guard.PrivateNetworkGuard": 50
     }
     for name in ("ITEM_PIPELINES", "EXTENSIONS", "ADDONS", "FEED_EXPORTERS"):
         table = settings.getdict(name)

@@ -64,6 +64,12 @@ def test_the_old_service_paths_of_deployed_confs_still_mount_the_moved_services(
     assert load_object("scrapersky.console.Console") is Console
 
 
+def test_the_old_setting_path_of_the_private_network_guard_still_loads_it():
+    from scrapersky.net.guard import PrivateNetworkGuard
+
+    assert load_object("scrapersky.middlewares.PrivateNetworkGuard") is PrivateNetworkGuard
+
+
 def test_the_old_names_of_the_renamed_status_services_still_mount_them():
     from scrapersky.api.batches import BatchStatusService
     from scrapersky.api.jobs import JobStatusService
