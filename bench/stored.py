@@ -177,10 +177,18 @@ def scan_both(trees: list[Tree], kind: str) -> dict[str, dict[str, list[dict]]]:
         hosts = serve(web)
         for tree, url in zip(trees, urls, strict=True):
             _python(tree, f"from scrapersky.db.schema import upgrade; upgrade({url!r})")
+            # A tree whose create_batch takes the caller's session (in_transaction) or,
+            # before issue 30, a URL.
             public = _python(
                 tree,
-                f"from scrapersky.db.jobs import create_batch; print(create_batch({url!r}, "
-                f"{TENANT!r}, {hosts!r}, {{'max_pages': {PAGES}, 'render': 'never'}}).batch_id)",
+                "from scrapersky.db import engine, jobs\n"
+                f"args = ({TENANT!r}, {hosts!r}, {{'max_pages': {PAGES}, 'render': 'never'}})\n"
+                "made = (\n"
+                f"    engine.in_transaction({url!r}, jobs.create_batch, *args)\n"
+                "    if hasattr(engine, 'in_transaction')\n"
+                f"    else jobs.create_batch({url!r}, *args)\n"
+                ")\n"
+                "print(made.batch_id)",
             ).strip()
             _crawl(tree, url, web, "batch_id=" + public, len(hosts))
         change(web)

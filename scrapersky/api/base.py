@@ -252,7 +252,9 @@ class Service(WsResource):
         """End the jobs of dead runs, in a write transaction of its own, before a status answer
         opens its read transaction: the answer then reads what the reaper decided, and the read
         itself never writes."""
-        JobTimes.from_settings(project_settings()).reap(url)
+        times = JobTimes.from_settings(project_settings())
+        with session_scope(url) as session:
+            times.reap(session)
 
 
 def _error(message: str, **extra: Any) -> dict[str, Any]:

@@ -33,7 +33,10 @@ JOBS_PER_PAGE = 1000
 
 class Batch(Scheduling):
     """POST domains (repeated, or newline/comma separated text) and/or a domains_file upload
-    [, tenant_id, max_pages, render, priority, slots]: a batch, its pending jobs, and runs to work it."""
+    [, tenant_id, max_pages, render, priority, slots]: a batch, its pending jobs, and runs to work it.
+
+    Atomic: the batch and all its jobs are written in one transaction, committed before its runs
+    are scheduled (they must find them). The answer is read afterwards, in a read transaction."""
 
     def answer(self, fields: Fields) -> dict[str, Any]:
         names = [name for text in fields.all("domains") for name in read_domain_list(text)]
@@ -47,7 +50,8 @@ class Batch(Scheduling):
         tenant, options, priority = scan_options(fields)
         slots = batch_slots(fields)
         url = self.ready_database()
-        batch = jobs.create_batch(url, tenant, names, options)
+        with session_scope(url) as session:
+            batch = jobs.create_batch(session, tenant, names, options)
         pending = batch.total_domains - batch.failed_domains
         runs = _schedule_batch(self, batch, pending, slots, priority, "stays pending")
         return _batch_answer(url, batch.id, runs)
@@ -123,6 +127,9 @@ class Cancel(Scheduling):
     """POST id (a batch or a job, any id form): pending jobs cancelled at once, the runs of running
     ones stopped through Scrapyd's cancel (they end their jobs `cancelled`).
 
+    Atomic: the batch's end and its pending jobs' (counters and webhook deliveries with them) are
+    one transaction, committed before any run is asked to stop.
+
     The name is also Scrapyd's own endpoint (project, job), which stopping runs relies on: a
     request in that form is Scrapyd's, answered by Scrapyd's resource behind the node's basic auth."""
 
@@ -140,8 +147,8 @@ class Cancel(Scheduling):
 
     def answer(self, fields: Fields) -> dict[str, Any]:
         ident = fields.text("id", required=True)
-        url = self.ready_database()
-        outcome = jobs.cancel(url, ident, fields.tenant())
+        with session_scope(self.ready_database()) as session:
+            outcome = jobs.cancel(session, ident, fields.tenant())
         if outcome is None:
             raise NotFound(f"no batch or job with id {excerpt(ident)!r}")
         client = self.cluster()
@@ -180,19 +187,24 @@ class Cancel(Scheduling):
 
 
 class Retry(Scheduling):
-    """POST batch: the batch's failed domains requeued as a new attempt, and runs scheduled for them."""
+    """POST batch: the batch's failed domains requeued as a new attempt, and runs scheduled for them.
+
+    Atomic: finding the batch, requeueing its failed jobs and moving its counters are one
+    transaction, committed before its runs are scheduled. The answer is read afterwards."""
 
     def answer(self, fields: Fields) -> dict[str, Any]:
         ident = fields.text("batch", required=True)
         slots = batch_slots(fields)
-        url = self.ready_database()
-        batch = jobs.find_batch_own_session(url, ident, fields.tenant())
-        if batch is None:
-            raise NotFound(f"no batch with id {excerpt(ident)!r}")
         # A job's first run is attempt 1: SCRAPERSKY_MAX_RETRIES retries make 1 + that many.
         attempts = 1 + quota("SCRAPERSKY_MAX_RETRIES", minimum=0)
-        requeued = jobs.requeue_failed(url, batch.id, max_attempts=attempts)
-        if not requeued and jobs.out_of_attempts(url, batch.id, attempts):
+        url = self.ready_database()
+        with session_scope(url) as session:
+            batch = jobs.find_batch(session, ident, fields.tenant())
+            if batch is None:
+                raise NotFound(f"no batch with id {excerpt(ident)!r}")
+            requeued = jobs.requeue_failed(session, batch.id, max_attempts=attempts)
+            spent = not requeued and jobs.out_of_attempts(session, batch.id, attempts)
+        if spent:
             raise QuotaExceeded(
                 f"batch {batch.batch_id}: its failed domains were tried {attempts} times, "
                 "the most a batch is retried (SCRAPERSKY_MAX_RETRIES)",
@@ -223,8 +235,9 @@ def _schedule_batch(
 def _batch_answer(
     url: str, batch_pk: int, runs: list[dict[str, str]], **extra: Any
 ) -> dict[str, Any]:
-    """The batch as it is once its runs are scheduled."""
-    batch = jobs.find_batch_own_session(url, batch_pk)
+    """The batch as it is once its runs are scheduled (a read transaction of its own)."""
+    with session_scope(url) as session:
+        batch = jobs.find_batch(session, batch_pk)
     return {
         "batch_id": batch.batch_id,
         "state": batch.status,

@@ -28,7 +28,10 @@ def job_answer(job: Job, with_stats: bool = False) -> dict[str, Any]:
 
 
 class ScanService(Scheduling):
-    """POST domain [, tenant_id, max_pages, render, priority]: a pending job and a run to scan it."""
+    """POST domain [, tenant_id, max_pages, render, priority]: a pending job and a run to scan it.
+
+    Atomic: the job is written and read back for the answer in one transaction, committed before
+    the run is scheduled. A failed schedule ends the job, failed, in a second transaction."""
 
     def answer(self, fields: Fields) -> dict[str, Any]:
         raw = fields.text("domain", required=True)
@@ -45,7 +48,8 @@ class ScanService(Scheduling):
         try:
             [run] = self.schedule({"job_id": job.job_id}, 1, priority, run_id=lambda: run_id)
         except ScrapydError as exc:
-            jobs.end_run(url, run_id, states.JobStatus.FAILED, f"not scheduled: {exc}")
+            with session_scope(url) as session:
+                jobs.end_run(session, run_id, states.JobStatus.FAILED, f"not scheduled: {exc}")
             raise NodeUnavailable(str(exc), job_id=job.job_id) from None
         return {**answer, "run_id": run["run_id"], "node": run["node"]}
 

@@ -18,6 +18,7 @@ from scrapersky.config import project_settings
 from scrapersky.core.errors import DatabaseUnavailable
 from scrapersky.core.states import BatchStatus, JobStatus
 from scrapersky.db.aggregates import WINDOW, Aggregates, collect
+from scrapersky.db.engine import in_transaction
 from scrapersky.db.schema import first_line
 
 JOB_STATES = tuple(JobStatus)
@@ -89,7 +90,9 @@ class Metrics(resource.Resource):
         running = len(self.root.launcher.processes)
         gone: list[bool] = []
         txrequest.notifyFinish().addErrback(lambda _: gone.append(True))
-        deferred = threads.deferToThread(collect, project_settings().get("DATABASE_URL"))
+        deferred = threads.deferToThread(
+            in_transaction, project_settings().get("DATABASE_URL"), collect
+        )
         deferred.addCallbacks(
             lambda found: (200, self._text(found, queued, running)),
             lambda failure: self._unavailable(failure.value),

@@ -5,6 +5,7 @@ from typing import Any
 
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
+from sqlalchemy.orm import Session
 
 from scrapersky.commands.base import ProjectCommand, print_json
 from scrapersky.config import ConfigError, to_tenant
@@ -19,6 +20,7 @@ from scrapersky.config.scan_options import (
 from scrapersky.core.errors import WORK_FAILED, NotFound
 from scrapersky.core.states import BatchStatus, JobStatus
 from scrapersky.db import jobs
+from scrapersky.db.engine import session_scope
 from scrapersky.db.models import BatchJob
 from scrapersky.db.views import batch_view
 from scrapersky.scheduling.follow import follow_batch
@@ -117,7 +119,8 @@ class Command(ProjectCommand, ScrapyCommand):
         names = read_domain_list(_read_source(source))
         if not names:
             raise ConfigError(f"{source}: no domains given")
-        batch = jobs.create_batch(self.url, tenant, names, request.options.stored())
+        with session_scope(self.url) as session:  # the batch and all its jobs, or nothing
+            batch = jobs.create_batch(session, tenant, names, request.options.stored())
         self._announce(batch)
         invalid = batch.failed_domains
         self._note(
@@ -129,21 +132,31 @@ class Command(ProjectCommand, ScrapyCommand):
         return batch
 
     def _resume(self, ident: str) -> BatchJob:
-        batch = jobs.find_batch_own_session(self.url, ident)
-        if batch is None:
-            raise NotFound(f"no batch with id {ident!r}")
-        # Running jobs whose heartbeat stopped only: the batch's waiting jobs are what the
-        # runs about to be scheduled will take.
-        reaped = JobTimes.from_settings(self.settings).reap(self.url, pending=False)
+        """The batch, its jobs of dead runs requeued (and what _prepare does), in one
+        transaction committed before any run is scheduled."""
+        times = JobTimes.from_settings(self.settings)
+        with session_scope(self.url) as session:
+            batch = jobs.find_batch(session, ident)
+            if batch is None:
+                raise NotFound(f"no batch with id {ident!r}")
+            self._prepare(session, batch)
+            # Running jobs whose heartbeat stopped only: the batch's waiting jobs are what the
+            # runs about to be scheduled will take.
+            reaped = times.reap(session, pending=False)
+            session.flush()
+            session.refresh(batch)  # as requeueing and reaping left it
         self.outcome["reaped"] = reaped
         if any(reaped.values()):
             self._note(f"stale jobs: {reaped['requeued']} requeued, {reaped['failed']} failed")
-        batch = jobs.find_batch_own_session(self.url, batch.id)
         self._announce(batch)
         return batch
 
+    def _prepare(self, session: Session, batch: BatchJob) -> None:
+        """What a resume does to the batch before its dead runs' jobs are requeued (nothing)."""
+
     def _schedule(self, batch: BatchJob, slots: int, priority: float) -> None:
-        pending = jobs.status_counts_own_session(self.url, batch.id).get(JobStatus.PENDING, 0)
+        with session_scope(self.url) as session:
+            pending = jobs.status_counts(session, batch.id).get(JobStatus.PENDING, 0)
         count = run_count(len(self.client.urls), slots, pending)
         if not count:
             self._note(f"batch {batch.batch_id}: no pending job to schedule")
@@ -237,7 +250,8 @@ class Command(ProjectCommand, ScrapyCommand):
         batch = self.batch
         if batch is not None:
             try:
-                batch = jobs.find_batch_own_session(self.url, batch.id) or batch
+                with session_scope(self.url) as session:
+                    batch = jobs.find_batch(session, batch.id) or batch
             except Exception:  # the database went away: the last state read is still worth printing
                 pass
         print_json({"batch": batch_view(batch) if batch is not None else None, **self.outcome})

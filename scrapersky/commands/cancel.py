@@ -9,6 +9,7 @@ from scrapersky.commands.base import ProjectCommand, print_json
 from scrapersky.config import to_tenant
 from scrapersky.core.errors import NotFound
 from scrapersky.db import jobs
+from scrapersky.db.engine import session_scope
 from scrapersky.scheduling.cancel import stop_runs
 
 
@@ -32,7 +33,10 @@ class Command(ProjectCommand, ScrapyCommand):
             raise UsageError("give one batch or job id")
         tenant = to_tenant(opts.tenant_id) if opts.tenant_id else None
         client = self.scrapyd_client(opts, retries=1)
-        outcome = jobs.cancel(self.ready_database(), args[0], tenant)
+        # One transaction: the batch and its pending jobs cancelled together, committed before
+        # the runs of running jobs are asked to stop.
+        with session_scope(self.ready_database()) as session:
+            outcome = jobs.cancel(session, args[0], tenant)
         if outcome is None:
             raise NotFound(f"no batch or job with id {args[0]!r}")
         stopped, unknown = stop_runs(client, outcome.runs)

@@ -10,6 +10,7 @@ from scrapersky.config import ConfigError, to_tenant
 from scrapersky.core.errors import NotFound
 from scrapersky.core.messages import excerpt
 from scrapersky.db import keys
+from scrapersky.db.engine import session_scope
 from scrapersky.db.views import row_view
 
 KEY_FIELDS = ("id", "key_id", "name", "tenant_id", "operator", "created_at", "revoked_at")
@@ -43,7 +44,8 @@ class Command(ProjectCommand, ScrapyCommand):
         if opts.operator == bool(opts.tenant_id):
             raise ConfigError("give exactly one of --tenant-id UUID or --operator")
         tenant = None if opts.operator else to_tenant(opts.tenant_id)
-        row, key = keys.create_key(url, tenant, opts.name)
+        with session_scope(url) as session:
+            row, key = keys.create_key(session, tenant, opts.name)
         print(key)
         print(
             f"key {row.key_id} for {'every tenant (operator)' if tenant is None else 'tenant ' + tenant}; "
@@ -52,7 +54,8 @@ class Command(ProjectCommand, ScrapyCommand):
         )
 
     def _list(self, url: str, opts) -> None:
-        rows = [row_view(row, KEY_FIELDS) for row in keys.list_keys(url)]
+        with session_scope(url) as session:
+            rows = [row_view(row, KEY_FIELDS) for row in keys.list_keys(session)]
         if opts.json:
             print_json(rows)
             return
@@ -62,7 +65,8 @@ class Command(ProjectCommand, ScrapyCommand):
             print(f"{row['key_id']}  {scope}  {state}  {row['name'] or ''}".rstrip())
 
     def _revoke(self, url: str, opts, ident: str) -> None:
-        row = keys.revoke_key(url, ident)
+        with session_scope(url) as session:
+            row = keys.revoke_key(session, ident)
         if row is None:
             raise NotFound(f"no key with id {excerpt(ident)!r}")
         print(f"key {row.key_id} revoked")

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from scrapy.exceptions import UsageError
+from sqlalchemy.orm import Session
 
 from scrapersky.commands.batch import Command as BatchCommand
-from scrapersky.core.errors import NotFound
 from scrapersky.db import jobs
 from scrapersky.db.models import BatchJob
 
@@ -30,13 +30,10 @@ class Command(BatchCommand):
         opts.resume = args[0]
         super().run([], opts)
 
-    def _resume(self, ident: str) -> BatchJob:
-        batch = jobs.find_batch_own_session(self.url, ident)
-        if batch is None:
-            raise NotFound(f"no batch with id {ident!r}")
-        requeued = jobs.requeue_failed(self.url, batch.id)
+    def _prepare(self, session: Session, batch: BatchJob) -> None:
+        """The failed jobs requeued in the resume's transaction: with its reaping, all or nothing."""
+        requeued = jobs.requeue_failed(session, batch.id)
         self.outcome["requeued"] = requeued
         self._note(
             f"batch {batch.batch_id}: {requeued} failed domain{'s' * (requeued != 1)} requeued"
         )
-        return super()._resume(ident)

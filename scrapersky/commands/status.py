@@ -36,8 +36,11 @@ class Command(ProjectCommand, ScrapyCommand):
         settings = self.settings
         tenant = to_tenant(opts.tenant_id) if opts.tenant_id else None
         url = self.ready_database()
-        # Looking is enough to end jobs whose process died.
-        JobTimes.from_settings(settings).reap(url)
+        times = JobTimes.from_settings(settings)
+        # Looking is enough to end jobs whose process died: in a write transaction of its own,
+        # before the answer's read transaction.
+        with session_scope(url) as session:
+            times.reap(session)
         found = (
             self._lookup(url, args[0], tenant) if args else self._latest(url, opts.limit, tenant)
         )
@@ -53,7 +56,8 @@ class Command(ProjectCommand, ScrapyCommand):
             return _found(session, ident, tenant)
 
     def _latest(self, url: str, limit: int, tenant: str | None) -> dict[str, Any]:
-        latest_jobs, latest_batches = jobs.latest(url, limit, tenant)
+        with session_scope(url) as session:
+            latest_jobs, latest_batches = jobs.latest(session, limit, tenant)
         return {
             "jobs": [job_view(j) for j in latest_jobs],
             "batches": [batch_view(b) for b in latest_batches],

@@ -9,6 +9,7 @@ from scrapersky.commands.base import ProjectCommand, print_json
 from scrapersky.config import ConfigError, to_int, to_tenant
 from scrapersky.core.errors import NotFound
 from scrapersky.db import webhooks as rows
+from scrapersky.db.engine import session_scope
 from scrapersky.extensions.webhooks import Sending, deliver_due
 from scrapersky.metadata.urls import MAX_URL_LENGTH
 
@@ -65,7 +66,8 @@ class Command(ProjectCommand, ScrapyCommand):
                 "the webhook URL must be https (plain http only to SCRAPERSKY_ALLOWED_NETWORKS, "
                 "or with SCRAPERSKY_WEBHOOK_ALLOW_HTTP=true for tests and development)"
             )
-        hook = rows.add(url, tenant, endpoint, opts.secret)
+        with session_scope(url) as session:
+            hook = rows.add(session, tenant, endpoint, opts.secret)
         return {
             "id": hook.id,
             "tenant_id": hook.tenant_id,
@@ -81,14 +83,18 @@ class Command(ProjectCommand, ScrapyCommand):
         )
 
     def _list(self, url: str, rest: list[str], tenant: str | None, opts) -> list[dict]:
+        with session_scope(url) as session:
+            hooks = rows.listed(session, tenant)
         return [
             {"id": h.id, "tenant_id": h.tenant_id, "url": h.url, "created_at": h.created_at}
-            for h in rows.listed(url, tenant)
+            for h in hooks
         ]
 
     def _remove(self, url: str, rest: list[str], tenant: str | None, opts) -> dict:
         hook_id = to_int(rest[0], "webhook id", minimum=1)
-        if not rows.remove(url, hook_id, tenant):
+        with session_scope(url) as session:
+            removed = rows.remove(session, hook_id, tenant)
+        if not removed:
             raise NotFound(f"no webhook with id {rest[0]!r}")
         return {"id": hook_id, "message": f"webhook {hook_id} removed"}
 
@@ -98,6 +104,8 @@ class Command(ProjectCommand, ScrapyCommand):
 
     def _log(self, url: str, rest: list[str], tenant: str | None, opts) -> list[dict]:
         limit = to_int(opts.limit, "--limit", minimum=1)
+        with session_scope(url) as session:
+            logged = rows.log(session, tenant, limit)
         return [
             {
                 "id": d.id,
@@ -110,7 +118,7 @@ class Command(ProjectCommand, ScrapyCommand):
                 "next": d.next_attempt_at,
                 "delivered": d.delivered_at,
             }
-            for d, h in rows.log(url, tenant, limit)
+            for d, h in logged
         ]
 
 

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from scrapersky.core.clock import now
 from scrapersky.core.domains import INVALID_PREFIX
 from scrapersky.core.states import JobStatus
-from scrapersky.db.engine import session_scope
 from scrapersky.db.models import BatchJob, Domain, Job
 
 WINDOW = timedelta(hours=24)  # durations, errors and write latency: jobs that ended in this window
@@ -41,25 +41,22 @@ def error_kind(error: str | None) -> str:
     return head.replace(" ", "_") if _KIND.fullmatch(head) else "other"
 
 
-def collect(url: str) -> Aggregates:
+def collect(session: Session) -> Aggregates:
     found = Aggregates()
     since = now() - WINDOW
-    with session_scope(url) as session:
-        found.jobs = dict(
-            session.execute(select(Job.status, func.count()).group_by(Job.status)).all()
-        )
-        found.batches = dict(
-            session.execute(select(BatchJob.status, func.count()).group_by(BatchJob.status)).all()
-        )
-        found.domains, found.urls_listed = session.execute(
-            select(func.count(), func.coalesce(func.sum(Domain.sitemap_urls), 0))
-        ).one()
-        ended = session.execute(
-            select(Job.status, Job.started_at, Job.finished_at, Job.error, Job.stats)
-            .where(Job.finished_at >= since)
-            .order_by(Job.finished_at.desc())
-            .limit(RECENT_LIMIT)
-        ).all()
+    found.jobs = dict(session.execute(select(Job.status, func.count()).group_by(Job.status)).all())
+    found.batches = dict(
+        session.execute(select(BatchJob.status, func.count()).group_by(BatchJob.status)).all()
+    )
+    found.domains, found.urls_listed = session.execute(
+        select(func.count(), func.coalesce(func.sum(Domain.sitemap_urls), 0))
+    ).one()
+    ended = session.execute(
+        select(Job.status, Job.started_at, Job.finished_at, Job.error, Job.stats)
+        .where(Job.finished_at >= since)
+        .order_by(Job.finished_at.desc())
+        .limit(RECENT_LIMIT)
+    ).all()
     for status, started, finished, error, stats in ended:
         if started is not None and status in (JobStatus.COMPLETE, JobStatus.FAILED):
             found.durations.append(max((finished - started).total_seconds(), 0.0))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, cast
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 from sqlalchemy import CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.engine import make_url
@@ -96,9 +96,24 @@ def _sessionmaker(url: str) -> sessionmaker[Session]:
 
 @contextmanager
 def session_scope(url: str) -> Iterator[Session]:
-    """One transaction: committed when the block ends, rolled back if it raises."""
+    """One transaction: committed when the block ends, rolled back if it raises. The caller
+    opens it (a command, an HTTP request, an extension callback); the db functions take the
+    session and never open their own."""
     with _sessionmaker(url).begin() as session:
         yield session
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def in_transaction(
+    url: str, fn: Callable[Concatenate[Session, _P], _R], *args: _P.args, **kwargs: _P.kwargs
+) -> _R:
+    """fn(session, ...) in one session_scope of its own: for a caller that hands the unit to a
+    thread (asyncio.to_thread, deferToThread) or to a retry, which then retries it whole."""
+    with session_scope(url) as session:
+        return fn(session, *args, **kwargs)
 
 
 def rowcount(result: Result[*tuple[Any, ...]]) -> int:

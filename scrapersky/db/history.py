@@ -8,7 +8,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from scrapersky.db.bulk import URLS_PER_STATEMENT, chunks
-from scrapersky.db.engine import session_scope
 from scrapersky.db.models import Domain, Page, SitemapFile
 
 
@@ -83,26 +82,24 @@ def read_validators(session: Session, tenant_id: str, domain: str) -> dict[str, 
     }
 
 
-def sitemap_listing(url: str, sitemap_file_id: int) -> bytes | None:
+def sitemap_listing(session: Session, sitemap_file_id: int) -> bytes | None:
     """The reading of a sitemap kept for the next rescan's diff (see read_validators)."""
-    with session_scope(url) as session:
-        return session.scalar(select(SitemapFile.listing).where(SitemapFile.id == sitemap_file_id))
+    return session.scalar(select(SitemapFile.listing).where(SitemapFile.id == sitemap_file_id))
 
 
-def stored_pages(url: str, domain_id: int, sitemap_file_id: int, urls: list[str]) -> bool:
+def stored_pages(session: Session, domain_id: int, sitemap_file_id: int, urls: list[str]) -> bool:
     """Does any of these URLs have a current page under this sitemap?"""
-    with session_scope(url) as session:
-        for chunk in chunks(urls, URLS_PER_STATEMENT):
-            found = session.scalar(
-                select(Page.id)
-                .where(
-                    Page.domain_id == domain_id,
-                    Page.url.in_(chunk),
-                    Page.sitemap_file_id == sitemap_file_id,
-                    Page.removed_at.is_(None),
-                )
-                .limit(1)
+    for chunk in chunks(urls, URLS_PER_STATEMENT):
+        found = session.scalar(
+            select(Page.id)
+            .where(
+                Page.domain_id == domain_id,
+                Page.url.in_(chunk),
+                Page.sitemap_file_id == sitemap_file_id,
+                Page.removed_at.is_(None),
             )
-            if found is not None:
-                return True
+            .limit(1)
+        )
+        if found is not None:
+            return True
     return False

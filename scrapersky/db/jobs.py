@@ -1,7 +1,9 @@
 """Job and batch records: creation, claiming, heartbeats and endings.
 
-Every state change is one transaction; a batch's counters move in the same transaction as the
-job they count, so they never drift from the job rows.
+Every function works in the caller's session: the command, the HTTP request or the extension
+callback opens the transaction (db.engine.session_scope) and decides what else belongs in it.
+A batch's counters move in the same transaction as the job they count, so they never drift
+from the job rows.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from scrapersky.core.domains import INVALID_PREFIX, InvalidDomain, standardize_d
 from scrapersky.core.messages import excerpt
 from scrapersky.core.states import BatchStatus, JobStatus
 from scrapersky.db import webhooks
-from scrapersky.db.engine import rowcount, session_scope
+from scrapersky.db.engine import rowcount
 from scrapersky.db.history import read_validators
 from scrapersky.db.models import BatchJob, Domain, Job
 
@@ -101,14 +103,6 @@ def _job_rows(
     return jobs
 
 
-def create_jobs(
-    url: str, tenant_id: str, raw_domains: Sequence[str], *, run_id: str, options: dict[str, Any]
-) -> list[Job]:
-    """Jobs of one run given its domains directly, in a transaction of their own."""
-    with session_scope(url) as session:
-        return add_jobs(session, tenant_id, raw_domains, run_id=run_id, options=options)
-
-
 def add_jobs(
     session: Session,
     tenant_id: str,
@@ -126,31 +120,31 @@ def add_jobs(
 
 
 def create_batch(
-    url: str, tenant_id: str, raw_domains: Sequence[str], options: dict[str, Any]
+    session: Session, tenant_id: str, raw_domains: Sequence[str], options: dict[str, Any]
 ) -> BatchJob:
-    """A batch and all its jobs, created up front: its domain list is its pending jobs."""
-    with session_scope(url) as session:
-        batch = BatchJob(
-            batch_id=new_public_id(),
-            tenant_id=tenant_id,
-            status=BatchStatus.PENDING,
-            options=options,
-        )
-        session.add(batch)
-        session.flush()
-        jobs = _job_rows(tenant_id, raw_domains, options, batch_id=batch.id)
-        session.add_all(jobs)
-        batch.total_domains = len(jobs)
-        batch.failed_domains = sum(1 for j in jobs if j.status == JobStatus.FAILED)
-        batch.progress = batch.failed_domains / batch.total_domains if jobs else 1.0
-        if batch.failed_domains == batch.total_domains:
-            batch.status, batch.end_time = BatchStatus.FAILED, now()
-            batch.error = "no valid domain" if jobs else "no domains"
+    """A batch and all its jobs, created up front (flushed): its domain list is its pending jobs."""
+    batch = BatchJob(
+        batch_id=new_public_id(),
+        tenant_id=tenant_id,
+        status=BatchStatus.PENDING,
+        options=options,
+    )
+    session.add(batch)
+    session.flush()
+    jobs = _job_rows(tenant_id, raw_domains, options, batch_id=batch.id)
+    session.add_all(jobs)
+    batch.total_domains = len(jobs)
+    batch.failed_domains = sum(1 for j in jobs if j.status == JobStatus.FAILED)
+    batch.progress = batch.failed_domains / batch.total_domains if jobs else 1.0
+    if batch.failed_domains == batch.total_domains:
+        batch.status, batch.end_time = BatchStatus.FAILED, now()
+        batch.error = "no valid domain" if jobs else "no domains"
+    session.flush()
     return batch
 
 
 def claim_jobs(
-    url: str,
+    session: Session,
     *,
     run_id: str,
     limit: int = 1,
@@ -159,46 +153,46 @@ def claim_jobs(
     public_job_id: str | None = None,
 ) -> list[ClaimedJob]:
     """Take up to `limit` pending jobs (of a batch, or of the given ids) for this run, each with
-    what earlier scans stored about its domain's sitemaps, in one transaction; an empty list
-    when none is left. A run claims as many jobs as it has free scan slots: one transaction for
-    all of them, not two for each."""
+    what earlier scans stored about its domain's sitemaps; an empty list when none is left. A
+    run claims as many jobs as it has free scan slots: one transaction for all of them, not two
+    for each."""
     while True:
-        with session_scope(url) as session:
-            query = select(Job).where(Job.status == JobStatus.PENDING).order_by(Job.id).limit(limit)
-            if batch_id is not None:
-                query = query.where(Job.batch_id == batch_id)
-            if job_ids is not None:
-                query = query.where(Job.id.in_(job_ids))
-            if public_job_id is not None:
-                query = query.where(Job.job_id == public_job_id)
-            if session.get_bind().dialect.name == "postgresql":
-                # Runs on many machines share a batch: each skips rows another run is claiming.
-                query = query.with_for_update(skip_locked=True)
-            found = session.scalars(query).all()
-            if not found:
-                return []
-            stamp = now()
-            claimed = [job for job in found if _claim(session, job, run_id, stamp)]
-            for batch_pk in {job.batch_id for job in claimed if job.batch_id is not None}:
-                session.execute(
-                    update(BatchJob)
-                    .where(BatchJob.id == batch_pk, BatchJob.status == BatchStatus.PENDING)
-                    .values(status=BatchStatus.RUNNING, start_time=stamp)
+        query = select(Job).where(Job.status == JobStatus.PENDING).order_by(Job.id).limit(limit)
+        if batch_id is not None:
+            query = query.where(Job.batch_id == batch_id)
+        if job_ids is not None:
+            query = query.where(Job.id.in_(job_ids))
+        if public_job_id is not None:
+            query = query.where(Job.job_id == public_job_id)
+        if session.get_bind().dialect.name == "postgresql":
+            # Runs on many machines share a batch: each skips rows another run is claiming.
+            query = query.with_for_update(skip_locked=True)
+        found = session.scalars(query).all()
+        if not found:
+            return []
+        stamp = now()
+        claimed = [job for job in found if _claim(session, job, run_id, stamp)]
+        for batch_pk in {job.batch_id for job in claimed if job.batch_id is not None}:
+            session.execute(
+                update(BatchJob)
+                .where(BatchJob.id == batch_pk, BatchJob.status == BatchStatus.PENDING)
+                .values(status=BatchStatus.RUNNING, start_time=stamp)
+            )
+        if claimed:
+            return [
+                ClaimedJob(
+                    job.id,
+                    job.job_id,
+                    job.tenant_id,
+                    job.domain,
+                    job.batch_id,
+                    dict(job.options or {}),
+                    read_validators(session, job.tenant_id, job.domain),
                 )
-            if claimed:
-                return [
-                    ClaimedJob(
-                        job.id,
-                        job.job_id,
-                        job.tenant_id,
-                        job.domain,
-                        job.batch_id,
-                        dict(job.options or {}),
-                        read_validators(session, job.tenant_id, job.domain),
-                    )
-                    for job in claimed
-                ]
-        # Every row read was claimed by another run in between (SQLite): look again.
+                for job in claimed
+            ]
+        # Every row read was claimed by another run in between (SQLite): look again. The
+        # failed UPDATE began this transaction's write, so no other run claims meanwhile.
 
 
 def _claim(session: Session, job: Job, run_id: str, stamp: datetime) -> bool:
@@ -220,17 +214,16 @@ def _claim(session: Session, job: Job, run_id: str, stamp: datetime) -> bool:
     return bool(rowcount(session.execute(claim)))
 
 
-def heartbeat(url: str, progress: dict[int, float]) -> None:
+def heartbeat(session: Session, progress: dict[int, float]) -> None:
     if not progress:
         return
     stamp = now()
-    with session_scope(url) as session:
-        for job_pk, value in progress.items():
-            session.execute(
-                update(Job)
-                .where(Job.id == job_pk, Job.status == JobStatus.RUNNING)
-                .values(heartbeat_at=stamp, progress=round(min(max(value, 0.0), 1.0), 4))
-            )
+    for job_pk, value in progress.items():
+        session.execute(
+            update(Job)
+            .where(Job.id == job_pk, Job.status == JobStatus.RUNNING)
+            .values(heartbeat_at=stamp, progress=round(min(max(value, 0.0), 1.0), 4))
+        )
 
 
 @dataclass(frozen=True)
@@ -244,21 +237,20 @@ class JobEnd:
     stats: dict[str, Any] | None = None
 
 
-def finish_jobs(url: str, ends: Sequence[JobEnd]) -> list[bool]:
-    """End running jobs, all in one transaction; for each, False if it was not running (it
-    already ended elsewhere)."""
-    with session_scope(url) as session:
-        return [
-            _finish(
-                session,
-                end.job_pk,
-                end.status,
-                error=end.error,
-                result_data=end.result_data,
-                stats=end.stats,
-            )
-            for end in ends
-        ]
+def finish_jobs(session: Session, ends: Sequence[JobEnd]) -> list[bool]:
+    """End running jobs, all in the caller's transaction; for each, False if it was not running
+    (it already ended elsewhere)."""
+    return [
+        _finish(
+            session,
+            end.job_pk,
+            end.status,
+            error=end.error,
+            result_data=end.result_data,
+            stats=end.stats,
+        )
+        for end in ends
+    ]
 
 
 def _finish(
@@ -326,8 +318,8 @@ def _count(session: Session, batch_pk: int, status: JobStatus) -> None:
         )
     )
     session.flush()
-    session.expire_all()
-    batch = session.get_one(BatchJob, batch_pk)
+    # The counters as the UPDATE left them; only this row is reloaded, not the caller's others.
+    batch = session.get_one(BatchJob, batch_pk, populate_existing=True)
     ended = session.execute(
         select(func.count())
         .select_from(Job)
@@ -346,7 +338,7 @@ def _count(session: Session, batch_pk: int, status: JobStatus) -> None:
 
 
 def reap_stale(
-    url: str, stale_after: float, max_attempts: int, pending_after: float | None = None
+    session: Session, stale_after: float, max_attempts: int, pending_after: float | None = None
 ) -> dict[str, int]:
     """Running jobs whose heartbeat stopped: requeue batch jobs with attempts left, fail the rest.
     With pending_after, also fail jobs handed to a run that never claimed them in that time (the
@@ -354,46 +346,45 @@ def reap_stale(
     batch nothing has worked on in that time."""
     cutoff = now() - timedelta(seconds=stale_after)
     counts = {"requeued": 0, "failed": 0}
-    with session_scope(url) as session:
-        stale = session.scalars(
-            select(Job).where(
-                Job.status == JobStatus.RUNNING,
-                or_(
-                    Job.heartbeat_at < cutoff,
-                    Job.heartbeat_at.is_(None) & (Job.started_at < cutoff),
-                ),
+    stale = session.scalars(
+        select(Job).where(
+            Job.status == JobStatus.RUNNING,
+            or_(
+                Job.heartbeat_at < cutoff,
+                Job.heartbeat_at.is_(None) & (Job.started_at < cutoff),
+            ),
+        )
+    ).all()
+    for job in stale:
+        if job.batch_id is not None and job.attempts < max_attempts:
+            requeue = (
+                update(Job)
+                .where(Job.id == job.id, Job.status == JobStatus.RUNNING)
+                .values(
+                    status=JobStatus.PENDING,
+                    run_id=None,
+                    error=f"requeued after attempt {job.attempts}: {STALE_REASON}",
+                )
+            )
+            counts["requeued"] += rowcount(session.execute(requeue))
+        elif _finish(session, job.id, JobStatus.FAILED, error=STALE_REASON):
+            counts["failed"] += 1
+    if pending_after is not None:
+        waited = now() - timedelta(seconds=pending_after)
+        unclaimed = session.scalars(
+            select(Job.id).where(
+                Job.status == JobStatus.PENDING,
+                Job.run_id.is_not(None),
+                Job.batch_id.is_(None),
+                Job.created_at < waited,
             )
         ).all()
-        for job in stale:
-            if job.batch_id is not None and job.attempts < max_attempts:
-                requeue = (
-                    update(Job)
-                    .where(Job.id == job.id, Job.status == JobStatus.RUNNING)
-                    .values(
-                        status=JobStatus.PENDING,
-                        run_id=None,
-                        error=f"requeued after attempt {job.attempts}: {STALE_REASON}",
-                    )
-                )
-                counts["requeued"] += rowcount(session.execute(requeue))
-            elif _finish(session, job.id, JobStatus.FAILED, error=STALE_REASON):
-                counts["failed"] += 1
-        if pending_after is not None:
-            waited = now() - timedelta(seconds=pending_after)
-            unclaimed = session.scalars(
-                select(Job.id).where(
-                    Job.status == JobStatus.PENDING,
-                    Job.run_id.is_not(None),
-                    Job.batch_id.is_(None),
-                    Job.created_at < waited,
-                )
-            ).all()
-            reason = f"never started: its run did not claim it within {pending_after:g} s"
-            for job_pk in unclaimed:
-                counts["failed"] += _finish(
-                    session, job_pk, JobStatus.FAILED, error=reason, from_status=JobStatus.PENDING
-                )
-            counts["failed"] += _fail_stalled_batches(session, waited, pending_after)
+        reason = f"never started: its run did not claim it within {pending_after:g} s"
+        for job_pk in unclaimed:
+            counts["failed"] += _finish(
+                session, job_pk, JobStatus.FAILED, error=reason, from_status=JobStatus.PENDING
+            )
+        counts["failed"] += _fail_stalled_batches(session, waited, pending_after)
     return counts
 
 
@@ -431,47 +422,43 @@ def _fail_stalled_batches(session: Session, waited: datetime, pending_after: flo
     return failed
 
 
-def unclaim(url: str, run_id: str, job_pks: Sequence[int]) -> int:
+def unclaim(session: Session, run_id: str, job_pks: Sequence[int]) -> int:
     """Give back batch jobs this run claimed and never started (claimed ahead of a free slot,
     then the run ended): pending again, for another run, as if never claimed. Jobs of a batch
     no longer active are left to end_run."""
     if not job_pks:
         return 0
     active = select(BatchJob.id).where(BatchJob.status.in_(ACTIVE))
-    with session_scope(url) as session:
-        return rowcount(
-            session.execute(
-                update(Job)
-                .where(
-                    Job.id.in_(job_pks),
-                    Job.run_id == run_id,
-                    Job.status == JobStatus.RUNNING,
-                    Job.batch_id.in_(active),
-                )
-                .values(
-                    status=JobStatus.PENDING,
-                    run_id=None,
-                    attempts=Job.attempts - 1,
-                    started_at=None,
-                    heartbeat_at=None,
-                    progress=0.0,
-                )
-                .execution_options(synchronize_session=False)
+    return rowcount(
+        session.execute(
+            update(Job)
+            .where(
+                Job.id.in_(job_pks),
+                Job.run_id == run_id,
+                Job.status == JobStatus.RUNNING,
+                Job.batch_id.in_(active),
             )
+            .values(
+                status=JobStatus.PENDING,
+                run_id=None,
+                attempts=Job.attempts - 1,
+                started_at=None,
+                heartbeat_at=None,
+                progress=0.0,
+            )
+            .execution_options(synchronize_session=False)
         )
+    )
 
 
-def end_run(url: str, run_id: str, status: JobStatus, error: str) -> int:
+def end_run(session: Session, run_id: str, status: JobStatus, error: str) -> int:
     """End every job of a run that is still pending or running (shutdown, cancel, crash)."""
     ended = 0
-    with session_scope(url) as session:
-        ids = session.scalars(
-            select(Job.id).where(Job.run_id == run_id, Job.status.in_(ACTIVE))
-        ).all()
-        for job_pk in ids:
-            current = session.scalar(select(Job.status).where(Job.id == job_pk))
-            if current is not None:  # None: deleted meanwhile, nothing to end
-                ended += _finish(session, job_pk, status, error=error, from_status=current)
+    ids = session.scalars(select(Job.id).where(Job.run_id == run_id, Job.status.in_(ACTIVE))).all()
+    for job_pk in ids:
+        current = session.scalar(select(Job.status).where(Job.id == job_pk))
+        if current is not None:  # None: deleted meanwhile, nothing to end
+            ended += _finish(session, job_pk, status, error=error, from_status=current)
     return ended
 
 
@@ -486,117 +473,105 @@ class Cancellation:
 
 
 def cancel(
-    url: str, ident: str, tenant_id: str | None = None, reason: str = "cancelled"
+    session: Session, ident: str, tenant_id: str | None = None, reason: str = "cancelled"
 ) -> Cancellation | None:
     """Cancel a batch or a job by any id: pending jobs end `cancelled` at once (counters in the same
     transaction); running jobs are left to their runs, whose ids are returned for Scrapyd's cancel,
     and end `cancelled` when their run shuts down. A batch is `cancelled` from now on. None: no such id."""
     job: Job | None = None
-    with session_scope(url) as session:
-        batch = find_batch(session, ident, tenant_id)
-        if batch is not None:
-            scope, kind, public_id = Job.batch_id == batch.id, "batch", batch.batch_id
-        else:
-            query = _by_any_id(Job, Job.job_id, ident)
-            job = session.scalars(
-                query.where(Job.tenant_id == tenant_id) if tenant_id else query
-            ).first()
-            if job is None:
-                return None
-            scope, kind, public_id = Job.id == job.id, "job", job.job_id
-        # The batch first: jobs ended below then count toward a cancelled batch, never end it otherwise.
-        ended_batch: BatchJob | None = None
-        if batch is not None:
-            end = (
-                update(BatchJob)
-                .where(BatchJob.id == batch.id, BatchJob.status.in_(ACTIVE))
-                .values(status=BatchStatus.CANCELLED, error=reason, end_time=now())
-            )
-            if rowcount(session.execute(end)):
-                ended_batch = batch
-        pending = session.scalars(
-            select(Job.id).where(scope, Job.status == JobStatus.PENDING)
-        ).all()
-        for job_pk in pending:
-            _finish(
-                session, job_pk, JobStatus.CANCELLED, error=reason, from_status=JobStatus.PENDING
-            )
-        runs = session.scalars(
-            select(Job.run_id).where(scope, Job.status == JobStatus.RUNNING).distinct()
-        ).all()
-        if (
-            job is not None
-            and runs
-            and session.scalar(
-                select(func.count())
-                .select_from(Job)
-                .where(Job.run_id == runs[0], Job.status.in_(ACTIVE), ~scope)
-            )
-        ):
-            # The run scans other jobs too: end this one here; the run's own ending cannot undo it.
-            _finish(session, job.id, JobStatus.CANCELLED, error=reason)
-            runs = []
-        if ended_batch is not None:
-            session.flush()
-            session.expire_all()
-            webhooks.enqueue(
-                session,
-                ended_batch.tenant_id,
-                "batch.ended",
-                _batch_event(session.get_one(BatchJob, ended_batch.id)),
-            )
+    batch = find_batch(session, ident, tenant_id)
+    if batch is not None:
+        scope, kind, public_id = Job.batch_id == batch.id, "batch", batch.batch_id
+    else:
+        query = _by_any_id(Job, Job.job_id, ident)
+        job = session.scalars(
+            query.where(Job.tenant_id == tenant_id) if tenant_id else query
+        ).first()
+        if job is None:
+            return None
+        scope, kind, public_id = Job.id == job.id, "job", job.job_id
+    # The batch first: jobs ended below then count toward a cancelled batch, never end it otherwise.
+    ended_batch: BatchJob | None = None
+    if batch is not None:
+        end = (
+            update(BatchJob)
+            .where(BatchJob.id == batch.id, BatchJob.status.in_(ACTIVE))
+            .values(status=BatchStatus.CANCELLED, error=reason, end_time=now())
+        )
+        if rowcount(session.execute(end)):
+            ended_batch = batch
+    pending = session.scalars(select(Job.id).where(scope, Job.status == JobStatus.PENDING)).all()
+    for job_pk in pending:
+        _finish(session, job_pk, JobStatus.CANCELLED, error=reason, from_status=JobStatus.PENDING)
+    runs = session.scalars(
+        select(Job.run_id).where(scope, Job.status == JobStatus.RUNNING).distinct()
+    ).all()
+    if (
+        job is not None
+        and runs
+        and session.scalar(
+            select(func.count())
+            .select_from(Job)
+            .where(Job.run_id == runs[0], Job.status.in_(ACTIVE), ~scope)
+        )
+    ):
+        # The run scans other jobs too: end this one here; the run's own ending cannot undo it.
+        _finish(session, job.id, JobStatus.CANCELLED, error=reason)
+        runs = []
+    if ended_batch is not None:
+        session.flush()
+        session.refresh(ended_batch)  # its status and counters as the statements above left them
+        webhooks.enqueue(session, ended_batch.tenant_id, "batch.ended", _batch_event(ended_batch))
     return Cancellation(kind, public_id, len(pending), tuple(run for run in runs if run))
 
 
-def requeue_failed(url: str, batch_pk: int, max_attempts: int | None = None) -> int:
+def requeue_failed(session: Session, batch_pk: int, max_attempts: int | None = None) -> int:
     """Failed jobs of a batch become pending again, as a new attempt; the batch is active again and
     its counters move in the same transaction. Jobs already tried `max_attempts` times stay failed.
     Returns how many were requeued."""
-    with session_scope(url) as session:
-        retriable = session.scalars(
-            # A name that is not a domain fails the same way every time: it is not retried.
-            select(Job).where(
-                Job.batch_id == batch_pk,
-                Job.status == JobStatus.FAILED,
-                or_(Job.error.is_(None), Job.error.notlike(f"{INVALID_PREFIX}%")),
-            )
-        ).all()
-        failed = [job for job in retriable if max_attempts is None or job.attempts < max_attempts]
-        for job in failed:
-            job.status, job.run_id, job.finished_at, job.progress = (
-                JobStatus.PENDING,
-                None,
-                None,
-                0.0,
-            )
-            job.error = f"retry after attempt {job.attempts}: {job.error}"[:1000]
-        if failed:
-            session.flush()
-            batch = session.get_one(BatchJob, batch_pk, with_for_update=True)
-            ended = session.execute(
-                select(func.count())
-                .select_from(Job)
-                .where(Job.batch_id == batch_pk, Job.status.notin_(ACTIVE))
-            ).scalar_one()
-            batch.failed_domains -= len(failed)
-            batch.status, batch.end_time, batch.error = BatchStatus.RUNNING, None, None
-            batch.progress = round(ended / batch.total_domains, 4) if batch.total_domains else 1.0
+    retriable = session.scalars(
+        # A name that is not a domain fails the same way every time: it is not retried.
+        select(Job).where(
+            Job.batch_id == batch_pk,
+            Job.status == JobStatus.FAILED,
+            or_(Job.error.is_(None), Job.error.notlike(f"{INVALID_PREFIX}%")),
+        )
+    ).all()
+    failed = [job for job in retriable if max_attempts is None or job.attempts < max_attempts]
+    for job in failed:
+        job.status, job.run_id, job.finished_at, job.progress = (
+            JobStatus.PENDING,
+            None,
+            None,
+            0.0,
+        )
+        job.error = f"retry after attempt {job.attempts}: {job.error}"[:1000]
+    if failed:
+        session.flush()
+        batch = session.get_one(BatchJob, batch_pk, with_for_update=True)
+        ended = session.execute(
+            select(func.count())
+            .select_from(Job)
+            .where(Job.batch_id == batch_pk, Job.status.notin_(ACTIVE))
+        ).scalar_one()
+        batch.failed_domains -= len(failed)
+        batch.status, batch.end_time, batch.error = BatchStatus.RUNNING, None, None
+        batch.progress = round(ended / batch.total_domains, 4) if batch.total_domains else 1.0
     return len(failed)
 
 
-def out_of_attempts(url: str, batch_pk: int, max_attempts: int) -> int:
+def out_of_attempts(session: Session, batch_pk: int, max_attempts: int) -> int:
     """Failed jobs of a batch (names that are not domains aside) tried `max_attempts` times or more."""
-    with session_scope(url) as session:
-        return session.execute(
-            select(func.count())
-            .select_from(Job)
-            .where(
-                Job.batch_id == batch_pk,
-                Job.status == JobStatus.FAILED,
-                Job.attempts >= max_attempts,
-                or_(Job.error.is_(None), Job.error.notlike(f"{INVALID_PREFIX}%")),
-            )
-        ).scalar_one()
+    return session.execute(
+        select(func.count())
+        .select_from(Job)
+        .where(
+            Job.batch_id == batch_pk,
+            Job.status == JobStatus.FAILED,
+            Job.attempts >= max_attempts,
+            or_(Job.error.is_(None), Job.error.notlike(f"{INVALID_PREFIX}%")),
+        )
+    ).scalar_one()
 
 
 # The two kinds of record found by any of their ids.
@@ -634,15 +609,6 @@ def find_batch(session: Session, ident: str | int, tenant_id: str | None = None)
     return session.scalars(_by_any_id(BatchJob, BatchJob.batch_id, text, tenant_id)).first()
 
 
-def find_batch_own_session(
-    url: str, ident: str | int, tenant_id: str | None = None
-) -> BatchJob | None:
-    """find_batch in a transaction of its own, for the callers that do not hold one yet (the
-    batch and retry commands, the spider's thread)."""
-    with session_scope(url) as session:
-        return find_batch(session, ident, tenant_id)
-
-
 def batch_jobs(
     session: Session, batch_pk: int, *, after: int = 0, limit: int | None = None
 ) -> list[Job]:
@@ -654,17 +620,16 @@ def batch_jobs(
 
 
 def latest(
-    url: str, limit: int = 10, tenant_id: str | None = None
+    session: Session, limit: int = 10, tenant_id: str | None = None
 ) -> tuple[list[Job], list[BatchJob]]:
-    with session_scope(url) as session:
-        jobs = select(Job).order_by(Job.id.desc()).limit(limit)
-        batches = select(BatchJob).order_by(BatchJob.id.desc()).limit(limit)
-        if tenant_id:
-            jobs, batches = (
-                jobs.where(Job.tenant_id == tenant_id),
-                batches.where(BatchJob.tenant_id == tenant_id),
-            )
-        return list(session.scalars(jobs).all()), list(session.scalars(batches).all())
+    jobs = select(Job).order_by(Job.id.desc()).limit(limit)
+    batches = select(BatchJob).order_by(BatchJob.id.desc()).limit(limit)
+    if tenant_id:
+        jobs, batches = (
+            jobs.where(Job.tenant_id == tenant_id),
+            batches.where(BatchJob.tenant_id == tenant_id),
+        )
+    return list(session.scalars(jobs).all()), list(session.scalars(batches).all())
 
 
 def batches_page(
@@ -695,9 +660,3 @@ def status_counts(session: Session, batch_pk: int) -> dict[str, int]:
         or 0
     )
     return found
-
-
-def status_counts_own_session(url: str, batch_pk: int) -> dict[str, int]:
-    """status_counts in a transaction of its own, for the batch command."""
-    with session_scope(url) as session:
-        return status_counts(session, batch_pk)

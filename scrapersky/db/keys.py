@@ -14,7 +14,6 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from scrapersky.core.clock import now
-from scrapersky.db.engine import session_scope
 from scrapersky.db.jobs import integer_id, plain_id
 from scrapersky.db.models import ApiKey
 
@@ -37,8 +36,11 @@ def digest(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()
 
 
-def create_key(url: str, tenant_id: str | None, name: str | None = None) -> tuple[ApiKey, str]:
-    """A new key for the tenant (None: an operator key); returns the row and the key itself."""
+def create_key(
+    session: Session, tenant_id: str | None, name: str | None = None
+) -> tuple[ApiKey, str]:
+    """A new key for the tenant (None: an operator key), flushed; returns the row and the key
+    itself."""
     key = PREFIX + secrets.token_urlsafe(32)
     row = ApiKey(
         key_id=f"key_{secrets.token_hex(8)}",
@@ -47,17 +49,16 @@ def create_key(url: str, tenant_id: str | None, name: str | None = None) -> tupl
         operator=tenant_id is None,
         key_digest=digest(key),
     )
-    with session_scope(url) as session:
-        session.add(row)
+    session.add(row)
+    session.flush()
     return row, key
 
 
-def list_keys(url: str) -> list[ApiKey]:
-    with session_scope(url) as session:
-        return list(session.scalars(select(ApiKey).order_by(ApiKey.id)).all())
+def list_keys(session: Session) -> list[ApiKey]:
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.id)).all())
 
 
-def revoke_key(url: str, ident: str) -> ApiKey | None:
+def revoke_key(session: Session, ident: str) -> ApiKey | None:
     """Revoke a key by key_id or integer id; None when there is no such key."""
     text = plain_id(ident)
     if text is None:
@@ -65,12 +66,11 @@ def revoke_key(url: str, ident: str) -> ApiKey | None:
     conditions = [ApiKey.key_id == text]
     if (number := integer_id(text)) is not None:
         conditions.append(ApiKey.id == number)
-    with session_scope(url) as session:
-        row = session.scalars(select(ApiKey).where(or_(*conditions))).first()
-        if row is not None and row.revoked_at is None:
-            session.execute(update(ApiKey).where(ApiKey.id == row.id).values(revoked_at=now()))
-            row.revoked_at = now()
-        return row
+    row = session.scalars(select(ApiKey).where(or_(*conditions))).first()
+    if row is not None and row.revoked_at is None:
+        session.execute(update(ApiKey).where(ApiKey.id == row.id).values(revoked_at=now()))
+        row.revoked_at = now()
+    return row
 
 
 def authenticate(session: Session, key: str) -> Caller | None:

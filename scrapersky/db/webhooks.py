@@ -21,35 +21,31 @@ from sqlalchemy.orm import Session
 from scrapersky.core.clock import now
 from scrapersky.core.states import DeliveryStatus
 from scrapersky.core.storable import storable_text
-from scrapersky.db.engine import rowcount, session_scope
+from scrapersky.db.engine import rowcount
 from scrapersky.db.models import Webhook, WebhookDelivery
 
 MAX_ATTEMPTS = 8
 
 
-def add(url: str, tenant_id: str, endpoint: str, secret: str | None = None) -> Webhook:
-    with session_scope(url) as session:
-        hook = Webhook(
-            tenant_id=tenant_id, url=endpoint, secret=secret or secrets.token_urlsafe(32)
-        )
-        session.add(hook)
+def add(session: Session, tenant_id: str, endpoint: str, secret: str | None = None) -> Webhook:
+    hook = Webhook(tenant_id=tenant_id, url=endpoint, secret=secret or secrets.token_urlsafe(32))
+    session.add(hook)
+    session.flush()  # its id, for the caller to show
     return hook
 
 
-def listed(url: str, tenant_id: str | None = None) -> list[Webhook]:
-    with session_scope(url) as session:
-        query = select(Webhook).where(Webhook.active).order_by(Webhook.id)
-        if tenant_id:
-            query = query.where(Webhook.tenant_id == tenant_id)
-        return list(session.scalars(query).all())
+def listed(session: Session, tenant_id: str | None = None) -> list[Webhook]:
+    query = select(Webhook).where(Webhook.active).order_by(Webhook.id)
+    if tenant_id:
+        query = query.where(Webhook.tenant_id == tenant_id)
+    return list(session.scalars(query).all())
 
 
-def remove(url: str, hook_id: int, tenant_id: str | None = None) -> bool:
-    with session_scope(url) as session:
-        query = update(Webhook).where(Webhook.id == hook_id, Webhook.active)
-        if tenant_id:
-            query = query.where(Webhook.tenant_id == tenant_id)
-        return bool(rowcount(session.execute(query.values(active=False))))
+def remove(session: Session, hook_id: int, tenant_id: str | None = None) -> bool:
+    query = update(Webhook).where(Webhook.id == hook_id, Webhook.active)
+    if tenant_id:
+        query = query.where(Webhook.tenant_id == tenant_id)
+    return bool(rowcount(session.execute(query.values(active=False))))
 
 
 def enqueue(session: Session, tenant_id: str, event: str, payload: dict[str, Any]) -> None:
@@ -70,72 +66,74 @@ def enqueue(session: Session, tenant_id: str, event: str, payload: dict[str, Any
 
 
 def claim_due(
-    url: str, lease: float, *, skip: Collection[int] = (), max_attempts: int = MAX_ATTEMPTS
+    session: Session, lease: float, *, skip: Collection[int] = (), max_attempts: int = MAX_ATTEMPTS
 ) -> tuple[WebhookDelivery, Webhook] | None:
     """The next due delivery, `sending` for this sender for `lease` seconds, with its webhook;
     None when none is due. Webhooks in `skip`, and webhooks with a delivery whose lease runs, wait:
-    one call at a time per endpoint, whatever the number of senders."""
+    one call at a time per endpoint, whatever the number of senders. The caller commits the claim
+    before it calls the endpoint: the committed lease is what keeps other senders off."""
     stamp = now()
     in_flight = select(WebhookDelivery.webhook_id).where(
         WebhookDelivery.status == DeliveryStatus.SENDING, WebhookDelivery.next_attempt_at > stamp
     )
     while True:
-        with session_scope(url) as session:
-            query = (
-                select(WebhookDelivery, Webhook)
-                .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
-                .where(
-                    WebhookDelivery.status.in_((DeliveryStatus.PENDING, DeliveryStatus.SENDING)),
-                    WebhookDelivery.next_attempt_at <= stamp,
-                    WebhookDelivery.webhook_id.not_in(in_flight),
-                    WebhookDelivery.webhook_id.not_in(skip) if skip else true(),
-                )
-                .order_by(WebhookDelivery.id)
-                .limit(1)
+        query = (
+            select(WebhookDelivery, Webhook)
+            .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
+            .where(
+                WebhookDelivery.status.in_((DeliveryStatus.PENDING, DeliveryStatus.SENDING)),
+                WebhookDelivery.next_attempt_at <= stamp,
+                WebhookDelivery.webhook_id.not_in(in_flight),
+                WebhookDelivery.webhook_id.not_in(skip) if skip else true(),
             )
-            row = session.execute(query).first()
-            if row is None:
-                return None
-            delivery, hook = row
-            mine = (
-                update(WebhookDelivery)
-                .where(
-                    WebhookDelivery.id == delivery.id,
-                    WebhookDelivery.status == delivery.status,
-                    WebhookDelivery.attempts == delivery.attempts,
-                )
-                .execution_options(synchronize_session=False)
+            .order_by(WebhookDelivery.id)
+            .limit(1)
+        )
+        row = session.execute(query).first()
+        if row is None:
+            return None
+        delivery, hook = row
+        mine = (
+            update(WebhookDelivery)
+            .where(
+                WebhookDelivery.id == delivery.id,
+                WebhookDelivery.status == delivery.status,
+                WebhookDelivery.attempts == delivery.attempts,
             )
-            lapsed = delivery.status == DeliveryStatus.SENDING
-            if lapsed and delivery.attempts >= max_attempts:
-                session.execute(
-                    mine.values(
-                        status=DeliveryStatus.FAILED,
-                        last_error=f"gave up after {delivery.attempts} attempts: the last "
-                        f"sender never recorded an outcome (lease of {lease:g} s expired)",
-                        updated_at=stamp,
-                    )
+            .execution_options(synchronize_session=False)
+        )
+        lapsed = delivery.status == DeliveryStatus.SENDING
+        if lapsed and delivery.attempts >= max_attempts:
+            session.execute(
+                mine.values(
+                    status=DeliveryStatus.FAILED,
+                    last_error=f"gave up after {delivery.attempts} attempts: the last "
+                    f"sender never recorded an outcome (lease of {lease:g} s expired)",
+                    updated_at=stamp,
                 )
-                continue
-            values: dict[str, Any] = {
-                "status": DeliveryStatus.SENDING,
-                "attempts": delivery.attempts + 1,
-                "next_attempt_at": stamp + timedelta(seconds=lease),
-                "updated_at": stamp,
-            }
-            if lapsed:
-                values["last_error"] = (
-                    f"attempt {delivery.attempts}: its sender never recorded an outcome "
-                    f"(lease of {lease:g} s expired)"
-                )
-            if rowcount(session.execute(mine.values(**values))):
-                session.expunge_all()
-                delivery.attempts += 1
-                return delivery, hook
+            )
+            continue
+        values: dict[str, Any] = {
+            "status": DeliveryStatus.SENDING,
+            "attempts": delivery.attempts + 1,
+            "next_attempt_at": stamp + timedelta(seconds=lease),
+            "updated_at": stamp,
+        }
+        if lapsed:
+            values["last_error"] = (
+                f"attempt {delivery.attempts}: its sender never recorded an outcome "
+                f"(lease of {lease:g} s expired)"
+            )
+        if rowcount(session.execute(mine.values(**values))):
+            # Detached, so the count below stays in Python: the UPDATE above wrote it.
+            session.expunge(delivery)
+            session.expunge(hook)
+            delivery.attempts += 1
+            return delivery, hook
 
 
 def record(
-    url: str,
+    session: Session,
     delivery_id: int,
     attempts: int,
     *,
@@ -154,35 +152,33 @@ def record(
         )
     else:
         status, values = DeliveryStatus.FAILED, {}
-    with session_scope(url) as session:
-        written = session.execute(
-            update(WebhookDelivery)
-            .where(
-                WebhookDelivery.id == delivery_id,
-                WebhookDelivery.status == DeliveryStatus.SENDING,
-                WebhookDelivery.attempts == attempts,
-            )
-            .values(
-                status=status,
-                last_status_code=status_code,
-                last_error=None if error is None else storable_text(error),  # a receiver's words
-                updated_at=now(),
-                **values,
-            )
+    written = session.execute(
+        update(WebhookDelivery)
+        .where(
+            WebhookDelivery.id == delivery_id,
+            WebhookDelivery.status == DeliveryStatus.SENDING,
+            WebhookDelivery.attempts == attempts,
         )
+        .values(
+            status=status,
+            last_status_code=status_code,
+            last_error=None if error is None else storable_text(error),  # a receiver's words
+            updated_at=now(),
+            **values,
+        )
+    )
     return status if rowcount(written) else "lost"
 
 
 def log(
-    url: str, tenant_id: str | None = None, limit: int = 50
+    session: Session, tenant_id: str | None = None, limit: int = 50
 ) -> list[tuple[WebhookDelivery, Webhook]]:
-    with session_scope(url) as session:
-        query = (
-            select(WebhookDelivery, Webhook)
-            .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
-            .order_by(WebhookDelivery.id.desc())
-            .limit(limit)
-        )
-        if tenant_id:
-            query = query.where(Webhook.tenant_id == tenant_id)
-        return [(delivery, hook) for delivery, hook in session.execute(query).all()]
+    query = (
+        select(WebhookDelivery, Webhook)
+        .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
+        .order_by(WebhookDelivery.id.desc())
+        .limit(limit)
+    )
+    if tenant_id:
+        query = query.where(Webhook.tenant_id == tenant_id)
+    return [(delivery, hook) for delivery, hook in session.execute(query).all()]

@@ -17,6 +17,7 @@ from scrapersky.core.retry import Backoff, retry_async
 from scrapersky.core.states import JobStatus
 from scrapersky.core.storable import storable_text
 from scrapersky.db import jobs
+from scrapersky.db.engine import in_transaction
 from scrapersky.db.errors import is_transient
 from scrapersky.db.normalize import json_safe
 from scrapersky.db.schema import first_line
@@ -61,7 +62,7 @@ class JobLifecycle:
     async def spider_opened(self, spider) -> None:
         # Which copy runs: a checkout, an installed package or a deployed egg.
         logger.info("scrapersky from %s", PACKAGE)
-        reaped = await asyncio.to_thread(self.times.reap, self.url)
+        reaped = await asyncio.to_thread(in_transaction, self.url, self.times.reap)
         if any(reaped.values()):
             logger.warning("stale jobs: %(failed)d failed, %(requeued)d requeued", reaped)
         self.beat = task.LoopingCall(self._heartbeat)
@@ -111,11 +112,11 @@ class JobLifecycle:
         run_id = getattr(spider, "run_id", None)
         if run_id and self.waiting:
             unstarted = [job.id for job in self.waiting.values()]
-            given_back = await self._record(jobs.unclaim, self.url, run_id, unstarted)
+            given_back = await self._record(jobs.unclaim, run_id, unstarted)
             if given_back:
                 logger.info("%d claimed jobs never started: pending again", given_back)
         if run_id:
-            ended = await self._record(jobs.end_run, self.url, run_id, status, error)
+            ended = await self._record(jobs.end_run, run_id, status, error)
             if ended:
                 logger.warning("%d unfinished jobs of run %s marked %s", ended, run_id, status)
                 self.crawler.stats.inc_value(f"scrapersky/jobs/{status}", ended)
@@ -156,7 +157,7 @@ class JobLifecycle:
         while self.ends:
             group, self.ends = self.ends, []
             try:
-                await self._record(jobs.finish_jobs, self.url, [end for end, _ in group])
+                await self._record(jobs.finish_jobs, [end for end, _ in group])
             except Exception as exc:
                 if is_transient(exc):
                     for _, recorded in group:
@@ -164,7 +165,7 @@ class JobLifecycle:
                     continue
                 for end, recorded in group:
                     try:
-                        await self._record(jobs.finish_jobs, self.url, [end])
+                        await self._record(jobs.finish_jobs, [end])
                     except Exception as exc:
                         recorded.set_exception(exc)
                     else:
@@ -174,10 +175,12 @@ class JobLifecycle:
                     recorded.set_result(True)
 
     async def _record(self, fn, *args, **kwargs):
-        """Job records are small and must not be lost to a database blip: retry transient errors
-        with backoff for as long as the job would take to go stale anyway; never a refusal."""
+        """fn(session, ...) in a transaction of its own, in a thread. Job records are small and
+        must not be lost to a database blip: retry transient errors with backoff for as long as
+        the job would take to go stale anyway; never a refusal. Each attempt is the whole
+        transaction again: one that failed was rolled back whole."""
         return await retry_async(
-            lambda: asyncio.to_thread(fn, *args, **kwargs),
+            lambda: asyncio.to_thread(in_transaction, self.url, fn, *args, **kwargs),
             is_transient=is_transient,
             backoff=Backoff(0.5, cap=10.0, within=self.times.stale_after),
             on_retry=lambda exc, delay: logger.warning(
@@ -190,7 +193,7 @@ class JobLifecycle:
         progress.update((scan.job.id, scan.progress()) for scan in self.live.values())
         if not progress:
             return None
-        d = threads.deferToThread(jobs.heartbeat, self.url, progress)
+        d = threads.deferToThread(in_transaction, self.url, jobs.heartbeat, progress)
         # A missed heartbeat is not fatal; returning None keeps the LoopingCall alive.
         d.addErrback(
             lambda failure: logger.warning("heartbeat failed: %s", failure.getErrorMessage())

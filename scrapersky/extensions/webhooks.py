@@ -27,6 +27,7 @@ from scrapersky.config import to_bool, to_int
 from scrapersky.core.messages import cut
 from scrapersky.core.retry import delay_after
 from scrapersky.db import webhooks as rows
+from scrapersky.db.engine import in_transaction, session_scope
 from scrapersky.net.outbound import AnswerTooLarge, DeadlineExceeded, Refused, post
 from scrapersky.net.policy import AddressPolicy, policy_from_settings
 
@@ -80,10 +81,12 @@ def signed_body(delivery_id: int, payload: dict) -> bytes:
 
 
 def deliver_due(url: str, sending: Sending) -> dict[str, int]:
-    """Send every delivery that is due now; counts by outcome."""
+    """Send every delivery that is due now; counts by outcome. Each claim is committed in a
+    transaction of its own before the endpoint is called (no transaction stays open across a
+    call), and each outcome is recorded in another."""
     counts = {"delivered": 0, "pending": 0, "failed": 0}
     failing: set[int] = set()  # endpoints that failed in this pass: left for the next one
-    while (claimed := rows.claim_due(url, sending.lease, skip=failing)) is not None:
+    while (claimed := in_transaction(url, rows.claim_due, sending.lease, skip=failing)) is not None:
         delivery, hook = claimed
         body = signed_body(delivery.id, delivery.payload)
         stamp = str(int(time.time()))
@@ -118,14 +121,15 @@ def deliver_due(url: str, sending: Sending) -> dict[str, int]:
             error = str(exc)
         except OSError as exc:
             error = cut(f"{type(exc).__name__}: {exc}")
-        outcome = rows.record(
-            url,
-            delivery.id,
-            delivery.attempts,
-            status_code=status_code,
-            error=error,
-            retry_in=retry_in,
-        )
+        with session_scope(url) as session:
+            outcome = rows.record(
+                session,
+                delivery.id,
+                delivery.attempts,
+                status_code=status_code,
+                error=error,
+                retry_in=retry_in,
+            )
         if error:
             failing.add(hook.id)
             logger.warning("webhook %s delivery %s: %s (%s)", hook.id, delivery.id, error, outcome)

@@ -38,7 +38,8 @@ def follow_batch(
     while True:
         # Running jobs whose heartbeat stopped only: the batch's waiting jobs belong to the
         # runs scheduled for them, which `alive` watches.
-        times.reap(url, pending=False)
+        with session_scope(url) as session:  # the reaper's write transaction
+            times.reap(session, pending=False)
         with session_scope(url) as session:  # the batch and its counts: one read transaction
             batch = jobs.find_batch(session, batch_pk)
             counts = jobs.status_counts(session, batch_pk)

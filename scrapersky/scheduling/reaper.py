@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from scrapy.settings import BaseSettings
+from sqlalchemy.orm import Session
 
 from scrapersky.db import jobs
 
@@ -31,9 +32,10 @@ class JobTimes:
             pending_after=settings.getfloat("SCRAPERSKY_PENDING_AFTER"),
         )
 
-    def reap(self, url: str, *, pending: bool = True) -> dict[str, int]:
-        """End the jobs of dead runs (jobs.reap_stale); pending=False leaves jobs that wait
-        unclaimed alone and only deals with running ones whose heartbeat stopped."""
+    def reap(self, session: Session, *, pending: bool = True) -> dict[str, int]:
+        """End the jobs of dead runs (jobs.reap_stale) in the caller's transaction; pending=False
+        leaves jobs that wait unclaimed alone and only deals with running ones whose heartbeat
+        stopped."""
         return jobs.reap_stale(
-            url, self.stale_after, self.max_attempts, self.pending_after if pending else None
+            session, self.stale_after, self.max_attempts, self.pending_after if pending else None
         )

@@ -24,6 +24,7 @@ from scrapersky.core.clock import now
 from scrapersky.core.messages import first_line
 from scrapersky.core.states import DiscoveryMethod, JobStatus
 from scrapersky.db import history, jobs
+from scrapersky.db.engine import in_transaction, session_scope
 from scrapersky.items import DomainItem, PageBatchItem, PageItem, SitemapFileItem
 from scrapersky.metadata import extract_metadata, extract_page_summary
 from scrapersky.rendering import wants_render
@@ -118,8 +119,9 @@ class SiteScanSpider(Spider):
         job_ids = None
         if run.domains is not None:
             created = await asyncio.to_thread(
-                jobs.create_jobs,
+                in_transaction,
                 self.config.database_url,
+                jobs.add_jobs,
                 run.tenant_id,
                 run.domains,
                 run_id=self.run_id,
@@ -133,7 +135,7 @@ class SiteScanSpider(Spider):
         batch_pk = None
         if run.batch_id is not None:
             batch = await asyncio.to_thread(
-                jobs.find_batch_own_session, self.config.database_url, run.batch_id
+                in_transaction, self.config.database_url, jobs.find_batch, run.batch_id
             )
             if batch is None:
                 self.logger.error("unknown batch %s", run.batch_id)
@@ -147,8 +149,9 @@ class SiteScanSpider(Spider):
             if not ahead:
                 ahead.extend(
                     await asyncio.to_thread(
-                        jobs.claim_jobs,
+                        in_transaction,
                         self.config.database_url,
+                        jobs.claim_jobs,
                         run_id=self.run_id,
                         limit=self.claim_ahead,
                         batch_id=batch_pk,
@@ -735,14 +738,16 @@ def _listing_diff(
     digest = _digest(body)
     if digest == known.get("content_digest"):
         return digest, None  # the same bytes: on_sitemap takes it as unchanged
-    previous = history.sitemap_listing(database_url, known["listing_id"])
-    if previous is None:
-        return digest, None
-    diff = listing_diff(previous, known["url_count"], body, url=url, max_bytes=max_bytes)
-    if diff is not None and history.stored_pages(
-        database_url, known["domain_id"], known["listing_id"], diff.added
-    ):
-        return digest, None  # an added URL is still listed by an element found again: twice
+    # Both reads in one read transaction (one connection), the diff computed in between.
+    with session_scope(database_url) as session:
+        previous = history.sitemap_listing(session, known["listing_id"])
+        if previous is None:
+            return digest, None
+        diff = listing_diff(previous, known["url_count"], body, url=url, max_bytes=max_bytes)
+        if diff is not None and history.stored_pages(
+            session, known["domain_id"], known["listing_id"], diff.added
+        ):
+            return digest, None  # an added URL is still listed by an element found again: twice
     return digest, diff
 
 

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from scrapersky.db import jobs, keys
-from scrapersky.db.engine import session_scope
+from scrapersky.db.engine import in_transaction, session_scope
 from scrapersky.db.models import Domain, Page, SitemapFile
 from scrapersky.db.schema import upgrade
 from tests.conftest import migrated_postgres, scrapy, scrapy_env
@@ -67,8 +67,8 @@ def db(request, tmp_path_factory):
 def node(scrapyd, db, tmp_path_factory):
     """A node over a database holding a batch, a job, and a domain with a sitemap and a page,
     whose ids the fuzzing mixes in, so lookups that succeed go on to read the other parameters."""
-    batch = jobs.create_batch(db, TENANT, ["shop1.test", "shop2.test"], {})
-    [job] = jobs.create_jobs(db, TENANT, ["shop3.test"], run_id="run-1", options={})
+    batch = in_transaction(db, jobs.create_batch, TENANT, ["shop1.test", "shop2.test"], {})
+    [job] = in_transaction(db, jobs.add_jobs, TENANT, ["shop3.test"], run_id="run-1", options={})
     with session_scope(db) as session:
         domain = Domain(tenant_id=TENANT, domain="shop1.test")
         session.add(domain)
@@ -91,7 +91,10 @@ def node(scrapyd, db, tmp_path_factory):
         TENANT,
     ]
     [started] = scrapyd(tmp_path_factory.mktemp("node"), 1, scrapy_env(db), deploy=False)
-    started.keys = [Bearer(keys.create_key(db, TENANT)[1]), Bearer(keys.create_key(db, None)[1])]
+    started.keys = [
+        Bearer(in_transaction(db, keys.create_key, TENANT)[1]),
+        Bearer(in_transaction(db, keys.create_key, None)[1]),
+    ]
     yield started
     stop_all([started])
 

@@ -14,7 +14,7 @@ import requests
 from sqlalchemy import update
 
 from scrapersky.db import jobs, keys
-from scrapersky.db.engine import session_scope
+from scrapersky.db.engine import in_transaction, session_scope
 from scrapersky.db.models import LISTING_COLUMNS, Job
 from scrapersky.db.schema import upgrade
 from tests.conftest import scrapy, scrapy_env
@@ -63,7 +63,7 @@ def node(scrapyd, db, sites, tmp_path_factory):
 def tenants(db):
     """A key each for Alice, Bob, and the operator."""
     return {
-        who: Bearer(keys.create_key(db, tenant, who)[1])
+        who: Bearer(in_transaction(db, keys.create_key, tenant, who)[1])
         for who, tenant in (("alice", ALICE), ("bob", BOB), ("operator", None))
     }
 
@@ -510,7 +510,7 @@ def test_tenants_leave_the_queue_order_to_the_operator_and_stay_within_quotas(no
         refused = assert_error(node.post(path, fields, auth=alice), code)
         assert fragment in refused["message"]
     # A batch whose failed domains were tried 1 + SCRAPERSKY_MAX_RETRIES (3) times: no more retries.
-    batch = jobs.create_batch(db, ALICE, ["tried.alice.test"], {})
+    batch = in_transaction(db, jobs.create_batch, ALICE, ["tried.alice.test"], {})
     with session_scope(db) as session:
         session.execute(
             update(Job)
@@ -519,8 +519,9 @@ def test_tenants_leave_the_queue_order_to_the_operator_and_stay_within_quotas(no
         )
     refused = assert_error(node.post("retry.json", {"batch": batch.batch_id}, auth=alice), 429)
     assert "SCRAPERSKY_MAX_RETRIES" in refused["message"]
-    assert jobs.requeue_failed(db, batch.id, max_attempts=4) == 0
-    assert jobs.requeue_failed(db, batch.id, max_attempts=5) == 1  # one attempt left: requeued
+    assert in_transaction(db, jobs.requeue_failed, batch.id, max_attempts=4) == 0
+    # One attempt left: requeued.
+    assert in_transaction(db, jobs.requeue_failed, batch.id, max_attempts=5) == 1
 
 
 def test_runs_started_through_scrapyd_never_read_the_callers_files(node, db, tmp_path):

@@ -18,7 +18,7 @@ from sqlalchemy import event
 from scrapersky.api import batches, changes, jobs, results
 from scrapersky.db import jobs as job_rows
 from scrapersky.db import keys
-from scrapersky.db.engine import get_engine, session_scope
+from scrapersky.db.engine import get_engine, in_transaction, session_scope
 from scrapersky.db.models import Domain, SitemapFile
 from tests.integration.test_error_model import node_settings, root
 
@@ -28,8 +28,10 @@ TENANT = "c0ffee00-0000-4000-8000-00000000f001"
 @pytest.fixture
 def stored(sqlite_url) -> dict[str, Any]:
     """A tenant key, a batch of two jobs, a job of its own, and a domain with a sitemap file."""
-    batch = job_rows.create_batch(sqlite_url, TENANT, ["one.test", "two.test"], {})
-    [job] = job_rows.create_jobs(sqlite_url, TENANT, ["alone.test"], run_id="r1", options={})
+    batch = in_transaction(sqlite_url, job_rows.create_batch, TENANT, ["one.test", "two.test"], {})
+    [job] = in_transaction(
+        sqlite_url, job_rows.add_jobs, TENANT, ["alone.test"], run_id="r1", options={}
+    )
     with session_scope(sqlite_url) as session:
         domain = Domain(tenant_id=TENANT, domain="site.test")
         session.add(domain)
@@ -37,7 +39,7 @@ def stored(sqlite_url) -> dict[str, Any]:
         session.add(SitemapFile(domain_id=domain.id, url="https://site.test/sitemap.xml"))
     return {
         "url": sqlite_url,
-        "key": keys.create_key(sqlite_url, TENANT)[1],
+        "key": in_transaction(sqlite_url, keys.create_key, TENANT)[1],
         "batch": batch.batch_id,
         "job": job.job_id,
     }

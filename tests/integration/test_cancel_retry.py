@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from scrapersky.db import jobs, keys
+from scrapersky.db.engine import in_transaction
 from tests.conftest import scrapy, scrapy_env
 from tests.integration.test_scrapyd_batch import domain_file, small_site
 from tests.support.db import rows, scalar
@@ -80,7 +81,9 @@ def test_cancel_ends_pending_jobs_at_once_and_stops_running_runs(
 
 
 def test_cancel_a_pending_job_and_refuse_another_tenants(database_url, web):
-    created = jobs.create_jobs(database_url, TENANT, ["alone.test"], run_id="later", options={})
+    created = in_transaction(
+        database_url, jobs.add_jobs, TENANT, ["alone.test"], run_id="later", options={}
+    )
     env = scrapy_env(database_url, web)
     # In this process (tests.support.in_process); a real `scrapy cancel` runs in
     # test_cancel_ends_pending_jobs_at_once_and_stops_running_runs.
@@ -150,9 +153,11 @@ def test_cancel_and_retry_over_http_are_tenant_scoped(scrapyd, postgres_url, web
     [node] = scrapyd(
         tmp_path / "nodes", 1, scrapy_env(postgres_url, web, SCRAPERSKY_SCHEMES="http")
     )
-    mine = Bearer(keys.create_key(postgres_url, TENANT, "mine")[1])
+    mine = Bearer(in_transaction(postgres_url, keys.create_key, TENANT, "mine")[1])
     theirs = Bearer(
-        keys.create_key(postgres_url, "00000000-0000-4000-8000-0000000000dd", "theirs")[1]
+        in_transaction(
+            postgres_url, keys.create_key, "00000000-0000-4000-8000-0000000000dd", "theirs"
+        )[1]
     )
     try:
         started = node.post(
@@ -192,8 +197,8 @@ def test_cancel_and_retry_over_http_are_tenant_scoped(scrapyd, postgres_url, web
         assert (answer["completed_domains"], answer["failed_domains"]) == (2, 0)
         assert answer["counts"] == {"complete": 2, "runs": 0}
 
-        pending = jobs.create_jobs(
-            postgres_url, TENANT, ["later.test"], run_id="nobody", options={}
+        pending = in_transaction(
+            postgres_url, jobs.add_jobs, TENANT, ["later.test"], run_id="nobody", options={}
         )[0]
         assert node.post("cancel.json", json={"id": pending.job_id}, auth=theirs).status_code == 404
         cancelled = node.post("cancel.json", json={"id": pending.job_id}, auth=mine).json()

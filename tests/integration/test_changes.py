@@ -8,6 +8,7 @@ import json
 import pytest
 
 from scrapersky.db import keys
+from scrapersky.db.engine import in_transaction
 from tests.conftest import (
     create_postgres_database,
     drop_postgres_database,
@@ -183,8 +184,10 @@ def test_the_scrapy_executable_gives_bad_input_one_line_and_an_exit_code(tmp_pat
 def test_changes_json_webservice(scrapyd, scanned, tmp_path):
     url, web, (first, _second) = scanned
     [node] = scrapyd(tmp_path, 1, scrapy_env(url, web))
-    operator = Bearer(keys.create_key(url, None, "ops")[1])
-    stranger = Bearer(keys.create_key(url, "00000000-0000-4000-8000-0000000000cc", "stranger")[1])
+    operator = Bearer(in_transaction(url, keys.create_key, None, "ops")[1])
+    stranger = Bearer(
+        in_transaction(url, keys.create_key, "00000000-0000-4000-8000-0000000000cc", "stranger")[1]
+    )
     try:
         # A tenant's key sees only its own domains: this one is unknown to it, like any unknown name.
         hidden = node.get("changes.json", domain=HOST, auth=stranger)

@@ -9,6 +9,7 @@ import shutil
 import pytest
 
 from scrapersky.db import keys
+from scrapersky.db.engine import in_transaction
 from tests.conftest import ROOT, scrapy_env
 from tests.integration.test_scrapyd_batch import small_site
 from tests.support.db import rows, scalar
@@ -68,7 +69,7 @@ def test_console_starts_follows_opens_and_cancels(scrapyd, postgres_url, web, tm
         DOWNLOAD_TIMEOUT="5",
     )
     [node] = scrapyd(tmp_path / "nodes", 1, env)
-    key = keys.create_key(postgres_url, TENANT, "console")[1]
+    key = in_transaction(postgres_url, keys.create_key, TENANT, "console")[1]
     errors: list[str] = []
     try:
         page = _page(browser, errors)
@@ -150,8 +151,10 @@ def test_console_starts_follows_opens_and_cancels(scrapyd, postgres_url, web, tm
         phone.locator("tbody tr").first.wait_for()
         _shot(phone, "7-phone-batches")
         # A revoked key is signed out on its next call.
-        keys.revoke_key(
-            postgres_url, rows(postgres_url, "select key_id from api_keys")[0]["key_id"]
+        in_transaction(
+            postgres_url,
+            keys.revoke_key,
+            rows(postgres_url, "select key_id from api_keys")[0]["key_id"],
         )
         phone.reload()
         phone.get_by_label("API key").wait_for()

@@ -30,7 +30,7 @@ from scrapersky.config import project_settings
 from scrapersky.core.errors import ScraperSkyError
 from scrapersky.db import jobs as job_rows
 from scrapersky.db import keys
-from scrapersky.db.engine import session_scope
+from scrapersky.db.engine import in_transaction, session_scope
 from scrapersky.db.models import Job
 from tests.conftest import ROOT, scrapy_env
 from tests.support.in_process import _as_a_new_process, run_command
@@ -192,12 +192,12 @@ def call(
 @pytest.fixture
 def served(sqlite_url) -> dict[str, Any]:
     """The database behind the webservices: a tenant key and a batch whose one job failed once."""
-    batch = job_rows.create_batch(sqlite_url, TENANT, ["tried.test"], {})
+    batch = in_transaction(sqlite_url, job_rows.create_batch, TENANT, ["tried.test"], {})
     with session_scope(sqlite_url) as session:
         session.execute(update(Job).values(status="failed", attempts=1, error="HTTP 500"))
     return {
         "url": sqlite_url,
-        "key": keys.create_key(sqlite_url, TENANT)[1],
+        "key": in_transaction(sqlite_url, keys.create_key, TENANT)[1],
         "batch": batch.batch_id,
     }
 

@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from scrapersky.db import jobs
+from scrapersky.db.engine import in_transaction
 from tests.conftest import ROOT, scrapy, scrapy_env
 from tests.support.db import rows, scalar
 from tests.support.in_process import run_command
@@ -179,8 +180,9 @@ def test_timeouts_refusals_and_5xx_fail_their_jobs_and_the_batch_carries_on(sqli
         web.site(f"good{i}.test").add(
             "/", f"<html><head><title>Good {i}</title></head><body>x</body></html>"
         )
-    batch = jobs.create_batch(
+    batch = in_transaction(
         sqlite_url,
+        jobs.create_batch,
         "550e8400-e29b-41d4-a716-446655440000",
         ["slowpoke.test", "broken.test", "good0.test", "good1.test", "good2.test"],
         {},

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from scrapersky.core.states import BatchStatus, JobStatus
 from scrapersky.db import jobs
-from scrapersky.db.engine import session_scope
+from scrapersky.db.engine import in_transaction, session_scope
 from scrapersky.db.models import BatchJob, Domain, Job, SitemapFile
 
 TENANT = "550e8400-e29b-41d4-a716-446655440000"
@@ -26,7 +26,7 @@ def _statuses(url: str, batch_pk: int) -> dict[str, tuple[str, str | None, int]]
 
 
 def test_a_claim_takes_several_jobs_with_their_stored_sitemaps(database_url):
-    batch = jobs.create_batch(database_url, TENANT, HOSTS, {})
+    batch = in_transaction(database_url, jobs.create_batch, TENANT, HOSTS, {})
     with session_scope(database_url) as session:
         domain = Domain(tenant_id=TENANT, domain="a.test")
         session.add(domain)
@@ -42,7 +42,9 @@ def test_a_claim_takes_several_jobs_with_their_stored_sitemaps(database_url):
                 url_count=3,
             )
         )
-    claimed = jobs.claim_jobs(database_url, run_id="run-1", limit=3, batch_id=batch.id)
+    claimed = in_transaction(
+        database_url, jobs.claim_jobs, run_id="run-1", limit=3, batch_id=batch.id
+    )
     assert [job.domain for job in claimed] == HOSTS[:3]
     assert claimed[0].validators["http://a.test/sitemap.xml"]["etag"] == '"v1"'
     assert claimed[1].validators == {}
@@ -52,18 +54,23 @@ def test_a_claim_takes_several_jobs_with_their_stored_sitemaps(database_url):
     ] * 2
     with session_scope(database_url) as session:
         assert session.get_one(BatchJob, batch.id).status == BatchStatus.RUNNING
-    rest = jobs.claim_jobs(database_url, run_id="run-2", limit=3, batch_id=batch.id)
+    rest = in_transaction(database_url, jobs.claim_jobs, run_id="run-2", limit=3, batch_id=batch.id)
     assert [job.domain for job in rest] == HOSTS[3:]
-    assert jobs.claim_jobs(database_url, run_id="run-2", limit=3, batch_id=batch.id) == []
+    assert (
+        in_transaction(database_url, jobs.claim_jobs, run_id="run-2", limit=3, batch_id=batch.id)
+        == []
+    )
 
 
 def test_runs_claiming_at_once_never_share_a_job(database_url):
     hosts = [f"h{i}.test" for i in range(40)]
-    batch = jobs.create_batch(database_url, TENANT, hosts, {})
+    batch = in_transaction(database_url, jobs.create_batch, TENANT, hosts, {})
 
     def drain(run_id: str) -> list[str]:
         taken: list[str] = []
-        while claimed := jobs.claim_jobs(database_url, run_id=run_id, limit=3, batch_id=batch.id):
+        while claimed := in_transaction(
+            database_url, jobs.claim_jobs, run_id=run_id, limit=3, batch_id=batch.id
+        ):
             taken += [job.domain for job in claimed]
         return taken
 
@@ -73,11 +80,16 @@ def test_runs_claiming_at_once_never_share_a_job(database_url):
 
 
 def test_ends_are_recorded_together_and_only_for_running_jobs(database_url):
-    batch = jobs.create_batch(database_url, TENANT, HOSTS[:3], {})
-    first, second, third = jobs.claim_jobs(database_url, run_id="r", limit=3, batch_id=batch.id)
-    jobs.finish_jobs(database_url, [jobs.JobEnd(third.id, JobStatus.FAILED, error="early")])
-    recorded = jobs.finish_jobs(
+    batch = in_transaction(database_url, jobs.create_batch, TENANT, HOSTS[:3], {})
+    first, second, third = in_transaction(
+        database_url, jobs.claim_jobs, run_id="r", limit=3, batch_id=batch.id
+    )
+    in_transaction(
+        database_url, jobs.finish_jobs, [jobs.JobEnd(third.id, JobStatus.FAILED, error="early")]
+    )
+    recorded = in_transaction(
         database_url,
+        jobs.finish_jobs,
         [
             jobs.JobEnd(first.id, JobStatus.COMPLETE, result_data={"urls": 3}),
             jobs.JobEnd(second.id, JobStatus.FAILED, error="refused"),
@@ -96,9 +108,9 @@ def test_ends_are_recorded_together_and_only_for_running_jobs(database_url):
 
 
 def test_jobs_claimed_ahead_and_never_started_are_given_back(database_url):
-    batch = jobs.create_batch(database_url, TENANT, HOSTS[:3], {})
-    claimed = jobs.claim_jobs(database_url, run_id="r", limit=3, batch_id=batch.id)
-    given = jobs.unclaim(database_url, "r", [job.id for job in claimed[1:]])
+    batch = in_transaction(database_url, jobs.create_batch, TENANT, HOSTS[:3], {})
+    claimed = in_transaction(database_url, jobs.claim_jobs, run_id="r", limit=3, batch_id=batch.id)
+    given = in_transaction(database_url, jobs.unclaim, "r", [job.id for job in claimed[1:]])
     assert given == 2
     found = _statuses(database_url, batch.id)
     assert found == {
@@ -107,13 +119,15 @@ def test_jobs_claimed_ahead_and_never_started_are_given_back(database_url):
         "c.test": ("pending", None, 0),
     }
     # Another run's claim, or a cancelled batch's jobs, are not given back.
-    again = jobs.claim_jobs(database_url, run_id="other", limit=2, batch_id=batch.id)
-    assert jobs.unclaim(database_url, "r", [job.id for job in again]) == 0
+    again = in_transaction(
+        database_url, jobs.claim_jobs, run_id="other", limit=2, batch_id=batch.id
+    )
+    assert in_transaction(database_url, jobs.unclaim, "r", [job.id for job in again]) == 0
     with session_scope(database_url) as session:
         session.execute(
             update(BatchJob).where(BatchJob.id == batch.id).values(status=BatchStatus.CANCELLED)
         )
-    assert jobs.unclaim(database_url, "other", [job.id for job in again]) == 0
+    assert in_transaction(database_url, jobs.unclaim, "other", [job.id for job in again]) == 0
 
 
 def test_a_refused_job_end_costs_the_others_in_its_group_nothing(postgres_url):
@@ -126,8 +140,8 @@ def test_a_refused_job_end_costs_the_others_in_its_group_nothing(postgres_url):
 
     from scrapersky.extensions import JobLifecycle
 
-    batch = jobs.create_batch(postgres_url, TENANT, HOSTS[:3], {})
-    claimed = jobs.claim_jobs(postgres_url, run_id="r", limit=3, batch_id=batch.id)
+    batch = in_transaction(postgres_url, jobs.create_batch, TENANT, HOSTS[:3], {})
+    claimed = in_transaction(postgres_url, jobs.claim_jobs, run_id="r", limit=3, batch_id=batch.id)
     lifecycle = JobLifecycle(get_crawler(settings_dict={"DATABASE_URL": postgres_url}))
     ends = [
         jobs.JobEnd(claimed[0].id, JobStatus.COMPLETE, result_data={"ok": 1}),

@@ -12,7 +12,7 @@ import re
 from datetime import UTC, datetime
 
 from scrapersky.db import jobs, keys
-from scrapersky.db.engine import session_scope
+from scrapersky.db.engine import in_transaction, session_scope
 from scrapersky.db.models import Domain, ScanChange
 from tests.conftest import scrapy_env
 from tests.support.in_process import run_command
@@ -28,7 +28,7 @@ def test_every_json_output_is_written_the_same_way(sqlite_url, tmp_path):
     dead = f"http://127.0.0.1:{free_port()}"
     listing = tmp_path / "domains.txt"
     listing.write_text("one.test\ntwo.test\n")
-    keys.create_key(sqlite_url, TENANT, "café")  # a name JSON must escape as ASCII
+    in_transaction(sqlite_url, keys.create_key, TENANT, "café")  # a name JSON must escape as ASCII
     with session_scope(sqlite_url) as session:
         domain = Domain(tenant_id=TENANT, domain="one.test", last_scan=datetime.now(UTC))
         session.add(domain)
@@ -43,7 +43,7 @@ def test_every_json_output_is_written_the_same_way(sqlite_url, tmp_path):
                 new={"value": "Nouveau — ☃"},
             )
         )
-    batch = jobs.create_batch(sqlite_url, TENANT, ["three.test"], {})
+    batch = in_transaction(sqlite_url, jobs.create_batch, TENANT, ["three.test"], {})
 
     def run(*argv: str, code: int = 0) -> object:
         result = run_command(*argv, env=env)

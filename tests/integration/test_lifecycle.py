@@ -8,6 +8,7 @@ import signal
 import threading
 
 from scrapersky.db import jobs
+from scrapersky.db.engine import in_transaction
 from tests.conftest import scrapy, scrapy_env, start_scrapy
 from tests.support.db import rows, scalar, wait_until_stale
 from tests.support.in_process import run_command
@@ -79,7 +80,7 @@ def test_two_runs_share_a_batch_and_scan_each_domain_once(database_url, web, tmp
             return sitemap
 
         web.site(host).handler("/sitemap.xml", held)
-    batch = jobs.create_batch(database_url, TENANT, hosts, {"max_pages": 0})
+    batch = in_transaction(database_url, jobs.create_batch, TENANT, hosts, {"max_pages": 0})
     env = scrapy_env(
         database_url,
         web,
@@ -145,7 +146,7 @@ def test_batch_counters_equal_job_rows_after_failures(database_url, web):
         "127.0.0.1",
         "ok1.test",
     ]
-    batch = jobs.create_batch(database_url, TENANT, names, {})
+    batch = in_transaction(database_url, jobs.create_batch, TENANT, names, {})
     assert batch.total_domains == 7 and batch.failed_domains == 2  # duplicate folded, two invalid
     result = scrapy(
         "crawl",
@@ -169,7 +170,9 @@ def test_batch_counters_equal_job_rows_after_failures(database_url, web):
 
 
 def test_all_failed_batch_is_failed(database_url, web):
-    batch = jobs.create_batch(database_url, TENANT, ["gone1.test", "gone2.test"], {})
+    batch = in_transaction(
+        database_url, jobs.create_batch, TENANT, ["gone1.test", "gone2.test"], {}
+    )
     scrapy(
         "crawl",
         "sitemap",
@@ -244,8 +247,8 @@ def test_status_accepts_every_id_form(database_url, web):
     small_site(web, "ids.test")
     env = scrapy_env(database_url, web, SCRAPERSKY_SCHEMES="http")
     for _ in range(2):
-        jobs.create_batch(database_url, TENANT, [], {})
-    batch = jobs.create_batch(database_url, TENANT, ["ids.test"], {})
+        in_transaction(database_url, jobs.create_batch, TENANT, [], {})
+    batch = in_transaction(database_url, jobs.create_batch, TENANT, ["ids.test"], {})
     assert (
         scrapy(
             "crawl",
@@ -299,7 +302,7 @@ def test_a_run_shut_down_gives_back_the_jobs_it_claimed_and_never_started(
             return listing
 
         site.handler("/sitemap.xml", held)
-    batch = jobs.create_batch(sqlite_url, TENANT, ["first.test", *slow], {})
+    batch = in_transaction(sqlite_url, jobs.create_batch, TENANT, ["first.test", *slow], {})
     env = scrapy_env(sqlite_url, web, SCRAPERSKY_CONCURRENT_SCANS="4", SCRAPERSKY_SCHEMES="http")
     proc = start_scrapy(
         "crawl", "sitemap", "-a", f"batch_id={batch.batch_id}", env=env, log=tmp_path / "s.log"

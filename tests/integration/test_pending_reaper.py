@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import update
 
 from scrapersky.db import jobs
-from scrapersky.db.engine import get_engine
+from scrapersky.db.engine import get_engine, in_transaction
 from scrapersky.db.models import BatchJob, Job
 from tests.conftest import scrapy, scrapy_env
 from tests.support.db import rows
@@ -19,12 +19,14 @@ TENANT = "550e8400-e29b-41d4-a716-446655440000"
 
 
 def test_unclaimed_jobs_of_a_run_are_failed_by_the_next_look(database_url):
-    [orphan] = jobs.create_jobs(
-        database_url, TENANT, ["orphan.test"], run_id="run-that-died", options={}
+    [orphan] = in_transaction(
+        database_url, jobs.add_jobs, TENANT, ["orphan.test"], run_id="run-that-died", options={}
     )
-    batch = jobs.create_batch(database_url, TENANT, ["queued.test"], {})
+    batch = in_transaction(database_url, jobs.create_batch, TENANT, ["queued.test"], {})
     env = scrapy_env(database_url)
-    jobs.create_jobs(database_url, TENANT, ["fresh.test"], run_id="run-starting", options={})
+    in_transaction(
+        database_url, jobs.add_jobs, TENANT, ["fresh.test"], run_id="run-starting", options={}
+    )
     # The orphan and the batch's job were made two hours ago; the fresh one just now.
     with get_engine(database_url).begin() as connection:
         connection.execute(
@@ -48,7 +50,7 @@ def test_unclaimed_jobs_of_a_run_are_failed_by_the_next_look(database_url):
         r["domain"]: r["status"] for r in rows(database_url, "select domain, status from jobs")
     }
     assert states == {"orphan.test": "failed", "queued.test": "pending", "fresh.test": "pending"}
-    assert jobs.find_batch_own_session(database_url, batch.id).status == "pending"
+    assert in_transaction(database_url, jobs.find_batch, batch.id).status == "pending"
 
 
 def test_a_bad_pending_window_is_a_one_line_error(database_url):
@@ -61,8 +63,10 @@ def test_a_bad_pending_window_is_a_one_line_error(database_url):
 
 
 def test_pending_jobs_of_a_batch_nothing_works_on_are_failed_and_can_be_retried(database_url):
-    stalled = jobs.create_batch(database_url, TENANT, ["left.test", "behind.test"], {})
-    busy = jobs.create_batch(database_url, TENANT, ["waiting.test"], {})
+    stalled = in_transaction(
+        database_url, jobs.create_batch, TENANT, ["left.test", "behind.test"], {}
+    )
+    busy = in_transaction(database_url, jobs.create_batch, TENANT, ["waiting.test"], {})
     two_hours_ago = datetime.now(UTC) - timedelta(hours=2)
     with get_engine(database_url).begin() as connection:
         # The stalled batch: nothing touched it for two hours. The busy one's job was just looked at.
@@ -87,8 +91,8 @@ def test_pending_jobs_of_a_batch_nothing_works_on_are_failed_and_can_be_retried(
         "behind.test": ("failed", reason),
         "waiting.test": ("pending", None),
     }
-    ended = jobs.find_batch_own_session(database_url, stalled.id)
+    ended = in_transaction(database_url, jobs.find_batch, stalled.id)
     assert (ended.status, ended.failed_domains) == ("failed", 2)
-    assert jobs.requeue_failed(database_url, stalled.id) == 2
-    assert jobs.find_batch_own_session(database_url, stalled.id).status == "running"
-    assert jobs.find_batch_own_session(database_url, busy.id).status == "pending"
+    assert in_transaction(database_url, jobs.requeue_failed, stalled.id) == 2
+    assert in_transaction(database_url, jobs.find_batch, stalled.id).status == "running"
+    assert in_transaction(database_url, jobs.find_batch, busy.id).status == "pending"

@@ -14,7 +14,7 @@ from sqlalchemy import update
 
 import scrapersky
 from scrapersky.db import jobs
-from scrapersky.db.engine import session_scope
+from scrapersky.db.engine import in_transaction, session_scope
 from scrapersky.db.models import Job
 from scrapersky.db.schema import current_revision, head_revision
 from tests.conftest import (
@@ -193,7 +193,7 @@ def test_status_limit_lists_only_the_latest(database_url, web):
     env = scrapy_env(database_url, web, SCRAPERSKY_SCHEMES="http")
     assert scrapy("crawl", "sitemap", "-a", "domains=" + ",".join(hosts), env=env).returncode == 0
     for n in (1, 2):
-        jobs.create_batch(database_url, TENANT, [f"batch{n}.test"], {})
+        in_transaction(database_url, jobs.create_batch, TENANT, [f"batch{n}.test"], {})
     newest = rows(database_url, "select job_id, domain from jobs order by id desc")
     # `scrapy status` in this process (tests.support.in_process); the real executable is run by
     # test_lifecycle.py::test_sigkill_mid_scan_is_failed_by_the_next_look.
@@ -217,13 +217,15 @@ def _make_stale(database_url: str, job_pk: int, attempts: int | None = None) -> 
 
 
 def test_next_run_reaps_dead_jobs_on_its_own_within_max_attempts(database_url, web):
-    batch = jobs.create_batch(
-        database_url, TENANT, ["retry.test", "spent.test", "waiting.test"], {}
+    batch = in_transaction(
+        database_url, jobs.create_batch, TENANT, ["retry.test", "spent.test", "waiting.test"], {}
     )
-    [retry] = jobs.claim_jobs(database_url, run_id="dead-run-1", batch_id=batch.id)
-    [spent] = jobs.claim_jobs(database_url, run_id="dead-run-2", batch_id=batch.id)
-    lone = jobs.create_jobs(database_url, TENANT, ["lone.test"], run_id="dead-run-3", options={})[0]
-    jobs.claim_jobs(database_url, run_id="dead-run-3", job_ids=[lone.id])
+    [retry] = in_transaction(database_url, jobs.claim_jobs, run_id="dead-run-1", batch_id=batch.id)
+    [spent] = in_transaction(database_url, jobs.claim_jobs, run_id="dead-run-2", batch_id=batch.id)
+    lone = in_transaction(
+        database_url, jobs.add_jobs, TENANT, ["lone.test"], run_id="dead-run-3", options={}
+    )[0]
+    in_transaction(database_url, jobs.claim_jobs, run_id="dead-run-3", job_ids=[lone.id])
     _make_stale(database_url, retry.id)
     _make_stale(database_url, spent.id, attempts=2)
     _make_stale(database_url, lone.id)

@@ -19,7 +19,7 @@ from scrapersky.config.arguments import parse_run_arguments
 from scrapersky.config.scan_options import MAX_NUMBER
 from scrapersky.core.errors import BadInput, NodeUnavailable
 from scrapersky.db import jobs, keys
-from scrapersky.db.engine import session_scope
+from scrapersky.db.engine import in_transaction, session_scope
 from tests.conftest import scrapy_env
 from tests.integration.test_error_model import call, node_settings, root
 from tests.support.db import rows
@@ -78,7 +78,7 @@ def doors(sqlite_url, tmp_path):
     env = scrapy_env(sqlite_url, SCRAPERSKY_DEFAULT_TENANT=DEFAULT)
     listing = tmp_path / "domains.txt"
     listing.write_text(f"{DOMAIN}\n")
-    operator = keys.create_key(sqlite_url, None)[1]
+    operator = in_transaction(sqlite_url, keys.create_key, None)[1]
 
     def spider(options):
         try:

@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from scrapersky.db import keys
+from scrapersky.db.engine import in_transaction
 from tests.conftest import scrapy, scrapy_env
 from tests.support.db import rows, scalar
 from tests.support.fixture_web import FixtureWeb, demo_site
@@ -47,7 +48,7 @@ def db(tmp_path_factory):
 @pytest.fixture(scope="module")
 def operator(db):
     """An operator key: these tests act for several tenants."""
-    return Bearer(keys.create_key(db, None, "tests")[1])
+    return Bearer(in_transaction(db, keys.create_key, None, "tests")[1])
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ import warnings
 import pytest
 
 from scrapersky.db import keys
+from scrapersky.db.engine import in_transaction
 from tests.conftest import migrated_postgres, scrapy, scrapy_env
 from tests.support.db import rows
 from tests.support.fixture_web import demo_site
@@ -106,7 +107,7 @@ def test_nothing_shows_the_password_of_a_working_database(
             result, shown = command(*argv, env=env)
             assert result.returncode == 0, (argv, result.stderr[-2000:])
             outputs.append(shown)
-        key = Bearer(keys.create_key(url, None)[1])
+        key = Bearer(in_transaction(url, keys.create_key, None)[1])
         [node] = scrapyd(tmp_path / "nodes", 1, scrapy_env(url, sites, LOG_LEVEL="DEBUG"))
         try:
             started = node.post("scan.json", {"domain": "shop1.test"}, auth=key)

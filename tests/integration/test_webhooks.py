@@ -18,7 +18,7 @@ from sqlalchemy import update
 
 from scrapersky.db import jobs, keys
 from scrapersky.db import webhooks as hooks
-from scrapersky.db.engine import session_scope
+from scrapersky.db.engine import in_transaction, session_scope
 from scrapersky.db.models import WebhookDelivery
 from tests.conftest import ROOT, scrapy, scrapy_env
 from tests.support.db import rows
@@ -109,8 +109,8 @@ def test_a_scan_calls_its_tenants_webhook_signed_and_retried_until_delivered(
 ):
     demo_site(web, "shop1.test")
     receiver, stranger = receiver_factory([500, 200]), receiver_factory([200])
-    hook = hooks.add(database_url, TENANT, receiver.url)
-    hooks.add(database_url, OTHER, stranger.url)
+    hook = in_transaction(database_url, hooks.add, TENANT, receiver.url)
+    in_transaction(database_url, hooks.add, OTHER, stranger.url)
     env = hook_env(database_url, web, SCRAPERSKY_WEBHOOK_RETRY_BASE="1")
     result = scrapy("crawl", "sitemap", "-a", "domain=shop1.test", env=env)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -148,10 +148,13 @@ def test_webhooks_to_private_addresses_are_refused_and_never_retried(
     database_url, web, receiver_factory
 ):
     receiver = receiver_factory([200])
-    hooks.add(database_url, TENANT, receiver.url)
-    jobs.cancel(
+    in_transaction(database_url, hooks.add, TENANT, receiver.url)
+    in_transaction(
         database_url,
-        jobs.create_jobs(database_url, TENANT, ["x.test"], run_id="r", options={})[0].job_id,
+        jobs.cancel,
+        in_transaction(database_url, jobs.add_jobs, TENANT, ["x.test"], run_id="r", options={})[
+            0
+        ].job_id,
     )
     env = hook_env(database_url, web, SCRAPERSKY_ALLOW_PRIVATE_NETWORKS="false")
     assert _deliver(database_url, env) == {"delivered": 0, "pending": 0, "failed": 1}
@@ -164,9 +167,9 @@ def test_webhooks_to_private_addresses_are_refused_and_never_retried(
 
 def test_cancelling_a_batch_reports_each_job_and_the_batch(database_url, web, receiver_factory):
     receiver = receiver_factory([200])
-    hook = hooks.add(database_url, TENANT, receiver.url)
-    batch = jobs.create_batch(database_url, TENANT, ["a.test", "b.test"], {})
-    jobs.cancel(database_url, batch.batch_id)
+    hook = in_transaction(database_url, hooks.add, TENANT, receiver.url)
+    batch = in_transaction(database_url, jobs.create_batch, TENANT, ["a.test", "b.test"], {})
+    in_transaction(database_url, jobs.cancel, batch.batch_id)
     assert _deliver(database_url, hook_env(database_url, web), run=scrapy) == {
         "delivered": 3,
         "pending": 0,
@@ -227,9 +230,12 @@ def test_webhooks_are_added_listed_logged_and_removed_per_tenant(sqlite_url):
     mine = run_command("webhooks", "list", "--tenant-id", TENANT, env=env)
     assert mine.returncode == 0 and "hooks.example/a" in mine.stdout
     assert "hooks.example/b" not in mine.stdout
-    jobs.cancel(
+    in_transaction(
         sqlite_url,
-        jobs.create_jobs(sqlite_url, TENANT, ["late.test"], run_id="r", options={})[0].job_id,
+        jobs.cancel,
+        in_transaction(sqlite_url, jobs.add_jobs, TENANT, ["late.test"], run_id="r", options={})[
+            0
+        ].job_id,
     )
     log = json.loads(run_command("webhooks", "log", "--json", env=env).stdout)
     assert [(d["webhook"], d["event"], d["status"]) for d in log] == [(1, "job.ended", "pending")]
@@ -262,10 +268,13 @@ def test_a_scrapyd_node_delivers_due_webhooks_without_any_run(
     scrapyd, postgres_url, web, receiver_factory, tmp_path
 ):
     receiver = receiver_factory([503, 204])
-    hook = hooks.add(postgres_url, TENANT, receiver.url)
-    jobs.cancel(
+    hook = in_transaction(postgres_url, hooks.add, TENANT, receiver.url)
+    in_transaction(
         postgres_url,
-        jobs.create_jobs(postgres_url, TENANT, ["late.test"], run_id="r", options={})[0].job_id,
+        jobs.cancel,
+        in_transaction(postgres_url, jobs.add_jobs, TENANT, ["late.test"], run_id="r", options={})[
+            0
+        ].job_id,
     )
     [node] = scrapyd(
         tmp_path / "nodes", 1, hook_env(postgres_url, web, SCRAPERSKY_WEBHOOK_RETRY_BASE="1")
@@ -299,14 +308,18 @@ def documented_verify(now: float):
 
 def _ended_job(url: str, domain: str = "late.test") -> None:
     """A job that ends (cancelled) at once: one delivery per webhook of TENANT."""
-    jobs.cancel(url, jobs.create_jobs(url, TENANT, [domain], run_id="r", options={})[0].job_id)
+    in_transaction(
+        url,
+        jobs.cancel,
+        in_transaction(url, jobs.add_jobs, TENANT, [domain], run_id="r", options={})[0].job_id,
+    )
 
 
 def test_the_signature_covers_the_delivery_id_the_event_and_the_timestamp(
     sqlite_url, receiver_factory
 ):
     receiver = receiver_factory([200])
-    hook = hooks.add(sqlite_url, TENANT, receiver.url)
+    hook = in_transaction(sqlite_url, hooks.add, TENANT, receiver.url)
     _ended_job(sqlite_url)
     assert _deliver(sqlite_url, hook_env(sqlite_url))["delivered"] == 1
     [(headers, body)] = receiver.received
@@ -363,10 +376,10 @@ def test_webhook_endpoints_must_be_https_unless_the_operator_allows_http(
         assert added.returncode == 0, added.stderr
     # An http endpoint already stored is refused at delivery, not called, and not retried.
     receiver = receiver_factory([200])
-    hooks.remove(sqlite_url, 1)
-    hooks.remove(sqlite_url, 2)
-    hooks.remove(sqlite_url, 3)
-    hooks.add(sqlite_url, TENANT, receiver.url)
+    in_transaction(sqlite_url, hooks.remove, 1)
+    in_transaction(sqlite_url, hooks.remove, 2)
+    in_transaction(sqlite_url, hooks.remove, 3)
+    in_transaction(sqlite_url, hooks.add, TENANT, receiver.url)
     _ended_job(sqlite_url)
     assert _deliver(sqlite_url, strict) == {"delivered": 0, "pending": 0, "failed": 1}
     assert receiver.received == []
@@ -438,7 +451,7 @@ def raw_receiver():
 
 def test_a_call_ends_at_its_total_deadline_whatever_the_receiver_drips(sqlite_url, raw_receiver):
     dripping = raw_receiver(drip(0.2))
-    hooks.add(sqlite_url, TENANT, dripping.url)
+    in_transaction(sqlite_url, hooks.add, TENANT, dripping.url)
     _ended_job(sqlite_url)
     env = hook_env(sqlite_url, SCRAPERSKY_WEBHOOK_DEADLINE="2", SCRAPERSKY_WEBHOOK_RETRY_BASE="60")
     started = time.monotonic()
@@ -465,7 +478,7 @@ def test_an_answer_past_the_size_cap_fails_the_attempt(sqlite_url, raw_receiver)
             connection.sendall(b"X-Filler-%d: yes\r\n" % index)
 
     for reply in (long_body, endless_head):
-        hooks.add(sqlite_url, TENANT, raw_receiver(reply).url)
+        in_transaction(sqlite_url, hooks.add, TENANT, raw_receiver(reply).url)
     _ended_job(sqlite_url)
     env = hook_env(
         sqlite_url,
@@ -483,8 +496,8 @@ def test_a_claim_lapses_with_its_lease_and_ends_failed_after_the_attempt_bound(
     sqlite_url, receiver_factory
 ):
     receiver = receiver_factory([200])
-    first = hooks.add(sqlite_url, TENANT, receiver.url)
-    second = hooks.add(sqlite_url, TENANT, receiver.url)
+    first = in_transaction(sqlite_url, hooks.add, TENANT, receiver.url)
+    second = in_transaction(sqlite_url, hooks.add, TENANT, receiver.url)
     _ended_job(sqlite_url, "a.test")
     _ended_job(sqlite_url, "b.test")
     _ended_job(sqlite_url, "c.test")
@@ -548,10 +561,12 @@ def test_a_dripping_webhook_of_one_tenant_holds_no_run_slot_of_another(
     demo_site(web, "shopa.test")
     demo_site(web, "shopb.test")
     dripping = raw_receiver(drip(1.0))
-    hooks.add(sqlite_url, tenant_a, dripping.url)
+    in_transaction(sqlite_url, hooks.add, tenant_a, dripping.url)
     prompt = receiver_factory([200])
-    hooks.add(sqlite_url, tenant_b, prompt.url)
-    key_a, key_b = (Bearer(keys.create_key(sqlite_url, t, "t")[1]) for t in (tenant_a, tenant_b))
+    in_transaction(sqlite_url, hooks.add, tenant_b, prompt.url)
+    key_a, key_b = (
+        Bearer(in_transaction(sqlite_url, keys.create_key, t, "t")[1]) for t in (tenant_a, tenant_b)
+    )
     env = hook_env(
         sqlite_url,
         web,
