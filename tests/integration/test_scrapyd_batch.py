@@ -106,6 +106,9 @@ def test_batch_runs_on_two_nodes_until_complete(scrapyd, postgres_url, web, tmp_
         stop_all(nodes)
 
 
+STALE = 12  # seconds: SCRAPERSKY_STALE_AFTER of the killed-node test
+
+
 def test_node_killed_mid_batch_then_resume(scrapyd, postgres_url, web, tmp_path):
     hosts = [f"slow{i}.test" for i in range(24)]
     # The victim's runs are held at their first sitemaps until the victim is killed: it dies with
@@ -136,7 +139,12 @@ def test_node_killed_mid_batch_then_resume(scrapyd, postgres_url, web, tmp_path)
         web.site(host).handler(
             "/sitemap.xml", functools.partial(sitemap_held_for_the_victim, reply=reply)
         )
-    env = scrapy_env(postgres_url, web, SCRAPERSKY_CONCURRENT_SCANS="2", SCRAPERSKY_STALE_AFTER="3")
+    # A run reaps stale jobs when it opens: past STALE_AFTER, a survivor's run that opens late (a
+    # slow process start on a loaded machine) would requeue and finish the victim's jobs before
+    # the resume this test is about. Long enough for every run to have opened by then.
+    env = scrapy_env(
+        postgres_url, web, SCRAPERSKY_CONCURRENT_SCANS="2", SCRAPERSKY_STALE_AFTER=str(STALE)
+    )
     nodes = scrapyd(tmp_path / "nodes", 2, env)
     survivor, victim = nodes
     batch_env = {**env, **client_env([survivor, victim])}
@@ -164,9 +172,8 @@ def test_node_killed_mid_batch_then_resume(scrapyd, postgres_url, web, tmp_path)
         # The survivor's runs took every pending job; the victim's jobs still look running until reaped.
         assert scalar(postgres_url, "select count(*) from jobs where status = 'pending'") == 0
         assert scalar(postgres_url, "select status from batch_jobs") == "running"
-        wait_until_stale(
-            postgres_url, 3
-        )  # past SCRAPERSKY_STALE_AFTER since the victim's last heartbeat
+        # Past SCRAPERSKY_STALE_AFTER since the victim's last heartbeat.
+        wait_until_stale(postgres_url, STALE)
         resumed = scrapy(
             "batch", "--resume", batch_id, "--wait", "--json", env=batch_env, timeout=120
         )
