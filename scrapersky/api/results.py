@@ -4,16 +4,16 @@ SCRAPERSKY_DEFAULT_TENANT's."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy.orm import Session
 
 from scrapersky.api.base import MAX_PAGE, Fields, Service
-from scrapersky.config import project_settings
+from scrapersky.config import project_settings, to_datetime
 from scrapersky.core.domains import standardize_domain
-from scrapersky.core.errors import BadInput, NotFound
+from scrapersky.core.errors import BadInput, ConfigError, NotFound
 from scrapersky.core.messages import excerpt
 from scrapersky.db import results
 from scrapersky.db.engine import session_scope
@@ -91,12 +91,7 @@ class Pages(DomainService):
 
 
 def _since(text: str) -> datetime | None:
-    if not text:
-        return None
     try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise BadInput(
-            f"lastmod_since must be an ISO 8601 date or time, got {excerpt(text)!r}",
-        ) from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+        return to_datetime(text, "lastmod_since") if text else None
+    except ConfigError as exc:  # the caller's field, not the node's setting
+        raise BadInput(str(exc)) from None
