@@ -18,12 +18,15 @@ import json
 import re
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
     Row,
+    Update,
+    bindparam,
     column,
     delete,
     exists,
@@ -47,9 +50,23 @@ DomainKey = tuple[str, str]  # (tenant_id, domain)
 
 
 def _insert(connection: Connection, model: type[Base]) -> postgresql.Insert | sqlite.Insert:
-    if connection.dialect.name == "postgresql":
+    return _dialect_insert(connection.dialect.name, model)
+
+
+def _dialect_insert(dialect: str, model: type[Base]) -> postgresql.Insert | sqlite.Insert:
+    if dialect == "postgresql":
         return postgresql.insert(model)
     return sqlite.insert(model)
+
+
+# The statements a scan runs for every domain are built once per dialect (and shape) and run
+# with parameters, so SQLAlchemy finds each compiled in its cache instead of compiling a new
+# one per domain (a VALUES list of another length, or new literals, is another statement), and
+# psycopg2 is handed a list of rows as one multi-row INSERT (SQLAlchemy's insertmanyvalues).
+@cache
+def _add_missing(dialect: str, model: type[Base]) -> postgresql.Insert | sqlite.Insert:
+    """INSERT of rows that are not there yet (ON CONFLICT DO NOTHING)."""
+    return _dialect_insert(dialect, model).on_conflict_do_nothing()
 
 
 def domain_rows(
@@ -62,7 +79,7 @@ def domain_rows(
     if not keys:
         return {}
     rows = [{"tenant_id": t, "domain": d} for t, d in keys]
-    connection.execute(_insert(connection, Domain).values(rows).on_conflict_do_nothing())
+    connection.execute(_add_missing(connection.dialect.name, Domain), rows)
     found = connection.execute(
         select(Domain.tenant_id, Domain.domain, Domain.id, Domain.last_scan.is_not(None)).where(
             tuple_(Domain.tenant_id, Domain.domain).in_(keys)
@@ -71,36 +88,48 @@ def domain_rows(
     return {(tenant, domain): (ident, bool(before)) for tenant, domain, ident, before in found}
 
 
+@cache
+def _domain_update(columns: tuple[str, ...]) -> Update:
+    """UPDATE of a domain's row: these columns from parameters named v_COLUMN, and its counts of
+    listed pages and of sitemaps from the stored rows."""
+    table = Domain.__table__
+    domain_id = bindparam("b_domain_id", type_=table.c.id.type)
+    listed = select(func.count()).select_from(Page)
+    files = select(func.count()).select_from(SitemapFile)
+    values: dict[str, Any] = {
+        name: bindparam(f"v_{name}", type_=table.c[name].type) for name in columns
+    }
+    values["sitemap_urls"] = listed.where(
+        Page.domain_id == domain_id, Page.removed_at.is_(None)
+    ).scalar_subquery()
+    values["total_sitemaps"] = files.where(
+        SitemapFile.domain_id == domain_id,
+        SitemapFile.sitemap_type.is_not(None),
+        SitemapFile.removed_at.is_(None),
+    ).scalar_subquery()
+    return (
+        update(Domain)
+        .where(Domain.id == domain_id)
+        .values(values)
+        .returning(Domain.sitemap_urls, Domain.total_sitemaps)
+    )
+
+
 def upsert_domain(
     connection: Connection, domain_id: int, values: dict[str, Any]
 ) -> tuple[int, int]:
     """Write a domain's row, with its counts of listed pages and of sitemaps taken from the stored
     rows in the same statement (true whatever the scan saw twice); returns the two counts."""
-    values = {k: v for k, v in values.items() if k in Domain.__table__.c}
+    columns = Domain.__table__.c
+    values = {k: v for k, v in values.items() if k in columns and k not in _COUNTED}
     values["updated_at"] = now()
-    values["sitemap_urls"] = (
-        select(func.count())
-        .select_from(Page)
-        .where(Page.domain_id == domain_id, Page.removed_at.is_(None))
-        .scalar_subquery()
-    )
-    values["total_sitemaps"] = (
-        select(func.count())
-        .select_from(SitemapFile)
-        .where(
-            SitemapFile.domain_id == domain_id,
-            SitemapFile.sitemap_type.is_not(None),
-            SitemapFile.removed_at.is_(None),
-        )
-        .scalar_subquery()
-    )
-    counts = connection.execute(
-        update(Domain)
-        .where(Domain.id == domain_id)
-        .values(**values)
-        .returning(Domain.sitemap_urls, Domain.total_sitemaps)
-    ).one()
+    statement = _domain_update(tuple(sorted(values)))
+    parameters = {f"v_{name}": value for name, value in values.items()}
+    counts = connection.execute(statement, {"b_domain_id": domain_id, **parameters}).one()
     return counts[0], counts[1]
+
+
+_COUNTED = ("sitemap_urls", "total_sitemaps")  # set from the stored rows, never from a value
 
 
 def sitemap_files(connection: Connection, domain_id: int, urls: Iterable[str]) -> dict[str, int]:
@@ -110,7 +139,7 @@ def sitemap_files(connection: Connection, domain_id: int, urls: Iterable[str]) -
     if not urls:
         return {}
     rows = [{"domain_id": domain_id, "url": url} for url in urls]
-    connection.execute(_insert(connection, SitemapFile).values(rows).on_conflict_do_nothing())
+    connection.execute(_add_missing(connection.dialect.name, SitemapFile), rows)
     return sitemap_file_ids(connection, domain_id, urls)
 
 
@@ -162,11 +191,14 @@ def _sitemap_row(
 _UNCHANGED_SET = ("status_code", "fetched_at", "confirmed_at", "removed_at")
 
 
+@cache
 def _sitemap_upsert(
-    connection: Connection, rows: list[dict[str, Any]], unchanged: bool
+    dialect: str, columns: tuple[str, ...], unchanged: bool
 ) -> postgresql.Insert | sqlite.Insert:
-    stmt = _insert(connection, SitemapFile).values(rows)
-    names = _UNCHANGED_SET if unchanged else [k for k in rows[0] if k not in ("domain_id", "url")]
+    """The upsert of sitemap file rows with these columns; of one found unchanged, only the
+    time it was looked at and confirmed."""
+    stmt = _dialect_insert(dialect, SitemapFile)
+    names = _UNCHANGED_SET if unchanged else [k for k in columns if k not in ("domain_id", "url")]
     changes: dict[str, Any] = {name: stmt.excluded[name] for name in names}
     # A file not read completely keeps the time it last was; one named without a parent keeps
     # the parent it had.
@@ -196,7 +228,8 @@ def upsert_sitemap_files(
         for kind in (False, True):
             rows = [row for row, unchanged in built if unchanged is kind]
             if rows:
-                connection.execute(_sitemap_upsert(connection, rows, kind))
+                upsert = _sitemap_upsert(connection.dialect.name, tuple(rows[0]), kind)
+                connection.execute(upsert, rows)
         return []
     found = []
     files_table = SitemapFile.__table__
@@ -210,7 +243,7 @@ def upsert_sitemap_files(
             .where(files_table.c.domain_id == domain_id, files_table.c.url == row["url"])
             .with_for_update()  # a concurrent scan of the domain writing this row: compare with what it wrote
         ).first()
-        connection.execute(_sitemap_upsert(connection, [row], unchanged))
+        connection.execute(_sitemap_upsert(connection.dialect.name, tuple(row), unchanged), [row])
         change = _sitemap_change(row, before, unchanged)
         if change is not None:
             found.append(change)
