@@ -151,11 +151,18 @@ def claim_jobs(
     batch_id: int | None = None,
     job_ids: Sequence[int] | None = None,
     public_job_id: str | None = None,
+    after: int = 0,
 ) -> list[ClaimedJob]:
     """Take up to `limit` pending jobs (of a batch, or of the given ids) for this run, each with
     what earlier scans stored about its domain's sitemaps; an empty list when none is left. A
     run claims as many jobs as it has free scan slots: one transaction for all of them, not two
-    for each."""
+    for each.
+
+    `after`: the highest job id the run has claimed. The search starts past it, and goes back to
+    the first job only when nothing is pending past it (jobs requeued or given back): from the
+    first job, every claim of a large batch walked all the jobs claimed before it, in id order
+    (the planner takes the primary key for `ORDER BY id LIMIT n` and filters row by row), 1 ms
+    per claim at 5,000 claimed."""
     while True:
         query = select(Job).where(Job.status == JobStatus.PENDING).order_by(Job.id).limit(limit)
         if batch_id is not None:
@@ -167,7 +174,9 @@ def claim_jobs(
         if session.get_bind().dialect.name == "postgresql":
             # Runs on many machines share a batch: each skips rows another run is claiming.
             query = query.with_for_update(skip_locked=True)
-        found = session.scalars(query).all()
+        found = session.scalars(query.where(Job.id > after)).all() if after else []
+        if not found:
+            found = session.scalars(query).all()
         if not found:
             return []
         stamp = now()
@@ -320,11 +329,15 @@ def _count(session: Session, batch_pk: int, status: JobStatus) -> None:
     session.flush()
     # The counters as the UPDATE left them; only this row is reloaded, not the caller's others.
     batch = session.get_one(BatchJob, batch_pk, populate_existing=True)
-    ended = session.execute(
+    # Ended: the counted complete and failed jobs, and the cancelled ones, which the counters do
+    # not hold (a partial index finds them). Counting every ended job read the whole batch at
+    # each end: quadratic in its size.
+    cancelled = session.execute(
         select(func.count())
         .select_from(Job)
-        .where(Job.batch_id == batch_pk, Job.status.notin_(ACTIVE))
+        .where(Job.batch_id == batch_pk, Job.status == JobStatus.CANCELLED)
     ).scalar_one()
+    ended = batch.completed_domains + batch.failed_domains + cancelled
     batch.progress = round(ended / batch.total_domains, 4) if batch.total_domains else 1.0
     if ended >= batch.total_domains and batch.status in ACTIVE:
         if batch.completed_domains == batch.total_domains:

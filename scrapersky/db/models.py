@@ -21,6 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     func,
+    text,
     true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -233,6 +234,15 @@ class BatchJob(TimestampMixin, Base):
 
 class Job(TimestampMixin, Base):
     __tablename__ = "jobs"
+    # A batch's cancelled jobs, which its counters do not hold (jobs._count; migration 0011).
+    __table_args__ = (
+        Index(
+            "ix_jobs_batch_cancelled",
+            "batch_id",
+            postgresql_where=text("status = 'cancelled'"),
+            sqlite_where=text("status = 'cancelled'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     job_id: Mapped[str] = mapped_column(String(64), unique=True)

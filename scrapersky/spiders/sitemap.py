@@ -144,6 +144,7 @@ class SiteScanSpider(Spider):
             batch_pk = batch.id
         # Jobs claimed ahead of a free slot: one transaction claims several (jobs.claim_jobs).
         ahead: deque[jobs.ClaimedJob] = deque()
+        last = 0  # the highest job id claimed: the next claim looks past it first
         while True:
             await self.slots.acquire()
             if not ahead:
@@ -157,11 +158,13 @@ class SiteScanSpider(Spider):
                         batch_id=batch_pk,
                         job_ids=job_ids,
                         public_job_id=run.job_id,
+                        after=last,
                     )
                 )
                 if not ahead:
                     self.slots.release()
                     return
+                last = max(last, *(job.id for job in ahead))
                 self.crawler.signals.send_catch_log(signals.jobs_claimed, claimed=list(ahead))
             claimed = ahead.popleft()
             scan = Scan(

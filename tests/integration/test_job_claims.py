@@ -195,3 +195,52 @@ def test_a_group_that_lost_the_database_is_not_retried_job_by_job(caplog):
     assert all(error is not None and is_transient(error) for error in errors), errors
     retried = [r for r in caplog.records if "recording job state failed" in r.getMessage()]
     assert len(retried) == 1  # one retry within the 1 s budget, for the group only
+
+
+def test_a_claim_looks_past_the_last_one_first_and_still_finds_jobs_given_back(database_url):
+    batch = in_transaction(database_url, jobs.create_batch, TENANT, HOSTS, {})
+
+    def claim(after: int, limit: int = 2) -> list[jobs.ClaimedJob]:
+        return in_transaction(
+            database_url,
+            jobs.claim_jobs,
+            run_id="run-1",
+            limit=limit,
+            batch_id=batch.id,
+            after=after,
+        )
+
+    first = claim(0)
+    assert [job.domain for job in first] == HOSTS[:2]
+    # The first job goes back to the batch (its run gave it back) while the run claims on.
+    in_transaction(database_url, jobs.unclaim, "run-1", [first[0].id])
+    second = claim(first[-1].id)
+    assert [job.domain for job in second] == HOSTS[2:4]
+    third = claim(second[-1].id)
+    assert [job.domain for job in third] == HOSTS[4:]
+    # Nothing is pending past the last claim: the job given back is found from the start.
+    assert [job.domain for job in claim(third[-1].id)] == HOSTS[:1]
+    assert claim(third[-1].id) == []
+
+
+def test_a_batch_ends_with_its_last_job_counting_the_cancelled_ones(database_url):
+    batch = in_transaction(database_url, jobs.create_batch, TENANT, HOSTS[:3], {})
+    with session_scope(database_url) as session:
+        first = session.scalars(
+            select(Job).where(Job.batch_id == batch.id).order_by(Job.id)
+        ).first()
+        assert first is not None
+        cancelled = jobs.cancel(session, first.job_id)
+    assert cancelled is not None and cancelled.cancelled == 1
+    claimed = in_transaction(
+        database_url, jobs.claim_jobs, run_id="run-1", limit=2, batch_id=batch.id
+    )
+    ends = [jobs.JobEnd(job.id, JobStatus.COMPLETE) for job in claimed]
+    in_transaction(database_url, jobs.finish_jobs, ends[:1])
+    with session_scope(database_url) as session:
+        row = session.get_one(BatchJob, batch.id)
+        assert (row.status, row.progress) == (BatchStatus.RUNNING, round(2 / 3, 4))
+    in_transaction(database_url, jobs.finish_jobs, ends[1:])
+    with session_scope(database_url) as session:
+        row = session.get_one(BatchJob, batch.id)
+        assert (row.status, row.progress, row.completed_domains) == (BatchStatus.PARTIAL, 1.0, 2)
