@@ -68,12 +68,15 @@ class StoreError(DatabaseUnavailable, RuntimeError):
 
 
 class StorePipeline:
-    """Buffer rows and write them in bulk; a scan's DomainItem flushes everything before it.
+    """Buffer rows and write them in bulk; a scan's DomainItem waits until its end is written.
 
     One batch fills while the previous one is written in a thread, so parsing and writing
-    overlap: the writer takes whatever has been buffered whenever it is idle, and a full batch
-    waits for the write in flight first, which bounds memory at about two batches and slows
-    parsing down to the database's pace.
+    overlap: when a write ends, the writer takes whatever was buffered meanwhile, and a full
+    batch waits for the write in flight, which bounds memory at about two batches and slows
+    parsing down to the database's pace. Every scan's rows are buffered before its DomainItem,
+    and a batch writes each domain's rows before its end, so a DomainItem joins the filling
+    batch and waits for that batch's write: the ends that arrive during one write share the
+    next (one transaction for many domains, never a queue of single-domain writes).
     """
 
     def __init__(self, url: str, buffer_rows: int, retries: int, stats) -> None:
@@ -81,9 +84,15 @@ class StorePipeline:
         self.buffer_rows = buffer_rows
         self.retries = retries
         self.stats = stats
-        self.batch = StoreBatch()
-        self.writing: asyncio.Future | None = None
-        self.lock = asyncio.Lock()
+        self.batch = StoreBatch()  # filling
+        # Set when the filling batch's write ends (made when a DomainItem waits for it), and when
+        # the write in flight ends, written or not.
+        self.batch_written: asyncio.Future[None] | None = None
+        self.in_flight: asyncio.Future[None] | None = None
+        self.writer: asyncio.Task[None] | None = None
+        # Held by a PageBatchItem waiting for room in a full batch: items wait their turn in
+        # order, and a scan's end never overtakes its own rows.
+        self.room = asyncio.Lock()
         self.domain_ids: dict[tuple[str, str], int] = {}
         self.lost: dict[tuple[str, str], str] = {}  # domains whose rows could not be written
         self.scans: dict[tuple[str, str], ScanState] = {}
@@ -108,13 +117,11 @@ class StorePipeline:
 
     async def process_item(self, item: Any) -> Any:
         if isinstance(item, PageBatchItem):
-            if self.batch.rows >= self.buffer_rows:
-                await self._rotate(only_if_full=True)
-            self.batch.add_pages(item)
-            if self.writing is None or self.writing.done():
-                # The writer is idle: hand it what there is, so that writing keeps pace with
-                # parsing instead of waiting for a full batch (and a scan's end for its last one).
-                await self._rotate()
+            async with self.room:
+                while self.batch.rows >= self.buffer_rows and self.in_flight is not None:
+                    await asyncio.shield(self.in_flight)
+                self.batch.add_pages(item)
+            self._start_writing()
             # Items queued behind this one would otherwise be handled without the reactor
             # getting a turn in between: each costs a few milliseconds of formatting.
             await asyncio.sleep(0)
@@ -123,28 +130,37 @@ class StorePipeline:
         elif isinstance(item, PageItem):
             self.batch.add_fetch(item)
         elif isinstance(item, DomainItem):
-            key = (item.tenant_id, item.domain)
-            try:
-                await self.flush()
-            finally:
-                if key in self.lost:
-                    item.status, item.last_error = JobStatus.FAILED, self.lost.pop(key)
-            self.batch.add_domain(ItemAdapter(item).asdict())
-            try:
-                await self.flush()
-                if key in self.lost:
-                    # Its own end was refused: the job says so, and the domain row too, without
-                    # what the refused write carried.
-                    item.status, item.last_error = JobStatus.FAILED, self.lost.pop(key)
-                    self.batch.add_domain(_failed_domain(item))
-                    await self.flush()
-                    self.lost.pop(key, None)
-            finally:
-                state = self.scans.pop(key, None)
-            if state is not None and state.sitemap_urls is not None:
-                # Feed exports and the item say what the domain lists now, as the domain row does.
-                item.sitemap_urls, item.total_sitemaps = state.sitemap_urls, state.total_sitemaps
+            await self._store_end(item)
         return item
+
+    async def _store_end(self, item: DomainItem) -> None:
+        key = (item.tenant_id, item.domain)
+        try:
+            values = ItemAdapter(item).asdict()
+            await self._written(values)
+            # The writer marks the end failed when an earlier write lost rows of the scan.
+            item.status, item.last_error = values["status"], values["last_error"]
+            if key in self.lost:
+                # Its own end was refused: the job says so, and the domain row too, without
+                # what the refused write carried.
+                item.status, item.last_error = JobStatus.FAILED, self.lost.pop(key)
+                await self._written(_failed_domain(item))
+                self.lost.pop(key, None)
+        finally:
+            state = self.scans.pop(key, None)
+        if state is not None and state.sitemap_urls is not None:
+            # Feed exports and the item say what the domain lists now, as the domain row does.
+            item.sitemap_urls, item.total_sitemaps = state.sitemap_urls, state.total_sitemaps
+
+    async def _written(self, domain: dict[str, Any]) -> None:
+        """Add a domain's end to the filling batch and wait until that batch is written."""
+        async with self.room:
+            self.batch.add_domain(domain)
+        if self.batch_written is None:
+            self.batch_written = asyncio.get_running_loop().create_future()
+        written = self.batch_written
+        self._start_writing()
+        await asyncio.shield(written)
 
     async def close_spider(self) -> None:
         await self.flush()
@@ -153,34 +169,45 @@ class StorePipeline:
 
     async def flush(self) -> None:
         """Write everything buffered and wait until it is written."""
-        await self._rotate()
-        async with self.lock:
-            await self._finish_writing()
+        self._start_writing()
+        while self.writer is not None and not self.writer.done():
+            await asyncio.shield(self.writer)
 
-    async def _rotate(self, only_if_full: bool = False) -> None:
-        """Wait for the write in flight, then start writing the filled batch in the background."""
-        async with self.lock:
-            if only_if_full and self.batch.rows < self.buffer_rows:
-                return  # another item rotated it while this one waited
-            await self._finish_writing()
-            batch, self.batch = self.batch, StoreBatch()
-            if not batch.empty:
-                self.writing = asyncio.ensure_future(self._write(batch))
+    def _start_writing(self) -> None:
+        """Hand the filling batch to the writer, unless it is writing already: it then takes
+        what was buffered meanwhile as soon as the write in flight ends."""
+        if self.in_flight is None and not self.batch.empty:
+            self.writer = asyncio.ensure_future(self._write_all(self._take()))
 
-    async def _finish_writing(self) -> None:
-        writing, self.writing = self.writing, None
-        if writing is None:
-            return
-        try:
-            await writing
-        except StoreError:
-            pass  # counted in stats and remembered per domain by _write; not this item's fault
+    def _take(self) -> StoreBatch:
+        batch, written = self.batch, self.batch_written
+        self.batch, self.batch_written = StoreBatch(), None
+        self.in_flight = written or asyncio.get_running_loop().create_future()
+        return batch
+
+    async def _write_all(self, batch: StoreBatch) -> None:
+        while True:
+            try:
+                await self._write(batch)
+            except StoreError:
+                pass  # counted in stats and remembered per domain by _write
+            finally:
+                assert self.in_flight is not None
+                self.in_flight.set_result(None)
+                self.in_flight = None
+            if self.batch.empty:
+                return
+            batch = self._take()
 
     async def _write(self, batch: StoreBatch) -> None:
         # A sitemap's rows can straddle two batches: when the first was lost, the file row in the
         # second must not carry the ETag, Last-Modified or digest that would let the next scan
-        # skip it.
+        # skip it; a scan that lost rows ends failed, with the reason.
         batch.forget_validators(self.lost.keys())
+        for values in batch.domains:
+            key = (values["tenant_id"], values["domain"])
+            if key in self.lost:
+                values.update(status=JobStatus.FAILED, last_error=self.lost.pop(key))
         try:
             await self._write_with_retries(batch)
         except StoreError as exc:

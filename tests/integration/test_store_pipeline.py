@@ -34,13 +34,13 @@ def _through(gate: TcpGate, url: str) -> str:
 
 async def _scan_with_an_outage(pipeline: StorePipeline, gate: TcpGate) -> DomainItem:
     gate.close()
-    await pipeline.process_item(_pages(0, 3))
-    await pipeline.process_item(_pages(3, 3))  # the first three rows go to the (closed) database
+    await pipeline.process_item(_pages(0, 3))  # the first three rows go to the (closed) database
     for _ in range(200):  # until that write has failed
         if pipeline.stats.get_value("scrapersky/store/lost_rows"):
             break
         await asyncio.sleep(0.05)
     gate.open()
+    await pipeline.process_item(_pages(3, 3))
     await pipeline.process_item(
         SitemapFileItem(
             TENANT,
@@ -91,3 +91,27 @@ def test_a_sitemap_whose_first_rows_were_lost_keeps_no_validators(postgres_url):
             "content_digest": None,
         }
     ]
+
+
+async def _end_behind_rows_waiting_for_room(pipeline: StorePipeline) -> None:
+    # The first rows fill a batch and go to the writer; the next fill the following batch; the
+    # third wait for room, and the scan's end arrives while they wait.
+    domain = DomainItem(TENANT, DOMAIN, "complete", datetime.now(UTC), job_id="j1")
+    await asyncio.gather(
+        pipeline.process_item(_pages(0, 3)),
+        pipeline.process_item(_pages(3, 3)),
+        pipeline.process_item(_pages(6, 3)),
+        pipeline.process_item(domain),
+    )
+    await pipeline.close_spider()
+
+
+def test_a_scans_end_is_written_after_its_rows_that_waited_for_room(postgres_url):
+    crawler = get_crawler()
+    crawler.stats.open_spider()
+    pipeline = StorePipeline(postgres_url, buffer_rows=3, retries=0, stats=crawler.stats)
+    asyncio.run(_end_behind_rows_waiting_for_room(pipeline))
+    assert crawler.stats.get_value("scrapersky/store/flushes") >= 3  # the third rows did wait
+    assert scalar(postgres_url, "select count(*) from pages") == 9
+    stored = rows(postgres_url, "select status, sitemap_urls from domains")
+    assert stored == [{"status": "complete", "sitemap_urls": 9}]
