@@ -11,7 +11,7 @@ still holds the claim, so a late sender cannot overwrite a newer attempt.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -50,19 +50,33 @@ def remove(session: Session, hook_id: int, tenant_id: str | None = None) -> bool
 
 def enqueue(session: Session, tenant_id: str, event: str, payload: dict[str, Any]) -> None:
     """One delivery per active webhook of the tenant, inside the caller's transaction."""
-    hooks = session.scalars(
-        select(Webhook.id).where(Webhook.tenant_id == tenant_id, Webhook.active)
-    ).all()
+    enqueue_many(session, event, [(tenant_id, payload)])
+
+
+def enqueue_many(
+    session: Session, event: str, payloads: Sequence[tuple[str, dict[str, Any]]]
+) -> None:
+    """enqueue for several (tenant, payload) events at once: one look-up of the tenants' hooks."""
+    if not payloads:
+        return
+    hooks: dict[str, list[int]] = {}
+    for hook_id, tenant_id in session.execute(
+        select(Webhook.id, Webhook.tenant_id)
+        .where(Webhook.tenant_id.in_({tenant for tenant, _ in payloads}), Webhook.active)
+        .order_by(Webhook.id)
+    ):
+        hooks.setdefault(tenant_id, []).append(hook_id)
     stamp = now()
-    for hook_id in hooks:
-        session.add(
-            WebhookDelivery(
-                webhook_id=hook_id,
-                event=event,
-                payload={"event": event, **payload},
-                next_attempt_at=stamp,
-            )
+    session.add_all(
+        WebhookDelivery(
+            webhook_id=hook_id,
+            event=event,
+            payload={"event": event, **payload},
+            next_attempt_at=stamp,
         )
+        for tenant_id, payload in payloads
+        for hook_id in hooks.get(tenant_id, ())
+    )
 
 
 def claim_due(
