@@ -9,9 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import select, update
 
 from scrapersky.core.states import BatchStatus, JobStatus
-from scrapersky.db import jobs
+from scrapersky.db import jobs, webhooks
 from scrapersky.db.engine import in_transaction, session_scope
-from scrapersky.db.models import BatchJob, Domain, Job, SitemapFile
+from scrapersky.db.models import BatchJob, Domain, Job, SitemapFile, WebhookDelivery
 
 TENANT = "550e8400-e29b-41d4-a716-446655440000"
 HOSTS = ["a.test", "b.test", "c.test", "d.test", "e.test"]
@@ -244,3 +244,40 @@ def test_a_batch_ends_with_its_last_job_counting_the_cancelled_ones(database_url
     with session_scope(database_url) as session:
         row = session.get_one(BatchJob, batch.id)
         assert (row.status, row.progress, row.completed_domains) == (BatchStatus.PARTIAL, 1.0, 2)
+
+
+def test_a_group_of_ends_reaches_each_jobs_own_batch_domain_and_webhooks(database_url):
+    """Two tenants' batches ended in one group: each job gets its own tenant's domain row (both
+    tenants have a.test), each batch its own count, and only the tenant with a webhook gets
+    deliveries, one per job and one for its batch."""
+    other = "6fa459ea-ee8a-3ca4-894e-db77e160355e"
+    ours = in_transaction(database_url, jobs.create_batch, TENANT, ["a.test", "b.test"], {})
+    theirs = in_transaction(database_url, jobs.create_batch, other, ["a.test"], {})
+    with session_scope(database_url) as session:
+        rows = {tenant: Domain(tenant_id=tenant, domain="a.test") for tenant in (TENANT, other)}
+        session.add_all(rows.values())
+        session.flush()
+        domain_ids = {tenant: row.id for tenant, row in rows.items()}
+        webhooks.add(session, TENANT, "https://hooks.example.com/scans")
+    claimed = [
+        job
+        for batch in (ours, theirs)
+        for job in in_transaction(
+            database_url, jobs.claim_jobs, run_id="r", limit=5, batch_id=batch.id
+        )
+    ]
+    ends = [jobs.JobEnd(job.id, JobStatus.COMPLETE) for job in claimed]
+    assert in_transaction(database_url, jobs.finish_jobs, ends) == [True, True, True]
+    with session_scope(database_url) as session:
+        ended = {(job.tenant_id, job.domain): job for job in session.scalars(select(Job))}
+        assert ended[(TENANT, "a.test")].domain_id == domain_ids[TENANT]
+        assert ended[(other, "a.test")].domain_id == domain_ids[other]
+        assert ended[(TENANT, "b.test")].domain_id is None  # no row: nothing was stored
+        for batch, total in ((ours, 2), (theirs, 1)):
+            row = session.get_one(BatchJob, batch.id)
+            assert (row.status, row.completed_domains) == (BatchStatus.COMPLETE, total)
+        events = sorted(
+            (delivery.event, delivery.payload.get("domain"))
+            for delivery in session.scalars(select(WebhookDelivery))
+        )
+    assert events == [("batch.ended", None), ("job.ended", "a.test"), ("job.ended", "b.test")]
