@@ -113,6 +113,15 @@ sitemap_spider_settings = {
         "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
         "scrapersky.middlewares.RobotsRulesMiddleware": 100,
     },
+    # Spider middlewares that do nothing for a scan cost every request and item a layer of
+    # async iteration: the scan bounds its own sitemap depth (SCRAPERSKY_SITEMAP_MAX_DEPTH),
+    # asks only its own site (a Referer would tell the site nothing), and builds every
+    # request's meta itself (nothing copied from a response's meta to warn about).
+    "SPIDER_MIDDLEWARES": {
+        "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
+        "scrapy.spidermiddlewares.referer.RefererMiddleware": None,
+        "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,
+    },
     "ITEM_PIPELINES": {
         "scrapersky.pipelines.NormalizePipeline": 100,
         "scrapersky.pipelines.StorePipeline": 300,
