@@ -27,14 +27,20 @@ def follow_batch(
     poll: float = 1.0,
     stall_checks: int = 2,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> BatchJob:
     """Poll until the batch ends and return it.
 
     Each look requeues stale jobs (jobs.reap_stale), so jobs of a run that died go back to
     pending. Raises BatchStalled when, `stall_checks` looks in a row, jobs are pending, none is
     running, and `alive()` says none of the batch's runs is queued or running any more.
+
+    Looks come every `poll` seconds, and sooner at the end: once no job is pending, the next
+    look comes when the running ones should have ended at the rate jobs ended since the last
+    look (never sooner than FINAL_POLL), so the batch's end is seen within a moment of it.
     """
     stalled = 0
+    last: tuple[float, int] | None = None  # when the last look was, and how many jobs had ended
     while True:
         # Running jobs whose heartbeat stopped only: the batch's waiting jobs belong to the
         # runs scheduled for them, which `alive` watches.
@@ -61,4 +67,24 @@ def follow_batch(
                 )
         else:
             stalled = 0
-        sleep(poll)
+        ended = batch.completed_domains + batch.failed_domains
+        looked = (clock(), ended)
+        sleep(_next_look(poll, last, looked, counts))
+        last = looked
+
+
+FINAL_POLL = 0.1  # seconds: the shortest wait between two looks
+
+
+def _next_look(
+    poll: float, last: tuple[float, int] | None, now: tuple[float, int], counts: dict[str, int]
+) -> float:
+    """Seconds until the next look: `poll`, or less when only running jobs are left and, at the
+    rate jobs ended since the last look, they should end sooner."""
+    running = counts.get(JobStatus.RUNNING, 0)
+    if last is None or counts.get(JobStatus.PENDING, 0) or not running:
+        return poll
+    seconds, ended = now[0] - last[0], now[1] - last[1]
+    if seconds <= 0 or ended <= 0:
+        return poll
+    return min(poll, max(FINAL_POLL, running * seconds / ended))

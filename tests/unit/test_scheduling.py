@@ -242,3 +242,18 @@ def test_no_node_answering_is_one_error_naming_each():
         schedule_runs(client(*urls, retries=0), {"batch_id": "B"}, 2)
     message = str(raised.value)
     assert "\n" not in message and all(url in message for url in urls)
+
+
+def test_following_a_batch_looks_sooner_only_when_its_last_jobs_are_running():
+    from scrapersky.scheduling.follow import FINAL_POLL, _next_look
+
+    running = {"running": 40}
+    # 40 running, 80 ended in the last second: they should end in half a second.
+    assert _next_look(1.0, (10.0, 100), (11.0, 180), running) == pytest.approx(0.5)
+    # Never sooner than FINAL_POLL, never later than the poll.
+    assert _next_look(1.0, (10.0, 100), (11.0, 900), {"running": 1}) == FINAL_POLL
+    assert _next_look(1.0, (10.0, 100), (11.0, 110), running) == 1.0
+    # Jobs pending, nothing ended since the last look, or no look before: the poll.
+    assert _next_look(1.0, (10.0, 100), (11.0, 180), {"pending": 5, "running": 40}) == 1.0
+    assert _next_look(1.0, (10.0, 100), (11.0, 100), running) == 1.0
+    assert _next_look(1.0, None, (11.0, 180), running) == 1.0
