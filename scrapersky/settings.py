@@ -112,6 +112,9 @@ sitemap_spider_settings = {
         # obeyed by RobotsRulesMiddleware, so Scrapy's own middleware would only fetch it twice.
         "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
         "scrapersky.middlewares.RobotsRulesMiddleware": 100,
+        # Scrapy's, with `no_proxy` read once instead of at every request (scrapersky.net.proxy).
+        "scrapy.downloadermiddlewares.httpproxy.HttpProxyMiddleware": None,
+        "scrapersky.net.proxy.CachedProxyMiddleware": 750,
     },
     # Spider middlewares that do nothing for a scan cost every request and item a layer of
     # async iteration: the scan bounds its own sitemap depth (SCRAPERSKY_SITEMAP_MAX_DEPTH),
