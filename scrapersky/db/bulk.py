@@ -143,6 +143,45 @@ def sitemap_files(connection: Connection, domain_id: int, urls: Iterable[str]) -
     return sitemap_file_ids(connection, domain_id, urls)
 
 
+def sitemap_files_of(
+    connection: Connection, names: Mapping[int, Iterable[str]]
+) -> dict[int, dict[str, int]]:
+    """sitemap_files for several domains at once (domain id -> its URLs): two statements per
+    _IN_LIST pairs, whatever the number of domains, in (domain, URL) order."""
+    pairs = sorted({(domain_id, url) for domain_id, urls in names.items() for url in urls})
+    ids: dict[int, dict[str, int]] = {domain_id: {} for domain_id in names}
+    size = _IN_LIST[connection.dialect.name] // 2
+    for part in chunks(pairs, size):
+        rows = [{"domain_id": domain_id, "url": url} for domain_id, url in part]
+        connection.execute(_add_missing(connection.dialect.name, SitemapFile), rows)
+        found = connection.execute(
+            select(SitemapFile.domain_id, SitemapFile.url, SitemapFile.id).where(
+                tuple_(SitemapFile.domain_id, SitemapFile.url).in_(part)
+            )
+        )
+        for domain_id, url, ident in found:
+            ids[domain_id][url] = ident
+    return ids
+
+
+def insert_sitemap_files_of(
+    connection: Connection,
+    files: Mapping[int, Sequence[dict[str, Any]]],
+    ids: Mapping[int, Mapping[str, int]],
+    stamps: Mapping[int, datetime],
+) -> None:
+    """upsert_sitemap_files without `compare` (first scans: no change is recorded) for several
+    domains at once (each with its scan's stamp), one statement per kind of row; each domain's
+    files have distinct URLs."""
+    groups: dict[tuple[bool, tuple[str, ...]], list[dict[str, Any]]] = {}
+    for domain_id in sorted(files):
+        for values in files[domain_id]:
+            row, unchanged = _sitemap_row(domain_id, values, stamps[domain_id], ids[domain_id])
+            groups.setdefault((unchanged, tuple(row)), []).append(row)
+    for (unchanged, columns), rows in groups.items():
+        connection.execute(_sitemap_upsert(connection.dialect.name, columns, unchanged), rows)
+
+
 def record_changes(
     connection: Connection,
     domain_id: int,
@@ -829,7 +868,7 @@ def _remove_pairs_postgres(
 _IN_LIST = {"sqlite": URLS_PER_STATEMENT, "postgresql": 20_000}
 
 
-def chunks(urls: list[str], size: int) -> Iterator[list[str]]:
+def chunks(urls: list[Any], size: int) -> Iterator[list[Any]]:
     for start in range(0, len(urls), size):
         yield urls[start : start + size]
 

@@ -249,3 +249,81 @@ def test_a_page_fetched_before_any_sitemap_listed_it_gets_its_first_seen_time(da
     with session_scope(database_url) as session:
         first, last = session.execute(select(Page.first_seen_at, Page.last_seen_at)).one()
     assert first is not None and first == last
+
+
+def _scan_part(batch: StoreBatch, domain: str, *, twice: bool = False) -> None:
+    """An index and its child, which lists two pages; `twice`: the child's file item comes twice."""
+    index, child = f"http://{domain}/sitemap_index.xml", f"http://{domain}/pages.xml"
+    batch.add_file(
+        SitemapFileItem(
+            TENANT,
+            domain,
+            index,
+            "robots_txt",
+            sitemap_type="index",
+            url_count=1,
+            status_code=200,
+            complete=True,
+        )
+    )
+    for _ in range(2 if twice else 1):
+        batch.add_file(
+            SitemapFileItem(
+                TENANT,
+                domain,
+                child,
+                "sitemap_index",
+                parent_url=index,
+                sitemap_type="urlset",
+                url_count=2,
+                status_code=200,
+                complete=True,
+            )
+        )
+    pages = [PageEntry(f"http://{domain}/p{i}") for i in range(2)]
+    batch.add_pages(PageBatchItem(TENANT, domain, child, pages))
+
+
+def test_several_domains_in_one_write_keep_their_own_files_parents_pages_and_times(database_url):
+    from scrapersky.db.store import ScanState
+
+    domains = ["one.test", "two.test", "twice.test", "again.test"]
+    first = StoreBatch()
+    _scan_part(first, "again.test")
+    first.add_domain(
+        {
+            "tenant_id": TENANT,
+            "domain": "again.test",
+            "status": "complete",
+            "last_scan": datetime.now(UTC),
+            "last_error": None,
+            "metadata": {},
+            "homepage_read": False,
+            "sitemaps_complete": True,
+        }
+    )
+    write_batch(database_url, first, {})
+    batch = StoreBatch()
+    for domain in domains:
+        _scan_part(batch, domain, twice=domain == "twice.test")
+    base = datetime(2026, 12, 1, tzinfo=UTC)
+    scans = {
+        (TENANT, d): ScanState(stamp=base + timedelta(minutes=n)) for n, d in enumerate(domains)
+    }
+    write_batch(database_url, batch, {}, scans)
+    assert scans[(TENANT, "again.test")].rescan and not scans[(TENANT, "one.test")].rescan
+    with session_scope(database_url) as session:
+        files = {f.id: f for f in session.scalars(select(SitemapFile))}
+        pages = list(session.scalars(select(Page)))
+    by_url = {f.url: f for f in files.values()}
+    for n, domain in enumerate(domains):
+        index, child = (
+            by_url[f"http://{domain}/sitemap_index.xml"],
+            by_url[f"http://{domain}/pages.xml"],
+        )
+        assert child.parent_id == index.id and index.domain_id == child.domain_id
+        assert _utc(child.confirmed_at) == base + timedelta(minutes=n)
+        listed = sorted(p.url for p in pages if files[p.sitemap_file_id] is child)
+        assert listed == [f"http://{domain}/p0", f"http://{domain}/p1"]
+        assert all(p.domain_id == child.domain_id for p in pages if p.url in listed)
+    assert len(files) == 2 * len(domains)
