@@ -136,7 +136,7 @@ class StorePipeline:
     async def _store_end(self, item: DomainItem) -> None:
         key = (item.tenant_id, item.domain)
         try:
-            values = ItemAdapter(item).asdict()
+            values = dict(vars(item))  # a shallow copy: the writer reads it, changes its own keys
             await self._written(values)
             # The writer marks the end failed when an earlier write lost rows of the scan.
             item.status, item.last_error = values["status"], values["last_error"]
