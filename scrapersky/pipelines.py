@@ -210,13 +210,17 @@ class StorePipeline:
                 values.update(status=JobStatus.FAILED, last_error=self.lost.pop(key))
         try:
             await self._write_with_retries(batch)
-        except StoreError as exc:
+        except Exception as exc:
+            if not isinstance(exc, StoreError):
+                # A bug in the write path: its domains end failed, never stored in silence.
+                logger.error("writing a batch failed", exc_info=exc)
+                exc = StoreError(f"storing results failed: {type(exc).__name__}: {exc}")
             for key in batch.domain_keys():
                 self.lost.setdefault(key, str(exc))
                 if key in self.scans:
                     self.scans[key].seen_lost = True
             self.stats.inc_value("scrapersky/store/lost_rows", batch.rows)
-            raise
+            raise exc from None
 
     async def _write_with_retries(self, batch: StoreBatch) -> None:
         failed: dict[DomainKey, str] = {}

@@ -115,3 +115,27 @@ def test_a_scans_end_is_written_after_its_rows_that_waited_for_room(postgres_url
     assert scalar(postgres_url, "select count(*) from pages") == 9
     stored = rows(postgres_url, "select status, sitemap_urls from domains")
     assert stored == [{"status": "complete", "sitemap_urls": 9}]
+
+
+def test_a_bug_in_the_write_path_fails_the_scan_instead_of_passing_for_stored(
+    postgres_url, monkeypatch
+):
+    import scrapersky.pipelines
+
+    def broken(*args, **kwargs):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(scrapersky.pipelines, "write_batch", broken)
+    crawler = get_crawler()
+    crawler.stats.open_spider()
+    pipeline = StorePipeline(postgres_url, buffer_rows=3, retries=0, stats=crawler.stats)
+    domain = DomainItem(TENANT, DOMAIN, "complete", datetime.now(UTC), job_id="j1")
+
+    async def scan() -> None:
+        await pipeline.process_item(_pages(0, 3))
+        await pipeline.process_item(domain)
+        await pipeline.close_spider()
+
+    asyncio.run(scan())
+    assert domain.status == "failed" and "KeyError" in domain.last_error
+    assert crawler.stats.get_value("scrapersky/store/lost_rows") == 3
