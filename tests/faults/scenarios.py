@@ -32,7 +32,14 @@ class Outcome:
     @property
     def lost(self) -> int:
         """Rows neither stored nor reported: must be 0."""
-        return self.expected - self.stored - self.unwritten
+        return max(0, self.expected - self.stored - self.unwritten)
+
+    @property
+    def overreported(self) -> int:
+        """Rows reported unwritten that were stored. A write whose connection was cut while its
+        COMMIT was on the wire may have committed; the run cannot know, so it counts the write's
+        rows as lost: at most one write's rows (a buffer and a chunk) per cut."""
+        return max(0, self.stored + self.unwritten - self.expected)
 
 
 def big_site(
