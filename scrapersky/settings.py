@@ -121,12 +121,11 @@ sitemap_spider_settings = {
         "scrapersky.net.proxy.CachedProxyMiddleware": 750,
     },
     # Spider middlewares that do nothing for a scan cost every request and item a layer of
-    # async iteration: the scan bounds its own sitemap depth (SCRAPERSKY_SITEMAP_MAX_DEPTH),
-    # asks only its own site (a Referer would tell the site nothing), and builds every
-    # request's meta itself (nothing copied from a response's meta to warn about).
+    # async iteration: the scan bounds its own sitemap depth (SCRAPERSKY_SITEMAP_MAX_DEPTH) and
+    # builds every request's meta itself (nothing copied from a response's meta to warn about).
+    # The Referer middleware stays: Scrapy's redirect middlewares warn at every start without it.
     "SPIDER_MIDDLEWARES": {
         "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
-        "scrapy.spidermiddlewares.referer.RefererMiddleware": None,
         "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,
     },
     "ITEM_PIPELINES": {
