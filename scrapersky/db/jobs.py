@@ -252,10 +252,12 @@ class JobEnd:
     stats: dict[str, Any] | None = None
 
 
-def finish_jobs(session: Session, ends: Sequence[JobEnd]) -> list[bool]:
-    """End running jobs, all in the caller's transaction; for each, False if it was not running
-    (it already ended elsewhere). A run's job ends arrive in groups: the group's jobs are locked
-    and read in one statement, their domains found in one, their webhook deliveries added
+def finish_jobs(
+    session: Session, ends: Sequence[JobEnd], from_status: str = JobStatus.RUNNING
+) -> list[bool]:
+    """End jobs that are `from_status`, all in the caller's transaction; for each, False if it
+    was not (it already ended elsewhere). A run's job ends arrive in groups: the group's jobs are
+    locked and read in one statement, their domains found in one, their webhook deliveries added
     together and each batch counted once, not every job on its own (five statements each)."""
     if not ends:
         return []
@@ -264,8 +266,9 @@ def finish_jobs(session: Session, ends: Sequence[JobEnd]) -> list[bool]:
         .where(Job.id.in_({end.job_pk for end in ends}))
         .order_by(Job.id)
         .with_for_update()
+        .execution_options(populate_existing=True)  # as locked, not as the session last saw it
     ).all()
-    running = {job.id: job for job in locked if job.status == JobStatus.RUNNING}
+    running = {job.id: job for job in locked if job.status == from_status}
     domain_ids = _domain_ids(session, running.values())
     finished_at = now()
     ended: list[bool] = []
@@ -313,33 +316,10 @@ def _finish(
     status: JobStatus,
     *,
     error: str | None,
-    result_data: dict[str, Any] | None = None,
-    stats: dict[str, Any] | None = None,
     from_status: str = JobStatus.RUNNING,
 ) -> bool:
-    job = session.get(Job, job_pk, with_for_update=True)
-    if job is None or job.status != from_status:
-        return False
-    domain_id = session.scalar(
-        select(Domain.id).where(Domain.tenant_id == job.tenant_id, Domain.domain == job.domain)
-    )
-    finished_at = now()
-    job.status, job.error, job.finished_at = status, error, finished_at
-    job.domain_id = domain_id
-    job.progress = 1.0 if status == JobStatus.COMPLETE else job.progress
-    if result_data is not None:
-        job.result_data = result_data
-    if stats is not None:
-        job.stats = stats
-    webhooks.enqueue(session, job.tenant_id, "job.ended", _job_event(job, finished_at))
-    if job.batch_id is not None:
-        _count(
-            session,
-            job.batch_id,
-            int(status == JobStatus.COMPLETE),
-            int(status == JobStatus.FAILED),
-        )
-    return True
+    """finish_jobs for one job (the reaper's and cancel's ends)."""
+    return finish_jobs(session, [JobEnd(job_pk, status, error=error)], from_status)[0]
 
 
 def _job_event(job: Job, finished_at: datetime) -> dict[str, Any]:
