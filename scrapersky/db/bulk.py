@@ -34,7 +34,6 @@ from sqlalchemy import (
     insert,
     select,
     table,
-    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -76,16 +75,20 @@ def domain_rows(
     baseline). Bare rows are made for the domains not seen before. Two statements for any
     number of domains."""
     keys = sorted(set(keys))
-    if not keys:
-        return {}
-    rows = [{"tenant_id": t, "domain": d} for t, d in keys]
-    connection.execute(_add_missing(connection.dialect.name, Domain), rows)
-    found = connection.execute(
-        select(Domain.tenant_id, Domain.domain, Domain.id, Domain.last_scan.is_not(None)).where(
-            tuple_(Domain.tenant_id, Domain.domain).in_(keys)
-        )
-    )
-    return {(tenant, domain): (ident, bool(before)) for tenant, domain, ident, before in found}
+    found: dict[DomainKey, tuple[int, bool]] = {}
+    # Two statements per _IN_LIST keys; two IN lists, the pairs kept in Python (sitemap_files_of).
+    for part in chunks(keys, _IN_LIST[connection.dialect.name] // 2):
+        rows = [{"tenant_id": t, "domain": d} for t, d in part]
+        connection.execute(_add_missing(connection.dialect.name, Domain), rows)
+        wanted = set(part)
+        for tenant, domain, ident, before in connection.execute(
+            select(Domain.tenant_id, Domain.domain, Domain.id, Domain.last_scan.is_not(None)).where(
+                Domain.tenant_id.in_({t for t, _ in part}), Domain.domain.in_({d for _, d in part})
+            )
+        ):
+            if (tenant, domain) in wanted:
+                found[(tenant, domain)] = (ident, bool(before))
+    return found
 
 
 @cache
@@ -135,12 +138,7 @@ _COUNTED = ("sitemap_urls", "total_sitemaps")  # set from the stored rows, never
 def sitemap_files(connection: Connection, domain_id: int, urls: Iterable[str]) -> dict[str, int]:
     """Ids of these sitemap files of the domain by URL, making a placeholder row for each one not
     stored yet, so that pages and child sitemaps can name a sitemap before its own item comes."""
-    urls = sorted(set(urls))
-    if not urls:
-        return {}
-    rows = [{"domain_id": domain_id, "url": url} for url in urls]
-    connection.execute(_add_missing(connection.dialect.name, SitemapFile), rows)
-    return sitemap_file_ids(connection, domain_id, urls)
+    return sitemap_files_of(connection, {domain_id: urls})[domain_id]
 
 
 def sitemap_files_of(
@@ -154,13 +152,18 @@ def sitemap_files_of(
     for part in chunks(pairs, size):
         rows = [{"domain_id": domain_id, "url": url} for domain_id, url in part]
         connection.execute(_add_missing(connection.dialect.name, SitemapFile), rows)
+        # Domains and URLs as two IN lists, the pairs kept in Python: PostgreSQL plans a long
+        # list of row values as one OR per pair and runs out of stack at a few thousand.
         found = connection.execute(
             select(SitemapFile.domain_id, SitemapFile.url, SitemapFile.id).where(
-                tuple_(SitemapFile.domain_id, SitemapFile.url).in_(part)
+                SitemapFile.domain_id.in_({domain_id for domain_id, _ in part}),
+                SitemapFile.url.in_({url for _, url in part}),
             )
         )
+        wanted = set(part)
         for domain_id, url, ident in found:
-            ids[domain_id][url] = ident
+            if (domain_id, url) in wanted:
+                ids[domain_id][url] = ident
     return ids
 
 
@@ -168,7 +171,7 @@ def insert_sitemap_files_of(
     connection: Connection,
     files: Mapping[int, Sequence[dict[str, Any]]],
     ids: Mapping[int, Mapping[str, int]],
-    stamps: Mapping[int, datetime],
+    stamps: Mapping[int, datetime | None],
 ) -> None:
     """upsert_sitemap_files without `compare` (first scans: no change is recorded) for several
     domains at once (each with its scan's stamp), one statement per kind of row; each domain's
@@ -262,14 +265,12 @@ def upsert_sitemap_files(
 
     Without `compare` (a first scan, which records no change) the files go in one statement per
     kind (read, found unchanged); with it, one by one, each compared with its row as it was."""
-    built = [_sitemap_row(domain_id, values, stamp, ids) for values in files]
-    if not compare and len({row["url"] for row, _ in built}) == len(built):
-        for kind in (False, True):
-            rows = [row for row, unchanged in built if unchanged is kind]
-            if rows:
-                upsert = _sitemap_upsert(connection.dialect.name, tuple(rows[0]), kind)
-                connection.execute(upsert, rows)
+    if not compare and len({values["url"] for values in files}) == len(files):
+        insert_sitemap_files_of(
+            connection, {domain_id: files}, {domain_id: ids}, {domain_id: stamp}
+        )
         return []
+    built = [_sitemap_row(domain_id, values, stamp, ids) for values in files]
     found = []
     files_table = SitemapFile.__table__
     for row, unchanged in built:

@@ -327,3 +327,23 @@ def test_several_domains_in_one_write_keep_their_own_files_parents_pages_and_tim
         assert listed == [f"http://{domain}/p0", f"http://{domain}/p1"]
         assert all(p.domain_id == child.domain_id for p in pages if p.url in listed)
     assert len(files) == 2 * len(domains)
+
+
+def test_ids_of_thousands_of_domains_and_sitemaps_in_one_write(database_url):
+    # One write may name thousands of domains (ends piled up while the database was slow) and
+    # tens of thousands of sitemaps: a long list of (domain, URL) row values was too complex a
+    # statement for PostgreSQL, and the whole write fell back to domain by domain.
+    from scrapersky.db import bulk
+    from scrapersky.db.engine import get_engine
+
+    keys = [(TENANT, f"d{i}.test") for i in range(5000)] + [("other-tenant", "d0.test")]
+    with get_engine(database_url).connect() as connection, connection.begin():
+        domains = bulk.domain_rows(connection, keys)
+        assert set(domains) == set(keys) and len({ident for ident, _ in domains.values()}) == len(
+            keys
+        )
+        first, second = domains[keys[0]][0], domains[keys[1]][0]
+        urls = [f"http://d.test/s/{i}.xml" for i in range(12_000)]
+        ids = bulk.sitemap_files_of(connection, {first: urls, second: urls[:10]})
+    assert len(ids[first]) == 12_000 and len(ids[second]) == 10
+    assert not set(ids[first].values()) & set(ids[second].values())
