@@ -198,7 +198,7 @@ def _write(
     # Domains in id order, and within one its files in URL order, so concurrent scans of one
     # domain lock rows in the same order and cannot deadlock.
     order = sorted(states, key=lambda k: ids[k])
-    parts = {key: _Part.of(batch, key) for key in order}
+    parts = _Part.all_of(batch, order)
     together: dict[DomainKey, dict[str, int]] = {}
     if failed is None:
         together = _files_together(connection, parts, ids, states)
@@ -238,21 +238,30 @@ def _reason(exc: Exception) -> str:
 
 @dataclass
 class _Part:
-    """One domain's part of a batch: its sitemap file items (in URL order) and every sitemap
-    URL the part names (its pages' sitemaps, its files and their parents)."""
+    """One domain's part of a batch: its sitemap file items (in URL order), every sitemap URL the
+    part names (its pages' sitemaps, its files and their parents), its page fetches and its end."""
 
-    files: list[dict[str, Any]]
-    names: set[str]
+    files: list[dict[str, Any]] = field(default_factory=list)
+    names: set[str] = field(default_factory=set)
+    fetches: list[dict[str, Any]] = field(default_factory=list)
+    ends: list[dict[str, Any]] = field(default_factory=list)
 
-    @classmethod
-    def of(cls, batch: StoreBatch, key: DomainKey) -> _Part:
-        files = sorted((v for k, v in batch.files if k == key), key=lambda values: values["url"])
-        names = set(batch.sitemaps.get(key, ()))
-        for values in files:
-            names.add(values["url"])
+    @staticmethod
+    def all_of(batch: StoreBatch, keys: Collection[DomainKey]) -> dict[DomainKey, _Part]:
+        """Every domain's part, sorted out in one pass over the batch (not one per domain)."""
+        parts = {key: _Part(names=set(batch.sitemaps.get(key, ()))) for key in keys}
+        for key, values in batch.files:
+            parts[key].files.append(values)
+            parts[key].names.add(values["url"])
             if values.get("parent_url"):
-                names.add(values["parent_url"])
-        return cls(files, names)
+                parts[key].names.add(values["parent_url"])
+        for key, values in batch.fetches:
+            parts[key].fetches.append(values)
+        for values in batch.domains:
+            parts[(values["tenant_id"], values["domain"])].ends.append(values)
+        for part in parts.values():
+            part.files.sort(key=lambda values: values["url"])
+        return parts
 
 
 def _files_together(
@@ -319,10 +328,9 @@ def _write_domain(
         if values.get("vanished") and state.rescan and not state.seen_lost:
             vanished = {values["url"]: values["vanished"]}
             bulk.remove_vanished_pages(connection, domain_id, vanished, state.stamp, state.job_pk)
-    bulk.upsert_page_fetches(connection, domain_id, [v for k, v in batch.fetches if k == key])
-    for values in batch.domains:
-        if (values["tenant_id"], values["domain"]) == key:
-            _finish_scan(connection, domain_id, values, state)
+    bulk.upsert_page_fetches(connection, domain_id, part.fetches)
+    for values in part.ends:
+        _finish_scan(connection, domain_id, values, state)
     return changed
 
 
