@@ -202,6 +202,18 @@ def _write(
     together: dict[DomainKey, dict[str, int]] = {}
     if failed is None:
         together = _files_together(connection, parts, ids, states)
+        # The first scans' listed pages, all in one merge (their files are in `together`).
+        listings = [
+            (
+                ids[key],
+                batch.pages[key],
+                [together[key][url] for url in batch.sitemaps[key]],
+                states[key].stamp,
+            )
+            for key in order
+            if key in together and key in batch.pages
+        ]
+        changed += bulk.upsert_first_listings(connection, listings)
     for key in order:
         if failed is None:
             changed += _write_domain(
@@ -299,9 +311,10 @@ def _write_domain(
     state: ScanState,
     file_ids: dict[str, int] | None = None,
 ) -> int:
-    """One domain's part of a batch: its sitemap files (unless written with others' already,
-    `file_ids`), listed pages, fetches and its end."""
+    """One domain's part of a batch: its sitemap files and listed pages (unless written with
+    others' already, `file_ids`), fetches and its end."""
     files = part.files
+    together = file_ids is not None
     if file_ids is None:
         # Every sitemap the part names gets a row (a placeholder if need be) first, so parents
         # and the pages' sitemaps resolve in any order.
@@ -311,7 +324,7 @@ def _write_domain(
         )
         bulk.record_changes(connection, domain_id, state.job_pk, state.stamp, changes)
     changed = 0
-    if key in batch.pages:
+    if key in batch.pages and not together:
         sitemaps = batch.sitemaps[key]  # in key order: keys were handed out 1, 2, … as added
         changed = bulk.upsert_listed_pages(
             connection,

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from scrapersky.db.engine import session_scope
-from scrapersky.db.models import Page, SitemapFile
+from scrapersky.db.models import Domain, Page, SitemapFile
 from scrapersky.db.store import StoreBatch, write_batch
 from scrapersky.items import PageBatchItem, PageItem, SitemapFileItem
 from scrapersky.sitemaps import PageEntry
@@ -327,6 +327,46 @@ def test_several_domains_in_one_write_keep_their_own_files_parents_pages_and_tim
         assert listed == [f"http://{domain}/p0", f"http://{domain}/p1"]
         assert all(p.domain_id == child.domain_id for p in pages if p.url in listed)
     assert len(files) == 2 * len(domains)
+
+
+def test_first_scans_listed_in_one_write_keep_each_listing_with_its_own_domain(database_url):
+    """Several first scans' pages go in together (one COPY and merge on PostgreSQL): each page
+    keeps its domain, its sitemap, its scan's time and, listed twice, its last listing; one
+    domain name scanned for two tenants is two domains."""
+    from scrapersky.db.store import ScanState
+
+    other = "6ba7b810-9dad-11d1-80b4-00c04fd430c8"
+    keys = [(TENANT, "one.test"), (TENANT, "two.test"), (other, "one.test")]
+    base = datetime(2026, 12, 1, tzinfo=UTC)
+    batch = StoreBatch()
+    for tenant, domain in keys:
+        a, b = f"http://{domain}/a.xml", f"http://{domain}/b.xml"
+        for url in (a, b):
+            batch.add_file(
+                SitemapFileItem(tenant, domain, url, "robots_txt", sitemap_type="urlset")
+            )
+        day1, day2 = base - timedelta(days=2), base - timedelta(days=1)
+        first = [PageEntry(f"http://{domain}/p{i}", lastmod=day1) for i in range(3)]
+        batch.add_pages(PageBatchItem(tenant, domain, a, first))
+        again = [PageEntry(f"http://{domain}/p2", lastmod=day2), PageEntry(f"http://{domain}/p3")]
+        batch.add_pages(PageBatchItem(tenant, domain, b, again))
+    scans = {key: ScanState(stamp=base + timedelta(minutes=n)) for n, key in enumerate(keys)}
+    assert write_batch(database_url, batch, {}, scans) == 4 * len(keys)
+    with session_scope(database_url) as session:
+        files = {f.id: f for f in session.scalars(select(SitemapFile))}
+        pages = list(session.scalars(select(Page)))
+        domains = {(d.tenant_id, d.domain): d.id for d in session.scalars(select(Domain))}
+    assert len(pages) == 4 * len(keys)
+    for n, key in enumerate(keys):
+        domain = key[1]
+        mine = {p.url: p for p in pages if p.domain_id == domains[key]}
+        assert sorted(mine) == [f"http://{domain}/p{i}" for i in range(4)]
+        for url, page in mine.items():
+            listed_by = "a.xml" if url.endswith(("p0", "p1")) else "b.xml"
+            assert files[page.sitemap_file_id].url == f"http://{domain}/{listed_by}"
+            assert files[page.sitemap_file_id].domain_id == domains[key]
+            assert _utc(page.first_seen_at) == _utc(page.last_seen_at) == scans[key].stamp
+        assert _utc(mine[f"http://{domain}/p2"].lastmod) == base - timedelta(days=1)
 
 
 def test_ids_of_thousands_of_domains_and_sitemaps_in_one_write(database_url):
