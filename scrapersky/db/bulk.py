@@ -444,11 +444,10 @@ def upsert_first_listings(connection: Connection, listings: Sequence[FirstListin
     for all of them, instead of a COPY, a merge and a TRUNCATE a domain (a batch's small sites
     end a few at a time, and those three statements were half of the database's time). Returns
     the rows inserted or changed."""
-    if not listings:
-        return 0
-    if connection.dialect.name != "postgresql":
+    if connection.dialect.name != "postgresql" or len(listings) < 2:
+        # One domain (a large site's writes) keeps its own merge, its id and time constants.
         return sum(
-            _merge_pages_sqlite(connection, domain_id, lines, file_ids, stamp, False, None)
+            upsert_listed_pages(connection, domain_id, lines, file_ids, stamp)
             for domain_id, lines, file_ids, stamp in listings
         )
     domain_ids: list[int] = []
