@@ -357,7 +357,7 @@ def test_first_scans_listed_in_one_write_keep_each_listing_with_its_own_domain(d
         pages = list(session.scalars(select(Page)))
         domains = {(d.tenant_id, d.domain): d.id for d in session.scalars(select(Domain))}
     assert len(pages) == 4 * len(keys)
-    for n, key in enumerate(keys):
+    for key in keys:
         domain = key[1]
         mine = {p.url: p for p in pages if p.domain_id == domains[key]}
         assert sorted(mine) == [f"http://{domain}/p{i}" for i in range(4)]
