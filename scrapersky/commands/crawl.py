@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import gc
+import logging
 import sys
 
+from scrapy import signals
 from scrapy.commands.crawl import Command as ScrapyCrawl
 
 from scrapersky.config import check_settings
@@ -45,9 +47,13 @@ class Command(ScrapyCrawl):
         if args != [SPIDER]:
             super().run(args, opts)
             return
-        redact_logs()  # the crawler process has installed Scrapy's log handler by now
         limit_arenas()  # before the run starts its threads
         crawler = self.crawler_process.create_crawler(SPIDER)
+        # Scrapy puts in a new log handler as it makes the crawler, and again as the crawl
+        # starts (its settings final), before the spider opens.
+        self.level = crawler.settings.get("LOG_LEVEL")
+        self._log_handler_ready()
+        crawler.signals.connect(self._log_handler_ready, signal=signals.spider_opened)
         self.crawler_process.crawl(crawler, **opts.spargs)
         # What is loaded by now lives for the whole run: full collections would re-scan those
         # hundreds of thousands of objects every time, stalling the reactor for ~60 ms each.
@@ -61,3 +67,12 @@ class Command(ScrapyCrawl):
             crawler.stats.get_value(key) for key in FAILURE_STATS
         ):
             self.exitcode = WORK_FAILED
+
+    def _log_handler_ready(self) -> None:
+        """Redaction on the handler Scrapy logs through, and nothing made below LOG_LEVEL: Scrapy
+        opens the root logger and its own to every level and leaves it to its handler to drop
+        the rest, so every request's and item's debug line was made (a log record, a handler
+        call) only to be dropped, about 2% of a crawl's CPU."""
+        redact_logs()
+        for name in ("", "scrapy"):
+            logging.getLogger(name).setLevel(self.level)

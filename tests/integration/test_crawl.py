@@ -221,3 +221,17 @@ def test_discovery_requests_per_step_are_in_the_result_and_scrapy_status_json(
     shown = run_command("status", job["job_id"], "--json", env=scrapy_env(sqlite_url))
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout)["job"]["result_data"]["discovery_requests"] == steps
+
+
+def test_a_crawl_log_shows_no_password_of_a_url_it_names(sqlite_url, web, crawl):
+    """Scrapy replaces its log handler when the crawler is made: the redaction goes on the one
+    the crawl logs through."""
+    site = demo_site(web, "secret1.test")
+    site.add(
+        "/robots.txt",
+        "User-agent: *\nSitemap: http://reader:s3cret-word@secret1.test/private.xml\n",
+    )
+    result = crawl(sqlite_url, "-a", "domain=secret1.test", LOG_LEVEL="DEBUG")
+    assert result.returncode in (0, 1), result.stderr[-3000:]
+    assert "reader:***@secret1.test/private.xml" in result.stderr
+    assert "s3cret-word" not in result.stderr
