@@ -171,10 +171,8 @@ _BROWSERS: WeakKeyDictionary[Any, _SharedBrowser] = WeakKeyDictionary()
 
 class RenderingDownloadHandler(GuardedDownloadHandler):
     """Scrapy's HTTP handler (with the header caps) that hands `meta["playwright"]` requests to
-    scrapy-playwright's handler. That handler starts no browser until the first page to render
-    (LazyBrowserProvider): its driver costs ~120 MB, and most runs never render."""
-
-    lazy = False  # made with the downloader, so scrapy-playwright's handler sees engine_started
+    scrapy-playwright's handler, made at the first page to render (_SharedBrowser): most runs
+    never render, and Playwright costs ~0.3 s of CPU to import and ~120 MB to start."""
 
     def __init__(self, crawler) -> None:
         super().__init__(crawler=crawler)
@@ -199,21 +197,20 @@ class RenderingDownloadHandler(GuardedDownloadHandler):
 
 
 class _SharedBrowser:
-    """scrapy-playwright's handler, and the guard proxy its browser connects through and the
-    browser's launcher, both made at the first page to render (a crawl that renders nothing
-    leaves no file)."""
+    """scrapy-playwright's handler, the guard proxy its browser connects through and the
+    browser's launcher, all made at the first page to render (a crawl that renders nothing
+    imports no Playwright and leaves no file)."""
 
     def __init__(self, crawler) -> None:
-        # Imported only where Chromium exists: Playwright takes ~0.4 s to import.
-        from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
-
         self.crawler = crawler
-        self.handler = ScrapyPlaywrightDownloadHandler.from_crawler(crawler)
+        self.handler: Any = None
         self.launcher: str | None = None
         self.lock = asyncio.Lock()
 
     async def download_request(self, request):
         async with self.lock:
+            if self.handler is None:
+                self.handler = await self._start_handler()
             if self.launcher is None:
                 guard = await self._start_guard()
                 self.launcher = tempfile.mkdtemp(prefix="scrapersky-chromium-")
@@ -222,6 +219,16 @@ class _SharedBrowser:
                     self.launcher, options["executable_path"], guard.path if guard else None
                 )
         return await self.handler.download_request(request)
+
+    async def _start_handler(self) -> Any:
+        from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
+
+        handler = ScrapyPlaywrightDownloadHandler.from_crawler(self.crawler)
+        # What the handler does when the engine starts, which it was made too late to see
+        # (scrapy-playwright 0.0.48, as pinned): make its browser provider. LazyBrowserProvider
+        # starts nothing until the browser is needed, right after this.
+        await handler._launch()
+        return handler
 
     async def _start_guard(self) -> BrowserProxy | None:
         from twisted.internet import (
@@ -244,7 +251,8 @@ class _SharedBrowser:
         return guard
 
     async def close(self) -> None:
-        await self.handler.close()
+        if self.handler is not None:
+            await self.handler.close()
         guard: BrowserProxy | None = self.crawler.settings.get("SCRAPERSKY_BROWSER_PROXY")
         if guard is not None:
             await guard.close()

@@ -103,7 +103,8 @@ def test_render_never_keeps_the_static_html(chromium, sqlite_url, web, crawl):
     assert result.returncode == 0, result.stderr[-3000:]
     assert scalar(sqlite_url, "select title from domains") is None
     assert not web.hits("static.test", "/app.js")
-    # Chromium is there, but a run that renders nothing starts neither Playwright nor a browser.
-    assert "Starting download handler" in result.stderr
+    # Chromium is there, but a run that renders nothing does not even make scrapy-playwright's
+    # handler (it logs its start), let alone start Playwright or a browser.
+    assert "[scrapy-playwright]" not in result.stderr
     assert "Launching browser" not in result.stderr
     assert "playwright/browser_count" not in result.stderr
