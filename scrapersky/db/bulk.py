@@ -454,7 +454,8 @@ def upsert_first_listings(connection: Connection, listings: Sequence[FirstListin
     all_file_ids: list[int] = []
     stamps: list[datetime] = []
     text: list[str] = []
-    for domain_id, lines, file_ids, stamp in listings:
+    # The longest first: its lines go in as they are. (The merge sorts the rows itself.)
+    for domain_id, lines, file_ids, stamp in sorted(listings, key=lambda listing: -len(listing[1])):
         # Sitemap keys number each domain's files from 1: those of the later domains move past
         # the keys before them, so one key stands for one domain's file in the merge.
         offset = len(all_file_ids)

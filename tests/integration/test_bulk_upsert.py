@@ -332,12 +332,14 @@ def test_several_domains_in_one_write_keep_their_own_files_parents_pages_and_tim
 def test_first_scans_listed_in_one_write_keep_each_listing_with_its_own_domain(database_url):
     """Several first scans' pages go in together (one COPY and merge on PostgreSQL): each page
     keeps its domain, its sitemap, its scan's time and, listed twice, its last listing; one
-    domain name scanned for two tenants is two domains."""
+    domain name scanned for two tenants is two domains. The second domain lists the most pages,
+    so it goes into the merge first and the domains before and after it are renumbered."""
     from scrapersky.db.store import ScanState
 
     other = "6ba7b810-9dad-11d1-80b4-00c04fd430c8"
     keys = [(TENANT, "one.test"), (TENANT, "two.test"), (other, "one.test")]
     base = datetime(2026, 12, 1, tzinfo=UTC)
+    extra = {(TENANT, "two.test"): 4}  # pages q0, q1, … that a.xml lists besides
     batch = StoreBatch()
     for tenant, domain in keys:
         a, b = f"http://{domain}/a.xml", f"http://{domain}/b.xml"
@@ -347,22 +349,26 @@ def test_first_scans_listed_in_one_write_keep_each_listing_with_its_own_domain(d
             )
         day1, day2 = base - timedelta(days=2), base - timedelta(days=1)
         first = [PageEntry(f"http://{domain}/p{i}", lastmod=day1) for i in range(3)]
+        first += [PageEntry(f"http://{domain}/q{i}") for i in range(extra.get((tenant, domain), 0))]
         batch.add_pages(PageBatchItem(tenant, domain, a, first))
         again = [PageEntry(f"http://{domain}/p2", lastmod=day2), PageEntry(f"http://{domain}/p3")]
         batch.add_pages(PageBatchItem(tenant, domain, b, again))
     scans = {key: ScanState(stamp=base + timedelta(minutes=n)) for n, key in enumerate(keys)}
-    assert write_batch(database_url, batch, {}, scans) == 4 * len(keys)
+    listed = 4 * len(keys) + sum(extra.values())
+    assert write_batch(database_url, batch, {}, scans) == listed
     with session_scope(database_url) as session:
         files = {f.id: f for f in session.scalars(select(SitemapFile))}
         pages = list(session.scalars(select(Page)))
         domains = {(d.tenant_id, d.domain): d.id for d in session.scalars(select(Domain))}
-    assert len(pages) == 4 * len(keys)
+    assert len(pages) == listed
     for key in keys:
         domain = key[1]
         mine = {p.url: p for p in pages if p.domain_id == domains[key]}
-        assert sorted(mine) == [f"http://{domain}/p{i}" for i in range(4)]
+        assert sorted(mine) == [f"http://{domain}/p{i}" for i in range(4)] + [
+            f"http://{domain}/q{i}" for i in range(extra.get(key, 0))
+        ]
         for url, page in mine.items():
-            listed_by = "a.xml" if url.endswith(("p0", "p1")) else "b.xml"
+            listed_by = "a.xml" if "/q" in url or url.endswith(("p0", "p1")) else "b.xml"
             assert files[page.sitemap_file_id].url == f"http://{domain}/{listed_by}"
             assert files[page.sitemap_file_id].domain_id == domains[key]
             assert _utc(page.first_seen_at) == _utc(page.last_seen_at) == scans[key].stamp
