@@ -37,6 +37,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import ReturningInsert
 
 from scrapersky.core.clock import now
 from scrapersky.db.models import LISTING_COLUMNS, Base, Domain, Page, ScanChange, SitemapFile
@@ -61,11 +62,18 @@ def _dialect_insert(dialect: str, model: type[Base]) -> postgresql.Insert | sqli
 # The statements a scan runs for every domain are built once per dialect (and shape) and run
 # with parameters, so SQLAlchemy finds each compiled in its cache instead of compiling a new
 # one per domain (a VALUES list of another length, or new literals, is another statement), and
-# psycopg2 is handed a list of rows as one multi-row INSERT (SQLAlchemy's insertmanyvalues).
+# a list of rows goes as one multi-row INSERT (SQLAlchemy's insertmanyvalues). SQLAlchemy
+# batches an INSERT … ON CONFLICT only when it has a RETURNING clause (without one, psycopg2
+# would run it row by row): the upserts below return the rows' ids, which callers may ignore.
+# A multi-row ON CONFLICT DO UPDATE must not name one row twice: callers give distinct keys.
 @cache
-def _add_missing(dialect: str, model: type[Base]) -> postgresql.Insert | sqlite.Insert:
+def _add_missing(dialect: str, model: type[Base]) -> ReturningInsert[Any]:
     """INSERT of rows that are not there yet (ON CONFLICT DO NOTHING)."""
-    return _dialect_insert(dialect, model).on_conflict_do_nothing()
+    return (
+        _dialect_insert(dialect, model)
+        .on_conflict_do_nothing()
+        .returning(*model.__table__.primary_key)
+    )
 
 
 def domain_rows(
@@ -236,7 +244,7 @@ _UNCHANGED_SET = ("status_code", "fetched_at", "confirmed_at", "removed_at")
 @cache
 def _sitemap_upsert(
     dialect: str, columns: tuple[str, ...], unchanged: bool
-) -> postgresql.Insert | sqlite.Insert:
+) -> ReturningInsert[int]:
     """The upsert of sitemap file rows with these columns; of one found unchanged, only the
     time it was looked at and confirmed."""
     stmt = _dialect_insert(dialect, SitemapFile)
@@ -248,7 +256,9 @@ def _sitemap_upsert(
     changes["confirmed_at"] = func.coalesce(stmt.excluded.confirmed_at, stored.confirmed_at)
     if not unchanged:
         changes["parent_id"] = func.coalesce(stmt.excluded.parent_id, stored.parent_id)
-    return stmt.on_conflict_do_update(index_elements=["domain_id", "url"], set_=changes)
+    return stmt.on_conflict_do_update(index_elements=["domain_id", "url"], set_=changes).returning(
+        SitemapFile.id
+    )
 
 
 def upsert_sitemap_files(
