@@ -76,12 +76,19 @@ class StorePipeline:
     parsing down to the database's pace. Every scan's rows are buffered before its DomainItem,
     and a batch writes each domain's rows before its end, so a DomainItem joins the filling
     batch and waits for that batch's write: the ends that arrive during one write share the
-    next (one transaction for many domains, never a queue of single-domain writes).
+    next (one transaction for many domains, never a queue of single-domain writes). An idle
+    writer also waits SCRAPERSKY_GATHER_MS for other scans' rows and ends before it writes,
+    while the run has other scans under way: a run whose scans end one at a time would
+    otherwise write each alone.
     """
 
-    def __init__(self, url: str, buffer_rows: int, retries: int, stats) -> None:
+    def __init__(
+        self, url: str, buffer_rows: int, retries: int, stats, gather: float = 0.0
+    ) -> None:
         self.url = url
         self.buffer_rows = buffer_rows
+        self.gather = gather
+        self.gathering: asyncio.TimerHandle | None = None
         self.retries = retries
         self.stats = stats
         self.batch = StoreBatch()  # filling
@@ -108,6 +115,7 @@ class StorePipeline:
             settings.getint("SCRAPERSKY_STORE_BUFFER"),
             settings.getint("SCRAPERSKY_STORE_RETRIES"),
             crawler.stats,
+            settings.getint("SCRAPERSKY_GATHER_MS") / 1000,
         )
         crawler.signals.connect(pipeline.scan_started, signal=signals.scan_started)
         return pipeline
@@ -169,15 +177,38 @@ class StorePipeline:
 
     async def flush(self) -> None:
         """Write everything buffered and wait until it is written."""
-        self._start_writing()
+        self._start_writing(now=True)
         while self.writer is not None and not self.writer.done():
             await asyncio.shield(self.writer)
 
-    def _start_writing(self) -> None:
+    def _start_writing(self, *, now: bool = False) -> None:
         """Hand the filling batch to the writer, unless it is writing already: it then takes
-        what was buffered meanwhile as soon as the write in flight ends."""
-        if self.in_flight is None and not self.batch.empty:
-            self.writer = asyncio.ensure_future(self._write_all(self._take()))
+        what was buffered meanwhile as soon as the write in flight ends. While other scans of
+        the run are under way and the batch has room, the writer first waits `gather` seconds
+        for their rows and ends, which then share its transaction."""
+        if self.in_flight is not None or self.batch.empty:
+            return
+        if not now and self._worth_gathering():
+            if self.gathering is None:
+                loop = asyncio.get_running_loop()
+                self.gathering = loop.call_later(self.gather, self._gathered)
+            return
+        if self.gathering is not None:
+            self.gathering.cancel()
+            self.gathering = None
+        self.writer = asyncio.ensure_future(self._write_all(self._take()))
+
+    def _gathered(self) -> None:
+        self.gathering = None
+        self._start_writing(now=True)
+
+    def _worth_gathering(self) -> bool:
+        # Scans whose end is in the batch are still in self.scans until it is written.
+        return (
+            self.gather > 0
+            and self.batch.rows < self.buffer_rows
+            and len(self.scans) > len(self.batch.domains)
+        )
 
     def _take(self) -> StoreBatch:
         batch, written = self.batch, self.batch_written

@@ -173,6 +173,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     _int("SCRAPERSKY_STORE_BUFFER", 50000, 1, "page rows buffered before a bulk write"),
     _int(
+        "SCRAPERSKY_GATHER_MS",
+        250,
+        0,
+        "milliseconds a finished scan's rows and job end wait for those of the run's other scans "
+        "to share one database transaction, while others are under way (0: written at once)",
+    ),
+    _int(
         "SCRAPERSKY_STORE_RETRIES",
         8,
         0,

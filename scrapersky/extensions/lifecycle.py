@@ -38,6 +38,7 @@ class JobLifecycle:
         self.times = JobTimes.from_settings(settings)
         # Several heartbeats fit in the stale window, and never more than one every 10 s.
         self.interval = min(max(self.times.stale_after / 4, 0.5), 10.0)
+        self.gather = settings.getint("SCRAPERSKY_GATHER_MS") / 1000
         self.live: dict[str, Scan] = {}
         # Claimed ahead of a free scan slot: their heartbeats say the run still holds them.
         self.waiting: dict[str, jobs.ClaimedJob] = {}
@@ -150,10 +151,13 @@ class JobLifecycle:
 
     async def _record_ends(self) -> None:
         """Record the job ends that arrived while the last group was being written, all in one
-        transaction; a group the database refuses is recorded job by job, so that one job's
+        transaction (the first group waits SCRAPERSKY_GATHER_MS for company while other scans
+        of the run are under way or claimed); a group the database refuses is recorded job by job, so that one job's
         refused record cannot cost the others theirs. A group that failed on a transient error
         has had its retries already (_record): the database is gone, and each job would only
         wait out the same retries again."""
+        if self.gather and (self.live or self.waiting):
+            await asyncio.sleep(self.gather)  # other scans' ends are coming: one transaction
         while self.ends:
             group, self.ends = self.ends, []
             try:

@@ -197,6 +197,51 @@ def test_a_group_that_lost_the_database_is_not_retried_job_by_job(caplog):
     assert len(retried) == 1  # one retry within the 1 s budget, for the group only
 
 
+def test_ends_of_scans_finishing_together_are_recorded_in_one_transaction(database_url):
+    """A job end waits SCRAPERSKY_GATHER_MS for the ends of the run's other scans under way:
+    those that come meanwhile share its transaction (one finished_at); the last scan's end,
+    with none left to wait for, is recorded at once."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from scrapy.utils.test import get_crawler
+
+    from scrapersky.config.scan_options import ScanOptions
+    from scrapersky.extensions import JobLifecycle
+    from scrapersky.items import DomainItem
+    from scrapersky.spiders.scan import Scan
+
+    batch = in_transaction(database_url, jobs.create_batch, TENANT, HOSTS[:4], {})
+    claimed = in_transaction(database_url, jobs.claim_jobs, run_id="r", limit=4, batch_id=batch.id)
+    settings = {"DATABASE_URL": database_url, "SCRAPERSKY_GATHER_MS": 500}
+    lifecycle = JobLifecycle(get_crawler(settings_dict=settings))
+    scans = [Scan(job=job, options=ScanOptions(), schemes=["http"]) for job in claimed]
+
+    async def end(scan: Scan, after: float) -> None:
+        await asyncio.sleep(after)
+        item = DomainItem(
+            TENANT, scan.domain, "complete", datetime.now(UTC), job_id=scan.job.job_id
+        )
+        await lifecycle.item_scraped(item, None)
+
+    async def run() -> None:
+        for scan in scans:
+            lifecycle.scan_started(scan)
+        await asyncio.gather(
+            *(end(scan, at) for scan, at in zip(scans, [0, 0.05, 0.1, 1.0], strict=True))
+        )
+
+    asyncio.run(run())
+    with session_scope(database_url) as session:
+        ended = {
+            job.domain: (job.status, job.finished_at)
+            for job in session.scalars(select(Job).where(Job.batch_id == batch.id))
+        }
+    assert {status for status, _ in ended.values()} == {JobStatus.COMPLETE}
+    together = {ended[host][1] for host in HOSTS[:3]}
+    assert len(together) == 1 and ended[HOSTS[3]][1] not in together
+
+
 def test_a_claim_looks_past_the_last_one_first_and_still_finds_jobs_given_back(database_url):
     batch = in_transaction(database_url, jobs.create_batch, TENANT, HOSTS, {})
 

@@ -1,15 +1,22 @@
-"""StorePipeline against a real PostgreSQL that goes away between two of its writes."""
+"""StorePipeline against a real PostgreSQL: one that goes away between two of its writes, and
+scans whose ends share a write."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime
 
 from scrapy.utils.test import get_crawler
 
+from scrapersky.config.scan_options import ScanOptions
+from scrapersky.db import jobs
+from scrapersky.db.engine import in_transaction
+from scrapersky.db.jobs import ClaimedJob
 from scrapersky.items import DomainItem, PageBatchItem, SitemapFileItem
 from scrapersky.pipelines import StorePipeline
 from scrapersky.sitemaps import PageEntry
+from scrapersky.spiders.scan import Scan
 from tests.support.db import rows, scalar
 from tests.support.tcp_gate import TcpGate
 
@@ -139,3 +146,64 @@ def test_a_bug_in_the_write_path_fails_the_scan_instead_of_passing_for_stored(
     asyncio.run(scan())
     assert domain.status == "failed" and "KeyError" in domain.last_error
     assert crawler.stats.get_value("scrapersky/store/lost_rows") == 3
+
+
+def _scans_of(url: str, domains: list[str]) -> list[Scan]:
+    """Scans of real jobs (their scan_changes rows name them)."""
+    made = in_transaction(url, jobs.add_jobs, TENANT, domains, run_id="r1", options={})
+    return [
+        Scan(
+            job=ClaimedJob(job.id, job.job_id, TENANT, job.domain, None, {}),
+            options=ScanOptions(),
+            schemes=["http"],
+        )
+        for job in made
+    ]
+
+
+async def _ends_at(pipeline: StorePipeline, scans: list[Scan], at: list[float]) -> list[float]:
+    """Each scan's end at its time (seconds from now); the seconds each end waited to be written."""
+
+    async def end(scan: Scan, after: float) -> float:
+        await asyncio.sleep(after)
+        started = time.monotonic()
+        item = DomainItem(
+            TENANT, scan.domain, "complete", datetime.now(UTC), job_id=scan.job.job_id
+        )
+        await pipeline.process_item(item)
+        return time.monotonic() - started
+
+    for scan in scans:
+        pipeline.scan_started(scan)
+    waited = await asyncio.gather(
+        *(end(scan, after) for scan, after in zip(scans, at, strict=True))
+    )
+    await pipeline.close_spider()
+    return list(waited)
+
+
+DOMAINS = ["one.test", "two.test", "three.test", "four.test"]
+
+
+def test_ends_of_scans_finishing_together_share_one_write(postgres_url):
+    crawler = get_crawler()
+    crawler.stats.open_spider()
+    pipeline = StorePipeline(postgres_url, 1000, 0, crawler.stats, gather=0.5)
+    scans = _scans_of(postgres_url, DOMAINS)
+    waited = asyncio.run(_ends_at(pipeline, scans, [0, 0.05, 0.1, 1.0]))
+    # The first three ends waited for company (the fourth scan was still under way) and went
+    # together; the fourth, with no scan left to wait for, was written at once.
+    assert crawler.stats.get_value("scrapersky/store/flushes") == 2
+    assert waited[0] >= 0.45 and waited[3] < 0.4
+    stored = rows(postgres_url, "select domain, status from domains order by domain")
+    assert stored == [{"domain": d, "status": "complete"} for d in sorted(DOMAINS)]
+
+
+def test_without_gathering_each_end_is_written_as_it_comes(postgres_url):
+    crawler = get_crawler()
+    crawler.stats.open_spider()
+    pipeline = StorePipeline(postgres_url, 1000, 0, crawler.stats, gather=0.0)
+    scans = _scans_of(postgres_url, DOMAINS)
+    waited = asyncio.run(_ends_at(pipeline, scans, [0, 0.1, 0.2, 0.3]))
+    assert crawler.stats.get_value("scrapersky/store/flushes") == 4
+    assert max(waited) < 0.4
