@@ -152,10 +152,10 @@ class JobLifecycle:
     async def _record_ends(self) -> None:
         """Record the job ends that arrived while the last group was being written, all in one
         transaction (the first group waits SCRAPERSKY_GATHER_MS for company while other scans
-        of the run are under way or claimed); a group the database refuses is recorded job by job, so that one job's
-        refused record cannot cost the others theirs. A group that failed on a transient error
-        has had its retries already (_record): the database is gone, and each job would only
-        wait out the same retries again."""
+        of the run are under way or claimed); a group the database refuses is recorded job by
+        job, so that one job's refused record cannot cost the others theirs. A group that
+        failed on a transient error has had its retries already (_record): the database is
+        gone, and each job would only wait out the same retries again."""
         if self.gather and (self.live or self.waiting):
             await asyncio.sleep(self.gather)  # other scans' ends are coming: one transaction
         while self.ends:
