@@ -161,8 +161,13 @@ def _scans_of(url: str, domains: list[str]) -> list[Scan]:
     ]
 
 
-async def _ends_at(pipeline: StorePipeline, scans: list[Scan], at: list[float]) -> list[float]:
-    """Each scan's end at its time (seconds from now); the seconds each end waited to be written."""
+def _ends_at(url: str, gather: float, at: list[float]) -> tuple[int, list[float]]:
+    """One scan per DOMAINS entry, each ending at its time (seconds from the start) through a
+    pipeline that gathers for `gather` seconds: (writes made, the seconds each end waited)."""
+    crawler = get_crawler()
+    crawler.stats.open_spider()
+    pipeline = StorePipeline(url, 1000, 0, crawler.stats, gather=gather)
+    scans = _scans_of(url, DOMAINS)
 
     async def end(scan: Scan, after: float) -> float:
         await asyncio.sleep(after)
@@ -173,37 +178,33 @@ async def _ends_at(pipeline: StorePipeline, scans: list[Scan], at: list[float]) 
         await pipeline.process_item(item)
         return time.monotonic() - started
 
-    for scan in scans:
-        pipeline.scan_started(scan)
-    waited = await asyncio.gather(
-        *(end(scan, after) for scan, after in zip(scans, at, strict=True))
-    )
-    await pipeline.close_spider()
-    return list(waited)
+    async def run() -> list[float]:
+        for scan in scans:
+            pipeline.scan_started(scan)
+        waited = await asyncio.gather(
+            *(end(scan, after) for scan, after in zip(scans, at, strict=True))
+        )
+        await pipeline.close_spider()
+        return list(waited)
+
+    waited = asyncio.run(run())
+    return crawler.stats.get_value("scrapersky/store/flushes"), waited
 
 
 DOMAINS = ["one.test", "two.test", "three.test", "four.test"]
 
 
 def test_ends_of_scans_finishing_together_share_one_write(postgres_url):
-    crawler = get_crawler()
-    crawler.stats.open_spider()
-    pipeline = StorePipeline(postgres_url, 1000, 0, crawler.stats, gather=0.5)
-    scans = _scans_of(postgres_url, DOMAINS)
-    waited = asyncio.run(_ends_at(pipeline, scans, [0, 0.05, 0.1, 1.0]))
+    flushes, waited = _ends_at(postgres_url, 0.5, [0, 0.05, 0.1, 1.0])
     # The first three ends waited for company (the fourth scan was still under way) and went
     # together; the fourth, with no scan left to wait for, was written at once.
-    assert crawler.stats.get_value("scrapersky/store/flushes") == 2
+    assert flushes == 2
     assert waited[0] >= 0.45 and waited[3] < 0.4
     stored = rows(postgres_url, "select domain, status from domains order by domain")
     assert stored == [{"domain": d, "status": "complete"} for d in sorted(DOMAINS)]
 
 
 def test_without_gathering_each_end_is_written_as_it_comes(postgres_url):
-    crawler = get_crawler()
-    crawler.stats.open_spider()
-    pipeline = StorePipeline(postgres_url, 1000, 0, crawler.stats, gather=0.0)
-    scans = _scans_of(postgres_url, DOMAINS)
-    waited = asyncio.run(_ends_at(pipeline, scans, [0, 0.1, 0.2, 0.3]))
-    assert crawler.stats.get_value("scrapersky/store/flushes") == 4
+    flushes, waited = _ends_at(postgres_url, 0.0, [0, 0.1, 0.2, 0.3])
+    assert flushes == 4
     assert max(waited) < 0.4
