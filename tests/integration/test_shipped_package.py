@@ -2,7 +2,8 @@
 `pip install .` installs carry every file of the package (the top-level migrations/, which
 setup.py ships inside it, and console assets included), so the nodes in the other tests run what
 production would run; and the installed copy migrates a database on its own, outside the
-checkout, as an operator of the Docker image runs `scrapy migrate`."""
+checkout, as an operator of the Docker image runs `scrapy migrate`. The egg carries bytecode
+that zipimport loads, so a run does not compile the package at every start."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import os
 import subprocess
 import sys
 import zipfile
+import zipimport
 from pathlib import PurePosixPath
 
 from scrapersky.db.schema import SCHEMA_HEAD, current_revision
@@ -57,6 +59,20 @@ def test_the_egg_and_the_installed_copy_carry_every_package_file(scrapyd):
         if path.is_file() and "__pycache__" not in path.parts
     }
     assert sorted(files - installed) == []
+
+
+def test_the_egg_carries_bytecode_that_zipimport_loads_instead_of_compiling(scrapyd):
+    egg = project_build().egg
+    with zipfile.ZipFile(egg) as archive:
+        names = set(archive.namelist())
+    sources = {name for name in names if name.endswith(".py")}
+    assert "scrapersky/pipelines.py" in sources
+    assert sorted(name for name in sources if name + "c" not in names) == []
+    # Code compiled from the zip's source would be named by the egg's path; code read from the
+    # bytecode keeps the name it was compiled under.
+    for package, module in [("scrapersky", "pipelines"), ("scrapersky/db", "bulk")]:
+        code = zipimport.zipimporter(f"{egg}/{package}/").get_code(module)
+        assert code.co_filename == f"{package}/{module}.py"
 
 
 def test_the_installed_copy_migrates_a_fresh_database_outside_the_checkout(scrapyd, tmp_path):
