@@ -6,7 +6,7 @@ from typing import Any
 
 from scrapersky.metadata import extract_metadata
 from scrapersky.metadata.document import parse_html
-from scrapersky.metadata.structured import iter_nodes, parse_json_ld
+from scrapersky.metadata.structured import iter_nodes, opengraph, parse_json_ld
 
 
 def structured(html: str) -> dict[str, Any]:
@@ -66,6 +66,41 @@ def test_opengraph_uniform() -> None:
     }
 
 
+OPENGRAPH_CASES = {
+    "plain": '<meta property="og:title" content="Acme"><meta property="og:url" content="/">',
+    "first non-blank value wins": (
+        '<meta property="og:title" content=" "><meta property="og:title" content="Acme">'
+        '<meta property="og:title" content="Other"><meta property="og:image" content="">'
+    ),
+    "blank type": '<meta property="og:type" content=""><meta property="og:title" content="A">',
+    "undeclared namespace": '<meta property="fb:app_id" content="1"><meta property="x:y" content="2">',
+    "only undeclared": '<meta property="fb:app_id" content="1">',
+    "product and article": (
+        '<meta property="product:price:amount" content="3"><meta property="article:tag" content="t">'
+    ),
+    "no content": '<meta property="og:title"><meta name="og:description" content="d">',
+}
+PREFIXED = (
+    '<html prefix="fb: http://ogp.me/ns/fb# og: http://example.com/og"><head prefix="x: http://x/">'
+    '<meta property="fb:app_id" content="1"><meta property="x:y" content="2">'
+    '<meta property="og:type" content="article"></head><body>'
+    '<meta property="og:title" content="outside the head"></body></html>'
+)
+
+
+def test_opengraph_reads_as_extruct_does() -> None:
+    import extruct
+
+    pages = [f"<html><head>{head}</head><body></body></html>" for head in OPENGRAPH_CASES.values()]
+    for html in [*pages, PREFIXED, "<p>no head</p>"]:
+        root = parse_html(html)
+        theirs = extruct.extract(html, syntaxes=["opengraph"], uniform=True)["opengraph"]
+        assert opengraph(root) == theirs, html
+    prefixed = opengraph(parse_html(PREFIXED))
+    assert prefixed[0]["@context"]["og"] == "http://ogp.me/ns#"
+    assert (prefixed[0]["fb:app_id"], prefixed[0]["x:y"]) == ("1", "2")
+
+
 def test_microdata_uniform() -> None:
     html = (
         '<div itemscope itemtype="https://schema.org/LocalBusiness"><span itemprop="name">Acme Bakery</span>'
@@ -117,13 +152,13 @@ def extruct_loaded_for(html: str) -> str:
     return done.stdout.decode().strip()
 
 
-def test_extruct_is_imported_only_for_pages_that_carry_its_markup() -> None:
+def test_extruct_is_imported_only_for_pages_that_carry_microdata() -> None:
     # Its import costs a reactor stall of a third of a second on a slow host.
     plain = "<html><head><title>Shop</title></head><body><p>Hello</p></body></html>"
     assert extruct_loaded_for(plain) == "[] False"
     with_json_ld = plain.replace("</head>", json_ld_script('{"@type": "Thing"}') + "</head>")
     assert extruct_loaded_for(with_json_ld) == "['json-ld'] False"
     og = '<html><head><meta property="og:title" content="Shop"></head><body></body></html>'
-    assert extruct_loaded_for(og) == "['opengraph'] True"
+    assert extruct_loaded_for(og) == "['opengraph'] False"
     item = '<div itemscope itemtype="https://schema.org/Thing"><span itemprop="name">X</span></div>'
     assert extruct_loaded_for(item) == "['microdata'] True"
