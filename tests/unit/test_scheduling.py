@@ -248,11 +248,12 @@ def test_following_a_batch_looks_sooner_only_when_its_last_jobs_are_running():
     from scrapersky.scheduling.follow import FINAL_POLL, _next_look
 
     running = {"running": 40}
-    # 40 running, 80 ended in the last second: they should end in half a second.
-    assert _next_look(1.0, (10.0, 100), (11.0, 180), running) == pytest.approx(0.5)
+    # 4 ended in the last second: the next should end in a quarter of a second.
+    assert _next_look(1.0, (10.0, 100), (11.0, 104), running) == pytest.approx(0.25)
+    assert _next_look(1.0, (10.0, 100), (11.0, 104), {"running": 1}) == pytest.approx(0.25)
     # Never sooner than FINAL_POLL, never later than the poll.
-    assert _next_look(1.0, (10.0, 100), (11.0, 900), {"running": 1}) == FINAL_POLL
-    assert _next_look(1.0, (10.0, 100), (11.0, 110), running) == 1.0
+    assert _next_look(1.0, (10.0, 100), (11.0, 180), running) == FINAL_POLL
+    assert _next_look(1.0, (10.0, 100), (13.0, 101), running) == 1.0
     # Jobs pending, nothing ended since the last look, or no look before: the poll.
     assert _next_look(1.0, (10.0, 100), (11.0, 180), {"pending": 5, "running": 40}) == 1.0
     assert _next_look(1.0, (10.0, 100), (11.0, 100), running) == 1.0
