@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from scrapersky.config import check_settings
 from scrapersky.core.errors import DatabaseUnavailable, ScraperSkyError
+from scrapersky.core.exit import skip_final_collections
 from scrapersky.db.schema import ensure_schema, first_line
 from scrapersky.scheduling.client import ScrapydClient
 
@@ -39,6 +40,7 @@ class ProjectCommand:
     default_settings = {"LOG_ENABLED": False}
 
     def run(self, args: list[str], opts) -> None:
+        skip_final_collections()
         try:
             check_settings(self.settings)
             self.execute(args, opts)

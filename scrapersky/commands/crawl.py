@@ -10,6 +10,7 @@ from scrapy.commands.crawl import Command as ScrapyCrawl
 from scrapersky.config import check_settings
 from scrapersky.config.arguments import parse_run_arguments
 from scrapersky.core.errors import WORK_FAILED, ScraperSkyError
+from scrapersky.core.exit import skip_final_collections
 from scrapersky.core.malloc import limit_arenas
 from scrapersky.core.redact import redact_logs
 from scrapersky.db.schema import ensure_schema
@@ -48,6 +49,7 @@ class Command(ScrapyCrawl):
             super().run(args, opts)
             return
         limit_arenas()  # before the run starts its threads
+        skip_final_collections()
         crawler = self.crawler_process.create_crawler(SPIDER)
         # Scrapy puts in a new log handler as it makes the crawler, and again as the crawl
         # starts (its settings final), before the spider opens.
