@@ -3,7 +3,7 @@
 As the interpreter exits it clears every module and runs full collections over every object
 still alive, and the libraries a command imports (Scrapy, Twisted, SQLAlchemy) leave hundreds of
 thousands: `scrapy status` took 0.28 s from its last output to its exit, `scrapy batch --wait`
-0.39 s, a crawl as long. Objects frozen first (gc.freeze) are left out of those collections:
+0.39 s. Objects frozen first (gc.freeze) are left out of those collections:
 17 ms. Nothing else changes: atexit handlers registered earlier (logging's, coverage's) still
 run, and objects outside reference cycles are still freed as their modules are cleared, so
 files are flushed and closed as before.

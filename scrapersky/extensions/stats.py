@@ -5,8 +5,9 @@ Scrapy's StatsCollector.__getattribute__ looks for a cached wrapper under `_cach
 every access (raising and catching an AttributeError for each miss, `self._stats` included), and
 the wrapper then inspects the arguments for a `spider` it would warn about. Downloader stats,
 core stats and the scheduler count every request several times: measured, 4.8 µs a call against
-0.3 µs here, about 2% of a batch run's CPU. Nothing of ours passes `spider` to a stats method,
-and the methods still accept it; a warning about it is all that is lost.
+0.3 µs here (the collector had 1.4% of a batch pass's crawl samples). Nothing of ours passes
+`spider` to a stats method, and the methods still accept it; a warning about it is all that is
+lost.
 """
 
 from __future__ import annotations
