@@ -148,7 +148,8 @@ def test_decode_html_never_raises(body: bytes, content_type: str | None) -> None
 def test_huge_attribute_values() -> None:
     huge = "x" * 3_000_000
     body = (
-        f'<html lang="{huge}"><head><title>Big</title><meta name="description" content="{huge}">'
+        f'<html lang="{huge}" prefix="{huge}"><head prefix="og:{" " * 1_000_000}">'
+        f'<title>Big</title><meta name="description" content="{huge}">'
         f'<link rel="icon" href="/{huge}"><meta property="og:image" content="{huge}"></head>'
         f'<body><a href="mailto:{huge}@acme.com">m</a><a href="tel:{"9" * 100_000}">t</a>'
         f'<img class="logo" src="{huge}.png"><p>Words here</p></body></html>'

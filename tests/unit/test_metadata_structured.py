@@ -1,12 +1,16 @@
 """JSON-LD, OpenGraph and microdata."""
 
+import re
 import subprocess
 import sys
 from typing import Any
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from scrapersky.metadata import extract_metadata
 from scrapersky.metadata.document import parse_html
-from scrapersky.metadata.structured import iter_nodes, opengraph, parse_json_ld
+from scrapersky.metadata.structured import _prefixes, iter_nodes, opengraph, parse_json_ld
 
 
 def structured(html: str) -> dict[str, Any]:
@@ -99,6 +103,16 @@ def test_opengraph_reads_as_extruct_does() -> None:
     prefixed = opengraph(parse_html(PREFIXED))
     assert prefixed[0]["@context"]["og"] == "http://ogp.me/ns#"
     assert (prefixed[0]["fb:app_id"], prefixed[0]["x:y"]) == ("1", "2")
+
+
+EXTRUCT_PREFIX = re.compile(r"\s*(\w+):\s*([^\s]+)")  # extruct.opengraph's own pattern
+
+
+@given(st.text(alphabet="ab_é:-/# \t\n", max_size=40))
+def test_prefix_declarations_are_found_as_extruct_finds_them(attribute: str) -> None:
+    element = parse_html("<html><head></head></html>")
+    element.set("prefix", attribute)
+    assert _prefixes(element) == dict(EXTRUCT_PREFIX.findall(attribute))
 
 
 def test_microdata_uniform() -> None:
