@@ -135,10 +135,15 @@ def batch_pass(
     """`scrapy batch LIST --wait` through `nodes` fresh Scrapyd nodes running `tree`'s code."""
     from tests.support.commands import scrapy_env
     from tests.support.db import scalar
-    from tests.support.scrapyd_nodes import client_env, start_nodes, stop_all
+    from tests.support.scrapyd_nodes import client_env, project_launcher, start_nodes, stop_all
 
     env = {**scrapy_env(url, web, LOG_LEVEL="WARNING"), **tree.env_extra}
-    started = start_nodes(work / "nodes", nodes, env, source=tree.root, max_proc=max_proc)
+    # Nodes configured as the tree's scrapyd.conf ships them, warm spares included (started and
+    # warm before the clock starts, as on a node that has been up for a while).
+    _, spares = project_launcher(tree.root)
+    started = start_nodes(
+        work / "nodes", nodes, env, source=tree.root, max_proc=max_proc, warm_spares=spares
+    )
     try:
         listing = work / "domains.txt"
         listing.write_text("\n".join(hosts) + "\n")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import threading
 from pathlib import Path
 
@@ -66,7 +67,7 @@ def test_batch_runs_on_two_nodes_until_complete(scrapyd, postgres_url, web, tmp_
     for host in hosts:
         slow_demo_site(web, host, delay=0.5)
     env = scrapy_env(postgres_url, web, SCRAPERSKY_CONCURRENT_SCANS="2")
-    nodes = scrapyd(tmp_path / "nodes", 2, env)
+    nodes = scrapyd(tmp_path / "nodes", 2, env, warm_spares=2)  # as scrapyd.conf ships
     try:
         result = scrapy(
             "batch",
@@ -102,6 +103,14 @@ def test_batch_runs_on_two_nodes_until_complete(scrapyd, postgres_url, web, tmp_
         assert {seen[run_id] for run_id in used} == {nodes[0].url, nodes[1].url}
         # max_pages travels with the batch: one listed page fetched per domain, beyond the homepage.
         assert scalar(postgres_url, "select count(*) from pages where fetched_at is not null") == 30
+        # Each node's two runs started in its two warm spares, and imported the deployed egg.
+        for node in nodes:
+            started = re.findall(r"Run (\w+) starts in warm spare \d+", node.log())
+            assert len(started) == 2 and set(started) <= seen.keys()
+            for run_id in started:
+                assert f"scrapersky from {node.directory / 'eggs' / 'scrapersky'}" in node.run_log(
+                    run_id
+                )
     finally:
         stop_all(nodes)
 
@@ -280,7 +289,7 @@ def test_scrapyd_cancel_ends_the_job_cancelled(scrapyd, sqlite_url, web, tmp_pat
     small_site(web, "cancelme.test", delay=60)
     # Scrapy lets the request in flight run up to DOWNLOAD_TIMEOUT before it stops.
     env = scrapy_env(sqlite_url, web, SCRAPERSKY_SCHEMES="http", DOWNLOAD_TIMEOUT="3")
-    nodes = scrapyd(tmp_path / "nodes", 1, env)
+    nodes = scrapyd(tmp_path / "nodes", 1, env, warm_spares=1)  # the run starts in a spare
     node = nodes[0]
     try:
         answer = node.post(
@@ -301,5 +310,6 @@ def test_scrapyd_cancel_ends_the_job_cancelled(scrapyd, sqlite_url, web, tmp_pat
         assert (
             job["status"] == "cancelled" and job["run_id"] == run_id and "shutdown" in job["error"]
         )
+        assert f"Run {run_id} starts in warm spare" in node.log()
     finally:
         stop_all(nodes)

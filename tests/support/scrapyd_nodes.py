@@ -66,6 +66,12 @@ def project_application(root: Path = ROOT) -> str:
     return _project_config(root)["scrapyd"]["application"]
 
 
+def project_launcher(root: Path = ROOT) -> tuple[str | None, int]:
+    """The `launcher` of a tree's scrapyd.conf (None: Scrapyd's own) and its `warm_spares`."""
+    section = _project_config(root)["scrapyd"]
+    return section.get("launcher"), section.getint("warm_spares", 0)
+
+
 def tenant_endpoints() -> frozenset[str]:
     """The services that answer to API keys (every mounted one but health.json, metrics, console)."""
     return frozenset(project_services()) - {"health.json", "metrics", "console"}
@@ -276,6 +282,14 @@ class ScrapydNode:
             time.sleep(0.25)
         raise TimeoutError(f"{self.url} still busy after {timeout} s: {self.jobs()}")
 
+    def wait_warm(self, timeout: float = 60.0) -> None:
+        """Until the node's warm spares have imported their libraries (scrapersky.api.launcher)."""
+        deadline = time.monotonic() + timeout
+        while "warm spares ready" not in self.log():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.url}: no warm spares after {timeout} s")
+            time.sleep(0.1)
+
     def run_log(self, run_id: str) -> str:
         path = self.directory / "logs" / PROJECT / "sitemap" / f"{run_id}.log"
         return path.read_text(errors="replace") if path.exists() else ""
@@ -314,8 +328,13 @@ def write_config(
     max_proc: int = 4,
     application: str | None = None,
     source: Path = ROOT,
+    warm_spares: int = 0,
 ) -> None:
+    """A node's scrapyd.conf: source's application, services and launcher, with `warm_spares`
+    (0 by default: a test node that runs no crawl should not import for one)."""
     services = "".join(f"{name} = {path}\n" for name, path in project_services(source).items())
+    launcher, _ = project_launcher(source)
+    spares = f"launcher = {launcher}\nwarm_spares = {warm_spares}\n" if launcher else ""
     (directory / "scrapyd.conf").write_text(
         "[scrapyd]\n"
         f"application = {application or project_application(source)}\n"
@@ -329,8 +348,7 @@ def write_config(
         f"logs_dir = {directory / 'logs'}\n"
         f"dbs_dir = {directory / 'dbs'}\n"
         "jobs_to_keep = 1000\n"
-        "finished_to_keep = 1000\n"
-        "\n[services]\n" + services
+        "finished_to_keep = 1000\n" + spares + "\n[services]\n" + services
     )
 
 
@@ -366,6 +384,7 @@ def launch_node(
     source: Path = ROOT,
     password_file: Path | None = None,
     application: str | None = None,
+    warm_spares: int = 0,
 ) -> ScrapydNode:
     """Start a node running source's installed copy, without waiting for it to answer (see ready()).
     Without a username and password it generates its login into password_file (default: its
@@ -381,6 +400,7 @@ def launch_node(
         max_proc=max_proc,
         application=application,
         source=source,
+        warm_spares=warm_spares,
     )
     extra = dict(extra_env or {})
     generated = None
@@ -444,6 +464,9 @@ def start_nodes(
             ready(node)
             if egg is not None:
                 node.deploy(egg)
+        if options.get("warm_spares"):
+            for node in nodes:
+                node.wait_warm()
     except Exception:
         stop_all(nodes)
         raise
