@@ -1,7 +1,7 @@
 """Scrapyd's launcher with warm spares, set by `launcher = scrapersky.api.launcher.Launcher` in
 scrapyd.conf.
 
-A crawl process spends about a second and a half of CPU importing Scrapy, Twisted, SQLAlchemy,
+A crawl process spends about 1.3 s of CPU importing Scrapy, Twisted, SQLAlchemy,
 lxml and the rest before it scans anything, and a batch starts all its runs at once. So the node
 keeps `warm_spares` (scrapyd.conf, default 0) Pythons that have already imported those libraries
 (scrapersky/api/spare.py) and hands each new run to one of them: the run's arguments and

@@ -40,23 +40,26 @@ sys.exit(7)
 """
 
 
+# Puts the pipe at descriptor 3, then becomes spare.py: this process's own descriptor 3 may be
+# the test runner's channel, so it is never touched here.
+EXEC_SPARE = (
+    "import os, sys; fd = int(sys.argv[1]); os.dup2(fd, 3); os.close(fd); "
+    "os.execv(sys.executable, [sys.executable, sys.argv[2]])"
+)
+
+
 def _start_spare(cwd: Path) -> tuple[subprocess.Popen, int]:
     """spare.py as the launcher starts it: stdin a pipe, `warm` on descriptor 3."""
+    assert spare.READY_FD == 3
     read, write = os.pipe()
-    saved = os.dup(spare.READY_FD)  # whatever this process holds there, put back below
-    os.dup2(write, spare.READY_FD)
-    try:
-        process = subprocess.Popen(
-            [sys.executable, str(launcher.SPARE)],
-            cwd=cwd,
-            stdin=subprocess.PIPE,
-            env={**os.environ, "NODE_ONLY": "1"},
-            pass_fds=(spare.READY_FD,),
-        )
-    finally:
-        os.dup2(saved, spare.READY_FD)
-        os.close(saved)
-        os.close(write)
+    process = subprocess.Popen(
+        [sys.executable, "-c", EXEC_SPARE, str(write), str(launcher.SPARE)],
+        cwd=cwd,
+        stdin=subprocess.PIPE,
+        env={**os.environ, "NODE_ONLY": "1"},
+        pass_fds=(write,),
+    )
+    os.close(write)
     return process, read
 
 
