@@ -121,12 +121,19 @@ class Launcher(launcher.Launcher):
         )
         process.deferred.addBoth(self._process_finished, slot)
 
-        spare = self.take()
-        if spare is None:
-            reactor.spawnProcess(process, sys.executable, args=args, env=env)
-        else:
-            spare.start(process, args, env)
         self.processes[slot] = process
+        spare = self.take()
+        if spare is not None:
+            spare.start(process, args, env)
+        else:
+            try:
+                reactor.spawnProcess(process, sys.executable, args=args, env=env)
+            except (OSError, ValueError) as exc:
+                # A NUL in an argument, no process left: Scrapyd lost the run and its slot with
+                # it. Here the run is listed as finished and the slot takes the next one.
+                log.error("Run {job} did not start: {error}", job=process.job, error=exc)
+                self._process_finished(None, slot)
+                return
         log.debug("Process slot {slot} occupied", slot=slot)
 
     def _process_finished(self, result, slot):

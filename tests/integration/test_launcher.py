@@ -150,3 +150,27 @@ def test_a_node_never_leaves_its_spares_behind(scrapyd, sqlite_url, tmp_path, si
         assert not alive
     finally:
         stop_all([node])
+
+
+def test_a_run_that_cannot_start_is_listed_finished_and_frees_its_slot(
+    scrapyd, sqlite_url, web, tmp_path
+):
+    small_site(web, "next.test", delay=0)
+    env = scrapy_env(sqlite_url, web, SCRAPERSKY_SCHEMES="http")
+    [node] = scrapyd(tmp_path / "nodes", 1, env, max_proc=1)  # one slot, no spare: cold starts
+    try:
+        # No process takes an argument with a NUL in it.
+        lost = node.post(
+            "schedule.json", {"project": "scrapersky", "spider": "sitemap", "domain": "a\x00b.test"}
+        ).json()["jobid"]
+        wait_for(lambda: f"Run {lost} did not start: " in node.log(), timeout=30)
+        after = node.post(
+            "schedule.json", {"project": "scrapersky", "spider": "sitemap", "domain": "next.test"}
+        ).json()["jobid"]
+        node.wait_idle(60)
+        assert {run["id"] for run in node.jobs()["finished"]} == {lost, after}
+        assert (
+            scalar(sqlite_url, "select status from jobs where domain = 'next.test'") == "complete"
+        )
+    finally:
+        stop_all([node])
