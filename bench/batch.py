@@ -1,6 +1,7 @@
 """Batch runs against one job per domain, through real Scrapyd nodes.
 
-Same fixture web, fresh nodes for each pass, one pass after the other:
+Same fixture web, fresh nodes for each pass (configured as the tree's scrapyd.conf ships them,
+their warm spares warm before the clock starts), one pass after the other:
   - `scrapy batch LIST --wait`: the batch's pending jobs, worked by `--slots` runs per node;
   - with --baseline REF, the same through nodes running REF's code, into a database migrated
     by REF; the two trees then run twice each, REF first and last (REF, ours, ours, REF), and

@@ -1,17 +1,20 @@
 """Scrapyd's launcher with warm spares, set by `launcher = scrapersky.api.launcher.Launcher` in
 scrapyd.conf.
 
-A crawl process spends about 1.3 s of CPU importing Scrapy, Twisted, SQLAlchemy,
-lxml and the rest before it scans anything, and a batch starts all its runs at once. So the node
-keeps `warm_spares` (scrapyd.conf, default 0) Pythons that have already imported those libraries
-(scrapersky/api/spare.py) and hands each new run to one of them: the run's arguments and
-environment go down the spare's stdin, and Scrapyd's process protocol takes over the spare's
-transport, so the run's pid, output, cancel and end are Scrapyd's as for a process it started.
-Without a spare waiting, a run starts cold, exactly as in Scrapyd.
+A crawl process spends about 1.3 s of CPU importing Scrapy, Twisted, SQLAlchemy, lxml and the
+rest before it scans anything, and a batch starts all its runs at once. So the node keeps
+`warm_spares` (scrapyd.conf; 0 when absent, 2 as shipped) Pythons that have already imported
+those libraries (scrapersky/api/spare.py) and hands each new run to one of them: the run's
+arguments and environment go down the spare's stdin, and Scrapyd's process protocol takes over
+the spare's transport, so the run's pid, output, cancel and end are Scrapyd's as for a process
+it started. Without a spare waiting, a run starts cold, as in Scrapyd.
 
 A spare serves one run and is replaced when that run ends (not when it starts, so its imports
 never compete with the batch that took it). One that dies before its run is logged and not
 restarted until a run ends. When the node stops, spares see their stdin close and exit.
+
+A run whose process cannot start (an argument with a NUL in it, no process left) is logged,
+listed as finished, and its slot takes the next run: Scrapyd lost the run and the slot.
 """
 
 from __future__ import annotations
