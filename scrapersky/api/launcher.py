@@ -42,7 +42,6 @@ class Spare(protocol.ProcessProtocol):
         self.owner = owner
         self.run: launcher.ScrapyProcessProtocol | None = None
         self.warm = False
-        self.ended = False
         self.pid: int | None = None
 
     def connectionMade(self) -> None:
@@ -84,7 +83,6 @@ class Spare(protocol.ProcessProtocol):
             self.run.processExited(reason)
 
     def processEnded(self, reason) -> None:
-        self.ended = True
         if self.run is not None:
             self.run.processEnded(reason)
         else:
@@ -144,8 +142,9 @@ class Launcher(launcher.Launcher):
         self.refill()
 
     def take(self) -> Spare | None:
-        """A spare for a run, a warm one first; None when none is alive."""
-        alive = [spare for spare in self.spares if not spare.ended and spare.transport.pid]
+        """A spare for a run, a warm one first; None when none is alive (Twisted forgets a
+        process's pid as it reaps it)."""
+        alive = [spare for spare in self.spares if spare.transport.pid]
         if not alive:
             return None
         spare = max(alive, key=lambda candidate: candidate.warm)

@@ -91,7 +91,7 @@ def test_a_spare_whose_stdin_ends_exits_quietly(tmp_path):
     assert process.returncode == 0
 
 
-def test_the_reactor_is_never_warmed():
+def test_spares_warm_scrapy_components_and_never_the_project():
     assert not any(name.startswith("scrapersky") for name in spare.LIBRARIES)
     components = spare.scrapy_components()
     assert {
