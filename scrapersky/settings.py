@@ -59,11 +59,9 @@ AUTOTHROTTLE_MAX_DELAY = 10.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 4.0
 CONCURRENT_REQUESTS = 64
 CONCURRENT_REQUESTS_PER_DOMAIN = 8
-# Without any delay, Scrapy 2.19's downloader on the asyncio reactor starts every queued request
-# of a slot at once (it schedules each download as a task and counts it as transferring only when
-# the task runs), so CONCURRENT_REQUESTS_PER_DOMAIN would not bind with AutoThrottle off. A delay
-# of a millisecond lets each started download count before the next is considered.
-DOWNLOAD_DELAY = 0.001
+# Scrapy's downloader, with CONCURRENT_REQUESTS_PER_DOMAIN holding however busy the machine is
+# (Scrapy 2.19's lets a slot's queue through at once: scrapersky/net/downloader.py).
+DOWNLOADER = "scrapersky.net.downloader.Downloader"
 # Items are chunks of thousands of rows: a few in flight keep memory bounded.
 CONCURRENT_ITEMS = 8
 DNS_TIMEOUT = 15

@@ -311,8 +311,7 @@ SETTINGS: tuple[Setting, ...] = (
         "AUTOTHROTTLE_ENABLED",
         True,
         "Scrapy's AutoThrottle; per-domain concurrency is capped at 8 "
-        "(`CONCURRENT_REQUESTS_PER_DOMAIN`, which holds only with `DOWNLOAD_DELAY` above 0: "
-        "the default is 1 ms)",
+        "(`CONCURRENT_REQUESTS_PER_DOMAIN`) either way",
     ),
     _int("DOWNLOAD_TIMEOUT", 30, 1, "seconds one download may take (Scrapy)"),
     Setting(

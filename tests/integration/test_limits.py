@@ -89,7 +89,7 @@ def test_concurrent_scans_per_run(web, tmp_path, cap):
 @pytest.mark.parametrize("cap", [1, 3])
 def test_requests_per_domain(web, tmp_path, cap):
     # More sitemaps may download at once than Scrapy's per-domain limit lets through: the limit
-    # is what the site sees, with AutoThrottle off as the tests run (see DOWNLOAD_DELAY).
+    # is what the site sees, with AutoThrottle off as the tests run (scrapersky/net/downloader.py).
     _crawl_many_sitemaps(
         web,
         tmp_path,
